@@ -205,5 +205,9 @@ gboolean  vh_general_init    (VigilHost *host, GError **error);
  * "task.delete"): TRUE when no password is set or the one given (prompt,
  * or the fd in VIGIL_PASSWORD_FD) matches. */
 gboolean  vh_protect_check   (VigilHost *host, const char *action, GError **error);
+/* Behind VigilHostApi resolve_proxy and telemetry_excluded. */
+char     *vh_general_resolve_proxy      (VigilHost *host, const char *device_id,
+                                         const char *url, GError **error);
+gboolean  vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event);
 
 G_END_DECLS

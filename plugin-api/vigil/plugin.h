@@ -463,8 +463,21 @@ struct _VigilHostApi {
                          const char *message);
   void (*task_add_finding) (VigilTaskRun *run, JsonObject *finding);
   void (*task_set_result) (VigilTaskRun *run, JsonNode *result);
-  /* Creates a task from inside a run (e.g. quarantine what was found). */
+  /* The plugin that owns the run's task type: pass it to create_task or
+   * emit_event from inside a run (e.g. quarantine what was found). */
   VigilPlugin *(*task_plugin) (VigilTaskRun *run);
+
+  /* Since: 1.0. The proxy to use for @url from @device_id, per the host's
+   * `general` section (do not use / from the environment / specified, with
+   * bypass for local addresses). Returns: (transfer full) a proxy URI such
+   * as "http://user:pass@host:8080", or NULL for a direct connection (with
+   * @error unset) or on error. The URI may hold a secret: never log it. */
+  char *(*resolve_proxy) (VigilPlugin *self, const char *device_id,
+                          const char *url, GError **error);
+
+  /* Since: 1.0. Whether @event is excluded from EDR telemetry by the
+   * `general` section's exclusion rules for its device. */
+  gboolean (*telemetry_excluded) (VigilPlugin *self, const VigilEvent *event);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Interfaces shared by the files of host/tasks/ (events, schedules, tasks,
+ * the runner, the CLI commands, serve) and by their tests. Nothing outside
+ * host/tasks/ and tests/tasks/ includes this header; the other host modules
+ * use the "tasks" block of host-private.h.
+ */
+#pragma once
+
+#include "host-private.h"
+
+G_BEGIN_DECLS
+
+/* ---- schedule.c: pure schedule parsing and next-start computation ---- */
+
+typedef enum {
+  VH_SCHEDULE_MANUAL = 1,
+  VH_SCHEDULE_NOW,
+  VH_SCHEDULE_ONCE,
+  VH_SCHEDULE_HOURLY,
+  VH_SCHEDULE_DAILY,
+  VH_SCHEDULE_WEEKLY,
+  VH_SCHEDULE_ON_START,
+  VH_SCHEDULE_AFTER_UPDATE,
+  VH_SCHEDULE_WINDOW,
+} VhScheduleKind;
+
+typedef struct {
+  VhScheduleKind kind;
+  gboolean       has_at;     /* once (always), hourly/daily/weekly (optional) */
+  gint64         at_us;      /* UTC microseconds */
+  int            start_min;  /* window: minutes after local midnight */
+  int            end_min;
+} VhSchedule;
+
+/* "No time-based start": manual, triggered kinds, or already run. */
+#define VH_SCHEDULE_NEVER G_MININT64
+
+#define VH_SCHEDULE_MAX_TEXT 4096
+
+/* Parses schedule JSON text (NULL means {"kind":"now"}). Times without a
+ * zone designator are read in @tz. Errors name the JSON path. */
+gboolean  vh_schedule_parse    (const char *text, GTimeZone *tz,
+                                VhSchedule *out, GError **error);
+/* Normalized JSON text of @schedule (times in UTC ISO-8601). */
+char     *vh_schedule_to_json  (const VhSchedule *schedule);
+/* One line for people: "daily from 2026-11-22 10:00", "window 20:00–07:00". */
+char     *vh_schedule_describe (const VhSchedule *schedule, GTimeZone *tz);
+/* The next time the task should start, or VH_SCHEDULE_NEVER.
+ * @last_run_us is the start of the task's last round, or 0 when it never
+ * ran. Triggers (manual runs, on_start, after_update) are not seen here. */
+gint64    vh_schedule_next     (const VhSchedule *schedule, gint64 created_us,
+                                gint64 last_run_us, gint64 now_us,
+                                GTimeZone *tz);
+/* Whether @time_us falls inside the window [start, end) in @tz. */
+gboolean  vh_schedule_in_window (const VhSchedule *schedule, gint64 time_us,
+                                 GTimeZone *tz);
+const char *vh_schedule_kind_name (VhScheduleKind kind);
+
+/* ---- envelope.c: parsing events from files, the socket, the inbox ---- */
+
+#define VH_EVENT_MAX_PAYLOAD (1024 * 1024)
+#define VH_EVENT_MAX_ENVELOPE (VH_EVENT_MAX_PAYLOAD + 64 * 1024)
+
+typedef struct {
+  char       *type;
+  char       *device_id;        /* NULL for host-wide events */
+  guint       payload_version;
+  JsonObject *payload;
+} VhEventEnvelope;
+
+void             vh_event_envelope_free  (VhEventEnvelope *envelope);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VhEventEnvelope, vh_event_envelope_free)
+
+/* An envelope: {"type", "device"?, "payload_version"?, "payload"?}.
+ * @where names the source in errors ("inbox/x.json", "socket line 3"). */
+VhEventEnvelope *vh_event_envelope_parse (const char *data, gssize length,
+                                          const char *where, GError **error);
+/* A bare payload: a JSON object of at most VH_EVENT_MAX_PAYLOAD bytes. */
+JsonObject      *vh_event_payload_parse  (const char *data, gssize length,
+                                          const char *where, GError **error);
+gboolean         vh_event_type_valid     (const char *type, GError **error);
+gboolean         vh_event_device_valid   (const char *device_id, GError **error);
+
+/* ---- events.c ---- */
+
+/* Events filtered by time (>= @since_us, 0 for all), type (exact, or a
+ * prefix ending in ".*"), device; the newest @limit (0 = no limit), in
+ * time order. Returns: (transfer full) array of event objects. */
+JsonArray  *vh_events_list      (VigilHost *host, gint64 since_us,
+                                 const char *type, const char *device_id,
+                                 guint limit, GError **error);
+/* The highest event sequence number stored so far (0 when none). */
+gint64      vh_events_last_seq  (VigilHost *host);
+/* (transfer full) events stored after sequence @seq, in order. */
+JsonArray  *vh_events_after     (VigilHost *host, gint64 seq, GError **error);
+JsonObject *vh_event_to_json    (const VigilEvent *event);
+
+/* ---- tasks.c ---- */
+
+/* (transfer full) the task's row as an object, NULL with NOT_FOUND. */
+JsonObject *vh_tasks_get        (VigilHost *host, const char *task_id,
+                                 GError **error);
+/* (transfer full) every task, oldest first. */
+JsonArray  *vh_tasks_list       (VigilHost *host, GError **error);
+/* (transfer full) the runs of a task, newest first; with @findings, each
+ * run carries its "findings" array. */
+JsonArray  *vh_tasks_runs       (VigilHost *host, const char *task_id,
+                                 gboolean findings, GError **error);
+/* Cancels a task: it will not start again, its pending runs are dropped and
+ * running ones cancelled (in this process at once, in others by the flag
+ * their runner polls). */
+gboolean    vh_tasks_cancel     (VigilHost *host, const char *task_id,
+                                 GError **error);
+gboolean    vh_tasks_delete     (VigilHost *host, const char *task_id,
+                                 GError **error);
+/* Marks every task of @kind (ON_START, AFTER_UPDATE) as requested now. */
+guint       vh_tasks_trigger    (VigilHost *host, VhScheduleKind kind);
+/* Asks for one round of @task_id now, whatever its schedule. */
+gboolean    vh_tasks_request    (VigilHost *host, const char *task_id,
+                                 GError **error);
+/* Deletes runs and findings older than their task's retention. Returns how
+ * many runs went. */
+guint       vh_tasks_purge      (VigilHost *host);
+/* The highest run id so far (0 when none). */
+gint64      vh_tasks_last_run_id (VigilHost *host);
+/* (transfer full) runs with an id above @run_id, in order. */
+JsonArray  *vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error);
+
+/* ---- runner.c ---- */
+
+/* Called on the main thread while runs are active, about ten times a
+ * second, for each active run whose progress changed. */
+typedef void (*VhProgressFunc) (const char *task_id, const char *device_id,
+                                 double fraction, const char *message,
+                                 gpointer user_data);
+
+void        vh_runner_set_progress_func (VigilHost *host, VhProgressFunc func,
+                                         gpointer user_data);
+/* While waiting for runs, also dispatch the thread-default main context
+ * (serve keeps its socket alive that way). */
+void        vh_runner_set_pump_main_context (VigilHost *host, gboolean pump);
+
+/* Internal between tasks.c and runner.c: a run to execute. */
+typedef struct {
+  gint64      run_id;
+  char       *task_id;
+  char       *type;
+  char       *device_id;
+  char       *params;       /* JSON text */
+} VhRunJob;
+
+void        vh_run_job_free  (VhRunJob *job);
+/* Claims every due task and returns its new runs (transfer full). */
+GPtrArray  *vh_tasks_claim_due (VigilHost *host, GError **error);
+/* Executes @jobs on the worker pool and waits; returns how many ran. */
+guint       vh_runner_execute  (VigilHost *host, GPtrArray *jobs,
+                                GCancellable *cancellable);
+/* Records a run's end in the store and emits task.completed/task.failed. */
+void        vh_tasks_finish_run (VigilHost *host, const VhRunJob *job,
+                                 const char *state, const char *error_message,
+                                 double fraction, const char *message,
+                                 JsonNode *result);
+void        vh_tasks_start_run  (VigilHost *host, gint64 run_id);
+void        vh_tasks_store_progress (VigilHost *host, gint64 run_id,
+                                     double fraction, const char *message);
+void        vh_tasks_store_finding  (VigilHost *host, gint64 run_id,
+                                     JsonObject *finding);
+/* Whether another process asked to cancel this run. */
+gboolean    vh_tasks_cancel_requested (VigilHost *host, gint64 run_id);
+
+/* Time helpers (schedule.c). GLib 2.74 has no microsecond variants. */
+GDateTime  *vh_datetime_from_us (gint64 time_us);   /* UTC */
+gint64      vh_datetime_to_us   (GDateTime *dt);
+char       *vh_format_time   (gint64 time_us);   /* local "2026-11-22 10:00:00" */
+char       *vh_iso_time      (gint64 time_us);   /* UTC ISO-8601 with Z */
+
+G_END_DECLS

@@ -131,6 +131,13 @@ JsonObject  *vh_schema_check      (const VigilField *fields, gsize n_fields,
                                    JsonObject *values, const char *path,
                                    VigilReport *report);
 JsonObject  *vh_schema_defaults   (const VigilField *fields, gsize n_fields);
+/* Secrets: replace every non-null value of a SECRET field with "********"
+ * in place, before anything is printed, logged or exported. _fields works
+ * on key -> value (task params), _secrets on a section's group -> key ->
+ * value. */
+void         vh_schema_mask_fields  (const VigilField *fields, gsize n_fields,
+                                     JsonObject *values);
+void         vh_schema_mask_secrets (const VigilSection *section, JsonObject *values);
 
 /* Effective settings of one section for one device: group -> key -> value.
  * With @origins, also group -> key -> "default" | "policy:<name>" |

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Tests of the endpoint protection adapter: the critical areas of lab
+ * devices and of this machine, the parser of clamscan's report, and real
+ * scans with clamscan and a signature database made here (an .hdb MD5
+ * signature of a planted file; no network, no official signatures).
+ */
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "epp-engine.h"
+
+static char *
+make_tmp (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("vigil-epp-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+put_file (const char *root, const char *rel, const char *content)
+{
+  g_autofree char *path = g_build_filename (root, rel, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (path, content, -1, &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+static gboolean
+has_path (const VpAreas *areas, const char *root, const char *device_path)
+{
+  g_autofree char *p = g_build_filename (root, device_path, NULL);
+
+  for (guint i = 0; i < areas->paths->len; i++)
+    if (g_strcmp0 (areas->paths->pdata[i], p) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static const char planted[] = "X5O-vigil-test-planted-object\n";
+
+/* A lab device with startup objects, one of them the planted file, and a
+ * signature database that detects exactly that file. */
+static char *
+make_lab_device (char **db_out)
+{
+  char *tmp = make_tmp ();
+  g_autofree char *root = g_build_filename (tmp, "root", NULL);
+  g_autofree char *md5 = g_compute_checksum_for_string (G_CHECKSUM_MD5, planted, -1);
+  g_autofree char *sig = g_strdup_printf ("%s:%zu:Vigil.Test.Planted\n", md5, strlen (planted));
+
+  put_file (root, "boot/vmlinuz-6.1.0", "kernel image");
+  put_file (root, "etc/cron.d/backup", "0 3 * * * root /usr/local/bin/backup\n");
+  put_file (root, "etc/systemd/system/evil.service", planted);
+  put_file (root, "home/alice/.bashrc", "alias ll='ls -l'\n");
+  put_file (root, "home/alice/Documents/report.txt", planted);
+  put_file (tmp, "test.hdb", sig);
+  *db_out = g_build_filename (tmp, "test.hdb", NULL);
+  return tmp;
+}
+
+static void
+clamscan_config (VpConfig *config, const char *db)
+{
+  memset (config, 0, sizeof *config);
+  config->product = VP_PRODUCT_CLAMAV;
+  config->command = g_strdup ("clamscan");
+  config->args = g_new0 (char *, 2);
+  config->args[0] = g_strdup_printf ("--database=%s", db);
+  config->timeout_sec = 120;
+}
+
+static gboolean
+need_clamscan (void)
+{
+  g_autofree char *p = g_find_program_in_path ("clamscan");
+
+  if (p == NULL)
+    g_test_skip ("clamscan is not installed (Debian package clamav)");
+  return p != NULL;
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static const char report_text[] =
+  "/lab/pc1/etc/cron.d/evil: Vigil.Test.Planted.UNOFFICIAL FOUND\n"
+  "/lab/pc1/home/alice/a: b.sh: Eicar-Signature FOUND\n"
+  "/lab/pc1/etc/shadow: Can't open file ERROR\n"
+  "\n"
+  "----------- SCAN SUMMARY -----------\n"
+  "Known viruses: 1\n"
+  "Engine version: 1.4.6\n"
+  "Scanned files: 12\n"
+  "Infected files: 2\n"
+  "Total errors: 1\n";
+
+static void
+test_parse_found_lines_and_summary (void)
+{
+  VpReport r = { 0 };
+  JsonObject *f;
+
+  vp_report_parse (&r, report_text, strlen (report_text), "/lab/pc1", "clamscan");
+  g_assert_true (r.has_summary);
+  g_assert_cmpuint (json_array_get_length (r.findings), ==, 2);
+  f = json_array_get_object_element (r.findings, 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, "/etc/cron.d/evil");
+  g_assert_cmpstr (json_object_get_string_member (f, "threat"), ==, "Vigil.Test.Planted.UNOFFICIAL");
+  g_assert_cmpstr (json_object_get_string_member (f, "engine"), ==, "ClamAV 1.4.6");
+  g_assert_cmpint (json_object_get_int_member (r.summary, "scanned_files"), ==, 12);
+  g_assert_cmpint (json_object_get_int_member (r.summary, "infected_files"), ==, 2);
+  vp_report_clear (&r);
+}
+
+static void
+test_parse_path_with_colon_space (void)
+{
+  VpReport r = { 0 };
+  JsonObject *f;
+
+  vp_report_parse (&r, report_text, strlen (report_text), "/lab/pc1", "clamscan");
+  f = json_array_get_object_element (r.findings, 1);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, "/home/alice/a: b.sh");
+  g_assert_cmpstr (json_object_get_string_member (f, "threat"), ==, "Eicar-Signature");
+  vp_report_clear (&r);
+}
+
+static void
+test_parse_error_lines (void)
+{
+  VpReport r = { 0 };
+  JsonObject *e;
+
+  vp_report_parse (&r, report_text, strlen (report_text), "/lab/pc1", "clamscan");
+  g_assert_cmpuint (json_array_get_length (r.errors), ==, 1);
+  e = json_array_get_object_element (r.errors, 0);
+  g_assert_cmpstr (json_object_get_string_member (e, "path"), ==, "/etc/shadow");
+  g_assert_cmpstr (json_object_get_string_member (e, "message"), ==, "Can't open file");
+  vp_report_clear (&r);
+}
+
+static void
+test_parse_without_summary_keeps_engine_name (void)
+{
+  const char text[] = "/x/y: Bad.Thing FOUND\n";
+  VpReport r = { 0 };
+
+  vp_report_parse (&r, text, strlen (text), "/", "my-scanner");
+  g_assert_false (r.has_summary);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (r.findings, 0),
+                                                  "engine"), ==, "my-scanner");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (r.findings, 0),
+                                                  "path"), ==, "/x/y");
+  vp_report_clear (&r);
+}
+
+/* ---- critical areas ------------------------------------------------------ */
+
+static void
+test_areas_lab_device (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = make_lab_device (&db);
+  g_autofree char *root = g_build_filename (tmp, "root", NULL);
+  VpAreas a = { 0 };
+
+  vp_areas_collect (root, &a);
+  g_assert_true (has_path (&a, root, "/boot"));
+  g_assert_true (has_path (&a, root, "/etc/cron.d"));
+  g_assert_true (has_path (&a, root, "/etc/systemd/system"));
+  g_assert_true (has_path (&a, root, "/home/alice/.bashrc"));
+  /* Documents are no critical area; missing areas are not listed. */
+  g_assert_false (has_path (&a, root, "/home/alice/Documents"));
+  g_assert_false (has_path (&a, root, "/etc/init.d"));
+  /* No kernel and no processes of its own. */
+  g_assert_cmpuint (json_array_get_length (a.skipped), ==, 2);
+  vp_areas_clear (&a);
+  remove_tree (tmp);
+}
+
+static void
+test_areas_symlink_out_of_root_skipped (void)
+{
+  g_autofree char *outside = make_tmp ();
+  g_autofree char *root = make_tmp ();
+  g_autofree char *etc = g_build_filename (root, "etc", NULL);
+  g_autofree char *link = g_build_filename (etc, "cron.d", NULL);
+  VpAreas a = { 0 };
+
+  g_assert_cmpint (g_mkdir_with_parents (etc, 0755), ==, 0);
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+  vp_areas_collect (root, &a);
+  g_assert_false (has_path (&a, root, "/etc/cron.d"));
+  for (guint i = 0; i < a.paths->len; i++)
+    g_assert_true (g_str_has_prefix (a.paths->pdata[i], root));
+  vp_areas_clear (&a);
+  remove_tree (root);
+  remove_tree (outside);
+}
+
+static void
+test_areas_machine_includes_running_executables (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *real = realpath (self, NULL);
+  VpAreas a = { 0 };
+  gboolean found = FALSE;
+
+  vp_areas_collect ("/", &a);
+  for (guint i = 0; i < a.paths->len; i++)
+    found |= g_strcmp0 (a.paths->pdata[i], self) == 0
+             || g_strcmp0 (a.paths->pdata[i], real) == 0;
+  /* Our own executable is running, so it is a critical area; unless its
+   * path has a symlinked folder, which the collector skips by design. */
+  if (g_strcmp0 (self, real) == 0)
+    g_assert_true (found);
+  vp_areas_clear (&a);
+}
+
+/* ---- real scans ---------------------------------------------------------- */
+
+static void
+test_scan_clamscan_finds_planted_file (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+  JsonArray *findings;
+  JsonObject *f;
+
+  if (!need_clamscan ())
+    return;
+  tmp = make_lab_device (&db);
+  root = g_build_filename (tmp, "root", NULL);
+  clamscan_config (&config, db);
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_no_error (error);
+  findings = json_object_get_array_member (r, "findings");
+  /* The copy in Documents is outside the critical areas: not scanned. */
+  g_assert_cmpuint (json_array_get_length (findings), ==, 1);
+  f = json_array_get_object_element (findings, 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, "/etc/systemd/system/evil.service");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (f, "threat"), "Vigil.Test.Planted"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (f, "engine"), "ClamAV "));
+  g_assert_cmpint (json_object_get_int_member (r, "exit_status"), ==, 1);
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (tmp);
+}
+
+static void
+test_scan_clean_device_no_findings (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *evil = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+
+  if (!need_clamscan ())
+    return;
+  tmp = make_lab_device (&db);
+  root = g_build_filename (tmp, "root", NULL);
+  evil = g_build_filename (root, "etc/systemd/system/evil.service", NULL);
+  g_assert_cmpint (g_unlink (evil), ==, 0);
+  clamscan_config (&config, db);
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r, "findings")), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (r, "exit_status"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (r, "summary"),
+                                               "scanned_files"), >=, 3);
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (tmp);
+}
+
+static void
+test_scan_missing_product_fails_clearly (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = make_lab_device (&db);
+  g_autofree char *root = g_build_filename (tmp, "root", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+
+  clamscan_config (&config, db);
+  g_free (config.command);
+  config.command = g_strdup ("/nonexistent/bin/clamscan");
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/bin/clamscan"));
+  g_assert_nonnull (strstr (error->message, "not installed"));
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (tmp);
+}
+
+static void
+test_scan_without_database_fails_with_message (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *empty = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+
+  if (!need_clamscan ())
+    return;
+  tmp = make_lab_device (&db);
+  root = g_build_filename (tmp, "root", NULL);
+  empty = g_build_filename (tmp, "empty-db", NULL);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  clamscan_config (&config, empty);
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "exit status 2"));
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (tmp);
+}
+
+/* A "command" product: a script in clamscan's output format. */
+static void
+script_config (VpConfig *config, const char *script, guint timeout_sec)
+{
+  memset (config, 0, sizeof *config);
+  config->product = VP_PRODUCT_COMMAND;
+  config->command = g_strdup ("/bin/sh");
+  config->args = g_strsplit_set ("-c|", "|", -1);
+  g_free (config->args[1]);
+  config->args[1] = g_strdup (script);
+  config->timeout_sec = timeout_sec;
+}
+
+static void
+test_scan_command_product_output_parsed (void)
+{
+  g_autofree char *root = make_tmp ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+  JsonObject *f;
+
+  put_file (root, "etc/rc.local", "#!/bin/sh\n");
+  script_config (&config, "echo \"$0: Custom.Threat FOUND\"; exit 1", 60);
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (r, "product"), ==, "command");
+  f = json_array_get_object_element (json_object_get_array_member (r, "findings"), 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, "/etc/rc.local");
+  g_assert_cmpstr (json_object_get_string_member (f, "threat"), ==, "Custom.Threat");
+  g_assert_cmpstr (json_object_get_string_member (f, "engine"), ==, "sh");
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (root);
+}
+
+static void
+test_scan_timeout_stops_command (void)
+{
+  g_autofree char *root = make_tmp ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpConfig config;
+  VpAreas a = { 0 };
+
+  put_file (root, "etc/rc.local", "#!/bin/sh\n");
+  script_config (&config, "exec sleep 600", 1);
+  vp_areas_collect (root, &a);
+  r = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "timeout_sec"));
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (root);
+}
+
+typedef struct {
+  char         *marker;
+  GCancellable *cancellable;
+} CancelWatch;
+
+/* Cancels once the child has written its marker: no timing involved. */
+static gpointer
+cancel_when_started (gpointer data)
+{
+  CancelWatch *w = data;
+
+  while (!g_file_test (w->marker, G_FILE_TEST_EXISTS))
+    g_usleep (10000);
+  g_cancellable_cancel (w->cancellable);
+  return NULL;
+}
+
+static void
+test_scan_cancel_stops_command (void)
+{
+  g_autofree char *root = make_tmp ();
+  g_autofree char *script = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  CancelWatch w = { g_build_filename (root, "started", NULL), cancellable };
+  GThread *t;
+  VpConfig config;
+  VpAreas a = { 0 };
+
+  put_file (root, "etc/rc.local", "#!/bin/sh\n");
+  script = g_strdup_printf ("touch '%s'; exec sleep 600", w.marker);
+  script_config (&config, script, 600);
+  vp_areas_collect (root, &a);
+  t = g_thread_new ("canceller", cancel_when_started, &w);
+  r = vp_critical_scan (&config, root, &a, cancellable, &error);
+  g_thread_join (t);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_free (w.marker);
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  remove_tree (root);
+}
+
+static void
+test_config_from_settings (void)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  VpConfig c;
+  g_autoptr (GError) error = NULL;
+
+  json_parser_load_from_data (p, "{\"product\":{\"product\":\"command\",\"command\":\"/opt/av/scan\","
+                                 "\"args\":[\"-q\"],\"timeout_sec\":60}}", -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (vp_config_from_settings (&c, json_node_get_object (json_parser_get_root (p)), &error));
+  g_assert_cmpint (c.product, ==, VP_PRODUCT_COMMAND);
+  g_assert_cmpstr (c.command, ==, "/opt/av/scan");
+  g_assert_cmpstr (c.args[0], ==, "-q");
+  g_assert_null (c.args[1]);
+  g_assert_cmpuint (c.timeout_sec, ==, 60);
+  vp_config_clear (&c);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/epp/parse/found-lines-and-summary", test_parse_found_lines_and_summary);
+  g_test_add_func ("/epp/parse/path-with-colon-space", test_parse_path_with_colon_space);
+  g_test_add_func ("/epp/parse/error-lines", test_parse_error_lines);
+  g_test_add_func ("/epp/parse/without-summary-keeps-engine-name", test_parse_without_summary_keeps_engine_name);
+  g_test_add_func ("/epp/areas/lab-device-startup-objects", test_areas_lab_device);
+  g_test_add_func ("/epp/areas/symlink-out-of-root-skipped", test_areas_symlink_out_of_root_skipped);
+  g_test_add_func ("/epp/areas/machine-includes-running-executables", test_areas_machine_includes_running_executables);
+  g_test_add_func ("/epp/config/from-settings", test_config_from_settings);
+  g_test_add_func ("/epp/scan/clamscan-finds-planted-file", test_scan_clamscan_finds_planted_file);
+  g_test_add_func ("/epp/scan/clean-device-no-findings", test_scan_clean_device_no_findings);
+  g_test_add_func ("/epp/scan/missing-product-fails-clearly", test_scan_missing_product_fails_clearly);
+  g_test_add_func ("/epp/scan/without-database-fails-with-message", test_scan_without_database_fails_with_message);
+  g_test_add_func ("/epp/scan/command-product-output-parsed", test_scan_command_product_output_parsed);
+  g_test_add_func ("/epp/scan/timeout-stops-command", test_scan_timeout_stops_command);
+  g_test_add_func ("/epp/scan/cancel-stops-command", test_scan_cancel_stops_command);
+  return g_test_run ();
+}

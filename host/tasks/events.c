@@ -1,3 +1,375 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
-#include "host-private.h"
+/*
+ * The event log and bus. An event is stored before anything else happens
+ * (the store is the console's event log and the dispatch queue at once):
+ * vh_events_emit inserts it with dispatched = 0 from any thread, and
+ * vh_events_dispatch, on the main thread, claims undispatched events one by
+ * one with a compare-and-set so that two processes sharing a state folder
+ * (`vigil serve` and a `vigil event emit`) never run handlers twice. Events
+ * emitted by handlers get higher sequence numbers and are dispatched in a
+ * later round. The host itself reacts to `host.database_updated` by
+ * starting the tasks scheduled "after a database update".
+ */
+#include "tasks/tasks-private.h"
+
+#define DISPATCH_BATCH 256
+
+struct _VhEvents {
+  guint dispatching;   /* re-entrancy guard: a handler may not dispatch */
+};
+
+static const VhMigration migrations[] = {
+  { 1,
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time_us INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  device_id TEXT,"
+    "  source TEXT NOT NULL,"
+    "  payload_version INTEGER NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  dispatched INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_time ON events (time_us);"
+    "CREATE INDEX events_type ON events (type, time_us);"
+    "CREATE INDEX events_device ON events (device_id, time_us);"
+    "CREATE INDEX events_pending ON events (dispatched, seq);" },
+};
+
+gboolean
+vh_events_init (VigilHost *host, GError **error)
+{
+  if (!vh_store_migrate (host->store, "events", migrations, G_N_ELEMENTS (migrations), error))
+    return FALSE;
+  host->events = g_new0 (VhEvents, 1);
+  return TRUE;
+}
+
+void
+vh_events_free (VigilHost *host)
+{
+  g_clear_pointer (&host->events, g_free);
+}
+
+/* ---- emit ------------------------------------------------------------ */
+
+static gboolean
+insert_event (VigilHost *host, const char *id, gint64 time_us, const char *source,
+              const char *type, const char *device_id, guint version,
+              const char *payload, GError **error)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  ok = sqlite3_prepare_v2 (db, "INSERT INTO events (id, time_us, type, device_id, source,"
+                           " payload_version, payload) VALUES (?,?,?,?,?,?,?)",
+                           -1, &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 2, time_us);
+      sqlite3_bind_text (stmt, 3, type, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, device_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 5, source, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 6, version);
+      sqlite3_bind_text (stmt, 7, payload, -1, SQLITE_TRANSIENT);
+      ok = sqlite3_step (stmt) == SQLITE_DONE;
+    }
+  if (!ok)
+    vh_store_set_error (db, "storing an event", error);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return ok;
+}
+
+char *
+vh_events_emit (VigilHost *host, const char *source, const char *type,
+                const char *device_id, guint payload_version, JsonObject *payload,
+                GError **error)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr (JsonObject) empty = json_object_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (host != NULL && host->events != NULL, NULL);
+  if (!vh_event_type_valid (type, error)
+      || (device_id != NULL && !vh_event_device_valid (device_id, error)))
+    return NULL;
+  if (payload_version < 1)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "event %s: payload_version must be 1 or more", type);
+      return NULL;
+    }
+  json_node_set_object (node, payload ? payload : empty);
+  text = json_to_string (node, FALSE);
+  if (strlen (text) > VH_EVENT_MAX_PAYLOAD)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "event %s: the payload is larger than %d bytes", type, VH_EVENT_MAX_PAYLOAD);
+      return NULL;
+    }
+  id = g_uuid_string_random ();
+  if (!insert_event (host, id, vigil_host_now (host), source ? source : "host", type,
+                     device_id, payload_version, text, error))
+    return NULL;
+  return g_steal_pointer (&id);
+}
+
+char *
+vigil_host_emit_event (VigilHost *host, const char *source, const char *type,
+                       const char *device_id, guint payload_version,
+                       JsonObject *payload, GError **error)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+  return vh_events_emit (host, source, type, device_id, payload_version, payload, error);
+}
+
+/* ---- rows ------------------------------------------------------------ */
+
+#define EVENT_COLUMNS "seq, id, time_us, type, device_id, source, payload_version, payload"
+
+typedef struct {
+  gint64      seq;
+  VigilEvent  event;
+} StoredEvent;
+
+static void
+stored_event_free (StoredEvent *stored)
+{
+  g_free ((char *) stored->event.id);
+  g_free ((char *) stored->event.type);
+  g_free ((char *) stored->event.device_id);
+  g_free ((char *) stored->event.source);
+  g_clear_pointer (&stored->event.payload, json_object_unref);
+  g_free (stored);
+}
+
+static JsonObject *
+parse_stored_payload (const char *text)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  JsonNode *root;
+
+  if (text != NULL && json_parser_load_from_data (parser, text, -1, NULL)
+      && (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    return json_object_ref (json_node_get_object (root));
+  return json_object_new ();
+}
+
+static StoredEvent *
+row_to_event (sqlite3_stmt *stmt)
+{
+  StoredEvent *stored = g_new0 (StoredEvent, 1);
+
+  stored->seq = sqlite3_column_int64 (stmt, 0);
+  stored->event.struct_size = sizeof (VigilEvent);
+  stored->event.id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  stored->event.time_us = sqlite3_column_int64 (stmt, 2);
+  stored->event.type = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+  stored->event.device_id = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
+  stored->event.source = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
+  stored->event.payload_version = (guint) sqlite3_column_int64 (stmt, 6);
+  stored->event.payload = parse_stored_payload ((const char *) sqlite3_column_text (stmt, 7));
+  return stored;
+}
+
+/* Runs @sql (with up to four bound values described by @binds) and
+ * collects the rows as StoredEvents. */
+typedef struct {
+  gint64      ints[3];
+  guint       n_ints;
+  const char *texts[3];
+  guint       n_texts;
+} Binds;
+
+static GPtrArray *
+query_events (VigilHost *host, const char *sql, const Binds *binds, GError **error)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) stored_event_free);
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = NULL;
+  int rc, i = 1;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      vh_store_set_error (db, "reading events", error);
+      vh_store_unlock (host->store);
+      return NULL;
+    }
+  for (guint t = 0; t < binds->n_texts; t++)
+    sqlite3_bind_text (stmt, i++, binds->texts[t], -1, SQLITE_TRANSIENT);
+  for (guint n = 0; n < binds->n_ints; n++)
+    sqlite3_bind_int64 (stmt, i++, binds->ints[n]);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (rows, row_to_event (stmt));
+  if (rc != SQLITE_DONE)
+    vh_store_set_error (db, "reading events", error);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
+}
+
+JsonObject *
+vh_event_to_json (const VigilEvent *event)
+{
+  JsonObject *o = json_object_new ();
+  g_autofree char *time = vh_iso_time (event->time_us);
+
+  json_object_set_string_member (o, "id", event->id);
+  json_object_set_string_member (o, "time", time);
+  json_object_set_int_member (o, "time_us", event->time_us);
+  json_object_set_string_member (o, "type", event->type);
+  if (event->device_id)
+    json_object_set_string_member (o, "device", event->device_id);
+  else
+    json_object_set_null_member (o, "device");
+  json_object_set_string_member (o, "source", event->source);
+  json_object_set_int_member (o, "payload_version", event->payload_version);
+  json_object_set_object_member (o, "payload", json_object_ref (event->payload));
+  return o;
+}
+
+static JsonArray *
+rows_to_json (GPtrArray *rows, gboolean reverse)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      StoredEvent *stored = rows->pdata[reverse ? rows->len - 1 - i : i];
+      json_array_add_object_element (array, vh_event_to_json (&stored->event));
+    }
+  return array;
+}
+
+/* ---- listing --------------------------------------------------------- */
+
+JsonArray *
+vh_events_list (VigilHost *host, gint64 since_us, const char *type,
+                const char *device_id, guint limit, GError **error)
+{
+  g_autoptr (GString) sql = g_string_new ("SELECT " EVENT_COLUMNS " FROM events WHERE 1");
+  g_autoptr (GPtrArray) rows = NULL;
+  Binds binds = { 0 };
+
+  if (type != NULL && g_str_has_suffix (type, ".*"))
+    {
+      /* A prefix, compared literally: LIKE would treat '_' as a wildcard. */
+      g_string_append_printf (sql, " AND substr(type, 1, %d) = ?", (int) strlen (type) - 1);
+      binds.texts[binds.n_texts++] = g_strndup (type, strlen (type) - 1);
+    }
+  else if (type != NULL)
+    {
+      g_string_append (sql, " AND type = ?");
+      binds.texts[binds.n_texts++] = g_strdup (type);
+    }
+  if (device_id != NULL)
+    {
+      g_string_append (sql, " AND device_id = ?");
+      binds.texts[binds.n_texts++] = g_strdup (device_id);
+    }
+  g_string_append (sql, " AND time_us >= ? ORDER BY time_us DESC, seq DESC LIMIT ?");
+  binds.ints[binds.n_ints++] = since_us;
+  binds.ints[binds.n_ints++] = limit > 0 ? (gint64) limit : -1;
+
+  rows = query_events (host, sql->str, &binds, error);
+  for (guint t = 0; t < binds.n_texts; t++)
+    g_free ((char *) binds.texts[t]);
+  return rows ? rows_to_json (rows, TRUE) : NULL;
+}
+
+gint64
+vh_events_last_seq (VigilHost *host)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = NULL;
+  gint64 seq = 0;
+
+  if (sqlite3_prepare_v2 (db, "SELECT coalesce(max(seq), 0) FROM events", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    seq = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return seq;
+}
+
+JsonArray *
+vh_events_after (VigilHost *host, gint64 seq, GError **error)
+{
+  Binds binds = { .ints = { seq }, .n_ints = 1 };
+  g_autoptr (GPtrArray) rows = query_events (host, "SELECT " EVENT_COLUMNS
+                                             " FROM events WHERE seq > ? ORDER BY seq",
+                                             &binds, error);
+  return rows ? rows_to_json (rows, FALSE) : NULL;
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+/* TRUE when this process won the event (another may be dispatching too). */
+static gboolean
+claim (VigilHost *host, gint64 seq)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = NULL;
+  gboolean won = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "UPDATE events SET dispatched = 1 WHERE seq = ? AND dispatched = 0",
+                          -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, seq);
+      won = sqlite3_step (stmt) == SQLITE_DONE && sqlite3_changes (db) == 1;
+    }
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return won;
+}
+
+static void
+deliver (VigilHost *host, const VigilEvent *event)
+{
+  g_autoptr (GPtrArray) handlers = NULL;
+
+  if (g_str_equal (event->type, "host.database_updated"))
+    vh_tasks_trigger (host, VH_SCHEDULE_AFTER_UPDATE);
+
+  handlers = vh_registry_handlers_for (host, event->type);
+  for (guint i = 0; handlers != NULL && i < handlers->len; i++)
+    {
+      const VhHandler *h = handlers->pdata[i];
+      h->handler.handler (event, h->handler.user_data);
+    }
+}
+
+guint
+vh_events_dispatch (VigilHost *host)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  Binds binds = { .ints = { DISPATCH_BATCH }, .n_ints = 1 };
+  guint count = 0;
+
+  g_return_val_if_fail (host->events != NULL, 0);
+  if (host->events->dispatching > 0)
+    return 0;
+  rows = query_events (host, "SELECT " EVENT_COLUMNS " FROM events WHERE dispatched = 0"
+                       " ORDER BY seq LIMIT ?", &binds, &error);
+  if (rows == NULL)
+    {
+      vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+      return 0;
+    }
+  host->events->dispatching++;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      StoredEvent *stored = rows->pdata[i];
+      if (!claim (host, stored->seq))
+        continue;
+      deliver (host, &stored->event);
+      count++;
+    }
+  host->events->dispatching--;
+  return count;
+}

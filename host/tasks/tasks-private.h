@@ -116,9 +116,6 @@ gboolean    vh_tasks_delete     (VigilHost *host, const char *task_id,
                                  GError **error);
 /* Marks every task of @kind (ON_START, AFTER_UPDATE) as requested now. */
 guint       vh_tasks_trigger    (VigilHost *host, VhScheduleKind kind);
-/* Asks for one round of @task_id now, whatever its schedule. */
-gboolean    vh_tasks_request    (VigilHost *host, const char *task_id,
-                                 GError **error);
 /* Deletes runs and findings older than their task's retention. Returns how
  * many runs went. */
 guint       vh_tasks_purge      (VigilHost *host);
@@ -141,6 +138,18 @@ void        vh_runner_set_progress_func (VigilHost *host, VhProgressFunc func,
  * (serve keeps its socket alive that way). */
 void        vh_runner_set_pump_main_context (VigilHost *host, gboolean pump);
 
+/* The module's state (host->tasks); runner fields are runner.c's. */
+struct _VhTasks {
+  GTimeZone      *tz;            /* local time zone, for schedules */
+  GThreadPool    *pool;          /* two workers */
+  GMutex          lock;          /* guards the fields below */
+  GCond           cond;          /* a run finished */
+  GPtrArray      *active;        /* VigilTaskRun* running in this process */
+  VhProgressFunc  progress_func;
+  gpointer        progress_data;
+  gboolean        pump;
+};
+
 /* Internal between tasks.c and runner.c: a run to execute. */
 typedef struct {
   gint64      run_id;
@@ -151,8 +160,22 @@ typedef struct {
 } VhRunJob;
 
 void        vh_run_job_free  (VhRunJob *job);
+gboolean    vh_runner_init     (VigilHost *host, GError **error);
+/* Waits for queued runs and stops the workers. */
+void        vh_runner_shutdown (VigilHost *host);
 /* Claims every due task and returns its new runs (transfer full). */
 GPtrArray  *vh_tasks_claim_due (VigilHost *host, GError **error);
+/* Starts a round of @task_id now, whatever its schedule. */
+GPtrArray  *vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error);
+/* Runs one round of @task_id now on the pool, waits, then dispatches what
+ * followed until idle. Returns how many runs ran (the task's and others). */
+guint       vh_tasks_run_now   (VigilHost *host, const char *task_id,
+                                GCancellable *cancellable, GError **error);
+/* Runner side of a cancel in this process. */
+void        vh_runner_cancel_task (VigilHost *host, const char *task_id);
+/* Marks the run running if it is still pending; FALSE when it was
+ * cancelled before it started. */
+gboolean    vh_tasks_start_run  (VigilHost *host, gint64 run_id);
 /* Executes @jobs on the worker pool and waits; returns how many ran. */
 guint       vh_runner_execute  (VigilHost *host, GPtrArray *jobs,
                                 GCancellable *cancellable);
@@ -161,13 +184,22 @@ void        vh_tasks_finish_run (VigilHost *host, const VhRunJob *job,
                                  const char *state, const char *error_message,
                                  double fraction, const char *message,
                                  JsonNode *result);
-void        vh_tasks_start_run  (VigilHost *host, gint64 run_id);
 void        vh_tasks_store_progress (VigilHost *host, gint64 run_id,
                                      double fraction, const char *message);
 void        vh_tasks_store_finding  (VigilHost *host, gint64 run_id,
                                      JsonObject *finding);
 /* Whether another process asked to cancel this run. */
 gboolean    vh_tasks_cancel_requested (VigilHost *host, gint64 run_id);
+
+/* Small SQLite helpers (sql.c). vh_sql_exec binds @args, a string of
+ * 's' (const char *, may be NULL), 'i' (gint64) and 'd' (double), from the
+ * varargs. Called with the store locked. */
+gboolean    vh_sql_exec      (sqlite3 *db, const char *sql, GError **error,
+                              const char *args, ...);
+sqlite3_stmt *vh_sql_prepare (sqlite3 *db, const char *sql, GError **error,
+                              const char *args, ...);
+JsonNode   *vh_json_parse_text (const char *text);   /* NULL when invalid */
+gint64      vh_tasks_active_runs (VigilHost *host, const char *task_id);
 
 /* Time helpers (schedule.c). GLib 2.74 has no microsecond variants. */
 GDateTime  *vh_datetime_from_us (gint64 time_us);   /* UTC */

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runs: one row per device and round of a task. A round starts when a task
+ * is due (its schedule says so, or it was triggered or run by hand); the
+ * task is claimed with a compare-and-set on its last start, so a task is
+ * never started twice by two processes sharing the state folder. A group
+ * task expands to the devices of its group and subgroups, minus its
+ * exclusions, when the round starts (not when the task was created), so a
+ * device added to the group later is included. Progress, findings, final
+ * state and result are written here; results older than their task's
+ * retention are purged.
+ */
+#include "tasks/tasks-private.h"
+
+#define US_PER_DAY (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
+
+void
+vh_run_job_free (VhRunJob *job)
+{
+  if (job == NULL)
+    return;
+  g_free (job->task_id);
+  g_free (job->type);
+  g_free (job->device_id);
+  g_free (job->params);
+  g_free (job);
+}
+
+typedef struct {
+  char   *id;
+  char   *type;
+  char   *device_id;
+  char   *group_id;
+  char   *exclusions;
+  char   *params;
+  char   *schedule;
+  gint64  created_us;
+  gint64  last_run_us;
+  gboolean requested;
+} TaskRow;
+
+static void
+task_row_free (TaskRow *row)
+{
+  g_free (row->id);
+  g_free (row->type);
+  g_free (row->device_id);
+  g_free (row->group_id);
+  g_free (row->exclusions);
+  g_free (row->params);
+  g_free (row->schedule);
+  g_free (row);
+}
+
+#define DUP_TEXT(stmt, i) g_strdup ((const char *) sqlite3_column_text ((stmt), (i)))
+
+static GPtrArray *
+read_task_rows (VigilHost *host, const char *task_id, GError **error)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) task_row_free);
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt;
+  int rc = SQLITE_ERROR;
+
+  /* Tasks with a round still running are not due again until it ends. */
+  stmt = vh_sql_prepare (db, "SELECT id, type, device_id, group_id, exclusions, params,"
+                         " schedule, created_us, last_run_us, requested FROM tasks t"
+                         " WHERE (?1 IS NULL AND cancelled = 0 AND NOT EXISTS (SELECT 1 FROM runs r"
+                         "   WHERE r.task_id = t.id AND r.state IN ('pending', 'running')))"
+                         " OR id = ?1 ORDER BY created_us, rowid", error, "s", task_id);
+  while (stmt != NULL && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TaskRow *row = g_new0 (TaskRow, 1);
+      row->id = DUP_TEXT (stmt, 0);
+      row->type = DUP_TEXT (stmt, 1);
+      row->device_id = DUP_TEXT (stmt, 2);
+      row->group_id = DUP_TEXT (stmt, 3);
+      row->exclusions = DUP_TEXT (stmt, 4);
+      row->params = DUP_TEXT (stmt, 5);
+      row->schedule = DUP_TEXT (stmt, 6);
+      row->created_us = sqlite3_column_int64 (stmt, 7);
+      row->last_run_us = sqlite3_column_int64 (stmt, 8);
+      row->requested = sqlite3_column_int64 (stmt, 9) != 0;
+      g_ptr_array_add (rows, row);
+    }
+  if (stmt != NULL && rc != SQLITE_DONE)
+    vh_store_set_error (db, "reading tasks", error);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
+}
+
+static gboolean
+is_due (VigilHost *host, const TaskRow *row, gint64 now)
+{
+  VhSchedule s;
+  gint64 next;
+
+  if (row->requested)
+    return TRUE;
+  if (!vh_schedule_parse (row->schedule, host->tasks->tz, &s, NULL))
+    return FALSE;
+  next = vh_schedule_next (&s, row->created_us, row->last_run_us, now, host->tasks->tz);
+  return next != VH_SCHEDULE_NEVER && next <= now;
+}
+
+/* Compare-and-set on the task's last start: TRUE when this process won. */
+static gboolean
+claim_task (VigilHost *host, const TaskRow *row, gint64 now)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  gboolean won = vh_sql_exec (db, "UPDATE tasks SET last_run_us = ?, requested = 0"
+                              " WHERE id = ? AND last_run_us = ? AND requested = ?",
+                              NULL, "isii", now, row->id, row->last_run_us,
+                              (gint64) row->requested)
+                 && sqlite3_changes (db) == 1;
+  vh_store_unlock (host->store);
+  return won;
+}
+
+static GPtrArray *
+target_devices (VigilHost *host, const TaskRow *row, GError **error)
+{
+  g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (JsonNode) exclusions = NULL;
+  JsonArray *excluded;
+
+  if (row->device_id != NULL)
+    {
+      devices = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (devices, g_strdup (row->device_id));
+      return g_steal_pointer (&devices);
+    }
+  devices = vh_inventory_group_devices (host, row->group_id, error);
+  exclusions = vh_json_parse_text (row->exclusions);
+  if (devices == NULL || exclusions == NULL || !JSON_NODE_HOLDS_ARRAY (exclusions))
+    return g_steal_pointer (&devices);
+  excluded = json_node_get_array (exclusions);
+  for (guint i = devices->len; i > 0; i--)
+    for (guint j = 0; j < json_array_get_length (excluded); j++)
+      if (g_strcmp0 (devices->pdata[i - 1], json_array_get_string_element (excluded, j)) == 0)
+        {
+          g_ptr_array_remove_index (devices, i - 1);
+          break;
+        }
+  return g_steal_pointer (&devices);
+}
+
+static void
+insert_runs (VigilHost *host, const TaskRow *row, GPtrArray *devices, gint64 now,
+             GPtrArray *jobs)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      VhRunJob *job;
+
+      if (!vh_sql_exec (db, "INSERT INTO runs (task_id, device_id, state, created_us)"
+                        " VALUES (?, ?, 'pending', ?)", &error, "ssi",
+                        row->id, (const char *) devices->pdata[i], now))
+        {
+          vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+          continue;
+        }
+      job = g_new0 (VhRunJob, 1);
+      job->run_id = sqlite3_last_insert_rowid (db);
+      job->task_id = g_strdup (row->id);
+      job->type = g_strdup (row->type);
+      job->device_id = g_strdup (devices->pdata[i]);
+      job->params = g_strdup (row->params);
+      g_ptr_array_add (jobs, job);
+    }
+  vh_store_unlock (host->store);
+}
+
+static void
+start_round (VigilHost *host, const TaskRow *row, gint64 now, GPtrArray *jobs)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) devices = target_devices (host, row, &error);
+
+  if (devices == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("task %s: cannot start: %s", row->id,
+                                                  error->message);
+      vh_log (host, "host", G_LOG_LEVEL_WARNING, message);
+      return;
+    }
+  insert_runs (host, row, devices, now, jobs);
+}
+
+GPtrArray *
+vh_tasks_claim_due (VigilHost *host, GError **error)
+{
+  g_autoptr (GPtrArray) rows = read_task_rows (host, NULL, error);
+  GPtrArray *jobs;
+  gint64 now = vigil_host_now (host);
+
+  if (rows == NULL)
+    return NULL;
+  jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_run_job_free);
+  for (guint i = 0; i < rows->len; i++)
+    if (is_due (host, rows->pdata[i], now) && claim_task (host, rows->pdata[i], now))
+      start_round (host, rows->pdata[i], now, jobs);
+  return jobs;
+}
+
+GPtrArray *
+vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error)
+{
+  g_autoptr (JsonObject) task = vh_tasks_get (host, task_id, error);
+  g_autoptr (GPtrArray) rows = NULL;
+  GPtrArray *jobs;
+  gint64 now = vigil_host_now (host);
+
+  if (task == NULL)
+    return NULL;
+  if (json_object_get_boolean_member (task, "cancelled"))
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                   "task %s was cancelled; create a new task to run it again", task_id);
+      return NULL;
+    }
+  if (vh_tasks_active_runs (host, task_id) > 0)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                   "task %s is already running", task_id);
+      return NULL;
+    }
+  rows = read_task_rows (host, task_id, error);
+  if (rows == NULL)
+    return NULL;
+  jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_run_job_free);
+  if (rows->len == 1 && claim_task (host, rows->pdata[0], now))
+    start_round (host, rows->pdata[0], now, jobs);
+  return jobs;
+}
+
+/* ---- one run's life -------------------------------------------------- */
+
+gboolean
+vh_tasks_start_run (VigilHost *host, gint64 run_id)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  gboolean started = vh_sql_exec (db, "UPDATE runs SET state = 'running', started_us = ?"
+                                  " WHERE id = ? AND state = 'pending'", NULL, "ii",
+                                  vigil_host_now (host), run_id)
+                     && sqlite3_changes (db) == 1;
+  vh_store_unlock (host->store);
+  return started;
+}
+
+void
+vh_tasks_store_progress (VigilHost *host, gint64 run_id, double fraction, const char *message)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  vh_sql_exec (db, "UPDATE runs SET fraction = ?, message = ? WHERE id = ?", NULL, "dsi",
+               fraction, message, run_id);
+  vh_store_unlock (host->store);
+}
+
+void
+vh_tasks_store_finding (VigilHost *host, gint64 run_id, JsonObject *finding)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+  sqlite3 *db;
+
+  json_node_set_object (node, finding);
+  text = json_to_string (node, FALSE);
+  db = vh_store_lock (host->store);
+  vh_sql_exec (db, "INSERT INTO findings (run_id, time_us, finding) VALUES (?, ?, ?)", NULL,
+               "iis", run_id, vigil_host_now (host), text);
+  vh_store_unlock (host->store);
+}
+
+gboolean
+vh_tasks_cancel_requested (VigilHost *host, gint64 run_id)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT cancel_requested FROM runs WHERE id = ?",
+                                       NULL, "i", run_id);
+  gboolean requested = FALSE;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    requested = sqlite3_column_int64 (stmt, 0) != 0;
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return requested;
+}
+
+static void
+emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const char *error_message)
+{
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  gboolean completed = g_str_equal (state, "completed");
+
+  json_object_set_string_member (payload, "task_id", job->task_id);
+  json_object_set_string_member (payload, "type", job->type);
+  json_object_set_string_member (payload, "device", job->device_id);
+  json_object_set_string_member (payload, "state", state);
+  if (error_message != NULL)
+    json_object_set_string_member (payload, "error", error_message);
+  id = vh_events_emit (host, "host", completed ? "task.completed" : "task.failed",
+                       job->device_id, 1, payload, &error);
+  if (id == NULL)
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+}
+
+void
+vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
+                     const char *error_message, double fraction, const char *message,
+                     JsonNode *result)
+{
+  g_autofree char *result_text = result ? json_to_string (result, FALSE) : NULL;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db = vh_store_lock (host->store);
+
+  if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?, message = ?,"
+                    " result = ?, finished_us = ? WHERE id = ?", &error, "ssdssii",
+                    state, error_message, fraction, message, result_text,
+                    vigil_host_now (host), job->run_id))
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+  vh_store_unlock (host->store);
+  emit_outcome (host, job, state, error_message);
+}
+
+/* ---- reading runs ---------------------------------------------------- */
+
+#define RUN_COLUMNS "id, task_id, device_id, state, fraction, message, error, result," \
+                    " created_us, started_us, finished_us"
+
+static void
+set_time_or_null (JsonObject *o, const char *key, sqlite3_stmt *stmt, int column)
+{
+  if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+    json_object_set_null_member (o, key);
+  else
+    {
+      g_autofree char *text = vh_iso_time (sqlite3_column_int64 (stmt, column));
+      json_object_set_string_member (o, key, text);
+    }
+}
+
+static void
+set_text_or_null (JsonObject *o, const char *key, sqlite3_stmt *stmt, int column)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, column);
+  if (text)
+    json_object_set_string_member (o, key, text);
+  else
+    json_object_set_null_member (o, key);
+}
+
+static JsonObject *
+row_to_run (sqlite3_stmt *stmt)
+{
+  JsonObject *o = json_object_new ();
+  JsonNode *result = vh_json_parse_text ((const char *) sqlite3_column_text (stmt, 7));
+
+  json_object_set_int_member (o, "id", sqlite3_column_int64 (stmt, 0));
+  json_object_set_string_member (o, "task_id", (const char *) sqlite3_column_text (stmt, 1));
+  json_object_set_string_member (o, "device", (const char *) sqlite3_column_text (stmt, 2));
+  json_object_set_string_member (o, "state", (const char *) sqlite3_column_text (stmt, 3));
+  json_object_set_double_member (o, "progress", sqlite3_column_double (stmt, 4));
+  set_text_or_null (o, "message", stmt, 5);
+  set_text_or_null (o, "error", stmt, 6);
+  json_object_set_member (o, "result", result ? result : json_node_new (JSON_NODE_NULL));
+  set_time_or_null (o, "created", stmt, 8);
+  set_time_or_null (o, "started", stmt, 9);
+  set_time_or_null (o, "finished", stmt, 10);
+  return o;
+}
+
+static JsonArray *
+query_runs (VigilHost *host, const char *sql, const char *args, const char *text,
+            gint64 number, GError **error)
+{
+  g_autoptr (JsonArray) runs = json_array_new ();
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = args[0] == 's' ? vh_sql_prepare (db, sql, error, args, text)
+                                      : vh_sql_prepare (db, sql, error, args, number);
+  int rc = SQLITE_ERROR;
+
+  while (stmt != NULL && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    json_array_add_object_element (runs, row_to_run (stmt));
+  if (stmt != NULL && rc != SQLITE_DONE)
+    vh_store_set_error (db, "reading runs", error);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return rc == SQLITE_DONE ? g_steal_pointer (&runs) : NULL;
+}
+
+static JsonArray *
+run_findings (VigilHost *host, gint64 run_id)
+{
+  JsonArray *findings = json_array_new ();
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT finding FROM findings WHERE run_id = ?"
+                                       " ORDER BY id", NULL, "i", run_id);
+
+  while (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      JsonNode *node = vh_json_parse_text ((const char *) sqlite3_column_text (stmt, 0));
+      if (node != NULL)
+        json_array_add_element (findings, node);
+    }
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return findings;
+}
+
+JsonArray *
+vh_tasks_runs (VigilHost *host, const char *task_id, gboolean findings, GError **error)
+{
+  JsonArray *runs = query_runs (host, "SELECT " RUN_COLUMNS " FROM runs WHERE task_id = ?"
+                                " ORDER BY id DESC", "s", task_id, 0, error);
+
+  for (guint i = 0; findings && runs != NULL && i < json_array_get_length (runs); i++)
+    {
+      JsonObject *run = json_array_get_object_element (runs, i);
+      json_object_set_array_member (run, "findings",
+                                    run_findings (host, json_object_get_int_member (run, "id")));
+    }
+  return runs;
+}
+
+JsonArray *
+vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error)
+{
+  return query_runs (host, "SELECT " RUN_COLUMNS " FROM runs WHERE id > ? ORDER BY id",
+                     "i", NULL, run_id, error);
+}
+
+static gint64
+query_count (VigilHost *host, const char *sql, const char *args, const char *text)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = vh_sql_prepare (db, sql, NULL, args, text);
+  gint64 value = 0;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  vh_store_unlock (host->store);
+  return value;
+}
+
+gint64
+vh_tasks_last_run_id (VigilHost *host)
+{
+  return query_count (host, "SELECT coalesce(max(id), 0) FROM runs", "", NULL);
+}
+
+gint64
+vh_tasks_active_runs (VigilHost *host, const char *task_id)
+{
+  return query_count (host, "SELECT count(*) FROM runs WHERE task_id = ?"
+                      " AND state IN ('pending', 'running')", "s", task_id);
+}
+
+/* ---- retention ------------------------------------------------------- */
+
+guint
+vh_tasks_purge (VigilHost *host)
+{
+  static const char expired[] =
+    "SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id"
+    " WHERE r.finished_us IS NOT NULL AND r.finished_us < ? - t.retention_days * ?";
+  g_autofree char *delete_findings = g_strdup_printf ("DELETE FROM findings WHERE run_id IN (%s)", expired);
+  g_autofree char *delete_runs = g_strdup_printf ("DELETE FROM runs WHERE id IN (%s)", expired);
+  gint64 now = vigil_host_now (host);
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db = vh_store_lock (host->store);
+  guint count = 0;
+
+  if (vh_sql_exec (db, delete_findings, &error, "ii", now, US_PER_DAY)
+      && vh_sql_exec (db, delete_runs, &error, "ii", now, US_PER_DAY))
+    count = (guint) sqlite3_changes (db);
+  else
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+  vh_store_unlock (host->store);
+  return count;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the quarantine engine tests (see qtest-util.h).
+ */
+#include "qtest-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+qfix_setup (QFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->base = g_dir_make_tmp ("vigil-qtest-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->root = g_build_filename (f->base, "root", NULL);
+  f->store_dir = g_build_filename (f->base, "store", NULL);
+  g_assert_cmpint (g_mkdir (f->root, 0755), ==, 0);
+  f->store = qstore_open (f->store_dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->store);
+}
+
+void
+qfix_teardown (QFixture *f, gconstpointer data)
+{
+  g_clear_pointer (&f->store, qstore_free);
+  qtest_rm_rf (f->base);
+  g_free (f->base);
+  g_free (f->root);
+  g_free (f->store_dir);
+}
+
+char *
+qtest_write_file (const char *root, const char *path, gsize len, guint32 seed)
+{
+  g_autofree char *host = g_build_filename (root, path, NULL);
+  g_autofree char *parent = g_path_get_dirname (host);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  int fd;
+
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  fd = open (host, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  while (len > 0)
+    {
+      gsize n = MIN (len, 64 * 1024);
+      for (gsize i = 0; i < n; i += 4)
+        {
+          guint32 r = g_rand_int (rand);
+          memcpy (buf + i, &r, MIN (4, n - i));
+        }
+      g_assert_true (q_write_full (fd, buf, n));
+      len -= n;
+    }
+  close (fd);
+  return g_steal_pointer (&host);
+}
+
+char *
+qtest_file_sha256 (const char *host_path)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buf = NULL;
+  int fd = open (host_path, O_RDONLY | O_CLOEXEC);
+  gssize n;
+
+  if (fd < 0)
+    return NULL;
+  buf = g_malloc (1024 * 1024);
+  while ((n = q_read_full (fd, buf, 1024 * 1024)) > 0)
+    g_checksum_update (sum, buf, n);
+  close (fd);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+char *
+qtest_put (QFixture *f, const char *path, gboolean delete_original)
+{
+  QPutRequest req = {
+    .root = f->root, .path = path, .device_id = "dev1",
+    .detection = "EICAR-Test-File", .reason = "test",
+    .origin_user = "tester", .delete_original = delete_original,
+    .now_us = G_GINT64_CONSTANT (1795000000) * G_USEC_PER_SEC,
+  };
+  QPutResult res;
+  g_autoptr (GError) error = NULL;
+  char *id;
+
+  g_assert_true (qstore_put (f->store, &req, NULL, &res, &error));
+  g_assert_no_error (error);
+  id = g_steal_pointer (&res.id);
+  qput_result_clear (&res);
+  return id;
+}
+
+guint
+qtest_count_visible (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.')
+      n++;
+  return n;
+}
+
+void
+qtest_rm_rf (const char *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileEnumerator) en = NULL;
+  GFileInfo *info;
+
+  en = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                  G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                  G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  while (en != NULL && (info = g_file_enumerator_next_file (en, NULL, NULL)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+        {
+          g_chmod (child, 0700);
+          qtest_rm_rf (child);
+        }
+      else
+        g_unlink (child);
+      g_object_unref (info);
+    }
+  g_rmdir (path);
+}

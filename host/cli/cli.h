@@ -42,7 +42,13 @@ void      vh_cli_print_json   (JsonNode *node);
 /* Parses a JSON object from @path ("-" is stdin), with a size limit and an
  * error naming the file, line and column. Returns: (transfer full). */
 JsonObject *vh_cli_read_json_object (const char *path, GError **error);
-/* Prints "vigil <cmd>: <message>" on stderr. */
+/* Like vh_cli_read_json_object, with an explicit size limit in bytes
+ * (vh_cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
+ * refused too, with its line and column. */
+JsonObject *vh_cli_read_json_object_full (const char *path, gsize max_size,
+                                          GError **error);
+/* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command
+ * is NULL). */
 void      vh_cli_error        (const char *command, const char *format, ...)
                                G_GNUC_PRINTF (2, 3);
 

@@ -1,3 +1,278 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
-#include "host-private.h"
+/*
+ * The `vigil` command line: parses the global options, which come before
+ * the command like `git -C` (--json may also follow the command), opens the
+ * host on the state folder, loads the plugins and dispatches to a built-in
+ * command (cli.h) or to a command a plugin registered. Built-in names win
+ * over plugin commands; the registry refuses plugins that try to take one.
+ * Exit codes: 0 success, 1 problems found, 2 usage or runtime error.
+ */
+#include "cli.h"
+#include "core/vigil-version.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+static const VhCliCommand *const builtins[] = {
+  &vh_cli_plugins, &vh_cli_policy, &vh_cli_group, &vh_cli_device,
+  &vh_cli_event, &vh_cli_events, &vh_cli_task, &vh_cli_serve, NULL,
+};
+
+typedef struct {
+  char       *state_dir;
+  char       *config;
+  GPtrArray  *plugin_dirs;
+  gboolean    help;
+  gboolean    version;
+  VhCliGlobals globals;
+} Options;
+
+static const char global_usage[] =
+  "Usage: vigil [--state-dir DIR] [--plugin-dir DIR]... [--config FILE] [--json] [-v]\n"
+  "             COMMAND [ARGS...]\n";
+
+static const char global_options_help[] =
+  "Global options (before the command):\n"
+  "  --state-dir DIR    state folder (default $XDG_DATA_HOME/vigil)\n"
+  "  --plugin-dir DIR   also load plugins from DIR (repeatable; searched first)\n"
+  "  --config FILE      host config (default <state-dir>/vigil.conf)\n"
+  "  --json             machine-readable output (also accepted after the command)\n"
+  "  -v, --verbose      more detail on stderr\n"
+  "  -h, --help         this help; --version prints the version\n"
+  "\n"
+  "Environment: VIGIL_PLUGIN_PATH (colon-separated plugin folders).\n"
+  "Exit codes: 0 success, 1 problems found, 2 usage or runtime error.\n"
+  "Run 'vigil help COMMAND' or 'vigil COMMAND --help' for a command's options.\n";
+
+static const VhCliCommand *
+find_builtin (const char *name)
+{
+  for (gsize i = 0; builtins[i] != NULL; i++)
+    if (g_str_equal (builtins[i]->name, name))
+      return builtins[i];
+  return NULL;
+}
+
+/* "--opt VALUE" or "--opt=VALUE". Returns the value or NULL; advances @i. */
+static const char *
+option_value (int argc, char **argv, int *i, const char *name, gboolean *usage_error)
+{
+  gsize n = strlen (name);
+
+  if (strncmp (argv[*i], name, n) == 0 && argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (!g_str_equal (argv[*i], name))
+    return NULL;
+  if (*i + 1 >= argc)
+    {
+      vh_cli_error (NULL, "%s needs a value (see vigil --help)", name);
+      *usage_error = TRUE;
+      return NULL;
+    }
+  return argv[++*i];
+}
+
+/* Returns the index of the command in @argv, or -1 on a usage error. */
+static int
+parse_globals (int argc, char **argv, Options *o)
+{
+  int i;
+
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *arg = argv[i], *v;
+      gboolean bad = FALSE;
+
+      if (g_str_equal (arg, "--"))
+        return i + 1;
+      else if ((v = option_value (argc, argv, &i, "--state-dir", &bad)) != NULL)
+        g_free (o->state_dir), o->state_dir = g_strdup (v);
+      else if (!bad && (v = option_value (argc, argv, &i, "--config", &bad)) != NULL)
+        g_free (o->config), o->config = g_strdup (v);
+      else if (!bad && (v = option_value (argc, argv, &i, "--plugin-dir", &bad)) != NULL)
+        g_ptr_array_add (o->plugin_dirs, g_strdup (v));
+      else if (bad)
+        return -1;
+      else if (g_str_equal (arg, "--json"))
+        o->globals.json = TRUE;
+      else if (g_str_equal (arg, "-v") || g_str_equal (arg, "--verbose"))
+        o->globals.verbose = TRUE;
+      else if (g_str_equal (arg, "-h") || g_str_equal (arg, "--help"))
+        o->help = TRUE;
+      else if (g_str_equal (arg, "--version"))
+        o->version = TRUE;
+      else
+        {
+          vh_cli_error (NULL, "unknown global option '%s' (global options go before "
+                        "the command; see vigil --help)", arg);
+          return -1;
+        }
+    }
+  return i;
+}
+
+/* Takes --json out of a built-in command's arguments (up to "--"). */
+static void
+strip_json (int *argc, char **argv, VhCliGlobals *globals)
+{
+  int out = 0;
+  gboolean literal = FALSE;
+
+  for (int i = 0; i < *argc; i++)
+    {
+      if (!literal && g_str_equal (argv[i], "--json"))
+        {
+          globals->json = TRUE;
+          continue;
+        }
+      literal = literal || g_str_equal (argv[i], "--");
+      argv[out++] = argv[i];
+    }
+  argv[out] = NULL;
+  *argc = out;
+}
+
+static VigilHost *
+open_host (Options *o, GError **error)
+{
+  VigilHostOptions options = { sizeof options };
+  VigilHost *host;
+
+  g_ptr_array_add (o->plugin_dirs, NULL);
+  options.state_dir = o->state_dir;
+  options.config_file = o->config;
+  options.plugin_dirs = (const char *const *) o->plugin_dirs->pdata;
+  host = vigil_host_new (&options, error);
+  g_ptr_array_remove_index (o->plugin_dirs, o->plugin_dirs->len - 1);
+  if (host != NULL)
+    vigil_host_load_plugins (host);
+  return host;
+}
+
+static void
+print_help (VigilHost *host)
+{
+  GPtrArray *commands = host != NULL ? vh_registry_commands (host) : NULL;
+
+  printf ("%s\nVigil %s, an open plugin host for endpoint-security management.\n\n"
+          "Built-in commands:\n", global_usage, VIGIL_VERSION);
+  for (gsize i = 0; builtins[i] != NULL; i++)
+    printf ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
+  printf ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
+  if (commands != NULL && commands->len > 0)
+    {
+      printf ("\nPlugin commands:\n");
+      for (guint i = 0; i < commands->len; i++)
+        {
+          const VhCommand *c = g_ptr_array_index (commands, i);
+          printf ("  %-10s %s (plugin %s)\n", c->command.name,
+                  c->command.summary ? c->command.summary : "",
+                  vh_plugin_id (c->plugin));
+        }
+    }
+  printf ("\n%s", global_options_help);
+}
+
+static int
+run_plugin_command (const VhCommand *c, int argc, char **argv)
+{
+  g_auto(GStrv) copy = g_new0 (char *, argc + 1);
+
+  /* The plugin may let GOptionContext rearrange its argv: give it a copy. */
+  for (int i = 0; i < argc; i++)
+    copy[i] = g_strdup (argv[i]);
+  return c->command.run (c->plugin, argc, copy, c->command.user_data);
+}
+
+static int
+dispatch (VigilHost *host, Options *o, int argc, char **argv)
+{
+  const VhCliCommand *builtin = find_builtin (argv[0]);
+  const VhCommand *plugin_command = vh_registry_command (host, argv[0]);
+
+  if (builtin != NULL)
+    {
+      strip_json (&argc, argv, &o->globals);
+      return builtin->run (host, &o->globals, argc, argv);
+    }
+  if (plugin_command != NULL)
+    return run_plugin_command (plugin_command, argc, argv);
+  vh_cli_error (NULL, "unknown command '%s' (see vigil --help)", argv[0]);
+  return 2;
+}
+
+/* `vigil help [COMMAND]`: the command's own --help. */
+static int
+help_command (VigilHost *host, Options *o, int argc, char **argv)
+{
+  char *help_argv[] = { argv[1], (char *) "--help", NULL };
+
+  if (argc < 2)
+    {
+      print_help (host);
+      return 0;
+    }
+  if (find_builtin (argv[1]) == NULL && vh_registry_command (host, argv[1]) == NULL)
+    {
+      vh_cli_error ("help", "unknown command '%s' (see vigil --help)", argv[1]);
+      return 2;
+    }
+  return dispatch (host, o, 2, help_argv);
+}
+
+static void
+options_clear (Options *o)
+{
+  g_free (o->state_dir);
+  g_free (o->config);
+  g_ptr_array_unref (o->plugin_dirs);
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = { .plugin_dirs = g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr(VigilHost) host = NULL;
+  g_autoptr(GError) error = NULL;
+  int first, status;
+
+  setlocale (LC_ALL, "");
+  first = parse_globals (argc, argv, &o);
+  if (first < 0 || (first >= argc && !o.help && !o.version))
+    {
+      if (first >= 0)
+        fprintf (stderr, "%svigil: no command given (see vigil --help)\n", global_usage);
+      options_clear (&o);
+      return 2;
+    }
+  if (o.version)
+    {
+      printf ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+      options_clear (&o);
+      return 0;
+    }
+  host = open_host (&o, &error);
+  if (host == NULL && (o.help || first >= argc))
+    {
+      /* Help without plugin commands beats no help at all. */
+      print_help (NULL);
+      vh_cli_error (NULL, "plugin commands not listed: %s", error->message);
+      options_clear (&o);
+      return 0;
+    }
+  if (host == NULL)
+    {
+      vh_cli_error (NULL, "%s", error->message);
+      options_clear (&o);
+      return 2;
+    }
+  if (o.help || first >= argc)
+    status = (print_help (host), 0);
+  else if (g_str_equal (argv[first], "help"))
+    status = help_command (host, &o, argc - first, argv + first);
+  else
+    status = dispatch (host, &o, argc - first, argv + first);
+  options_clear (&o);
+  return status;
+}

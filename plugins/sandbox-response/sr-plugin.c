@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The sandbox-response plugin: reacts to `sandbox.threat_detected` events
+ * with the local and group actions of the `sandbox_response` policy
+ * section (sr-respond.c), and forgets a pending group scan when its task
+ * ends (task.completed / task.failed), so the next detection of that object
+ * starts a new one.
+ */
+#include "sr-plugin.h"
+
+const VigilHostApi *sr_api;
+VigilPlugin        *sr_self;
+
+void sr_on_threat_detected (const VigilEvent *event, gpointer user_data);
+
+static void
+on_task_ended (const VigilEvent *event, gpointer user_data)
+{
+  const char *task_id = json_object_get_string_member_with_default (event->payload,
+                                                                    "task_id", NULL);
+  const char *type = json_object_get_string_member_with_default (event->payload,
+                                                                 "type", NULL);
+  guint n;
+
+  if (task_id == NULL || g_strcmp0 (type, "ioc.scan") != 0)
+    return;
+  n = sr_pending_finish (task_id);
+  if (n > 0)
+    sr_api->log (sr_self, G_LOG_LEVEL_INFO, "IOC scan task %s ended (%s): no longer pending",
+                 task_id, event->type);
+}
+
+static const VigilEventHandler handlers[] = {
+  { .event_type = "sandbox.threat_detected", .handler = sr_on_threat_detected },
+  { .event_type = "task.completed", .handler = on_task_ended },
+  { .event_type = "task.failed", .handler = on_task_ended },
+};
+
+static gboolean
+sr_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
+{
+  sr_api = api;
+  sr_self = self;
+  if (!sr_register_section (self, error))
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (handlers); i++)
+    if (!api->register_event_handler (self, &handlers[i], sizeof handlers[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+VIGIL_PLUGIN_DEFINE ("sandbox-response", "Threat response to sandbox detections",
+                     "0.1.0", "LGPL-2.1-or-later",
+                     "Quarantines, notifies, scans and hunts the group for what the "
+                     "malware sandbox detects.",
+                     sr_init, NULL)

@@ -1,3 +1,372 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
-#include "host-private.h"
+/*
+ * `vigil group ...` and `vigil device ...`: the inventory from the command
+ * line. Groups list as a readable tree (or JSON with --json); devices as a
+ * table. `device settings ID FILE.json` sets a device's local settings
+ * (section -> group -> key -> value) after checking them against the loaded
+ * sections; they apply only to settings groups no policy locks.
+ */
+#include "cli-data.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+fail (const char *command, GError *error)
+{
+  vh_cli_error (command, "%s", error->message);
+  return 2;
+}
+
+static void
+print_array (JsonArray *array)
+{
+  g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), array);
+
+  vh_cli_print_json (node);
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+static void
+print_tree (JsonArray *groups, const char *parent, const char *indent)
+{
+  g_autoptr (GPtrArray) kids = g_ptr_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (groups); i++)
+    {
+      JsonObject *g = json_array_get_object_element (groups, i);
+      const char *p = json_object_get_string_member_with_default (g, "parent", NULL);
+      if (g_strcmp0 (p, parent) == 0)
+        g_ptr_array_add (kids, g);
+    }
+  for (guint i = 0; i < kids->len; i++)
+    {
+      JsonObject *g = kids->pdata[i];
+      gboolean last = i + 1 == kids->len;
+      const char *id = json_object_get_string_member (g, "id");
+      g_autofree char *next = g_strconcat (indent, last ? "    " : "│   ", NULL);
+
+      printf ("%s%s%s  (%s)\n", indent, last ? "└── " : "├── ", id,
+              json_object_get_string_member (g, "name"));
+      print_tree (groups, id, next);
+    }
+}
+
+static int
+group_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) groups = NULL;
+
+  if (!vh_cli_parse ("group", "list", "List the admin groups as a tree.", NULL, &argc, &argv) ||
+      !vh_cli_need_args ("group", argc, 1, "group list"))
+    return 2;
+  groups = vh_inventory_groups (host, &error);
+  if (groups == NULL)
+    return fail ("group", error);
+  if (globals->json)
+    {
+      print_array (groups);
+      return 0;
+    }
+  for (guint i = 0; i < json_array_get_length (groups); i++)
+    {
+      JsonObject *g = json_array_get_object_element (groups, i);
+      if (json_object_get_null_member (g, "parent"))
+        {
+          printf ("%s  (%s)\n", json_object_get_string_member (g, "id"),
+                  json_object_get_string_member (g, "name"));
+          print_tree (groups, json_object_get_string_member (g, "id"), "");
+        }
+    }
+  return 0;
+}
+
+static int
+group_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *name = NULL, *parent = NULL;
+  g_autoptr (GError) error = NULL;
+  const GOptionEntry entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name (default: the id)", "NAME" },
+    { "parent", 0, 0, G_OPTION_ARG_STRING, &parent, "Parent group (default: root)", "PARENT" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("group", "add ID", "Add an admin group.", entries, &argc, &argv) ||
+      !vh_cli_need_args ("group", argc, 2, "group add ID [--name NAME] [--parent PARENT]"))
+    return 2;
+  if (!vh_inventory_group_add (host, argv[1], name, parent, &error))
+    return fail ("group", error);
+  if (!globals->json)
+    printf ("added group '%s' under '%s'\n", argv[1], parent ? parent : "root");
+  return 0;
+}
+
+static int
+group_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *parent = NULL;
+  g_autoptr (GError) error = NULL;
+  const GOptionEntry entries[] = {
+    { "parent", 0, 0, G_OPTION_ARG_STRING, &parent, "New parent group", "PARENT" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("group", "move ID --parent PARENT", "Move a group under another one.",
+                     entries, &argc, &argv) ||
+      !vh_cli_need_args ("group", argc, 2, "group move ID --parent PARENT"))
+    return 2;
+  if (parent == NULL)
+    {
+      vh_cli_error ("group", "move needs --parent PARENT");
+      return 2;
+    }
+  if (!vh_inventory_group_move (host, argv[1], parent, &error))
+    return fail ("group", error);
+  if (!globals->json)
+    printf ("moved group '%s' under '%s'\n", argv[1], parent);
+  return 0;
+}
+
+static int
+group_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!vh_cli_parse ("group", "remove ID", "Remove an empty group.", NULL, &argc, &argv) ||
+      !vh_cli_need_args ("group", argc, 2, "group remove ID"))
+    return 2;
+  if (!vh_inventory_group_remove (host, argv[1], &error))
+    return fail ("group", error);
+  if (!globals->json)
+    printf ("removed group '%s'\n", argv[1]);
+  return 0;
+}
+
+static int
+group_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : "";
+
+  if (g_str_equal (sub, "list"))
+    return group_list (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "add"))
+    return group_add (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "move"))
+    return group_move (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "remove"))
+    return group_remove (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      printf ("Usage: vigil group %s\n", vh_cli_group.usage);
+      return 0;
+    }
+  vh_cli_error ("group", "unknown subcommand '%s' (expected: %s)", sub, vh_cli_group.usage);
+  return 2;
+}
+
+const VhCliCommand vh_cli_group = {
+  "group", "Admin groups: add, list, move, remove",
+  "add ID [--name NAME] [--parent PARENT] | list | move ID --parent P | remove ID",
+  group_run,
+};
+
+/* ---- devices --------------------------------------------------------- */
+
+static int
+device_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *group = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) devices = NULL;
+  const GOptionEntry entries[] = {
+    { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Only this group and its subgroups", "G" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("device", "list", "List devices.", entries, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 1, "device list [--group G]"))
+    return 2;
+  devices = vh_inventory_devices (host, group, &error);
+  if (devices == NULL)
+    return fail ("device", error);
+  if (globals->json)
+    {
+      print_array (devices);
+      return 0;
+    }
+  printf ("%-20s %-20s %-24s %-4s %s\n", "ID", "NAME", "GROUP", "AWAY", "ROOT");
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    {
+      JsonObject *d = json_array_get_object_element (devices, i);
+      printf ("%-20s %-20s %-24s %-4s %s\n", json_object_get_string_member (d, "id"),
+              json_object_get_string_member (d, "name"),
+              json_object_get_string_member (d, "group_path"),
+              json_object_get_boolean_member (d, "out_of_office") ? "yes" : "no",
+              json_object_get_string_member_with_default (d, "root", NULL)
+                ? json_object_get_string_member (d, "root") : "/");
+    }
+  return 0;
+}
+
+static int
+device_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *group = NULL, *name = NULL, *root = NULL, *abs_root = NULL;
+  g_autoptr (GError) error = NULL;
+  const GOptionEntry entries[] = {
+    { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Admin group (required)", "G" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name (default: the id)", "NAME" },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Root folder of the device's files", "DIR" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("device", "add ID --group G", "Add a device.", entries, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 2, "device add ID --group G [--name NAME] [--root DIR]"))
+    return 2;
+  if (group == NULL)
+    {
+      vh_cli_error ("device", "add needs --group G");
+      return 2;
+    }
+  if (root != NULL)
+    abs_root = g_canonicalize_filename (root, NULL);
+  if (!vh_inventory_device_add (host, argv[1], name, group, abs_root, &error))
+    return fail ("device", error);
+  if (!globals->json)
+    printf ("added device '%s' to group '%s'\n", argv[1], group);
+  return 0;
+}
+
+static int
+device_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *group = NULL;
+  g_autoptr (GError) error = NULL;
+  const GOptionEntry entries[] = {
+    { "group", 0, 0, G_OPTION_ARG_STRING, &group, "New admin group", "G" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("device", "move ID --group G", "Move a device to another group.",
+                     entries, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 2, "device move ID --group G"))
+    return 2;
+  if (group == NULL)
+    {
+      vh_cli_error ("device", "move needs --group G");
+      return 2;
+    }
+  if (!vh_inventory_device_move (host, argv[1], group, &error))
+    return fail ("device", error);
+  if (!globals->json)
+    printf ("moved device '%s' to group '%s'\n", argv[1], group);
+  return 0;
+}
+
+static int
+device_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!vh_cli_parse ("device", "remove ID", "Remove a device.", NULL, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 2, "device remove ID"))
+    return 2;
+  if (!vh_inventory_device_remove (host, argv[1], &error))
+    return fail ("device", error);
+  if (!globals->json)
+    printf ("removed device '%s'\n", argv[1]);
+  return 0;
+}
+
+static int
+device_set (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *away = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean yes;
+  const GOptionEntry entries[] = {
+    { "out-of-office", 0, 0, G_OPTION_ARG_STRING, &away,
+      "yes: the device left the corporate network", "yes|no" },
+    { NULL },
+  };
+
+  if (!vh_cli_parse ("device", "set ID --out-of-office yes|no", "Change a device's state.",
+                     entries, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 2, "device set ID --out-of-office yes|no"))
+    return 2;
+  if (away == NULL || (!g_str_equal (away, "yes") && !g_str_equal (away, "no")))
+    {
+      vh_cli_error ("device", "set needs --out-of-office yes|no");
+      return 2;
+    }
+  yes = g_str_equal (away, "yes");
+  if (!vh_inventory_device_set_out_of_office (host, argv[1], yes, &error))
+    return fail ("device", error);
+  if (!globals->json)
+    printf ("device '%s' is %s\n", argv[1], yes ? "out of the office" : "in the office");
+  return 0;
+}
+
+static int
+device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VigilReport) report = vh_report_new ();
+  g_autoptr (JsonObject) given = NULL, local = NULL;
+  g_autoptr (JsonArray) problems = NULL;
+
+  if (!vh_cli_parse ("device", "settings ID FILE.json",
+                     "Set a device's local settings (section -> group -> key -> value).",
+                     NULL, &argc, &argv) ||
+      !vh_cli_need_args ("device", argc, 3, "device settings ID FILE.json"))
+    return 2;
+  given = vh_cli_read_json_object (argv[2], &error);
+  if (given == NULL)
+    return fail ("device", error);
+  local = vh_local_settings_check (vh_registry_sections (host), given, report);
+  problems = vh_report_to_json (report);
+  if (vh_cli_print_problems (problems, argv[2]) > 0)
+    {
+      vh_cli_error ("device", "local settings not changed (%s)", argv[2]);
+      return 1;
+    }
+  if (!vh_inventory_device_set_local (host, argv[1], local, &error))
+    return fail ("device", error);
+  if (!globals->json)
+    printf ("set the local settings of device '%s'\n", argv[1]);
+  return 0;
+}
+
+static int
+device_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  static const struct {
+    const char *name;
+    int (*run) (VigilHost *, const VhCliGlobals *, int, char **);
+  } subs[] = {
+    { "list", device_list }, { "add", device_add }, { "move", device_move },
+    { "remove", device_remove }, { "set", device_set }, { "settings", device_settings },
+  };
+  const char *sub = argc > 1 ? argv[1] : "";
+
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    if (g_str_equal (sub, subs[i].name))
+      return subs[i].run (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      printf ("Usage: vigil device %s\n", vh_cli_device.usage);
+      return 0;
+    }
+  vh_cli_error ("device", "unknown subcommand '%s' (expected: %s)", sub, vh_cli_device.usage);
+  return 2;
+}
+
+const VhCliCommand vh_cli_device = {
+  "device", "Devices: add, list, move, remove, out-of-office, local settings",
+  "add ID --group G [--name NAME] [--root DIR] | list [--group G] | move ID --group G | "
+  "remove ID | set ID --out-of-office yes|no | settings ID FILE.json",
+  device_run,
+};

@@ -43,11 +43,18 @@ const VigilSettingsGroup *vh_section_find_group (const VigilSection *section,
                                                  const char *group_id);
 const VigilField         *vh_group_field (const VigilSettingsGroup *group, gsize i);
 /* Checks one settings group's values: like vh_schema_check, with the
- * group's stride-aware field array. */
+ * group's stride-aware field array. With @partial, no defaults and no
+ * required check: the result holds only the (known) keys given. */
 JsonObject *vh_schema_check_group (const VigilSettingsGroup *group,
                                    JsonObject *values, const char *path,
-                                   VigilReport *report);
+                                   gboolean partial, VigilReport *report);
 JsonObject *vh_schema_group_defaults (const VigilSettingsGroup *group);
+
+/* Masks the secret fields of one settings group's key -> value object. */
+void        vh_schema_mask_group (const VigilSettingsGroup *group, JsonObject *values);
+/* Deep copies, so that masking a copy never touches the original. */
+JsonNode   *vh_json_node_copy (JsonNode *node);
+JsonObject *vh_json_object_copy (JsonObject *object);
 
 /* Rejects documents nested deeper than VH_JSON_MAX_DEPTH before a
  * recursive parser sees them. */
@@ -66,6 +73,10 @@ JsonObject *vh_policy_parse   (const char *data, gsize len, VigilReport *report)
  * when @report has errors. */
 JsonObject *vh_policy_check   (GPtrArray *sections, JsonObject *doc,
                                gboolean import, VigilReport *report);
+/* Checks local device settings (section -> group -> key -> value).
+ * Returns: (transfer full) the known keys, or NULL when @report has errors. */
+JsonObject *vh_local_settings_check (GPtrArray *sections, JsonObject *settings,
+                                     VigilReport *report);
 const VhSection *vh_sections_find (GPtrArray *sections, const char *id);
 /* A complete policy document with every section's defaults, secrets
  * masked. (transfer full) */
@@ -124,6 +135,7 @@ void        vh_policy_mask_secrets (GPtrArray *sections, JsonObject *doc);
 /* ---- docs-store.c --------------------------------------------------- */
 
 gboolean    vh_docs_init (VigilHost *host, GError **error);
+gboolean    vh_policy_init (VigilHost *host, GError **error);
 gboolean    vh_inventory_init (VigilHost *host, GError **error);
 
 G_END_DECLS

@@ -366,8 +366,11 @@ report_unknown (const Fields *fs, const char *key, const char *path, VigilReport
   vh_report_add (report, VIGIL_SEVERITY_ERROR, p, "unknown key%s", hint);
 }
 
+/* With @partial, only the keys given are checked and returned: local
+ * settings override some keys and inherit the rest. */
 static JsonObject *
-check_fields (const Fields *fs, JsonObject *values, const char *path, VigilReport *report)
+check_fields (const Fields *fs, JsonObject *values, const char *path, VigilReport *report,
+              gboolean partial)
 {
   JsonObject *out = json_object_new ();
   JsonObjectIter iter;
@@ -390,9 +393,11 @@ check_fields (const Fields *fs, JsonObject *values, const char *path, VigilRepor
       if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
         {
           check_value (f, node, p, report);
-          json_object_set_member (out, f->key, json_node_copy (node));
+          json_object_set_member (out, f->key, vh_json_node_copy (node));
           continue;
         }
+      if (partial)
+        continue;
       json_object_set_member (out, f->key, field_default (f));
       if ((f->flags & VIGIL_FIELD_FLAG_REQUIRED) &&
           JSON_NODE_HOLDS_NULL (json_object_get_member (out, f->key)))
@@ -407,17 +412,17 @@ vh_schema_check (const VigilField *fields, gsize n_fields, JsonObject *values,
 {
   Fields fs = { (const guint8 *) fields, n_fields, sizeof (VigilField) };
 
-  return check_fields (&fs, values, path, report);
+  return check_fields (&fs, values, path, report, FALSE);
 }
 
 JsonObject *
 vh_schema_check_group (const VigilSettingsGroup *group, JsonObject *values,
-                       const char *path, VigilReport *report)
+                       const char *path, gboolean partial, VigilReport *report)
 {
   Fields fs = { (const guint8 *) group->fields, group->n_fields,
                 group->field_size ? group->field_size : sizeof (VigilField) };
 
-  return check_fields (&fs, values, path, report);
+  return check_fields (&fs, values, path, report, partial);
 }
 
 /* ---- secrets -------------------------------------------------------- */
@@ -448,6 +453,15 @@ vh_schema_mask_fields (const VigilField *fields, gsize n_fields, JsonObject *val
 }
 
 void
+vh_schema_mask_group (const VigilSettingsGroup *group, JsonObject *values)
+{
+  Fields fs = { (const guint8 *) group->fields, group->n_fields,
+                group->field_size ? group->field_size : sizeof (VigilField) };
+
+  mask_fields (&fs, values);
+}
+
+void
 vh_schema_mask_secrets (const VigilSection *section, JsonObject *values)
 {
   g_return_if_fail (section != NULL);
@@ -463,6 +477,48 @@ vh_schema_mask_secrets (const VigilSection *section, JsonObject *values)
       if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
         mask_fields (&fs, json_node_get_object (node));
     }
+}
+
+/* ---- deep copies ---------------------------------------------------- */
+
+JsonNode *
+vh_json_node_copy (JsonNode *node)
+{
+  JsonNode *copy;
+
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      copy = json_node_alloc ();
+      json_node_take_object (json_node_init (copy, JSON_NODE_OBJECT),
+                             vh_json_object_copy (json_node_get_object (node)));
+      return copy;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *src = json_node_get_array (node);
+      JsonArray *dst = json_array_sized_new (json_array_get_length (src));
+
+      for (guint i = 0; i < json_array_get_length (src); i++)
+        json_array_add_element (dst, vh_json_node_copy (json_array_get_element (src, i)));
+      copy = json_node_alloc ();
+      json_node_take_array (json_node_init (copy, JSON_NODE_ARRAY), dst);
+      return copy;
+    }
+  return json_node_copy (node);
+}
+
+JsonObject *
+vh_json_object_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *key;
+  JsonNode *member;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &key, &member))
+    json_object_set_member (copy, key, vh_json_node_copy (member));
+  return copy;
 }
 
 /* ---- untrusted JSON ------------------------------------------------- */

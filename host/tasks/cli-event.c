@@ -1,3 +1,263 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
-#include "host-private.h"
+/*
+ * `vigil event emit` and `vigil events`: inject one event (payload from a
+ * file or stdin, parsed by the same size- and depth-limited parser as the
+ * serve socket and inbox), then drive everything it sets off until idle;
+ * and list the stored events with filters. Times given to --since are
+ * ISO-8601 or relative to the host clock (30m, 2h, 7d).
+ */
+#include <stdio.h>
+#include <unistd.h>
+#include "cli.h"
+#include "tasks/tasks-private.h"
+
+#define DEFAULT_LIMIT 50
+
+/* ---- reading a payload ----------------------------------------------- */
+
+static char *
+read_stream_limited (FILE *in, gsize limit, gsize *length, GError **error)
+{
+  g_autoptr (GString) data = g_string_new (NULL);
+  char buffer[8192];
+  size_t n;
+
+  while ((n = fread (buffer, 1, sizeof buffer, in)) > 0)
+    {
+      g_string_append_len (data, buffer, (gssize) n);
+      if (data->len > limit)
+        {
+          g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                       "stdin: the payload is more than %" G_GSIZE_FORMAT " bytes", limit);
+          return NULL;
+        }
+    }
+  *length = data->len;
+  return g_string_free (g_steal_pointer (&data), FALSE);
+}
+
+JsonObject *
+vh_cli_read_payload (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+
+  if (g_str_equal (path, "-"))
+    data = read_stream_limited (stdin, VH_EVENT_MAX_PAYLOAD, &length, error);
+  else
+    {
+      g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
+      g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                      G_FILE_QUERY_INFO_NONE, NULL, error);
+      if (info == NULL)
+        return NULL;
+      if (g_file_info_get_size (info) > VH_EVENT_MAX_PAYLOAD)
+        {
+          g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                       "%s: the payload is more than %d bytes", path, VH_EVENT_MAX_PAYLOAD);
+          return NULL;
+        }
+      if (!g_file_get_contents (path, &data, &length, error))
+        return NULL;
+    }
+  if (data == NULL)
+    return NULL;
+  return vh_event_payload_parse (data, (gssize) length, g_str_equal (path, "-") ? "stdin" : path,
+                                 error);
+}
+
+/* ---- event emit ------------------------------------------------------ */
+
+static void
+print_outcome (const char *id, const char *type, const char *device, JsonArray *runs,
+               JsonArray *events, gboolean json)
+{
+  if (json)
+    {
+      g_autoptr (JsonObject) o = json_object_new ();
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_object_set_string_member (o, "event", id);
+      json_object_set_array_member (o, "runs", json_array_ref (runs));
+      json_object_set_array_member (o, "events", json_array_ref (events));
+      json_node_set_object (node, o);
+      vh_cli_print_json (node);
+      return;
+    }
+  g_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
+  if (json_array_get_length (runs) > 0)
+    g_print ("task runs:\n");
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+  /* The first event is the one emitted; show what followed. */
+  if (json_array_get_length (events) > 1)
+    g_print ("events that followed:\n");
+  for (guint i = 1; i < json_array_get_length (events); i++)
+    vh_cli_print_event_line (json_array_get_object_element (events, i));
+}
+
+static int
+event_emit (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *device = NULL;
+  int version = 1;
+  gboolean no_run = FALSE, json = globals->json;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "The device that reports it", "D" },
+    { "payload-version", 0, 0, G_OPTION_ARG_INT, &version, "Version of the payload layout (1)", "N" },
+    { "no-run", 0, 0, G_OPTION_ARG_NONE, &no_run, "Only store and queue the event", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("TYPE [FILE.json|-] - emit an event");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) payload = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (JsonArray) events = NULL;
+  g_autofree char *id = NULL;
+  gint64 seq, run_id;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return vh_cli_error ("event emit", "%s", error->message), 2;
+  if (argc < 2 || argc > 3 || version < 1)
+    return vh_cli_error ("event emit", "usage: vigil event emit TYPE [FILE.json|-] --device D "
+                         "[--payload-version N] [--no-run]"), 2;
+  if (argc == 3 && (payload = vh_cli_read_payload (argv[2], &error)) == NULL)
+    return vh_cli_error ("event emit", "%s", error->message), 2;
+  if (device != NULL)
+    {
+      g_autoptr (JsonObject) found = vh_inventory_device (host, device, &error);
+      if (found == NULL)
+        return vh_cli_error ("event emit", "%s", error->message), 2;
+    }
+
+  seq = vh_events_last_seq (host);
+  run_id = vh_tasks_last_run_id (host);
+  id = vigil_host_emit_event (host, "cli", argv[1], device, (guint) version, payload, &error);
+  if (id == NULL)
+    return vh_cli_error ("event emit", "%s", error->message), 2;
+  if (!no_run)
+    vigil_host_run_until_idle (host, NULL);
+  runs = vh_tasks_runs_after (host, run_id, NULL);
+  events = vh_events_after (host, seq, NULL);
+  print_outcome (id, argv[1], device, runs ? runs : json_array_new (),
+                 events ? events : json_array_new (), json);
+  return 0;
+}
+
+static int
+event_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  if (argc >= 2 && g_str_equal (argv[1], "emit"))
+    return event_emit (host, globals, argc - 1, argv + 1);
+  vh_cli_error ("event", "usage: vigil event emit TYPE [FILE.json|-] --device D "
+                "[--payload-version N] [--no-run]");
+  return 2;
+}
+
+const VhCliCommand vh_cli_event = {
+  "event", "Emit an event and run what it sets off",
+  "event emit TYPE [FILE.json|-] [--device D] [--payload-version N] [--no-run]",
+  event_run,
+};
+
+/* ---- events ---------------------------------------------------------- */
+
+/* "30m", "2h", "7d", "1w", "45s" before @now, or an ISO-8601 time. */
+gboolean
+vh_cli_parse_since (const char *text, gint64 now, gint64 *since, GError **error)
+{
+  static const struct { char unit; gint64 us; } units[] = {
+    { 's', G_TIME_SPAN_SECOND }, { 'm', G_TIME_SPAN_MINUTE }, { 'h', G_TIME_SPAN_HOUR },
+    { 'd', G_TIME_SPAN_DAY }, { 'w', 7 * G_TIME_SPAN_DAY },
+  };
+  g_autoptr (GTimeZone) tz = g_time_zone_new_local ();
+  g_autoptr (GDateTime) dt = NULL;
+  char *end = NULL;
+  guint64 amount = g_ascii_strtoull (text, &end, 10);
+
+  for (gsize i = 0; end != text && end[0] != '\0' && end[1] == '\0' && i < G_N_ELEMENTS (units); i++)
+    if (end[0] == units[i].unit && amount < 100 * 365 * 86400ULL)
+      {
+        *since = now - (gint64) amount * units[i].us;
+        return TRUE;
+      }
+  dt = g_date_time_new_from_iso8601 (text, tz);
+  if (dt == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "--since '%s': use an ISO-8601 time (2026-11-22T10:00:00Z) or an age "
+                   "such as 30m, 2h, 7d", text);
+      return FALSE;
+    }
+  *since = vh_datetime_to_us (dt);
+  return TRUE;
+}
+
+void
+vh_cli_print_event_line (JsonObject *event)
+{
+  g_autoptr (JsonNode) payload = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *time = vh_format_time (json_object_get_int_member (event, "time_us"));
+  g_autofree char *text = NULL;
+  const char *device = json_object_get_null_member (event, "device")
+                       ? "-" : json_object_get_string_member (event, "device");
+
+  json_node_set_object (payload, json_object_get_object_member (event, "payload"));
+  text = json_to_string (payload, FALSE);
+  if (strlen (text) > 100)
+    strcpy (text + 97, "...");
+  g_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
+           device, text);
+}
+
+static int
+events_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *since_text = NULL, *type = NULL, *device = NULL;
+  int limit = DEFAULT_LIMIT;
+  gboolean json = globals->json;
+  GOptionEntry entries[] = {
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since_text, "Only events since (ISO-8601, 30m, 2h, 7d)", "WHEN" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Only this type (or a prefix such as quarantine.*)", "T" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Only events of this device", "D" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N (the newest; 50, 0 for all)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- list stored events");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) events = NULL;
+  gint64 since = 0;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return vh_cli_error ("events", "%s", error->message), 2;
+  if (argc != 1 || limit < 0)
+    return vh_cli_error ("events", "usage: vigil events [--since WHEN] [--type T] "
+                         "[--device D] [--limit N]"), 2;
+  if (since_text && !vh_cli_parse_since (since_text, vigil_host_now (host), &since, &error))
+    return vh_cli_error ("events", "%s", error->message), 2;
+  events = vh_events_list (host, since, type, device, (guint) limit, &error);
+  if (events == NULL)
+    return vh_cli_error ("events", "%s", error->message), 2;
+  if (json)
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      json_node_set_array (node, events);
+      vh_cli_print_json (node);
+      return 0;
+    }
+  if (json_array_get_length (events) == 0)
+    g_print ("no events\n");
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    vh_cli_print_event_line (json_array_get_object_element (events, i));
+  return 0;
+}
+
+const VhCliCommand vh_cli_events = {
+  "events", "List stored events",
+  "events [--since ISO8601|30m|2h|7d] [--type T] [--device D] [--limit N]",
+  events_run,
+};

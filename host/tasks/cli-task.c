@@ -1,3 +1,421 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
-#include "host-private.h"
+/*
+ * `vigil task create|list|show|run|run-due|cancel|results|delete`: the
+ * admin's view of tasks. Output is readable by default and JSON with
+ * --json; `task run` draws a progress line when stdout is a terminal.
+ * Exit codes: 0 done, 1 a run failed or was cancelled, 2 usage or error.
+ */
+#include <stdio.h>
+#include <unistd.h>
+#include "cli.h"
+#include "tasks/tasks-private.h"
+
+#define USAGE "task create|list|show ID|run ID|run-due|cancel ID|results ID|delete ID"
+
+typedef struct {
+  VigilHost          *host;
+  const VhCliGlobals *globals;
+  gboolean            json;
+} Ctx;
+
+static gboolean
+parse (Ctx *ctx, const char *what, GOptionEntry *extra, int *argc, char ***argv)
+{
+  GOptionEntry common[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &ctx->json, "Machine-readable output", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (what);
+  g_autoptr (GError) error = NULL;
+
+  ctx->json = ctx->globals->json;
+  g_option_context_add_main_entries (context, common, NULL);
+  if (extra != NULL)
+    g_option_context_add_main_entries (context, extra, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      vh_cli_error ("task", "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+print_json_object (JsonObject *object)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, object);
+  vh_cli_print_json (node);
+}
+
+static void
+print_json_array (JsonArray *array)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (node, array);
+  vh_cli_print_json (node);
+}
+
+static const char *
+str_or_dash (JsonObject *o, const char *key)
+{
+  JsonNode *node = json_object_get_member (o, key);
+  return node && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : "-";
+}
+
+static char *
+local_time_of (JsonObject *o, const char *key)
+{
+  const char *iso = str_or_dash (o, key);
+  g_autoptr (GDateTime) dt = g_str_equal (iso, "-") ? NULL : g_date_time_new_from_iso8601 (iso, NULL);
+  g_autoptr (GDateTime) local = dt ? g_date_time_to_local (dt) : NULL;
+  return local ? g_date_time_format (local, "%Y-%m-%d %H:%M:%S") : g_strdup ("-");
+}
+
+static char *
+target_of (JsonObject *task)
+{
+  JsonArray *exclude = json_object_get_array_member (task, "exclude");
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  if (!json_object_get_null_member (task, "device"))
+    return g_strdup_printf ("device %s", json_object_get_string_member (task, "device"));
+  g_string_printf (text, "group %s", json_object_get_string_member (task, "group"));
+  for (guint i = 0; exclude && i < json_array_get_length (exclude); i++)
+    g_string_append_printf (text, "%s%s", i == 0 ? " minus " : ", ",
+                            json_array_get_string_element (exclude, i));
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+void
+vh_cli_print_run_line (JsonObject *run)
+{
+  const char *error = str_or_dash (run, "error");
+  const char *message = str_or_dash (run, "message");
+
+  g_print ("  #%-5" G_GINT64_FORMAT " %-8s %-16s %-10s %3.0f%%  %s\n",
+           json_object_get_int_member (run, "id"),
+           json_object_get_string_member (run, "task_id"),
+           json_object_get_string_member (run, "device"),
+           json_object_get_string_member (run, "state"),
+           json_object_get_double_member (run, "progress") * 100.0,
+           !g_str_equal (error, "-") ? error : message);
+}
+
+/* ---- create ---------------------------------------------------------- */
+
+static int
+task_create (Ctx *ctx, int argc, char **argv)
+{
+  g_autofree char *type = NULL, *device = NULL, *group = NULL, *params_path = NULL;
+  g_autofree char *schedule = NULL, *name = NULL;
+  g_auto (GStrv) exclude = NULL;
+  int retention = 0;
+  GOptionEntry entries[] = {
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Task type (see `vigil plugins`)", "T" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Run on this device", "D" },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Run on every device of this group and its subgroups", "G" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &exclude, "Leave out this device (repeatable)", "D" },
+    { "params", 0, 0, G_OPTION_ARG_FILENAME, &params_path, "Parameters (JSON object; - for stdin)", "FILE" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Schedule JSON (default {\"kind\":\"now\"})", "JSON" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "A name for admins", "N" },
+    { "retention-days", 0, 0, G_OPTION_ARG_INT, &retention, "Keep results N days (default 7)", "N" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) params = NULL;
+  g_autoptr (JsonObject) task = NULL;
+  g_autofree char *id = NULL;
+  VigilTaskSpec spec = { 0 };
+
+  if (!parse (ctx, "create - create a task", entries, &argc, &argv))
+    return 2;
+  if (argc != 1 || type == NULL || (device == NULL) == (group == NULL) || retention < 0)
+    return vh_cli_error ("task create", "usage: vigil task create --type T (--device D | "
+                         "--group G [--exclude D]...) [--params FILE.json] [--schedule JSON] "
+                         "[--name N] [--retention-days N]"), 2;
+  if (params_path && (params = vh_cli_read_json_object (params_path, &error)) == NULL)
+    return vh_cli_error ("task create", "%s", error->message), 2;
+  spec = (VigilTaskSpec) { type, name, device, group, (const char *const *) exclude,
+                           params, schedule, (guint) retention };
+  id = vh_tasks_create (ctx->host, "cli", &spec, &error);
+  if (id == NULL)
+    return vh_cli_error ("task create", "%s", error->message), 2;
+  task = vh_tasks_get (ctx->host, id, &error);
+  if (task == NULL)
+    return vh_cli_error ("task create", "%s", error->message), 2;
+  if (ctx->json)
+    print_json_object (task);
+  else
+    {
+      g_autofree char *next = local_time_of (task, "next_start");
+      g_print ("task %s created: %s, %s; next start: %s\n", id,
+               json_object_get_string_member (task, "type"),
+               json_object_get_string_member (task, "schedule_text"), next);
+      g_print ("it runs under `vigil serve`, or now with `vigil task run %s`\n", id);
+    }
+  return 0;
+}
+
+/* ---- list and show --------------------------------------------------- */
+
+static int
+task_list (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) tasks = NULL;
+
+  if (!parse (ctx, "list - list tasks", NULL, &argc, &argv))
+    return 2;
+  if ((tasks = vh_tasks_list (ctx->host, &error)) == NULL)
+    return vh_cli_error ("task list", "%s", error->message), 2;
+  if (ctx->json)
+    return print_json_array (tasks), 0;
+  if (json_array_get_length (tasks) == 0)
+    return g_print ("no tasks\n"), 0;
+  g_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", "ID", "TYPE", "TARGET", "SCHEDULE", "STATE",
+           "NEXT START");
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tasks, i);
+      g_autofree char *target = target_of (t);
+      g_autofree char *next = local_time_of (t, "next_start");
+      g_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", json_object_get_string_member (t, "id"),
+               json_object_get_string_member (t, "type"), target,
+               json_object_get_string_member (t, "schedule_text"),
+               json_object_get_string_member (t, "state"), next);
+    }
+  return 0;
+}
+
+static void
+print_task (JsonObject *t)
+{
+  g_autofree char *target = target_of (t);
+  g_autofree char *created = local_time_of (t, "created");
+  g_autofree char *last = local_time_of (t, "last_run");
+  g_autofree char *next = local_time_of (t, "next_start");
+  g_autoptr (JsonNode) params = json_node_copy (json_object_get_member (t, "params"));
+  g_autofree char *params_text = json_to_string (params, FALSE);
+
+  g_print ("task %s: %s (%s)\n", json_object_get_string_member (t, "id"),
+           json_object_get_string_member (t, "name"), json_object_get_string_member (t, "type"));
+  g_print ("  target:     %s\n", target);
+  g_print ("  schedule:   %s\n", json_object_get_string_member (t, "schedule_text"));
+  g_print ("  state:      %s\n", json_object_get_string_member (t, "state"));
+  g_print ("  next start: %s\n", next);
+  g_print ("  last start: %s\n", last);
+  g_print ("  created:    %s by %s\n", created, json_object_get_string_member (t, "source"));
+  g_print ("  retention:  %" G_GINT64_FORMAT " days\n",
+           json_object_get_int_member (t, "retention_days"));
+  g_print ("  params:     %s\n", params_text);
+}
+
+static int
+task_show (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) task = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+
+  if (!parse (ctx, "show ID - show a task and its runs", NULL, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return vh_cli_error ("task show", "usage: vigil task show ID"), 2;
+  if ((task = vh_tasks_get (ctx->host, argv[1], &error)) == NULL
+      || (runs = vh_tasks_runs (ctx->host, argv[1], FALSE, &error)) == NULL)
+    return vh_cli_error ("task show", "%s", error->message), 2;
+  if (ctx->json)
+    {
+      json_object_set_array_member (task, "runs", json_array_ref (runs));
+      return print_json_object (task), 0;
+    }
+  print_task (task);
+  g_print ("runs (newest first):%s\n", json_array_get_length (runs) ? "" : " none");
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+  return 0;
+}
+
+/* ---- run, run-due, cancel -------------------------------------------- */
+
+static void
+draw_progress (const char *task_id, const char *device_id, double fraction,
+               const char *message, gpointer user_data)
+{
+  g_print ("\r\033[K%s on %s: %3.0f%% %s", task_id, device_id, fraction * 100.0,
+           message ? message : "");
+  fflush (stdout);
+  *(gboolean *) user_data = TRUE;
+}
+
+static int
+print_runs_outcome (Ctx *ctx, JsonArray *runs)
+{
+  int status = 0;
+
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    if (!g_str_equal (json_object_get_string_member (json_array_get_object_element (runs, i),
+                                                     "state"), "completed"))
+      status = 1;
+  if (ctx->json)
+    return print_json_array (runs), status;
+  g_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+  return status;
+}
+
+static int
+task_run (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) jobs = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  gboolean drew = FALSE;
+  gint64 before;
+
+  if (!parse (ctx, "run ID - run a task now and wait", NULL, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return vh_cli_error ("task run", "usage: vigil task run ID"), 2;
+  before = vh_tasks_last_run_id (ctx->host);
+  if ((jobs = vh_tasks_claim_now (ctx->host, argv[1], &error)) == NULL)
+    return vh_cli_error ("task run", "%s", error->message), 2;
+  if (!ctx->json && isatty (STDOUT_FILENO))
+    vh_runner_set_progress_func (ctx->host, draw_progress, &drew);
+  vh_runner_execute (ctx->host, jobs, NULL);
+  vh_runner_set_progress_func (ctx->host, NULL, NULL);
+  if (drew)
+    g_print ("\r\033[K");
+  runs = vh_tasks_runs_after (ctx->host, before, &error);
+  vigil_host_run_until_idle (ctx->host, NULL);
+  if (runs == NULL)
+    return vh_cli_error ("task run", "%s", error->message), 2;
+  if (json_array_get_length (runs) == 0 && !ctx->json)
+    return g_print ("task %s has no device to run on\n", argv[1]), 0;
+  return print_runs_outcome (ctx, runs);
+}
+
+static int
+task_run_due (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  gint64 before;
+
+  if (!parse (ctx, "run-due - run everything that is due now", NULL, &argc, &argv))
+    return 2;
+  before = vh_tasks_last_run_id (ctx->host);
+  vigil_host_run_until_idle (ctx->host, NULL);
+  if ((runs = vh_tasks_runs_after (ctx->host, before, &error)) == NULL)
+    return vh_cli_error ("task run-due", "%s", error->message), 2;
+  if (json_array_get_length (runs) == 0 && !ctx->json)
+    return g_print ("nothing is due\n"), 0;
+  return print_runs_outcome (ctx, runs);
+}
+
+static int
+task_cancel (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!parse (ctx, "cancel ID - cancel a task", NULL, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return vh_cli_error ("task cancel", "usage: vigil task cancel ID"), 2;
+  if (!vh_tasks_cancel (ctx->host, argv[1], &error))
+    return vh_cli_error ("task cancel", "%s", error->message), 2;
+  if (!ctx->json)
+    g_print ("task %s cancelled; running runs stop at their next check\n", argv[1]);
+  return 0;
+}
+
+/* ---- results, delete ------------------------------------------------- */
+
+static void
+print_results (JsonArray *runs)
+{
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    {
+      JsonObject *run = json_array_get_object_element (runs, i);
+      JsonArray *findings = json_object_get_array_member (run, "findings");
+      JsonNode *result = json_object_get_member (run, "result");
+
+      vh_cli_print_run_line (run);
+      if (!JSON_NODE_HOLDS_NULL (result))
+        {
+          g_autofree char *text = json_to_string (result, FALSE);
+          g_print ("      result: %s\n", text);
+        }
+      for (guint f = 0; f < json_array_get_length (findings); f++)
+        {
+          g_autofree char *text = json_to_string (json_array_get_element (findings, f), FALSE);
+          g_print ("      finding: %s\n", text);
+        }
+    }
+}
+
+static int
+task_results (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) task = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+
+  if (!parse (ctx, "results ID - results and findings of a task's runs", NULL, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return vh_cli_error ("task results", "usage: vigil task results ID"), 2;
+  if ((task = vh_tasks_get (ctx->host, argv[1], &error)) == NULL
+      || (runs = vh_tasks_runs (ctx->host, argv[1], TRUE, &error)) == NULL)
+    return vh_cli_error ("task results", "%s", error->message), 2;
+  if (ctx->json)
+    return print_json_array (runs), 0;
+  if (json_array_get_length (runs) == 0)
+    g_print ("task %s has no results (kept %" G_GINT64_FORMAT " days)\n", argv[1],
+             json_object_get_int_member (task, "retention_days"));
+  print_results (runs);
+  return 0;
+}
+
+static int
+task_delete (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!parse (ctx, "delete ID - delete a task and its results", NULL, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    return vh_cli_error ("task delete", "usage: vigil task delete ID"), 2;
+  if (!vh_protect_check (ctx->host, "task.delete", &error)
+      || !vh_tasks_delete (ctx->host, argv[1], &error))
+    return vh_cli_error ("task delete", "%s", error->message), 2;
+  if (!ctx->json)
+    g_print ("task %s deleted\n", argv[1]);
+  return 0;
+}
+
+static int
+task_main (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+{
+  static const struct {
+    const char *name;
+    int (*run) (Ctx *ctx, int argc, char **argv);
+  } subs[] = {
+    { "create", task_create }, { "list", task_list }, { "show", task_show },
+    { "run", task_run }, { "run-due", task_run_due }, { "cancel", task_cancel },
+    { "results", task_results }, { "delete", task_delete },
+  };
+  Ctx ctx = { host, globals, globals->json };
+
+  for (gsize i = 0; argc >= 2 && i < G_N_ELEMENTS (subs); i++)
+    if (g_str_equal (argv[1], subs[i].name))
+      return subs[i].run (&ctx, argc - 1, argv + 1);
+  vh_cli_error ("task", "usage: vigil %s", USAGE);
+  return 2;
+}
+
+const VhCliCommand vh_cli_task = {
+  "task", "Create, run, cancel tasks and read their results", USAGE, task_main,
+};

@@ -201,6 +201,13 @@ sqlite3_stmt *vh_sql_prepare (sqlite3 *db, const char *sql, GError **error,
 JsonNode   *vh_json_parse_text (const char *text);   /* NULL when invalid */
 gint64      vh_tasks_active_runs (VigilHost *host, const char *task_id);
 
+/* CLI helpers shared by cli-event.c, cli-task.c and cli-serve.c. */
+JsonObject *vh_cli_read_payload     (const char *path, GError **error);
+gboolean    vh_cli_parse_since      (const char *text, gint64 now, gint64 *since,
+                                     GError **error);
+void        vh_cli_print_event_line (JsonObject *event);
+void        vh_cli_print_run_line   (JsonObject *run);
+
 /* Time helpers (schedule.c). GLib 2.74 has no microsecond variants. */
 GDateTime  *vh_datetime_from_us (gint64 time_us);   /* UTC */
 gint64      vh_datetime_to_us   (GDateTime *dt);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What kata-engine.c, kata-sender.c and kata-sync.c share: the engine
+ * object and the per-cycle snapshot of the connection settings. A cycle
+ * works from its own snapshot (settings copy, pinned key, client
+ * certificate) so that new settings arriving on the main thread never
+ * change a connection under way.
+ */
+#pragma once
+
+#include "kata-engine.h"
+
+struct _KataEngine {
+  GMutex        lock;          /* settings, throttle, TTL, counters */
+  GMutex        cycle_lock;    /* one send or sync cycle at a time */
+  KataHooks     hooks;
+  char         *device_id;
+  char         *ca_file;
+  KataSpool    *spool;
+  KataThrottle *throttle;
+  KataTtl      *ttl;
+  KataSettings *settings;
+  gint64        last_send_us;
+  gint64        last_sync_us;
+  gboolean      ever_sent;
+  gboolean      delivery_failing;
+  char         *last_refusal;  /* last kata.connection_refused reason */
+  /* counters */
+  guint64       submitted;
+  guint64       excluded;
+  guint64       disabled;
+  guint64       ttl_suppressed;
+  guint64       dropped_low;
+  guint64       dropped_high;
+  guint64       dropped_unreported;
+  guint64       sent_events;
+  guint64       sent_packages;
+  guint64       failed_cycles;
+  guint64       syncs;
+  guint64       sync_failures;
+  guint64       tasks_created;
+  char         *last_error;
+  char         *last_server;
+  gint64        last_delivery_us;
+};
+
+typedef struct {
+  KataSettings   *settings;
+  guint8          pin[32];
+  gboolean        pinned;
+  KataClientCert *client;
+  char           *config_error;  /* why TLS cannot be set up, or NULL */
+} KataSnapshot;
+
+KataSnapshot *kata_snapshot_take (KataEngine *engine);
+void          kata_snapshot_free (KataSnapshot *snap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSnapshot, kata_snapshot_free)
+/* Connects to server @index of @snap, through the proxy when configured;
+ * a pin mismatch is reported by a kata.connection_refused event. */
+KataConn     *kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap,
+                                     guint index, GError **error);
+char         *kata_server_name   (const KataServer *server);
+void          kata_engine_set_error (KataEngine *engine, const char *server,
+                                     const GError *error);
+char         *kata_iso_time      (gint64 time_us);
+void          kata_engine_emit   (KataEngine *engine, const char *type,
+                                  JsonObject *payload);

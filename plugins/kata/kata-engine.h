@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kata plugin's engine: everything that turns telemetry events into
+ * acknowledged HTTPS deliveries to a central node, without the host. Each
+ * module has its own file (kata-spool.c, kata-throttle.c, kata-ttl.c,
+ * kata-cert-info.c, kata-tls.c, kata-http.c, kata-reply.c, kata-settings.c,
+ * kata-sender.c, kata-sync.c, kata-engine.c); this header is their shared
+ * contract. plugin.c adapts it to the host API; the tests and the benchmark
+ * link the engine directly. Time always comes from the hooks' clock, never
+ * from the wall clock, so that throttling, TTL and periods are testable.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+G_BEGIN_DECLS
+
+#define KATA_ERROR (kata_error_quark ())
+GQuark kata_error_quark (void);
+
+typedef enum {
+  KATA_ERROR_IO = 1,          /* spool file or socket I/O */
+  KATA_ERROR_CONNECT,         /* TCP connect failed or timed out */
+  KATA_ERROR_PROXY,           /* the HTTP CONNECT proxy refused */
+  KATA_ERROR_TLS,             /* handshake or certificate verification */
+  KATA_ERROR_PIN_MISMATCH,    /* server key differs from the pinned one */
+  KATA_ERROR_TIMEOUT,         /* no response within the timeout */
+  KATA_ERROR_PROTOCOL,        /* malformed HTTP or JSON reply */
+  KATA_ERROR_HTTP_STATUS,     /* a non-2xx status */
+  KATA_ERROR_BAD_PASSWORD,    /* the PFX password is wrong */
+  KATA_ERROR_UNSUPPORTED,     /* PFX algorithms OpenSSL cannot handle */
+  KATA_ERROR_INVALID,         /* malformed certificate, PFX or setting */
+} KataError;
+
+/* ---- importance ---------------------------------------------------- */
+
+typedef enum {
+  KATA_IMPORTANCE_LOW = 0,
+  KATA_IMPORTANCE_HIGH = 1,   /* detections: never throttled */
+} KataImportance;
+
+KataImportance kata_event_importance (const char *type);
+/* The event types the plugin subscribes to (NULL-terminated). */
+extern const char *const kata_telemetry_types[];
+
+/* ---- spool (kata-spool.c) ------------------------------------------ */
+
+typedef struct _KataSpool KataSpool;
+
+typedef struct {
+  const char     *type;
+  KataImportance  importance;
+  gint64          time_us;
+  const char     *json;        /* the event record, JSON object text */
+} KataSpoolItem;
+
+typedef struct {
+  guint64    seq;              /* the package's sequence id */
+  GPtrArray *bodies;           /* char * JSON texts, oldest first */
+} KataPackage;
+
+void         kata_package_free    (KataPackage *package);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataPackage, kata_package_free)
+
+/* Opens or creates the spool database. @full_sync: fsync every commit
+ * (synchronous=FULL) instead of at WAL checkpoints. */
+KataSpool   *kata_spool_open      (const char *path, guint64 max_events,
+                                   gboolean full_sync, GError **error);
+void         kata_spool_close     (KataSpool *spool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSpool, kata_spool_close)
+void         kata_spool_set_max   (KataSpool *spool, guint64 max_events);
+/* Appends in one transaction. When the spool is full, the oldest
+ * low-importance events not yet in a package go first; @dropped_low and
+ * @dropped_high count what went. */
+gboolean     kata_spool_append    (KataSpool *spool, const KataSpoolItem *items,
+                                   guint n_items, guint *dropped_low,
+                                   guint *dropped_high, GError **error);
+/* The oldest unacknowledged package, or a new one of at most @max_events;
+ * NULL with @error unset when nothing waits. (transfer full) */
+KataPackage *kata_spool_next_package (KataSpool *spool, guint max_events,
+                                      GError **error);
+/* Deletes an acknowledged package and its events. */
+gboolean     kata_spool_ack       (KataSpool *spool, guint64 seq, GError **error);
+guint64      kata_spool_count     (KataSpool *spool);
+const char  *kata_spool_agent_id  (KataSpool *spool);
+/* Remembers task ids created from synchronization: TRUE when @id is new. */
+gboolean     kata_spool_mark_task (KataSpool *spool, const char *id,
+                                   gint64 now_us, GError **error);
+gboolean     kata_spool_meta_set  (KataSpool *spool, const char *key,
+                                   const char *value, GError **error);
+char        *kata_spool_meta_get  (KataSpool *spool, const char *key);
+
+/* ---- throttling (kata-throttle.c) ---------------------------------- */
+
+typedef struct _KataThrottle KataThrottle;
+
+KataThrottle *kata_throttle_new       (void);
+void          kata_throttle_free      (KataThrottle *throttle);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataThrottle, kata_throttle_free)
+void          kata_throttle_configure (KataThrottle *throttle, gboolean enabled,
+                                       guint max_per_hour, guint excess_percent);
+/* Whether an event offered at @now_us may be sent; counts it either way. */
+gboolean      kata_throttle_admit     (KataThrottle *throttle, const char *type,
+                                       KataImportance importance, gint64 now_us);
+/* (transfer full) {"offered":N,"admitted":N,"held_back":N,"types":{type:
+ * {"offered","admitted","held_back"}}} since the start. */
+JsonObject   *kata_throttle_counters  (KataThrottle *throttle);
+
+/* ---- TTL de-duplication (kata-ttl.c) ------------------------------- */
+
+typedef struct _KataTtl KataTtl;
+
+KataTtl  *kata_ttl_new       (guint max_entries);
+void      kata_ttl_free      (KataTtl *ttl);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataTtl, kata_ttl_free)
+/* TRUE when the same image and hash started within @ttl_us before
+ * @now_us (a repeat, not to be sent); otherwise records the start. */
+gboolean  kata_ttl_is_repeat (KataTtl *ttl, const char *image,
+                              const char *sha256, gint64 now_us, gint64 ttl_us);
+guint     kata_ttl_size      (KataTtl *ttl);
+
+/* ---- certificates (kata-cert-info.c) ------------------------------- */
+
+/* Loads OpenSSL's default and legacy providers once (RC2/3DES PFX). */
+void        kata_crypto_init       (void);
+/* (transfer full) the first certificate of @pem, or NULL with INVALID. */
+X509       *kata_cert_from_pem     (const char *pem, GError **error);
+/* SHA-256 of the certificate's SubjectPublicKeyInfo (32 bytes). */
+gboolean    kata_cert_spki_sha256  (X509 *cert, guint8 out[32]);
+/* (transfer full) {"subject","issuer","not_before","not_after",
+ * "sha256_fingerprint","spki_sha256"} for people. */
+JsonObject *kata_cert_info         (X509 *cert);
+
+typedef struct {
+  X509           *cert;
+  EVP_PKEY       *key;
+  STACK_OF (X509) *chain;
+} KataClientCert;
+
+void        kata_client_cert_free  (KataClientCert *cc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataClientCert, kata_client_cert_free)
+/* Opens a PFX (PKCS#12) archive. Errors: BAD_PASSWORD, UNSUPPORTED (an
+ * algorithm OpenSSL cannot use), INVALID (not a PFX, or no key). */
+KataClientCert *kata_pfx_open      (GBytes *der, const char *password,
+                                    GError **error);
+
+/* ---- TLS connection (kata-tls.c) ----------------------------------- */
+
+typedef struct {
+  const char     *host;
+  guint16         port;
+  guint           timeout_ms;     /* connect, handshake and each read */
+  const guint8   *pin_spki;       /* 32 bytes, or NULL: verify the chain */
+  const char     *ca_file;        /* chain verification when not pinned */
+  KataClientCert *client;         /* or NULL */
+  const char     *proxy_uri;      /* "http://[user:pass@]host:port" or NULL */
+} KataTlsConfig;
+
+typedef struct _KataConn KataConn;
+
+KataConn *kata_conn_open   (const KataTlsConfig *config, GError **error);
+void      kata_conn_close  (KataConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataConn, kata_conn_close)
+gboolean  kata_conn_write  (KataConn *conn, const void *data, gsize len,
+                            GError **error);
+/* Reads up to @len bytes; 0 at end of stream; -1 with @error. */
+gssize    kata_conn_read   (KataConn *conn, void *buf, gsize len, GError **error);
+/* Opens a plain TCP connection (proxy, tests). Returns the fd or -1. */
+int       kata_tcp_connect (const char *host, guint16 port, guint timeout_ms,
+                            GError **error);
+
+/* ---- HTTP/1.1 (kata-http.c) ---------------------------------------- */
+
+#define KATA_HTTP_MAX_HEADER (16 * 1024)
+#define KATA_HTTP_MAX_BODY   (4 * 1024 * 1024)
+
+typedef struct {
+  guint     status;
+  gint64    content_length;   /* -1 when absent */
+  gboolean  chunked;
+  gboolean  close;            /* "Connection: close" */
+  gsize     header_len;       /* bytes up to and including the blank line */
+} KataHttpHead;
+
+/* Parses a response head from @buf. Returns 1 when complete (filled
+ * @head), 0 when more bytes are needed, -1 with @error when malformed. */
+int       kata_http_parse_head (const char *buf, gsize len, KataHttpHead *head,
+                                GError **error);
+/* Sends one request and reads the response body; keeps the connection. */
+gboolean  kata_http_request    (KataConn *conn, const char *method,
+                                const char *host, const char *path,
+                                const char *body, gsize body_len,
+                                guint *status, GBytes **response,
+                                GError **error);
+
+/* ---- server replies (kata-reply.c) --------------------------------- */
+
+/* The acknowledgement of a package: {"ack": seq}. */
+gboolean  kata_reply_parse_ack  (const char *data, gsize len, guint64 *seq,
+                                 GError **error);
+
+typedef struct {
+  JsonObject *settings;         /* or NULL */
+  GPtrArray  *tasks;            /* JsonObject *: id, type, params, name */
+} KataSyncReply;
+
+void      kata_sync_reply_free  (KataSyncReply *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSyncReply, kata_sync_reply_free)
+KataSyncReply *kata_reply_parse_sync (const char *data, gsize len,
+                                      GError **error);
+
+/* ---- settings (kata-settings.c) ------------------------------------ */
+
+typedef struct {
+  char    *address;
+  guint16  port;
+} KataServer;
+
+typedef struct {
+  gboolean        enabled;
+  GPtrArray      *servers;            /* KataServer * */
+  gboolean        use_proxy;
+  guint           timeout_sec;
+  guint           sync_period_min;
+  gboolean        use_ttl;
+  guint           ttl_min;
+  gboolean        use_pinned;
+  char           *pinned_pem;
+  gboolean        use_client_cert;
+  GBytes         *client_pfx;         /* decoded from base64 */
+  char           *client_pfx_password;
+  guint           period_sec;
+  guint           max_per_package;
+  gboolean        throttle_enabled;
+  guint           max_per_hour;
+  guint           excess_percent;
+} KataSettings;
+
+KataSettings *kata_settings_new_default (void);
+KataSettings *kata_settings_copy        (const KataSettings *settings);
+void          kata_settings_add_server  (KataSettings *settings,
+                                         const char *address, guint16 port);
+void          kata_settings_free        (KataSettings *settings);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSettings, kata_settings_free)
+/* From effective settings (group -> key -> value); missing keys keep the
+ * defaults. */
+KataSettings *kata_settings_from_json   (JsonObject *values, GError **error);
+
+/* Called for each problem with its path ("connection.servers[1].port"). */
+typedef void (*KataProblemFunc) (const char *path, const char *message,
+                                 gpointer user_data);
+/* Cross-field and OpenSSL checks beyond the host's generic schema ones. */
+void          kata_settings_validate    (JsonObject *values,
+                                         KataProblemFunc problem,
+                                         gpointer user_data);
+
+/* ---- the engine (kata-engine.c, kata-sender.c, kata-sync.c) -------- */
+
+typedef struct {
+  gint64 (*now)           (gpointer user_data);
+  /* Reports an event of its own (kata.*); called from any thread. */
+  void   (*emit)          (gpointer user_data, const char *type,
+                           JsonObject *payload);
+  /* Creates a task from synchronization: {"id","type","name","params"}.
+   * Returns: (transfer full) the host's task id or NULL with @error. */
+  char  *(*create_task)   (gpointer user_data, JsonObject *task,
+                           GError **error);
+  /* (transfer full) a proxy URI for @url, or NULL for direct. */
+  char  *(*resolve_proxy) (gpointer user_data, const char *url,
+                           GError **error);
+  gpointer user_data;
+} KataHooks;
+
+typedef struct {
+  const char *dir;              /* where the spool lives */
+  const char *device_id;        /* sent with each package */
+  guint64     spool_max_events; /* 0: the default (100000) */
+  gboolean    full_sync;        /* fsync each spool commit */
+  const char *ca_file;          /* chain verification when not pinned */
+} KataEngineOptions;
+
+typedef struct _KataEngine KataEngine;
+
+typedef struct {
+  guint  packages;              /* acknowledged in this cycle */
+  guint  events;
+  int    server_index;          /* the server used, -1 when none worked */
+} KataCycleResult;
+
+KataEngine *kata_engine_new       (const KataEngineOptions *options,
+                                   const KataHooks *hooks, GError **error);
+void        kata_engine_free      (KataEngine *engine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataEngine, kata_engine_free)
+/* Applies new settings (copied). Invalid certificates are reported by an
+ * event and leave TLS unusable until fixed. */
+void        kata_engine_configure (KataEngine *engine, const KataSettings *settings);
+/* Exclusion, TTL, throttling, then the spool: when this returns TRUE the
+ * event is on disk (or deliberately not sent). @record is the event as it
+ * goes on the wire. */
+gboolean    kata_engine_submit    (KataEngine *engine, const char *type,
+                                   JsonObject *record, GError **error);
+/* Runs the transmission cycle and the synchronization when their periods
+ * have elapsed on the hooks' clock. Safe from a worker thread. */
+void        kata_engine_tick      (KataEngine *engine);
+/* One transmission cycle now, whatever the period. */
+void        kata_engine_send_now  (KataEngine *engine, KataCycleResult *result);
+/* One synchronization now; FALSE when no server gave a usable reply. */
+gboolean    kata_engine_sync_now  (KataEngine *engine);
+/* (transfer full) counters and state for `vigil kata status`. */
+JsonObject *kata_engine_status    (KataEngine *engine);
+guint64     kata_engine_spooled   (KataEngine *engine);
+
+/* Counts an event the telemetry exclusions kept out (for the status). */
+void        kata_engine_note_excluded (KataEngine *engine);
+
+G_END_DECLS

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which events the plugin sends and how important each one is. Detections
+ * (sandbox, IOC, endpoint protection findings, objects quarantined because
+ * of one) are of high importance: throttling never holds them back. The
+ * rest (process starts, quarantine housekeeping, failed responses) are of
+ * low importance. docs/kata.md lists the same table.
+ */
+#include "kata-engine.h"
+
+const char *const kata_telemetry_types[] = {
+  "process.started",
+  "sandbox.threat_detected",
+  "ioc.found",
+  "epp.scan_finding",
+  "quarantine.*",
+  "response.failed",
+  NULL,
+};
+
+static const char *const high_importance[] = {
+  "sandbox.threat_detected",
+  "ioc.found",
+  "epp.scan_finding",
+  "quarantine.added",
+  NULL,
+};
+
+KataImportance
+kata_event_importance (const char *type)
+{
+  if (type != NULL && g_strv_contains (high_importance, type))
+    return KATA_IMPORTANCE_HIGH;
+  return KATA_IMPORTANCE_LOW;
+}

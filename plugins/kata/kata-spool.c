@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The on-disk spool: a SQLite database of the plugin's own (WAL) that holds
+ * every telemetry event from the moment the handler accepts it until a
+ * server acknowledges the package that carried it. Packages get their
+ * sequence id from an AUTOINCREMENT column, so an id is never reused, even
+ * after the spool empties; an unacknowledged package is resent with the same
+ * id and the same events (at-least-once delivery, the server de-duplicates
+ * by agent id and sequence id). The spool is bounded: when full, the oldest
+ * low-importance events that are not in a package go first.
+ */
+#include "kata-engine.h"
+
+#include <sqlite3.h>
+
+struct _KataSpool {
+  GMutex   lock;
+  sqlite3 *db;
+  guint64  max_events;
+  guint64  count;
+  char    *agent_id;
+};
+
+static const char schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS packages ("
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT, created_us INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS events ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,"
+  "  high INTEGER NOT NULL, time_us INTEGER NOT NULL, body TEXT NOT NULL,"
+  "  package INTEGER);"
+  "CREATE INDEX IF NOT EXISTS events_by_package ON events (package, id);"
+  "CREATE INDEX IF NOT EXISTS events_by_drop ON events (high, package, id);"
+  "CREATE TABLE IF NOT EXISTS sync_tasks (id TEXT PRIMARY KEY,"
+  "  created_us INTEGER NOT NULL);";
+
+G_DEFINE_QUARK (kata-error-quark, kata_error)
+
+static gboolean
+db_fail (KataSpool *spool, const char *what, GError **error)
+{
+  g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "spool: %s: %s", what,
+               sqlite3_errmsg (spool->db));
+  return FALSE;
+}
+
+static gboolean
+db_exec (KataSpool *spool, const char *sql, GError **error)
+{
+  if (sqlite3_exec (spool->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail (spool, sql, error);
+  return TRUE;
+}
+
+static gint64
+db_int (KataSpool *spool, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 v = -1;
+
+  if (sqlite3_prepare_v2 (spool->db, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step (st) == SQLITE_ROW)
+    v = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return v;
+}
+
+static gboolean
+load_agent_id (KataSpool *spool, GError **error)
+{
+  spool->agent_id = kata_spool_meta_get (spool, "agent_id");
+  if (spool->agent_id != NULL)
+    return TRUE;
+  /* A fresh random id per spool: should the spool be deleted, sequence ids
+   * restart, and the server must not take new packages for old ones. */
+  spool->agent_id = g_uuid_string_random ();
+  return kata_spool_meta_set (spool, "agent_id", spool->agent_id, error);
+}
+
+KataSpool *
+kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
+                 GError **error)
+{
+  g_autoptr (KataSpool) spool = g_new0 (KataSpool, 1);
+
+  g_mutex_init (&spool->lock);
+  spool->max_events = MAX (max_events, 1);
+  if (sqlite3_open_v2 (path, &spool->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                       SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "spool %s: %s", path,
+                   spool->db ? sqlite3_errmsg (spool->db) : "out of memory");
+      return NULL;
+    }
+  sqlite3_busy_timeout (spool->db, 5000);
+  if (!db_exec (spool, "PRAGMA journal_mode=WAL;", error) ||
+      !db_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
+                                 : "PRAGMA synchronous=NORMAL;", error) ||
+      !db_exec (spool, schema_sql, error) ||
+      !load_agent_id (spool, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  spool->count = (guint64) db_int (spool, "SELECT count(*) FROM events");
+  return g_steal_pointer (&spool);
+}
+
+void
+kata_spool_close (KataSpool *spool)
+{
+  if (spool == NULL)
+    return;
+  sqlite3_close (spool->db);
+  g_mutex_clear (&spool->lock);
+  g_free (spool->agent_id);
+  g_free (spool);
+}
+
+void
+kata_spool_set_max (KataSpool *spool, guint64 max_events)
+{
+  g_mutex_lock (&spool->lock);
+  spool->max_events = MAX (max_events, 1);
+  g_mutex_unlock (&spool->lock);
+}
+
+guint64
+kata_spool_count (KataSpool *spool)
+{
+  guint64 n;
+
+  g_mutex_lock (&spool->lock);
+  n = spool->count;
+  g_mutex_unlock (&spool->lock);
+  return n;
+}
+
+const char *
+kata_spool_agent_id (KataSpool *spool)
+{
+  return spool->agent_id;
+}
+
+/* Deletes the oldest event of @high importance that is in no package.
+ * Returns TRUE when one went. */
+static gboolean
+drop_oldest (KataSpool *spool, gboolean high)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "DELETE FROM events WHERE id = (SELECT id FROM events WHERE high = %d"
+      " AND package IS NULL ORDER BY id LIMIT 1)", high ? 1 : 0);
+
+  if (sqlite3_exec (spool->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return FALSE;
+  return sqlite3_changes (spool->db) > 0;
+}
+
+/* Makes room for one event. Returns FALSE when the incoming event itself is
+ * the one to drop (nothing older of its importance or lower can go). */
+static gboolean
+make_room (KataSpool *spool, KataImportance importance, guint *dropped_low,
+           guint *dropped_high)
+{
+  if (spool->count < spool->max_events)
+    return TRUE;
+  if (drop_oldest (spool, FALSE))
+    {
+      (*dropped_low)++;
+      spool->count--;
+      return TRUE;
+    }
+  if (importance == KATA_IMPORTANCE_HIGH && drop_oldest (spool, TRUE))
+    {
+      (*dropped_high)++;
+      spool->count--;
+      return TRUE;
+    }
+  if (importance == KATA_IMPORTANCE_HIGH)
+    (*dropped_high)++;
+  else
+    (*dropped_low)++;
+  return FALSE;
+}
+
+static gboolean
+insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
+              guint *dropped_low, guint *dropped_high, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = TRUE;
+
+  if (sqlite3_prepare_v2 (spool->db,
+                          "INSERT INTO events (type, high, time_us, body)"
+                          " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+    return db_fail (spool, "prepare insert", error);
+  for (guint i = 0; ok && i < n_items; i++)
+    {
+      if (!make_room (spool, items[i].importance, dropped_low, dropped_high))
+        continue;
+      sqlite3_reset (st);
+      sqlite3_bind_text (st, 1, items[i].type, -1, SQLITE_STATIC);
+      sqlite3_bind_int (st, 2, items[i].importance == KATA_IMPORTANCE_HIGH);
+      sqlite3_bind_int64 (st, 3, items[i].time_us);
+      sqlite3_bind_text (st, 4, items[i].json, -1, SQLITE_STATIC);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        ok = db_fail (spool, "insert event", error);
+      else
+        spool->count++;
+    }
+  sqlite3_finalize (st);
+  return ok;
+}
+
+gboolean
+kata_spool_append (KataSpool *spool, const KataSpoolItem *items,
+                   guint n_items, guint *dropped_low, guint *dropped_high,
+                   GError **error)
+{
+  guint dl = 0, dh = 0;
+  guint64 count_before;
+  gboolean ok;
+
+  g_mutex_lock (&spool->lock);
+  count_before = spool->count;
+  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
+  if (ok && insert_items (spool, items, n_items, &dl, &dh, error))
+    ok = db_exec (spool, "COMMIT", error);
+  else if (ok)
+    {
+      sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+      spool->count = count_before;
+      ok = FALSE;
+    }
+  g_mutex_unlock (&spool->lock);
+  if (dropped_low)
+    *dropped_low = ok ? dl : 0;
+  if (dropped_high)
+    *dropped_high = ok ? dh : 0;
+  return ok;
+}
+
+void
+kata_package_free (KataPackage *package)
+{
+  if (package == NULL)
+    return;
+  g_ptr_array_unref (package->bodies);
+  g_free (package);
+}
+
+static KataPackage *
+load_package (KataSpool *spool, guint64 seq, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  g_autoptr (KataPackage) pkg = g_new0 (KataPackage, 1);
+  int rc;
+
+  pkg->seq = seq;
+  pkg->bodies = g_ptr_array_new_with_free_func (g_free);
+  if (sqlite3_prepare_v2 (spool->db, "SELECT body FROM events WHERE package = ?"
+                          " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    {
+      db_fail (spool, "prepare package", error);
+      return NULL;
+    }
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) seq);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (pkg->bodies,
+                     g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      db_fail (spool, "read package", error);
+      return NULL;
+    }
+  return g_steal_pointer (&pkg);
+}
+
+/* Assigns the oldest free events to a new package. Returns its seq, 0 when
+ * no event waits, -1 on error. */
+static gint64
+form_package (KataSpool *spool, guint max_events, GError **error)
+{
+  g_autofree char *sql = NULL;
+  gint64 seq;
+
+  if (!db_exec (spool, "BEGIN IMMEDIATE", error))
+    return -1;
+  if (!db_exec (spool, "INSERT INTO packages (created_us) VALUES (0)", error))
+    goto fail;
+  seq = sqlite3_last_insert_rowid (spool->db);
+  sql = g_strdup_printf ("UPDATE events SET package = %" G_GINT64_FORMAT
+                         " WHERE id IN (SELECT id FROM events WHERE package"
+                         " IS NULL ORDER BY id LIMIT %u)", seq, MAX (max_events, 1));
+  if (!db_exec (spool, sql, error))
+    goto fail;
+  if (sqlite3_changes (spool->db) == 0)
+    {
+      sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+      return 0;
+    }
+  if (!db_exec (spool, "COMMIT", error))
+    goto fail;
+  return seq;
+
+fail:
+  sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}
+
+KataPackage *
+kata_spool_next_package (KataSpool *spool, guint max_events, GError **error)
+{
+  KataPackage *pkg = NULL;
+  gint64 seq;
+
+  g_mutex_lock (&spool->lock);
+  seq = db_int (spool, "SELECT seq FROM packages ORDER BY seq LIMIT 1");
+  if (seq <= 0)
+    seq = form_package (spool, max_events, error);
+  if (seq > 0)
+    pkg = load_package (spool, (guint64) seq, error);
+  g_mutex_unlock (&spool->lock);
+  return pkg;
+}
+
+gboolean
+kata_spool_ack (KataSpool *spool, guint64 seq, GError **error)
+{
+  g_autofree char *del_events = g_strdup_printf (
+      "DELETE FROM events WHERE package = %" G_GUINT64_FORMAT, seq);
+  g_autofree char *del_pkg = g_strdup_printf (
+      "DELETE FROM packages WHERE seq = %" G_GUINT64_FORMAT, seq);
+  gboolean ok;
+  int removed = 0;
+
+  g_mutex_lock (&spool->lock);
+  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
+  if (ok && (ok = db_exec (spool, del_events, error)))
+    {
+      removed = sqlite3_changes (spool->db);
+      ok = db_exec (spool, del_pkg, error) && db_exec (spool, "COMMIT", error);
+    }
+  if (!ok)
+    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+  else
+    spool->count -= MIN ((guint64) removed, spool->count);
+  g_mutex_unlock (&spool->lock);
+  return ok;
+}
+
+gboolean
+kata_spool_mark_task (KataSpool *spool, const char *id, gint64 now_us,
+                      GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean is_new = FALSE;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "INSERT OR IGNORE INTO sync_tasks"
+                          " (id, created_us) VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 2, now_us);
+      if (sqlite3_step (st) == SQLITE_DONE)
+        is_new = sqlite3_changes (spool->db) > 0;
+      else
+        db_fail (spool, "remember task", error);
+    }
+  else
+    db_fail (spool, "prepare task", error);
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return is_new;
+}
+
+gboolean
+kata_spool_meta_set (KataSpool *spool, const char *key, const char *value,
+                     GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "INSERT OR REPLACE INTO meta (key, value)"
+                          " VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
+      ok = sqlite3_step (st) == SQLITE_DONE;
+    }
+  if (!ok)
+    db_fail (spool, "write meta", error);
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return ok;
+}
+
+char *
+kata_spool_meta_get (KataSpool *spool, const char *key)
+{
+  sqlite3_stmt *st = NULL;
+  char *value = NULL;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "SELECT value FROM meta WHERE key = ?",
+                          -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        value = g_strdup ((const char *) sqlite3_column_text (st, 0));
+    }
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return value;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Synchronization with the central node: every sync period, ask the first
+ * reachable server for this agent's settings and tasks (GET
+ * /kata/v1/sync), keep the settings it sent for `vigil kata status`, and
+ * create each task it lists through the host, once per task id (ids are
+ * remembered in the spool database across restarts). A reply that is not
+ * what the protocol says gets a kata.sync_failed event naming the server
+ * and what was wrong, never a crash.
+ */
+#include "kata-engine-private.h"
+
+#include <string.h>
+
+static void
+report_sync_failure (KataEngine *engine, const char *server, const GError *error)
+{
+  g_autoptr (JsonObject) p = json_object_new ();
+
+  json_object_set_string_member (p, "server", server);
+  json_object_set_string_member (p, "reason", error->message);
+  kata_engine_emit (engine, "kata.sync_failed", p);
+}
+
+static void
+create_tasks (KataEngine *engine, KataSyncReply *reply, gint64 now)
+{
+  for (guint i = 0; i < reply->tasks->len; i++)
+    {
+      JsonObject *task = g_ptr_array_index (reply->tasks, i);
+      const char *id = json_object_get_string_member (task, "id");
+      g_autoptr (GError) error = NULL;
+      g_autofree char *task_id = NULL;
+
+      if (!kata_spool_mark_task (engine->spool, id, now, NULL))
+        continue;
+      task_id = engine->hooks.create_task
+          ? engine->hooks.create_task (engine->hooks.user_data, task, &error) : NULL;
+      if (task_id != NULL)
+        {
+          g_mutex_lock (&engine->lock);
+          engine->tasks_created++;
+          g_mutex_unlock (&engine->lock);
+          continue;
+        }
+      g_autoptr (JsonObject) p = json_object_new ();
+      json_object_set_string_member (p, "task", id);
+      json_object_set_string_member (p, "type", json_object_get_string_member (task, "type"));
+      json_object_set_string_member (p, "reason", error ? error->message : "not created");
+      kata_engine_emit (engine, "kata.sync_task_rejected", p);
+    }
+}
+
+static gboolean
+apply_reply (KataEngine *engine, GBytes *body, const char *name, GError **error)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  g_autoptr (KataSyncReply) reply = kata_reply_parse_sync (data, len, error);
+  gint64 now = engine->hooks.now ? engine->hooks.now (engine->hooks.user_data)
+                                 : g_get_real_time ();
+
+  if (reply == NULL)
+    {
+      g_prefix_error (error, "%s: synchronization reply: ", name);
+      return FALSE;
+    }
+  if (reply->settings != NULL)
+    {
+      g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), reply->settings);
+      g_autofree char *text = json_to_string (n, FALSE);
+      kata_spool_meta_set (engine->spool, "server_settings", text, NULL);
+    }
+  create_tasks (engine, reply, now);
+  return TRUE;
+}
+
+static gboolean
+sync_with (KataEngine *engine, KataSnapshot *snap, guint i, gboolean *garbage,
+           GError **error)
+{
+  const KataServer *server = g_ptr_array_index (snap->settings->servers, i);
+  g_autofree char *name = kata_server_name (server);
+  g_autoptr (KataConn) conn = kata_snapshot_connect (engine, snap, i, error);
+  g_autofree char *agent = g_uri_escape_string (kata_spool_agent_id (engine->spool), NULL, FALSE);
+  g_autofree char *device = g_uri_escape_string (engine->device_id ? engine->device_id : "", NULL, FALSE);
+  g_autofree char *path = g_strdup_printf ("/kata/v1/sync?agent_id=%s&device=%s", agent, device);
+  g_autoptr (GBytes) body = NULL;
+  guint status = 0;
+
+  *garbage = FALSE;
+  if (conn == NULL ||
+      !kata_http_request (conn, "GET", name, path, NULL, 0, &status, &body, error))
+    return FALSE;
+  if (status / 100 != 2)
+    {
+      g_set_error (error, KATA_ERROR, KATA_ERROR_HTTP_STATUS,
+                   "%s: the server answered HTTP %u to the synchronization", name, status);
+      return FALSE;
+    }
+  *garbage = TRUE;
+  return apply_reply (engine, body, name, error);
+}
+
+gboolean
+kata_engine_sync_now (KataEngine *engine)
+{
+  g_autoptr (KataSnapshot) snap = NULL;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&engine->cycle_lock);
+  g_mutex_lock (&engine->lock);
+  engine->last_sync_us = engine->hooks.now
+      ? engine->hooks.now (engine->hooks.user_data) : g_get_real_time ();
+  g_mutex_unlock (&engine->lock);
+  snap = kata_snapshot_take (engine);
+  for (guint i = 0; snap->settings->enabled && !ok && i < snap->settings->servers->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *name = kata_server_name (g_ptr_array_index (snap->settings->servers, i));
+      gboolean garbage = FALSE;
+      ok = sync_with (engine, snap, i, &garbage, &error);
+      if (!ok && (garbage || g_error_matches (error, KATA_ERROR, KATA_ERROR_PROTOCOL)))
+        report_sync_failure (engine, name, error);
+    }
+  g_mutex_lock (&engine->lock);
+  if (ok)
+    engine->syncs++;
+  else
+    engine->sync_failures++;
+  g_mutex_unlock (&engine->lock);
+  g_mutex_unlock (&engine->cycle_lock);
+  return ok;
+}

@@ -216,5 +216,16 @@ gboolean  vh_protect_check   (VigilHost *host, const char *action, GError **erro
 char     *vh_general_resolve_proxy      (VigilHost *host, const char *device_id,
                                          const char *url, GError **error);
 gboolean  vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event);
+/* Info and debug messages reach stderr only when verbose (the CLI's -v, or
+ * env VIGIL_VERBOSE=1); warnings and errors always do. */
+void      vh_logger_set_verbose  (VigilHost *host, gboolean verbose);
+/* Re-reads the local machine's failure_diagnosis settings and opens,
+ * closes or re-limits the trace files accordingly. Main thread. */
+void      vh_logger_reload       (VigilHost *host);
+/* Trace files in @folder (NULL: none) of at most @max_bytes, at most
+ * @max_files per trace log. Thread-safe. */
+gboolean  vh_logger_set_trace    (VigilHost *host, const char *folder,
+                                  guint64 max_bytes, guint max_files,
+                                  GError **error);
 
 G_END_DECLS

@@ -1,3 +1,232 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the owner of this area replaces it. */
+/*
+ * The host-owned policy section `general`: proxy, password protection,
+ * failure diagnosis (trace files) and EDR telemetry exclusions, visible to
+ * every plugin. It is registered like a plugin's section, through the
+ * host's pseudo-plugin "host", so policies, locks, effective settings and
+ * secret masking treat it like any other. Its validate callback holds the
+ * cross-field rules; the host's schema checks do types, ranges and enums.
+ * Defaults and ranges follow the product documentation (proxy port 8080,
+ * trace files of 50 MB, one file per trace log).
+ */
 #include "host-private.h"
+#include "general-private.h"
+#include "general.h"
+
+#include <string.h>
+
+static const char *const proxy_modes[] = { "none", "auto", "manual", NULL };
+
+static const VigilField proxy_fields[] = {
+  { .key = "mode", .type = VIGIL_FIELD_ENUM, .default_json = "\"none\"",
+    .enum_values = proxy_modes,
+    .description = "none: connect directly; auto: take the proxy from the "
+                   "environment (https_proxy, http_proxy, no_proxy); manual: "
+                   "use address and port below" },
+  { .key = "address", .type = VIGIL_FIELD_STRING,
+    .description = "Proxy server name or IP address (mode manual)" },
+  { .key = "port", .type = VIGIL_FIELD_INT, .default_json = "8080",
+    .has_range = TRUE, .min = 1, .max = 65535,
+    .description = "Proxy server port (mode manual)" },
+  { .key = "user", .type = VIGIL_FIELD_STRING,
+    .description = "User name for proxy authentication (optional)" },
+  { .key = "password", .type = VIGIL_FIELD_STRING, .flags = VIGIL_FIELD_FLAG_SECRET,
+    .description = "Password for proxy authentication; never printed" },
+  { .key = "bypass_local", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Connect directly to local addresses (loopback, link-local, "
+                   "private networks, single-label names)" },
+};
+
+static const VigilField protection_fields[] = {
+  { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Ask for the password before protected actions" },
+  { .key = "password_hash", .type = VIGIL_FIELD_STRING, .flags = VIGIL_FIELD_FLAG_SECRET,
+    .description = "Salted PBKDF2 hash of the password, made with `vigil "
+                   "password set` or `vigil password hash`; never a clear password" },
+  { .key = "actions", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_STRING,
+    .default_json = "[\"plugins.disable\",\"quarantine.restore\",\"task.delete\"]",
+    .description = "The protected actions" },
+};
+
+static const VigilField diagnosis_fields[] = {
+  { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Write debug information to trace files" },
+  { .key = "folder", .type = VIGIL_FIELD_PATH,
+    .description = "Trace files folder; it must already exist on the device" },
+  { .key = "max_file_size_mb", .type = VIGIL_FIELD_INT, .default_json = "50",
+    .has_range = TRUE, .min = 1, .max = 4096,
+    .description = "Maximum trace file size (MB); then writing goes on in a new file" },
+  { .key = "max_files", .type = VIGIL_FIELD_INT, .default_json = "1",
+    .has_range = TRUE, .min = 1, .max = 100,
+    .description = "Maximum number of files per trace log; the oldest is overwritten" },
+};
+
+static const VigilField exclusion_fields[] = {
+  { .key = "use_exclusions", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Apply the exclusion rules below to EDR telemetry" },
+  { .key = "optimize_telemetry", .type = VIGIL_FIELD_BOOL, .default_json = "true",
+    .description = "Do not send network events of SMB and of the agent's own process" },
+  { .key = "processes", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_OBJECT,
+    .default_json = "[]", .has_range = TRUE, .min = 0, .max = 10000,
+    .description = "Process rules: {image (glob), sha256, cmdline (regex), user}" },
+  { .key = "networks", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_OBJECT,
+    .default_json = "[]", .has_range = TRUE, .min = 0, .max = 10000,
+    .description = "Network rules: {address (IP or CIDR), port, direction}" },
+};
+
+static const VigilSettingsGroup general_groups[] = {
+  { .id = "proxy", .title = "Proxy server", .fields = VIGIL_ARRAY (proxy_fields) },
+  { .id = "password_protection", .title = "Password protection",
+    .fields = VIGIL_ARRAY (protection_fields) },
+  { .id = "failure_diagnosis", .title = "Failure diagnosis",
+    .fields = VIGIL_ARRAY (diagnosis_fields) },
+  { .id = "telemetry_exclusions", .title = "EDR telemetry exclusions",
+    .fields = VIGIL_ARRAY (exclusion_fields) },
+};
+
+const char *const vh_protected_actions[] = {
+  "plugins.disable", "quarantine.restore", "task.delete", NULL
+};
+
+/* ------------------------------------------------------------------ */
+/* Validation                                                          */
+/* ------------------------------------------------------------------ */
+
+static void
+report_via_api (gpointer report, VigilSeverity severity, const char *path,
+                const char *message)
+{
+  vh_api ()->report_problem (report, severity, path, "%s", message);
+}
+
+static void
+validate_proxy (JsonObject *proxy, VigilReport *report)
+{
+  const char *mode = vh_json_string (proxy, "mode");
+  const char *address = vh_json_string (proxy, "address");
+  const char *user = vh_json_string (proxy, "user");
+  const char *password = vh_json_string (proxy, "password");
+
+  if (g_strcmp0 (mode, "manual") == 0 && (address == NULL || *address == '\0'))
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+                               "required when proxy.mode is manual");
+  if (address && (strchr (address, '/') || strchr (address, '@') || strchr (address, ' ')))
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+                               "'%s' is not a host name or IP address", address);
+  if (password && *password && (user == NULL || *user == '\0'))
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.user",
+                               "a proxy password is set without a user name");
+}
+
+static void
+validate_protection (JsonObject *group, VigilReport *report)
+{
+  const char *hash = vh_json_string (group, "password_hash");
+  JsonArray *actions = vh_json_array (group, "actions");
+  g_autoptr (GError) error = NULL;
+  guint weakness = 0;
+
+  if (vh_json_bool (group, "enabled", FALSE) && (hash == NULL || *hash == '\0'))
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR,
+                               "password_protection.password_hash",
+                               "required when password protection is enabled: "
+                               "set it with `vigil password set --policy FILE`");
+  if (hash && *hash && !vh_password_hash_parse (hash, NULL, &weakness, &error))
+    /* The message never quotes the value: it is a secret. */
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR,
+                               "password_protection.password_hash", "%s", error->message);
+  else if (hash && *hash)
+    {
+      g_auto (GStrv) advice = vh_password_advice (weakness);
+
+      for (gsize i = 0; advice[i]; i++)
+        vh_api ()->report_problem (report, VIGIL_SEVERITY_WARNING,
+                                   "password_protection.password_hash",
+                                   "weak password: %s", advice[i]);
+    }
+  for (guint i = 0; actions && i < json_array_get_length (actions); i++)
+    {
+      const char *action = json_array_get_string_element (actions, i);
+      g_autofree char *path = g_strdup_printf ("password_protection.actions[%u]", i);
+
+      if (!g_strv_contains (vh_protected_actions, action))
+        vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path,
+                                   "'%s' is not a protected action (plugins.disable, "
+                                   "quarantine.restore, task.delete)", action);
+    }
+}
+
+static void
+validate_diagnosis (JsonObject *group, VigilReport *report)
+{
+  const char *folder = vh_json_string (group, "folder");
+
+  if (vh_json_bool (group, "enabled", FALSE) && (folder == NULL || *folder == '\0'))
+    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "failure_diagnosis.folder",
+                               "required when failure diagnosis is enabled");
+}
+
+static void
+validate_rules (JsonObject *group, const char *list, VigilReport *report)
+{
+  JsonArray *rules = vh_json_array (group, list);
+
+  for (guint i = 0; rules && i < json_array_get_length (rules); i++)
+    {
+      JsonNode *node = json_array_get_element (rules, i);
+      g_autofree char *path = g_strdup_printf ("telemetry_exclusions.%s[%u]", list, i);
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path, "must be an object");
+      else if (g_str_equal (list, "processes"))
+        vh_exclusions_check_process (json_node_get_object (node), path, report_via_api, report);
+      else
+        vh_exclusions_check_network (json_node_get_object (node), path, report_via_api, report);
+    }
+}
+
+static void
+validate_general (JsonObject *values, VigilReport *report, gpointer user_data)
+{
+  validate_proxy (vh_json_object (values, "proxy"), report);
+  validate_protection (vh_json_object (values, "password_protection"), report);
+  validate_diagnosis (vh_json_object (values, "failure_diagnosis"), report);
+  validate_rules (vh_json_object (values, "telemetry_exclusions"), "processes", report);
+  validate_rules (vh_json_object (values, "telemetry_exclusions"), "networks", report);
+}
+
+static const VigilSection general_section = {
+  .id = "general",
+  .title = "General settings",
+  .schema_version = 1,
+  .groups = VIGIL_ARRAY (general_groups),
+  .validate = validate_general,
+};
+
+const VigilSection *
+vh_general_section (void)
+{
+  return &general_section;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registration                                                        */
+/* ------------------------------------------------------------------ */
+
+gboolean
+vh_general_init (VigilHost *host, GError **error)
+{
+  VigilPlugin *self = vh_registry_host_plugin (host);
+  const VigilHostApi *api = vh_api ();
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!api->register_section (self, &general_section, sizeof general_section, error))
+    return FALSE;
+  if (!vh_general_register_commands (self, error))
+    return FALSE;
+  /* Trace files follow the local machine's failure diagnosis settings
+   * from the start; a host that cannot read them yet logs to stderr. */
+  vh_logger_reload (host);
+  return TRUE;
+}

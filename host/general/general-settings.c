@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Where the `general` section's settings take effect in the host: the proxy
+ * for a connection (api->resolve_proxy), telemetry exclusions
+ * (api->telemetry_excluded) and the logger's trace files. Proxy and
+ * exclusions are per device, because policies are per admin group. The
+ * trace files and password protection belong to the machine the host runs
+ * on, so they read the local machine's settings: the effective settings for
+ * no device, that is the defaults and the policies of the root group.
+ */
+#include "general.h"
+
+JsonObject *
+vh_general_settings (VigilHost *host, const char *device_id, GError **error)
+{
+  return vh_effective_section (host, device_id, "general", NULL, error);
+}
+
+char *
+vh_general_resolve_proxy (VigilHost *host, const char *device_id,
+                          const char *url, GError **error)
+{
+  g_autoptr (JsonObject) settings = NULL;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  settings = vh_general_settings (host, device_id, error);
+  if (settings == NULL)
+    return NULL;
+  return vh_proxy_select (vh_json_object (settings, "proxy"), url, g_getenv, error);
+}
+
+gboolean
+vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
+{
+  g_autoptr (JsonObject) settings = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_val_if_fail (event != NULL, FALSE);
+
+  if (!g_str_has_prefix (event->type, "process.")
+      && !g_str_has_prefix (event->type, "network."))
+    return FALSE;
+  settings = vh_general_settings (host, event->device_id, &error);
+  if (settings == NULL)
+    {
+      /* Sending too much is better than silently hiding an event. */
+      g_autofree char *msg = g_strdup_printf ("telemetry exclusions of device %s "
+                                              "unknown, event %s is sent: %s",
+                                              event->device_id ? event->device_id : "(none)",
+                                              event->id ? event->id : "", error->message);
+      vh_log (host, "host", G_LOG_LEVEL_WARNING, msg);
+      return FALSE;
+    }
+  return vh_exclusions_match (vh_json_object (settings, "telemetry_exclusions"),
+                              event->type, event->payload);
+}
+
+void
+vh_logger_reload (VigilHost *host)
+{
+  g_autoptr (JsonObject) settings = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonObject *diag;
+  const char *folder = NULL;
+  gint64 size_mb = 50, files = 1;
+
+  settings = vh_general_settings (host, NULL, &error);
+  if (settings == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("failure diagnosis settings unreadable, "
+                                              "no trace files: %s", error->message);
+      vh_log (host, "host", G_LOG_LEVEL_DEBUG, msg);
+      vh_logger_set_trace (host, NULL, 0, 0, NULL);
+      return;
+    }
+  diag = vh_json_object (settings, "failure_diagnosis");
+  if (vh_json_bool (diag, "enabled", FALSE))
+    folder = vh_json_string (diag, "folder");
+  vh_json_int (diag, "max_file_size_mb", &size_mb);
+  vh_json_int (diag, "max_files", &files);
+  if (!vh_logger_set_trace (host, folder, (guint64) CLAMP (size_mb, 1, 4096) * 1024 * 1024,
+                            CLAMP (files, 1, 100), &error))
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Glue between the files of host/general/ that need the host: the section
+ * definition, reading the effective `general` settings, and the host
+ * commands (`vigil password`, `vigil exclusions`). See general-private.h for
+ * the pure parts.
+ */
+#pragma once
+
+#include "host-private.h"
+#include "general-private.h"
+
+G_BEGIN_DECLS
+
+/* general-section.c */
+const VigilSection *vh_general_section (void);
+extern const char *const vh_protected_actions[];
+
+/* general-settings.c: the effective `general` settings (group -> key ->
+ * value) of @device_id; NULL means the local machine (see
+ * docs/general-settings.md). (transfer full), NULL with @error. */
+JsonObject *vh_general_settings (VigilHost *host, const char *device_id,
+                                 GError **error);
+
+/* protect.c: reads a password from the file descriptor named by
+ * VIGIL_PASSWORD_FD, else from the terminal without echo. (transfer full);
+ * free with vh_password_free. */
+char       *vh_password_read    (const char *prompt, GError **error);
+void        vh_password_free    (char *password);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (char, vh_password_free)
+
+/* cli-general.c */
+gboolean    vh_general_register_commands (VigilPlugin *self, GError **error);
+
+G_END_DECLS

@@ -91,7 +91,8 @@ JsonObject *sr_notify_params (const SrThreat *threat);
 JsonObject *sr_critical_scan_params (const SrThreat *threat);
 JsonObject *sr_ioc_scan_params (const SrConfig *config, const SrThreat *threat,
                                 gint64 now_us);
-/* The plugin to enable for a task type: "quarantine.put" -> "quarantine". */
+/* The plugin to enable for a task type: "quarantine.put" -> "quarantine",
+ * "ioc.scan" -> "ioc-scan". */
 char       *sr_plugin_of_type (const char *type_id);
 
 G_END_DECLS

@@ -469,7 +469,7 @@ test_plan_plugin_of_type (void)
   g_autofree char *b = sr_plugin_of_type ("ioc.scan");
 
   g_assert_cmpstr (a, ==, "quarantine");
-  g_assert_cmpstr (b, ==, "ioc");
+  g_assert_cmpstr (b, ==, "ioc-scan");
 }
 
 int

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The pure parts of the engine: the HTTP reply head parser, the server
+ * reply parsers (acknowledgement, synchronization) with the JSON path they
+ * name on errors, the importance of event types, and the TTL table.
+ */
+#include "kata-engine.h"
+
+#include <string.h>
+
+static int
+head (const char *text, KataHttpHead *h, GError **error)
+{
+  return kata_http_parse_head (text, strlen (text), h, error);
+}
+
+static void
+test_head_complete (void)
+{
+  KataHttpHead h;
+
+  g_assert_cmpint (head ("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"
+                         "Connection: close\r\n\r\n{\"ack\":1}", &h, NULL), ==, 1);
+  g_assert_cmpuint (h.status, ==, 200);
+  g_assert_cmpint (h.content_length, ==, 12);
+  g_assert_true (h.close);
+  g_assert_cmpuint (h.header_len, ==, 58);
+}
+
+static void
+test_head_incomplete_needs_more (void)
+{
+  KataHttpHead h;
+
+  g_assert_cmpint (head ("HTTP/1.1 200 OK\r\nContent-Le", &h, NULL), ==, 0);
+  g_assert_cmpint (kata_http_parse_head (NULL, 0, &h, NULL), ==, 0);
+}
+
+static void
+test_head_malformed (void)
+{
+  const char *bad[] = {
+    "HTTP/2 200\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "FTP/1.1 200 OK\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+  };
+  KataHttpHead h;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_cmpint (head (bad[i], &h, &error), ==, -1);
+      g_assert_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL);
+    }
+}
+
+static void
+test_head_too_large (void)
+{
+  g_autofree char *big = g_strnfill (KATA_HTTP_MAX_HEADER + 10, 'a');
+  KataHttpHead h;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (head (big, &h, &error), ==, -1);
+  g_assert_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL);
+}
+
+static void
+test_ack_reply (void)
+{
+  guint64 seq = 0;
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (GError) e3 = NULL;
+
+  g_assert_true (kata_reply_parse_ack ("{\"ack\":42}", 10, &seq, NULL));
+  g_assert_cmpuint (seq, ==, 42);
+  g_assert_false (kata_reply_parse_ack ("{\"ack\":\"42\"}", 12, &seq, &e1));
+  g_assert_nonnull (strstr (e1->message, "$.ack"));
+  g_assert_false (kata_reply_parse_ack ("[1]", 3, &seq, &e2));
+  g_assert_false (kata_reply_parse_ack ("{\"ack\":1}\0x", 11, &seq, &e3));
+  g_assert_error (e3, KATA_ERROR, KATA_ERROR_PROTOCOL);
+}
+
+static void
+test_sync_reply (void)
+{
+  const char *ok = "{\"settings\":{\"a\":1},\"tasks\":[{\"id\":\"t1\",\"type\":\"ioc.scan\","
+                   "\"params\":{}}]}";
+  g_autoptr (KataSyncReply) r = kata_reply_parse_sync (ok, strlen (ok), NULL);
+  g_autoptr (KataSyncReply) empty = kata_reply_parse_sync ("{}", 2, NULL);
+  g_autoptr (GError) error = NULL;
+  const char *bad = "{\"tasks\":[{\"id\":\"t1\",\"type\":\"ioc.scan\"},{\"id\":\"t2\","
+                    "\"type\":\"ioc.scan\",\"params\":[]}]}";
+
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->tasks->len, ==, 1);
+  g_assert_nonnull (r->settings);
+  g_assert_cmpuint (empty->tasks->len, ==, 0);
+  g_assert_null (kata_reply_parse_sync (bad, strlen (bad), &error));
+  g_assert_nonnull (strstr (error->message, "$.tasks[1].params"));
+}
+
+static void
+test_importance (void)
+{
+  g_assert_cmpint (kata_event_importance ("sandbox.threat_detected"), ==, KATA_IMPORTANCE_HIGH);
+  g_assert_cmpint (kata_event_importance ("ioc.found"), ==, KATA_IMPORTANCE_HIGH);
+  g_assert_cmpint (kata_event_importance ("epp.scan_finding"), ==, KATA_IMPORTANCE_HIGH);
+  g_assert_cmpint (kata_event_importance ("quarantine.added"), ==, KATA_IMPORTANCE_HIGH);
+  g_assert_cmpint (kata_event_importance ("process.started"), ==, KATA_IMPORTANCE_LOW);
+  g_assert_cmpint (kata_event_importance ("quarantine.deleted"), ==, KATA_IMPORTANCE_LOW);
+}
+
+static void
+test_ttl_table (void)
+{
+  g_autoptr (KataTtl) ttl = kata_ttl_new (2);
+  gint64 h = (gint64) G_USEC_PER_SEC * 3600;
+
+  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "1", 0, h));
+  g_assert_true (kata_ttl_is_repeat (ttl, "/a", "1", h - 1, h));
+  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "1", h, h));     /* period over */
+  g_assert_true (kata_ttl_is_repeat (ttl, "/a", "1", h + 10, h));
+  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "2", h + 10, h));
+  /* Bounded: a third key evicts the oldest. */
+  g_assert_false (kata_ttl_is_repeat (ttl, "/b", "1", h + 20, h));
+  g_assert_cmpuint (kata_ttl_size (ttl), <=, 2);
+}
+
+static void
+test_throttle_disabled_admits_all (void)
+{
+  g_autoptr (KataThrottle) t = kata_throttle_new ();
+
+  kata_throttle_configure (t, FALSE, 10, 15);
+  for (guint i = 0; i < 100; i++)
+    g_assert_true (kata_throttle_admit (t, "process.started", KATA_IMPORTANCE_LOW, i));
+}
+
+static void
+test_throttle_burst_keeps_detections (void)
+{
+  g_autoptr (KataThrottle) t = kata_throttle_new ();
+  guint low = 0, high = 0;
+
+  kata_throttle_configure (t, TRUE, 100, 15);
+  /* 1000 events within one minute: far more than 100 an hour. */
+  for (guint i = 0; i < 1000; i++)
+    {
+      gboolean h = i % 10 == 0;
+      if (kata_throttle_admit (t, h ? "ioc.found" : "process.started",
+                               h ? KATA_IMPORTANCE_HIGH : KATA_IMPORTANCE_LOW, i * 1000))
+        *(h ? &high : &low) += 1;
+    }
+  g_assert_cmpuint (high, ==, 100);
+  g_assert_cmpuint (low, <=, 100);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kata/http/head-complete", test_head_complete);
+  g_test_add_func ("/kata/http/head-incomplete-needs-more", test_head_incomplete_needs_more);
+  g_test_add_func ("/kata/http/head-malformed", test_head_malformed);
+  g_test_add_func ("/kata/http/head-too-large", test_head_too_large);
+  g_test_add_func ("/kata/reply/ack", test_ack_reply);
+  g_test_add_func ("/kata/reply/sync", test_sync_reply);
+  g_test_add_func ("/kata/importance/detections-are-high", test_importance);
+  g_test_add_func ("/kata/ttl/table-period-and-bound", test_ttl_table);
+  g_test_add_func ("/kata/throttle/disabled-admits-all", test_throttle_disabled_admits_all);
+  g_test_add_func ("/kata/throttle/burst-keeps-detections", test_throttle_burst_keeps_detections);
+  return g_test_run ();
+}

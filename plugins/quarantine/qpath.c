@@ -74,6 +74,15 @@ open_component (int dir_fd, const char *name, const char *path,
     }
   if (fd >= 0)
     return fd;
+  if (errno == ENOTDIR)
+    {
+      /* O_DIRECTORY wins over O_NOFOLLOW for the error code: ask lstat. */
+      struct stat st;
+      if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        errno = ELOOP;
+      else
+        errno = ENOTDIR;
+    }
   if (errno == ELOOP)
     g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
                  "path %s goes through a symbolic link (%s); refused", path, name);

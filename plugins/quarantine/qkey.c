@@ -40,6 +40,13 @@ compute_id (QKey *key)
   memcpy (key->id, digest, Q_KEY_ID_LEN);
 }
 
+void
+qkey_from_bytes (const guint8 raw[Q_KEY_LEN], QKey *key)
+{
+  memcpy (key->key, raw, Q_KEY_LEN);
+  compute_id (key);
+}
+
 static gboolean
 load_key (int dir_fd, const char *name, QKey *key, GError **error)
 {

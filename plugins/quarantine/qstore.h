@@ -64,6 +64,8 @@ typedef struct {
  * atomically: a crash never leaves a short key behind. */
 gboolean qkey_load_or_create (int dir_fd, const char *name, QKey *key,
                               GError **error);
+/* A key from raw bytes (tests and the fuzz target). */
+void     qkey_from_bytes (const guint8 raw[Q_KEY_LEN], QKey *key);
 /* Wipes the key material. */
 void     qkey_clear (QKey *key);
 

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Inventory rules and the plugin document store on a real host: the root
+ * group is always there, ids are checked, the tree cannot get a cycle,
+ * non-empty groups stay, devices report their group path, group device
+ * lists cover subgroups, and documents are namespaced by plugin.
+ */
+#include "data-test.h"
+
+static void
+test_root_always_present (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) groups = vh_inventory_groups (fx->host, &error);
+  JsonObject *root = json_array_get_object_element (groups, 0);
+
+  g_assert_cmpuint (json_array_get_length (groups), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (root, "id"), ==, "root");
+  g_assert_cmpstr (json_object_get_string_member (root, "name"), ==, "Managed devices");
+  g_assert_false (vh_inventory_group_remove (fx->host, "root", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+}
+
+static void
+test_invalid_and_duplicate_ids (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (vh_inventory_group_add (fx->host, "a/b", NULL, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_false (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_DUPLICATE);
+  g_clear_error (&error);
+  g_assert_false (vh_inventory_group_add (fx->host, "x", NULL, "ghost", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
+static void
+test_move_under_descendant_refused (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "a", NULL, NULL, &error));
+  g_assert_true (vh_inventory_group_add (fx->host, "b", NULL, "a", &error));
+  g_assert_true (vh_inventory_group_add (fx->host, "c", NULL, "b", &error));
+  g_assert_false (vh_inventory_group_move (fx->host, "a", "c", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "'c' is inside 'a'"));
+  g_clear_error (&error);
+  g_assert_false (vh_inventory_group_move (fx->host, "a", "a", &error));
+  g_clear_error (&error);
+  g_assert_true (vh_inventory_group_move (fx->host, "c", "a", &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_remove_non_empty_refused (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "pc1", NULL, "lab", NULL, &error));
+  g_assert_false (vh_inventory_group_remove (fx->host, "lab", &error));
+  g_assert_nonnull (strstr (error->message, "1 devices"));
+  g_clear_error (&error);
+  g_assert_true (vh_inventory_device_remove (fx->host, "pc1", &error));
+  t_apply (fx->host, "{\"name\":\"P\",\"group\":\"lab\"}");
+  g_assert_false (vh_inventory_group_remove (fx->host, "lab", &error));
+  g_assert_nonnull (strstr (error->message, "1 policies"));
+  g_clear_error (&error);
+  g_assert_true (vh_policy_remove (fx->host, "P", &error));
+  g_assert_true (vh_inventory_group_remove (fx->host, "lab", &error));
+  g_assert_false (vh_inventory_group_exists (fx->host, "lab"));
+}
+
+static void
+test_device_object (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) d = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "pc1", "PC one", "lab", "/srv/lab/pc1", &error));
+  d = vh_inventory_device (fx->host, "pc1", &error);
+  g_assert_cmpstr (json_object_get_string_member (d, "name"), ==, "PC one");
+  g_assert_cmpstr (json_object_get_string_member (d, "group"), ==, "lab");
+  g_assert_cmpstr (json_object_get_string_member (d, "group_path"), ==, "root/lab");
+  g_assert_cmpstr (json_object_get_string_member (d, "root"), ==, "/srv/lab/pc1");
+  g_assert_false (json_object_get_boolean_member (d, "out_of_office"));
+  g_assert_false (vh_inventory_device_add (fx->host, "pc2", NULL, "lab", "relative", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+}
+
+static void
+test_group_devices_cover_subgroups (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_true (vh_inventory_group_add (fx->host, "lab-a", NULL, "lab", &error));
+  g_assert_true (vh_inventory_group_add (fx->host, "office", NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "z1", NULL, "lab-a", NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "a1", NULL, "lab", NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "o1", NULL, "office", NULL, &error));
+  ids = vh_inventory_group_devices (fx->host, "lab", &error);
+  g_assert_cmpuint (ids->len, ==, 2);
+  g_assert_cmpstr (ids->pdata[0], ==, "a1");
+  g_assert_cmpstr (ids->pdata[1], ==, "z1");
+  g_clear_pointer (&ids, g_ptr_array_unref);
+  ids = vh_inventory_group_devices (fx->host, "root", &error);
+  g_assert_cmpuint (ids->len, ==, 3);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+  ids = vh_inventory_group_devices (fx->host, "ghost", &error);
+  g_assert_null (ids);
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
+static void
+test_device_move_and_remove (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) d = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "pc1", NULL, NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_move (fx->host, "pc1", "lab", &error));
+  d = vh_inventory_device (fx->host, "pc1", &error);
+  g_assert_cmpstr (json_object_get_string_member (d, "group"), ==, "lab");
+  g_assert_false (vh_inventory_device_move (fx->host, "pc1", "ghost", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (vh_inventory_device_remove (fx->host, "pc1", &error));
+  g_clear_pointer (&d, json_object_unref);
+  d = vh_inventory_device (fx->host, "pc1", &error);
+  g_assert_null (d);
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
+static void
+test_docs_namespaced (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) doc = json_from_string ("{\"n\":1}", NULL);
+  g_autoptr (JsonNode) doc2 = json_from_string ("[2]", NULL);
+  g_autoptr (JsonNode) got = NULL;
+  g_autoptr (JsonObject) list = NULL;
+
+  g_assert_true (vh_docs_put (fx->host, "quarantine", "items", "b", doc, &error));
+  g_assert_true (vh_docs_put (fx->host, "quarantine", "items", "a", doc2, &error));
+  g_assert_true (vh_docs_put (fx->host, "kata", "items", "a", doc, &error));
+  got = vh_docs_get (fx->host, "quarantine", "items", "a", &error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (got));
+  list = vh_docs_list (fx->host, "quarantine", "items", &error);
+  g_assert_cmpuint (json_object_get_size (list), ==, 2);
+  g_assert_true (vh_docs_delete (fx->host, "quarantine", "items", "a", &error));
+  g_clear_pointer (&got, json_node_unref);
+  got = vh_docs_get (fx->host, "quarantine", "items", "a", &error);
+  g_assert_null (got);
+  g_assert_no_error (error);
+  g_clear_pointer (&got, json_node_unref);
+  got = vh_docs_get (fx->host, "kata", "items", "a", &error);
+  g_assert_nonnull (got);
+}
+
+static void
+test_survives_reopen (HostFixture *fx, gconstpointer data)
+{
+  VigilHostOptions options = { sizeof options };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) d = NULL;
+
+  g_assert_true (vh_inventory_group_add (fx->host, "lab", NULL, NULL, &error));
+  g_assert_true (vh_inventory_device_add (fx->host, "pc1", NULL, "lab", NULL, &error));
+  vigil_host_free (fx->host);
+  options.state_dir = fx->dir;
+  options.skip_install_dir = TRUE;
+  fx->host = vigil_host_new (&options, &error);
+  g_assert_no_error (error);
+  d = vh_inventory_device (fx->host, "pc1", &error);
+  g_assert_cmpstr (json_object_get_string_member (d, "group_path"), ==, "root/lab");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add (name, HostFixture, NULL, host_setup, fn, host_teardown)
+  ADD ("/inventory/root-always-present", test_root_always_present);
+  ADD ("/inventory/invalid-and-duplicate-ids", test_invalid_and_duplicate_ids);
+  ADD ("/inventory/move-under-descendant-refused", test_move_under_descendant_refused);
+  ADD ("/inventory/remove-non-empty-refused", test_remove_non_empty_refused);
+  ADD ("/inventory/device-object", test_device_object);
+  ADD ("/inventory/group-devices-cover-subgroups", test_group_devices_cover_subgroups);
+  ADD ("/inventory/device-move-and-remove", test_device_move_and_remove);
+  ADD ("/inventory/survives-reopen", test_survives_reopen);
+  ADD ("/docs/namespaced", test_docs_namespaced);
+#undef ADD
+  return g_test_run ();
+}

@@ -62,6 +62,5 @@ KataConn     *kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap,
 char         *kata_server_name   (const KataServer *server);
 void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
-char         *kata_iso_time      (gint64 time_us);
 void          kata_engine_emit   (KataEngine *engine, const char *type,
                                   JsonObject *payload);

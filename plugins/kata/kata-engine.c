@@ -29,6 +29,31 @@ kata_iso_time (gint64 time_us)
   return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("invalid");
 }
 
+/* The spool remembers whose telemetry it holds, so that an engine can be
+ * reopened from its folder alone after a restart. */
+static gboolean
+remember_device (KataEngine *engine, GError **error)
+{
+  if (engine->device_id == NULL)
+    {
+      engine->device_id = kata_spool_meta_get (engine->spool, "device_id");
+      return TRUE;
+    }
+  return kata_spool_meta_set (engine->spool, "device_id", engine->device_id, error);
+}
+
+void
+kata_engine_set_hook_data (KataEngine *engine, gpointer user_data)
+{
+  engine->hooks.user_data = user_data;
+}
+
+const char *
+kata_engine_device (KataEngine *engine)
+{
+  return engine->device_id;
+}
+
 KataEngine *
 kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
                  GError **error)
@@ -55,6 +80,8 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
                                    ? options->spool_max_events : DEFAULT_SPOOL_MAX,
                                    options->full_sync, error);
   if (engine->spool == NULL)
+    return NULL;
+  if (!remember_device (engine, error))
     return NULL;
   failing = kata_spool_meta_get (engine->spool, "delivery_failing");
   engine->delivery_failing = g_strcmp0 (failing, "1") == 0;

@@ -43,8 +43,8 @@ typedef enum {
 } KataImportance;
 
 KataImportance kata_event_importance (const char *type);
-/* The event types the plugin subscribes to (NULL-terminated). */
-extern const char *const kata_telemetry_types[];
+/* "2026-11-22T10:00:00Z" for UTC microseconds. (transfer full) */
+char          *kata_iso_time         (gint64 time_us);
 
 /* ---- spool (kata-spool.c) ------------------------------------------ */
 
@@ -276,7 +276,8 @@ typedef struct {
 
 typedef struct {
   const char *dir;              /* where the spool lives */
-  const char *device_id;        /* sent with each package */
+  const char *device_id;        /* sent with each package; NULL: the one
+                                 * the spool in @dir was made for */
   guint64     spool_max_events; /* 0: the default (100000) */
   gboolean    full_sync;        /* fsync each spool commit */
   const char *ca_file;          /* chain verification when not pinned */
@@ -313,6 +314,10 @@ gboolean    kata_engine_sync_now  (KataEngine *engine);
 JsonObject *kata_engine_status    (KataEngine *engine);
 guint64     kata_engine_spooled   (KataEngine *engine);
 
+/* Replaces the hooks' user_data (for hooks that need the engine). */
+void        kata_engine_set_hook_data (KataEngine *engine, gpointer user_data);
+/* The device whose telemetry this engine sends (may be NULL). */
+const char *kata_engine_device    (KataEngine *engine);
 /* Counts an event the telemetry exclusions kept out (for the status). */
 void        kata_engine_note_excluded (KataEngine *engine);
 

@@ -1,22 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Which events the plugin sends and how important each one is. Detections
+ * How important each telemetry event is. Detections
  * (sandbox, IOC, endpoint protection findings, objects quarantined because
  * of one) are of high importance: throttling never holds them back. The
  * rest (process starts, quarantine housekeeping, failed responses) are of
  * low importance. docs/kata.md lists the same table.
  */
 #include "kata-engine.h"
-
-const char *const kata_telemetry_types[] = {
-  "process.started",
-  "sandbox.threat_detected",
-  "ioc.found",
-  "epp.scan_finding",
-  "quarantine.*",
-  "response.failed",
-  NULL,
-};
 
 static const char *const high_importance[] = {
   "sandbox.threat_detected",

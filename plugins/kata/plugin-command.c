@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `vigil kata status|cert-info|flush`: the state and counters of each
+ * device's sender (spooled, sent, held back by throttling, suppressed by
+ * TTL, dropped, last error), the details of the pinned and the client
+ * certificates (never the PFX or its password), and a synchronous
+ * transmission and synchronization for when `vigil serve` is not running.
+ */
+#include "plugin-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+print_json (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, TRUE);
+
+  printf ("%s\n", text);
+}
+
+static void
+print_status_text (JsonObject *st)
+{
+  JsonObject *thr = json_object_get_object_member (st, "throttling");
+  const char *err = json_object_get_string_member_with_default (st, "last_error", NULL);
+
+  printf ("device %s: %s\n",
+          json_object_get_string_member_with_default (st, "device", "(host)"),
+          json_object_get_boolean_member (st, "enabled") ? "enabled" : "disabled");
+  printf ("  spooled %" G_GINT64_FORMAT ", sent %" G_GINT64_FORMAT " events in %"
+          G_GINT64_FORMAT " packages, last delivery %s\n",
+          json_object_get_int_member (st, "spooled"),
+          json_object_get_int_member (st, "sent_events"),
+          json_object_get_int_member (st, "sent_packages"),
+          json_object_get_string_member_with_default (st, "last_delivery", "never"));
+  printf ("  throttling: offered %" G_GINT64_FORMAT ", admitted %" G_GINT64_FORMAT
+          ", held back %" G_GINT64_FORMAT "; TTL suppressed %" G_GINT64_FORMAT
+          "; excluded %" G_GINT64_FORMAT "; dropped %" G_GINT64_FORMAT "\n",
+          json_object_get_int_member (thr, "offered"),
+          json_object_get_int_member (thr, "admitted"),
+          json_object_get_int_member (thr, "held_back"),
+          json_object_get_int_member (st, "ttl_suppressed"),
+          json_object_get_int_member (st, "excluded"),
+          json_object_get_int_member (st, "dropped_low") +
+          json_object_get_int_member (st, "dropped_high"));
+  printf ("  synchronizations %" G_GINT64_FORMAT " (failed %" G_GINT64_FORMAT
+          "), tasks created %" G_GINT64_FORMAT "\n",
+          json_object_get_int_member (st, "syncs"),
+          json_object_get_int_member (st, "sync_failures"),
+          json_object_get_int_member (st, "tasks_created"));
+  if (err != NULL)
+    printf ("  last error: %s\n", err);
+}
+
+static gboolean
+engine_matches (KataEngine *engine, const char *device)
+{
+  return device == NULL || g_strcmp0 (kata_engine_device (engine), device) == 0;
+}
+
+static int
+cmd_status (const char *device, gboolean json)
+{
+  g_autoptr (GPtrArray) all = kata_engines_all ();
+  g_autoptr (JsonArray) arr = json_array_new ();
+
+  for (guint i = 0; i < all->len; i++)
+    if (engine_matches (g_ptr_array_index (all, i), device))
+      json_array_add_object_element (arr, kata_engine_status (g_ptr_array_index (all, i)));
+  if (json)
+    {
+      g_autoptr (JsonNode) n = json_node_init_array (json_node_alloc (), arr);
+      print_json (n);
+      return 0;
+    }
+  if (json_array_get_length (arr) == 0)
+    printf ("no device sends telemetry (integration disabled or no event yet)\n");
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    print_status_text (json_array_get_object_element (arr, i));
+  return 0;
+}
+
+static int
+cmd_flush (const char *device, gboolean json)
+{
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (JsonArray) arr = json_array_new ();
+  int rc = 0;
+
+  kata_engines_refresh ();
+  all = kata_engines_all ();
+  for (guint i = 0; i < all->len; i++)
+    {
+      KataEngine *engine = g_ptr_array_index (all, i);
+      KataCycleResult r;
+      JsonObject *o;
+      gboolean synced;
+
+      if (!engine_matches (engine, device))
+        continue;
+      kata_engine_send_now (engine, &r);
+      synced = kata_engine_sync_now (engine);
+      o = kata_engine_status (engine);
+      json_object_set_int_member (o, "flushed_events", r.events);
+      json_object_set_int_member (o, "flushed_packages", r.packages);
+      json_object_set_int_member (o, "server_index", r.server_index);
+      json_object_set_boolean_member (o, "synchronized", synced);
+      if (kata_engine_spooled (engine) > 0)
+        rc = 1;
+      json_array_add_object_element (arr, o);
+    }
+  if (json)
+    {
+      g_autoptr (JsonNode) n = json_node_init_array (json_node_alloc (), arr);
+      print_json (n);
+      return rc;
+    }
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonObject *o = json_array_get_object_element (arr, i);
+      printf ("device %s: sent %" G_GINT64_FORMAT " events in %" G_GINT64_FORMAT
+              " packages, %" G_GINT64_FORMAT " still spooled%s%s\n",
+              json_object_get_string_member_with_default (o, "device", "(host)"),
+              json_object_get_int_member (o, "flushed_events"),
+              json_object_get_int_member (o, "flushed_packages"),
+              json_object_get_int_member (o, "spooled"),
+              json_object_get_string_member_with_default (o, "last_error", NULL) ? ": " : "",
+              json_object_get_string_member_with_default (o, "last_error", ""));
+    }
+  return rc;
+}
+
+static JsonObject *
+client_info (const KataSettings *s, GError **error)
+{
+  g_autoptr (KataClientCert) cc = NULL;
+
+  if (s->client_pfx == NULL)
+    return NULL;
+  cc = kata_pfx_open (s->client_pfx, s->client_pfx_password, error);
+  return cc ? kata_cert_info (cc->cert) : NULL;
+}
+
+static int
+cert_info_file (const char *file, gboolean json)
+{
+  g_autofree char *pem = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) info = NULL;
+  X509 *cert;
+
+  if (!g_file_get_contents (file, &pem, NULL, &error) ||
+      (cert = kata_cert_from_pem (pem, &error)) == NULL)
+    {
+      fprintf (stderr, "vigil kata: %s (%s)\n", error->message, file);
+      return 2;
+    }
+  info = kata_cert_info (cert);
+  X509_free (cert);
+  {
+    g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), info);
+    print_json (n);
+  }
+  return 0;
+}
+
+static int
+cmd_cert_info (const char *device, const char *file, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KataSettings) s = NULL;
+  g_autoptr (JsonObject) out = json_object_new ();
+  g_autoptr (JsonNode) n = NULL;
+
+  if (file != NULL)
+    return cert_info_file (file, json);
+  if ((s = kata_settings_for (device, &error)) == NULL)
+    {
+      fprintf (stderr, "vigil kata: %s\n", error->message);
+      return 2;
+    }
+  if (s->pinned_pem != NULL)
+    {
+      X509 *cert = kata_cert_from_pem (s->pinned_pem, &error);
+      if (cert != NULL)
+        json_object_set_object_member (out, "pinned", kata_cert_info (cert));
+      else
+        json_object_set_string_member (out, "pinned_error", error->message);
+      X509_free (cert);
+      g_clear_error (&error);
+    }
+  if (s->client_pfx != NULL)
+    {
+      JsonObject *ci = client_info (s, &error);
+      if (ci != NULL)
+        json_object_set_object_member (out, "client", ci);
+      else
+        json_object_set_string_member (out, "client_error", error->message);
+    }
+  n = json_node_init_object (json_node_alloc (), out);
+  print_json (n);
+  return 0;
+}
+
+static const char usage[] =
+  "usage: vigil kata status [--device D] [--json]\n"
+  "       vigil kata cert-info [--device D] [FILE.pem]\n"
+  "       vigil kata flush [--device D] [--json]\n";
+
+int
+kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
+{
+  g_autofree char *device = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Only this device", "D" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("status|cert-info|flush");
+  g_autoptr (GError) error = NULL;
+  const char *verb;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_summary (ctx, usage);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc < 2)
+    {
+      fprintf (stderr, "vigil kata: %s\n%s", error ? error->message : "missing command", usage);
+      return 2;
+    }
+  verb = argv[1];
+  if (strcmp (verb, "status") == 0 && argc == 2)
+    return cmd_status (device, json);
+  if (strcmp (verb, "flush") == 0 && argc == 2)
+    return cmd_flush (device, json);
+  if (strcmp (verb, "cert-info") == 0 && argc <= 3)
+    return cmd_cert_info (device, argc == 3 ? argv[2] : NULL, json);
+  fprintf (stderr, "vigil kata: unknown command or extra arguments\n%s", usage);
+  return 2;
+}

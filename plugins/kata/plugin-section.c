@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The `kata` policy section: connection, trusted connection, data
+ * submission and request throttling, with the defaults and ranges of the
+ * product reference. The host checks types and ranges; the validate
+ * callback adds what needs OpenSSL or more than one field
+ * (kata_settings_validate). The PFX archive and its password are secrets:
+ * masked in every output and export.
+ */
+#include "plugin-private.h"
+
+static const VigilField connection_fields[] = {
+  { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Send EDR telemetry to the central node (KATA integration)." },
+  { .key = "servers", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_OBJECT,
+    .default_json = "[]", .has_range = TRUE, .min = 0, .max = 16,
+    .description = "Ordered server list: objects {\"address\": IP or FQDN, "
+                   "\"port\": 1–65535}. The first reachable one is used; the "
+                   "next period starts again from the first." },
+  { .key = "use_proxy", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Connect through the proxy of the general settings, if one "
+                   "is specified (default: direct)." },
+  { .key = "timeout_sec", .type = VIGIL_FIELD_INT, .default_json = "10",
+    .has_range = TRUE, .min = 1, .max = 600,
+    .description = "Maximum server response time, in seconds." },
+  { .key = "sync_period_min", .type = VIGIL_FIELD_INT, .default_json = "5",
+    .has_range = TRUE, .min = 1, .max = 60,
+    .description = "How often to ask the server for settings and tasks, in minutes." },
+  { .key = "use_ttl", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Do not send a repeated start of the same process (same "
+                   "image and hash) within the TTL period." },
+  { .key = "ttl_min", .type = VIGIL_FIELD_INT, .default_json = "1440",
+    .has_range = TRUE, .min = 1, .max = 525600,
+    .description = "TTL period, in minutes." },
+};
+
+static const VigilField trusted_fields[] = {
+  { .key = "use_pinned_certificate", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Accept only a server whose public key is the pinned certificate's." },
+  { .key = "pinned_certificate", .type = VIGIL_FIELD_STRING,
+    .description = "The server's TLS certificate, PEM. Only one: setting it "
+                   "again replaces it. `vigil kata cert-info` shows its details." },
+  { .key = "use_client_certificate", .type = VIGIL_FIELD_BOOL, .default_json = "false",
+    .description = "Present a client certificate to the server." },
+  { .key = "client_pfx", .type = VIGIL_FIELD_STRING, .flags = VIGIL_FIELD_FLAG_SECRET,
+    .description = "The client certificate and key: a PFX (PKCS#12) archive, base64." },
+  { .key = "client_pfx_password", .type = VIGIL_FIELD_STRING,
+    .flags = VIGIL_FIELD_FLAG_SECRET,
+    .description = "The PFX archive's password." },
+};
+
+static const VigilField submission_fields[] = {
+  { .key = "transmission_period_sec", .type = VIGIL_FIELD_INT, .default_json = "30",
+    .has_range = TRUE, .min = 1, .max = 86400,
+    .description = "Events transmission period, in seconds." },
+  { .key = "max_events_per_package", .type = VIGIL_FIELD_INT, .default_json = "1024",
+    .has_range = TRUE, .min = 1, .max = 100000,
+    .description = "Maximum number of events in a package." },
+};
+
+static const VigilField throttling_fields[] = {
+  { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "true",
+    .description = "Restrict low-importance events when the flow tends to "
+                   "exceed the hourly maximum." },
+  { .key = "max_events_per_hour", .type = VIGIL_FIELD_INT, .default_json = "3000",
+    .has_range = TRUE, .min = 1, .max = 10000000,
+    .description = "Maximum number of events per hour." },
+  { .key = "excess_percent", .type = VIGIL_FIELD_INT, .default_json = "15",
+    .has_range = TRUE, .min = 5, .max = 100,
+    .description = "Percentage of event limit excess: a low-importance type "
+                   "above this share of the flow is restricted first." },
+};
+
+static const VigilSettingsGroup groups[] = {
+  { .id = "connection", .title = "Connection",
+    .fields = VIGIL_ARRAY (connection_fields) },
+  { .id = "trusted_connection", .title = "Trusted connection",
+    .fields = VIGIL_ARRAY (trusted_fields) },
+  { .id = "data_submission", .title = "Data submission",
+    .fields = VIGIL_ARRAY (submission_fields) },
+  { .id = "throttling", .title = "Request throttling",
+    .fields = VIGIL_ARRAY (throttling_fields) },
+};
+
+static void
+add_problem (const char *path, const char *message, gpointer data)
+{
+  kata_api->report_problem (data, VIGIL_SEVERITY_ERROR, path, "%s", message);
+}
+
+static void
+validate (JsonObject *values, VigilReport *report, gpointer user_data)
+{
+  kata_settings_validate (values, add_problem, report);
+}
+
+static const VigilSection section = {
+  .id = "kata",
+  .title = "EDR telemetry to the central node (KATA)",
+  .schema_version = 1,
+  .groups = VIGIL_ARRAY (groups),
+  .validate = validate,
+};
+
+gboolean
+kata_register_section (VigilPlugin *self, GError **error)
+{
+  return kata_api->register_section (self, &section, sizeof section, error);
+}

@@ -159,6 +159,12 @@ process_inbox_file (Serve *serve, const char *name)
   file_away (serve, path, name, id ? NULL : error->message);
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 static void
 process_inbox (Serve *serve)
 {
@@ -170,7 +176,7 @@ process_inbox (Serve *serve)
     if (name[0] != '.' && g_str_has_suffix (name, ".json"))
       g_ptr_array_add (names, g_strdup (name));
   /* Oldest name first: writers that number their files keep their order. */
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     process_inbox_file (serve, names->pdata[i]);
 }

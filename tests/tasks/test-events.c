@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Events through the real host: stored with the host clock and listed with
+ * filters, refused when malformed, dispatched once, and chains of handlers
+ * and tasks driven to their end by vigil_host_run_until_idle.
+ */
+#include "fixture.h"
+
+static char *
+emit (Fixture *f, const char *type, const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) payload = json_object_new ();
+  char *id;
+
+  json_object_set_string_member (payload, "note", type);
+  id = vigil_host_emit_event (f->host, "test", type, device, 1, payload, &error);
+  g_assert_no_error (error);
+  return id;
+}
+
+static guint
+count (Fixture *f, gint64 since, const char *type, const char *device, guint limit)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) events = vh_events_list (f->host, since, type, device, limit, &error);
+
+  g_assert_no_error (error);
+  return json_array_get_length (events);
+}
+
+static void
+test_stored_with_envelope (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = emit (f, "sandbox.threat_detected", "a");
+  g_autoptr (JsonArray) events = vh_events_list (f->host, 0, NULL, NULL, 0, NULL);
+  JsonObject *event = json_array_get_object_element (events, 0);
+
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (event, "id"), ==, id);
+  g_assert_cmpint (json_object_get_int_member (event, "time_us"), ==, T0);
+  g_assert_cmpstr (json_object_get_string_member (event, "time"), ==, "2026-11-22T10:00:00Z");
+  g_assert_cmpstr (json_object_get_string_member (event, "source"), ==, "test");
+  g_assert_cmpint (json_object_get_int_member (event, "payload_version"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "payload"),
+                                                  "note"), ==, "sandbox.threat_detected");
+}
+
+static void
+test_listed_with_filters (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "quarantine.added", "a"));
+  f->now += HOURS (1);
+  g_free (emit (f, "quarantine.deleted", "b"));
+  f->now += HOURS (1);
+  g_free (emit (f, "ioc.found", "a"));
+  g_free (emit (f, "quarantine_x.added", NULL));
+
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 4);
+  g_assert_cmpuint (count (f, T0 + HOURS (1), NULL, NULL, 0), ==, 3);
+  g_assert_cmpuint (count (f, 0, "quarantine.added", NULL, 0), ==, 1);
+  /* A prefix is literal: '_' is not a wildcard. */
+  g_assert_cmpuint (count (f, 0, "quarantine.*", NULL, 0), ==, 2);
+  g_assert_cmpuint (count (f, 0, NULL, "a", 0), ==, 2);
+  g_assert_cmpuint (count (f, 0, "quarantine.*", "b", 0), ==, 1);
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 2), ==, 2);
+}
+
+static void
+test_limit_keeps_the_newest_in_time_order (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonArray) events = NULL;
+
+  g_free (emit (f, "x.first", NULL));
+  f->now += MINUTES (1);
+  g_free (emit (f, "x.second", NULL));
+  f->now += MINUTES (1);
+  g_free (emit (f, "x.third", NULL));
+  events = vh_events_list (f->host, 0, NULL, NULL, 2, NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (events, 0), "type"),
+                   ==, "x.second");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (events, 1), "type"),
+                   ==, "x.third");
+}
+
+static void
+test_malformed_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (vigil_host_emit_event (f->host, "test", "No Type", NULL, 1, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 0, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", "../etc", 1, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 0);
+}
+
+static void
+test_payload_size_limited (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autofree char *big = g_malloc (VH_EVENT_MAX_PAYLOAD + 1);
+
+  memset (big, 'x', VH_EVENT_MAX_PAYLOAD);
+  big[VH_EVENT_MAX_PAYLOAD] = '\0';
+  json_object_set_string_member (payload, "blob", big);
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, payload, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+}
+
+static void
+test_dispatched_once (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "tasks-test.ping", "a"));
+  g_assert_cmpuint (vh_events_dispatch (f->host), ==, 1);
+  g_assert_cmpuint (vh_events_dispatch (f->host), ==, 0);
+}
+
+static void
+test_dispatched_by_a_later_host (Fixture *f, gconstpointer data)
+{
+  /* Emitted and stored, then the process ends before dispatching: the
+   * next host on the same state folder dispatches it. */
+  g_free (emit (f, "tasks-test.ping", "a"));
+  vigil_host_free (f->host);
+  f->host = fixture_open_host (f);
+  g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 2);
+}
+
+static void
+test_run_until_idle_drives_a_chain (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) tasks = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  JsonObject *record = NULL;
+
+  /* ping -> handler creates an emit task -> its run emits pong -> handler
+   * creates a record task -> its run completes. */
+  g_free (emit (f, "tasks-test.ping", "c"));
+  g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 2);
+
+  g_assert_cmpuint (count (f, 0, "tasks-test.pong", "c", 0), ==, 1);
+  g_assert_cmpuint (count (f, 0, "task.completed", "c", 0), ==, 2);
+  tasks = vh_tasks_list (f->host, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (tasks), ==, 2);
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (tasks, i), "type"),
+                     "tasks-test.record"))
+      record = json_array_get_object_element (tasks, i);
+  g_assert_nonnull (record);
+  g_assert_cmpstr (json_object_get_string_member (record, "source"), ==, "tasks-test");
+  runs = runs_of (f, json_object_get_string_member (record, "id"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (run_at (runs, 0),
+                                                                                 "result"), "label"),
+                   ==, "from-pong");
+}
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+
+int
+main (int argc, char **argv)
+{
+  fixture_init_env ();
+  g_test_init (&argc, &argv, NULL);
+
+  ADD ("/events/stored-with-envelope", test_stored_with_envelope);
+  ADD ("/events/listed-with-filters", test_listed_with_filters);
+  ADD ("/events/limit-keeps-the-newest-in-time-order", test_limit_keeps_the_newest_in_time_order);
+  ADD ("/events/malformed-refused", test_malformed_refused);
+  ADD ("/events/payload-size-limited", test_payload_size_limited);
+  ADD ("/events/dispatched-once", test_dispatched_once);
+  ADD ("/events/dispatched-by-a-later-host", test_dispatched_by_a_later_host);
+  ADD ("/events/run-until-idle-drives-a-chain", test_run_until_idle_drives_a_chain);
+  return g_test_run ();
+}

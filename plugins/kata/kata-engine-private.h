@@ -60,6 +60,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSnapshot, kata_snapshot_free)
 KataConn     *kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap,
                                      guint index, GError **error);
 char         *kata_server_name   (const KataServer *server);
+void          kata_engine_save_counters (KataEngine *engine);
 void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
 void          kata_engine_emit   (KataEngine *engine, const char *type,

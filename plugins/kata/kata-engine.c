@@ -29,6 +29,51 @@ kata_iso_time (gint64 time_us)
   return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("invalid");
 }
 
+/* The counters are kept in the spool so that `vigil kata status` in
+ * another process (or after a restart) shows the totals. */
+#define COUNTERS(X) X (submitted) X (excluded) X (disabled) X (ttl_suppressed) \
+  X (dropped_low) X (dropped_high) X (sent_events) X (sent_packages)           \
+  X (failed_cycles) X (syncs) X (sync_failures) X (tasks_created)
+
+void
+kata_engine_save_counters (KataEngine *engine)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autoptr (JsonNode) n = NULL;
+  g_autofree char *text = NULL;
+
+  g_mutex_lock (&engine->lock);
+#define SAVE(f) json_object_set_int_member (o, #f, (gint64) engine->f);
+  COUNTERS (SAVE)
+#undef SAVE
+  json_object_set_int_member (o, "last_delivery_us", engine->last_delivery_us);
+  if (engine->last_error)
+    json_object_set_string_member (o, "last_error", engine->last_error);
+  if (engine->last_server)
+    json_object_set_string_member (o, "last_server", engine->last_server);
+  g_mutex_unlock (&engine->lock);
+  n = json_node_init_object (json_node_alloc (), o);
+  text = json_to_string (n, FALSE);
+  kata_spool_meta_set (engine->spool, "counters", text, NULL);
+}
+
+static void
+load_counters (KataEngine *engine)
+{
+  g_autofree char *text = kata_spool_meta_get (engine->spool, "counters");
+  g_autoptr (JsonNode) n = text ? json_from_string (text, NULL) : NULL;
+  JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+
+  if (o == NULL)
+    return;
+#define LOAD(f) engine->f = (guint64) MAX (json_object_get_int_member_with_default (o, #f, 0), 0);
+  COUNTERS (LOAD)
+#undef LOAD
+  engine->last_delivery_us = json_object_get_int_member_with_default (o, "last_delivery_us", 0);
+  engine->last_error = g_strdup (json_object_get_string_member_with_default (o, "last_error", NULL));
+  engine->last_server = g_strdup (json_object_get_string_member_with_default (o, "last_server", NULL));
+}
+
 /* The spool remembers whose telemetry it holds, so that an engine can be
  * reopened from its folder alone after a restart. */
 static gboolean
@@ -83,6 +128,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
     return NULL;
   if (!remember_device (engine, error))
     return NULL;
+  load_counters (engine);
   failing = kata_spool_meta_get (engine->spool, "delivery_failing");
   engine->delivery_failing = g_strcmp0 (failing, "1") == 0;
   return g_steal_pointer (&engine);
@@ -93,6 +139,8 @@ kata_engine_free (KataEngine *engine)
 {
   if (engine == NULL)
     return;
+  if (engine->spool != NULL)
+    kata_engine_save_counters (engine);
   kata_spool_close (engine->spool);
   kata_throttle_free (engine->throttle);
   kata_ttl_free (engine->ttl);

@@ -315,6 +315,7 @@ kata_engine_send_now (KataEngine *engine, KataCycleResult *result)
       for (guint i = 0; !ok && i < snap->settings->servers->len; i++)
         ok = try_server (engine, snap, i, result, failures);
       report_state (engine, ok, failures);
+      kata_engine_save_counters (engine);
     }
   g_mutex_unlock (&engine->cycle_lock);
 }

@@ -129,6 +129,7 @@ kata_engine_sync_now (KataEngine *engine)
   else
     engine->sync_failures++;
   g_mutex_unlock (&engine->lock);
+  kata_engine_save_counters (engine);
   g_mutex_unlock (&engine->cycle_lock);
   return ok;
 }

@@ -333,6 +333,14 @@ test_down_then_restart_no_loss_no_duplicates (void)
   g_assert_false (kt_server_saw_duplicate_event (srv));
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
   g_assert_true (fx_emitted (fx, "kata.delivery_restored: "));
+  /* The totals outlive the process, for `vigil kata status`. */
+  kata_engine_free (fx->engine);
+  fx_open_engine (fx, 0);
+  {
+    g_autoptr (JsonObject) st = kata_engine_status (fx->engine);
+    g_assert_cmpint (json_object_get_int_member (st, "sent_events"), ==, 250);
+    g_assert_cmpint (json_object_get_int_member (st, "sent_packages"), ==, 3);
+  }
   kt_server_stop (srv);
   fx_free (fx);
 }

@@ -1,9 +1,225 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `vigil serve` as a real child process on a temporary state folder: events
+ * arrive on its Unix socket (one JSON line each, one reply line each) and
+ * as files dropped in its inbox (moved to processed/ or failed/ with the
+ * reason); on-start tasks run when it starts; SIGTERM cancels a running
+ * run, records it, and the process exits with 0.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <gio/gunixsocketaddress.h>
 #include "fixture.h"
+
+typedef struct {
+  Fixture      f;
+  char        *socket_path;
+  char        *inbox;
+  GSubprocess *serve;
+} ServeFixture;
+
+static gboolean
+wait_for_path (const char *path)
+{
+  /* Polls with a generous bound: the bound fails a hung test, it does not
+   * time anything. */
+  for (int i = 0; i < 3000; i++)
+    {
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return TRUE;
+      g_usleep (10 * 1000);
+    }
+  return FALSE;
+}
+
+static void
+start_serve (ServeFixture *s)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autofree char *log = g_build_filename (s->f.dir, "serve.log", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  s->serve = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("VIGIL_CLI"),
+                                          "--state-dir", s->f.dir,
+                                          "--plugin-dir", g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"),
+                                          "serve", "--socket", s->socket_path,
+                                          "--inbox", s->inbox, NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_for_path (s->socket_path));
+}
+
+/* SIGTERM, then the exit status must be a clean 0. */
+static void
+stop_serve (ServeFixture *s)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_send_signal (s->serve, SIGTERM);
+  g_assert_true (g_subprocess_wait (s->serve, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (s->serve));
+  g_assert_cmpint (g_subprocess_get_exit_status (s->serve), ==, 0);
+  g_assert_false (g_file_test (s->socket_path, G_FILE_TEST_EXISTS));
+}
+
+static void
+serve_setup (ServeFixture *s, gconstpointer data)
+{
+  fixture_setup (&s->f, data);
+  /* serve runs on the real clock; so must the tasks the test creates. */
+  s->f.now = g_get_real_time ();
+  s->socket_path = g_build_filename (s->f.dir, "vigil.sock", NULL);
+  s->inbox = g_build_filename (s->f.dir, "inbox", NULL);
+}
+
+static void
+serve_teardown (ServeFixture *s, gconstpointer data)
+{
+  if (s->serve != NULL && !g_subprocess_get_if_exited (s->serve)
+      && !g_subprocess_get_if_signaled (s->serve))
+    {
+      g_subprocess_force_exit (s->serve);
+      g_subprocess_wait (s->serve, NULL, NULL);
+    }
+  g_clear_object (&s->serve);
+  g_free (s->socket_path);
+  g_free (s->inbox);
+  fixture_teardown (&s->f, data);
+}
+
+static char *
+send_line (GDataInputStream *in, GOutputStream *out, const char *line)
+{
+  g_autoptr (GError) error = NULL;
+  char *reply;
+
+  g_assert_true (g_output_stream_write_all (out, line, strlen (line), NULL, NULL, &error));
+  reply = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  return reply;
+}
+
+static void
+write_inbox_file (ServeFixture *s, const char *name, const char *content)
+{
+  g_autofree char *tmp = g_build_filename (s->inbox, ".partial", NULL);
+  g_autofree char *path = g_build_filename (s->inbox, name, NULL);
+
+  /* Writers drop a whole file by renaming it into place. */
+  g_assert_true (g_file_set_contents (tmp, content, -1, NULL));
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+static guint
+count_events (ServeFixture *s, const char *type)
+{
+  g_autoptr (JsonArray) events = vh_events_list (s->f.host, 0, type, NULL, 0, NULL);
+  return json_array_get_length (events);
+}
+
+static void
+test_socket_and_inbox_events_stored (ServeFixture *s, gconstpointer data)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (s->socket_path);
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ok_reply = NULL, *bad_reply = NULL;
+  g_autofree char *processed = g_build_filename (s->inbox, "processed", "001-added.json", NULL);
+  g_autofree char *failed = g_build_filename (s->inbox, "failed", "002-bad.json", NULL);
+  g_autofree char *reason = g_strconcat (failed, ".error", NULL);
+  g_autofree char *reason_text = NULL;
+  GStatBuf st;
+
+  start_serve (s);
+  g_assert_cmpint (g_stat (s->socket_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  ok_reply = send_line (in, g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                        "{\"type\":\"sandbox.threat_detected\",\"device\":\"a\","
+                        "\"payload\":{\"user\":\"alice\"}}\n");
+  g_assert_nonnull (strstr (ok_reply, "\"ok\":true"));
+  bad_reply = send_line (in, g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                         "{\"type\":\"sandbox.threat_detected\",\"device\":\"nobody\"}\n");
+  g_assert_nonnull (strstr (bad_reply, "\"ok\":false"));
+  g_assert_nonnull (strstr (bad_reply, "socket line 2"));
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+
+  write_inbox_file (s, "001-added.json", "{\"type\":\"quarantine.added\",\"device\":\"b\","
+                                         "\"payload\":{\"id\":\"q1\"}}");
+  write_inbox_file (s, "002-bad.json", "{\"type\":\"quarantine.added\",");
+  g_assert_true (wait_for_path (processed));
+  g_assert_true (wait_for_path (reason));
+  g_assert_true (g_file_test (failed, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (reason, &reason_text, NULL, NULL));
+  g_assert_nonnull (strstr (reason_text, "inbox/002-bad.json"));
+
+  stop_serve (s);
+  g_assert_cmpuint (count_events (s, "sandbox.threat_detected"), ==, 1);
+  g_assert_cmpuint (count_events (s, "quarantine.added"), ==, 1);
+}
+
+static void
+test_on_start_task_runs (ServeFixture *s, gconstpointer data)
+{
+  g_autofree char *id = create_task (&s->f, "tasks-test.record", "a", NULL,
+                                     "{\"kind\":\"on_start\"}", NULL);
+  g_autoptr (JsonArray) runs = NULL;
+
+  start_serve (s);
+  for (int i = 0; i < 3000; i++)
+    {
+      g_clear_pointer (&runs, json_array_unref);
+      runs = runs_of (&s->f, id);
+      if (json_array_get_length (runs) == 1
+          && g_str_equal (json_object_get_string_member (run_at (runs, 0), "state"), "completed"))
+        break;
+      g_usleep (10 * 1000);
+    }
+  stop_serve (s);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+}
+
+static void
+test_sigterm_cancels_running_run (ServeFixture *s, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (s->f.dir, "waiting", NULL);
+  g_autofree char *started = g_strconcat (marker, ".a", NULL);
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autofree char *id = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+
+  json_object_set_string_member (params, "marker", marker);
+  id = create_task (&s->f, "tasks-test.wait", "a", NULL, NULL, params);
+  start_serve (s);
+  g_assert_true (wait_for_path (started));
+  stop_serve (s);
+  runs = runs_of (&s->f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+}
+
+#define ADD(path, fn) g_test_add (path, ServeFixture, NULL, serve_setup, fn, serve_teardown)
+
 int
 main (int argc, char **argv)
 {
   fixture_init_env ();
   g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    {
+      g_printerr ("VIGIL_CLI is not set: run through meson test\n");
+      return 77;
+    }
+  ADD ("/serve/socket-and-inbox-events-stored", test_socket_and_inbox_events_stored);
+  ADD ("/serve/on-start-task-runs", test_on_start_task_runs);
+  ADD ("/serve/sigterm-cancels-running-run", test_sigterm_cancels_running_run);
   return g_test_run ();
 }

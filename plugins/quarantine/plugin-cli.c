@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `vigil quarantine list|show|add|restore|delete`, registered through the
+ * host API. With --device D each subcommand works on that device's store
+ * (list reads object headers only); `list` without --device prints the
+ * console's common list (the inventory sent by devices with sync on).
+ * Exit codes: 0 success, 1 problems found (damaged objects, a failed
+ * verification), 2 usage or runtime error.
+ */
+#include "qplugin.h"
+
+#include <stdio.h>
+
+typedef struct {
+  char    *device;
+  char    *detection;
+  char    *reason;
+  char    *to;
+  gboolean keep;
+  gboolean verify;
+  gboolean json;
+  GStrv    rest;
+} Args;
+
+static const char usage[] =
+  "list [--device D] | show ID --device D [--verify] | add PATH --device D "
+  "[--detection NAME] [--reason TEXT] [--keep] | restore ID --device D "
+  "[--to original|restore_folder] | delete ID --device D";
+
+static void
+args_clear (Args *a)
+{
+  g_free (a->device);
+  g_free (a->detection);
+  g_free (a->reason);
+  g_free (a->to);
+  g_strfreev (a->rest);
+}
+
+static int
+fail (const char *sub, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static int
+fail (const char *sub, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  fprintf (stderr, "vigil quarantine%s%s: %s\n", sub ? " " : "", sub ? sub : "", msg);
+  return 2;
+}
+
+static gboolean
+parse (int argc, char **argv, Args *a, GError **error)
+{
+  GOptionEntry entries[] = {
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &a->device, "Device id", "D" },
+    { "detection", 0, 0, G_OPTION_ARG_STRING, &a->detection, "add: detection name", "NAME" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &a->reason, "add: reason", "TEXT" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &a->keep, "add: keep the original", NULL },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &a->to, "restore: original (default) or restore_folder", "WHERE" },
+    { "verify", 0, 0, G_OPTION_ARG_NONE, &a->verify, "show: authenticate every chunk", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, "Machine-readable output", NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &a->rest, NULL, "SUBCOMMAND [ARG]" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_auto (GStrv) copy = g_new0 (char *, argc + 1);
+
+  for (int i = 0; i < argc; i++)
+    copy[i] = g_strdup (argv[i]);
+  g_option_context_set_summary (ctx, usage);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  return g_option_context_parse_strv (ctx, &copy, error);
+}
+
+static void
+print_json_object (JsonObject *o)
+{
+  g_autoptr (JsonNode) n = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+
+  json_node_set_object (n, o);
+  text = json_to_string (n, TRUE);
+  printf ("%s\n", text);
+}
+
+static void
+print_json_array (JsonArray *a)
+{
+  g_autoptr (JsonNode) n = json_node_new (JSON_NODE_ARRAY);
+  g_autofree char *text = NULL;
+
+  json_node_set_array (n, a);
+  text = json_to_string (n, TRUE);
+  printf ("%s\n", text);
+}
+
+static const char *
+str (JsonObject *o, const char *key)
+{
+  const char *s = json_object_get_string_member_with_default (o, key, NULL);
+
+  return s != NULL ? s : "-";
+}
+
+/* The common list: every device's objects as last reported to the console. */
+static int
+cmd_list_console (Args *a)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) inv = qp_api->store_list (qp_self, QP_INVENTORY, &error);
+  g_autoptr (JsonArray) out = json_array_new ();
+
+  if (inv == NULL)
+    return fail ("list", "%s (console inventory)", error->message);
+  for (GList *l = json_object_get_members (inv); l != NULL; l = g_list_delete_link (l, l))
+    {
+      JsonNode *n = json_object_get_member (inv, l->data);
+      if (JSON_NODE_HOLDS_OBJECT (n))
+        json_array_add_object_element (out, json_object_ref (json_node_get_object (n)));
+    }
+  if (a->json)
+    {
+      print_json_array (out);
+      return 0;
+    }
+  printf ("%-16s  %-32s  %12s  %-24s  %s\n", "DEVICE", "ID", "SIZE", "DETECTION", "PATH");
+  for (guint i = 0; i < json_array_get_length (out); i++)
+    {
+      JsonObject *e = json_array_get_object_element (out, i);
+      printf ("%-16s  %-32s  %12" G_GINT64_FORMAT "  %-24s  %s\n", str (e, "device"),
+              str (e, "id"), json_object_get_int_member_with_default (e, "size", 0),
+              str (e, "detection"), str (e, "path"));
+    }
+  return 0;
+}
+
+static int
+cmd_list (Args *a)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QpDevice) d = NULL;
+  g_autoptr (JsonArray) list = NULL;
+  int rc = 0;
+
+  if (a->device == NULL)
+    return cmd_list_console (a);
+  d = qp_device_open (a->device, NULL, &error);
+  if (d == NULL || (list = qstore_list (d->store, &error)) == NULL)
+    return fail ("list", "%s (device %s)", error->message, a->device);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    if (json_object_has_member (json_array_get_object_element (list, i), "damaged"))
+      rc = 1;
+  if (a->json)
+    {
+      print_json_array (list);
+      return rc;
+    }
+  printf ("%-32s  %12s  %-20s  %-24s  %s\n", "ID", "SIZE", "QUARANTINED", "DETECTION", "PATH");
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *e = json_array_get_object_element (list, i);
+      if (json_object_has_member (e, "damaged"))
+        printf ("%-32s  damaged: %s\n", str (e, "id"), str (e, "damaged"));
+      else
+        printf ("%-32s  %12" G_GINT64_FORMAT "  %-20s  %-24s  %s\n", str (e, "id"),
+                json_object_get_int_member_with_default (e, "size", 0),
+                str (e, "quarantined_at"), str (e, "detection"), str (e, "path"));
+    }
+  return rc;
+}
+
+static void
+print_object (JsonObject *o, gboolean json)
+{
+  if (json)
+    {
+      print_json_object (o);
+      return;
+    }
+  for (GList *l = json_object_get_members (o); l != NULL; l = g_list_delete_link (l, l))
+    {
+      JsonNode *n = json_object_get_member (o, l->data);
+      g_autofree char *text = NULL;
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        text = g_strdup (json_node_get_string (n));
+      else
+        text = json_to_string (n, FALSE);
+      printf ("%-18s %s\n", (const char *) l->data, text);
+    }
+}
+
+static int
+cmd_show (Args *a, QpDevice *d, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) meta = qstore_show (d->store, id, &error);
+
+  if (meta == NULL)
+    return fail ("show", "%s (device %s)", error->message, d->device_id);
+  if (a->verify)
+    {
+      gboolean ok = qstore_verify (d->store, id, NULL, &error);
+      json_object_set_string_member (meta, "verified", ok ? "yes" : error->message);
+      print_object (meta, a->json);
+      return ok ? 0 : 1;
+    }
+  print_object (meta, a->json);
+  return 0;
+}
+
+static int
+cmd_add (Args *a, QpDevice *d, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  QpOrigin origin = { .user = g_get_user_name () };
+  g_autoptr (JsonObject) out = qp_op_put (d, path, a->detection, a->reason,
+                                          !a->keep, &origin, NULL, &error);
+
+  if (out == NULL)
+    return fail ("add", "%s", error->message);
+  if (a->json)
+    print_json_object (out);
+  else
+    printf ("quarantined %s as %s%s\n", path, str (out, "id"),
+            json_object_get_boolean_member (out, "original_deleted")
+            ? " (original deleted)" : " (original kept)");
+  return 0;
+}
+
+static int
+cmd_restore (Args *a, QpDevice *d, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) out = NULL;
+
+  if (a->to != NULL && g_strcmp0 (a->to, "original") != 0
+      && g_strcmp0 (a->to, "restore_folder") != 0)
+    return fail ("restore", "--to must be original or restore_folder, not '%s'", a->to);
+  out = qp_op_restore (d, id, g_strcmp0 (a->to, "restore_folder") == 0, NULL, &error);
+  if (out == NULL)
+    return fail ("restore", "%s", error->message);
+  if (a->json)
+    print_json_object (out);
+  else
+    printf ("restored %s to %s\n", id, str (out, "restored_to"));
+  return 0;
+}
+
+static int
+cmd_delete (Args *a, QpDevice *d, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) out = qp_op_delete (d, id, &error);
+
+  if (out == NULL)
+    return fail ("delete", "%s", error->message);
+  if (a->json)
+    print_json_object (out);
+  else
+    printf ("deleted %s\n", id);
+  return 0;
+}
+
+static int
+dispatch (Args *a)
+{
+  const char *sub = a->rest != NULL ? a->rest[0] : NULL;
+  const char *arg;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QpDevice) d = NULL;
+
+  if (sub == NULL)
+    return fail (NULL, "no subcommand; usage: vigil quarantine %s", usage);
+  if (g_str_equal (sub, "list"))
+    return a->rest[1] == NULL ? cmd_list (a) : fail ("list", "unexpected argument '%s'", a->rest[1]);
+  if (!g_str_equal (sub, "show") && !g_str_equal (sub, "add")
+      && !g_str_equal (sub, "restore") && !g_str_equal (sub, "delete"))
+    return fail (NULL, "unknown subcommand '%s'; usage: vigil quarantine %s", sub, usage);
+  arg = a->rest[1];
+  if (arg == NULL || a->rest[2] != NULL)
+    return fail (sub, "expects exactly one %s", g_str_equal (sub, "add") ? "PATH" : "ID");
+  if (a->device == NULL)
+    return fail (sub, "--device D is required");
+  d = qp_device_open (a->device, NULL, &error);
+  if (d == NULL)
+    return fail (sub, "%s", error->message);
+  if (g_str_equal (sub, "show"))
+    return cmd_show (a, d, arg);
+  if (g_str_equal (sub, "add"))
+    return cmd_add (a, d, arg);
+  if (g_str_equal (sub, "restore"))
+    return cmd_restore (a, d, arg);
+  return cmd_delete (a, d, arg);
+}
+
+static int
+run_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
+{
+  Args a = { 0 };
+  g_autoptr (GError) error = NULL;
+  int rc;
+
+  if (!parse (argc, argv, &a, &error))
+    rc = fail (NULL, "%s", error->message);
+  else
+    rc = dispatch (&a);
+  args_clear (&a);
+  return rc;
+}
+
+static const VigilCommand command = {
+  .name = "quarantine",
+  .summary = "List, show, add, restore and delete quarantined objects",
+  .run = run_command,
+};
+
+gboolean
+qp_command_register (GError **error)
+{
+  return qp_api->register_command (qp_self, &command, sizeof command, error);
+}

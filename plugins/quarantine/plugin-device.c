@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Where a device's quarantine lives. A device with a root folder (a lab
+ * device) keeps it inside that root, as an endpoint keeps it in its own
+ * application data: /var/lib/vigil/Quarantine, restored objects in
+ * /var/lib/vigil/Restored. The machine itself (no root) keeps it in the
+ * plugin's state folder: <state>/plugins/quarantine/devices/<id>/Quarantine
+ * and .../Restored. A configured folder is a device path, so it is placed
+ * inside the device root too. Opening a store runs its recovery sweep;
+ * what it removes is logged, and the store is remembered so the start-up
+ * sweep finds it again.
+ */
+#include "qplugin.h"
+
+#define ROOTED_QUARANTINE "/var/lib/vigil/Quarantine"
+
+void
+qp_device_free (QpDevice *d)
+{
+  if (d == NULL)
+    return;
+  g_clear_pointer (&d->store, qstore_free);
+  g_free (d->device_id);
+  g_free (d->root);
+  g_free (d->store_dir);
+  g_free (d->restore_dir);
+  g_free (d);
+}
+
+QStore *
+qp_store_open_logged (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) removed = NULL;
+  QStore *store = qstore_open (dir, &removed, error);
+
+  for (guint i = 0; store != NULL && i < removed->len; i++)
+    qp_api->log (qp_self, G_LOG_LEVEL_WARNING,
+                 "recovery: removed %s, left by an interrupted put or restore "
+                 "in %s", (const char *) removed->pdata[i], dir);
+  return store;
+}
+
+static const char *
+setting_string (JsonObject *settings, const char *group, const char *key)
+{
+  JsonObject *g = settings != NULL && json_object_has_member (settings, group)
+                  ? json_object_get_object_member (settings, group) : NULL;
+  JsonNode *n = g != NULL ? json_object_get_member (g, key) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : NULL;
+}
+
+static gint64
+setting_int (JsonObject *settings, const char *group, const char *key, gint64 dflt)
+{
+  JsonObject *g = settings != NULL && json_object_has_member (settings, group)
+                  ? json_object_get_object_member (settings, group) : NULL;
+  JsonNode *n = g != NULL ? json_object_get_member (g, key) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return dflt;
+  if (json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+    return json_node_get_boolean (n);
+  return json_node_get_int (n);
+}
+
+static char *
+device_root (const char *device_id, GError **error)
+{
+  g_autoptr (JsonObject) dev = qp_api->get_device (qp_self, device_id, error);
+  const char *root;
+
+  if (dev == NULL)
+    return NULL;
+  root = json_object_get_string_member_with_default (dev, "root", NULL);
+  return g_strdup (root != NULL && *root != '\0' ? root : "/");
+}
+
+/* Picks the store folder (host path) and the restore folder (device path). */
+static gboolean
+place (QpDevice *d, JsonObject *settings, GError **error)
+{
+  const char *folder = setting_string (settings, "storage", "folder");
+  const char *restore = setting_string (settings, "restore", "restore_folder");
+  gboolean machine = g_strcmp0 (d->root, "/") == 0;
+  g_autofree char *device_folder = NULL;
+
+  if (folder == NULL && machine)
+    device_folder = g_build_filename (qp_api->data_dir (qp_self), "devices",
+                                      d->device_id, "Quarantine", NULL);
+  else
+    device_folder = qpath_normalize (folder != NULL ? folder : ROOTED_QUARANTINE, error);
+  if (device_folder == NULL)
+    return FALSE;
+  d->store_dir = g_build_filename (d->root, device_folder, NULL);
+  if (restore != NULL)
+    d->restore_dir = g_strdup (restore);
+  else
+    {
+      g_autofree char *parent = g_path_get_dirname (device_folder);
+      d->restore_dir = g_build_filename (parent, "Restored", NULL);
+    }
+  return TRUE;
+}
+
+static void
+remember_store (QpDevice *d)
+{
+  g_autoptr (JsonNode) doc = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "dir", d->store_dir);
+  json_node_take_object (doc, o);
+  qp_api->store_put (qp_self, QP_STORES, d->device_id, doc, NULL);
+}
+
+QpDevice *
+qp_device_open (const char *device_id, const char *root, GError **error)
+{
+  g_autoptr (QpDevice) d = g_new0 (QpDevice, 1);
+  g_autoptr (JsonObject) settings = NULL;
+  g_autoptr (GError) local = NULL;
+
+  d->device_id = g_strdup (device_id);
+  d->root = root != NULL ? g_strdup (root) : device_root (device_id, error);
+  if (d->root == NULL)
+    return NULL;
+  settings = qp_api->get_effective_settings (qp_self, device_id, QP_SECTION, error);
+  if (settings == NULL || !place (d, settings, error))
+    return NULL;
+  d->limit_mb = setting_int (settings, "storage", "max_size_mb", 0);
+  d->threshold_mb = setting_int (settings, "storage", "threshold_mb", 0);
+  d->sync = setting_int (settings, "sync", "send_to_console", TRUE);
+  d->store = qp_store_open_logged (d->store_dir, &local);
+  if (d->store == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                   "quarantine of device %s: %s", device_id, local->message);
+      return NULL;
+    }
+  remember_store (d);
+  return g_steal_pointer (&d);
+}

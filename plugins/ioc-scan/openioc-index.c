@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Indexes a prepared collection so that the cost of checking one file does
+ * not grow with the number of equality items. Positive `is` items on hashes,
+ * FileName and FullPath go into one hash table; a node is "gated" when it
+ * must be FALSE unless one of its indexed items hits (an indexed item; an
+ * AND with a gated child; an OR whose children are all gated). Per file,
+ * the hits are looked up, marked with their ancestors, and only documents
+ * whose root is ungated or marked are evaluated. The index also works out
+ * which hashes a file of a given size needs: a hash item under an AND that
+ * also requires SizeInBytes only matters for files of that size, so other
+ * files are not hashed for it at all.
+ */
+#include "openioc.h"
+
+#include <string.h>
+
+typedef struct {
+  guint64 lo, hi;
+  guint   mask;
+} SizeRange;
+
+struct _IocIndex {
+  GHashTable *items;        /* key -> GPtrArray of IocNode (borrowed) */
+  GHashTable *root_doc;     /* IocNode root -> IocDoc */
+  GPtrArray  *always;       /* IocDoc whose root is not gated */
+  GHashTable *empty;        /* shared, read-only: "no hits" */
+  guint       hash_global;  /* IocHashMask every file needs */
+  guint       hash_any;
+  GHashTable *size_exact;   /* guint64* -> mask */
+  GArray     *size_ranges;  /* SizeRange */
+  guint       key_kinds;    /* KeyKind bits present in @items */
+};
+
+typedef enum {
+  KEY_MD5 = 1 << 0,
+  KEY_SHA1 = 1 << 1,
+  KEY_SHA256 = 1 << 2,
+  KEY_NAME_FOLDED = 1 << 3,
+  KEY_NAME = 1 << 4,
+  KEY_PATH_FOLDED = 1 << 5,
+  KEY_PATH = 1 << 6,
+} KeyKind;
+
+static const char key_prefix[] = { 'm', '1', '2', 'n', 'N', 'p', 'P' };
+
+static char *
+make_key (KeyKind kind, const char *value)
+{
+  char prefix[2] = { key_prefix[g_bit_nth_lsf (kind, -1)], '\0' };
+  return g_strconcat (prefix, value, NULL);
+}
+
+static guint
+hash_bit (IocTerm term)
+{
+  return term == IOC_TERM_MD5 ? IOC_HASH_MD5 : term == IOC_TERM_SHA1 ? IOC_HASH_SHA1
+         : term == IOC_TERM_SHA256 ? IOC_HASH_SHA256 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building                                                            */
+/* ------------------------------------------------------------------ */
+
+static KeyKind
+item_key_kind (const IocNode *item)
+{
+  if (item->negate || item->condition != IOC_COND_IS || !item->value.valid
+      || item->value.is_range)
+    return 0;
+  switch (item->term)
+    {
+    case IOC_TERM_MD5: return KEY_MD5;
+    case IOC_TERM_SHA1: return KEY_SHA1;
+    case IOC_TERM_SHA256: return KEY_SHA256;
+    case IOC_TERM_FILE_NAME: return item->preserve_case ? KEY_NAME : KEY_NAME_FOLDED;
+    case IOC_TERM_FULL_PATH: return item->preserve_case ? KEY_PATH : KEY_PATH_FOLDED;
+    default: return 0;
+    }
+}
+
+static void
+index_item (IocIndex *index, IocNode *item)
+{
+  KeyKind kind = item_key_kind (item);
+  char *key;
+  GPtrArray *list;
+
+  item->indexed = kind != 0;
+  item->gated = item->indexed;
+  if (!item->indexed)
+    return;
+  key = make_key (kind, (kind == KEY_NAME_FOLDED || kind == KEY_PATH_FOLDED)
+                            ? item->value.cmp_folded : item->value.cmp);
+  list = g_hash_table_lookup (index->items, key);
+  if (list == NULL)
+    {
+      list = g_ptr_array_new ();
+      g_hash_table_insert (index->items, key, list);
+    }
+  else
+    g_free (key);
+  g_ptr_array_add (list, item);
+  index->key_kinds |= kind;
+}
+
+/* The nearest AND ancestor that also requires a size: its size item. */
+static const IocNode *
+size_gate (const IocNode *item)
+{
+  for (const IocNode *p = item->parent; p != NULL; p = p->parent)
+    {
+      if (!p->is_and)
+        continue;
+      for (guint i = 0; i < p->children->len; i++)
+        {
+          const IocNode *c = p->children->pdata[i];
+          if (c->is_item && c->term == IOC_TERM_SIZE && !c->negate && c->value.valid
+              && c->condition != IOC_COND_UNSUPPORTED)
+            return c;
+        }
+    }
+  return NULL;
+}
+
+static void
+add_size_need (IocIndex *index, const IocNode *size, guint bit)
+{
+  SizeRange r = { 0, G_MAXUINT64, bit };
+  const IocValue *v = &size->value;
+
+  if (size->condition == IOC_COND_IS)
+    {
+      r.lo = v->lo < 0 ? 0 : (guint64) v->lo;
+      r.hi = v->hi < 0 ? 0 : (guint64) v->hi;
+      if (v->hi < 0)
+        return; /* no file has a negative size */
+    }
+  else if (size->condition == IOC_COND_GREATER_THAN)
+    r.lo = v->lo < 0 ? 0 : (guint64) v->lo + 1;
+  else if (v->lo <= 0)
+    return;
+  else
+    r.hi = (guint64) v->lo - 1;
+  if (r.lo == r.hi)
+    {
+      guint64 *key = g_new (guint64, 1);
+      *key = r.lo;
+      bit |= GPOINTER_TO_UINT (g_hash_table_lookup (index->size_exact, key));
+      g_hash_table_replace (index->size_exact, key, GUINT_TO_POINTER (bit));
+    }
+  else
+    g_array_append_val (index->size_ranges, r);
+}
+
+static void
+note_hash_need (IocIndex *index, const IocNode *item)
+{
+  guint bit = hash_bit (item->term);
+  const IocNode *size;
+
+  if (bit == 0 || !item->value.valid || item->condition == IOC_COND_UNSUPPORTED)
+    return;
+  index->hash_any |= bit;
+  size = size_gate (item);
+  if (size == NULL)
+    index->hash_global |= bit;
+  else
+    add_size_need (index, size, bit);
+}
+
+static void
+annotate (IocIndex *index, IocNode *node)
+{
+  if (node->is_item)
+    {
+      index_item (index, node);
+      note_hash_need (index, node);
+      return;
+    }
+  g_clear_pointer (&node->ungated, g_ptr_array_unref);
+  node->ungated = g_ptr_array_new ();
+  node->gated = !node->is_and && node->children->len > 0;
+  for (guint i = 0; i < node->children->len; i++)
+    {
+      IocNode *c = node->children->pdata[i];
+      annotate (index, c);
+      if (!c->gated)
+        g_ptr_array_add (node->ungated, c);
+      if (node->is_and && c->gated)
+        node->gated = TRUE;
+      else if (!node->is_and && !c->gated)
+        node->gated = FALSE;
+    }
+}
+
+void
+ioc_index_build (IocCollection *coll)
+{
+  IocIndex *index = g_new0 (IocIndex, 1);
+
+  index->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_ptr_array_unref);
+  index->root_doc = g_hash_table_new (NULL, NULL);
+  index->always = g_ptr_array_new ();
+  index->empty = g_hash_table_new (NULL, NULL);
+  index->size_exact = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  index->size_ranges = g_array_new (FALSE, FALSE, sizeof (SizeRange));
+  for (guint i = 0; i < coll->docs->len; i++)
+    {
+      IocDoc *doc = coll->docs->pdata[i];
+      if (!doc->usable)
+        continue;
+      annotate (index, doc->root);
+      g_hash_table_insert (index->root_doc, doc->root, doc);
+      if (!doc->root->gated)
+        g_ptr_array_add (index->always, doc);
+    }
+  coll->index = index;
+}
+
+void
+ioc_index_free (IocIndex *index)
+{
+  g_hash_table_unref (index->items);
+  g_hash_table_unref (index->root_doc);
+  g_ptr_array_unref (index->always);
+  g_hash_table_unref (index->empty);
+  g_hash_table_unref (index->size_exact);
+  g_array_unref (index->size_ranges);
+  g_free (index);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+/* ------------------------------------------------------------------ */
+
+guint
+ioc_index_hashes_for_size (IocIndex *index, guint64 size)
+{
+  guint mask = index->hash_global;
+
+  if (mask == index->hash_any)
+    return mask;
+  mask |= GPOINTER_TO_UINT (g_hash_table_lookup (index->size_exact, &size));
+  for (guint i = 0; i < index->size_ranges->len; i++)
+    {
+      const SizeRange *r = &g_array_index (index->size_ranges, SizeRange, i);
+      if (size >= r->lo && size <= r->hi)
+        mask |= r->mask;
+    }
+  return mask;
+}
+
+guint
+ioc_index_hashes_any (IocIndex *index)
+{
+  return index->hash_any;
+}
+
+gboolean
+ioc_index_size_gated_only (IocIndex *index)
+{
+  return index->hash_any != 0 && index->hash_global == 0;
+}
+
+/* Marks @node and its ancestors; each marked node maps to the array of its
+ * marked children, so an OR can visit just those. */
+static void
+mark (GHashTable *marked, IocNode *node)
+{
+  IocNode *child = NULL;
+
+  for (IocNode *cur = node; cur != NULL; child = cur, cur = cur->parent)
+    {
+      GPtrArray *kids = g_hash_table_lookup (marked, cur);
+      gboolean fresh = kids == NULL;
+      if (fresh)
+        {
+          kids = g_ptr_array_new ();
+          g_hash_table_insert (marked, cur, kids);
+        }
+      if (child != NULL)
+        g_ptr_array_add (kids, child);
+      if (!fresh)
+        break;
+    }
+}
+
+static void
+lookup (IocIndex *index, GHashTable **marked, KeyKind kind, const char *value)
+{
+  g_autofree char *key = NULL;
+  GPtrArray *hits;
+
+  if (!(index->key_kinds & kind) || value == NULL)
+    return;
+  key = make_key (kind, value);
+  hits = g_hash_table_lookup (index->items, key);
+  if (hits == NULL)
+    return;
+  if (*marked == NULL)
+    *marked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < hits->len; i++)
+    mark (*marked, hits->pdata[i]);
+}
+
+static GHashTable *
+find_hits (IocIndex *index, const IocFileFacts *f)
+{
+  GHashTable *marked = NULL;
+
+  lookup (index, &marked, KEY_MD5, (f->have & IOC_HASH_MD5) ? f->md5 : NULL);
+  lookup (index, &marked, KEY_SHA1, (f->have & IOC_HASH_SHA1) ? f->sha1 : NULL);
+  lookup (index, &marked, KEY_SHA256, (f->have & IOC_HASH_SHA256) ? f->sha256 : NULL);
+  lookup (index, &marked, KEY_NAME, f->name);
+  lookup (index, &marked, KEY_PATH, f->path);
+  if (index->key_kinds & KEY_NAME_FOLDED)
+    {
+      g_autofree char *folded = ioc_fold (f->name);
+      lookup (index, &marked, KEY_NAME_FOLDED, folded);
+    }
+  if (index->key_kinds & KEY_PATH_FOLDED)
+    {
+      g_autofree char *folded = ioc_fold (f->path);
+      lookup (index, &marked, KEY_PATH_FOLDED, folded);
+    }
+  return marked;
+}
+
+void
+ioc_index_match (IocIndex *index, const IocFileFacts *facts,
+                 IocFoundFunc found, gpointer user_data)
+{
+  g_autoptr (GHashTable) marked = find_hits (index, facts);
+  GHashTable *hits = marked != NULL ? marked : index->empty;
+  GHashTableIter iter;
+  gpointer key;
+
+  for (guint i = 0; i < index->always->len; i++)
+    {
+      IocDoc *doc = index->always->pdata[i];
+      if (ioc_node_eval_hits (doc->root, facts, hits) == IOC_TRUE)
+        found (doc, facts, hits, user_data);
+    }
+  if (marked == NULL)
+    return;
+  g_hash_table_iter_init (&iter, marked);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      IocNode *node = key;
+      IocDoc *doc;
+      if (node->parent != NULL || !node->gated)
+        continue;
+      doc = g_hash_table_lookup (index->root_doc, node);
+      if (doc != NULL && ioc_node_eval_hits (node, facts, marked) == IOC_TRUE)
+        found (doc, facts, marked, user_data);
+    }
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The OpenIOC engine of the ioc-scan plugin: the document model the parser
+ * builds (openioc-parse.c), the term table (openioc-terms.c), the value
+ * comparisons (openioc-value.c), the three-valued evaluator
+ * (openioc-eval.c), the per-file indexes (openioc-index.c) and the text
+ * rendering of trees and matched branches (openioc-print.c). Nothing here
+ * depends on the host: the engine is a static library that unit tests, the
+ * plugin, the CLI command and the benchmark link directly.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Three-valued logic: unknown never produces a detection. */
+typedef enum {
+  IOC_FALSE = 0,
+  IOC_TRUE = 1,
+  IOC_UNKNOWN = 2,
+} IocTri;
+
+typedef enum {
+  IOC_V1_0 = 10,
+  IOC_V1_1 = 11,
+} IocVersion;
+
+typedef enum {
+  IOC_COND_IS = 0,
+  IOC_COND_CONTAINS,
+  IOC_COND_MATCHES,
+  IOC_COND_STARTS_WITH,
+  IOC_COND_ENDS_WITH,
+  IOC_COND_GREATER_THAN,
+  IOC_COND_LESS_THAN,
+  IOC_COND_UNSUPPORTED,
+} IocCondition;
+
+/* Comparison types: a term's natural type decides how it compares. */
+typedef enum {
+  IOC_TYPE_STRING = 0,
+  IOC_TYPE_HASH,       /* md5, sha1, sha256: trimmed, caseless */
+  IOC_TYPE_INT,        /* int, uint64 */
+  IOC_TYPE_DATE,       /* ISO 8601, compared in seconds */
+  IOC_TYPE_BOOL,
+} IocValueType;
+
+/* The file terms the scanner can see. */
+typedef enum {
+  IOC_TERM_UNSUPPORTED = 0,
+  IOC_TERM_MD5,
+  IOC_TERM_SHA1,
+  IOC_TERM_SHA256,
+  IOC_TERM_FILE_NAME,
+  IOC_TERM_FULL_PATH,
+  IOC_TERM_FILE_PATH,
+  IOC_TERM_FILE_EXTENSION,
+  IOC_TERM_SIZE,
+  IOC_TERM_CREATED,
+  IOC_TERM_MODIFIED,
+  IOC_TERM_ACCESSED,
+  IOC_TERM_CHANGED,
+  IOC_TERM_USERNAME,
+  IOC_TERM_COUNT,
+} IocTerm;
+
+/* Which hashes a file needs: a bit mask. */
+typedef enum {
+  IOC_HASH_MD5 = 1 << 0,
+  IOC_HASH_SHA1 = 1 << 1,
+  IOC_HASH_SHA256 = 1 << 2,
+  IOC_HASH_ALL = 7,
+} IocHashMask;
+
+typedef struct _IocNode IocNode;
+
+/* A parsed comparison value (content of an IndicatorItem). */
+typedef struct {
+  IocValueType type;
+  gboolean     valid;      /* FALSE: semantic error, the item is unknown */
+  gboolean     is_range;   /* "X TO Y", inclusive */
+  char        *text;       /* string as written (never trimmed) */
+  char        *cmp;        /* what is compared: @text, path-mapped, or the
+                            * normalized hash */
+  char        *cmp_folded; /* caseless form of @cmp */
+  gint64       lo, hi;     /* int / date (seconds) / bool (0, 1) */
+  GRegex      *regex;      /* matches */
+} IocValue;
+
+struct _IocNode {
+  gboolean      is_item;
+  IocNode      *parent;
+  char         *id;
+  guint         line;
+  /* Indicator */
+  gboolean      is_and;          /* operator AND, else OR */
+  GPtrArray    *children;        /* IocNode */
+  /* IndicatorItem */
+  char         *document;        /* Context document */
+  char         *search;          /* Context search ("FileItem/Md5sum") */
+  char         *content_type;    /* Content type attribute */
+  char         *condition_text;  /* as written */
+  IocCondition  condition;
+  gboolean      negate;
+  gboolean      preserve_case;
+  IocTerm       term;
+  IocValue      value;
+  /* Index data (openioc-index.c) */
+  gboolean      gated;           /* FALSE whenever none of its indexed items hit */
+  gboolean      indexed;         /* an equality item answered by the index */
+  GPtrArray    *ungated;         /* Indicator: children that are not gated */
+};
+
+/* One problem found in an IOC file (error or warning). */
+typedef struct {
+  gboolean error;     /* FALSE: a warning */
+  guint    line;      /* 0 when unknown */
+  char    *message;
+} IocProblem;
+
+/* One unsupported term or condition found in a file. */
+typedef struct {
+  char  *term;        /* "ProcessItem/name", or "FileItem/X condition c" */
+  guint  line;
+} IocUnsupported;
+
+/* One IOC document (one file of a collection). */
+typedef struct {
+  char       *file;             /* name in the collection ("x.ioc") */
+  IocVersion  version;
+  char       *id;
+  char       *short_description;
+  char       *description;
+  char       *authored_by;
+  IocNode    *root;             /* NULL when the file failed to parse */
+  gboolean    usable;           /* parsed, and not a dropped duplicate */
+  GPtrArray  *problems;         /* IocProblem */
+  GPtrArray  *unsupported;      /* IocUnsupported */
+  guint       n_items;
+} IocDoc;
+
+typedef struct _IocIndex IocIndex;
+
+/* A collection: the IOC files of one task or one CLI run. */
+typedef struct {
+  GPtrArray *docs;              /* IocDoc, in the order given */
+  gsize      max_file_size;     /* bytes; 0 means the default 3 MiB */
+  IocIndex  *index;             /* built by ioc_collection_prepare */
+} IocCollection;
+
+#define IOC_DEFAULT_MAX_FILE_SIZE (3 * 1024 * 1024)
+
+/* Strings derived from a file's path on demand (folded for caseless
+ * comparison, the directory, the extension), cached per file. */
+typedef struct {
+  char *name_folded;
+  char *path_folded;
+  char *dir;
+  char *dir_folded;
+  char *ext;
+  char *ext_folded;
+  char *path_windows;
+  char *dir_windows;
+} IocDerived;
+
+/* What the evaluator knows about one file. Paths are device paths (inside
+ * the device root, starting with "/"). */
+typedef struct {
+  const char *path;             /* "/home/alice/x.exe" */
+  const char *name;             /* "x.exe" */
+  guint64     size;
+  gint64      created;          /* seconds; G_MININT64 when unknown */
+  gint64      modified;
+  gint64      accessed;
+  gint64      changed;
+  const char *owner;            /* user name, or NULL when unknown */
+  guint       have;             /* IocHashMask of computed hashes */
+  char        md5[33];
+  char        sha1[41];
+  char        sha256[65];
+  IocDerived *derived;          /* scratch owned by the caller, or NULL */
+} IocFileFacts;
+
+#define IOC_TIME_UNKNOWN G_MININT64
+
+/* ---- openioc-parse.c ---- */
+IocCollection *ioc_collection_new        (gsize max_file_size);
+void           ioc_collection_free       (IocCollection *coll);
+/* Adds one document from memory; never fails: problems are kept in the
+ * document. Returns (transfer none) the document. */
+IocDoc        *ioc_collection_add_memory (IocCollection *coll, const char *file,
+                                          const char *data, gsize len);
+/* Reads a file (refusing one over the size limit before reading it). */
+IocDoc        *ioc_collection_add_file   (IocCollection *coll, const char *path);
+/* Adds every *.ioc / *.xml file of a folder (sorted), or the file itself. */
+guint          ioc_collection_add_path   (IocCollection *coll, const char *path);
+/* Checks duplicate ids and builds the index; call once after adding. */
+void           ioc_collection_prepare    (IocCollection *coll);
+guint          ioc_collection_n_usable   (IocCollection *coll);
+gboolean       ioc_doc_has_errors        (const IocDoc *doc);
+void           ioc_doc_add_problem       (IocDoc *doc, gboolean error, guint line,
+                                          const char *format, ...) G_GNUC_PRINTF (4, 5);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocCollection, ioc_collection_free)
+
+/* ---- openioc-terms.c ---- */
+/* Maps a Context search ("FileItem/Md5sum") to a term; the document must be
+ * "FileItem" (or the search must start with "FileItem/"). */
+IocTerm        ioc_term_lookup           (const char *document, const char *search);
+IocValueType   ioc_term_type             (IocTerm term);
+const char    *ioc_term_name             (IocTerm term);
+gboolean       ioc_term_is_path          (IocTerm term);
+IocCondition   ioc_condition_parse       (const char *text, IocVersion version,
+                                          gboolean *negate);
+const char    *ioc_condition_name        (IocCondition cond);
+/* Whether @cond applies to values of @type. */
+gboolean       ioc_condition_applies     (IocCondition cond, IocValueType type);
+
+/* ---- openioc-value.c ---- */
+/* Parses @text as @type under @cond (@term only selects the path mapping);
+ * sets value->valid FALSE with a message in @why on a semantic error. */
+void           ioc_value_parse           (IocValue *value, IocValueType type,
+                                          IocTerm term, IocCondition cond,
+                                          gboolean preserve_case, const char *text,
+                                          char **why);
+/* Tests a string subject (@folded: its caseless form, or NULL). */
+IocTri         ioc_value_test_string     (const IocValue *value, IocCondition cond,
+                                          gboolean preserve_case, const char *subject,
+                                          const char *folded);
+/* Tests an int, date (seconds) or bool (0/1) subject. */
+IocTri         ioc_value_test_number     (const IocValue *value, IocCondition cond,
+                                          gint64 subject);
+/* Caseless form: Unicode case folding, or ASCII folding for bytes that are
+ * not UTF-8 (file names on Linux may be anything). */
+char          *ioc_fold                  (const char *text);
+void           ioc_derived_clear         (IocDerived *derived);
+void           ioc_value_clear           (IocValue *value);
+/* Normalizes a hash: trims blanks, lowercases; NULL when not hex of @len. */
+char          *ioc_hash_normalize        (const char *text, gsize len);
+/* Maps a Windows-style path to the POSIX form (backslashes, drive letter);
+ * @strip_leading removes leading separators (FilePath). */
+char          *ioc_path_to_posix         (const char *text, gboolean strip_leading);
+/* ISO 8601 to seconds since the epoch; FALSE when not a date. */
+gboolean       ioc_parse_date            (const char *text, gint64 *out);
+/* Compares one item (not negated) with the file; UNKNOWN when the file
+ * lacks the fact or the item is invalid. */
+IocTri         ioc_item_compare          (const IocNode *item, const IocFileFacts *facts);
+
+/* ---- openioc-eval.c ---- */
+IocTri         ioc_tri_not               (IocTri v);
+IocTri         ioc_tri_and               (IocTri a, IocTri b);
+IocTri         ioc_tri_or                (IocTri a, IocTri b);
+/* Evaluates an item with its negation. */
+IocTri         ioc_item_eval             (const IocNode *item, const IocFileFacts *facts);
+/* Evaluates a whole tree (no index): the reference semantics. */
+IocTri         ioc_node_eval             (const IocNode *node, const IocFileFacts *facts);
+/* Evaluates with the index's hit set (see openioc-index.c). */
+IocTri         ioc_node_eval_hits        (const IocNode *node, const IocFileFacts *facts,
+                                          GHashTable *marked);
+
+/* ---- openioc-index.c ---- */
+/* Builds coll->index; called by ioc_collection_prepare. */
+void           ioc_index_build           (IocCollection *coll);
+void           ioc_index_free            (IocIndex *index);
+/* Hashes a file of @size needs (IocHashMask). */
+guint          ioc_index_hashes_for_size (IocIndex *index, guint64 size);
+/* The hashes any file may need (to size buffers, report). */
+guint          ioc_index_hashes_any      (IocIndex *index);
+/* Whether the index holds size-qualified hash branches only (no file
+ * needs hashing unless its size matches one). */
+gboolean       ioc_index_size_gated_only (IocIndex *index);
+/* Evaluates every usable document for one file: calls @found for each
+ * document whose tree is TRUE. Cost does not grow with the number of
+ * indexed equality items. */
+typedef void (*IocFoundFunc) (IocDoc *doc, const IocFileFacts *facts,
+                              GHashTable *marked, gpointer user_data);
+void           ioc_index_match           (IocIndex *index, const IocFileFacts *facts,
+                                          IocFoundFunc found, gpointer user_data);
+
+/* ---- openioc-print.c ---- */
+/* One line for an item: `FileItem/Md5sum is "abc"` (with "not"). */
+char          *ioc_item_to_string        (const IocNode *item);
+/* The whole tree, indented, for `vigil ioc check`. */
+void           ioc_node_print            (GString *out, const IocNode *node, guint depth);
+/* The branches that made @node TRUE for @facts, indented. */
+char          *ioc_matched_text          (const IocNode *node, const IocFileFacts *facts,
+                                          GHashTable *marked);
+
+G_END_DECLS

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runs a scan: the calling thread walks the scope and hands batches of
+ * paths to worker threads (one per core) through a bounded queue; each
+ * worker opens a file once (never following a link), takes its metadata,
+ * reads and hashes it in one pass only when the collection needs a hash
+ * for a file of that size, and asks the index which IOCs match. The
+ * calling thread reports progress while it walks and while it waits, so
+ * progress callbacks never run on a worker. Vanished and unreadable files
+ * are counted and listed, never fatal.
+ */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BATCH 128
+#define MAX_BATCHES 64
+
+typedef struct {
+  IocCollection        *coll;
+  const IocScanOptions *opt;
+  char                 *root_real;
+  IocScanResult        *result;
+  GHashTable           *doc_results;   /* IocDoc -> IocDocResult */
+  GMutex                lock;          /* result, doc results */
+  GMutex                qlock;         /* queue */
+  GCond                 qcond;
+  GQueue                batches;       /* GPtrArray of host paths */
+  GPtrArray            *batch;         /* being filled by the walker */
+  gboolean              closed;
+  guint                 active;        /* workers still running */
+  guint64               files_found;   /* atomics */
+  guint64               files_done;
+  guint64               bytes_done;
+  guint64               hashed_files;
+  gboolean              need_owner;
+  guint                 max_objects;
+  guint                 max_listed;
+  gint64                last_progress;
+  const char           *phase;
+} Engine;
+
+typedef struct {
+  Engine     *e;
+  const char *host_path;
+} Found;
+
+#define ADD(field, n) __atomic_fetch_add (&(field), (n), __ATOMIC_RELAXED)
+#define GET(field) __atomic_load_n (&(field), __ATOMIC_RELAXED)
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+void
+ioc_note_add (GPtrArray *list, guint cap, const char *path, const char *format, ...)
+{
+  IocPathNote *note;
+  va_list args;
+
+  if (list->len >= cap)
+    return;
+  note = g_new0 (IocPathNote, 1);
+  note->path = g_strdup (path);
+  va_start (args, format);
+  note->reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_ptr_array_add (list, note);
+}
+
+static void
+note_free (gpointer p)
+{
+  IocPathNote *note = p;
+  g_free (note->path);
+  g_free (note->reason);
+  g_free (note);
+}
+
+static void
+match_free (gpointer p)
+{
+  IocMatch *m = p;
+  g_free (m->path);
+  g_free (m->owner);
+  g_free (m->matched);
+  g_free (m);
+}
+
+static void
+doc_result_free (gpointer p)
+{
+  IocDocResult *r = p;
+  g_ptr_array_unref (r->matches);
+  g_free (r);
+}
+
+void
+ioc_scan_result_free (IocScanResult *result)
+{
+  if (result == NULL)
+    return;
+  g_ptr_array_unref (result->docs);
+  g_ptr_array_unref (result->skipped_list);
+  g_ptr_array_unref (result->error_list);
+  g_ptr_array_unref (result->scope_notes);
+  g_free (result);
+}
+
+static IocScanResult *
+result_new (IocCollection *coll, GHashTable *by_doc)
+{
+  IocScanResult *r = g_new0 (IocScanResult, 1);
+
+  r->docs = g_ptr_array_new_with_free_func (doc_result_free);
+  r->skipped_list = g_ptr_array_new_with_free_func (note_free);
+  r->error_list = g_ptr_array_new_with_free_func (note_free);
+  r->scope_notes = g_ptr_array_new_with_free_func (note_free);
+  for (guint i = 0; i < coll->docs->len; i++)
+    {
+      IocDoc *doc = coll->docs->pdata[i];
+      IocDocResult *dr;
+      if (!doc->usable)
+        continue;
+      dr = g_new0 (IocDocResult, 1);
+      dr->doc = doc;
+      dr->matches = g_ptr_array_new_with_free_func (match_free);
+      g_ptr_array_add (r->docs, dr);
+      g_hash_table_insert (by_doc, doc, dr);
+    }
+  return r;
+}
+
+static void
+note (Engine *e, gboolean error, const char *host_path, const char *reason)
+{
+  const char *device = ioc_device_path (e->root_real, host_path);
+  g_mutex_lock (&e->lock);
+  if (error)
+    e->result->errors++;
+  else
+    e->result->skipped++;
+  ioc_note_add (error ? e->result->error_list : e->result->skipped_list,
+                e->max_listed, device, "%s", reason);
+  g_mutex_unlock (&e->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per file                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+fill_match_hashes (IocMatch *m, const IocFileFacts *f, const char *host_path)
+{
+  if ((f->have & IOC_HASH_ALL) == IOC_HASH_ALL)
+    {
+      memcpy (m->md5, f->md5, sizeof m->md5);
+      memcpy (m->sha1, f->sha1, sizeof m->sha1);
+      memcpy (m->sha256, f->sha256, sizeof m->sha256);
+      return;
+    }
+  /* Detections are rare: the card's hashes come from a second read of
+   * the detected file only, never of the others. */
+  if (!ioc_hash_path (host_path, m->md5, m->sha1, m->sha256, NULL))
+    m->md5[0] = m->sha1[0] = m->sha256[0] = '\0';
+}
+
+static void
+on_found (IocDoc *doc, const IocFileFacts *f, GHashTable *marked, gpointer data)
+{
+  Found *found = data;
+  Engine *e = found->e;
+  IocMatch *m = g_new0 (IocMatch, 1);
+  IocDocResult *dr;
+
+  m->path = g_strdup (f->path);
+  m->size = f->size;
+  m->created = f->created;
+  m->modified = f->modified;
+  m->accessed = f->accessed;
+  m->changed = f->changed;
+  m->owner = g_strdup (f->owner);
+  m->matched = ioc_matched_text (doc->root, f, marked);
+  fill_match_hashes (m, f, found->host_path);
+  g_mutex_lock (&e->lock);
+  dr = g_hash_table_lookup (e->doc_results, doc);
+  dr->n_matches++;
+  if (dr->matches->len < e->max_objects)
+    g_ptr_array_add (dr->matches, g_steal_pointer (&m));
+  g_mutex_unlock (&e->lock);
+  if (m != NULL)
+    match_free (m);
+}
+
+static const char *
+owner_name (GHashTable *cache, uid_t uid)
+{
+  const char *name = g_hash_table_lookup (cache, GUINT_TO_POINTER (uid));
+  struct passwd pw, *res = NULL;
+  char buf[1024];
+
+  if (name != NULL)
+    return name;
+  if (getpwuid_r (uid, &pw, buf, sizeof buf, &res) == 0 && res != NULL)
+    name = g_strdup (pw.pw_name);
+  else
+    name = g_strdup_printf ("%u", (guint) uid);
+  g_hash_table_insert (cache, GUINT_TO_POINTER (uid), (char *) name);
+  return name;
+}
+
+static gint64
+ts (const struct statx_timestamp *t)
+{
+  return (gint64) t->tv_sec;
+}
+
+static void
+facts_from_statx (IocFileFacts *f, const struct statx *stx)
+{
+  f->size = stx->stx_size;
+  f->modified = ts (&stx->stx_mtime);
+  f->accessed = ts (&stx->stx_atime);
+  f->changed = ts (&stx->stx_ctime);
+  f->created = (stx->stx_mask & STATX_BTIME) ? ts (&stx->stx_btime) : IOC_TIME_UNKNOWN;
+}
+
+static gboolean
+open_file (Engine *e, const char *host_path, int *fd, struct statx *stx)
+{
+  *fd = open (host_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (*fd < 0)
+    {
+      if (errno == ELOOP)
+        note (e, FALSE, host_path, "symbolic link: not followed");
+      else
+        note (e, TRUE, host_path, errno == ENOENT ? "vanished during the scan"
+                                                  : g_strerror (errno));
+      return FALSE;
+    }
+  if (statx (*fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, stx) != 0)
+    {
+      note (e, TRUE, host_path, g_strerror (errno));
+      close (*fd);
+      return FALSE;
+    }
+  if (!S_ISREG (stx->stx_mode))
+    {
+      note (e, FALSE, host_path, "special file");
+      close (*fd);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+scan_file (Engine *e, IocHasher *hasher, GHashTable *owners, const char *host_path)
+{
+  IocFileFacts f = { 0 };
+  IocDerived derived = { 0 };
+  Found found = { e, host_path };
+  struct statx stx;
+  const char *slash;
+  guint mask;
+  int fd;
+
+  if (!open_file (e, host_path, &fd, &stx))
+    return;
+  f.path = ioc_device_path (e->root_real, host_path);
+  slash = strrchr (f.path, '/');
+  f.name = slash != NULL ? slash + 1 : f.path;
+  facts_from_statx (&f, &stx);
+  f.owner = e->need_owner ? owner_name (owners, stx.stx_uid) : NULL;
+  f.derived = &derived;
+  mask = ioc_index_hashes_for_size (e->coll->index, f.size);
+  if (mask != 0)
+    {
+      gint64 n = ioc_hasher_run (hasher, fd, mask, f.size, &f, e->opt->cancellable);
+      if (n < 0 && errno != ECANCELED)
+        note (e, TRUE, host_path, g_strerror (errno));
+      if (n > 0)
+        ADD (e->bytes_done, (guint64) n);
+      ADD (e->hashed_files, 1);
+    }
+  close (fd);
+  ioc_index_match (e->coll->index, &f, on_found, &found);
+  ioc_derived_clear (&derived);
+  ADD (e->files_done, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queue and workers                                                   */
+/* ------------------------------------------------------------------ */
+
+static GPtrArray *
+queue_pop (Engine *e)
+{
+  GPtrArray *batch;
+
+  g_mutex_lock (&e->qlock);
+  while (g_queue_is_empty (&e->batches) && !e->closed)
+    g_cond_wait (&e->qcond, &e->qlock);
+  batch = g_queue_pop_head (&e->batches);
+  g_cond_broadcast (&e->qcond);
+  g_mutex_unlock (&e->qlock);
+  return batch;
+}
+
+static void report_progress (Engine *e, gboolean force);
+
+static void
+queue_push (Engine *e, GPtrArray *batch)
+{
+  g_mutex_lock (&e->qlock);
+  while (g_queue_get_length (&e->batches) >= MAX_BATCHES
+         && !g_cancellable_is_cancelled (e->opt->cancellable))
+    {
+      gint64 until = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
+      g_cond_wait_until (&e->qcond, &e->qlock, until);
+      g_mutex_unlock (&e->qlock);
+      report_progress (e, FALSE);
+      g_mutex_lock (&e->qlock);
+    }
+  g_queue_push_tail (&e->batches, batch);
+  g_cond_broadcast (&e->qcond);
+  g_mutex_unlock (&e->qlock);
+}
+
+static gpointer
+worker (gpointer data)
+{
+  Engine *e = data;
+  g_autoptr (IocHasher) hasher = ioc_hasher_new ();
+  g_autoptr (GHashTable) owners = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  GPtrArray *batch;
+
+  while ((batch = queue_pop (e)) != NULL)
+    {
+      for (guint i = 0; i < batch->len; i++)
+        if (!g_cancellable_is_cancelled (e->opt->cancellable))
+          scan_file (e, hasher, owners, batch->pdata[i]);
+      g_ptr_array_unref (batch);
+    }
+  g_mutex_lock (&e->qlock);
+  e->active--;
+  g_cond_broadcast (&e->qcond);
+  g_mutex_unlock (&e->qlock);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Walk sink (calling thread)                                          */
+/* ------------------------------------------------------------------ */
+
+static void
+report_progress (Engine *e, gboolean force)
+{
+  IocScanProgress p;
+  gint64 now = g_get_monotonic_time ();
+  guint ms = e->opt->progress_ms > 0 ? e->opt->progress_ms : 200;
+
+  if (e->opt->progress == NULL
+      || (!force && now - e->last_progress < (gint64) ms * G_TIME_SPAN_MILLISECOND))
+    return;
+  e->last_progress = now;
+  p.files_found = GET (e->files_found);
+  p.files_done = GET (e->files_done);
+  p.bytes_done = GET (e->bytes_done);
+  p.walk_done = e->closed;
+  p.phase = e->phase;
+  e->opt->progress (&p, e->opt->progress_data);
+}
+
+static void
+sink_file (const char *host_path, gpointer data)
+{
+  Engine *e = data;
+  g_ptr_array_add (e->batch, g_strdup (host_path));
+  ADD (e->files_found, 1);
+  if (e->batch->len >= BATCH)
+    {
+      queue_push (e, e->batch);
+      e->batch = g_ptr_array_new_full (BATCH, g_free);
+    }
+}
+
+static void
+sink_skip (const char *host_path, const char *reason, gpointer data)
+{
+  note (data, FALSE, host_path, reason);
+}
+
+static void
+sink_error (const char *host_path, const char *reason, gpointer data)
+{
+  note (data, TRUE, host_path, reason);
+}
+
+static void
+sink_tick (gpointer data)
+{
+  report_progress (data, FALSE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Run                                                                 */
+/* ------------------------------------------------------------------ */
+
+static gboolean
+uses_term (const IocNode *node, IocTerm term)
+{
+  if (node->is_item)
+    return node->term == term;
+  for (guint i = 0; i < node->children->len; i++)
+    if (uses_term (node->children->pdata[i], term))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+collection_uses (IocCollection *coll, IocTerm term)
+{
+  for (guint i = 0; i < coll->docs->len; i++)
+    {
+      IocDoc *doc = coll->docs->pdata[i];
+      if (doc->usable && uses_term (doc->root, term))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gint
+by_path (gconstpointer a, gconstpointer b)
+{
+  const IocMatch *ma = *(IocMatch **) a, *mb = *(IocMatch **) b;
+  return strcmp (ma->path, mb->path);
+}
+
+static void
+wait_workers (Engine *e)
+{
+  g_mutex_lock (&e->qlock);
+  e->closed = TRUE;
+  g_cond_broadcast (&e->qcond);
+  while (e->active > 0)
+    {
+      gint64 until = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
+      g_cond_wait_until (&e->qcond, &e->qlock, until);
+      g_mutex_unlock (&e->qlock);
+      report_progress (e, FALSE);
+      g_mutex_lock (&e->qlock);
+    }
+  g_mutex_unlock (&e->qlock);
+}
+
+static void
+engine_finish (Engine *e, gint64 start)
+{
+  IocScanResult *r = e->result;
+
+  r->files = GET (e->files_done);
+  r->bytes = GET (e->bytes_done);
+  r->hashed_files = GET (e->hashed_files);
+  r->cancelled = g_cancellable_is_cancelled (e->opt->cancellable);
+  r->duration_us = g_get_monotonic_time () - start;
+  for (guint i = 0; i < r->docs->len; i++)
+    g_ptr_array_sort (((IocDocResult *) r->docs->pdata[i])->matches, by_path);
+  e->phase = "done";
+  report_progress (e, TRUE);
+}
+
+static void
+engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *root_real)
+{
+  memset (e, 0, sizeof *e);
+  e->coll = coll;
+  e->opt = opt;
+  e->root_real = root_real;
+  e->doc_results = g_hash_table_new (NULL, NULL);
+  e->result = result_new (coll, e->doc_results);
+  e->batch = g_ptr_array_new_full (BATCH, g_free);
+  e->need_owner = collection_uses (coll, IOC_TERM_USERNAME);
+  e->max_objects = opt->max_objects > 0 ? opt->max_objects : 1000;
+  e->max_listed = opt->max_listed > 0 ? opt->max_listed : 1000;
+  e->phase = "walking and scanning";
+  g_mutex_init (&e->lock);
+  g_mutex_init (&e->qlock);
+  g_cond_init (&e->qcond);
+  g_queue_init (&e->batches);
+}
+
+IocScanResult *
+ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
+{
+  char real[PATH_MAX];
+  Engine e;
+  IocWalkSink sink = { sink_file, sink_skip, sink_error, sink_tick, &e };
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+  guint n_threads = opt->threads > 0 ? opt->threads : g_get_num_processors ();
+  gint64 start = g_get_monotonic_time ();
+
+  if (coll->index == NULL)
+    ioc_collection_prepare (coll);
+  if (realpath (opt->root != NULL ? opt->root : "/", real) == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "device root %s: %s", opt->root, g_strerror (errno));
+      return NULL;
+    }
+  engine_init (&e, coll, opt, real);
+  e.result->threads = n_threads;
+  e.active = n_threads;
+  for (guint i = 0; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("ioc-scan", worker, &e));
+  ioc_walk (real, opt->scope, &sink, e.result->scope_notes, e.max_listed,
+            opt->cancellable);
+  queue_push (&e, e.batch);
+  e.batch = NULL;
+  e.phase = "scanning";
+  wait_workers (&e);
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (threads->pdata[i]);
+  engine_finish (&e, start);
+  g_hash_table_unref (e.doc_results);
+  g_mutex_clear (&e.lock);
+  g_mutex_clear (&e.qlock);
+  g_cond_clear (&e.qcond);
+  return e.result;
+}

@@ -5,15 +5,66 @@
  * (api->telemetry_excluded) and the logger's trace files. Proxy and
  * exclusions are per device, because policies are per admin group. The
  * trace files and password protection belong to the machine the host runs
- * on, so they read the local machine's settings: the effective settings for
- * no device, that is the defaults and the policies of the root group.
+ * on, so they read the local machine's settings: those of the device named
+ * by env VIGIL_LOCAL_DEVICE, else of the first device (by id) without a root
+ * folder, which by the inventory's convention is the machine itself; with
+ * no such device, the schema defaults.
  */
 #include "general.h"
+
+/* (transfer full) the id of the device standing for this machine, or NULL. */
+static char *
+local_device (VigilHost *host, GError **error)
+{
+  const char *named = g_getenv ("VIGIL_LOCAL_DEVICE");
+  g_autoptr (GPtrArray) ids = NULL;
+
+  if (named && *named)
+    return g_strdup (named);
+  ids = vh_inventory_group_devices (host, "root", error);
+  if (ids == NULL)
+    return NULL;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr (JsonObject) device = vh_inventory_device (host, ids->pdata[i], NULL);
+      JsonNode *root = device ? json_object_get_member (device, "root") : NULL;
+
+      if (device && (root == NULL || JSON_NODE_HOLDS_NULL (root)))
+        return g_strdup (ids->pdata[i]);
+    }
+  return NULL;
+}
+
+static JsonObject *
+defaults (void)
+{
+  const VigilSection *section = vh_general_section ();
+  JsonObject *values = json_object_new ();
+
+  for (gsize i = 0; i < section->n_groups; i++)
+    json_object_set_object_member (values, section->groups[i].id,
+                                   vh_schema_defaults (section->groups[i].fields,
+                                                       section->groups[i].n_fields));
+  return values;
+}
 
 JsonObject *
 vh_general_settings (VigilHost *host, const char *device_id, GError **error)
 {
-  return vh_effective_section (host, device_id, "general", NULL, error);
+  g_autofree char *local = NULL;
+  g_autoptr (GError) inner = NULL;
+
+  if (device_id != NULL)
+    return vh_effective_section (host, device_id, "general", NULL, error);
+  local = local_device (host, &inner);
+  if (inner)
+    {
+      g_propagate_error (error, g_steal_pointer (&inner));
+      return NULL;
+    }
+  if (local == NULL)
+    return defaults ();
+  return vh_effective_section (host, local, "general", NULL, error);
 }
 
 char *

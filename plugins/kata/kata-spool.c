@@ -24,13 +24,12 @@ struct _KataSpool {
 static const char schema_sql[] =
   "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
   "CREATE TABLE IF NOT EXISTS packages ("
-  "  seq INTEGER PRIMARY KEY AUTOINCREMENT, created_us INTEGER NOT NULL);"
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT, first_id INTEGER NOT NULL,"
+  "  last_id INTEGER NOT NULL);"
   "CREATE TABLE IF NOT EXISTS events ("
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,"
+  "  id INTEGER PRIMARY KEY, type TEXT NOT NULL,"
   "  high INTEGER NOT NULL, time_us INTEGER NOT NULL, body TEXT NOT NULL,"
   "  package INTEGER);"
-  "CREATE INDEX IF NOT EXISTS events_by_package ON events (package, id);"
-  "CREATE INDEX IF NOT EXISTS events_by_drop ON events (high, package, id);"
   "CREATE TABLE IF NOT EXISTS sync_tasks (id TEXT PRIMARY KEY,"
   "  created_us INTEGER NOT NULL);";
 
@@ -251,7 +250,8 @@ kata_package_free (KataPackage *package)
 }
 
 static KataPackage *
-load_package (KataSpool *spool, guint64 seq, GError **error)
+load_package (KataSpool *spool, guint64 seq, gint64 first, gint64 last,
+              GError **error)
 {
   sqlite3_stmt *st = NULL;
   g_autoptr (KataPackage) pkg = g_new0 (KataPackage, 1);
@@ -259,13 +259,15 @@ load_package (KataSpool *spool, guint64 seq, GError **error)
 
   pkg->seq = seq;
   pkg->bodies = g_ptr_array_new_with_free_func (g_free);
-  if (sqlite3_prepare_v2 (spool->db, "SELECT body FROM events WHERE package = ?"
-                          " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (spool->db, "SELECT body FROM events WHERE id BETWEEN ?"
+                          " AND ? AND package = ? ORDER BY id", -1, &st, NULL) != SQLITE_OK)
     {
       db_fail (spool, "prepare package", error);
       return NULL;
     }
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) seq);
+  sqlite3_bind_int64 (st, 1, first);
+  sqlite3_bind_int64 (st, 2, last);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64) seq);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (pkg->bodies,
                      g_strdup ((const char *) sqlite3_column_text (st, 0)));
@@ -284,24 +286,27 @@ static gint64
 form_package (KataSpool *spool, guint max_events, GError **error)
 {
   g_autofree char *sql = NULL;
-  gint64 seq;
+  gint64 seq, first, last;
 
+  first = db_int (spool, "SELECT min(id) FROM events WHERE package IS NULL");
+  if (first <= 0)
+    return 0;
+  sql = g_strdup_printf ("SELECT max(id) FROM (SELECT id FROM events WHERE id >= %"
+                         G_GINT64_FORMAT " ORDER BY id LIMIT %u)", first, MAX (max_events, 1));
+  last = db_int (spool, sql);
+  g_clear_pointer (&sql, g_free);
   if (!db_exec (spool, "BEGIN IMMEDIATE", error))
     return -1;
-  if (!db_exec (spool, "INSERT INTO packages (created_us) VALUES (0)", error))
-    goto fail;
-  seq = sqlite3_last_insert_rowid (spool->db);
-  sql = g_strdup_printf ("UPDATE events SET package = %" G_GINT64_FORMAT
-                         " WHERE id IN (SELECT id FROM events WHERE package"
-                         " IS NULL ORDER BY id LIMIT %u)", seq, MAX (max_events, 1));
+  sql = g_strdup_printf ("INSERT INTO packages (first_id, last_id) VALUES (%"
+                         G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", first, last);
   if (!db_exec (spool, sql, error))
     goto fail;
-  if (sqlite3_changes (spool->db) == 0)
-    {
-      sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
-      return 0;
-    }
-  if (!db_exec (spool, "COMMIT", error))
+  seq = sqlite3_last_insert_rowid (spool->db);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("UPDATE events SET package = %" G_GINT64_FORMAT
+                         " WHERE id BETWEEN %" G_GINT64_FORMAT " AND %" G_GINT64_FORMAT,
+                         seq, first, last);
+  if (!db_exec (spool, sql, error) || !db_exec (spool, "COMMIT", error))
     goto fail;
   return seq;
 
@@ -310,18 +315,37 @@ fail:
   return -1;
 }
 
+/* The open package: its seq and id range, or seq 0. */
+static gint64
+open_package (KataSpool *spool, gint64 *first, gint64 *last)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 seq = 0;
+
+  if (sqlite3_prepare_v2 (spool->db, "SELECT seq, first_id, last_id FROM packages"
+                          " ORDER BY seq LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step (st) == SQLITE_ROW)
+    {
+      seq = sqlite3_column_int64 (st, 0);
+      *first = sqlite3_column_int64 (st, 1);
+      *last = sqlite3_column_int64 (st, 2);
+    }
+  sqlite3_finalize (st);
+  return seq;
+}
+
 KataPackage *
 kata_spool_next_package (KataSpool *spool, guint max_events, GError **error)
 {
   KataPackage *pkg = NULL;
-  gint64 seq;
+  gint64 seq, first = 0, last = 0;
 
   g_mutex_lock (&spool->lock);
-  seq = db_int (spool, "SELECT seq FROM packages ORDER BY seq LIMIT 1");
-  if (seq <= 0)
-    seq = form_package (spool, max_events, error);
+  seq = open_package (spool, &first, &last);
+  if (seq <= 0 && (seq = form_package (spool, max_events, error)) > 0)
+    open_package (spool, &first, &last);
   if (seq > 0)
-    pkg = load_package (spool, (guint64) seq, error);
+    pkg = load_package (spool, (guint64) seq, first, last, error);
   g_mutex_unlock (&spool->lock);
   return pkg;
 }
@@ -330,7 +354,9 @@ gboolean
 kata_spool_ack (KataSpool *spool, guint64 seq, GError **error)
 {
   g_autofree char *del_events = g_strdup_printf (
-      "DELETE FROM events WHERE package = %" G_GUINT64_FORMAT, seq);
+      "DELETE FROM events WHERE id BETWEEN (SELECT first_id FROM packages WHERE seq = %"
+      G_GUINT64_FORMAT ") AND (SELECT last_id FROM packages WHERE seq = %" G_GUINT64_FORMAT
+      ") AND package = %" G_GUINT64_FORMAT, seq, seq, seq);
   g_autofree char *del_pkg = g_strdup_printf (
       "DELETE FROM packages WHERE seq = %" G_GUINT64_FORMAT, seq);
   gboolean ok;

@@ -10,6 +10,9 @@
  * state and result are written here; results older than their task's
  * retention are purged.
  */
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include "tasks/tasks-private.h"
 
 #define US_PER_DAY (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
@@ -157,9 +160,9 @@ insert_runs (VigilHost *host, const TaskRow *row, GPtrArray *devices, gint64 now
       g_autoptr (GError) error = NULL;
       VhRunJob *job;
 
-      if (!vh_sql_exec (db, "INSERT INTO runs (task_id, device_id, state, created_us)"
-                        " VALUES (?, ?, 'pending', ?)", &error, "ssi",
-                        row->id, (const char *) devices->pdata[i], now))
+      if (!vh_sql_exec (db, "INSERT INTO runs (task_id, device_id, state, created_us, runner_pid)"
+                        " VALUES (?, ?, 'pending', ?, ?)", &error, "ssii",
+                        row->id, (const char *) devices->pdata[i], now, (gint64) getpid ()))
         {
           vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
           continue;
@@ -189,6 +192,38 @@ start_round (VigilHost *host, const TaskRow *row, gint64 now, GPtrArray *jobs)
       return;
     }
   insert_runs (host, row, devices, now, jobs);
+}
+
+/* ---- runs of processes that died ------------------------------------- */
+
+static gboolean
+process_gone (gint64 pid)
+{
+  return pid > 0 && pid != getpid () && kill ((pid_t) pid, 0) != 0 && errno == ESRCH;
+}
+
+guint
+vh_tasks_recover_interrupted (VigilHost *host)
+{
+  g_autoptr (GArray) dead = g_array_new (FALSE, FALSE, sizeof (gint64));
+  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT id, runner_pid FROM runs"
+                                       " WHERE state IN ('pending', 'running')", NULL, "");
+
+  while (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    if (process_gone (sqlite3_column_int64 (stmt, 1)))
+      {
+        gint64 id = sqlite3_column_int64 (stmt, 0);
+        g_array_append_val (dead, id);
+      }
+  sqlite3_finalize (stmt);
+  for (guint i = 0; i < dead->len; i++)
+    vh_sql_exec (db, "UPDATE runs SET state = 'failed', finished_us = ?,"
+                 " error = 'interrupted: the process running it (pid ' || runner_pid || ') exited'"
+                 " WHERE id = ? AND state IN ('pending', 'running')", NULL, "ii",
+                 vigil_host_now (host), g_array_index (dead, gint64, i));
+  vh_store_unlock (host->store);
+  return dead->len;
 }
 
 GPtrArray *

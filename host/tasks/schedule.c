@@ -264,7 +264,7 @@ vh_schedule_describe (const VhSchedule *s, GTimeZone *tz)
     case VH_SCHEDULE_AFTER_UPDATE: return g_strdup ("after a database update");
     case VH_SCHEDULE_ONCE:         return g_strdup_printf ("once at %s", at_text);
     case VH_SCHEDULE_WINDOW:
-      return g_strdup_printf ("within %02d:%02d–%02d:%02d", s->start_min / 60,
+      return g_strdup_printf ("within %02d:%02d-%02d:%02d", s->start_min / 60,
                               s->start_min % 60, s->end_min / 60, s->end_min % 60);
     default:
       return at_text ? g_strdup_printf ("%s from %s", kind_names[s->kind], at_text)

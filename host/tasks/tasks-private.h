@@ -119,6 +119,9 @@ guint       vh_tasks_trigger    (VigilHost *host, VhScheduleKind kind);
 /* Deletes runs and findings older than their task's retention. Returns how
  * many runs went. */
 guint       vh_tasks_purge      (VigilHost *host);
+/* Closes runs left pending or running by a process that no longer
+ * exists (killed serve): failed, "interrupted". Returns how many. */
+guint       vh_tasks_recover_interrupted (VigilHost *host);
 /* The highest run id so far (0 when none). */
 gint64      vh_tasks_last_run_id (VigilHost *host);
 /* (transfer full) runs with an id above @run_id, in order. */

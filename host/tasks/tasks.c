@@ -51,6 +51,9 @@ static const VhMigration migrations[] = {
     "  time_us INTEGER NOT NULL,"
     "  finding TEXT NOT NULL);"
     "CREATE INDEX findings_run ON findings (run_id);" },
+  /* The process executing a run, so that runs left "running" by a process
+   * that died can be recognized and closed instead of blocking their task. */
+  { 2, "ALTER TABLE runs ADD COLUMN runner_pid INTEGER;" },
 };
 
 gboolean

@@ -5,6 +5,7 @@
  * windows driven by a fake clock, triggers, retention, cancel (in process
  * and from another `vigil` process) and delete.
  */
+#include <sys/wait.h>
 #include "fixture.h"
 
 static JsonObject *
@@ -518,6 +519,42 @@ test_tasks_survive_reopen (Fixture *f, gconstpointer data)
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
 }
 
+static gint64
+dead_pid (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  GPid pid;
+  int status;
+
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &pid, NULL));
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  return pid;
+}
+
+static void
+test_run_of_a_dead_process_is_closed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL, "{\"kind\":\"hourly\"}", NULL);
+  g_autoptr (GPtrArray) jobs = vh_tasks_claim_due (f->host, NULL);
+  g_autoptr (JsonArray) runs = NULL;
+  sqlite3 *db;
+
+  /* As if a serve claimed the round and was killed before finishing. */
+  g_assert_cmpuint (jobs->len, ==, 1);
+  db = vh_store_lock (f->host->store);
+  g_assert_true (vh_sql_exec (db, "UPDATE runs SET runner_pid = ?", NULL, "i", dead_pid ()));
+  vh_store_unlock (f->host->store);
+
+  f->now += HOURS (1);
+  g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
+  runs = runs_of (f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "failed");
+  g_assert_nonnull (strstr (json_object_get_string_member (run_at (runs, 0), "error"), "interrupted"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 1), "state"), ==, "completed");
+}
+
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -555,5 +592,6 @@ main (int argc, char **argv)
   ADD ("/tasks/cancel/cancelled-task-never-starts", test_cancelled_task_never_starts);
   ADD ("/tasks/delete/removes-task-and-runs", test_delete_removes_task_and_runs);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
+  ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);
   return g_test_run ();
 }

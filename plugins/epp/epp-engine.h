@@ -51,6 +51,9 @@ typedef struct {
 } VpReport;
 
 void      vp_report_clear (VpReport *report);
+/* "/srv/lab/pc1/etc/x" -> "/etc/x" for a device rooted at /srv/lab/pc1;
+ * other paths unchanged. (transfer none): points into @path. */
+const char *vp_device_path (const char *path, const char *root);
 /* Parses clamscan/clamdscan output. @root is stripped from paths so they
  * read as the device sees them; @engine names the engine in findings when
  * the summary does not. */

@@ -19,17 +19,16 @@ vp_report_clear (VpReport *report)
   g_clear_pointer (&report->summary, json_object_unref);
 }
 
-/* "/srv/lab/pc1/etc/x" -> "/etc/x" for a device rooted at /srv/lab/pc1. */
-static char *
-device_path (const char *path, const char *root)
+const char *
+vp_device_path (const char *path, const char *root)
 {
   gsize n = root ? strlen (root) : 0;
 
   while (n > 1 && root[n - 1] == '/')
     n--;
   if (n > 1 && strncmp (path, root, n) == 0 && path[n] == '/')
-    return g_strdup (path + n);
-  return g_strdup (path);
+    return path + n;
+  return path;
 }
 
 /* "Engine version" -> "engine_version" */
@@ -57,6 +56,8 @@ parse_summary_line (VpReport *report, const char *line)
   name = g_strndup (line, colon - line);
   key = summary_key (name);
   value = colon + 2;
+  while (*value == ' ')
+    value++;
   number = g_ascii_strtoll (value, &end, 10);
   if (end != value && *end == '\0')
     json_object_set_int_member (report->summary, key, number);
@@ -81,14 +82,14 @@ parse_result_line (VpReport *report, const char *line, const char *root,
 {
   const char *sep = g_strrstr (line, ": ");
   g_autofree char *host = NULL;
-  g_autofree char *path = NULL;
+  const char *path;
   const char *what;
   JsonObject *o;
 
   if (sep == NULL || sep == line)
     return;
   host = g_strndup (line, sep - line);
-  path = device_path (host, root);
+  path = vp_device_path (host, root);
   what = sep + 2;
   if (g_str_has_suffix (what, " FOUND"))
     {

@@ -304,13 +304,13 @@ check_outcome (ChildRun *c, const char *prog, const VpConfig *config,
 
 static JsonObject *
 make_result (const VpConfig *config, const char *prog, ChildRun *c,
-             VpReport *report, const VpAreas *areas)
+             VpReport *report, const VpAreas *areas, const char *root)
 {
   JsonObject *r = json_object_new ();
   JsonArray *scanned = json_array_new ();
 
   for (guint i = 0; i < areas->paths->len; i++)
-    json_array_add_string_element (scanned, areas->paths->pdata[i]);
+    json_array_add_string_element (scanned, vp_device_path (areas->paths->pdata[i], root));
   json_object_set_string_member (r, "product",
                                  config->product == VP_PRODUCT_CLAMAV ? "clamav" : "command");
   json_object_set_string_member (r, "command", prog);
@@ -358,7 +358,7 @@ vp_critical_scan (const VpConfig *config, const char *root, const VpAreas *areas
       engine = g_path_get_basename (prog);
       vp_report_parse (&report, out, len, root, engine);
       if (check_outcome (&c, prog, config, &report, cancellable, error))
-        result = make_result (config, prog, &c, &report, areas);
+        result = make_result (config, prog, &c, &report, areas, root);
     }
   if (list != NULL)
     g_unlink (list);

@@ -57,18 +57,24 @@ record_task (Response *r, const char *action, const char *type, const char *task
                r->event->id, action, type, task_id);
 }
 
-/* Whether @type can be created; if not, the action fails naming the
- * plugin to enable. */
+/* Whether @type can be created; if not, the action fails with the host's
+ * explanation (disabled, not installed, refused: the plugin to enable). */
 static gboolean
 type_available (Response *r, const char *action, const char *type)
 {
+  VigilTaskSpec probe = { .type = type };
+  g_autoptr (GError) error = NULL;
   g_autofree char *plugin = NULL;
   g_autofree char *reason = NULL;
+  g_autofree char *id = NULL;
 
   if (sr_api->has_task_type (sr_self, type))
     return TRUE;
+  /* The host checks the type first, so this only fetches its message. */
+  id = sr_api->create_task (sr_self, &probe, sizeof probe, &error);
   plugin = sr_plugin_of_type (type);
-  reason = g_strdup_printf ("task type '%s' is not available: enable the plugin "
+  reason = error != NULL ? g_strdup (error->message)
+         : g_strdup_printf ("task type '%s' is not available: enable the plugin "
                             "'%s' (vigil plugins enable %s)", type, plugin, plugin);
   record_failure (r, action, reason);
   return FALSE;

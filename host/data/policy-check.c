@@ -260,7 +260,7 @@ resolve_version (const VhSection *vs, JsonObject *sec_obj, const char *path,
     json_object_iter_init (&iter, sec_obj);
     while (json_object_iter_next (&iter, &key, &member))
       if (strcmp (key, "schema_version") != 0)
-        json_object_set_member (copy, key, json_node_copy (member));
+        json_object_set_member (copy, key, vh_json_node_copy (member));
   }
   migrated = s->migrate (copy, (guint) v, s->user_data, &error);
   if (migrated == NULL)

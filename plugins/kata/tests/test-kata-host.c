@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kata plugin through the host: the built `vigil` CLI runs as a child
+ * process (VIGIL_CLI) with a temporary state folder, a policy enables the
+ * integration towards a real TLS server on loopback started by this test,
+ * and events emitted with `vigil event emit` reach it through
+ * `vigil kata flush`, also across a server outage and a restart of the
+ * process, with the general section's telemetry exclusions applied.
+ */
+#include "kata-test-server.h"
+
+#include <signal.h>
+#include <string.h>
+
+static KtCerts *certs;
+
+typedef struct {
+  char *state;
+  char *out;
+  char *err;
+} Cli;
+
+static int
+vigil (Cli *cli, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  const char *arg;
+  int status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("VIGIL_CLI"));
+  g_ptr_array_add (argv, "--state-dir");
+  g_ptr_array_add (argv, cli->state);
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_clear_pointer (&cli->out, g_free);
+  g_clear_pointer (&cli->err, g_free);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT,
+                               NULL, NULL, &cli->out, &cli->err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static char *
+write_tmp (Cli *cli, const char *name, const char *text)
+{
+  char *path = g_build_filename (cli->state, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static JsonObject *
+kata_policy (guint16 port, gboolean pinned)
+{
+  g_autofree char *pem = kt_read_text (certs->server_pem);
+  g_autofree char *text = g_strdup_printf (
+      "{\"name\":\"edr\",\"group\":\"root\",\"status\":\"active\",\"settings\":{"
+      "\"kata\":{\"schema_version\":1,"
+      "\"connection\":{\"locked\":true,\"values\":{\"enabled\":true,\"timeout_sec\":3,"
+      "\"servers\":[{\"address\":\"127.0.0.1\",\"port\":%u}]}},"
+      "\"trusted_connection\":{\"locked\":true,\"values\":{"
+      "\"use_pinned_certificate\":%s}}}}}", port, pinned ? "true" : "false");
+  g_autoptr (JsonNode) n = json_from_string (text, NULL);
+  JsonObject *policy = json_object_ref (json_node_get_object (n));
+  JsonObject *tc = json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (
+          json_object_get_object_member (policy, "settings"), "kata"),
+          "trusted_connection"), "values");
+
+  json_object_set_string_member (tc, "pinned_certificate", pem);
+  return policy;
+}
+
+static char *
+to_text (JsonObject *o)
+{
+  g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), o);
+
+  return json_to_string (n, TRUE);
+}
+
+static Cli *
+cli_new (void)
+{
+  Cli *cli = g_new0 (Cli, 1);
+
+  cli->state = g_dir_make_tmp ("kata-host-XXXXXX", NULL);
+  return cli;
+}
+
+static void
+cli_free (Cli *cli)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", cli->state);
+
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_free (cli->state);
+  g_free (cli->out);
+  g_free (cli->err);
+  g_free (cli);
+}
+
+static void
+setup_device (Cli *cli, JsonObject *policy)
+{
+  g_autofree char *text = to_text (policy);
+  g_autofree char *file = write_tmp (cli, "policy.json", text);
+
+  g_assert_cmpint (vigil (cli, "device", "add", "pc1", "--group", "root", NULL), ==, 0);
+  g_assert_cmpint (vigil (cli, "policy", "apply", file, NULL), ==, 0);
+}
+
+static void
+emit_process (Cli *cli, const char *image)
+{
+  g_autofree char *payload = g_strdup_printf (
+      "{\"image\":\"%s\",\"sha256\":\"%s\",\"cmdline\":\"%s -x\",\"user\":\"alice\","
+      "\"pid\":42}", image,
+      "9b2c2f5d8d0c5ad3c3b1c8a1fb0a8f0e2cf6b5f3b8b1f3b0f4a3c1d9e8f7a6b5", image);
+  g_autofree char *file = write_tmp (cli, "event.json", payload);
+
+  g_assert_cmpint (vigil (cli, "event", "emit", "process.started", file,
+                          "--device", "pc1", NULL), ==, 0);
+}
+
+static void
+skip_without_cli (void)
+{
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    g_test_skip ("VIGIL_CLI is not set");
+}
+
+static void
+test_emit_then_flush_delivers (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/curl");
+  emit_process (cli, "/usr/bin/wget");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 2);
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"sent_events\" : 2"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
+test_outage_then_restart_no_loss (void)
+{
+  guint16 port = kt_free_port ();
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  cli = cli_new ();
+  policy = kata_policy (port, TRUE);
+  setup_device (cli, policy);
+  for (guint i = 0; i < 3; i++)
+    emit_process (cli, "/usr/bin/ssh");
+  /* The server is down: the events stay in the spool, exit code 1. */
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 1);
+  g_assert_nonnull (strstr (cli->out, "3 still spooled"));
+  g_assert_cmpint (vigil (cli, "events", "--type", "kata.delivery_failed", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "kata.delivery_failed"));
+  /* A new process (the host restarted) delivers them once the server is up. */
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, port);
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 3);
+  g_assert_cmpuint (kt_server_events_total (srv), ==, 3);
+  g_assert_false (kt_server_saw_duplicate_event (srv));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
+test_pinned_mismatch_reported_as_event (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->other_pem, certs->other_key, NULL, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 1);
+  g_assert_cmpuint (kt_server_packages (srv), ==, 0);
+  g_assert_cmpint (vigil (cli, "events", "--type", "kata.connection_refused", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "kata.connection_refused"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
+test_exclusions_applied (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  g_autoptr (JsonNode) general = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  general = json_from_string (
+      "{\"schema_version\":1,\"telemetry_exclusions\":{\"locked\":true,\"values\":{"
+      "\"use_exclusions\":true,\"processes\":[{\"image\":\"/opt/backup/*\"}]}}}", NULL);
+  json_object_set_member (json_object_get_object_member (policy, "settings"),
+                          "general", g_steal_pointer (&general));
+  setup_device (cli, policy);
+  emit_process (cli, "/opt/backup/agent");
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 1);
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"excluded\" : 1"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
+test_policy_errors_name_fields (void)
+{
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  g_autofree char *pfx = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *file = NULL;
+  JsonObject *kata, *conn, *trust;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  cli = cli_new ();
+  policy = kata_policy (443, TRUE);
+  kata = json_object_get_object_member (json_object_get_object_member (policy, "settings"), "kata");
+  conn = json_object_get_object_member (json_object_get_object_member (kata, "connection"), "values");
+  trust = json_object_get_object_member (json_object_get_object_member (kata, "trusted_connection"), "values");
+  json_object_set_int_member (conn, "sync_period_min", 90);
+  json_object_set_int_member (json_array_get_object_element (
+      json_object_get_array_member (conn, "servers"), 0), "port", 70000);
+  json_object_set_string_member (trust, "pinned_certificate", "not a certificate");
+  pfx = kt_read_b64 (certs->client_pfx);
+  json_object_set_boolean_member (trust, "use_client_certificate", TRUE);
+  json_object_set_string_member (trust, "client_pfx", pfx);
+  json_object_set_string_member (trust, "client_pfx_password", "Wr0ngPassw0rd");
+  text = to_text (policy);
+  file = write_tmp (cli, "bad.json", text);
+  g_assert_cmpint (vigil (cli, "policy", "validate", file, NULL), ==, 1);
+  {
+    g_autofree char *all = g_strconcat (cli->out, cli->err, NULL);
+    g_assert_nonnull (strstr (all, "kata.connection.sync_period_min"));
+    g_assert_nonnull (strstr (all, "kata.connection.servers[0].port"));
+    g_assert_nonnull (strstr (all, "kata.trusted_connection.pinned_certificate"));
+    g_assert_nonnull (strstr (all, "kata.trusted_connection.client_pfx_password"));
+    g_assert_nonnull (strstr (all, "password is wrong"));
+    g_assert_null (strstr (all, "Wr0ngPassw0rd"));
+  }
+  cli_free (cli);
+}
+
+static void
+test_sync_task_rejected_is_an_event (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-1\",\"type\":\"nope.none\"}]}");
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_syncs (srv), ==, 1);
+  g_assert_cmpint (vigil (cli, "events", "--type", "kata.sync_task_rejected", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "kata.sync_task_rejected"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  certs = kt_certs_new ();
+  g_test_add_func ("/kata/host/emit-then-flush-delivers", test_emit_then_flush_delivers);
+  g_test_add_func ("/kata/host/outage-then-restart-no-loss", test_outage_then_restart_no_loss);
+  g_test_add_func ("/kata/host/pinned-mismatch-reported-as-event",
+                   test_pinned_mismatch_reported_as_event);
+  g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
+  g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
+  g_test_add_func ("/kata/host/sync-task-rejected-is-an-event", test_sync_task_rejected_is_an_event);
+  rc = g_test_run ();
+  kt_certs_free (certs);
+  return rc;
+}

@@ -256,24 +256,39 @@ test_policy_errors_name_fields (void)
   kata = json_object_get_object_member (json_object_get_object_member (policy, "settings"), "kata");
   conn = json_object_get_object_member (json_object_get_object_member (kata, "connection"), "values");
   trust = json_object_get_object_member (json_object_get_object_member (kata, "trusted_connection"), "values");
+  /* The host's range checks come first: a policy with a range error is
+   * reported without the plugin's own checks. */
   json_object_set_int_member (conn, "sync_period_min", 90);
+  text = to_text (policy);
+  file = write_tmp (cli, "range.json", text);
+  g_assert_cmpint (vigil (cli, "policy", "validate", file, NULL), ==, 1);
+  g_assert_nonnull (strstr (cli->out, "kata.connection.sync_period_min: 90 is out of range 1–60"));
+  json_object_set_int_member (conn, "sync_period_min", 5);
   json_object_set_int_member (json_array_get_object_element (
       json_object_get_array_member (conn, "servers"), 0), "port", 70000);
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&file, g_free);
+  text = to_text (policy);
+  file = write_tmp (cli, "port.json", text);
+  g_assert_cmpint (vigil (cli, "policy", "validate", file, NULL), ==, 1);
+  g_assert_nonnull (strstr (cli->out, "kata.connection.servers[0].port: must be an integer in the range 1–65535"));
+  /* Then what needs OpenSSL, each under its own field. */
+  json_object_set_int_member (json_array_get_object_element (
+      json_object_get_array_member (conn, "servers"), 0), "port", 443);
   json_object_set_string_member (trust, "pinned_certificate", "not a certificate");
   pfx = kt_read_b64 (certs->client_pfx);
   json_object_set_boolean_member (trust, "use_client_certificate", TRUE);
   json_object_set_string_member (trust, "client_pfx", pfx);
   json_object_set_string_member (trust, "client_pfx_password", "Wr0ngPassw0rd");
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&file, g_free);
   text = to_text (policy);
-  file = write_tmp (cli, "bad.json", text);
+  file = write_tmp (cli, "tls.json", text);
   g_assert_cmpint (vigil (cli, "policy", "validate", file, NULL), ==, 1);
   {
     g_autofree char *all = g_strconcat (cli->out, cli->err, NULL);
-    g_assert_nonnull (strstr (all, "kata.connection.sync_period_min"));
-    g_assert_nonnull (strstr (all, "kata.connection.servers[0].port"));
-    g_assert_nonnull (strstr (all, "kata.trusted_connection.pinned_certificate"));
-    g_assert_nonnull (strstr (all, "kata.trusted_connection.client_pfx_password"));
-    g_assert_nonnull (strstr (all, "password is wrong"));
+    g_assert_nonnull (strstr (all, "kata.trusted_connection.pinned_certificate: not a PEM certificate"));
+    g_assert_nonnull (strstr (all, "kata.trusted_connection.client_pfx_password: the PFX password is wrong"));
     g_assert_null (strstr (all, "Wr0ngPassw0rd"));
   }
   cli_free (cli);

@@ -153,7 +153,7 @@ proxy_read_head (int fd, GError **error)
 static int
 proxy_connect (const KataTlsConfig *config, GError **error)
 {
-  g_autoptr (GUri) uri = g_uri_parse (config->proxy_uri, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GUri) uri = g_uri_parse (config->proxy_uri, G_URI_FLAGS_ENCODED, NULL);
   g_autoptr (GString) req = g_string_new (NULL);
   const char *user;
   int fd;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -457,5 +458,174 @@ kt_server_saw_duplicate_event (KtServer *s)
   g_mutex_lock (&s->lock);
   v = s->duplicate;
   g_mutex_unlock (&s->lock);
+  return v;
+}
+
+/* ---- CONNECT proxy --------------------------------------------------- */
+
+struct _KtProxy {
+  GThread *thread;
+  GMutex   lock;
+  int      listen_fd;
+  int      stop_pipe[2];
+  guint16  port;
+  char    *auth_header;   /* "Proxy-Authorization: Basic ..." or NULL */
+  guint    tunnels, refused;
+};
+
+static void
+relay (int a, int b)
+{
+  char buf[16384];
+
+  for (;;)
+    {
+      struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+      if (poll (p, 2, 5000) <= 0)
+        return;
+      for (int i = 0; i < 2; i++)
+        if (p[i].revents)
+          {
+            ssize_t n = read (p[i].fd, buf, sizeof buf);
+            if (n <= 0 || write (i ? a : b, buf, (size_t) n) != n)
+              return;
+          }
+    }
+}
+
+static int
+connect_target (const char *request)
+{
+  guint port = 0;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int fd;
+
+  if (sscanf (request, "CONNECT 127.0.0.1:%u HTTP/1.1", &port) != 1)
+    return -1;
+  a.sin_port = htons ((guint16) port);
+  fd = socket (AF_INET, SOCK_STREAM, 0);
+  if (connect (fd, (struct sockaddr *) &a, sizeof a) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+static void
+proxy_serve (KtProxy *px, int fd)
+{
+  char head[4096];
+  gsize len = 0;
+  int target;
+  const char *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+  const char *denied = "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
+
+  while (len < sizeof head - 1 && !g_strstr_len (head, (gssize) len, "\r\n\r\n"))
+    {
+      ssize_t n = read (fd, head + len, 1);
+      if (n <= 0)
+        return;
+      len += (gsize) n;
+    }
+  head[len] = '\0';
+  if (px->auth_header && !strstr (head, px->auth_header))
+    {
+      g_mutex_lock (&px->lock);
+      px->refused++;
+      g_mutex_unlock (&px->lock);
+      if (write (fd, denied, strlen (denied)) < 0)
+        return;
+      return;
+    }
+  if ((target = connect_target (head)) < 0)
+    return;
+  g_mutex_lock (&px->lock);
+  px->tunnels++;
+  g_mutex_unlock (&px->lock);
+  if (write (fd, ok, strlen (ok)) == (ssize_t) strlen (ok))
+    relay (fd, target);
+  close (target);
+}
+
+static gpointer
+proxy_thread (gpointer data)
+{
+  KtProxy *px = data;
+
+  for (;;)
+    {
+      struct pollfd p[2] = { { px->listen_fd, POLLIN, 0 }, { px->stop_pipe[0], POLLIN, 0 } };
+      int fd;
+      if (poll (p, 2, -1) < 0 && errno == EINTR)
+        continue;
+      if (p[1].revents)
+        break;
+      if ((fd = accept (px->listen_fd, NULL, NULL)) >= 0)
+        {
+          proxy_serve (px, fd);
+          close (fd);
+        }
+    }
+  return NULL;
+}
+
+KtProxy *
+kt_proxy_start (const char *auth)
+{
+  KtProxy *px = g_new0 (KtProxy, 1);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof a;
+
+  g_mutex_init (&px->lock);
+  if (auth)
+    {
+      g_autofree char *b64 = g_base64_encode ((const guchar *) auth, strlen (auth));
+      px->auth_header = g_strdup_printf ("Proxy-Authorization: Basic %s\r\n", b64);
+    }
+  px->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (bind (px->listen_fd, (struct sockaddr *) &a, sizeof a), ==, 0);
+  g_assert_cmpint (listen (px->listen_fd, 8), ==, 0);
+  getsockname (px->listen_fd, (struct sockaddr *) &a, &len);
+  px->port = ntohs (a.sin_port);
+  g_assert_cmpint (pipe (px->stop_pipe), ==, 0);
+  px->thread = g_thread_new ("kt-proxy", proxy_thread, px);
+  return px;
+}
+
+void
+kt_proxy_stop (KtProxy *px)
+{
+  g_assert_cmpint (write (px->stop_pipe[1], "x", 1), ==, 1);
+  g_thread_join (px->thread);
+  close (px->listen_fd);
+  close (px->stop_pipe[0]);
+  close (px->stop_pipe[1]);
+  g_free (px->auth_header);
+  g_mutex_clear (&px->lock);
+  g_free (px);
+}
+
+guint16 kt_proxy_port (KtProxy *px) { return px->port; }
+
+guint
+kt_proxy_tunnels (KtProxy *px)
+{
+  guint v;
+
+  g_mutex_lock (&px->lock);
+  v = px->tunnels;
+  g_mutex_unlock (&px->lock);
+  return v;
+}
+
+guint
+kt_proxy_refused (KtProxy *px)
+{
+  guint v;
+
+  g_mutex_lock (&px->lock);
+  v = px->refused;
+  g_mutex_unlock (&px->lock);
   return v;
 }

@@ -63,3 +63,13 @@ guint       kt_server_type_count (KtServer *server, const char *type);
 gboolean    kt_server_saw_duplicate_event (KtServer *server);
 /* A port on 127.0.0.1 where nothing listens. */
 guint16     kt_free_port        (void);
+
+/* An HTTP CONNECT proxy on loopback, one tunnel at a time. With @auth
+ * ("user:pass"), a tunnel needs that Basic Proxy-Authorization. */
+typedef struct _KtProxy KtProxy;
+
+KtProxy *kt_proxy_start   (const char *auth);
+void     kt_proxy_stop    (KtProxy *proxy);
+guint16  kt_proxy_port    (KtProxy *proxy);
+guint    kt_proxy_tunnels (KtProxy *proxy);   /* tunnels opened */
+guint    kt_proxy_refused (KtProxy *proxy);   /* 407 answers */

@@ -23,6 +23,8 @@ typedef struct {
   KataEngine *engine;
   KataSettings *settings;
   guint       next_id;
+  char       *proxy_uri;    /* what resolve_proxy answers */
+  guint       proxy_asks;
 } Fx;
 
 static gint64
@@ -56,10 +58,19 @@ fx_create_task (gpointer data, JsonObject *task, GError **error)
   return g_strdup_printf ("task-%u", fx->tasks->len);
 }
 
+static char *
+fx_resolve_proxy (gpointer data, const char *url, GError **error)
+{
+  Fx *fx = data;
+
+  fx->proxy_asks++;
+  return g_strdup (fx->proxy_uri);
+}
+
 static void
 fx_open_engine (Fx *fx, guint64 spool_max)
 {
-  KataHooks hooks = { fx_now, fx_emit, fx_create_task, NULL, fx };
+  KataHooks hooks = { fx_now, fx_emit, fx_create_task, fx_resolve_proxy, fx };
   KataEngineOptions opts = { fx->dir, "device-a", spool_max, FALSE, NULL };
   g_autoptr (GError) error = NULL;
 
@@ -111,6 +122,7 @@ fx_free (Fx *fx)
   g_free (fx->dir);
   g_ptr_array_unref (fx->emitted);
   g_ptr_array_unref (fx->tasks);
+  g_free (fx->proxy_uri);
   g_free (fx);
 }
 
@@ -301,6 +313,81 @@ test_failover_returns_to_first (void)
   g_assert_cmpuint (kt_server_unique_events (second), ==, 1);
   kt_server_stop (first);
   kt_server_stop (second);
+  fx_free (fx);
+}
+
+/* ---- proxy --------------------------------------------------------- */
+
+static void
+test_proxy_used_when_set (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *srv = good_server ();
+  KtProxy *px = kt_proxy_start ("edr:pr0xy pass");
+  guint16 port = kt_server_port (srv);
+  KataCycleResult r;
+
+  fx->proxy_uri = g_strdup_printf ("http://edr:pr0xy%%20pass@127.0.0.1:%u", kt_proxy_port (px));
+  fx->settings->use_proxy = TRUE;
+  fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 3);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (kt_proxy_tunnels (px), ==, 1);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 3);
+  kt_proxy_stop (px);
+  kt_server_stop (srv);
+  fx_free (fx);
+}
+
+static void
+test_proxy_not_used_by_default (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *srv = good_server ();
+  KtProxy *px = kt_proxy_start (NULL);
+  guint16 port = kt_server_port (srv);
+  KataCycleResult r;
+
+  /* A proxy is specified in the general settings, but the section's
+   * use_proxy is off (the default): the connection is direct. */
+  fx->proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", kt_proxy_port (px));
+  fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 2);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (fx->proxy_asks, ==, 0);
+  g_assert_cmpuint (kt_proxy_tunnels (px), ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
+  kt_proxy_stop (px);
+  kt_server_stop (srv);
+  fx_free (fx);
+}
+
+static void
+test_proxy_refusal_keeps_events (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *srv = good_server ();
+  KtProxy *px = kt_proxy_start ("edr:right");
+  guint16 port = kt_server_port (srv);
+  KataCycleResult r;
+  g_autoptr (JsonObject) st = NULL;
+
+  fx->proxy_uri = g_strdup_printf ("http://edr:wrong@127.0.0.1:%u", kt_proxy_port (px));
+  fx->settings->use_proxy = TRUE;
+  fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 2);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, -1);
+  g_assert_cmpuint (kt_proxy_refused (px), ==, 1);
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 2);
+  st = kata_engine_status (fx->engine);
+  g_assert_nonnull (strstr (json_object_get_string_member (st, "last_error"), "407"));
+  /* The proxy password never shows in an error. */
+  g_assert_null (strstr (json_object_get_string_member (st, "last_error"), "wrong"));
+  kt_proxy_stop (px);
+  kt_server_stop (srv);
   fx_free (fx);
 }
 
@@ -636,6 +723,9 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/tls/client-certificate-required", test_client_certificate_required);
   g_test_add_func ("/kata/failover/third-server", test_failover_to_third_server);
   g_test_add_func ("/kata/failover/back-to-first-next-period", test_failover_returns_to_first);
+  g_test_add_func ("/kata/proxy/used-when-set", test_proxy_used_when_set);
+  g_test_add_func ("/kata/proxy/not-used-by-default", test_proxy_not_used_by_default);
+  g_test_add_func ("/kata/proxy/refusal-keeps-events", test_proxy_refusal_keeps_events);
   g_test_add_func ("/kata/spool/down-restart-no-loss-no-duplicates",
                    test_down_then_restart_no_loss_no_duplicates);
   g_test_add_func ("/kata/spool/lost-ack-resends-same-sequence", test_lost_ack_resends_same_sequence);

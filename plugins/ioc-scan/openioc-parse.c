@@ -258,6 +258,7 @@ check_item_value (IocDoc *doc, IocNode *item, const char *content)
   g_autofree char *why = NULL;
   IocValueType type = ioc_term_type (item->term);
 
+  item->value.text = g_strdup (content != NULL ? content : "");
   if (content == NULL || *content == '\0')
     {
       ioc_doc_add_problem (doc, FALSE, item->line,

@@ -164,7 +164,7 @@ parse_string (IocValue *value, IocTerm term, IocCondition cond,
         *why = g_strdup_printf ("'%s' is not a %s", text, ioc_term_name (term));
     }
   else if (value->type == IOC_TYPE_HASH)
-    value->cmp = g_ascii_strdown (g_strstrip (g_strdup (text)), -1);
+    value->cmp = g_strstrip (g_ascii_strdown (text, -1));
   else if (ioc_term_is_path (term))
     value->cmp = ioc_path_to_posix (text, term == IOC_TERM_FILE_PATH);
   else if (term == IOC_TERM_FILE_EXTENSION && text[0] == '.'

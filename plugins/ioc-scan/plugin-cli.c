@@ -41,15 +41,17 @@ usage_error (const char *cmd, const char *message)
   return 2;
 }
 
+/* Parses with parse_strv, which frees the arguments it removes (the host
+ * hands us a copy of argv that it frees afterwards). */
 static gboolean
-parse_options (const char *cmd, GOptionEntry *entries, int *argc, char ***argv, int *code)
+parse_options (const char *cmd, GOptionEntry *entries, char ***argv, int *code)
 {
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
   g_option_context_set_summary (ctx, USAGE);
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, argc, argv, &error))
+  if (!g_option_context_parse_strv (ctx, argv, &error))
     {
       *code = usage_error (cmd, error->message);
       return FALSE;
@@ -111,7 +113,7 @@ any_errors (IocCollection *coll)
 }
 
 static int
-cmd_check (int argc, char **argv)
+cmd_check (char **argv)
 {
   gboolean json = FALSE;
   gint max_kb = 0;
@@ -125,7 +127,7 @@ cmd_check (int argc, char **argv)
   g_autoptr (IocCollection) coll = NULL;
   int code = 0;
 
-  if (!parse_options ("check", entries, &argc, &argv, &code))
+  if (!parse_options ("check", entries, &argv, &code))
     return code;
   if (files == NULL)
     return usage_error ("check", "name at least one IOC file or folder");
@@ -254,7 +256,7 @@ scan_exit_code (const IocScanResult *r, IocCollection *coll)
 }
 
 static int
-cmd_scan (int argc, char **argv)
+cmd_scan (char **argv)
 {
   gboolean json = FALSE, no_progress = FALSE;
   gint threads = 0, max_kb = 0;
@@ -276,7 +278,7 @@ cmd_scan (int argc, char **argv)
   IocScope scope = { 0 };
   int code = 0;
 
-  if (!parse_options ("scan", entries, &argc, &argv, &code))
+  if (!parse_options ("scan", entries, &argv, &code))
     return code;
   if (iocs == NULL || paths == NULL)
     return usage_error ("scan", "give --ioc FILE|DIR and at least one PATH");
@@ -392,7 +394,7 @@ build_zip (JsonArray *iocs, GError **error)
 }
 
 static int
-cmd_export (int argc, char **argv)
+cmd_export (char **argv)
 {
   g_autofree char *task = NULL, *params = NULL, *output = NULL;
   gboolean json = FALSE;
@@ -409,7 +411,7 @@ cmd_export (int argc, char **argv)
   JsonArray *iocs;
   int code = 0;
 
-  if (!parse_options ("export", entries, &argc, &argv, &code))
+  if (!parse_options ("export", entries, &argv, &code))
     return code;
   if ((task == NULL) == (params == NULL) || output == NULL)
     return usage_error ("export", "give --task ID or --params FILE, and --output FILE.zip");
@@ -447,10 +449,10 @@ ioc_cli_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
       return sub == NULL ? 2 : 0;
     }
   if (strcmp (sub, "check") == 0)
-    return cmd_check (argc - 1, argv + 1);
+    return cmd_check (argv + 1);
   if (strcmp (sub, "scan") == 0)
-    return cmd_scan (argc - 1, argv + 1);
+    return cmd_scan (argv + 1);
   if (strcmp (sub, "export") == 0)
-    return cmd_export (argc - 1, argv + 1);
+    return cmd_export (argv + 1);
   return usage_error (sub, "unknown subcommand");
 }

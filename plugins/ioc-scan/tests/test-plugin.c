@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The plugin through the real host: each case runs the built `vigil` CLI
+ * as a child process on a fresh state folder, with a lab device whose root
+ * is a scratch folder, and checks task results, `ioc.found` events, the
+ * actions on detection, the `vigil ioc` commands' output and exit codes,
+ * and the exported ZIP as an admin would see them.
+ *   test-plugin VIGIL_CLI PLUGINS_BUILD_DIR
+ */
+#include "ioc-test-util.h"
+
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *cli, *plugins_dir;
+
+typedef struct {
+  char *base, *state, *root;
+  gboolean all_plugins;   /* load every plugin, not just ioc-scan */
+} Lab;
+
+static int
+vigil (Lab *lab, char **out, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) env = g_environ_unsetenv (g_get_environ (), "VIGIL_PLUGIN_PATH");
+  const char *ids[] = { "ioc-scan", "quarantine", "epp", NULL };
+  g_autofree char *o = NULL, *e = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *arg;
+  int status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, g_strdup (cli));
+  g_ptr_array_add (argv, g_strdup ("--state-dir"));
+  g_ptr_array_add (argv, g_strdup (lab->state));
+  for (guint i = 0; ids[i] != NULL && (i == 0 || lab->all_plugins); i++)
+    {
+      g_ptr_array_add (argv, g_strdup ("--plugin-dir"));
+      g_ptr_array_add (argv, g_build_filename (plugins_dir, ids[i], NULL));
+    }
+  va_start (ap, err);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT,
+                               NULL, NULL, &o, &e, &status, &error));
+  g_assert_no_error (error);
+  if (out != NULL)
+    *out = g_steal_pointer (&o);
+  if (err != NULL)
+    *err = g_steal_pointer (&e);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static void
+lab_setup (Lab *lab, gconstpointer data)
+{
+  lab->base = g_dir_make_tmp ("vigil-iocplugin-XXXXXX", NULL);
+  lab->state = g_build_filename (lab->base, "state", NULL);
+  lab->root = g_build_filename (lab->base, "dev1", NULL);
+  lab->all_plugins = GPOINTER_TO_INT (data);
+  g_free (plant (lab->root, "home/alice/Downloads/evil.exe", "MZ-evil", 7));
+  g_free (plant (lab->root, "home/alice/notes.txt", "hello", 5));
+  g_free (plant (lab->root, "srv/evil.exe", "MZ-evil", 7));
+  g_assert_cmpint (vigil (lab, NULL, NULL, "device", "add", "dev1", "--group", "root",
+                          "--root", lab->root, NULL), ==, 0);
+}
+
+static void
+lab_teardown (Lab *lab, gconstpointer data)
+{
+  remove_tree (lab->base);
+  g_free (lab->base);
+  g_free (lab->state);
+  g_free (lab->root);
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  json_parser_load_from_data (p, text, -1, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (p));
+}
+
+static char *
+write_text (Lab *lab, const char *name, const char *text)
+{
+  char *path = g_build_filename (lab->base, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static char *
+evil_ioc (void)
+{
+  g_autofree char *body = indicator ("OR", item11 ("FileItem/FileName", "is", "string", "evil.exe", NULL),
+                                     item11 ("ProcessItem/name", "is", "string", "evil.exe", NULL), NULL);
+  return ioc11 ("evil-1", body);
+}
+
+/* Task parameters with the evil IOC embedded. */
+static char *
+params_json (const char *scope, gboolean quarantine, gboolean critical)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonNode) scope_node = parse_json (scope);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "iocs");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, "evil.ioc");
+  json_builder_set_member_name (b, "xml");
+  json_builder_add_string_value (b, xml);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "scope");
+  json_builder_add_value (b, json_node_copy (scope_node));
+  json_builder_set_member_name (b, "on_detection");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "quarantine");
+  json_builder_add_boolean_value (b, quarantine);
+  json_builder_set_member_name (b, "critical_scan");
+  json_builder_add_boolean_value (b, critical);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+/* Creates and runs an ioc.scan task for dev1; returns the last run. */
+static JsonObject *
+run_scan (Lab *lab, const char *params, char **task_id)
+{
+  g_autofree char *file = write_text (lab, "params.json", params);
+  g_autofree char *out = NULL, *results = NULL;
+  g_auto (GStrv) words = NULL;
+  g_autoptr (JsonNode) runs = NULL;
+  JsonArray *a;
+
+  g_assert_cmpint (vigil (lab, &out, NULL, "task", "create", "--type", "ioc.scan", "--device",
+                          "dev1", "--params", file, NULL), ==, 0);
+  words = g_strsplit (out, " ", 3);
+  g_assert_cmpstr (words[0], ==, "task");
+  vigil (lab, NULL, NULL, "task", "run", words[1], NULL);
+  g_assert_cmpint (vigil (lab, &results, NULL, "task", "results", words[1], "--json", NULL), ==, 0);
+  runs = parse_json (results);
+  a = json_node_get_array (runs);
+  g_assert_cmpuint (json_array_get_length (a), >=, 1);
+  if (task_id != NULL)
+    *task_id = g_strdup (words[1]);
+  return json_object_ref (json_array_get_object_element (a, json_array_get_length (a) - 1));
+}
+
+static void
+test_task_detects_and_emits (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"custom\",\"paths\":[\"/home\"]}", TRUE, TRUE);
+  g_autoptr (JsonObject) run = run_scan (lab, params, NULL);
+  JsonObject *result = json_object_get_object_member (run, "result");
+  JsonObject *ioc = json_array_get_object_element (json_object_get_array_member (result, "iocs"), 0);
+  JsonObject *card = json_object_get_object_member (ioc, "card");
+  JsonObject *obj = json_array_get_object_element (json_object_get_array_member (card, "objects"), 0);
+  JsonArray *actions = json_object_get_array_member (result, "actions");
+  g_autofree char *out = NULL;
+  g_autoptr (JsonNode) events = NULL;
+  g_autofree char *md5 = md5_of ("MZ-evil", 7);
+  JsonObject *payload;
+
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "completed");
+  g_assert_true (json_object_get_boolean_member (ioc, "found"));
+  g_assert_cmpint (json_object_get_int_member (result, "files_scanned"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (obj, "path"), ==, "/home/alice/Downloads/evil.exe");
+  g_assert_cmpstr (json_object_get_string_member (obj, "md5"), ==, md5);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "matched"), "FileItem/FileName is \"evil.exe\""));
+  /* quarantine.put and epp.critical_scan are not loaded: reported, not fatal. */
+  g_assert_cmpuint (json_array_get_length (actions), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (actions, i), "state"),
+                     ==, "unavailable");
+  g_assert_cmpint (vigil (lab, &out, NULL, "events", "--type", "ioc.found", "--json", NULL), ==, 0);
+  events = parse_json (out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (events)), ==, 1);
+  payload = json_object_get_object_member (json_array_get_object_element (json_node_get_array (events), 0),
+                                           "payload");
+  g_assert_cmpstr (json_object_get_string_member (payload, "ioc_id"), ==, "evil-1");
+  g_assert_cmpstr (json_object_get_string_member (payload, "path"), ==, "/home/alice/Downloads/evil.exe");
+  g_assert_cmpint (json_object_get_int_member (payload, "size"), ==, 7);
+  g_assert_cmpuint (strlen (json_object_get_string_member (payload, "sha256")), ==, 64);
+}
+
+static void
+test_actions_create_tasks (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"system_drives\"}", TRUE, TRUE);
+  g_autofree char *plugins = NULL;
+  g_autoptr (JsonObject) run = NULL;
+  JsonArray *actions;
+  guint quarantined = 0, scans = 0;
+
+  vigil (lab, &plugins, NULL, "plugins", NULL);
+  if (strstr (plugins, "quarantine") == NULL || strstr (plugins, "epp") == NULL)
+    {
+      g_test_skip ("the quarantine and epp plugins are not built");
+      return;
+    }
+  run = run_scan (lab, params, NULL);
+  actions = json_object_get_array_member (json_object_get_object_member (run, "result"), "actions");
+  for (guint i = 0; i < json_array_get_length (actions); i++)
+    {
+      JsonObject *a = json_array_get_object_element (actions, i);
+      g_assert_cmpstr (json_object_get_string_member (a, "state"), ==, "created");
+      quarantined += g_str_equal (json_object_get_string_member (a, "task_type"), "quarantine.put");
+      scans += g_str_equal (json_object_get_string_member (a, "task_type"), "epp.critical_scan");
+    }
+  /* Two objects found (/home/... and /srv/...), one critical scan. */
+  g_assert_cmpuint (quarantined, ==, 2);
+  g_assert_cmpuint (scans, ==, 1);
+}
+
+static void
+test_invalid_scope_rejected (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"everywhere\"}", FALSE, FALSE);
+  g_autofree char *file = write_text (lab, "bad.json", params);
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (vigil (lab, NULL, &err, "task", "create", "--type", "ioc.scan", "--device",
+                          "dev1", "--params", file, NULL), !=, 0);
+  g_assert_nonnull (strstr (err, "scope"));
+}
+
+static void
+test_check_exit_codes (Lab *lab, gconstpointer data)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *good = write_text (lab, "good.ioc", xml);
+  g_autofree char *bad = write_text (lab, "bad.ioc", "<OpenIOC xmlns=\"http://openioc.org/schemas/OpenIOC_1.1\">\n<criteria>");
+  g_autofree char *out = NULL, *out2 = NULL, *json = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  g_assert_cmpint (vigil (lab, &out, NULL, "ioc", "check", good, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "unsupported (evaluated as unknown): ProcessItem/name"));
+  g_assert_nonnull (strstr (out, "FileItem/FileName is \"evil.exe\""));
+  g_assert_cmpint (vigil (lab, &out2, NULL, "ioc", "check", good, bad, NULL), ==, 1);
+  g_assert_nonnull (strstr (out2, "error: line 2: malformed XML"));
+  g_assert_cmpint (vigil (lab, &json, NULL, "ioc", "check", "--json", bad, NULL), ==, 1);
+  node = parse_json (json);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "loaded"), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "check", NULL), ==, 2);
+}
+
+static void
+test_scan_exit_codes (Lab *lab, gconstpointer data)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *good = write_text (lab, "good.ioc", xml);
+  g_autofree char *bad = write_text (lab, "bad.ioc", "not xml");
+  g_autofree char *home = g_build_filename (lab->root, "home", NULL);
+  g_autofree char *alice = g_build_filename (lab->root, "home/alice/notes.txt", NULL);
+  g_autofree char *out = NULL, *json = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  g_assert_cmpint (vigil (lab, &out, NULL, "ioc", "scan", "--ioc", good, home, NULL), ==, 1);
+  g_assert_nonnull (strstr (out, "/Downloads/evil.exe: FOUND Test evil-1"));
+  g_assert_cmpint (vigil (lab, &json, NULL, "ioc", "scan", "--json", "--ioc", good, home, NULL), ==, 1);
+  node = parse_json (json);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "iocs_found"), ==, 1);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "scan", "--ioc", good, alice, NULL), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "scan", "--ioc", bad, home, NULL), ==, 2);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "scan", home, NULL), ==, 2);
+}
+
+static void
+test_export_zip (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"custom\",\"paths\":[\"/srv\"]}", FALSE, FALSE);
+  g_autofree char *file = write_text (lab, "export.json", params);
+  g_autofree char *zip1 = g_build_filename (lab->base, "from-params.zip", NULL);
+  g_autofree char *zip2 = g_build_filename (lab->base, "from-task.zip", NULL);
+  g_autofree char *task_id = NULL, *listing = NULL, *content = NULL, *xml = evil_ioc ();
+  g_autoptr (JsonObject) run = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *list_argv[] = { "unzip", "-Z1", zip2, NULL };
+  const char *cat_argv[] = { "unzip", "-p", zip1, "evil.ioc", NULL };
+
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--params", file, "-o", zip1, NULL), ==, 0);
+  run = run_scan (lab, params, &task_id);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--task", task_id, "-o", zip2, NULL), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--task", "no-such-task", "-o", zip2, NULL), ==, 2);
+  g_spawn_sync (NULL, (char **) list_argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, &listing, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (listing, ==, "evil.ioc\n");
+  g_spawn_sync (NULL, (char **) cat_argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, &content, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (content, ==, xml);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (argc < 3)
+    {
+      g_printerr ("usage: test-plugin VIGIL_CLI PLUGINS_BUILD_DIR\n");
+      return 2;
+    }
+  cli = argv[1];
+  plugins_dir = argv[2];
+#define ADD(path, all, fn) g_test_add (path, Lab, GINT_TO_POINTER (all), lab_setup, fn, lab_teardown)
+  ADD ("/ioc/plugin/task-detects-and-emits-ioc-found", FALSE, test_task_detects_and_emits);
+  ADD ("/ioc/plugin/actions-create-tasks", TRUE, test_actions_create_tasks);
+  ADD ("/ioc/plugin/invalid-scope-rejected", FALSE, test_invalid_scope_rejected);
+  ADD ("/ioc/plugin/check-exit-codes", FALSE, test_check_exit_codes);
+  ADD ("/ioc/plugin/scan-exit-codes", FALSE, test_scan_exit_codes);
+  ADD ("/ioc/plugin/export-zip", FALSE, test_export_zip);
+  return g_test_run ();
+}

@@ -151,6 +151,15 @@ event_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 {
   if (argc >= 2 && g_str_equal (argv[1], "emit"))
     return event_emit (host, globals, argc - 1, argv + 1);
+  if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
+    {
+      g_print ("Usage: vigil event emit TYPE [FILE.json|-] [--device D] [--payload-version N]\n"
+               "                        [--no-run] [--json]\n"
+               "Stores the event (payload: a JSON object from FILE or stdin, {} when none),\n"
+               "dispatches it and runs everything it sets off until idle, unless --no-run.\n"
+               "Run 'vigil event emit --help' for the options.\n");
+      return 0;
+    }
   vh_cli_error ("event", "usage: vigil event emit TYPE [FILE.json|-] --device D "
                 "[--payload-version N] [--no-run]");
   return 2;

@@ -28,10 +28,37 @@ typedef struct {
   char           *socket_path;
   char           *inbox;
   gboolean        busy;
+  gboolean        json;          /* one JSON object per line on stdout */
   guint           idle_id;
 } Serve;
 
 /* ---- taking one event ------------------------------------------------ */
+
+static void
+log_event (Serve *serve, const char *id, const VhEventEnvelope *envelope, const char *where)
+{
+  g_autoptr (JsonObject) o = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  if (!serve->json)
+    {
+      g_print ("event %s: %s%s%s (from %s)\n", id, envelope->type,
+               envelope->device_id ? " on " : "", envelope->device_id ? envelope->device_id : "",
+               where);
+      return;
+    }
+  o = json_object_new ();
+  json_object_set_string_member (o, "event", id);
+  json_object_set_string_member (o, "type", envelope->type);
+  if (envelope->device_id)
+    json_object_set_string_member (o, "device", envelope->device_id);
+  json_object_set_string_member (o, "from", where);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, o);
+  text = json_to_string (node, FALSE);
+  g_print ("%s\n", text);
+}
 
 /* Parses, checks and stores one event. Returns its id or NULL. */
 static char *
@@ -58,9 +85,7 @@ intake (Serve *serve, const char *data, gsize length, const char *where, GError 
   id = vh_events_emit (serve->host, "serve", envelope->type, envelope->device_id,
                        envelope->payload_version, envelope->payload, error);
   if (id != NULL)
-    g_print ("event %s: %s%s%s (from %s)\n", id, envelope->type,
-             envelope->device_id ? " on " : "", envelope->device_id ? envelope->device_id : "",
-             where);
+    log_event (serve, id, envelope, where);
   return id;
 }
 
@@ -384,9 +409,11 @@ static int
 serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *socket_path = NULL, *inbox = NULL;
+  gboolean json = globals->json;
   GOptionEntry entries[] = {
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "Unix socket for events (STATE/vigil.sock)", "PATH" },
     { "inbox", 0, 0, G_OPTION_ARG_FILENAME, &inbox, "Folder for event files (STATE/inbox)", "DIR" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Log taken events as JSON lines", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- run the scheduler and take events");
@@ -402,6 +429,7 @@ serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
                                   : g_build_filename (vigil_host_state_dir (host), "vigil.sock", NULL);
   serve.inbox = inbox ? g_steal_pointer (&inbox)
                       : g_build_filename (vigil_host_state_dir (host), "inbox", NULL);
+  serve.json = json;
   serve.loop = g_main_loop_new (NULL, FALSE);
   serve.cancellable = g_cancellable_new ();
   if (!make_inbox (serve.inbox, &error) || !listen_on_socket (&serve, &error))

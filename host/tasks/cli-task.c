@@ -11,6 +11,20 @@
 #include "tasks/tasks-private.h"
 
 #define USAGE "task create|list|show ID|run ID|run-due|cancel ID|results ID|delete ID"
+#define TASK_HELP \
+  "Usage: vigil task COMMAND [--json] ...\n" \
+  "  create --type T (--device D | --group G [--exclude D]...) [--params FILE.json]\n" \
+  "         [--schedule JSON] [--name N] [--retention-days N]\n" \
+  "  list                 every task with its schedule, state and next start\n" \
+  "  show ID              a task and its runs\n" \
+  "  run ID               run a task now on all its devices and wait\n" \
+  "  run-due              run everything that is due now, until idle\n" \
+  "  cancel ID            stop a task for good (also from another process)\n" \
+  "  results ID           results and findings of the task's runs\n" \
+  "  delete ID            delete a task and its results (password-protected)\n" \
+  "Schedules: {\"kind\":\"now\"} (default), manual, once/hourly/daily/weekly with\n" \
+  "\"at\", on_start, after_update, window with \"start\"/\"end\" (see docs/tasks.md).\n" \
+  "Run 'vigil task COMMAND --help' for a command's options.\n"
 
 typedef struct {
   VigilHost          *host;
@@ -54,6 +68,17 @@ print_json_array (JsonArray *array)
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
   json_node_set_array (node, array);
   vh_cli_print_json (node);
+}
+
+/* {"task": ID, "<what>": true} for scripts. */
+static void
+print_done (const char *task_id, const char *what)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+
+  json_object_set_string_member (o, "task", task_id);
+  json_object_set_boolean_member (o, what, TRUE);
+  print_json_object (o);
 }
 
 static const char *
@@ -326,7 +351,9 @@ task_cancel (Ctx *ctx, int argc, char **argv)
     return vh_cli_error ("task cancel", "usage: vigil task cancel ID"), 2;
   if (!vh_tasks_cancel (ctx->host, argv[1], &error))
     return vh_cli_error ("task cancel", "%s", error->message), 2;
-  if (!ctx->json)
+  if (ctx->json)
+    print_done (argv[1], "cancelled");
+  else
     g_print ("task %s cancelled; running runs stop at their next check\n", argv[1]);
   return 0;
 }
@@ -391,7 +418,9 @@ task_delete (Ctx *ctx, int argc, char **argv)
   if (!vh_protect_check (ctx->host, "task.delete", &error)
       || !vh_tasks_delete (ctx->host, argv[1], &error))
     return vh_cli_error ("task delete", "%s", error->message), 2;
-  if (!ctx->json)
+  if (ctx->json)
+    print_done (argv[1], "deleted");
+  else
     g_print ("task %s deleted\n", argv[1]);
   return 0;
 }
@@ -409,6 +438,11 @@ task_main (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   };
   Ctx ctx = { host, globals, globals->json };
 
+  if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
+    {
+      g_print ("%s", TASK_HELP);
+      return 0;
+    }
   for (gsize i = 0; argc >= 2 && i < G_N_ELEMENTS (subs); i++)
     if (g_str_equal (argv[1], subs[i].name))
       return subs[i].run (&ctx, argc - 1, argv + 1);

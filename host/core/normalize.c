@@ -144,6 +144,23 @@ normalize_groups (VigilSection *section, GError **error)
   return TRUE;
 }
 
+/* Both VigilSection and VigilTaskType start with their id: name it in the
+ * error when the plugin's struct is large enough to hold it. */
+static gpointer
+prefix_error (GError **error, GError *local, const char *kind, gconstpointer src,
+              gsize size)
+{
+  const char *id = src != NULL && size >= sizeof (const char *)
+    ? *(const char *const *) src : NULL;
+
+  if (id != NULL)
+    g_set_error (error, local->domain, local->code, "%s '%s': %s", kind, id,
+                 local->message);
+  else
+    g_set_error_literal (error, local->domain, local->code, local->message);
+  return NULL;
+}
+
 VhSection *
 vh_normalize_section (VigilPlugin *plugin, const VigilSection *section,
                       gsize size, GError **error)
@@ -153,8 +170,8 @@ vh_normalize_section (VigilPlugin *plugin, const VigilSection *section,
 
   entry->plugin = plugin;
   if (!vh_copy_struct (&entry->section, sizeof entry->section, section, size,
-                       "VigilSection", error))
-    return NULL;
+                       "VigilSection", &local))
+    return prefix_error (error, local, "section", section, size);
   if (!normalize_groups (&entry->section, &local))
     {
       const char *id = entry->section.id ? entry->section.id : "(null)";
@@ -175,8 +192,8 @@ vh_normalize_task_type (VigilPlugin *plugin, const VigilTaskType *type,
 
   entry->plugin = plugin;
   if (!vh_copy_struct (&entry->type, sizeof entry->type, type, size,
-                       "VigilTaskType", error))
-    return NULL;
+                       "VigilTaskType", &local))
+    return prefix_error (error, local, "task type", type, size);
   plugin_params = entry->type.params;
   entry->type.params = copy_fields (plugin_params, entry->type.n_params,
                                     entry->type.param_size, "params", &local);

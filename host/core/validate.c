@@ -12,6 +12,9 @@
 
 #define MAX_ID_LEN 64
 
+/* Marks a range failure, which check_default spells out with the range. */
+static const char OUT_OF_RANGE[] = "is out of range";
+
 static gboolean
 invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -98,7 +101,7 @@ scalar_fits (const VigilField *field, VigilFieldType type, JsonNode *node,
         return *why = "is not an integer", FALSE;
       if (field->has_range && type == field->type &&
           (json_node_get_int (node) < field->min || json_node_get_int (node) > field->max))
-        return *why = "is out of its range", FALSE;
+        return *why = OUT_OF_RANGE, FALSE;
       return TRUE;
     case VIGIL_FIELD_STRING:
       return s != NULL || (*why = "is not a string", FALSE);
@@ -131,7 +134,7 @@ default_fits (const VigilField *field, JsonNode *node, const char **why)
   array = json_node_get_array (node);
   len = json_array_get_length (array);
   if (field->has_range && (len < field->min || len > field->max))
-    return *why = "has a length out of its range", FALSE;
+    return *why = OUT_OF_RANGE, FALSE;
   for (guint i = 0; i < len; i++)
     if (!scalar_fits (field, field->item_type, json_array_get_element (array, i), why))
       return FALSE;
@@ -150,10 +153,14 @@ check_default (const VigilField *field, const char *where, GError **error)
   if (!json_parser_load_from_data (parser, field->default_json, -1, &local))
     return invalid (error, "%s.%s: default_json '%s' is not JSON: %s", where,
                     field->key, field->default_json, local->message);
-  if (!default_fits (field, json_parser_get_root (parser), &why))
-    return invalid (error, "%s.%s: default %s %s for a %s field", where, field->key,
-                    field->default_json, why, type_name (field->type));
-  return TRUE;
+  if (default_fits (field, json_parser_get_root (parser), &why))
+    return TRUE;
+  if (why == OUT_OF_RANGE)
+    return invalid (error, "%s.%s: default %s %s %" G_GINT64_FORMAT "–%" G_GINT64_FORMAT
+                    "%s", where, field->key, field->default_json, why, field->min,
+                    field->max, field->type == VIGIL_FIELD_LIST ? " (list length)" : "");
+  return invalid (error, "%s.%s: default %s %s (%s field)", where, field->key,
+                  field->default_json, why, type_name (field->type));
 }
 
 static gboolean

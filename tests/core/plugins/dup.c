@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Plugins that register something already taken, one per build:
+ * -DDUP_SECTION (the section "basic"), -DDUP_TASK ("basic.echo"),
+ * -DDUP_HANDLER (two handlers for one event type), -DDUP_COMMAND (the
+ * command "basic"), -DBUILTIN_COMMAND (the built-in "policy"). Each first
+ * registers a task type of its own, which the host must roll back when it
+ * refuses the plugin. They load after "basic" (file names sort after it).
+ */
+#include <vigil/plugin.h>
+
+static gboolean
+run_nothing (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
+             gpointer user_data, GError **error)
+{
+  return TRUE;
+}
+
+static void
+on_event (const VigilEvent *event, gpointer user_data)
+{
+}
+
+static int
+command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
+{
+  return 0;
+}
+
+static const VigilField fields[] = {
+  { .key = "on", .type = VIGIL_FIELD_BOOL, .default_json = "false" },
+};
+static const VigilSettingsGroup groups[] = {
+  { .id = "main", .fields = VIGIL_ARRAY (fields) },
+};
+
+static gboolean
+register_duplicate (const VigilHostApi *api, VigilPlugin *self, GError **error)
+{
+#if defined(DUP_SECTION)
+  static const VigilSection section = {
+    .id = "basic", .schema_version = 1, .groups = VIGIL_ARRAY (groups),
+  };
+  return api->register_section (self, &section, sizeof section, error);
+#elif defined(DUP_TASK)
+  static const VigilTaskType type = { .id = "basic.echo", .run = run_nothing };
+  return api->register_task_type (self, &type, sizeof type, error);
+#elif defined(DUP_HANDLER)
+  static const VigilEventHandler handler = {
+    .event_type = "quarantine.*", .handler = on_event,
+  };
+  return api->register_event_handler (self, &handler, sizeof handler, error) &&
+         api->register_event_handler (self, &handler, sizeof handler, error);
+#elif defined(DUP_COMMAND) || defined(BUILTIN_COMMAND)
+# if defined(DUP_COMMAND)
+  static const VigilCommand command = { .name = "basic", .run = command_run };
+# else
+  static const VigilCommand command = { .name = "policy", .run = command_run };
+# endif
+  return api->register_command (self, &command, sizeof command, error);
+#endif
+}
+
+static gboolean
+dup_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
+{
+  static const VigilTaskType own = { .id = TEST_ID ".own", .run = run_nothing };
+
+  if (!api->register_task_type (self, &own, sizeof own, error))
+    return FALSE;
+  /* Ignore the failure on purpose: the host must refuse the plugin anyway. */
+  register_duplicate (api, self, NULL);
+  (void) groups;
+  return TRUE;
+}
+
+VIGIL_PLUGIN_DEFINE (TEST_ID, "Duplicate registration", "0.1", "LGPL-2.1-or-later",
+                     "Registers an id another plugin already has.", dup_init, NULL)

@@ -157,6 +157,20 @@ test_window_in_local_time (void)
 }
 
 static void
+test_window_start_skipped_by_dst (void)
+{
+  g_autoptr (GTimeZone) berlin = g_time_zone_new_identifier ("Europe/Berlin");
+  VhSchedule s;
+  gint64 created = at (berlin, 2026, 3, 29, 1, 0);
+
+  /* 02:30 does not exist on 29 March 2026 in Berlin (02:00 -> 03:00): the
+   * window opens at the first local time that does, 03:00 CEST (01:00Z). */
+  g_assert_true (vh_schedule_parse ("{\"kind\":\"window\",\"start\":\"02:30\",\"end\":\"04:00\"}",
+                                    berlin, &s, NULL));
+  g_assert_cmpint (vh_schedule_next (&s, created, 0, created, berlin), ==, utc (2026, 3, 29, 1, 0));
+}
+
+static void
 test_hourly_next (void)
 {
   VhSchedule s = parse_ok ("{\"kind\":\"hourly\",\"at\":\"2026-11-22T10:00:00Z\"}");
@@ -299,6 +313,7 @@ main (int argc, char **argv)
   g_test_add_func ("/schedule/window/empty-rejected", test_window_empty_rejected);
   g_test_add_func ("/schedule/window/bad-time-rejected", test_window_bad_time_rejected);
   g_test_add_func ("/schedule/window/local-time", test_window_in_local_time);
+  g_test_add_func ("/schedule/window/start-skipped-by-dst", test_window_start_skipped_by_dst);
   g_test_add_func ("/schedule/hourly-next", test_hourly_next);
   g_test_add_func ("/schedule/daily-next", test_daily_next);
   g_test_add_func ("/schedule/daily-keeps-local-hour-across-dst",

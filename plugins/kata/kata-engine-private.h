@@ -42,6 +42,13 @@ struct _KataEngine {
   char         *last_error;
   char         *last_server;
   gint64        last_delivery_us;
+  /* The counters as last saved to the spool (see kata_engine_save_counters). */
+  struct {
+    guint64 submitted, excluded, disabled, ttl_suppressed, dropped_low,
+            dropped_high, sent_events, sent_packages, failed_cycles, syncs,
+            sync_failures, tasks_created;
+  } saved;
+  JsonObject   *throttle_saved;   /* type -> counts as last saved */
 };
 
 typedef struct {

@@ -89,6 +89,11 @@ const char  *kata_spool_agent_id  (KataSpool *spool);
 /* Remembers task ids created from synchronization: TRUE when @id is new. */
 gboolean     kata_spool_mark_task (KataSpool *spool, const char *id,
                                    gint64 now_us, GError **error);
+/* Counters shared by every process using the spool: adds @deltas (name ->
+ * integer) in one transaction; kata_spool_counters returns the totals. */
+gboolean     kata_spool_counters_add (KataSpool *spool, JsonObject *deltas,
+                                      GError **error);
+JsonObject  *kata_spool_counters  (KataSpool *spool);
 gboolean     kata_spool_meta_set  (KataSpool *spool, const char *key,
                                    const char *value, GError **error);
 char        *kata_spool_meta_get  (KataSpool *spool, const char *key);

@@ -31,7 +31,9 @@ static const char schema_sql[] =
   "  high INTEGER NOT NULL, time_us INTEGER NOT NULL, body TEXT NOT NULL,"
   "  package INTEGER);"
   "CREATE TABLE IF NOT EXISTS sync_tasks (id TEXT PRIMARY KEY,"
-  "  created_us INTEGER NOT NULL);";
+  "  created_us INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY,"
+  "  value INTEGER NOT NULL);";
 
 G_DEFINE_QUARK (kata-error-quark, kata_error)
 
@@ -441,4 +443,54 @@ kata_spool_meta_get (KataSpool *spool, const char *key)
   sqlite3_finalize (st);
   g_mutex_unlock (&spool->lock);
   return value;
+}
+
+gboolean
+kata_spool_counters_add (KataSpool *spool, JsonObject *deltas, GError **error)
+{
+  g_autoptr (GList) names = json_object_get_members (deltas);
+  sqlite3_stmt *st = NULL;
+  gboolean ok;
+
+  g_mutex_lock (&spool->lock);
+  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
+  if (ok && sqlite3_prepare_v2 (spool->db, "INSERT INTO counters (name, value)"
+                                " VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+                                " value = value + excluded.value", -1, &st, NULL) != SQLITE_OK)
+    ok = db_fail (spool, "prepare counters", error);
+  for (GList *l = names; ok && l != NULL; l = l->next)
+    {
+      gint64 delta = json_object_get_int_member (deltas, l->data);
+      if (delta == 0)
+        continue;
+      sqlite3_reset (st);
+      sqlite3_bind_text (st, 1, l->data, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 2, delta);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        ok = db_fail (spool, "add counter", error);
+    }
+  sqlite3_finalize (st);
+  if (ok)
+    ok = db_exec (spool, "COMMIT", error);
+  else
+    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+  g_mutex_unlock (&spool->lock);
+  return ok;
+}
+
+JsonObject *
+kata_spool_counters (KataSpool *spool)
+{
+  JsonObject *o = json_object_new ();
+  sqlite3_stmt *st = NULL;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "SELECT name, value FROM counters ORDER BY name",
+                          -1, &st, NULL) == SQLITE_OK)
+    while (sqlite3_step (st) == SQLITE_ROW)
+      json_object_set_int_member (o, (const char *) sqlite3_column_text (st, 0),
+                                  sqlite3_column_int64 (st, 1));
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return o;
 }

@@ -28,6 +28,7 @@ static GHashTable  *disabled;       /* device key -> gint64 * last check */
 static GThreadPool *worker;
 static guint        timer_id;
 static gint         busy;
+static gint64       rescanned_us;
 
 /* The device id to give the host: none for the host-wide engine. */
 static const char *
@@ -154,7 +155,27 @@ entry_free (gpointer p)
   g_free (entry);
 }
 
-/* Reopens the spools an earlier run left, so their events go out. */
+/* Whether an engine already works from @path. */
+static gboolean
+known_folder (const char *path)
+{
+  GHashTableIter it;
+  gpointer key;
+  gboolean known = FALSE;
+
+  g_mutex_lock (&lock);
+  g_hash_table_iter_init (&it, engines);
+  while (!known && g_hash_table_iter_next (&it, &key, NULL))
+    {
+      g_autofree char *dir = device_folder (key);
+      known = strcmp (dir, path) == 0;
+    }
+  g_mutex_unlock (&lock);
+  return known;
+}
+
+/* Reopens the spools an earlier run (or another process) left, so their
+ * events go out. */
 static void
 restore_engines (void)
 {
@@ -166,9 +187,13 @@ restore_engines (void)
     {
       g_autofree char *path = g_build_filename (root, name, NULL);
       g_autoptr (GError) error = NULL;
-      KataEngine *engine = open_engine (path, NULL, &error);
+      KataEngine *engine;
       const char *device;
+      Entry *entry;
 
+      if (known_folder (path))
+        continue;
+      engine = open_engine (path, NULL, &error);
       if (engine == NULL)
         {
           kata_api->log (kata_self, G_LOG_LEVEL_WARNING, "spool %s: %s", path,
@@ -176,13 +201,14 @@ restore_engines (void)
           continue;
         }
       device = kata_engine_device (engine);
-      if (g_hash_table_contains (engines, device ? device : HOST_KEY))
-        {
-          kata_engine_free (engine);
-          continue;
-        }
-      configure (add_engine (device ? device : HOST_KEY, engine),
-                 device && strcmp (device, HOST_KEY) ? device : NULL);
+      g_mutex_lock (&lock);
+      entry = g_hash_table_contains (engines, device ? device : HOST_KEY)
+          ? NULL : add_engine (device ? device : HOST_KEY, engine);
+      g_mutex_unlock (&lock);
+      if (entry == NULL)
+        kata_engine_free (engine);
+      else
+        configure (entry, device && strcmp (device, HOST_KEY) ? device : NULL);
     }
 }
 
@@ -292,6 +318,13 @@ on_timer (gpointer data)
       gpointer key, value;
       gint64 now = kata_api->now (kata_self);
 
+      /* Other processes (`vigil event emit`) may have started spools for
+       * devices this one has not seen yet. */
+      if (now - rescanned_us >= REFRESH_US || now < rescanned_us)
+        {
+          rescanned_us = now;
+          restore_engines ();
+        }
       g_mutex_lock (&lock);
       g_hash_table_iter_init (&it, engines);
       while (g_hash_table_iter_next (&it, &key, &value))

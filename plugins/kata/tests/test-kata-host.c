@@ -154,6 +154,9 @@ test_emit_then_flush_delivers (void)
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 2);
   g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
   g_assert_nonnull (strstr (cli->out, "\"sent_events\" : 2"));
+  /* Counted by the two `event emit` processes, shown by a third. */
+  g_assert_nonnull (strstr (cli->out, "\"submitted\" : 2"));
+  g_assert_nonnull (strstr (cli->out, "\"offered\" : 2"));
   kt_server_stop (srv);
   cli_free (cli);
 }

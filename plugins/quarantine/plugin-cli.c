@@ -27,6 +27,16 @@ static const char usage[] =
   "[--detection NAME] [--reason TEXT] [--keep] | restore ID --device D "
   "[--to original|restore_folder] | delete ID --device D";
 
+static const char summary[] =
+  "Subcommands:\n"
+  "  list [--device D]             objects of device D (headers only), or the\n"
+  "                                console's common list without --device\n"
+  "  show ID --device D [--verify] metadata; --verify authenticates every chunk\n"
+  "  add PATH --device D [--detection NAME] [--reason TEXT] [--keep]\n"
+  "  restore ID --device D [--to original|restore_folder]\n"
+  "  delete ID --device D\n"
+  "Exit codes: 0 success, 1 problems found, 2 usage or runtime error.";
+
 static void
 args_clear (Args *a)
 {
@@ -72,7 +82,7 @@ parse (int argc, char **argv, Args *a, GError **error)
 
   for (int i = 0; i < argc; i++)
     copy[i] = g_strdup (argv[i]);
-  g_option_context_set_summary (ctx, usage);
+  g_option_context_set_summary (ctx, summary);
   g_option_context_add_main_entries (ctx, entries, NULL);
   return g_option_context_parse_strv (ctx, &copy, error);
 }

@@ -72,5 +72,12 @@ gboolean qo_open (EVP_CIPHER_CTX *ctx, const guint8 okey[Q_KEY_LEN],
                   const guint8 *in, gsize len, guint8 *out,
                   const guint8 tag[QO_TAG_LEN], GError **error);
 
+/* A digest running on a helper thread (qhasher.c). */
+typedef struct _QHasher QHasher;
+QHasher *qhasher_new  (EVP_MD_CTX *md);
+void     qhasher_post (QHasher *h, const guint8 *data, gsize len);
+gboolean qhasher_wait (QHasher *h);
+void     qhasher_free (QHasher *h);
+
 void qo_put_u32 (guint8 *p, guint32 v);
 guint32 qo_get_u32 (const guint8 *p);

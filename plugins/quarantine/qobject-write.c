@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The streaming object writer: takes a file's bytes in any slices, hashes
- * them (MD5, SHA-256), encrypts them one chunk at a time and writes each
- * sealed chunk out, so memory stays at two chunk buffers whatever the file
+ * them (MD5, SHA-256; the MD5 of full chunks on a helper thread, see
+ * qhasher.c), encrypts them one chunk at a time and writes each sealed
+ * chunk out, so memory stays at two chunk buffers whatever the file
  * size. The metadata block sits at the front (so listing never reads the
  * content) but holds the digests known only at the end: the writer reserves
  * its exact length using same-length placeholders and seals it last.
@@ -19,6 +20,7 @@ struct _QObjectWriter {
   EVP_CIPHER_CTX  *ctx;
   EVP_MD_CTX      *md5;
   EVP_MD_CTX      *sha256;
+  QHasher         *md5_thread;  /* started at the first full chunk */
   JsonObject      *meta;
   guint8          *plain;     /* the pending chunk */
   gsize            plain_len;
@@ -41,6 +43,7 @@ qobject_writer_free (QObjectWriter *w)
 {
   if (w == NULL)
     return;
+  qhasher_free (w->md5_thread);
   EVP_CIPHER_CTX_free (w->ctx);
   EVP_MD_CTX_free (w->md5);
   EVP_MD_CTX_free (w->sha256);
@@ -98,6 +101,37 @@ qobject_writer_new (int out_fd, const QKey *key, const guint8 id[Q_ID_LEN],
   return g_steal_pointer (&w);
 }
 
+/* Hashes and seals the pending chunk. For full chunks the MD5 runs on the
+ * helper thread while this one does SHA-256 and AES-GCM on the same bytes;
+ * small files never start the thread. */
+static gboolean
+hash_and_seal (QObjectWriter *w, guint32 record, guint8 *ct, GError **error)
+{
+  gboolean threaded = w->plain_len == QO_CHUNK_SIZE;
+  gboolean ok;
+
+  if (threaded && w->md5_thread == NULL)
+    w->md5_thread = qhasher_new (w->md5);
+  if (threaded)
+    qhasher_post (w->md5_thread, w->plain, w->plain_len);
+  else if (EVP_DigestUpdate (w->md5, w->plain, w->plain_len) != 1)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_IO, "MD5 update failed");
+      return FALSE;
+    }
+  ok = EVP_DigestUpdate (w->sha256, w->plain, w->plain_len) == 1;
+  if (!ok)
+    g_set_error (error, Q_ERROR, Q_ERROR_IO, "SHA-256 update failed");
+  ok = ok && qo_seal (w->ctx, w->okey, &w->header, w->index, record, w->plain,
+                      w->plain_len, ct, ct + w->plain_len, error);
+  if (threaded && !qhasher_wait (w->md5_thread) && ok)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_IO, "MD5 update failed");
+      ok = FALSE;
+    }
+  return ok;
+}
+
 static gboolean
 flush_chunk (QObjectWriter *w, gboolean final, GError **error)
 {
@@ -110,8 +144,7 @@ flush_chunk (QObjectWriter *w, gboolean final, GError **error)
       return FALSE;
     }
   qo_put_u32 (w->sealed, record);
-  if (!qo_seal (w->ctx, w->okey, &w->header, w->index, record, w->plain,
-                w->plain_len, ct, ct + w->plain_len, error))
+  if (!hash_and_seal (w, record, ct, error))
     return FALSE;
   if (!q_write_full (w->fd, w->sealed,
                      QO_RECORD_LEN + w->plain_len + QO_TAG_LEN))
@@ -125,13 +158,6 @@ gboolean
 qobject_writer_write (QObjectWriter *w, const guint8 *data, gsize len,
                       GError **error)
 {
-  if (len > 0
-      && (EVP_DigestUpdate (w->md5, data, len) != 1
-          || EVP_DigestUpdate (w->sha256, data, len) != 1))
-    {
-      g_set_error (error, Q_ERROR, Q_ERROR_IO, "digest update failed");
-      return FALSE;
-    }
   w->total += len;
   while (len > 0)
     {
@@ -175,8 +201,11 @@ qobject_writer_finish (QObjectWriter *w, guint64 *size, GError **error)
   g_autofree guint8 *sealed = NULL;
   gsize len;
 
-  if (!flush_chunk (w, TRUE, error)
-      || !set_digest (w->meta, "md5", w->md5, error)
+  if (!flush_chunk (w, TRUE, error))
+    return FALSE;
+  /* The digests are complete: the helper thread is done with the MD5. */
+  g_clear_pointer (&w->md5_thread, qhasher_free);
+  if (!set_digest (w->meta, "md5", w->md5, error)
       || !set_digest (w->meta, "sha256", w->sha256, error))
     return FALSE;
   text = meta_text (w->meta);

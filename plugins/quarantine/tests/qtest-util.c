@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,21 +63,29 @@ qtest_write_file (const char *root, const char *path, gsize len, guint32 seed)
   return g_steal_pointer (&host);
 }
 
+/* OpenSSL rather than GChecksum: several times faster on the 300 MB case. */
 char *
 qtest_file_sha256 (const char *host_path)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guint8 *buf = NULL;
+  EVP_MD_CTX *md;
+  guint8 digest[32];
+  char hex[65];
   int fd = open (host_path, O_RDONLY | O_CLOEXEC);
   gssize n;
 
   if (fd < 0)
     return NULL;
   buf = g_malloc (1024 * 1024);
+  md = EVP_MD_CTX_new ();
+  EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
   while ((n = q_read_full (fd, buf, 1024 * 1024)) > 0)
-    g_checksum_update (sum, buf, n);
+    EVP_DigestUpdate (md, buf, n);
+  EVP_DigestFinal_ex (md, digest, NULL);
+  EVP_MD_CTX_free (md);
   close (fd);
-  return g_strdup (g_checksum_get_string (sum));
+  q_hex (digest, sizeof digest, hex);
+  return g_strdup (hex);
 }
 
 char *

@@ -9,6 +9,7 @@
 #include "qtest-util.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -36,8 +37,11 @@ write_sparse (const char *root)
   g_assert_cmpint (ftruncate (fd, BIG_SIZE), ==, 0);
   for (goffset off = 0; off + ISLAND <= (goffset) BIG_SIZE; off += ISLAND_GAP)
     {
-      for (gsize i = 0; i < ISLAND; i++)
-        island[i] = g_random_int () >> 24;
+      for (gsize i = 0; i < ISLAND; i += 4)
+        {
+          guint32 r = g_random_int ();
+          memcpy (island + i, &r, 4);
+        }
       g_assert_true (q_pwrite_full (fd, island, ISLAND, off + 4093));
     }
   close (fd);

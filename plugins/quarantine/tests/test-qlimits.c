@@ -94,6 +94,76 @@ test_store_sequence (QFixture *f, gconstpointer data)
   g_assert_cmpuint (first_limit, ==, 7);
 }
 
+typedef struct {
+  QFixture *f;
+  guint     first;
+  guint64   before[5], after[5];
+} Worker;
+
+static gpointer
+put_five (gpointer data)
+{
+  Worker *w = data;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/w%u-%u.bin", w->first, i);
+      QPutRequest req = { .root = w->f->root, .path = path, .delete_original = TRUE };
+      QPutResult res;
+
+      g_assert_true (qstore_put (w->f->store, &req, NULL, &res, NULL));
+      w->before[i] = res.size_before;
+      w->after[i] = res.size_after;
+      qput_result_clear (&res);
+    }
+  return NULL;
+}
+
+/* Two threads putting into one store: every commit's before/after sizes
+ * are exact, so the ten intervals chain without gaps or overlaps and a
+ * crossing can be seen by exactly one put. */
+static void
+test_concurrent_puts_measure_exactly (QFixture *f, gconstpointer data)
+{
+  Worker w[2] = { { f, 0 }, { f, 1 } };
+  g_autoptr (GArray) steps = g_array_new (FALSE, FALSE, sizeof (guint64) * 2);
+  guint64 expect = 0;
+
+  for (guint t = 0; t < 2; t++)
+    for (guint i = 0; i < 5; i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/w%u-%u.bin", t, i);
+        g_free (qtest_write_file (f->root, path, 50 * 1024 + 999 * i, t * 10 + i));
+      }
+  {
+    GThread *a = g_thread_new ("a", put_five, &w[0]);
+    GThread *b = g_thread_new ("b", put_five, &w[1]);
+    g_thread_join (a);
+    g_thread_join (b);
+  }
+  for (guint t = 0; t < 2; t++)
+    for (guint i = 0; i < 5; i++)
+      {
+        guint64 pair[2] = { w[t].before[i], w[t].after[i] };
+        g_array_append_val (steps, pair);
+      }
+  for (guint n = 0; n < steps->len; n++)
+    {
+      gboolean found = FALSE;
+      for (guint k = 0; k < steps->len && !found; k++)
+        {
+          guint64 *pair = &g_array_index (steps, guint64, 2 * k);
+          if (pair[0] == expect)
+            {
+              expect = pair[1];
+              found = TRUE;
+            }
+        }
+      g_assert_true (found);
+    }
+  g_assert_cmpuint (expect, ==, qstore_total_size (f->store));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -105,5 +175,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quarantine/limits/free-mb", test_free_mb);
   g_test_add ("/quarantine/limits/store-sequence-fires-once-each", QFixture, NULL,
               qfix_setup, test_store_sequence, qfix_teardown);
+  g_test_add ("/quarantine/limits/concurrent-puts-measure-exactly", QFixture, NULL,
+              qfix_setup, test_concurrent_puts_measure_exactly, qfix_teardown);
   return g_test_run ();
 }

@@ -215,6 +215,26 @@ test_named_temp_leaves_nothing (QFixture *f, gconstpointer data)
   }
 }
 
+static void
+test_owner_restored_as_root (QFixture *f, gconstpointer data)
+{
+  g_autofree char *host = qtest_write_file (f->root, "/home/carol/notes.txt", 100, 8);
+  g_autofree char *id = NULL, *to = NULL;
+  struct stat st;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("owners are only restored when running as root");
+      return;
+    }
+  g_assert_cmpint (chown (host, 1234, 4321), ==, 0);
+  id = qtest_put (f, "/home/carol/notes.txt", TRUE);
+  g_assert_true (restore (f, id, NULL, FALSE, &to, NULL));
+  g_assert_cmpint (stat (host, &st), ==, 0);
+  g_assert_cmpint (st.st_uid, ==, 1234);
+  g_assert_cmpint (st.st_gid, ==, 4321);
+}
+
 #define ADD(path, fn) g_test_add (path, QFixture, NULL, qfix_setup, fn, qfix_teardown)
 
 int
@@ -231,5 +251,6 @@ main (int argc, char **argv)
   ADD ("/quarantine/restore/keep-object-when-asked", test_keep_object);
   ADD ("/quarantine/restore/journal-leftover-swept", test_journal_leftover_swept);
   ADD ("/quarantine/restore/named-temp-leaves-nothing", test_named_temp_leaves_nothing);
+  ADD ("/quarantine/restore/owner-restored-as-root", test_owner_restored_as_root);
   return g_test_run ();
 }

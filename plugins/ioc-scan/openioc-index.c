@@ -20,8 +20,12 @@ typedef struct {
   guint   mask;
 } SizeRange;
 
+#define N_KINDS 7
+
 struct _IocIndex {
-  GHashTable *items;        /* key -> GPtrArray of IocNode (borrowed) */
+  /* One table per key kind, keyed by the items' own strings (borrowed):
+   * value -> first IocNode, the others chained by next_same. */
+  GHashTable *items[N_KINDS];
   GHashTable *root_doc;     /* IocNode root -> IocDoc */
   GPtrArray  *always;       /* IocDoc whose root is not gated */
   GHashTable *empty;        /* shared, read-only: "no hits" */
@@ -42,13 +46,10 @@ typedef enum {
   KEY_PATH = 1 << 6,
 } KeyKind;
 
-static const char key_prefix[] = { 'm', '1', '2', 'n', 'N', 'p', 'P' };
-
-static char *
-make_key (KeyKind kind, const char *value)
+static GHashTable *
+table_of (IocIndex *index, KeyKind kind)
 {
-  char prefix[2] = { key_prefix[g_bit_nth_lsf (kind, -1)], '\0' };
-  return g_strconcat (prefix, value, NULL);
+  return index->items[g_bit_nth_lsf (kind, -1)];
 }
 
 static guint
@@ -83,24 +84,19 @@ static void
 index_item (IocIndex *index, IocNode *item)
 {
   KeyKind kind = item_key_kind (item);
-  char *key;
-  GPtrArray *list;
+  GHashTable *table;
+  const char *key;
 
   item->indexed = kind != 0;
   item->gated = item->indexed;
+  item->next_same = NULL;
   if (!item->indexed)
     return;
-  key = make_key (kind, (kind == KEY_NAME_FOLDED || kind == KEY_PATH_FOLDED)
-                            ? item->value.cmp_folded : item->value.cmp);
-  list = g_hash_table_lookup (index->items, key);
-  if (list == NULL)
-    {
-      list = g_ptr_array_new ();
-      g_hash_table_insert (index->items, key, list);
-    }
-  else
-    g_free (key);
-  g_ptr_array_add (list, item);
+  table = table_of (index, kind);
+  key = (kind == KEY_NAME_FOLDED || kind == KEY_PATH_FOLDED) ? item->value.cmp_folded
+                                                              : item->value.cmp;
+  item->next_same = g_hash_table_lookup (table, key);
+  g_hash_table_insert (table, (char *) key, item);
   index->key_kinds |= kind;
 }
 
@@ -199,8 +195,8 @@ ioc_index_build (IocCollection *coll)
 {
   IocIndex *index = g_new0 (IocIndex, 1);
 
-  index->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_ptr_array_unref);
+  for (guint k = 0; k < N_KINDS; k++)
+    index->items[k] = g_hash_table_new (g_str_hash, g_str_equal);
   index->root_doc = g_hash_table_new (NULL, NULL);
   index->always = g_ptr_array_new ();
   index->empty = g_hash_table_new (NULL, NULL);
@@ -222,7 +218,8 @@ ioc_index_build (IocCollection *coll)
 void
 ioc_index_free (IocIndex *index)
 {
-  g_hash_table_unref (index->items);
+  for (guint k = 0; k < N_KINDS; k++)
+    g_hash_table_unref (index->items[k]);
   g_hash_table_unref (index->root_doc);
   g_ptr_array_unref (index->always);
   g_hash_table_unref (index->empty);
@@ -290,19 +287,17 @@ mark (GHashTable *marked, IocNode *node)
 static void
 lookup (IocIndex *index, GHashTable **marked, KeyKind kind, const char *value)
 {
-  g_autofree char *key = NULL;
-  GPtrArray *hits;
+  IocNode *hit;
 
   if (!(index->key_kinds & kind) || value == NULL)
     return;
-  key = make_key (kind, value);
-  hits = g_hash_table_lookup (index->items, key);
-  if (hits == NULL)
+  hit = g_hash_table_lookup (table_of (index, kind), value);
+  if (hit == NULL)
     return;
   if (*marked == NULL)
     *marked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < hits->len; i++)
-    mark (*marked, hits->pdata[i]);
+  for (; hit != NULL; hit = hit->next_same)
+    mark (*marked, hit);
 }
 
 static GHashTable *

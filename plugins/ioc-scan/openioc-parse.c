@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Parses OpenIOC 1.0 and 1.1 documents into IocDoc trees with libxml2, as
- * untrusted input: a size limit checked before reading, no entity
- * substitution, no DTD loading, no network, no XInclude, any DOCTYPE
- * refused as soon as the parser sees it, and an external entity loader that
- * denies every request made for our parser contexts (libxml2 2.9 still reads
- * a file:// entity when substitution is on, so we never turn it on and deny
- * the load as well). The version comes from the root element's namespace,
- * never from the file name. A file that fails keeps its problems (with file
- * and line) in its IocDoc and never stops the rest of the collection.
+ * Parses OpenIOC 1.0 and 1.1 documents into IocDoc trees with libxml2's
+ * SAX2 interface, as untrusted input: no entity substitution, no DTD
+ * loading, no network, no XInclude, any DOCTYPE refused as soon as the
+ * parser sees it (before a declaration inside it is read), and an external
+ * entity loader that denies every request made for our parser contexts
+ * (libxml2 2.9 still reads a file:// entity when substitution is on, so we
+ * never turn it on and deny the load as well). The tree is built straight
+ * from the SAX events, without a DOM: a collection of 100,000 items loads
+ * in a fraction of the time. The version comes from the root element's
+ * namespace, never from the file name. Problems carry the line they are
+ * on; a file that fails never stops the rest of the collection.
  */
 #include "openioc.h"
 
@@ -16,23 +18,49 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define NS_1_0 "http://schemas.mandiant.com/2010/ioc"
 #define NS_1_1 "http://openioc.org/schemas/OpenIOC_1.1"
-/* Deep enough for any real IOC, shallow enough for the recursion. */
+/* Deep enough for any real IOC, shallow enough for the recursions. */
 #define MAX_DEPTH 64
+#define PARSE_STATE_MAGIC 0x10c5ca11u
+
+/* What an element is, from its name and its parent's kind. */
+typedef enum {
+  K_OTHER,
+  K_ROOT,
+  K_META,
+  K_META_FIELD,
+  K_TREE,
+  K_INDICATOR,
+  K_ITEM,
+  K_CONTEXT,
+  K_CONTENT,
+} Kind;
+
+typedef struct {
+  Kind     kind;
+  IocNode *node;       /* K_INDICATOR, K_ITEM */
+  char   **target;     /* K_META_FIELD: where the text goes */
+} Frame;
 
 /* Hung on ctxt->_private so the hooks know the context is ours. */
 typedef struct {
-  guint32  magic;
-  gboolean doctype;
-  guint    doctype_line;
-  guint    error_line;
-  char    *error;
-} ParseState;
-
-#define PARSE_STATE_MAGIC 0x10c5ca11u
+  guint32          magic;
+  IocDoc          *doc;
+  xmlParserCtxtPtr ctxt;
+  GArray          *stack;        /* Frame */
+  GString         *text;         /* characters of the open Content/field */
+  gboolean         collecting;
+  guint            indicators;   /* open Indicator elements */
+  gboolean         doctype;
+  guint            doctype_line;
+  gboolean         refused;      /* stopped for a reason of ours */
+  guint            error_line;
+  char            *error;
+  char            *content;      /* Content text of the open item */
+  gboolean         has_context, has_content;
+} Sax;
 
 static xmlExternalEntityLoader previous_loader;
 
@@ -40,11 +68,12 @@ static xmlExternalEntityLoader previous_loader;
 /* libxml2 hooks                                                       */
 /* ------------------------------------------------------------------ */
 
-static ParseState *
-state_of (xmlParserCtxtPtr ctxt)
+static Sax *
+sax_of (void *ctx)
 {
-  ParseState *state = ctxt != NULL ? ctxt->_private : NULL;
-  return state != NULL && state->magic == PARSE_STATE_MAGIC ? state : NULL;
+  xmlParserCtxtPtr ctxt = ctx;
+  Sax *sax = ctxt != NULL ? ctxt->_private : NULL;
+  return sax != NULL && sax->magic == PARSE_STATE_MAGIC ? sax : NULL;
 }
 
 /* Denies every external load for our contexts (and for a NULL context,
@@ -53,7 +82,7 @@ state_of (xmlParserCtxtPtr ctxt)
 static xmlParserInputPtr
 deny_entity_loader (const char *url, const char *id, xmlParserCtxtPtr ctxt)
 {
-  if (ctxt == NULL || state_of (ctxt) != NULL || previous_loader == NULL)
+  if (ctxt == NULL || sax_of (ctxt) != NULL || previous_loader == NULL)
     return NULL;
   return previous_loader (url, id, ctxt);
 }
@@ -71,186 +100,108 @@ install_loader_once (void)
     }
 }
 
+static guint
+line_of (Sax *sax)
+{
+  return sax->ctxt->input != NULL ? (guint) sax->ctxt->input->line : 0;
+}
+
+static void
+refuse (Sax *sax)
+{
+  sax->refused = TRUE;
+  xmlStopParser (sax->ctxt);
+}
+
 /* A DOCTYPE may declare entities (billion laughs, external files): stop
  * right there, before any declaration inside it is read. */
 static void
 on_doctype (void *ctx, const xmlChar *name, const xmlChar *external_id,
             const xmlChar *system_id)
 {
-  xmlParserCtxtPtr ctxt = ctx;
-  ParseState *state = state_of (ctxt);
-  if (state != NULL)
-    {
-      state->doctype = TRUE;
-      state->doctype_line = ctxt->input != NULL ? ctxt->input->line : 0;
-    }
-  xmlStopParser (ctxt);
+  Sax *sax = sax_of (ctx);
+  if (sax == NULL)
+    return;
+  sax->doctype = TRUE;
+  sax->doctype_line = line_of (sax);
+  refuse (sax);
 }
 
 static void
 on_error (void *ctx, xmlErrorPtr err)
 {
-  ParseState *state = state_of (ctx);
-  if (state == NULL || err == NULL || err->level < XML_ERR_ERROR
-      || state->error != NULL)
+  Sax *sax = sax_of (ctx);
+  if (sax == NULL || err == NULL || err->level < XML_ERR_ERROR || sax->error != NULL)
     return;
-  state->error = g_strchomp (g_strdup (err->message ? err->message : "malformed XML"));
-  state->error_line = err->line > 0 ? (guint) err->line : 0;
-}
-
-static xmlDocPtr
-parse_xml (const char *file, const char *data, gsize len, ParseState *state)
-{
-  xmlParserCtxtPtr ctxt;
-  xmlDocPtr doc;
-  int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING;
-
-  install_loader_once ();
-  ctxt = xmlNewParserCtxt ();
-  if (ctxt == NULL)
-    return NULL;
-  ctxt->_private = state;
-  ctxt->sax->internalSubset = on_doctype;
-  ctxt->sax->serror = on_error;
-  doc = xmlCtxtReadMemory (ctxt, data, (int) len, file, NULL, options);
-  if (doc != NULL && (state->doctype || !ctxt->wellFormed))
-    g_clear_pointer (&doc, xmlFreeDoc);
-  xmlFreeParserCtxt (ctxt);
-  return doc;
+  sax->error = g_strchomp (g_strdup (err->message ? err->message : "malformed XML"));
+  sax->error_line = err->line > 0 ? (guint) err->line : 0;
 }
 
 /* ------------------------------------------------------------------ */
-/* Documents                                                           */
+/* Attributes                                                          */
 /* ------------------------------------------------------------------ */
 
-static void
-problem_free (gpointer p)
-{
-  IocProblem *problem = p;
-  g_free (problem->message);
-  g_free (problem);
-}
-
-static void
-unsupported_free (gpointer p)
-{
-  IocUnsupported *u = p;
-  g_free (u->term);
-  g_free (u);
-}
-
-static void
-node_free (IocNode *node)
-{
-  if (node == NULL)
-    return;
-  g_clear_pointer (&node->children, g_ptr_array_unref);
-  g_clear_pointer (&node->ungated, g_ptr_array_unref);
-  g_free (node->id);
-  g_free (node->document);
-  g_free (node->search);
-  g_free (node->content_type);
-  g_free (node->condition_text);
-  ioc_value_clear (&node->value);
-  g_free (node);
-}
-
-static void
-doc_free (gpointer p)
-{
-  IocDoc *doc = p;
-  node_free (doc->root);
-  g_ptr_array_unref (doc->problems);
-  g_ptr_array_unref (doc->unsupported);
-  g_free (doc->file);
-  g_free (doc->id);
-  g_free (doc->short_description);
-  g_free (doc->description);
-  g_free (doc->authored_by);
-  g_free (doc);
-}
-
-void
-ioc_doc_add_problem (IocDoc *doc, gboolean error, guint line,
-                     const char *format, ...)
-{
-  IocProblem *problem = g_new0 (IocProblem, 1);
-  va_list args;
-
-  va_start (args, format);
-  problem->message = g_strdup_vprintf (format, args);
-  va_end (args);
-  problem->error = error;
-  problem->line = line;
-  g_ptr_array_add (doc->problems, problem);
-}
-
-gboolean
-ioc_doc_has_errors (const IocDoc *doc)
-{
-  for (guint i = 0; i < doc->problems->len; i++)
-    if (((IocProblem *) doc->problems->pdata[i])->error)
-      return TRUE;
-  return FALSE;
-}
-
-static void
-add_unsupported (IocDoc *doc, guint line, const char *format, ...)
-{
-  IocUnsupported *u = g_new0 (IocUnsupported, 1);
-  va_list args;
-
-  va_start (args, format);
-  u->term = g_strdup_vprintf (format, args);
-  va_end (args);
-  u->line = line;
-  g_ptr_array_add (doc->unsupported, u);
-}
-
-/* ------------------------------------------------------------------ */
-/* Tree                                                                */
-/* ------------------------------------------------------------------ */
-
-static gboolean
-is_element (xmlNodePtr n, const char *name)
-{
-  return n->type == XML_ELEMENT_NODE && strcmp ((const char *) n->name, name) == 0;
-}
-
+/* SAX2 attributes: 5 pointers each (name, prefix, URI, value, end). */
 static char *
-prop (xmlNodePtr n, const char *name)
+attr (int n, const xmlChar **attrs, const char *name)
 {
-  xmlChar *v = xmlGetProp (n, (const xmlChar *) name);
-  char *copy = v != NULL ? g_strdup ((const char *) v) : NULL;
-  xmlFree (v);
-  return copy;
-}
-
-static char *
-text_of (xmlNodePtr n)
-{
-  xmlChar *v = xmlNodeGetContent (n);
-  char *copy = g_strdup (v != NULL ? (const char *) v : "");
-  xmlFree (v);
-  return copy;
-}
-
-static xmlNodePtr
-child_element (xmlNodePtr parent, const char *name)
-{
-  for (xmlNodePtr c = parent->children; c != NULL; c = c->next)
-    if (is_element (c, name))
-      return c;
+  for (int i = 0; i < n; i++)
+    if (strcmp ((const char *) attrs[5 * i], name) == 0)
+      return g_strndup ((const char *) attrs[5 * i + 3], attrs[5 * i + 4] - attrs[5 * i + 3]);
   return NULL;
 }
 
-static gboolean
-prop_true (xmlNodePtr n, const char *name)
+/* Strings most items share (search, condition, type) are kept once per
+ * document, in its pool: bounded by the file, freed with it. */
+static const char *
+attr_pooled (IocDoc *doc, int n, const xmlChar **attrs, const char *name)
 {
-  g_autofree char *v = prop (n, name);
-  return v != NULL && (g_ascii_strcasecmp (g_strstrip (v), "true") == 0
-                       || strcmp (v, "1") == 0);
+  char small[128];
+  char *kept;
+
+  for (int i = 0; i < n; i++)
+    if (strcmp ((const char *) attrs[5 * i], name) == 0)
+      {
+        gsize len = attrs[5 * i + 4] - attrs[5 * i + 3];
+        if (len >= sizeof small)
+          break;
+        memcpy (small, attrs[5 * i + 3], len);
+        small[len] = '\0';
+        kept = g_hash_table_lookup (doc->pool, small);
+        if (kept == NULL)
+          {
+            kept = g_strdup (small);
+            g_hash_table_add (doc->pool, kept);
+          }
+        return kept;
+      }
+  /* Absent, or too long to be a term name: keep it as it is. */
+  kept = attr (n, attrs, name);
+  if (kept != NULL)
+    g_hash_table_add (doc->pool, kept);
+  return kept;
 }
+
+static gboolean
+attr_true (int n, const xmlChar **attrs, const char *name)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp ((const char *) attrs[5 * i], name) == 0)
+      {
+        const char *v = (const char *) attrs[5 * i + 3], *end = (const char *) attrs[5 * i + 4];
+        while (v < end && g_ascii_isspace (*v))
+          v++;
+        while (end > v && g_ascii_isspace (end[-1]))
+          end--;
+        return (end - v == 4 && g_ascii_strncasecmp (v, "true", 4) == 0)
+               || (end - v == 1 && *v == '1');
+      }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Items and Indicators                                                */
+/* ------------------------------------------------------------------ */
 
 static void
 check_item_value (IocDoc *doc, IocNode *item, const char *content)
@@ -263,7 +214,7 @@ check_item_value (IocDoc *doc, IocNode *item, const char *content)
     {
       ioc_doc_add_problem (doc, FALSE, item->line,
                            "empty Content in %s: invalid item, evaluated as unknown",
-                           item->search ? item->search : "IndicatorItem");
+                           *item->search ? item->search : "IndicatorItem");
       return;
     }
   if (item->term == IOC_TERM_UNSUPPORTED || item->condition == IOC_COND_UNSUPPORTED)
@@ -283,54 +234,69 @@ check_item_value (IocDoc *doc, IocNode *item, const char *content)
 }
 
 static IocNode *
-parse_item (IocDoc *doc, xmlNodePtr x)
+item_start (Sax *sax, int n, const xmlChar **attrs)
 {
+  IocDoc *doc = sax->doc;
   IocNode *item = g_new0 (IocNode, 1);
-  xmlNodePtr context = child_element (x, "Context");
-  xmlNodePtr content = child_element (x, "Content");
-  g_autofree char *text = content != NULL ? text_of (content) : NULL;
 
   item->is_item = TRUE;
-  item->line = (guint) xmlGetLineNo (x);
-  item->id = prop (x, "id");
-  item->condition_text = prop (x, "condition");
+  item->line = line_of (sax);
+  item->condition_text = attr_pooled (doc, n, attrs, "condition");
   if (item->condition_text == NULL)
-    item->condition_text = g_strdup ("");
+    item->condition_text = g_intern_static_string ("");
   item->condition = ioc_condition_parse (item->condition_text, doc->version, &item->negate);
   if (doc->version == IOC_V1_1)
     {
-      item->negate = item->negate != prop_true (x, "negate");
-      item->preserve_case = prop_true (x, "preserve-case");
+      item->negate = item->negate != attr_true (n, attrs, "negate");
+      item->preserve_case = attr_true (n, attrs, "preserve-case");
     }
-  if (context != NULL)
-    {
-      item->document = prop (context, "document");
-      item->search = prop (context, "search");
-    }
-  if (content != NULL)
-    item->content_type = prop (content, "type");
-  if (item->search == NULL)
-    item->search = g_strdup ("");
-  item->term = ioc_term_lookup (item->document, item->search);
-  if (item->term == IOC_TERM_UNSUPPORTED)
-    add_unsupported (doc, item->line, "%s", *item->search ? item->search : "(no Context)");
-  else if (item->condition == IOC_COND_UNSUPPORTED)
-    add_unsupported (doc, item->line, "%s condition '%s'", item->search,
-                     item->condition_text);
-  check_item_value (doc, item, text);
-  doc->n_items++;
+  item->search = g_intern_static_string ("");
+  sax->has_context = sax->has_content = FALSE;
+  g_clear_pointer (&sax->content, g_free);
   return item;
 }
 
 static void
-warn_only_negated (IocDoc *doc, IocNode *node)
+item_end (Sax *sax, IocNode *item)
+{
+  IocDoc *doc = sax->doc;
+
+  item->term = ioc_term_lookup (item->document, item->search);
+  if (item->term == IOC_TERM_UNSUPPORTED)
+    ioc_doc_add_unsupported (doc, item->line, "%s", *item->search ? item->search : "(no Context)");
+  else if (item->condition == IOC_COND_UNSUPPORTED)
+    ioc_doc_add_unsupported (doc, item->line, "%s condition '%s'", item->search,
+                             item->condition_text);
+  check_item_value (doc, item, sax->content);
+  g_clear_pointer (&sax->content, g_free);
+  doc->n_items++;
+}
+
+static IocNode *
+indicator_start (Sax *sax, int n, const xmlChar **attrs)
+{
+  IocNode *node = g_new0 (IocNode, 1);
+  g_autofree char *op = attr (n, attrs, "operator");
+
+  node->line = line_of (sax);
+  node->id = attr (n, attrs, "id");
+  node->children = g_ptr_array_new_with_free_func ((GDestroyNotify) ioc_node_free);
+  if (op == NULL || (g_ascii_strcasecmp (op, "AND") != 0 && g_ascii_strcasecmp (op, "OR") != 0))
+    ioc_doc_add_problem (sax->doc, FALSE, node->line,
+                         "Indicator operator '%s' is neither AND nor OR: read as OR",
+                         op ? op : "");
+  node->is_and = op != NULL && g_ascii_strcasecmp (op, "AND") == 0;
+  return node;
+}
+
+static void
+indicator_end (IocDoc *doc, IocNode *node)
 {
   guint negated = 0;
 
   if (node->children->len == 0)
     {
-      ioc_doc_add_problem (doc, FALSE, node->line,
-                           "empty Indicator %s: evaluated as unknown",
+      ioc_doc_add_problem (doc, FALSE, node->line, "empty Indicator %s: evaluated as unknown",
                            node->id ? node->id : "");
       return;
     }
@@ -347,268 +313,280 @@ warn_only_negated (IocDoc *doc, IocNode *node)
                          "almost every file", node->id ? node->id : "");
 }
 
-static IocNode *
-parse_indicator (IocDoc *doc, xmlNodePtr x, guint depth)
-{
-  IocNode *node = g_new0 (IocNode, 1);
-  g_autofree char *op = prop (x, "operator");
+/* ------------------------------------------------------------------ */
+/* Elements                                                            */
+/* ------------------------------------------------------------------ */
 
-  node->line = (guint) xmlGetLineNo (x);
-  node->id = prop (x, "id");
-  node->children = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
-  if (op == NULL || (g_ascii_strcasecmp (op, "AND") != 0 && g_ascii_strcasecmp (op, "OR") != 0))
-    ioc_doc_add_problem (doc, FALSE, node->line,
-                         "Indicator operator '%s' is neither AND nor OR: read as OR",
-                         op ? op : "");
-  node->is_and = op != NULL && g_ascii_strcasecmp (op, "AND") == 0;
-  if (depth > MAX_DEPTH)
-    {
-      ioc_doc_add_problem (doc, TRUE, node->line, "Indicators nested deeper than %d",
-                           MAX_DEPTH);
-      return node;
-    }
-  for (xmlNodePtr c = x->children; c != NULL; c = c->next)
-    {
-      IocNode *child = NULL;
-      if (is_element (c, "Indicator"))
-        child = parse_indicator (doc, c, depth + 1);
-      else if (is_element (c, "IndicatorItem"))
-        child = parse_item (doc, c);
-      if (child != NULL)
-        {
-          child->parent = node;
-          g_ptr_array_add (node->children, child);
-        }
-    }
-  warn_only_negated (doc, node);
-  return node;
+static gboolean
+is_meta_field (const char *name)
+{
+  return strcmp (name, "short_description") == 0 || strcmp (name, "description") == 0
+         || strcmp (name, "authored_by") == 0;
 }
 
-static char *
-metadata_text (xmlNodePtr parent, const char *name)
+static char **
+meta_target (IocDoc *doc, const char *name)
 {
-  xmlNodePtr n = parent != NULL ? child_element (parent, name) : NULL;
-  return n != NULL ? text_of (n) : NULL;
+  return strcmp (name, "short_description") == 0 ? &doc->short_description
+         : strcmp (name, "description") == 0 ? &doc->description : &doc->authored_by;
 }
 
-static void
-parse_root (IocDoc *doc, xmlNodePtr root)
+/* Checks the root element: the namespace decides the version. */
+static gboolean
+root_start (Sax *sax, const char *name, const char *uri, int n, const xmlChar **attrs)
 {
-  const char *ns = root->ns != NULL ? (const char *) root->ns->href : "";
-  xmlNodePtr meta, tree, top;
+  IocDoc *doc = sax->doc;
 
-  if (strcmp (ns, NS_1_0) == 0 && is_element (root, "ioc"))
+  if (uri != NULL && strcmp (uri, NS_1_0) == 0 && strcmp (name, "ioc") == 0)
     doc->version = IOC_V1_0;
-  else if (strcmp (ns, NS_1_1) == 0 && is_element (root, "OpenIOC"))
+  else if (uri != NULL && strcmp (uri, NS_1_1) == 0 && strcmp (name, "OpenIOC") == 0)
     doc->version = IOC_V1_1;
   else
     {
-      ioc_doc_add_problem (doc, TRUE, (guint) xmlGetLineNo (root),
-                           "not an OpenIOC 1.0 or 1.1 document: root <%s> in "
-                           "namespace '%s'", root->name, ns);
+      ioc_doc_add_problem (doc, TRUE, line_of (sax),
+                           "not an OpenIOC 1.0 or 1.1 document: root <%s> in namespace '%s'",
+                           name, uri ? uri : "");
+      refuse (sax);
+      return FALSE;
+    }
+  doc->id = attr (n, attrs, "id");
+  return TRUE;
+}
+
+static Frame
+child_frame (Sax *sax, const Frame *parent, const char *name, int n, const xmlChar **attrs)
+{
+  IocDoc *doc = sax->doc;
+  gboolean v11 = doc->version == IOC_V1_1;
+  Frame f = { K_OTHER, NULL, NULL };
+
+  switch (parent->kind)
+    {
+    case K_ROOT:
+      if (v11 && strcmp (name, "metadata") == 0)
+        f.kind = K_META;
+      else if (!v11 && is_meta_field (name))
+        f.kind = K_META_FIELD;
+      else if (strcmp (name, v11 ? "criteria" : "definition") == 0)
+        f.kind = K_TREE;
+      break;
+    case K_META:
+      if (is_meta_field (name))
+        f.kind = K_META_FIELD;
+      break;
+    case K_TREE:
+      if (strcmp (name, "Indicator") == 0 && doc->root == NULL)
+        f.kind = K_INDICATOR;
+      break;
+    case K_INDICATOR:
+      if (strcmp (name, "Indicator") == 0)
+        f.kind = K_INDICATOR;
+      else if (strcmp (name, "IndicatorItem") == 0)
+        f.kind = K_ITEM;
+      break;
+    case K_ITEM:
+      if (strcmp (name, "Context") == 0 && !sax->has_context)
+        f.kind = K_CONTEXT;
+      else if (strcmp (name, "Content") == 0 && !sax->has_content)
+        f.kind = K_CONTENT;
+      break;
+    default:
+      break;
+    }
+  if (f.kind == K_META_FIELD)
+    f.target = meta_target (doc, name);
+  return f;
+}
+
+static void
+attach (Sax *sax, const Frame *parent, IocNode *node)
+{
+  if (parent->kind == K_TREE)
+    sax->doc->root = node;
+  else
+    {
+      node->parent = parent->node;
+      g_ptr_array_add (parent->node->children, node);
+    }
+}
+
+static void
+open_frame (Sax *sax, Frame *f, const Frame *parent, int n, const xmlChar **attrs)
+{
+  switch (f->kind)
+    {
+    case K_INDICATOR:
+      if (++sax->indicators > MAX_DEPTH)
+        {
+          ioc_doc_add_problem (sax->doc, TRUE, line_of (sax),
+                               "Indicators nested deeper than %d", MAX_DEPTH);
+          refuse (sax);
+          return;
+        }
+      f->node = indicator_start (sax, n, attrs);
+      attach (sax, parent, f->node);
+      break;
+    case K_ITEM:
+      f->node = item_start (sax, n, attrs);
+      attach (sax, parent, f->node);
+      break;
+    case K_CONTEXT:
+      sax->has_context = TRUE;
+      parent->node->document = attr_pooled (sax->doc, n, attrs, "document");
+      parent->node->search = attr_pooled (sax->doc, n, attrs, "search");
+      if (parent->node->search == NULL)
+        parent->node->search = g_intern_static_string ("");
+      break;
+    case K_CONTENT:
+      sax->has_content = TRUE;
+      parent->node->content_type = attr_pooled (sax->doc, n, attrs, "type");
+      /* fall through */
+    case K_META_FIELD:
+      g_string_truncate (sax->text, 0);
+      sax->collecting = TRUE;
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+on_start (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+          int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+          int nb_defaulted, const xmlChar **attributes)
+{
+  Sax *sax = sax_of (ctx);
+  const char *name = (const char *) localname;
+  Frame f = { K_ROOT, NULL, NULL };
+
+  if (sax == NULL || sax->refused)
+    return;
+  if (sax->stack->len == 0)
+    {
+      if (root_start (sax, name, (const char *) uri, nb_attributes, attributes))
+        g_array_append_val (sax->stack, f);
       return;
     }
-  doc->id = prop (root, "id");
-  meta = doc->version == IOC_V1_1 ? child_element (root, "metadata") : root;
-  doc->short_description = metadata_text (meta, "short_description");
-  doc->description = metadata_text (meta, "description");
-  doc->authored_by = metadata_text (meta, "authored_by");
-  tree = child_element (root, doc->version == IOC_V1_1 ? "criteria" : "definition");
-  top = tree != NULL ? child_element (tree, "Indicator") : NULL;
-  if (top == NULL)
+  f = child_frame (sax, &g_array_index (sax->stack, Frame, sax->stack->len - 1), name,
+                   nb_attributes, attributes);
+  g_array_append_val (sax->stack, f);
+  open_frame (sax, &g_array_index (sax->stack, Frame, sax->stack->len - 1),
+              &g_array_index (sax->stack, Frame, sax->stack->len - 2), nb_attributes, attributes);
+}
+
+static void
+on_end (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+  Sax *sax = sax_of (ctx);
+  Frame f;
+
+  if (sax == NULL || sax->refused || sax->stack->len == 0)
+    return;
+  f = g_array_index (sax->stack, Frame, sax->stack->len - 1);
+  g_array_set_size (sax->stack, sax->stack->len - 1);
+  switch (f.kind)
     {
-      ioc_doc_add_problem (doc, TRUE, (guint) xmlGetLineNo (tree ? tree : root),
-                           "no <%s><Indicator> in the document",
-                           doc->version == IOC_V1_1 ? "criteria" : "definition");
-      return;
+    case K_INDICATOR:
+      sax->indicators--;
+      indicator_end (sax->doc, f.node);
+      break;
+    case K_ITEM:
+      item_end (sax, f.node);
+      break;
+    case K_CONTENT:
+      g_free (sax->content);
+      sax->content = g_strndup (sax->text->str, sax->text->len);
+      sax->collecting = FALSE;
+      break;
+    case K_META_FIELD:
+      g_free (*f.target);
+      *f.target = g_strndup (sax->text->str, sax->text->len);
+      sax->collecting = FALSE;
+      break;
+    default:
+      break;
     }
-  doc->root = parse_indicator (doc, top, 0);
-  if (doc->id == NULL || *doc->id == '\0')
+}
+
+static void
+on_characters (void *ctx, const xmlChar *ch, int len)
+{
+  Sax *sax = sax_of (ctx);
+  if (sax != NULL && sax->collecting)
+    g_string_append_len (sax->text, (const char *) ch, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Driver                                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+setup_sax (xmlSAXHandlerPtr h)
+{
+  h->startDocument = NULL;    /* no DOM: the tree is built from events */
+  h->endDocument = NULL;
+  h->startElementNs = on_start;
+  h->endElementNs = on_end;
+  h->characters = on_characters;
+  h->cdataBlock = on_characters;
+  h->ignorableWhitespace = on_characters;
+  h->internalSubset = on_doctype;
+  h->serror = on_error;
+}
+
+static void
+finish_doc (Sax *sax, gboolean well_formed)
+{
+  IocDoc *doc = sax->doc;
+
+  if (sax->doctype)
+    ioc_doc_add_problem (doc, TRUE, sax->doctype_line,
+                         "a DOCTYPE is not allowed in an IOC file (entities and "
+                         "external DTDs are refused)");
+  else if (!well_formed && !sax->refused)
+    ioc_doc_add_problem (doc, TRUE, sax->error_line, "malformed XML: %s",
+                         sax->error ? sax->error : "could not be parsed");
+  else if (!sax->refused && doc->root == NULL)
+    ioc_doc_add_problem (doc, TRUE, 0, "no <%s><Indicator> in the document",
+                         doc->version == IOC_V1_1 ? "criteria" : "definition");
+  if (ioc_doc_has_errors (doc))
+    g_clear_pointer (&doc->root, ioc_node_free);
+  else if (doc->id == NULL || *doc->id == '\0')
     {
-      ioc_doc_add_problem (doc, FALSE, (guint) xmlGetLineNo (root),
-                           "the document has no id: its file name is used");
+      ioc_doc_add_problem (doc, FALSE, 0, "the document has no id: its file name is used");
       g_free (doc->id);
       doc->id = g_strdup (doc->file);
     }
 }
 
-/* ------------------------------------------------------------------ */
-/* Collection                                                          */
-/* ------------------------------------------------------------------ */
-
-IocCollection *
-ioc_collection_new (gsize max_file_size)
-{
-  IocCollection *coll = g_new0 (IocCollection, 1);
-  coll->docs = g_ptr_array_new_with_free_func (doc_free);
-  coll->max_file_size = max_file_size > 0 ? max_file_size : IOC_DEFAULT_MAX_FILE_SIZE;
-  return coll;
-}
-
 void
-ioc_collection_free (IocCollection *coll)
+ioc_doc_parse (IocDoc *doc, const char *data, gsize len)
 {
-  if (coll == NULL)
-    return;
-  g_clear_pointer (&coll->index, ioc_index_free);
-  g_ptr_array_unref (coll->docs);
-  g_free (coll);
-}
+  Sax sax = { PARSE_STATE_MAGIC, doc };
+  xmlParserCtxtPtr ctxt;
+  xmlDocPtr leftover;
+  int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING;
 
-static IocDoc *
-doc_new (IocCollection *coll, const char *file)
-{
-  IocDoc *doc = g_new0 (IocDoc, 1);
-  doc->file = g_strdup (file);
-  doc->problems = g_ptr_array_new_with_free_func (problem_free);
-  doc->unsupported = g_ptr_array_new_with_free_func (unsupported_free);
-  g_ptr_array_add (coll->docs, doc);
-  return doc;
-}
-
-static gboolean
-check_size (IocCollection *coll, IocDoc *doc, guint64 size)
-{
-  if (size <= coll->max_file_size)
-    return TRUE;
-  ioc_doc_add_problem (doc, TRUE, 0,
-                       "file is %" G_GUINT64_FORMAT " bytes, over the limit of %"
-                       G_GSIZE_FORMAT " bytes (setting ioc_scan.limits.max_ioc_file_kb)",
-                       size, coll->max_file_size);
-  return FALSE;
-}
-
-IocDoc *
-ioc_collection_add_memory (IocCollection *coll, const char *file,
-                           const char *data, gsize len)
-{
-  IocDoc *doc = doc_new (coll, file);
-  ParseState state = { PARSE_STATE_MAGIC, FALSE, 0, 0, NULL };
-  xmlDocPtr xdoc;
-
-  if (!check_size (coll, doc, len))
-    return doc;
-  xdoc = parse_xml (file, data, len, &state);
-  if (state.doctype)
-    ioc_doc_add_problem (doc, TRUE, state.doctype_line,
-                         "a DOCTYPE is not allowed in an IOC file (entities and "
-                         "external DTDs are refused)");
-  else if (xdoc == NULL)
-    ioc_doc_add_problem (doc, TRUE, state.error_line, "malformed XML: %s",
-                         state.error ? state.error : "could not be parsed");
-  else if (xmlDocGetRootElement (xdoc) == NULL)
-    ioc_doc_add_problem (doc, TRUE, 0, "no root element");
-  else
-    parse_root (doc, xmlDocGetRootElement (xdoc));
-  g_free (state.error);
-  if (xdoc != NULL)
-    xmlFreeDoc (xdoc);
-  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
-  return doc;
-}
-
-IocDoc *
-ioc_collection_add_file (IocCollection *coll, const char *path)
-{
-  g_autofree char *data = NULL;
-  g_autoptr (GError) error = NULL;
-  struct stat st;
-  gsize len = 0;
-  IocDoc *doc;
-
-  if (stat (path, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size > coll->max_file_size)
+  install_loader_once ();
+  ctxt = xmlNewParserCtxt ();
+  if (ctxt == NULL || len > G_MAXINT)
     {
-      doc = doc_new (coll, path);
-      check_size (coll, doc, (guint64) st.st_size);
-      return doc;
+      ioc_doc_add_problem (doc, TRUE, 0, "could not start the XML parser");
+      g_clear_pointer (&ctxt, xmlFreeParserCtxt);
+      return;
     }
-  if (!g_file_get_contents (path, &data, &len, &error))
-    {
-      doc = doc_new (coll, path);
-      ioc_doc_add_problem (doc, TRUE, 0, "%s", error->message);
-      return doc;
-    }
-  return ioc_collection_add_memory (coll, path, data, len);
-}
-
-static gboolean
-is_ioc_name (const char *name)
-{
-  return g_str_has_suffix (name, ".ioc") || g_str_has_suffix (name, ".xml")
-         || g_str_has_suffix (name, ".IOC") || g_str_has_suffix (name, ".XML");
-}
-
-static gint
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char **) a, *(char **) b);
-}
-
-guint
-ioc_collection_add_path (IocCollection *coll, const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  g_autoptr (GPtrArray) names = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    return ioc_collection_add_file (coll, path) != NULL ? 1 : 0;
-  dir = g_dir_open (path, 0, NULL);
-  if (dir == NULL)
-    return ioc_collection_add_file (coll, path) != NULL ? 1 : 0;
-  names = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (is_ioc_name (name))
-      g_ptr_array_add (names, g_strdup (name));
-  /* Sorted, so that duplicate ids resolve the same way on every run. */
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *child = g_build_filename (path, names->pdata[i], NULL);
-      ioc_collection_add_file (coll, child);
-    }
-  return names->len;
-}
-
-/* The first document with an id keeps it; later ones are reported and left
- * out, so the result does not depend on anything but the order given. */
-static void
-drop_duplicates (IocCollection *coll)
-{
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < coll->docs->len; i++)
-    {
-      IocDoc *doc = coll->docs->pdata[i];
-      IocDoc *first;
-      if (!doc->usable)
-        continue;
-      first = g_hash_table_lookup (seen, doc->id);
-      if (first == NULL)
-        {
-          g_hash_table_insert (seen, doc->id, doc);
-          continue;
-        }
-      ioc_doc_add_problem (doc, TRUE, 0,
-                           "duplicate IOC id %s (already used by %s): this file is "
-                           "left out of the scan", doc->id, first->file);
-      doc->usable = FALSE;
-    }
-}
-
-void
-ioc_collection_prepare (IocCollection *coll)
-{
-  drop_duplicates (coll);
-  g_clear_pointer (&coll->index, ioc_index_free);
-  ioc_index_build (coll);
-}
-
-guint
-ioc_collection_n_usable (IocCollection *coll)
-{
-  guint n = 0;
-  for (guint i = 0; i < coll->docs->len; i++)
-    n += ((IocDoc *) coll->docs->pdata[i])->usable ? 1 : 0;
-  return n;
+  sax.ctxt = ctxt;
+  sax.stack = g_array_new (FALSE, FALSE, sizeof (Frame));
+  sax.text = g_string_new (NULL);
+  ctxt->_private = &sax;
+  setup_sax (ctxt->sax);
+  leftover = xmlCtxtReadMemory (ctxt, data, (int) len, doc->file, NULL, options);
+  finish_doc (&sax, ctxt->wellFormed);
+  if (leftover != NULL)
+    xmlFreeDoc (leftover);
+  xmlFreeParserCtxt (ctxt);
+  g_array_unref (sax.stack);
+  g_string_free (sax.text, TRUE);
+  g_free (sax.content);
+  g_free (sax.error);
 }

@@ -26,14 +26,28 @@ ioc_fold (const char *text)
 char *
 ioc_hash_normalize (const char *text, gsize len)
 {
-  g_autofree char *copy = g_strstrip (g_strdup (text));
+  const char *end;
+  char *out;
 
-  if (strlen (copy) != len)
+  while (g_ascii_isspace (*text))
+    text++;
+  end = text + strlen (text);
+  while (end > text && g_ascii_isspace (end[-1]))
+    end--;
+  if ((gsize) (end - text) != len)
     return NULL;
+  out = g_malloc (len + 1);
   for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isxdigit (copy[i]))
-      return NULL;
-  return g_ascii_strdown (copy, -1);
+    {
+      if (!g_ascii_isxdigit (text[i]))
+        {
+          g_free (out);
+          return NULL;
+        }
+      out[i] = g_ascii_tolower (text[i]);
+    }
+  out[len] = '\0';
+  return out;
 }
 
 char *
@@ -172,9 +186,9 @@ parse_string (IocValue *value, IocTerm term, IocCondition cond,
     value->cmp = g_strdup (text + 1);
   else
     value->cmp = g_strdup (text);
+  /* Hashes are already lowercase: the folded form is the same string. */
   if (value->cmp != NULL)
-    value->cmp_folded = value->type == IOC_TYPE_HASH ? g_strdup (value->cmp)
-                                                      : ioc_fold (value->cmp);
+    value->cmp_folded = value->type == IOC_TYPE_HASH ? value->cmp : ioc_fold (value->cmp);
   value->valid = *why == NULL;
 }
 
@@ -202,8 +216,9 @@ void
 ioc_value_clear (IocValue *value)
 {
   g_clear_pointer (&value->text, g_free);
+  if (value->cmp_folded != value->cmp)
+    g_free (value->cmp_folded);
   g_clear_pointer (&value->cmp, g_free);
-  g_clear_pointer (&value->cmp_folded, g_free);
   g_clear_pointer (&value->regex, g_regex_unref);
   memset (value, 0, sizeof *value);
 }

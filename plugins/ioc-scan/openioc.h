@@ -97,10 +97,10 @@ struct _IocNode {
   gboolean      is_and;          /* operator AND, else OR */
   GPtrArray    *children;        /* IocNode */
   /* IndicatorItem */
-  char         *document;        /* Context document */
-  char         *search;          /* Context search ("FileItem/Md5sum") */
-  char         *content_type;    /* Content type attribute */
-  char         *condition_text;  /* as written */
+  const char   *document;        /* Context document (pooled) */
+  const char   *search;          /* Context search ("FileItem/Md5sum"), pooled */
+  const char   *content_type;    /* Content type attribute (pooled) */
+  const char   *condition_text;  /* as written (pooled) */
   IocCondition  condition;
   gboolean      negate;
   gboolean      preserve_case;
@@ -109,6 +109,7 @@ struct _IocNode {
   /* Index data (openioc-index.c) */
   gboolean      gated;           /* FALSE whenever none of its indexed items hit */
   gboolean      indexed;         /* an equality item answered by the index */
+  IocNode      *next_same;       /* next indexed item with the same key */
   GPtrArray    *ungated;         /* Indicator: children that are not gated */
 };
 
@@ -137,6 +138,7 @@ typedef struct {
   gboolean    usable;           /* parsed, and not a dropped duplicate */
   GPtrArray  *problems;         /* IocProblem */
   GPtrArray  *unsupported;      /* IocUnsupported */
+  GHashTable *pool;             /* strings shared by items (search, ...) */
   guint       n_items;
 } IocDoc;
 
@@ -185,6 +187,10 @@ typedef struct {
 #define IOC_TIME_UNKNOWN G_MININT64
 
 /* ---- openioc-parse.c ---- */
+/* Parses @len bytes into @doc (root, metadata, problems, unsupported). */
+void           ioc_doc_parse             (IocDoc *doc, const char *data, gsize len);
+
+/* ---- openioc-collection.c ---- */
 IocCollection *ioc_collection_new        (gsize max_file_size);
 void           ioc_collection_free       (IocCollection *coll);
 /* Adds one document from memory; never fails: problems are kept in the
@@ -201,6 +207,11 @@ guint          ioc_collection_n_usable   (IocCollection *coll);
 gboolean       ioc_doc_has_errors        (const IocDoc *doc);
 void           ioc_doc_add_problem       (IocDoc *doc, gboolean error, guint line,
                                           const char *format, ...) G_GNUC_PRINTF (4, 5);
+void           ioc_doc_add_unsupported   (IocDoc *doc, guint line, const char *format, ...)
+                                          G_GNUC_PRINTF (3, 4);
+/* A new empty document appended to @coll. */
+IocDoc        *ioc_doc_new               (IocCollection *coll, const char *file);
+void           ioc_node_free             (IocNode *node);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocCollection, ioc_collection_free)
 
 /* ---- openioc-terms.c ---- */

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * IOC collections: the documents of one task or one CLI run, each added
+ * from memory or from a file (refused before reading when over the size
+ * limit) or from a folder (its .ioc/.xml files in name order), then
+ * prepared once: duplicate ids are reported and left out deterministically
+ * (the first in order keeps its id) and the index is built. Also owns the
+ * lifetime of documents, their problems and their unsupported-term lists.
+ */
+#include "openioc.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+/* ------------------------------------------------------------------ */
+/* Documents                                                           */
+/* ------------------------------------------------------------------ */
+
+static void
+problem_free (gpointer p)
+{
+  IocProblem *problem = p;
+  g_free (problem->message);
+  g_free (problem);
+}
+
+static void
+unsupported_free (gpointer p)
+{
+  IocUnsupported *u = p;
+  g_free (u->term);
+  g_free (u);
+}
+
+void
+ioc_node_free (IocNode *node)
+{
+  if (node == NULL)
+    return;
+  g_clear_pointer (&node->children, g_ptr_array_unref);
+  g_clear_pointer (&node->ungated, g_ptr_array_unref);
+  g_free (node->id);
+  ioc_value_clear (&node->value);
+  g_free (node);
+}
+
+static void
+doc_free (gpointer p)
+{
+  IocDoc *doc = p;
+  ioc_node_free (doc->root);
+  g_ptr_array_unref (doc->problems);
+  g_ptr_array_unref (doc->unsupported);
+  g_hash_table_unref (doc->pool);
+  g_free (doc->file);
+  g_free (doc->id);
+  g_free (doc->short_description);
+  g_free (doc->description);
+  g_free (doc->authored_by);
+  g_free (doc);
+}
+
+void
+ioc_doc_add_problem (IocDoc *doc, gboolean error, guint line,
+                     const char *format, ...)
+{
+  IocProblem *problem = g_new0 (IocProblem, 1);
+  va_list args;
+
+  va_start (args, format);
+  problem->message = g_strdup_vprintf (format, args);
+  va_end (args);
+  problem->error = error;
+  problem->line = line;
+  g_ptr_array_add (doc->problems, problem);
+}
+
+gboolean
+ioc_doc_has_errors (const IocDoc *doc)
+{
+  for (guint i = 0; i < doc->problems->len; i++)
+    if (((IocProblem *) doc->problems->pdata[i])->error)
+      return TRUE;
+  return FALSE;
+}
+
+void
+ioc_doc_add_unsupported (IocDoc *doc, guint line, const char *format, ...)
+{
+  IocUnsupported *u = g_new0 (IocUnsupported, 1);
+  va_list args;
+
+  va_start (args, format);
+  u->term = g_strdup_vprintf (format, args);
+  va_end (args);
+  u->line = line;
+  g_ptr_array_add (doc->unsupported, u);
+}
+
+/* ------------------------------------------------------------------ */
+/* Collection                                                          */
+/* ------------------------------------------------------------------ */
+
+IocCollection *
+ioc_collection_new (gsize max_file_size)
+{
+  IocCollection *coll = g_new0 (IocCollection, 1);
+  coll->docs = g_ptr_array_new_with_free_func (doc_free);
+  coll->max_file_size = max_file_size > 0 ? max_file_size : IOC_DEFAULT_MAX_FILE_SIZE;
+  return coll;
+}
+
+void
+ioc_collection_free (IocCollection *coll)
+{
+  if (coll == NULL)
+    return;
+  g_clear_pointer (&coll->index, ioc_index_free);
+  g_ptr_array_unref (coll->docs);
+  g_free (coll);
+}
+
+IocDoc *
+ioc_doc_new (IocCollection *coll, const char *file)
+{
+  IocDoc *doc = g_new0 (IocDoc, 1);
+  doc->file = g_strdup (file);
+  doc->problems = g_ptr_array_new_with_free_func (problem_free);
+  doc->unsupported = g_ptr_array_new_with_free_func (unsupported_free);
+  doc->pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_ptr_array_add (coll->docs, doc);
+  return doc;
+}
+
+static gboolean
+check_size (IocCollection *coll, IocDoc *doc, guint64 size)
+{
+  if (size <= coll->max_file_size)
+    return TRUE;
+  ioc_doc_add_problem (doc, TRUE, 0,
+                       "file is %" G_GUINT64_FORMAT " bytes, over the limit of %"
+                       G_GSIZE_FORMAT " bytes (setting ioc_scan.limits.max_ioc_file_kb)",
+                       size, coll->max_file_size);
+  return FALSE;
+}
+
+IocDoc *
+ioc_collection_add_memory (IocCollection *coll, const char *file,
+                           const char *data, gsize len)
+{
+  IocDoc *doc = ioc_doc_new (coll, file);
+
+  if (!check_size (coll, doc, len))
+    return doc;
+  ioc_doc_parse (doc, data, len);
+  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+  return doc;
+}
+
+/* Reads and parses @path into @doc; a file over the limit is refused
+ * before it is read. Safe to run on several documents at once. */
+static void
+load_file (IocCollection *coll, IocDoc *doc, const char *path)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+  gsize len = 0;
+
+  if (stat (path, &st) == 0 && S_ISREG (st.st_mode) && !check_size (coll, doc, (guint64) st.st_size))
+    return;
+  if (!g_file_get_contents (path, &data, &len, &error))
+    {
+      ioc_doc_add_problem (doc, TRUE, 0, "%s", error->message);
+      return;
+    }
+  if (!check_size (coll, doc, len))
+    return;
+  ioc_doc_parse (doc, data, len);
+  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+}
+
+IocDoc *
+ioc_collection_add_file (IocCollection *coll, const char *path)
+{
+  IocDoc *doc = ioc_doc_new (coll, path);
+  load_file (coll, doc, path);
+  return doc;
+}
+
+typedef struct {
+  IocCollection *coll;
+  GPtrArray     *paths;
+  GPtrArray     *docs;
+  gint           next;
+} Loader;
+
+static gpointer
+load_worker (gpointer data)
+{
+  Loader *l = data;
+  gint i;
+
+  while ((i = g_atomic_int_add (&l->next, 1)) < (gint) l->paths->len)
+    load_file (l->coll, l->docs->pdata[i], l->paths->pdata[i]);
+  return NULL;
+}
+
+/* Parses the files of a folder on every core: a collection of many large
+ * IOC files loads in a fraction of the time. Documents keep the order. */
+static void
+load_files (IocCollection *coll, GPtrArray *paths)
+{
+  Loader l = { coll, paths, g_ptr_array_new (), 0 };
+  guint n = MIN (g_get_num_processors (), paths->len);
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+
+  for (guint i = 0; i < paths->len; i++)
+    g_ptr_array_add (l.docs, ioc_doc_new (coll, paths->pdata[i]));
+  for (guint i = 1; i < n; i++)
+    g_ptr_array_add (threads, g_thread_new ("ioc-load", load_worker, &l));
+  load_worker (&l);
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (threads->pdata[i]);
+  g_ptr_array_unref (l.docs);
+}
+
+static gboolean
+is_ioc_name (const char *name)
+{
+  return g_str_has_suffix (name, ".ioc") || g_str_has_suffix (name, ".xml")
+         || g_str_has_suffix (name, ".IOC") || g_str_has_suffix (name, ".XML");
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char **) a, *(char **) b);
+}
+
+guint
+ioc_collection_add_path (IocCollection *coll, const char *path)
+{
+  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GPtrArray) paths = NULL;
+  const char *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || (dir = g_dir_open (path, 0, NULL)) == NULL)
+    {
+      ioc_collection_add_file (coll, path);
+      return 1;
+    }
+  paths = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (is_ioc_name (name))
+      g_ptr_array_add (paths, g_build_filename (path, name, NULL));
+  /* Sorted, so that duplicate ids resolve the same way on every run. */
+  g_ptr_array_sort (paths, compare_names);
+  load_files (coll, paths);
+  return paths->len;
+}
+
+/* The first document with an id keeps it; later ones are reported and left
+ * out, so the result does not depend on anything but the order given. */
+static void
+drop_duplicates (IocCollection *coll)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < coll->docs->len; i++)
+    {
+      IocDoc *doc = coll->docs->pdata[i];
+      IocDoc *first;
+      if (!doc->usable)
+        continue;
+      first = g_hash_table_lookup (seen, doc->id);
+      if (first == NULL)
+        {
+          g_hash_table_insert (seen, doc->id, doc);
+          continue;
+        }
+      ioc_doc_add_problem (doc, TRUE, 0,
+                           "duplicate IOC id %s (already used by %s): this file is "
+                           "left out of the scan", doc->id, first->file);
+      doc->usable = FALSE;
+    }
+}
+
+void
+ioc_collection_prepare (IocCollection *coll)
+{
+  drop_duplicates (coll);
+  g_clear_pointer (&coll->index, ioc_index_free);
+  ioc_index_build (coll);
+}
+
+guint
+ioc_collection_n_usable (IocCollection *coll)
+{
+  guint n = 0;
+  for (guint i = 0; i < coll->docs->len; i++)
+    n += ((IocDoc *) coll->docs->pdata[i])->usable ? 1 : 0;
+  return n;
+}

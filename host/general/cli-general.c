@@ -152,7 +152,8 @@ ask_new_password (GError **error)
 
 /* Reads a new password, warns about weakness, returns its hash. */
 static char *
-make_hash (VigilHost *host, char **accounts, char **devices, GError **error)
+make_hash (VigilHost *host, char **accounts, char **devices, gint iterations,
+           GError **error)
 {
   g_autoptr (char) password = ask_new_password (error);
   g_auto (GStrv) names = NULL;
@@ -166,7 +167,7 @@ make_hash (VigilHost *host, char **accounts, char **devices, GError **error)
   advice = vh_password_advice (weakness);
   for (gsize i = 0; advice[i]; i++)
     fprintf (stderr, "vigil password: warning: %s\n", advice[i]);
-  return vh_password_hash (password, 0, weakness, error);
+  return vh_password_hash (password, iterations, weakness, error);
 }
 
 static int
@@ -174,7 +175,8 @@ password_usage (const char *message)
 {
   fprintf (stderr, "vigil password: %s\n"
            "usage: vigil password set --policy FILE.json [--account NAME]... [--device NAME]...\n"
-           "       vigil password hash [--account NAME]... [--device NAME]...\n"
+           "                          [--iterations N]\n"
+           "       vigil password hash [--account NAME]... [--device NAME]... [--iterations N]\n"
            "       vigil password check [ACTION]\n", message);
   return 2;
 }
@@ -186,18 +188,25 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   g_autofree char *policy_path = NULL;
   g_auto (GStrv) accounts = NULL;
   g_auto (GStrv) devices = NULL;
+  gint iterations = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) ctx = g_option_context_new ("set|hash|check");
+  g_autofree char **args = NULL;
   GOptionEntry entries[] = {
     { "policy", 0, 0, G_OPTION_ARG_FILENAME, &policy_path, "Policy file to write the hash into (set)", "FILE" },
     { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &accounts, "An account name the password must not contain", "NAME" },
     { "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &devices, "A device name the password must not contain", "NAME" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &iterations, "PBKDF2 iterations (100000 or more; default 600000)", "N" },
     { NULL }
   };
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx, "Password protection: hash a password into a "
                                 "policy, or check one as a protected action does.");
+  /* Parse a copy: GOption drops the options from the array it is given,
+   * and the caller still owns (and frees) the strings of argv. */
+  args = g_memdup2 (argv, sizeof (char *) * (argc + 1));
+  argv = args;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return password_usage (error->message);
   if (argc < 2)
@@ -226,7 +235,9 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
         return password_usage ("set needs --policy FILE.json");
       if (set && (policy = load_policy (policy_path, &error)) == NULL)
         goto failed;
-      if ((hash = make_hash (host, accounts, devices, &error)) == NULL)
+      if (iterations < 0 || (iterations > 0 && iterations < VH_PASSWORD_MIN_ITERATIONS))
+        return password_usage ("--iterations must be 100000 or more");
+      if ((hash = make_hash (host, accounts, devices, iterations, &error)) == NULL)
         goto failed;
       if (!set)
         {
@@ -344,6 +355,7 @@ exclusions_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   g_autofree char *device_id = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) ctx = g_option_context_new ("import|export FILE.xml");
+  g_autofree char **args = NULL;
   GOptionEntry entries[] = {
     { "policy", 0, 0, G_OPTION_ARG_FILENAME, &policy_path, "Policy file to write into (import) or read from (export)", "FILE" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_id, "Export the effective exclusions of this device", "ID" },
@@ -353,6 +365,8 @@ exclusions_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx, "Import or export the EDR telemetry exclusion list as XML.");
+  args = g_memdup2 (argv, sizeof (char *) * (argc + 1));
+  argv = args;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return exclusions_usage (error->message);
   if (argc != 3)

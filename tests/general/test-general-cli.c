@@ -87,7 +87,8 @@ protect_with_password (Fx *f)
   g_autofree char *text = NULL;
   JsonObject *values;
 
-  vt_cli_run (&r, f->state, PASSWORD, NULL, "password", "set", "--policy", policy, NULL);
+  vt_cli_run (&r, f->state, PASSWORD, NULL, "password", "set", "--policy", policy,
+              "--iterations", "100000", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_null (strstr (r.out, "$pbkdf2"));
   text = read_file (policy);
@@ -255,6 +256,17 @@ test_hash_command_output (Fx *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "shorter than 8 characters"));
 }
 
+static void
+test_hash_cost_floor (Fx *f, gconstpointer data)
+{
+  g_auto (VtCli) r = { 0 };
+
+  vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations", "5000", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 or more"));
+}
+
 /* ------------------------------------------------------------------ */
 /* Validation                                                          */
 /* ------------------------------------------------------------------ */
@@ -267,7 +279,8 @@ test_weak_password_warnings (Fx *f, gconstpointer data)
   g_auto (VtCli) set = { 0 };
   g_auto (VtCli) r = { 0 };
 
-  vt_cli_run (&set, f->state, "here1234", NULL, "password", "set", "--policy", policy, NULL);
+  vt_cli_run (&set, f->state, "here1234", NULL, "password", "set", "--policy", policy,
+              "--iterations", "100000", NULL);
   g_assert_cmpint (set.status, ==, 0);
   vt_cli_run (&r, f->state, NULL, NULL, "policy", "validate", policy, NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -400,6 +413,7 @@ main (int argc, char **argv)
   ADD ("/general/cli/task-delete-protected", test_task_delete_protected);
   ADD ("/general/cli/secrets-never-printed", test_secrets_never_printed);
   ADD ("/general/cli/hash-command-output", test_hash_command_output);
+  ADD ("/general/cli/hash-cost-floor", test_hash_cost_floor);
   ADD ("/general/cli/weak-password-warnings", test_weak_password_warnings);
   ADD ("/general/cli/validation-rules", test_validation_rules);
   ADD ("/general/cli/exclusions-import-export", test_exclusions_import_export);

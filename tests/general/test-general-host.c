@@ -230,7 +230,8 @@ test_protect_check (Fx *f, gconstpointer data)
 
   g_assert_true (g_file_set_contents (policy, "{\"name\":\"PW\",\"group\":\"root\","
                                       "\"status\":\"active\",\"settings\":{}}", -1, NULL));
-  vt_cli_run (&set, f->state, "Tr1cky-Secret", NULL, "password", "set", "--policy", policy, NULL);
+  vt_cli_run (&set, f->state, "Tr1cky-Secret", NULL, "password", "set", "--policy", policy,
+              "--iterations", "100000", NULL);
   g_assert_cmpint (set.status, ==, 0);
   vt_cli_ok (f->state, "policy", "apply", policy, NULL);
   host = open_host (f);

@@ -12,6 +12,8 @@
  */
 #include "qplugin.h"
 
+#include <unistd.h>
+
 #define ROOTED_QUARANTINE "/var/lib/vigil/Quarantine"
 
 void
@@ -76,6 +78,28 @@ device_root (const char *device_id, GError **error)
   return g_strdup (root != NULL && *root != '\0' ? root : "/");
 }
 
+/* For a device with a root, the quarantine folder is walked (and created)
+ * like any device path, so a symlink in the lab cannot move the store out
+ * of the device's root. */
+static gboolean
+check_inside_root (const char *root, const char *device_folder, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  int root_fd = qpath_open_root (root, &local);
+  int fd = root_fd >= 0 ? qpath_open_dir (root_fd, device_folder, TRUE, &local) : -1;
+
+  if (root_fd >= 0)
+    close (root_fd);
+  if (fd >= 0)
+    {
+      close (fd);
+      return TRUE;
+    }
+  g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+               "quarantine folder %s: %s", device_folder, local->message);
+  return FALSE;
+}
+
 /* Picks the store folder (host path) and the restore folder (device path). */
 static gboolean
 place (QpDevice *d, JsonObject *settings, GError **error)
@@ -91,6 +115,8 @@ place (QpDevice *d, JsonObject *settings, GError **error)
   else
     device_folder = qpath_normalize (folder != NULL ? folder : ROOTED_QUARANTINE, error);
   if (device_folder == NULL)
+    return FALSE;
+  if (!machine && !check_inside_root (d->root, device_folder, error))
     return FALSE;
   d->store_dir = g_build_filename (d->root, device_folder, NULL);
   if (restore != NULL)

@@ -373,6 +373,23 @@ test_startup_sweep (Lab *lab, gconstpointer data)
   g_assert_nonnull (strstr (err, ".tmp-0badf00d"));
 }
 
+static void
+test_store_never_leaves_the_root (Lab *lab, gconstpointer data)
+{
+  g_autofree char *outside = g_build_filename (lab->base, "outside", NULL);
+  g_autofree char *var = g_build_filename (lab->root, "var", NULL);
+  g_autofree char *host = qtest_write_file (lab->root, "/x.exe", 10, 1);
+  g_autofree char *err = NULL;
+
+  /* The lab's /var points out of its root: the default store is refused. */
+  g_assert_cmpint (g_mkdir (outside, 0755), ==, 0);
+  g_assert_cmpint (symlink (outside, var), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, &err, "quarantine", "add", "/x.exe", "--device", "dev1", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "symbolic link"));
+  g_assert_cmpuint (qtest_count_visible (outside), ==, 0);
+  g_assert_true (g_file_test (host, G_FILE_TEST_EXISTS));
+}
+
 #define ADD(path, fn) g_test_add (path, Lab, NULL, lab_setup, fn, lab_teardown)
 
 int
@@ -393,5 +410,6 @@ main (int argc, char **argv)
   ADD ("/quarantine/plugin/threshold-needs-maximum", test_threshold_needs_maximum);
   ADD ("/quarantine/plugin/cli-exit-codes", test_exit_codes);
   ADD ("/quarantine/plugin/startup-sweep-removes-leftovers", test_startup_sweep);
+  ADD ("/quarantine/plugin/store-never-leaves-the-device-root", test_store_never_leaves_the_root);
   return g_test_run ();
 }

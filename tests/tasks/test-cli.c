@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The event and task commands as an admin or a script runs them: the real
+ * `vigil` binary as a child process on the fixture's state folder, checked
+ * by exit code, --json output and error text.
+ */
+#include "fixture.h"
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Runs `vigil --state-dir DIR --plugin-dir P ARGS...`, with @input on stdin. */
+static Result
+vigil (Fixture *f, const char *input, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (GError) error = NULL;
+  Result r = { 0 };
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("VIGIL_CLI"));
+  g_ptr_array_add (argv, "--state-dir");
+  g_ptr_array_add (argv, f->dir);
+  g_ptr_array_add (argv, "--plugin-dir");
+  g_ptr_array_add (argv, (char *) g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"));
+  va_start (ap, input);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  child = g_subprocess_newv ((const char *const *) argv->pdata,
+                             G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                             | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (child, input, NULL, &r.out, &r.err, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (child));
+  r.status = g_subprocess_get_exit_status (child);
+  return r;
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  JsonNode *node = vh_json_parse_text (text);
+  if (node == NULL)
+    g_error ("not JSON: %s", text);
+  return node;
+}
+
+static void
+test_event_emit_runs_the_chain (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, "{\"note\":\"hello\"}", "event", "emit", "tasks-test.ping", "-",
+                    "--device", "a", "--json", NULL);
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *o;
+
+  g_assert_cmpint (r.status, ==, 0);
+  node = parse_json (r.out);
+  o = json_node_get_object (node);
+  g_assert_cmpuint (strlen (json_object_get_string_member (o, "event")), ==, 36);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "runs")), ==, 2);
+  /* ping, pong and two task.completed */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "events")), ==, 4);
+  result_clear (&r);
+}
+
+static void
+test_event_emit_no_run_only_stores (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, NULL, "event", "emit", "tasks-test.ping", "--device", "a", "--no-run",
+                    "--json", NULL);
+  g_autoptr (JsonNode) node = NULL;
+
+  g_assert_cmpint (r.status, ==, 0);
+  node = parse_json (r.out);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (node),
+                                                                         "runs")), ==, 0);
+  result_clear (&r);
+}
+
+static void
+test_event_emit_bad_payload_names_stdin (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, "{\"note\":", "event", "emit", "a.b", "-", NULL);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "vigil event emit: stdin: the payload is not valid JSON"));
+  result_clear (&r);
+}
+
+static void
+test_event_emit_unknown_device_refused (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, NULL, "event", "emit", "a.b", "--device", "nobody", NULL);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "nobody"));
+  result_clear (&r);
+}
+
+static void
+test_events_filters (Fixture *f, gconstpointer data)
+{
+  Result a = vigil (f, NULL, "event", "emit", "quarantine.added", "--device", "a", "--no-run", NULL);
+  Result b = vigil (f, NULL, "event", "emit", "ioc.found", "--device", "b", "--no-run", NULL);
+  Result r = vigil (f, NULL, "events", "--since", "30m", "--type", "quarantine.*", "--json", NULL);
+  g_autoptr (JsonNode) node = NULL;
+  Result bad = vigil (f, NULL, "events", "--since", "yesterday", NULL);
+
+  g_assert_cmpint (r.status, ==, 0);
+  node = parse_json (r.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 1);
+  g_assert_cmpint (bad.status, ==, 2);
+  g_assert_nonnull (strstr (bad.err, "--since 'yesterday'"));
+  result_clear (&a);
+  result_clear (&b);
+  result_clear (&r);
+  result_clear (&bad);
+}
+
+static void
+test_task_create_reports_every_problem (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, "{\"count\":50,\"zz\":1}", "task", "create", "--type", "tasks-test.record",
+                    "--device", "a", "--params", "-", NULL);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "params.zz"));
+  g_assert_nonnull (strstr (r.err, "params.count"));
+  result_clear (&r);
+}
+
+static void
+test_task_run_and_results (Fixture *f, gconstpointer data)
+{
+  Result created = vigil (f, NULL, "task", "create", "--type", "tasks-test.record", "--group", "lab",
+                          "--exclude", "b", "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
+  g_autoptr (JsonNode) task = parse_json (created.out);
+  const char *id = json_object_get_string_member (json_node_get_object (task), "id");
+  Result run = vigil (f, NULL, "task", "run", id, NULL);
+  Result results = vigil (f, NULL, "task", "results", id, "--json", NULL);
+  g_autoptr (JsonNode) runs = parse_json (results.out);
+
+  g_assert_cmpint (created.status, ==, 0);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "2 runs"));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (runs)), ==, 2);
+  result_clear (&created);
+  result_clear (&run);
+  result_clear (&results);
+}
+
+static void
+test_task_run_failure_exits_1 (Fixture *f, gconstpointer data)
+{
+  Result created = vigil (f, NULL, "task", "create", "--type", "tasks-test.fail", "--device", "b",
+                          "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
+  g_autoptr (JsonNode) task = parse_json (created.out);
+  const char *id = json_object_get_string_member (json_node_get_object (task), "id");
+  Result run = vigil (f, NULL, "task", "run", id, NULL);
+
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.out, "asked to fail"));
+  result_clear (&created);
+  result_clear (&run);
+}
+
+static void
+test_task_unknown_id (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, NULL, "task", "show", "nope", NULL);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "vigil task show: no task 'nope'"));
+  result_clear (&r);
+}
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+
+int
+main (int argc, char **argv)
+{
+  fixture_init_env ();
+  g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    {
+      g_printerr ("VIGIL_CLI is not set: run through meson test\n");
+      return 77;
+    }
+  ADD ("/cli/event-emit/runs-the-chain", test_event_emit_runs_the_chain);
+  ADD ("/cli/event-emit/no-run-only-stores", test_event_emit_no_run_only_stores);
+  ADD ("/cli/event-emit/bad-payload-names-stdin", test_event_emit_bad_payload_names_stdin);
+  ADD ("/cli/event-emit/unknown-device-refused", test_event_emit_unknown_device_refused);
+  ADD ("/cli/events/filters", test_events_filters);
+  ADD ("/cli/task/create-reports-every-problem", test_task_create_reports_every_problem);
+  ADD ("/cli/task/run-and-results", test_task_run_and_results);
+  ADD ("/cli/task/run-failure-exits-1", test_task_run_failure_exits_1);
+  ADD ("/cli/task/unknown-id", test_task_unknown_id);
+  return g_test_run ();
+}

@@ -165,6 +165,8 @@ build_meta (const QPutRequest *req, const Put *p)
 static gboolean
 create_temp (QStore *store, Put *p, GError **error)
 {
+  int errsv;
+
   if (RAND_bytes (p->id_raw, Q_ID_LEN) != 1)
     {
       g_set_error (error, Q_ERROR, Q_ERROR_IO, "no random bytes for an object id");
@@ -172,13 +174,20 @@ create_temp (QStore *store, Put *p, GError **error)
     }
   q_hex (p->id_raw, Q_ID_LEN, p->id);
   g_snprintf (p->tmp_name, sizeof p->tmp_name, ".tmp-%s", p->id);
+  /* Created and locked under the store lock, so a sweep never sees it
+   * unlocked; the flock is held until the process ends and tells the
+   * recovery sweep its writer is alive. */
+  if (!qstore_lock (store, error))
+    return FALSE;
   p->tmp_fd = openat (qstore_dir_fd (store), p->tmp_name,
                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  errsv = errno;
+  if (p->tmp_fd >= 0)
+    flock (p->tmp_fd, LOCK_EX);
+  qstore_unlock (store);
   if (p->tmp_fd < 0)
-    return q_set_errno (error, errno, "cannot create a temporary object in",
+    return q_set_errno (error, errsv, "cannot create a temporary object in",
                         qstore_dir (store));
-  /* Held until the process ends: tells the recovery sweep it is alive. */
-  flock (p->tmp_fd, LOCK_EX);
   return TRUE;
 }
 

@@ -84,12 +84,23 @@ open_named_temp (QStore *store, const QRestoreRequest *req, Restore *r,
   g_autofree char *host_path = NULL;
   guint32 tag = g_random_int ();
 
+  int errsv;
+
   r->journal_name = g_strdup_printf (".restore-%08x.journal", tag);
+  /* Created and locked under the store lock: a sweep never sees it unlocked. */
+  if (!qstore_lock (store, error))
+    return FALSE;
   r->journal_fd = openat (store_fd, r->journal_name,
                           O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  errsv = errno;
+  if (r->journal_fd >= 0)
+    flock (r->journal_fd, LOCK_EX);
+  qstore_unlock (store);
   if (r->journal_fd < 0)
-    return q_set_errno (error, errno, "cannot create a restore journal", qstore_dir (store));
-  flock (r->journal_fd, LOCK_EX);
+    {
+      g_clear_pointer (&r->journal_name, g_free);
+      return q_set_errno (error, errsv, "cannot create a restore journal", qstore_dir (store));
+    }
   r->tmp_name = g_strdup_printf (".vigil-restore-%08x", tag);
   host_path = g_build_filename (req->root, r->dir, r->tmp_name, NULL);
   if (!q_write_full (r->journal_fd, host_path, strlen (host_path))

@@ -229,7 +229,7 @@ cmd_add (Args *a, QpDevice *d, const char *path)
   g_autoptr (GError) error = NULL;
   QpOrigin origin = { .user = g_get_user_name () };
   g_autoptr (JsonObject) out = qp_op_put (d, path, a->detection, a->reason,
-                                          !a->keep, &origin, NULL, &error);
+                                          !a->keep, &origin, NULL, NULL, &error);
 
   if (out == NULL)
     return fail ("add", "%s", error->message);

@@ -118,9 +118,15 @@ engine_error (GError **error, GError *local, const char *what, QpDevice *d)
   return NULL;
 }
 
+static void
+put_progress (double fraction, gpointer data)
+{
+  qp_api->task_progress (data, 0.95 * fraction, "encrypting");
+}
+
 JsonObject *
 qp_op_put (QpDevice *d, const char *path, const char *detection, const char *reason,
-           gboolean delete_original, const QpOrigin *origin,
+           gboolean delete_original, const QpOrigin *origin, VigilTaskRun *run,
            GCancellable *cancellable, GError **error)
 {
   QPutRequest req = {
@@ -129,6 +135,7 @@ qp_op_put (QpDevice *d, const char *path, const char *detection, const char *rea
     .origin_task = origin->task_id, .origin_event = origin->event_id,
     .origin_user = origin->user, .delete_original = delete_original,
     .now_us = qp_api->now (qp_self),
+    .progress = run != NULL ? put_progress : NULL, .progress_data = run,
   };
   QPutResult res;
   GError *local = NULL;

@@ -126,7 +126,7 @@ run_put (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
                                  param_string (params, "detection"),
                                  param_string (params, "reason"),
                                  del == NULL || JSON_NODE_HOLDS_NULL (del) || json_node_get_boolean (del),
-                                 &org, cancellable, error));
+                                 &org, run, cancellable, error));
 }
 
 static gboolean

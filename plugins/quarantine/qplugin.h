@@ -51,11 +51,12 @@ typedef struct {
 } QpOrigin;
 
 /* Each returns the task result / command output (transfer full), or NULL
- * with @error. Events, limit checks and the inventory are handled here. */
+ * with @error. Events, limit checks and the inventory are handled here.
+ * @run (may be NULL) receives progress. */
 JsonObject *qp_op_put     (QpDevice *d, const char *path, const char *detection,
                            const char *reason, gboolean delete_original,
-                           const QpOrigin *origin, GCancellable *cancellable,
-                           GError **error);
+                           const QpOrigin *origin, VigilTaskRun *run,
+                           GCancellable *cancellable, GError **error);
 JsonObject *qp_op_restore (QpDevice *d, const char *id, gboolean to_restore_folder,
                            GCancellable *cancellable, GError **error);
 JsonObject *qp_op_delete  (QpDevice *d, const char *id, GError **error);

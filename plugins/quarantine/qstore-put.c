@@ -201,22 +201,27 @@ same_file (const struct stat *a, const struct stat *b)
 }
 
 static gboolean
-stream (QStore *store, Put *p, JsonObject *meta, GCancellable *cancellable,
-        GError **error)
+stream (QStore *store, const QPutRequest *req, Put *p, JsonObject *meta,
+        GCancellable *cancellable, GError **error)
 {
   g_autoptr (QObjectWriter) w = qobject_writer_new (p->tmp_fd, qstore_key (store),
                                                     p->id_raw, meta, error);
   g_autofree guint8 *buf = g_malloc (PUT_READ_SIZE);
   struct stat after;
-  guint64 size = 0;
+  guint64 size = 0, done = 0;
   gssize n;
 
   if (w == NULL)
     return FALSE;
   while ((n = q_read_full (p->fd, buf, PUT_READ_SIZE)) > 0)
-    if (g_cancellable_set_error_if_cancelled (cancellable, error)
-        || !qobject_writer_write (w, buf, n, error))
-      return FALSE;
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || !qobject_writer_write (w, buf, n, error))
+        return FALSE;
+      done += n;
+      if (req->progress != NULL && p->st.st_size > 0)
+        req->progress (MIN (1.0, (double) done / p->st.st_size), req->progress_data);
+    }
   if (n < 0)
     return q_set_errno (error, errno, "cannot read", p->path);
   if (!qobject_writer_finish (w, &size, error))
@@ -302,7 +307,7 @@ qstore_put (QStore *store, const QPutRequest *req, GCancellable *cancellable,
   if (ok)
     {
       meta = build_meta (req, &p);
-      ok = stream (store, &p, meta, cancellable, error)
+      ok = stream (store, req, &p, meta, cancellable, error)
            && commit (store, &p, result, error);
     }
   if (!ok && p.tmp_fd >= 0 && p.tmp_name[0] != '\0')

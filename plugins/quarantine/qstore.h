@@ -175,6 +175,9 @@ typedef struct {
   const char *origin_user;
   gboolean    delete_original;
   gint64      now_us;          /* the quarantine time (host clock) */
+  /* Optional: called after each MB read with the fraction done. */
+  void      (*progress) (double fraction, gpointer data);
+  gpointer    progress_data;
 } QPutRequest;
 
 typedef struct {

@@ -247,6 +247,30 @@ test_temp_files_never_listed (QFixture *f, gconstpointer data)
   close (fd);
 }
 
+static void
+count_progress (double fraction, gpointer data)
+{
+  double *last = data;
+
+  g_assert_cmpfloat (fraction, >=, *last);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  *last = fraction;
+}
+
+static void
+test_progress_reported (QFixture *f, gconstpointer data)
+{
+  g_autofree char *host = qtest_write_file (f->root, "/p.bin", 3 * 1024 * 1024 + 5, 6);
+  double last = 0;
+  QPutRequest req = { .root = f->root, .path = "/p.bin", .progress = count_progress,
+                      .progress_data = &last };
+  QPutResult res;
+
+  g_assert_true (qstore_put (f->store, &req, NULL, &res, NULL));
+  g_assert_cmpfloat (last, ==, 1.0);
+  qput_result_clear (&res);
+}
+
 #define ADD(path, fn) g_test_add (path, QFixture, NULL, qfix_setup, fn, qfix_teardown)
 
 int
@@ -268,5 +292,6 @@ main (int argc, char **argv)
   ADD ("/quarantine/put/cancelled-put-keeps-original", test_cancelled_put_keeps_original);
   ADD ("/quarantine/put/recovery-sweep-removes-dead-temps-only", test_recovery_sweep);
   ADD ("/quarantine/put/temp-files-never-listed", test_temp_files_never_listed);
+  ADD ("/quarantine/put/progress-reported", test_progress_reported);
   return g_test_run ();
 }

@@ -16,13 +16,24 @@
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
+/* Loaded once, unloaded by kata_crypto_shutdown() at exit. */
+static OSSL_PROVIDER *default_provider;
+static OSSL_PROVIDER *legacy_provider;
+
 static gpointer
 load_providers (gpointer data)
 {
   /* Loading "legacy" disables the implicit default provider: load both. */
-  OSSL_PROVIDER_load (NULL, "default");
-  OSSL_PROVIDER_load (NULL, "legacy");
+  default_provider = OSSL_PROVIDER_load (NULL, "default");
+  legacy_provider = OSSL_PROVIDER_load (NULL, "legacy");
   return NULL;
+}
+
+void
+kata_crypto_shutdown (void)
+{
+  g_clear_pointer (&legacy_provider, OSSL_PROVIDER_unload);
+  g_clear_pointer (&default_provider, OSSL_PROVIDER_unload);
 }
 
 void

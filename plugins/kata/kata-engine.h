@@ -131,6 +131,8 @@ guint     kata_ttl_size      (KataTtl *ttl);
 
 /* Loads OpenSSL's default and legacy providers once (RC2/3DES PFX). */
 void        kata_crypto_init       (void);
+/* Unloads them again; at exit only (the plugin's shutdown, tests). */
+void        kata_crypto_shutdown   (void);
 /* (transfer full) the first certificate of @pem, or NULL with INVALID. */
 X509       *kata_cert_from_pem     (const char *pem, GError **error);
 /* SHA-256 of the certificate's SubjectPublicKeyInfo (32 bytes). */

@@ -220,8 +220,12 @@ kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("status|cert-info|flush");
   g_autoptr (GError) error = NULL;
+  /* GOptionContext drops the options it parsed from the array without
+   * freeing them: parse a shallow copy, the host frees @argv. */
+  g_autofree char **args = g_memdup2 (argv, sizeof (char *) * (gsize) (argc + 1));
   const char *verb;
 
+  argv = args;
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx, usage);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc < 2)

@@ -87,6 +87,7 @@ static void
 kata_shutdown (VigilPlugin *self)
 {
   kata_engines_shutdown ();
+  kata_crypto_shutdown ();
 }
 
 VIGIL_PLUGIN_DEFINE ("kata", "EDR telemetry to the central node",

@@ -290,5 +290,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/settings/defaults-and-reading", test_settings_defaults_and_reading);
   rc = g_test_run ();
   kt_certs_free (certs);
+  kata_crypto_shutdown ();
   return rc;
 }

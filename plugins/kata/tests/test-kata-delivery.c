@@ -741,5 +741,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/sync/garbage-reported", test_sync_garbage_reported);
   rc = g_test_run ();
   kt_certs_free (certs);
+  kata_crypto_shutdown ();
   return rc;
 }

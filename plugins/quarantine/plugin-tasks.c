@@ -90,13 +90,22 @@ run_device (VigilTaskRun *run, GError **error)
   return qp_device_open (qp_api->task_device_id (run), qp_api->task_device_root (run), error);
 }
 
+/* Sets the result and a last progress line naming the object. */
 static gboolean
 finish (VigilTaskRun *run, JsonObject *result)
 {
   g_autoptr (JsonNode) node = NULL;
+  g_autofree char *line = NULL;
+  const char *to;
 
   if (result == NULL)
     return FALSE;
+  to = json_object_get_string_member_with_default (result, "restored_to", NULL);
+  line = to != NULL ? g_strdup_printf ("%s restored to %s",
+                                       json_object_get_string_member (result, "id"), to)
+                    : g_strdup_printf ("%s: %s", json_object_get_string_member (result, "id"),
+                                       json_object_get_string_member_with_default (result, "path", ""));
+  qp_api->task_progress (run, 1.0, line);
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, result);
   qp_api->task_set_result (run, node);

@@ -139,7 +139,7 @@ test_device_without_root_is_slash (Fixture *f, gconstpointer data)
 static void
 test_now_task_runs_once (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL, NULL, NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL, NULL, NULL));
 
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
   f->now += DAYS (1);
@@ -171,7 +171,7 @@ test_failure_recorded_with_event (Fixture *f, gconstpointer data)
 static void
 test_completed_event_emitted (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL, NULL, NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL, NULL, NULL));
   g_autoptr (JsonArray) events = NULL;
   JsonObject *event;
 
@@ -312,8 +312,8 @@ test_window_task_listed_with_next_start (Fixture *f, gconstpointer data)
 static void
 test_daily_runs_again_next_day (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL,
-                                     "{\"kind\":\"daily\",\"at\":\"2026-11-22T10:00:00Z\"}", NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL,
+                       "{\"kind\":\"daily\",\"at\":\"2026-11-22T10:00:00Z\"}", NULL));
 
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
   f->now = T0 + HOURS (23);
@@ -325,8 +325,8 @@ test_daily_runs_again_next_day (Fixture *f, gconstpointer data)
 static void
 test_hourly_runs_each_hour (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL,
-                                     "{\"kind\":\"hourly\"}", NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL,
+                       "{\"kind\":\"hourly\"}", NULL));
 
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
   f->now = T0 + MINUTES (59);
@@ -338,8 +338,8 @@ test_hourly_runs_each_hour (Fixture *f, gconstpointer data)
 static void
 test_once_in_the_past_runs (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL,
-                                     "{\"kind\":\"once\",\"at\":\"2026-11-21T10:00:00Z\"}", NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL,
+                       "{\"kind\":\"once\",\"at\":\"2026-11-21T10:00:00Z\"}", NULL));
 
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 0);
@@ -511,7 +511,7 @@ test_delete_removes_task_and_runs (Fixture *f, gconstpointer data)
 static void
 test_tasks_survive_reopen (Fixture *f, gconstpointer data)
 {
-  g_autofree char *id = create_task (f, "tasks-test.record", "a", NULL, NIGHT, NULL);
+  g_free (create_task (f, "tasks-test.record", "a", NULL, NIGHT, NULL));
 
   vigil_host_free (f->host);
   f->host = fixture_open_host (f);

@@ -36,13 +36,15 @@ typedef struct {
 static void
 restore_clear (QStore *store, Restore *r)
 {
+  int fds[] = { r->obj_fd, r->root_fd, r->dir_fd, r->tmp_fd, r->journal_fd };
+
   if (r->tmp_name != NULL && r->dir_fd >= 0)
     unlinkat (r->dir_fd, r->tmp_name, 0);
   if (r->journal_name != NULL)
     unlinkat (qstore_dir_fd (store), r->journal_name, 0);
-  for (int *fd = &r->obj_fd; fd <= &r->journal_fd; fd++)
-    if (*fd >= 0)
-      close (*fd);
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
   g_free (r->dir);
   g_free (r->tmp_name);
   g_free (r->journal_name);

@@ -211,7 +211,13 @@ cmd_show (Args *a, QpDevice *d, const char *id)
   g_autoptr (JsonObject) meta = qstore_show (d->store, id, &error);
 
   if (meta == NULL)
-    return fail ("show", "%s (device %s)", error->message, d->device_id);
+    {
+      /* A damaged object is a problem found (1), not a usage error (2). */
+      gboolean damaged = error->domain == Q_ERROR
+                         && error->code != Q_ERROR_NOT_FOUND && error->code != Q_ERROR_IO;
+      fail ("show", "%s (device %s)", error->message, d->device_id);
+      return damaged ? 1 : 2;
+    }
   if (a->verify)
     {
       gboolean ok = qstore_verify (d->store, id, NULL, &error);

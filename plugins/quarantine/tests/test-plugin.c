@@ -355,6 +355,7 @@ test_exit_codes (Lab *lab, gconstpointer data)
   /* A metadata block that fails authentication makes `list` report it. */
   g_assert_cmpint (truncate (obj, 80), ==, 0);
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "list", "--device", "dev1", NULL), ==, 1);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "show", id, "--device", "dev1", NULL), ==, 1);
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "delete", id, "--device", "dev1", NULL), ==, 0);
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "list", "--device", "dev1", NULL), ==, 0);
 }

@@ -271,6 +271,81 @@ test_progress_reported (QFixture *f, gconstpointer data)
   qput_result_clear (&res);
 }
 
+typedef struct {
+  const char *host;
+  gboolean    replace;   /* TRUE: a new file under the name; FALSE: touch */
+  gboolean    done;
+} Meddler;
+
+/* Runs inside the put, after the last byte was read (progress 1.0). */
+static void
+meddle (double fraction, gpointer data)
+{
+  Meddler *m = data;
+
+  if (fraction < 1.0 || m->done)
+    return;
+  m->done = TRUE;
+  if (m->replace)
+    {
+      g_autofree char *other = g_strconcat (m->host, ".new", NULL);
+      g_assert_true (g_file_set_contents (other, "a different file", -1, NULL));
+      g_assert_cmpint (rename (other, m->host), ==, 0);
+    }
+  else
+    {
+      struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
+      g_assert_cmpint (utimensat (AT_FDCWD, m->host, times, 0), ==, 0);
+    }
+}
+
+static void
+test_touched_during_read_is_kept (QFixture *f, gconstpointer data)
+{
+  g_autofree char *host = qtest_write_file (f->root, "/t.bin", 2 * 1024 * 1024, 9);
+  g_autofree char *sha = qtest_file_sha256 (host);
+  g_autofree char *after = NULL;
+  Meddler m = { .host = host, .replace = FALSE };
+  QPutRequest req = { .root = f->root, .path = "/t.bin", .delete_original = TRUE,
+                      .progress = meddle, .progress_data = &m };
+  QPutResult res;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (qstore_put (f->store, &req, NULL, &res, &error));
+  g_assert_error (error, Q_ERROR, Q_ERROR_CHANGED);
+  g_assert_true (m.done);
+  after = qtest_file_sha256 (host);
+  g_assert_cmpstr (after, ==, sha);
+  g_assert_cmpuint (qtest_count_visible (f->store_dir), ==, 1);
+}
+
+static void
+test_replaced_after_read_is_not_deleted (QFixture *f, gconstpointer data)
+{
+  g_autofree char *host = qtest_write_file (f->root, "/r.bin", 100 * 1024, 10);
+  g_autofree char *sha = qtest_file_sha256 (host);
+  g_autofree char *text = NULL;
+  g_autoptr (JsonObject) meta = NULL;
+  Meddler m = { .host = host, .replace = TRUE };
+  QPutRequest req = { .root = f->root, .path = "/r.bin", .delete_original = TRUE,
+                      .progress = meddle, .progress_data = &m };
+  QPutResult res;
+  g_autoptr (GError) error = NULL;
+
+  /* The file read is committed; the new file under its name is not the
+   * one that was read, so it is left in place. */
+  g_assert_true (qstore_put (f->store, &req, NULL, &res, &error));
+  g_assert_no_error (error);
+  g_assert_false (res.original_deleted);
+  g_assert_nonnull (strstr (res.original_kept, "changed"));
+  g_assert_true (g_file_get_contents (host, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "a different file");
+  meta = qstore_show (f->store, res.id, NULL);
+  g_assert_cmpstr (json_object_get_string_member (meta, "sha256"), ==, sha);
+  g_assert_true (qstore_verify (f->store, res.id, NULL, NULL));
+  qput_result_clear (&res);
+}
+
 #define ADD(path, fn) g_test_add (path, QFixture, NULL, qfix_setup, fn, qfix_teardown)
 
 int
@@ -293,5 +368,7 @@ main (int argc, char **argv)
   ADD ("/quarantine/put/recovery-sweep-removes-dead-temps-only", test_recovery_sweep);
   ADD ("/quarantine/put/temp-files-never-listed", test_temp_files_never_listed);
   ADD ("/quarantine/put/progress-reported", test_progress_reported);
+  ADD ("/quarantine/put/touched-during-read-is-kept", test_touched_during_read_is_kept);
+  ADD ("/quarantine/put/replaced-after-read-is-not-deleted", test_replaced_after_read_is_not_deleted);
   return g_test_run ();
 }

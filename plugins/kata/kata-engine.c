@@ -356,9 +356,12 @@ kata_engine_tick (KataEngine *engine)
 
   g_mutex_lock (&engine->lock);
   enabled = engine->settings->enabled && engine->settings->servers->len > 0;
-  send_due = !engine->ever_sent || now - engine->last_send_us >=
+  /* A clock set back makes the work due at once rather than never. */
+  send_due = !engine->ever_sent || now < engine->last_send_us ||
+             now - engine->last_send_us >=
              (gint64) engine->settings->period_sec * G_USEC_PER_SEC;
-  sync_due = engine->last_sync_us == 0 || now - engine->last_sync_us >=
+  sync_due = engine->last_sync_us == 0 || now < engine->last_sync_us ||
+             now - engine->last_sync_us >=
              (gint64) engine->settings->sync_period_min * 60 * G_USEC_PER_SEC;
   g_mutex_unlock (&engine->lock);
   if (!enabled)

@@ -24,6 +24,8 @@ struct _VhTrace {
   guint    max_files;
   int      fd;
   guint64  size;
+  dev_t    dev;    /* the file fd is open on, to notice another */
+  ino_t    ino;    /* process rotating the same trace log */
 };
 
 static char *
@@ -59,7 +61,19 @@ open_current (VhTrace *trace, gboolean truncate, GError **error)
       return FALSE;
     }
   trace->size = st.st_size;
+  trace->dev = st.st_dev;
+  trace->ino = st.st_ino;
   return TRUE;
+}
+
+/* Whether another process rotated the log since we opened it. */
+static gboolean
+rotated_elsewhere (VhTrace *trace)
+{
+  g_autofree char *path = file_path (trace, 0);
+  struct stat st;
+
+  return stat (path, &st) != 0 || st.st_dev != trace->dev || st.st_ino != trace->ino;
 }
 
 VhTrace *
@@ -130,6 +144,25 @@ write_all (int fd, const char *data, gsize len)
   return TRUE;
 }
 
+/* Other processes of the host may append to or rotate the same log:
+ * write to the current file and count its real size. */
+static gboolean
+follow_current (VhTrace *trace, GError **error)
+{
+  struct stat st;
+
+  if (trace->fd >= 0 && rotated_elsewhere (trace))
+    {
+      close (trace->fd);
+      trace->fd = -1;
+    }
+  if (trace->fd < 0)
+    return open_current (trace, FALSE, error);
+  if (fstat (trace->fd, &st) == 0)
+    trace->size = st.st_size;
+  return TRUE;
+}
+
 gboolean
 vh_trace_write (VhTrace *trace, const char *line, GError **error)
 {
@@ -139,6 +172,8 @@ vh_trace_write (VhTrace *trace, const char *line, GError **error)
   /* A line never exceeds a file, so a file never exceeds its maximum. */
   if (len + 1 > trace->max_bytes)
     len = trace->max_bytes - 1;
+  if (!follow_current (trace, error))
+    return FALSE;
   if (trace->size > 0 && trace->size + len + 1 > trace->max_bytes)
     if (!rotate (trace, error))
       return FALSE;

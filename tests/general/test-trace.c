@@ -139,6 +139,34 @@ test_reopen_appends (Fixture *f, gconstpointer data)
 }
 
 static void
+test_two_writers_share_a_log (Fixture *f, gconstpointer data)
+{
+  g_autoptr (VhTrace) a = vh_trace_open (f->dir, "vigil", 30, 3, NULL);
+  g_autoptr (VhTrace) b = vh_trace_open (f->dir, "vigil", 30, 3, NULL);
+  g_autofree char *cur = NULL, *one = NULL, *two = NULL;
+
+  /* a fills the file and rotates; b, which had the first file open,
+   * follows to the new one and counts what a wrote there. */
+  write_lines (a, 0, 4);
+  write_lines (b, 4, 2);
+  cur = read_file (f, "vigil.log");
+  one = read_file (f, "vigil.1.log");
+  two = read_file (f, "vigil.2.log");
+  g_assert_cmpstr (two, ==, NULL);
+  g_assert_cmpstr (one, ==, "line-0000\nline-0001\nline-0002\n");
+  g_assert_cmpstr (cur, ==, "line-0003\nline-0004\nline-0005\n");
+  g_free (cur);
+  g_free (one);
+  write_lines (b, 6, 1);
+  cur = read_file (f, "vigil.log");
+  one = read_file (f, "vigil.1.log");
+  two = read_file (f, "vigil.2.log");
+  g_assert_cmpstr (cur, ==, "line-0006\n");
+  g_assert_cmpstr (one, ==, "line-0003\nline-0004\nline-0005\n");
+  g_assert_cmpstr (two, ==, "line-0000\nline-0001\nline-0002\n");
+}
+
+static void
 test_missing_folder (void)
 {
   g_autoptr (GError) error = NULL;
@@ -156,6 +184,7 @@ main (int argc, char **argv)
   g_test_add ("/trace/rotates-by-count", Fixture, NULL, setup, test_rotates_by_count, teardown);
   g_test_add ("/trace/no-file-exceeds-max", Fixture, NULL, setup, test_no_file_exceeds_max, teardown);
   g_test_add ("/trace/reopen-appends", Fixture, NULL, setup, test_reopen_appends, teardown);
+  g_test_add ("/trace/two-writers-share-a-log", Fixture, NULL, setup, test_two_writers_share_a_log, teardown);
   g_test_add_func ("/trace/missing-folder", test_missing_folder);
   return g_test_run ();
 }

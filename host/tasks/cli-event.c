@@ -215,8 +215,13 @@ vh_cli_print_event_line (JsonObject *event)
 
   json_node_set_object (payload, json_object_get_object_member (event, "payload"));
   text = json_to_string (payload, FALSE);
-  if (strlen (text) > 100)
-    strcpy (text + 97, "...");
+  if (g_utf8_strlen (text, -1) > 100)
+    {
+      /* Cut on a character boundary: payloads hold user names and paths. */
+      g_autofree char *cut = g_utf8_substring (text, 0, 97);
+      g_free (text);
+      text = g_strconcat (cut, "...", NULL);
+    }
   g_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
            device, text);
 }

@@ -9,6 +9,8 @@
  * running runs, wait for them to record their state, and exit with 0.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
@@ -163,6 +165,46 @@ file_away (Serve *serve, const char *path, const char *name, const char *reason)
     }
 }
 
+/* Reads a dropped file without following a link or blocking on a FIFO
+ * swapped in, and never more than an envelope's limit. */
+static char *
+read_dropped_file (const char *path, const char *where, gsize *length, GError **error)
+{
+  g_autofree char *data = NULL;
+  struct stat st;
+  gssize n = 0;
+  gsize got = 0;
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "%s: not a readable regular file (links are not followed)", where);
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  data = g_malloc (VH_EVENT_MAX_ENVELOPE + 1);
+  while (got <= VH_EVENT_MAX_ENVELOPE
+         && (n = read (fd, data + got, VH_EVENT_MAX_ENVELOPE + 1 - got)) > 0)
+    got += (gsize) n;
+  close (fd);
+  if (n < 0)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                   "%s: cannot read it: %s", where, g_strerror (errno));
+      return NULL;
+    }
+  if (got > VH_EVENT_MAX_ENVELOPE)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "%s: more than %d bytes", where, VH_EVENT_MAX_ENVELOPE);
+      return NULL;
+    }
+  *length = got;
+  return g_steal_pointer (&data);
+}
+
 static void
 process_inbox_file (Serve *serve, const char *name)
 {
@@ -171,15 +213,12 @@ process_inbox_file (Serve *serve, const char *name)
   g_autofree char *data = NULL;
   g_autofree char *id = NULL;
   g_autoptr (GError) error = NULL;
-  GStatBuf st;
   gsize length = 0;
 
-  if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
-    return;
-  if (st.st_size > VH_EVENT_MAX_ENVELOPE)
-    g_set_error (&error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
-                 "%s: more than %d bytes", where, VH_EVENT_MAX_ENVELOPE);
-  else if (g_file_get_contents (path, &data, &length, &error))
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    return;   /* gone meanwhile */
+  data = read_dropped_file (path, where, &length, &error);
+  if (data != NULL)
     id = intake (serve, data, length, where, &error);
   file_away (serve, path, name, id ? NULL : error->message);
 }

@@ -3,10 +3,11 @@
  * `vigil serve` as a real child process on a temporary state folder: events
  * arrive on its Unix socket (one JSON line each, one reply line each) and
  * as files dropped in its inbox (moved to processed/ or failed/ with the
- * reason); on-start tasks run when it starts; SIGTERM cancels a running
+ * reason; links are not followed); on-start tasks run when it starts; SIGTERM cancels a running
  * run, records it, and the process exits with 0.
  */
 #include <signal.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <gio/gunixsocketaddress.h>
 #include "fixture.h"
@@ -132,6 +133,8 @@ test_socket_and_inbox_events_stored (ServeFixture *s, gconstpointer data)
   g_autofree char *failed = g_build_filename (s->inbox, "failed", "002-bad.json", NULL);
   g_autofree char *reason = g_strconcat (failed, ".error", NULL);
   g_autofree char *reason_text = NULL;
+  g_autofree char *link_path = g_build_filename (s->inbox, "003-link.json", NULL);
+  g_autofree char *link_reason = g_build_filename (s->inbox, "failed", "003-link.json.error", NULL);
   GStatBuf st;
 
   start_serve (s);
@@ -154,8 +157,10 @@ test_socket_and_inbox_events_stored (ServeFixture *s, gconstpointer data)
   write_inbox_file (s, "001-added.json", "{\"type\":\"quarantine.added\",\"device\":\"b\","
                                          "\"payload\":{\"id\":\"q1\"}}");
   write_inbox_file (s, "002-bad.json", "{\"type\":\"quarantine.added\",");
+  g_assert_cmpint (symlink (processed, link_path), ==, 0);
   g_assert_true (wait_for_path (processed));
   g_assert_true (wait_for_path (reason));
+  g_assert_true (wait_for_path (link_reason));
   g_assert_true (g_file_test (failed, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_get_contents (reason, &reason_text, NULL, NULL));
   g_assert_nonnull (strstr (reason_text, "inbox/002-bad.json"));

@@ -25,7 +25,7 @@ typedef struct {
 static const char usage[] =
   "list [--device D] | show ID --device D [--verify] | add PATH --device D "
   "[--detection NAME] [--reason TEXT] [--keep] | restore ID --device D "
-  "[--to original|restore_folder] | delete ID --device D";
+  "[--to original|restore_folder] | delete ID --device D | key --device D";
 
 static const char summary[] =
   "Subcommands:\n"
@@ -35,6 +35,7 @@ static const char summary[] =
   "  add PATH --device D [--detection NAME] [--reason TEXT] [--keep]\n"
   "  restore ID --device D [--to original|restore_folder]\n"
   "  delete ID --device D\n"
+  "  key --device D                where the store key is, and its fingerprint\n"
   "Exit codes: 0 success, 1 problems found, 2 usage or runtime error.";
 
 static void
@@ -282,6 +283,34 @@ cmd_delete (Args *a, QpDevice *d, const char *id)
   return 0;
 }
 
+/* Where the store key is and its public fingerprint (never the key), so an
+ * admin can back it up and check a backup against it. */
+static int
+cmd_key (Args *a)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QpDevice) d = NULL;
+  g_autoptr (JsonObject) out = json_object_new ();
+  g_autofree char *path = NULL;
+  char id[2 * Q_KEY_ID_LEN + 1];
+
+  if (a->device == NULL)
+    return fail ("key", "--device D is required");
+  d = qp_device_open (a->device, NULL, &error);
+  if (d == NULL)
+    return fail ("key", "%s", error->message);
+  path = g_build_filename (d->store_dir, "store.key", NULL);
+  q_hex (qstore_key (d->store)->id, Q_KEY_ID_LEN, id);
+  json_object_set_string_member (out, "device", d->device_id);
+  json_object_set_string_member (out, "key_file", path);
+  json_object_set_string_member (out, "fingerprint", id);
+  if (a->json)
+    print_json_object (out);
+  else
+    printf ("store key of device %s: %s\nfingerprint: %s\n", d->device_id, path, id);
+  return 0;
+}
+
 static int
 dispatch (Args *a)
 {
@@ -292,8 +321,12 @@ dispatch (Args *a)
 
   if (sub == NULL)
     return fail (NULL, "no subcommand; usage: vigil quarantine %s", usage);
-  if (g_str_equal (sub, "list"))
-    return a->rest[1] == NULL ? cmd_list (a) : fail ("list", "unexpected argument '%s'", a->rest[1]);
+  if (g_str_equal (sub, "list") || g_str_equal (sub, "key"))
+    {
+      if (a->rest[1] != NULL)
+        return fail (sub, "unexpected argument '%s'", a->rest[1]);
+      return g_str_equal (sub, "list") ? cmd_list (a) : cmd_key (a);
+    }
   if (!g_str_equal (sub, "show") && !g_str_equal (sub, "add")
       && !g_str_equal (sub, "restore") && !g_str_equal (sub, "delete"))
     return fail (NULL, "unknown subcommand '%s'; usage: vigil quarantine %s", sub, usage);

@@ -391,6 +391,37 @@ test_store_never_leaves_the_root (Lab *lab, gconstpointer data)
   g_assert_true (g_file_test (host, G_FILE_TEST_EXISTS));
 }
 
+static void
+test_key_fingerprint (Lab *lab, gconstpointer data)
+{
+  g_autofree char *id = add_file (lab, "/x.exe", "x");
+  g_autofree char *out = NULL, *key = NULL, *expect = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  JsonObject *o;
+  gsize len;
+
+  g_assert_cmpint (vigil (lab, &out, NULL, "quarantine", "key", "--device", "dev1", "--json", NULL), ==, 0);
+  node = parse_json (out);
+  o = json_node_get_object (node);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "key_file"),
+                                   "/var/lib/vigil/Quarantine/store.key"));
+  /* The documented fingerprint: SHA-256 of the label and the key, 8 bytes. */
+  g_assert_true (g_file_get_contents (json_object_get_string_member (o, "key_file"), &key, &len, NULL));
+  g_checksum_update (sum, (const guchar *) "vigil-quarantine key id v1", 26);
+  g_checksum_update (sum, (const guchar *) key, len);
+  expect = g_strndup (g_checksum_get_string (sum), 16);
+  g_assert_cmpstr (json_object_get_string_member (o, "fingerprint"), ==, expect);
+  {
+    /* Never the key itself, in any spelling. */
+    g_autofree char *hex = g_malloc (2 * len + 1);
+    g_autofree char *b64 = g_base64_encode ((const guchar *) key, len);
+    q_hex ((const guint8 *) key, len, hex);
+    g_assert_null (strstr (out, hex));
+    g_assert_null (strstr (out, b64));
+  }
+}
+
 #define ADD(path, fn) g_test_add (path, Lab, NULL, lab_setup, fn, lab_teardown)
 
 int
@@ -412,5 +443,6 @@ main (int argc, char **argv)
   ADD ("/quarantine/plugin/cli-exit-codes", test_exit_codes);
   ADD ("/quarantine/plugin/startup-sweep-removes-leftovers", test_startup_sweep);
   ADD ("/quarantine/plugin/store-never-leaves-the-device-root", test_store_never_leaves_the_root);
+  ADD ("/quarantine/plugin/key-location-and-fingerprint", test_key_fingerprint);
   return g_test_run ();
 }

@@ -523,8 +523,13 @@ on_characters (void *ctx, const xmlChar *ch, int len)
 static void
 setup_sax (xmlSAXHandlerPtr h)
 {
-  h->startDocument = NULL;    /* no DOM: the tree is built from events */
+  /* No DOM: the tree is built from events, and libxml2's own callbacks
+   * would build nodes with no document to hang them on. */
+  h->startDocument = NULL;
   h->endDocument = NULL;
+  h->comment = NULL;
+  h->processingInstruction = NULL;
+  h->reference = NULL;
   h->startElementNs = on_start;
   h->endElementNs = on_end;
   h->characters = on_characters;

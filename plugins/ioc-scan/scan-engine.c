@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "scan.h"
+#include "scan-md5mb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,9 @@
 
 #define BATCH 128
 #define MAX_BATCHES 64
+/* Files this small cost their system calls, not their hashing: they stay
+ * on the plain path. */
+#define MB_MIN_SIZE 1024
 
 typedef struct {
   IocCollection        *coll;
@@ -42,6 +46,7 @@ typedef struct {
   guint64               bytes_done;
   guint64               hashed_files;
   gboolean              need_owner;
+  gboolean              multi_buffer;  /* MD5 in vector lanes */
   guint                 max_objects;
   guint                 max_listed;
   gint64                last_progress;
@@ -52,6 +57,20 @@ typedef struct {
   Engine     *e;
   const char *host_path;
 } Found;
+
+/* One worker thread's tools. */
+typedef struct {
+  Engine     *e;
+  IocHasher  *hasher;
+  IocMd5Mb   *mb;       /* NULL without AVX2 */
+  GHashTable *owners;   /* uid -> user name */
+} Worker;
+
+/* A file waiting in a multi-buffer lane. */
+typedef struct {
+  char        *host_path;
+  IocFileFacts f;
+} Pending;
 
 #define ADD(field, n) __atomic_fetch_add (&(field), (n), __ATOMIC_RELAXED)
 #define GET(field) __atomic_load_n (&(field), __ATOMIC_RELAXED)
@@ -261,29 +280,88 @@ open_file (Engine *e, const char *host_path, int *fd, struct statx *stx)
   return TRUE;
 }
 
+/* Evaluates a file whose facts (and hashes) are known. */
 static void
-scan_file (Engine *e, IocHasher *hasher, GHashTable *owners, const char *host_path)
+finish_file (Engine *e, IocFileFacts *f, const char *host_path)
 {
-  IocFileFacts f = { 0 };
   IocDerived derived = { 0 };
   Found found = { e, host_path };
-  struct statx stx;
+
+  f->derived = &derived;
+  ioc_index_match (e->coll->index, f, on_found, &found);
+  ioc_derived_clear (&derived);
+  ADD (e->files_done, 1);
+}
+
+static void
+fill_facts (IocFileFacts *f, Worker *w, const char *host_path, const struct statx *stx)
+{
   const char *slash;
+
+  memset (f, 0, sizeof *f);
+  f->path = ioc_device_path (w->e->root_real, host_path);
+  slash = strrchr (f->path, '/');
+  f->name = slash != NULL ? slash + 1 : f->path;
+  facts_from_statx (f, stx);
+  f->owner = w->e->need_owner ? owner_name (w->owners, stx->stx_uid) : NULL;
+}
+
+static void
+mb_done (gpointer data, int fd, const char *hex, guint64 bytes, int error, gpointer user_data)
+{
+  Pending *p = data;
+  Worker *w = user_data;
+
+  close (fd);
+  ADD (w->e->bytes_done, bytes);
+  ADD (w->e->hashed_files, 1);
+  if (hex != NULL)
+    {
+      memcpy (p->f.md5, hex, 33);
+      p->f.have |= IOC_HASH_MD5;
+    }
+  else
+    note (w->e, TRUE, p->host_path, g_strerror (error));
+  finish_file (w->e, &p->f, p->host_path);
+  g_free (p->host_path);
+  g_free (p);
+}
+
+/* MD5 only, of a file worth it: hand it to a multi-buffer lane. The
+ * facts move with it, pointing into its own copy of the path. */
+static void
+queue_md5 (Worker *w, int fd, const char *host_path, const struct statx *stx)
+{
+  Pending *p = g_new0 (Pending, 1);
+
+  p->host_path = g_strdup (host_path);
+  fill_facts (&p->f, w, p->host_path, stx);
+  while (!ioc_md5mb_has_room (w->mb))
+    ioc_md5mb_step (w->mb, mb_done, w);
+  ioc_md5mb_add (w->mb, fd, stx->stx_size, p);
+}
+
+static void
+scan_file (Worker *w, const char *host_path)
+{
+  Engine *e = w->e;
+  IocFileFacts f;
+  struct statx stx;
   guint mask;
   int fd;
 
   if (!open_file (e, host_path, &fd, &stx))
     return;
-  f.path = ioc_device_path (e->root_real, host_path);
-  slash = strrchr (f.path, '/');
-  f.name = slash != NULL ? slash + 1 : f.path;
-  facts_from_statx (&f, &stx);
-  f.owner = e->need_owner ? owner_name (owners, stx.stx_uid) : NULL;
-  f.derived = &derived;
-  mask = ioc_index_hashes_for_size (e->coll->index, f.size);
+  mask = ioc_index_hashes_for_size (e->coll->index, stx.stx_size);
+  if (mask == IOC_HASH_MD5 && w->mb != NULL && stx.stx_size >= MB_MIN_SIZE)
+    {
+      queue_md5 (w, fd, host_path, &stx);
+      return;
+    }
+  fill_facts (&f, w, host_path, &stx);
   if (mask != 0)
     {
-      gint64 n = ioc_hasher_run (hasher, fd, mask, f.size, &f, e->opt->cancellable);
+      gint64 n = ioc_hasher_run (w->hasher, fd, mask, f.size, &f, e->opt->cancellable);
       if (n < 0 && errno != ECANCELED)
         note (e, TRUE, host_path, g_strerror (errno));
       if (n > 0)
@@ -291,9 +369,7 @@ scan_file (Engine *e, IocHasher *hasher, GHashTable *owners, const char *host_pa
       ADD (e->hashed_files, 1);
     }
   close (fd);
-  ioc_index_match (e->coll->index, &f, on_found, &found);
-  ioc_derived_clear (&derived);
-  ADD (e->files_done, 1);
+  finish_file (e, &f, host_path);
 }
 
 /* ------------------------------------------------------------------ */
@@ -338,17 +414,22 @@ static gpointer
 worker (gpointer data)
 {
   Engine *e = data;
-  g_autoptr (IocHasher) hasher = ioc_hasher_new ();
-  g_autoptr (GHashTable) owners = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  Worker w = { e, ioc_hasher_new (), e->multi_buffer ? ioc_md5mb_new () : NULL,
+               g_hash_table_new_full (NULL, NULL, NULL, g_free) };
   GPtrArray *batch;
 
   while ((batch = queue_pop (e)) != NULL)
     {
       for (guint i = 0; i < batch->len; i++)
         if (!g_cancellable_is_cancelled (e->opt->cancellable))
-          scan_file (e, hasher, owners, batch->pdata[i]);
+          scan_file (&w, batch->pdata[i]);
       g_ptr_array_unref (batch);
     }
+  while (w.mb != NULL && !ioc_md5mb_idle (w.mb))
+    ioc_md5mb_step (w.mb, mb_done, &w);
+  ioc_hasher_free (w.hasher);
+  ioc_md5mb_free (w.mb);
+  g_hash_table_unref (w.owners);
   g_mutex_lock (&e->qlock);
   e->active--;
   g_cond_broadcast (&e->qcond);
@@ -488,6 +569,7 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->result = result_new (coll, e->doc_results);
   e->batch = g_ptr_array_new_full (BATCH, g_free);
   e->need_owner = collection_uses (coll, IOC_TERM_USERNAME);
+  e->multi_buffer = !opt->no_multi_buffer;
   e->max_objects = opt->max_objects > 0 ? opt->max_objects : 1000;
   e->max_listed = opt->max_listed > 0 ? opt->max_listed : 1000;
   e->phase = "walking and scanning";

@@ -48,6 +48,7 @@ typedef struct {
   guint           progress_ms;   /* 0: 200 ms */
   guint           max_objects;   /* objects listed per IOC; 0: 1000 */
   guint           max_listed;    /* skipped/errors listed; 0: 1000 */
+  gboolean        no_multi_buffer; /* OpenSSL MD5 only (tests, comparison) */
 } IocScanOptions;
 
 /* One object that matched an IOC (a detected-IOC card entry). */

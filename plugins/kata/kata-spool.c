@@ -18,6 +18,7 @@ struct _KataSpool {
   sqlite3 *db;
   guint64  max_events;
   guint64  count;
+  gint64   data_version;
   char    *agent_id;
 };
 
@@ -66,6 +67,20 @@ db_int (KataSpool *spool, const char *sql)
   return v;
 }
 
+/* Under spool->lock. Another process may have written to the spool since
+ * (`vigil event emit` while `vigil serve` runs): SQLite's data_version
+ * changes then, and the count is taken again. */
+static void
+sync_count (KataSpool *spool)
+{
+  gint64 version = db_int (spool, "PRAGMA data_version");
+
+  if (version == spool->data_version)
+    return;
+  spool->data_version = version;
+  spool->count = (guint64) MAX (db_int (spool, "SELECT count(*) FROM events"), 0);
+}
+
 static gboolean
 load_agent_id (KataSpool *spool, GError **error)
 {
@@ -104,7 +119,8 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
-  spool->count = (guint64) db_int (spool, "SELECT count(*) FROM events");
+  spool->data_version = -1;
+  sync_count (spool);
   return g_steal_pointer (&spool);
 }
 
@@ -133,6 +149,7 @@ kata_spool_count (KataSpool *spool)
   guint64 n;
 
   g_mutex_lock (&spool->lock);
+  sync_count (spool);
   n = spool->count;
   g_mutex_unlock (&spool->lock);
   return n;
@@ -224,8 +241,11 @@ kata_spool_append (KataSpool *spool, const KataSpoolItem *items,
   gboolean ok;
 
   g_mutex_lock (&spool->lock);
-  count_before = spool->count;
   ok = db_exec (spool, "BEGIN IMMEDIATE", error);
+  /* Inside the write transaction, nobody else can change the count. */
+  if (ok)
+    sync_count (spool);
+  count_before = spool->count;
   if (ok && insert_items (spool, items, n_items, &dl, &dh, error))
     ok = db_exec (spool, "COMMIT", error);
   else if (ok)

@@ -210,6 +210,24 @@ test_task_ids_remembered (Tmp *t, gconstpointer data)
 }
 
 static void
+test_second_process_sees_appends (Tmp *t, gconstpointer data)
+{
+  /* `vigil serve` keeps its spool open while `vigil event emit` appends:
+   * two connections to the same file. */
+  g_autoptr (KataSpool) serve = kata_spool_open (t->path, 100, FALSE, NULL);
+  g_autoptr (KataSpool) emit = kata_spool_open (t->path, 100, FALSE, NULL);
+  g_autoptr (KataPackage) p = NULL;
+
+  g_assert_cmpuint (kata_spool_count (serve), ==, 0);
+  append_n (emit, 4);
+  g_assert_cmpuint (kata_spool_count (serve), ==, 4);
+  p = kata_spool_next_package (serve, 10, NULL);
+  g_assert_cmpuint (p->bodies->len, ==, 4);
+  g_assert_true (kata_spool_ack (serve, p->seq, NULL));
+  g_assert_cmpuint (kata_spool_count (emit), ==, 0);
+}
+
+static void
 test_unwritable_path_fails_clearly (void)
 {
   g_autoptr (GError) error = NULL;
@@ -234,6 +252,7 @@ main (int argc, char **argv)
   T ("full-of-detections-drops-oldest-detection", test_full_of_detections_drops_oldest_detection);
   T ("events-in-package-not-dropped", test_events_in_package_not_dropped);
   T ("task-ids-remembered", test_task_ids_remembered);
+  T ("second-process-sees-appends", test_second_process_sees_appends);
 #undef T
   g_test_add_func ("/kata/spool/unwritable-path-fails-clearly", test_unwritable_path_fails_clearly);
   return g_test_run ();

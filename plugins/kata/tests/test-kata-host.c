@@ -307,7 +307,9 @@ test_sync_task_rejected_is_an_event (void)
   if (g_getenv ("VIGIL_CLI") == NULL)
     return skip_without_cli ();
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
-  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-1\",\"type\":\"nope.none\"}]}");
+  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-1\",\"type\":\"nope.none\"},"
+      "{\"id\":\"k-2\",\"type\":\"quarantine.delete\",\"name\":\"from KATA\","
+      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}}]}");
   cli = cli_new ();
   policy = kata_policy (kt_server_port (srv), TRUE);
   setup_device (cli, policy);
@@ -316,6 +318,15 @@ test_sync_task_rejected_is_an_event (void)
   g_assert_cmpuint (kt_server_syncs (srv), ==, 1);
   g_assert_cmpint (vigil (cli, "events", "--type", "kata.sync_task_rejected", NULL), ==, 0);
   g_assert_nonnull (strstr (cli->out, "kata.sync_task_rejected"));
+  /* The valid one became a task of the device, once. */
+  g_assert_cmpint (vigil (cli, "plugins", NULL), ==, 0);
+  if (strstr (cli->out, "quarantine ") != NULL)
+    {
+      g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+      g_assert_cmpint (vigil (cli, "task", "list", "--json", NULL), ==, 0);
+      g_assert_nonnull (strstr (cli->out, "quarantine.delete"));
+      g_assert_null (strstr (strstr (cli->out, "quarantine.delete") + 1, "quarantine.delete"));
+    }
   kt_server_stop (srv);
   cli_free (cli);
 }
@@ -334,7 +345,7 @@ main (int argc, char **argv)
                    test_pinned_mismatch_reported_as_event);
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
-  g_test_add_func ("/kata/host/sync-task-rejected-is-an-event", test_sync_task_rejected_is_an_event);
+  g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);
   rc = g_test_run ();
   kt_certs_free (certs);
   return rc;

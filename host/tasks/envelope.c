@@ -70,6 +70,34 @@ find_too_deep (const char *data, gsize length)
   return -1;
 }
 
+/* json-glib says "<data>:3:8: Parse error: unexpected ..."; people read
+ * "line 3, column 8: unexpected ...". */
+static char *
+describe_json_error (const char *message)
+{
+  const char *p = g_str_has_prefix (message, "<data>:") ? message + 7 : message;
+  const char *rest = NULL;
+  char *end = NULL;
+  guint64 line = g_ascii_strtoull (p, &end, 10);
+  guint64 column = 0;
+
+  if (end != p && *end == ':')
+    {
+      const char *q = end + 1;
+      column = g_ascii_strtoull (q, &end, 10);
+      if (end != q && *end == ':')
+        rest = end + 1;
+    }
+  if (rest == NULL)
+    return g_strdup (message);
+  while (*rest == ' ')
+    rest++;
+  if (g_str_has_prefix (rest, "Parse error: "))
+    rest += strlen ("Parse error: ");
+  return g_strdup_printf ("line %" G_GUINT64_FORMAT ", column %" G_GUINT64_FORMAT ": %s",
+                          line, column, rest);
+}
+
 /* Parses @data as one JSON object. */
 static JsonObject *
 parse_object (const char *data, gsize length, gsize limit, const char *what,
@@ -92,8 +120,10 @@ parse_object (const char *data, gsize length, gsize limit, const char *what,
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
-    return invalid (error, "%s: the %s is not valid JSON: %s", where, what,
-                    local_error->message), NULL;
+    {
+      g_autofree char *why = describe_json_error (local_error->message);
+      return invalid (error, "%s: the %s is not valid JSON: %s", where, what, why), NULL;
+    }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return invalid (error, "%s: the %s must be a JSON object", where, what), NULL;

@@ -96,10 +96,11 @@ test_event_emit_no_run_only_stores (Fixture *f, gconstpointer data)
 static void
 test_event_emit_bad_payload_names_stdin (Fixture *f, gconstpointer data)
 {
-  Result r = vigil (f, "{\"note\":", "event", "emit", "a.b", "-", NULL);
+  Result r = vigil (f, "{\n  \"note\": ]\n}", "event", "emit", "a.b", "-", NULL);
 
   g_assert_cmpint (r.status, ==, 2);
-  g_assert_nonnull (strstr (r.err, "vigil event emit: stdin: the payload is not valid JSON"));
+  g_assert_nonnull (strstr (r.err, "vigil event emit: stdin: the payload is not valid JSON: "
+                                   "line 2, column"));
   result_clear (&r);
 }
 

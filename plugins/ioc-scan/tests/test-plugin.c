@@ -104,11 +104,10 @@ evil_ioc (void)
   return ioc11 ("evil-1", body);
 }
 
-/* Task parameters with the evil IOC embedded. */
+/* Task parameters with @xml as the collection's one file. */
 static char *
-params_json (const char *scope, gboolean quarantine, gboolean critical)
+params_with (const char *xml, const char *scope, gboolean quarantine, gboolean critical)
 {
-  g_autofree char *xml = evil_ioc ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (JsonNode) scope_node = parse_json (scope);
@@ -135,6 +134,14 @@ params_json (const char *scope, gboolean quarantine, gboolean critical)
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
+}
+
+/* Task parameters with the evil IOC embedded. */
+static char *
+params_json (const char *scope, gboolean quarantine, gboolean critical)
+{
+  g_autofree char *xml = evil_ioc ();
+  return params_with (xml, scope, quarantine, critical);
 }
 
 /* Creates and runs an ioc.scan task for dev1; returns the last run. */
@@ -225,6 +232,36 @@ test_actions_create_tasks (Lab *lab, gconstpointer data)
   /* Two objects found (/home/... and /srv/...), one critical scan. */
   g_assert_cmpuint (quarantined, ==, 2);
   g_assert_cmpuint (scans, ==, 1);
+}
+
+/* The IOC file size limit is a policy setting (ioc_scan.limits). */
+static void
+test_size_limit_from_policy (Lab *lab, gconstpointer data)
+{
+  const char *policy =
+      "{\"name\":\"small iocs\",\"group\":\"root\",\"status\":\"active\",\"settings\":"
+      "{\"ioc_scan\":{\"schema_version\":1,\"limits\":{\"locked\":true,"
+      "\"values\":{\"max_ioc_file_kb\":1}}}}}";
+  g_autofree char *file = write_text (lab, "policy.json", policy);
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *pad = g_strnfill (2000, 'x');
+  const char *decl_end = strstr (xml, "?>") + 2;
+  g_autofree char *big = g_strdup_printf ("%.*s<!-- %s -->%s", (int) (decl_end - xml), xml, pad, decl_end);
+  g_autofree char *params = params_with (big, "{\"kind\":\"custom\",\"paths\":[\"/home\"]}", FALSE, FALSE);
+  g_autoptr (JsonObject) run = NULL;
+  JsonObject *result, *ioc_file;
+  JsonArray *problems;
+
+  g_assert_cmpint (vigil (lab, NULL, NULL, "policy", "apply", file, NULL), ==, 0);
+  run = run_scan (lab, params, NULL);
+  result = json_object_get_object_member (run, "result");
+  ioc_file = json_array_get_object_element (json_object_get_array_member (result, "ioc_files"), 0);
+  problems = json_object_get_array_member (ioc_file, "problems");
+  g_assert_false (json_object_get_boolean_member (ioc_file, "loaded"));
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (problems, 0),
+                                                           "message"), "over the limit of 1024 bytes"));
+  g_assert_cmpint (json_object_get_int_member (result, "iocs_found"), ==, 0);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "completed");
 }
 
 static void
@@ -321,6 +358,7 @@ main (int argc, char **argv)
 #define ADD(path, all, fn) g_test_add (path, Lab, GINT_TO_POINTER (all), lab_setup, fn, lab_teardown)
   ADD ("/ioc/plugin/task-detects-and-emits-ioc-found", FALSE, test_task_detects_and_emits);
   ADD ("/ioc/plugin/actions-create-tasks", TRUE, test_actions_create_tasks);
+  ADD ("/ioc/plugin/size-limit-from-policy", FALSE, test_size_limit_from_policy);
   ADD ("/ioc/plugin/invalid-scope-rejected", FALSE, test_invalid_scope_rejected);
   ADD ("/ioc/plugin/check-exit-codes", FALSE, test_check_exit_codes);
   ADD ("/ioc/plugin/scan-exit-codes", FALSE, test_scan_exit_codes);

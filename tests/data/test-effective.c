@@ -132,6 +132,33 @@ test_lock_is_per_group (HostFixture *fx, gconstpointer data)
   g_assert_cmpstr (b, ==, "5 @ policy:LabA");
 }
 
+/* The worked example of docs/policies.md, value for value. */
+static void
+test_docs_worked_example (HostFixture *fx, gconstpointer data)
+{
+  const char *expected[][3] = {
+    { "connection", "sync_period_min", "45 @ local" },
+    { "connection", "servers", "[\"r\"] @ policy:Root" },
+    { "connection", "password", "null @ default" },
+    { "proxy", "use", "false @ policy:Root (locked)" },
+    { "proxy", "address", "null @ policy:Root (locked)" },
+  };
+
+  t_apply (fx->host, "{\"name\":\"Root\",\"group\":\"root\",\"settings\":{\"kata\":{"
+                     "\"connection\":{\"values\":{\"servers\":[\"r\"]}},"
+                     "\"proxy\":{\"locked\":true,\"values\":{\"use\":false}}}}}");
+  t_apply (fx->host, POLICY ("Lab", "lab", "active", "{\"values\":{\"sync_period_min\":20}}"));
+  t_apply (fx->host, "{\"name\":\"LabA\",\"group\":\"lab-a\",\"settings\":{\"kata\":{"
+                     "\"connection\":{\"values\":{\"sync_period_min\":30}},"
+                     "\"proxy\":{\"values\":{\"use\":true}}}}}");
+  set_local (fx, "{\"kata\":{\"connection\":{\"sync_period_min\":45},\"proxy\":{\"use\":true}}}");
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autofree char *got = eff (fx, expected[i][0], expected[i][1]);
+      g_assert_cmpstr (got, ==, expected[i][2]);
+    }
+}
+
 static void
 test_inactive_ignored (HostFixture *fx, gconstpointer data)
 {
@@ -215,6 +242,7 @@ main (int argc, char **argv)
   ADD ("/effective/locked-group-overrides-local", test_locked_group_overrides_local);
   ADD ("/effective/unlocked-allows-local", test_unlocked_allows_local);
   ADD ("/effective/lock-is-per-group", test_lock_is_per_group);
+  ADD ("/effective/docs-worked-example", test_docs_worked_example);
   ADD ("/effective/inactive-ignored", test_inactive_ignored);
   ADD ("/effective/out-of-office", test_out_of_office);
   ADD ("/effective/unknown-device-and-section", test_unknown_device_and_section);

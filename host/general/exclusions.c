@@ -41,6 +41,42 @@ vh_address_in_cidr (const char *address, const char *cidr)
 /* Matching                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Compiled command-line patterns, shared by all threads: a telemetry
+ * stream asks about the same few rules for every process start. Bounded;
+ * a pattern that does not compile is cached as such (NULL never matches). */
+#define REGEX_CACHE_MAX 1024
+
+static void
+regex_unref0 (gpointer re)
+{
+  if (re)
+    g_regex_unref (re);
+}
+
+static GRegex *
+regex_for (const char *pattern)
+{
+  static GMutex lock;
+  static GHashTable *cache;
+  GRegex *re;
+
+  g_mutex_lock (&lock);
+  if (cache == NULL || g_hash_table_size (cache) >= REGEX_CACHE_MAX)
+    {
+      g_clear_pointer (&cache, g_hash_table_unref);
+      cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                     regex_unref0);
+    }
+  if (!g_hash_table_lookup_extended (cache, pattern, NULL, (gpointer *) &re))
+    {
+      re = g_regex_new (pattern, G_REGEX_OPTIMIZE, G_REGEX_MATCH_DEFAULT, NULL);
+      g_hash_table_insert (cache, g_strdup (pattern), re);
+    }
+  re = re ? g_regex_ref (re) : NULL;
+  g_mutex_unlock (&lock);
+  return re;
+}
+
 static gboolean
 process_rule_matches (JsonObject *rule, JsonObject *payload)
 {
@@ -64,7 +100,7 @@ process_rule_matches (JsonObject *rule, JsonObject *payload)
     return FALSE;
   if (cmdline)
     {
-      g_autoptr (GRegex) re = g_regex_new (cmdline, G_REGEX_DEFAULT, G_REGEX_MATCH_DEFAULT, NULL);
+      g_autoptr (GRegex) re = regex_for (cmdline);
 
       value = vh_json_string (payload, "cmdline");
       if (re == NULL || value == NULL

@@ -9,8 +9,88 @@
  * by env VIGIL_LOCAL_DEVICE, else of the first device (by id) without a root
  * folder, which by the inventory's convention is the machine itself; with
  * no such device, the schema defaults.
+ *
+ * The kata sender asks about every telemetry event, and computing effective
+ * settings costs several queries, so per-device settings are cached while
+ * the database is unchanged by other processes (SQLite's data_version):
+ * policies, devices and local settings are changed by `vigil` commands,
+ * which are other processes than a running host. Password protection never
+ * uses the cache.
  */
 #include "general.h"
+
+struct _VhGeneralCache {
+  GMutex      lock;
+  gint64        version;  /* data_version the entries were computed at */
+  GHashTable   *settings; /* device id -> JsonObject (general section) */
+  sqlite3_stmt *query;    /* PRAGMA data_version, prepared once */
+};
+
+VhGeneralCache *
+vh_general_cache_new (void)
+{
+  VhGeneralCache *cache = g_new0 (VhGeneralCache, 1);
+
+  g_mutex_init (&cache->lock);
+  cache->version = -1;
+  cache->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) json_object_unref);
+  return cache;
+}
+
+void
+vh_general_cache_free (VhGeneralCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->settings);
+  /* The host frees this module before it closes the store. */
+  sqlite3_finalize (cache->query);
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+/* PRAGMA data_version: changes when another connection commits. The
+ * statement is kept prepared: it runs for every telemetry event. */
+static gint64
+data_version (VigilHost *host, VhGeneralCache *cache)
+{
+  sqlite3 *db = vh_store_lock (host->store);
+  gint64 version = -1;
+
+  if (cache->query == NULL)
+    sqlite3_prepare_v2 (db, "PRAGMA data_version", -1, &cache->query, NULL);
+  if (cache->query && sqlite3_step (cache->query) == SQLITE_ROW)
+    version = sqlite3_column_int64 (cache->query, 0);
+  if (cache->query)
+    sqlite3_reset (cache->query);
+  vh_store_unlock (host->store);
+  return version;
+}
+
+/* With the cache locked: the device's settings, (transfer none). */
+static JsonObject *
+cached_settings (VigilHost *host, VhGeneralCache *cache, const char *device_id,
+                 GError **error)
+{
+  gint64 version = data_version (host, cache);
+  JsonObject *settings;
+
+  if (version < 0 || version != cache->version)
+    {
+      g_hash_table_remove_all (cache->settings);
+      cache->version = version;
+    }
+  settings = g_hash_table_lookup (cache->settings, device_id ? device_id : "");
+  if (settings)
+    return settings;
+  /* Without a version (a failed query) the entry lives until the next
+   * call, which clears the table again. */
+  settings = vh_general_settings (host, device_id, error);
+  if (settings)
+    g_hash_table_insert (cache->settings, g_strdup (device_id ? device_id : ""), settings);
+  return settings;
+}
 
 /* (transfer full) the id of the device standing for this machine, or NULL. */
 static char *
@@ -71,28 +151,39 @@ char *
 vh_general_resolve_proxy (VigilHost *host, const char *device_id,
                           const char *url, GError **error)
 {
-  g_autoptr (JsonObject) settings = NULL;
+  VhGeneralCache *cache = vh_logger_cache (host);
+  JsonObject *settings;
+  char *proxy = NULL;
 
-  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (url != NULL && cache != NULL, NULL);
 
-  settings = vh_general_settings (host, device_id, error);
-  if (settings == NULL)
-    return NULL;
-  return vh_proxy_select (vh_json_object (settings, "proxy"), url, g_getenv, error);
+  g_mutex_lock (&cache->lock);
+  settings = cached_settings (host, cache, device_id, error);
+  if (settings)
+    proxy = vh_proxy_select (vh_json_object (settings, "proxy"), url, g_getenv, error);
+  g_mutex_unlock (&cache->lock);
+  return proxy;
 }
 
 gboolean
 vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
 {
-  g_autoptr (JsonObject) settings = NULL;
+  VhGeneralCache *cache = vh_logger_cache (host);
   g_autoptr (GError) error = NULL;
+  JsonObject *settings;
+  gboolean excluded = FALSE;
 
-  g_return_val_if_fail (event != NULL, FALSE);
+  g_return_val_if_fail (event != NULL && cache != NULL, FALSE);
 
   if (!g_str_has_prefix (event->type, "process.")
       && !g_str_has_prefix (event->type, "network."))
     return FALSE;
-  settings = vh_general_settings (host, event->device_id, &error);
+  g_mutex_lock (&cache->lock);
+  settings = cached_settings (host, cache, event->device_id, &error);
+  if (settings)
+    excluded = vh_exclusions_match (vh_json_object (settings, "telemetry_exclusions"),
+                                    event->type, event->payload);
+  g_mutex_unlock (&cache->lock);
   if (settings == NULL)
     {
       /* Sending too much is better than silently hiding an event. */
@@ -101,10 +192,8 @@ vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
                                               event->device_id ? event->device_id : "(none)",
                                               event->id ? event->id : "", error->message);
       vh_log (host, "host", G_LOG_LEVEL_WARNING, msg);
-      return FALSE;
     }
-  return vh_exclusions_match (vh_json_object (settings, "telemetry_exclusions"),
-                              event->type, event->payload);
+  return excluded;
 }
 
 void

@@ -22,6 +22,7 @@ struct _VhLogger {
   guint64   max_bytes;
   guint     max_files;
   gboolean  trace_failed; /* said once on stderr, not on every line */
+  VhGeneralCache *cache;  /* the general module's per-host settings cache */
 };
 
 static GRegex *
@@ -120,6 +121,7 @@ vh_logger_init (VigilHost *host, GError **error)
   host->logger = g_new0 (VhLogger, 1);
   g_mutex_init (&host->logger->lock);
   host->logger->verbose = verbose && *verbose && g_strcmp0 (verbose, "0") != 0;
+  host->logger->cache = vh_general_cache_new ();
   return TRUE;
 }
 
@@ -132,9 +134,16 @@ vh_logger_free (VigilHost *host)
     return;
   host->logger = NULL;
   g_clear_pointer (&logger->trace, vh_trace_close);
+  g_clear_pointer (&logger->cache, vh_general_cache_free);
   g_free (logger->folder);
   g_mutex_clear (&logger->lock);
   g_free (logger);
+}
+
+VhGeneralCache *
+vh_logger_cache (VigilHost *host)
+{
+  return host && host->logger ? host->logger->cache : NULL;
 }
 
 void

@@ -193,6 +193,30 @@ test_exclusions_per_device (Fx *f, gconstpointer data)
   g_assert_false (excluded (host, "srv1", "sandbox.threat_detected", backup));
 }
 
+static void
+test_settings_follow_policy_changes (Fx *f, gconstpointer data)
+{
+  const char *backup = "{\"image\":\"/opt/backup/bin/run\"}";
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  VigilHost *host;
+
+  apply (f, "root", "\"telemetry_exclusions\":{\"values\":{\"use_exclusions\":false}}");
+  host = open_host (f);
+  g_assert_false (excluded (host, "here", "process.started", backup));
+  before = vh_general_resolve_proxy (host, "here", "https://ksn.example.com/", &error);
+  g_assert_null (before);
+  /* A running host sees a policy applied by another `vigil` process. */
+  apply (f, "root", "\"telemetry_exclusions\":{\"values\":{\"use_exclusions\":true,"
+                    "\"processes\":[{\"image\":\"/opt/backup/*\"}]}},"
+                    "\"proxy\":{\"values\":{\"mode\":\"manual\",\"address\":\"p.corp\"}}");
+  g_assert_true (excluded (host, "here", "process.started", backup));
+  after = vh_general_resolve_proxy (host, "here", "https://ksn.example.com/", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (after, ==, "http://p.corp:8080");
+}
+
 /* ------------------------------------------------------------------ */
 /* Password protection in the host                                     */
 /* ------------------------------------------------------------------ */
@@ -265,6 +289,7 @@ main (int argc, char **argv)
   ADD ("/general/host/trace-off-by-default", test_trace_off_by_default);
   ADD ("/general/host/proxy-per-device", test_proxy_per_device);
   ADD ("/general/host/exclusions-per-device", test_exclusions_per_device);
+  ADD ("/general/host/settings-follow-policy-changes", test_settings_follow_policy_changes);
   ADD ("/general/host/protect-check", test_protect_check);
 #undef ADD
   return g_test_run ();

@@ -71,7 +71,6 @@ KataSpool   *kata_spool_open      (const char *path, guint64 max_events,
                                    gboolean full_sync, GError **error);
 void         kata_spool_close     (KataSpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSpool, kata_spool_close)
-void         kata_spool_set_max   (KataSpool *spool, guint64 max_events);
 /* Appends in one transaction. When the spool is full, the oldest
  * low-importance events not yet in a package go first; @dropped_low and
  * @dropped_high count what went. */
@@ -196,12 +195,13 @@ typedef struct {
  * @head), 0 when more bytes are needed, -1 with @error when malformed. */
 int       kata_http_parse_head (const char *buf, gsize len, KataHttpHead *head,
                                 GError **error);
-/* Sends one request and reads the response body; keeps the connection. */
+/* Sends one request and reads the response body. @closing (may be NULL)
+ * tells whether the server closes the connection after this reply. */
 gboolean  kata_http_request    (KataConn *conn, const char *method,
                                 const char *host, const char *path,
                                 const char *body, gsize body_len,
                                 guint *status, GBytes **response,
-                                GError **error);
+                                gboolean *closing, GError **error);
 
 /* ---- server replies (kata-reply.c) --------------------------------- */
 

@@ -168,7 +168,8 @@ bad:
 }
 
 static gboolean
-read_response (KataConn *conn, guint *status, GBytes **response, GError **error)
+read_response (KataConn *conn, guint *status, GBytes **response,
+               gboolean *closing, GError **error)
 {
   g_autoptr (GByteArray) acc = g_byte_array_new ();
   g_autoptr (GByteArray) body = g_byte_array_new ();
@@ -196,13 +197,16 @@ read_response (KataConn *conn, guint *status, GBytes **response, GError **error)
     }
   *status = head.status;
   *response = g_byte_array_free_to_bytes (g_steal_pointer (&body));
+  if (closing)
+    *closing = head.close;
   return TRUE;
 }
 
 gboolean
 kata_http_request (KataConn *conn, const char *method, const char *host,
                    const char *path, const char *body, gsize body_len,
-                   guint *status, GBytes **response, GError **error)
+                   guint *status, GBytes **response, gboolean *closing,
+                   GError **error)
 {
   g_autoptr (GString) req = g_string_new (NULL);
 
@@ -216,5 +220,5 @@ kata_http_request (KataConn *conn, const char *method, const char *host,
   if (!kata_conn_write (conn, req->str, req->len, error) ||
       (body != NULL && !kata_conn_write (conn, body, body_len, error)))
     return FALSE;
-  return read_response (conn, status, response, error);
+  return read_response (conn, status, response, closing, error);
 }

@@ -160,7 +160,7 @@ package_body (KataEngine *engine, KataPackage *pkg)
 
 static gboolean
 post_package (KataEngine *engine, KataConn *conn, const char *host,
-              KataPackage *pkg, GError **error)
+              KataPackage *pkg, gboolean *closing, GError **error)
 {
   g_autofree char *body = package_body (engine, pkg);
   g_autoptr (GBytes) reply = NULL;
@@ -170,7 +170,7 @@ post_package (KataEngine *engine, KataConn *conn, const char *host,
   const char *data;
 
   if (!kata_http_request (conn, "POST", host, "/kata/v1/events", body,
-                          strlen (body), &status, &reply, error))
+                          strlen (body), &status, &reply, closing, error))
     return FALSE;
   if (status / 100 != 2)
     {
@@ -195,27 +195,46 @@ post_package (KataEngine *engine, KataConn *conn, const char *host,
   return kata_spool_ack (engine->spool, pkg->seq, error);
 }
 
-/* Sends every waiting package on @conn. */
-static gboolean
-send_packages (KataEngine *engine, KataConn *conn, const char *host,
-               guint max_events, KataCycleResult *result, GError **error)
+static void
+count_sent (KataEngine *engine, KataPackage *pkg, KataCycleResult *result)
 {
+  result->packages++;
+  result->events += pkg->bodies->len;
+  g_mutex_lock (&engine->lock);
+  engine->sent_packages++;
+  engine->sent_events += pkg->bodies->len;
+  engine->last_delivery_us = engine->hooks.now
+      ? engine->hooks.now (engine->hooks.user_data) : g_get_real_time ();
+  g_mutex_unlock (&engine->lock);
+}
+
+/* Sends every waiting package to server @i, on one kept connection, or a
+ * new one after a reply that said "Connection: close". */
+static gboolean
+send_packages (KataEngine *engine, KataSnapshot *snap, guint i,
+               const char *host, KataCycleResult *result, GError **error)
+{
+  g_autoptr (KataConn) conn = NULL;
+
   for (;;)
     {
-      g_autoptr (KataPackage) pkg = kata_spool_next_package (engine->spool,
-                                                             max_events, error);
+      g_autoptr (KataPackage) pkg = NULL;
+      gboolean closing = FALSE;
+
+      /* Connect before forming a package, so that an unreachable server
+       * leaves the spool as it was. */
+      if (conn == NULL && kata_spool_count (engine->spool) == 0)
+        return TRUE;
+      if (conn == NULL && (conn = kata_snapshot_connect (engine, snap, i, error)) == NULL)
+        return FALSE;
+      pkg = kata_spool_next_package (engine->spool, snap->settings->max_per_package, error);
       if (pkg == NULL)
         return error == NULL || *error == NULL;
-      if (!post_package (engine, conn, host, pkg, error))
+      if (!post_package (engine, conn, host, pkg, &closing, error))
         return FALSE;
-      result->packages++;
-      result->events += pkg->bodies->len;
-      g_mutex_lock (&engine->lock);
-      engine->sent_packages++;
-      engine->sent_events += pkg->bodies->len;
-      engine->last_delivery_us = engine->hooks.now
-          ? engine->hooks.now (engine->hooks.user_data) : g_get_real_time ();
-      g_mutex_unlock (&engine->lock);
+      count_sent (engine, pkg, result);
+      if (closing)
+        g_clear_pointer (&conn, kata_conn_close);
     }
 }
 
@@ -277,11 +296,8 @@ try_server (KataEngine *engine, KataSnapshot *snap, guint i,
   const KataServer *server = g_ptr_array_index (snap->settings->servers, i);
   g_autofree char *name = kata_server_name (server);
   g_autoptr (GError) error = NULL;
-  g_autoptr (KataConn) conn = kata_snapshot_connect (engine, snap, i, &error);
 
-  if (conn != NULL &&
-      send_packages (engine, conn, name, snap->settings->max_per_package,
-                     result, &error))
+  if (send_packages (engine, snap, i, name, result, &error))
     {
       result->server_index = (int) i;
       kata_engine_set_error (engine, name, NULL);

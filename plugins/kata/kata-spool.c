@@ -135,14 +135,6 @@ kata_spool_close (KataSpool *spool)
   g_free (spool);
 }
 
-void
-kata_spool_set_max (KataSpool *spool, guint64 max_events)
-{
-  g_mutex_lock (&spool->lock);
-  spool->max_events = MAX (max_events, 1);
-  g_mutex_unlock (&spool->lock);
-}
-
 guint64
 kata_spool_count (KataSpool *spool)
 {

@@ -90,7 +90,7 @@ sync_with (KataEngine *engine, KataSnapshot *snap, guint i, gboolean *garbage,
 
   *garbage = FALSE;
   if (conn == NULL ||
-      !kata_http_request (conn, "GET", name, path, NULL, 0, &status, &body, error))
+      !kata_http_request (conn, "GET", name, path, NULL, 0, &status, &body, NULL, error))
     return FALSE;
   if (status / 100 != 2)
     {

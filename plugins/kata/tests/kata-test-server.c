@@ -226,13 +226,20 @@ read_request (SSL *ssl, char **path)
 }
 
 static void
-reply (SSL *ssl, guint status, const char *body)
+reply_full (SSL *ssl, guint status, const char *body, gboolean closing)
 {
   g_autofree char *msg = g_strdup_printf (
-      "HTTP/1.1 %u X\r\nContent-Type: application/json\r\n"
-      "Content-Length: %zu\r\n\r\n%s", status, strlen (body), body);
+      "HTTP/1.1 %u X\r\nContent-Type: application/json\r\n%s"
+      "Content-Length: %zu\r\n\r\n%s", status,
+      closing ? "Connection: close\r\n" : "", strlen (body), body);
 
   SSL_write (ssl, msg, (int) strlen (msg));
+}
+
+static void
+reply (SSL *ssl, guint status, const char *body)
+{
+  reply_full (ssl, status, body, FALSE);
 }
 
 static gboolean
@@ -263,6 +270,10 @@ handle_post (KtServer *s, SSL *ssl, const char *body)
     case KT_REPLY_HTTP_500:
       reply (ssl, 500, "{}");
       return TRUE;
+    case KT_REPLY_CLOSE:
+      ack = g_strdup_printf ("{\"ack\":%" G_GINT64_FORMAT "}", seq);
+      reply_full (ssl, 200, ack, TRUE);
+      return FALSE;
     case KT_REPLY_OK:
     default:
       ack = g_strdup_printf ("{\"ack\":%" G_GINT64_FORMAT "}", seq);

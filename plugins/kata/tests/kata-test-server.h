@@ -34,6 +34,7 @@ typedef enum {
   KT_REPLY_WRONG_ACK,     /* acknowledges another sequence id */
   KT_REPLY_DROP,          /* reads the request, closes without a reply */
   KT_REPLY_HTTP_500,
+  KT_REPLY_CLOSE,         /* acknowledges with "Connection: close", closes */
 } KtReplyMode;
 
 typedef struct _KtServer KtServer;

@@ -516,6 +516,29 @@ test_package_size_and_period (void)
   fx_free (fx);
 }
 
+static void
+test_server_closing_connection_reconnects (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *srv = good_server ();
+  guint16 port = kt_server_port (srv);
+  KataCycleResult r;
+
+  /* "Connection: close" after each reply is not a failure: the next
+   * package goes on a new connection to the same server. */
+  kt_server_set_reply (srv, KT_REPLY_CLOSE);
+  fx->settings->max_per_package = 2;
+  fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 5);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (r.packages, ==, 3);
+  g_assert_cmpuint (kt_server_connections (srv), ==, 3);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 5);
+  kt_server_stop (srv);
+  fx_free (fx);
+}
+
 /* ---- throttling ----------------------------------------------------- */
 
 static const char *
@@ -731,6 +754,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/spool/lost-ack-resends-same-sequence", test_lost_ack_resends_same_sequence);
   g_test_add_func ("/kata/spool/full-drops-oldest-low-first", test_full_spool_drops_oldest_low_first);
   g_test_add_func ("/kata/send/package-size-and-period", test_package_size_and_period);
+  g_test_add_func ("/kata/send/server-closing-connection-reconnects",
+                   test_server_closing_connection_reconnects);
   g_test_add_func ("/kata/throttle/hour-of-mixed-events", test_throttling_hour_of_mixed_events);
   g_test_add_func ("/kata/throttle/under-limit-passes-all", test_throttling_under_limit_passes_all);
   g_test_add_func ("/kata/ttl/deduplicates-process-starts", test_ttl_deduplicates_process_starts);

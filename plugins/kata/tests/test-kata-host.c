@@ -298,6 +298,41 @@ test_policy_errors_name_fields (void)
 }
 
 static void
+test_cert_info_without_secrets (void)
+{
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  g_autofree char *pfx = NULL;
+  JsonObject *trust;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  cli = cli_new ();
+  policy = kata_policy (443, TRUE);
+  trust = json_object_get_object_member (json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (policy, "settings"),
+                                     "kata"), "trusted_connection"), "values");
+  pfx = kt_read_b64 (certs->client_pfx_legacy);
+  json_object_set_boolean_member (trust, "use_client_certificate", TRUE);
+  json_object_set_string_member (trust, "client_pfx", pfx);
+  json_object_set_string_member (trust, "client_pfx_password", "s3cret");
+  setup_device (cli, policy);
+  g_assert_cmpint (vigil (cli, "kata", "cert-info", "--device", "pc1", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"subject\" : \"CN=kata-central-node\""));
+  g_assert_nonnull (strstr (cli->out, "\"issuer\" : \"CN=Test-CA\""));
+  g_assert_nonnull (strstr (cli->out, "\"sha256_fingerprint\""));
+  g_assert_nonnull (strstr (cli->out, "\"not_after\""));
+  g_assert_nonnull (strstr (cli->out, "\"subject\" : \"CN=device-a\""));
+  g_assert_null (strstr (cli->out, "s3cret"));
+  g_assert_null (strstr (cli->out, pfx));
+  g_assert_cmpint (vigil (cli, "kata", "cert-info", certs->other_pem, NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "CN=impostor"));
+  g_assert_cmpint (vigil (cli, "policy", "show", "edr", NULL), ==, 0);
+  g_assert_null (strstr (cli->out, "s3cret"));
+  cli_free (cli);
+}
+
+static void
 test_sync_task_rejected_is_an_event (void)
 {
   KtServer *srv;
@@ -344,6 +379,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/pinned-mismatch-reported-as-event",
                    test_pinned_mismatch_reported_as_event);
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
+  g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
   g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);
   rc = g_test_run ();

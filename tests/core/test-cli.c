@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The CLI shell, run as a real child process ($VIGIL_CLI): global options
+ * before the command, help listing built-in and plugin commands, exit
+ * codes, dispatch to a plugin command, and `vigil plugins` with its table,
+ * refusal reasons, JSON, show, enable and disable. Also the JSON reader
+ * every command uses: errors name file:line:column, size and depth limits.
+ */
+#include "core-test.h"
+#include "cli.h"
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Runs vigil --state-dir <fx.state> --plugin-dir <fx.plugins> ARGS... */
+static Run
+vigil (CoreFixture *fx, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  Run r = { 0 };
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("VIGIL_CLI"));
+  g_ptr_array_add (argv, "--state-dir");
+  g_ptr_array_add (argv, fx->state);
+  g_ptr_array_add (argv, "--plugin-dir");
+  g_ptr_array_add (argv, fx->plugins);
+  va_start (args, fx);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &r.out, &r.err, &r.status, &error);
+  g_assert_no_error (error);
+  r.status = WIFEXITED (r.status) ? WEXITSTATUS (r.status) : -1;
+  return r;
+}
+
+static void
+assert_contains (const char *haystack, const char *needle)
+{
+  if (strstr (haystack, needle) == NULL)
+    g_error ("expected \"%s\" in:\n%s", needle, haystack);
+}
+
+static void
+test_help_lists_commands (void)
+{
+  CoreFixture fx;
+  Run r;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  r = vigil (&fx, "--help", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "Built-in commands:");
+  assert_contains (r.out, "  plugins ");
+  assert_contains (r.out, "  policy ");
+  assert_contains (r.out, "Plugin commands:");
+  assert_contains (r.out, "(plugin basic)");
+  assert_contains (r.out, "--state-dir DIR");
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_version (void)
+{
+  CoreFixture fx;
+  g_autofree char *expected = g_strdup_printf ("(plugin ABI %d.%d)", VIGIL_ABI_MAJOR,
+                                               VIGIL_ABI_MINOR);
+  Run r;
+
+  core_fixture_init (&fx);
+  r = vigil (&fx, "--version", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "vigil "));
+  assert_contains (r.out, expected);
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_usage_errors_exit_2 (void)
+{
+  CoreFixture fx;
+  Run unknown, option, none, missing_value;
+
+  core_fixture_init (&fx);
+  unknown = vigil (&fx, "frobnicate", NULL);
+  option = vigil (&fx, "--frob", "plugins", NULL);
+  none = vigil (&fx, NULL);
+  missing_value = vigil (&fx, "--config", NULL);
+  g_assert_cmpint (unknown.status, ==, 2);
+  assert_contains (unknown.err, "vigil: unknown command 'frobnicate'");
+  g_assert_cmpint (option.status, ==, 2);
+  assert_contains (option.err, "unknown global option '--frob'");
+  g_assert_cmpint (none.status, ==, 2);
+  assert_contains (none.err, "no command given");
+  g_assert_cmpint (missing_value.status, ==, 2);
+  assert_contains (missing_value.err, "--config needs a value");
+  run_clear (&unknown), run_clear (&option), run_clear (&none), run_clear (&missing_value);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_plugin_command_runs (void)
+{
+  CoreFixture fx;
+  Run r;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  r = vigil (&fx, "basic", "one", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  /* --json reaches a plugin command untouched: it parses its own options. */
+  assert_contains (r.out, "basic command ran with 2 argument(s)");
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_plugins_table_with_reasons (void)
+{
+  CoreFixture fx;
+  g_autofree char *broken = NULL;
+  g_autofree char *reason = NULL;
+  Run r;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  broken = core_copy_plugin ("abi-major", fx.plugins);
+  r = vigil (&fx, "plugins", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "ID ");
+  assert_contains (r.out, "CONTRIBUTES");
+  assert_contains (r.out, "1 section, 1 task type, 1 handler, 1 command");
+  reason = g_strdup_printf ("abi-major (refused): %s: built for plugin ABI %d.", broken,
+                            VIGIL_ABI_MAJOR + 1);
+  assert_contains (r.out, reason);
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+/* --json before or after the command gives the same machine output. */
+static void
+test_plugins_json (void)
+{
+  CoreFixture fx;
+  Run before, after;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *plugins;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  before = vigil (&fx, "--json", "plugins", NULL);
+  after = vigil (&fx, "plugins", "--json", NULL);
+  g_assert_cmpint (before.status, ==, 0);
+  g_assert_cmpstr (before.out, ==, after.out);
+  g_assert_true (json_parser_load_from_data (parser, before.out, -1, NULL));
+  plugins = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (plugins), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (
+      json_array_get_object_element (plugins, 0), "state"), ==, "loaded");
+  run_clear (&before), run_clear (&after);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_plugins_show (void)
+{
+  CoreFixture fx;
+  Run r, missing;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  r = vigil (&fx, "plugins", "show", "basic", NULL);
+  missing = vigil (&fx, "plugins", "show", "nope", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "version:     1.2.3");
+  assert_contains (r.out, "basic (schema 1): Basic");
+  assert_contains (r.out, "basic.general: 3 settings");
+  assert_contains (r.out, "basic.echo: Echo");
+  assert_contains (r.out, "sandbox.threat_detected");
+  g_assert_cmpint (missing.status, ==, 2);
+  assert_contains (missing.err, "vigil plugins: no plugin 'nope'");
+  run_clear (&r), run_clear (&missing);
+  core_fixture_clear (&fx);
+}
+
+/* Disable hides the plugin and its command; enable brings both back. */
+static void
+test_disable_then_enable (void)
+{
+  CoreFixture fx;
+  Run off, list, all, cmd, on, cmd_again;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  off = vigil (&fx, "plugins", "disable", "basic", NULL);
+  list = vigil (&fx, "plugins", NULL);
+  all = vigil (&fx, "plugins", "--all", NULL);
+  cmd = vigil (&fx, "basic", NULL);
+  on = vigil (&fx, "plugins", "enable", "basic", NULL);
+  cmd_again = vigil (&fx, "basic", NULL);
+  g_assert_cmpint (off.status, ==, 0);
+  g_assert_null (strstr (list.out, "basic"));
+  assert_contains (all.out, "basic (disabled): disabled in ");
+  g_assert_cmpint (cmd.status, ==, 2);
+  g_assert_cmpint (on.status, ==, 0);
+  g_assert_cmpint (cmd_again.status, ==, 0);
+  run_clear (&off), run_clear (&list), run_clear (&all);
+  run_clear (&cmd), run_clear (&on), run_clear (&cmd_again);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_help_command (void)
+{
+  CoreFixture fx;
+  Run r, unknown;
+
+  core_fixture_init (&fx);
+  r = vigil (&fx, "help", "plugins", NULL);
+  unknown = vigil (&fx, "help", "nope", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "Usage: vigil plugins");
+  g_assert_cmpint (unknown.status, ==, 2);
+  run_clear (&r), run_clear (&unknown);
+  core_fixture_clear (&fx);
+}
+
+/* ---- the JSON reader ----------------------------------------------- */
+
+static char *
+write_tmp (CoreFixture *fx, const char *name, const char *text)
+{
+  char *path = g_build_filename (fx->root, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static void
+test_json_error_names_line_column (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *rest;
+
+  core_fixture_init (&fx);
+  path = write_tmp (&fx, "bad.json", "{\n  \"a\": 1,\n  \"b\": tru\n}\n");
+  g_assert_null (vh_cli_read_json_object (path, &error));
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  /* "<file>:<line>:<column>: <what>", the line being json-glib's */
+  rest = error->message + strlen (path);
+  if (!g_regex_match_simple ("^:[0-9]+:[0-9]+: .", rest, 0, 0))
+    g_error ("expected %s:LINE:COLUMN: ..., got %s", path, error->message);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_json_size_limit (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) ok = NULL;
+
+  core_fixture_init (&fx);
+  path = write_tmp (&fx, "big.json", "{\"key\": \"0123456789\"}");
+  g_assert_null (vh_cli_read_json_object_full (path, 10, &error));
+  assert_contains (error->message, "larger than the limit of 10 bytes");
+  ok = vh_cli_read_json_object_full (path, 64, NULL);
+  g_assert_nonnull (ok);
+  core_fixture_clear (&fx);
+}
+
+static void
+test_json_depth_limit (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+  g_autoptr(GString) deep = g_string_new ("{\"a\":");
+  g_autoptr(GError) error = NULL;
+
+  core_fixture_init (&fx);
+  for (int i = 0; i < 600; i++)
+    g_string_append_c (deep, '[');
+  path = write_tmp (&fx, "deep.json", deep->str);
+  g_assert_null (vh_cli_read_json_object (path, &error));
+  assert_contains (error->message, ":1:517: nested deeper than 512 levels");
+  core_fixture_clear (&fx);
+}
+
+static void
+test_json_top_level_object (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  core_fixture_init (&fx);
+  path = write_tmp (&fx, "array.json", "[1, 2]");
+  g_assert_null (vh_cli_read_json_object (path, &error));
+  assert_contains (error->message, "expected a JSON object at the top level");
+  core_fixture_clear (&fx);
+}
+
+static void
+test_json_missing_file (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (vh_cli_read_json_object ("/nonexistent/policy.json", &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  assert_contains (error->message, "/nonexistent/policy.json");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_unsetenv ("VIGIL_PLUGIN_PATH");
+  g_assert_nonnull (g_getenv ("VIGIL_CLI"));
+  g_test_add_func ("/cli/help-lists-builtin-and-plugin-commands", test_help_lists_commands);
+  g_test_add_func ("/cli/version-names-abi", test_version);
+  g_test_add_func ("/cli/usage-errors-exit-2", test_usage_errors_exit_2);
+  g_test_add_func ("/cli/plugin-command-runs", test_plugin_command_runs);
+  g_test_add_func ("/cli/plugins-table-shows-refusal-reasons", test_plugins_table_with_reasons);
+  g_test_add_func ("/cli/plugins-json-before-or-after-command", test_plugins_json);
+  g_test_add_func ("/cli/plugins-show", test_plugins_show);
+  g_test_add_func ("/cli/plugins-disable-then-enable", test_disable_then_enable);
+  g_test_add_func ("/cli/help-command", test_help_command);
+  g_test_add_func ("/cli/read-json/error-names-file-line-column", test_json_error_names_line_column);
+  g_test_add_func ("/cli/read-json/size-limit", test_json_size_limit);
+  g_test_add_func ("/cli/read-json/depth-limit", test_json_depth_limit);
+  g_test_add_func ("/cli/read-json/top-level-must-be-object", test_json_top_level_object);
+  g_test_add_func ("/cli/read-json/missing-file-named", test_json_missing_file);
+  return g_test_run ();
+}

@@ -18,7 +18,6 @@ struct _KataEngine {
   char         *ca_file;
   KataSpool    *spool;
   KataThrottle *throttle;
-  KataTtl      *ttl;
   KataSettings *settings;
   gint64        last_send_us;
   gint64        last_sync_us;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine object: owns the spool, the throttle and the TTL table of one
+ * The engine object: owns the spool and the throttle of one
  * device's telemetry, takes settings from the plugin, and accepts events:
  * TTL de-duplication, then throttling, then the spool, so that an accepted
  * event is on disk before the handler returns. Periods are measured on the
@@ -206,7 +206,6 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
   engine->device_id = g_strdup (options->device_id);
   engine->ca_file = g_strdup (options->ca_file);
   engine->throttle = kata_throttle_new ();
-  engine->ttl = kata_ttl_new (65536);
   engine->settings = kata_settings_new_default ();
   if (g_mkdir_with_parents (options->dir, 0700) != 0)
     {
@@ -236,7 +235,6 @@ kata_engine_free (KataEngine *engine)
     kata_engine_save_counters (engine);
   kata_spool_close (engine->spool);
   kata_throttle_free (engine->throttle);
-  kata_ttl_free (engine->ttl);
   kata_settings_free (engine->settings);
   g_clear_pointer (&engine->throttle_saved, json_object_unref);
   g_mutex_clear (&engine->lock);
@@ -287,9 +285,13 @@ payload_string (JsonObject *record, const char *key)
   return n && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n) : NULL;
 }
 
-/* Under engine->lock: whether the event goes to the spool at all. */
+/* Under engine->lock: whether the event goes to the spool at all. A
+ * process start that goes gets its TTL key in @ttl_key, remembered by the
+ * spool with the event (a start held back by throttling was not sent, so
+ * it does not open a TTL period). */
 static gboolean
-admit (KataEngine *engine, const char *type, JsonObject *record, gint64 now)
+admit (KataEngine *engine, const char *type, JsonObject *record, gint64 now,
+       char **ttl_key)
 {
   const KataSettings *s = engine->settings;
 
@@ -298,13 +300,17 @@ admit (KataEngine *engine, const char *type, JsonObject *record, gint64 now)
       engine->disabled++;
       return FALSE;
     }
-  if (s->use_ttl && g_strcmp0 (type, "process.started") == 0 &&
-      kata_ttl_is_repeat (engine->ttl, payload_string (record, "image"),
-                          payload_string (record, "sha256"), now,
-                          (gint64) s->ttl_min * 60 * G_USEC_PER_SEC))
+  if (s->use_ttl && g_strcmp0 (type, "process.started") == 0)
     {
-      engine->ttl_suppressed++;
-      return FALSE;
+      const char *image = payload_string (record, "image");
+      const char *sha256 = payload_string (record, "sha256");
+      *ttl_key = g_strconcat (image ? image : "", "\n", sha256 ? sha256 : "", NULL);
+      if (kata_spool_ttl_recent (engine->spool, *ttl_key, now,
+                                 (gint64) s->ttl_min * 60 * G_USEC_PER_SEC))
+        {
+          engine->ttl_suppressed++;
+          return FALSE;
+        }
     }
   return kata_throttle_admit (engine->throttle, type,
                               kata_event_importance (type), now);
@@ -316,19 +322,21 @@ kata_engine_submit (KataEngine *engine, const char *type, JsonObject *record,
 {
   gint64 now = engine_now (engine);
   g_autofree char *json = NULL;
+  g_autofree char *ttl_key = NULL;
   g_autoptr (JsonNode) node = NULL;
-  KataSpoolItem item = { type, kata_event_importance (type), now, NULL };
+  KataSpoolItem item = { type, kata_event_importance (type), now, NULL, NULL };
   guint dl = 0, dh = 0;
   gboolean go;
 
   g_mutex_lock (&engine->lock);
   engine->submitted++;
-  go = admit (engine, type, record, now);
+  go = admit (engine, type, record, now, &ttl_key);
   g_mutex_unlock (&engine->lock);
   if (!go)
     return TRUE;
   node = json_node_init_object (json_node_alloc (), record);
   item.json = json = json_to_string (node, FALSE);
+  item.ttl_key = ttl_key;
   if (!kata_spool_append (engine->spool, &item, 1, &dl, &dh, error))
     return FALSE;
   if (dl + dh > 0)

@@ -2,7 +2,7 @@
 /*
  * The kata plugin's engine: everything that turns telemetry events into
  * acknowledged HTTPS deliveries to a central node, without the host. Each
- * module has its own file (kata-spool.c, kata-throttle.c, kata-ttl.c,
+ * module has its own file (kata-spool.c, kata-throttle.c,
  * kata-cert-info.c, kata-tls.c, kata-http.c, kata-reply.c, kata-settings.c,
  * kata-sender.c, kata-sync.c, kata-engine.c); this header is their shared
  * contract. plugin.c adapts it to the host API; the tests and the benchmark
@@ -55,6 +55,7 @@ typedef struct {
   KataImportance  importance;
   gint64          time_us;
   const char     *json;        /* the event record, JSON object text */
+  const char     *ttl_key;     /* a process start to remember, or NULL */
 } KataSpoolItem;
 
 typedef struct {
@@ -85,6 +86,11 @@ KataPackage *kata_spool_next_package (KataSpool *spool, guint max_events,
 gboolean     kata_spool_ack       (KataSpool *spool, guint64 seq, GError **error);
 guint64      kata_spool_count     (KataSpool *spool);
 const char  *kata_spool_agent_id  (KataSpool *spool);
+/* Whether the process start @key ("image\nsha256") went out less than
+ * @ttl_us before @now_us (a repeat within the TTL period). Starts are
+ * remembered when appended with a ttl_key. */
+gboolean     kata_spool_ttl_recent (KataSpool *spool, const char *key,
+                                    gint64 now_us, gint64 ttl_us);
 /* Remembers task ids created from synchronization: TRUE when @id is new. */
 gboolean     kata_spool_mark_task (KataSpool *spool, const char *id,
                                    gint64 now_us, GError **error);
@@ -112,19 +118,6 @@ gboolean      kata_throttle_admit     (KataThrottle *throttle, const char *type,
 /* (transfer full) {"offered":N,"admitted":N,"held_back":N,"types":{type:
  * {"offered","admitted","held_back"}}} since the start. */
 JsonObject   *kata_throttle_counters  (KataThrottle *throttle);
-
-/* ---- TTL de-duplication (kata-ttl.c) ------------------------------- */
-
-typedef struct _KataTtl KataTtl;
-
-KataTtl  *kata_ttl_new       (guint max_entries);
-void      kata_ttl_free      (KataTtl *ttl);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataTtl, kata_ttl_free)
-/* TRUE when the same image and hash started within @ttl_us before
- * @now_us (a repeat, not to be sent); otherwise records the start. */
-gboolean  kata_ttl_is_repeat (KataTtl *ttl, const char *image,
-                              const char *sha256, gint64 now_us, gint64 ttl_us);
-guint     kata_ttl_size      (KataTtl *ttl);
 
 /* ---- certificates (kata-cert-info.c) ------------------------------- */
 

@@ -19,6 +19,7 @@ struct _KataSpool {
   guint64  max_events;
   guint64  count;
   gint64   data_version;
+  guint    ttl_inserts;
   char    *agent_id;
 };
 
@@ -34,7 +35,11 @@ static const char schema_sql[] =
   "CREATE TABLE IF NOT EXISTS sync_tasks (id TEXT PRIMARY KEY,"
   "  created_us INTEGER NOT NULL);"
   "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY,"
-  "  value INTEGER NOT NULL);";
+  "  value INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS ttl (key TEXT PRIMARY KEY, first_us INTEGER NOT NULL);";
+
+/* Process starts remembered for TTL de-duplication, at most. */
+#define TTL_MAX_ENTRIES 65536
 
 G_DEFINE_QUARK (kata-error-quark, kata_error)
 
@@ -194,6 +199,56 @@ make_room (KataSpool *spool, KataImportance importance, guint *dropped_low,
   return FALSE;
 }
 
+/* Remembers that a process start went out at @time_us; every so often the
+ * oldest entries beyond TTL_MAX_ENTRIES go. */
+static gboolean
+remember_start (KataSpool *spool, const char *key, gint64 time_us, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok;
+
+  if (sqlite3_prepare_v2 (spool->db, "INSERT OR REPLACE INTO ttl (key, first_us)"
+                          " VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+    return db_fail (spool, "prepare ttl", error);
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, time_us);
+  ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  if (!ok)
+    return db_fail (spool, "remember process start", error);
+  if (++spool->ttl_inserts % 1024 == 0)
+    {
+      g_autofree char *sql = g_strdup_printf (
+          "DELETE FROM ttl WHERE key IN (SELECT key FROM ttl ORDER BY first_us"
+          " LIMIT max(0, (SELECT count(*) FROM ttl) - %d))", TTL_MAX_ENTRIES);
+      return db_exec (spool, sql, error);
+    }
+  return TRUE;
+}
+
+gboolean
+kata_spool_ttl_recent (KataSpool *spool, const char *key, gint64 now_us,
+                       gint64 ttl_us)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean recent = FALSE;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "SELECT first_us FROM ttl WHERE key = ?",
+                          -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        {
+          gint64 first = sqlite3_column_int64 (st, 0);
+          recent = now_us >= first && now_us - first < ttl_us;
+        }
+    }
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return recent;
+}
+
 static gboolean
 insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
               guint *dropped_low, guint *dropped_high, GError **error)
@@ -218,6 +273,8 @@ insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
         ok = db_fail (spool, "insert event", error);
       else
         spool->count++;
+      if (ok && items[i].ttl_key != NULL)
+        ok = remember_start (spool, items[i].ttl_key, items[i].time_us, error);
     }
   sqlite3_finalize (st);
   return ok;

@@ -631,6 +631,37 @@ test_throttling_under_limit_passes_all (void)
 /* ---- TTL ------------------------------------------------------------ */
 
 static void
+test_ttl_ignores_starts_held_back (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *srv = good_server ();
+  guint16 port = kt_server_port (srv);
+  guint sent_before;
+
+  /* A start held back by throttling was not sent: it opens no TTL period
+   * (1440 min by default), so the next start of that process goes. */
+  fx->settings->use_ttl = TRUE;
+  fx->settings->throttle_enabled = TRUE;
+  fx->settings->max_per_hour = 10;
+  fx_servers (fx, 1, &port);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *sha = g_strdup_printf ("%02u", i);
+      fx_submit (fx, "process.started", "/usr/bin/noisy", sha);
+    }
+  fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");   /* held back */
+  kata_engine_send_now (fx->engine, NULL);
+  sent_before = kt_server_type_count (srv, "process.started");
+  g_assert_cmpuint (sent_before, <, 41);
+  fx->now += (gint64) 61 * 60 * G_USEC_PER_SEC;
+  fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");
+  kata_engine_send_now (fx->engine, NULL);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, sent_before + 1);
+  kt_server_stop (srv);
+  fx_free (fx);
+}
+
+static void
 test_ttl_deduplicates_process_starts (void)
 {
   Fx *fx = fx_new ();
@@ -649,9 +680,16 @@ test_ttl_deduplicates_process_starts (void)
   fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");   /* TTL over */
   kata_engine_send_now (fx->engine, NULL);
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 4);
+  /* The period holds across a restart of the engine. */
+  kata_engine_free (fx->engine);
+  fx_open_engine (fx, 0);
+  fx->now += 1 * 60 * G_USEC_PER_SEC;
+  fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");
+  kata_engine_send_now (fx->engine, NULL);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 4);
   {
     g_autoptr (JsonObject) st = kata_engine_status (fx->engine);
-    g_assert_cmpint (json_object_get_int_member (st, "ttl_suppressed"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (st, "ttl_suppressed"), ==, 2);
   }
   kt_server_stop (srv);
   fx_free (fx);
@@ -759,6 +797,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/throttle/hour-of-mixed-events", test_throttling_hour_of_mixed_events);
   g_test_add_func ("/kata/throttle/under-limit-passes-all", test_throttling_under_limit_passes_all);
   g_test_add_func ("/kata/ttl/deduplicates-process-starts", test_ttl_deduplicates_process_starts);
+  g_test_add_func ("/kata/ttl/ignores-starts-held-back", test_ttl_ignores_starts_held_back);
   g_test_add_func ("/kata/reply/garbage-fails-over", test_reply_garbage);
   g_test_add_func ("/kata/reply/wrong-ack-fails-over", test_reply_wrong_ack);
   g_test_add_func ("/kata/reply/http-500-fails-over", test_reply_http_500);

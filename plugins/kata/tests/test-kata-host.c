@@ -298,6 +298,37 @@ test_policy_errors_name_fields (void)
 }
 
 static void
+test_ttl_across_processes (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  JsonObject *conn;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  conn = json_object_get_object_member (json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (policy, "settings"),
+                                     "kata"), "connection"), "values");
+  json_object_set_boolean_member (conn, "use_ttl", TRUE);
+  setup_device (cli, policy);
+  /* Each `vigil event emit` is a process of its own: the TTL period is
+   * remembered in the spool, not in memory. */
+  emit_process (cli, "/usr/bin/ssh");
+  emit_process (cli, "/usr/bin/ssh");
+  emit_process (cli, "/usr/bin/scp");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 2);
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"ttl_suppressed\" : 1"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
 test_cert_info_without_secrets (void)
 {
   Cli *cli;
@@ -379,6 +410,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/pinned-mismatch-reported-as-event",
                    test_pinned_mismatch_reported_as_event);
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
+  g_test_add_func ("/kata/host/ttl-across-processes", test_ttl_across_processes);
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
   g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);

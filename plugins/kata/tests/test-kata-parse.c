@@ -114,22 +114,6 @@ test_importance (void)
 }
 
 static void
-test_ttl_table (void)
-{
-  g_autoptr (KataTtl) ttl = kata_ttl_new (2);
-  gint64 h = (gint64) G_USEC_PER_SEC * 3600;
-
-  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "1", 0, h));
-  g_assert_true (kata_ttl_is_repeat (ttl, "/a", "1", h - 1, h));
-  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "1", h, h));     /* period over */
-  g_assert_true (kata_ttl_is_repeat (ttl, "/a", "1", h + 10, h));
-  g_assert_false (kata_ttl_is_repeat (ttl, "/a", "2", h + 10, h));
-  /* Bounded: a third key evicts the oldest. */
-  g_assert_false (kata_ttl_is_repeat (ttl, "/b", "1", h + 20, h));
-  g_assert_cmpuint (kata_ttl_size (ttl), <=, 2);
-}
-
-static void
 test_throttle_disabled_admits_all (void)
 {
   g_autoptr (KataThrottle) t = kata_throttle_new ();
@@ -169,7 +153,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/reply/ack", test_ack_reply);
   g_test_add_func ("/kata/reply/sync", test_sync_reply);
   g_test_add_func ("/kata/importance/detections-are-high", test_importance);
-  g_test_add_func ("/kata/ttl/table-period-and-bound", test_ttl_table);
   g_test_add_func ("/kata/throttle/disabled-admits-all", test_throttle_disabled_admits_all);
   g_test_add_func ("/kata/throttle/burst-keeps-detections", test_throttle_burst_keeps_detections);
   return g_test_run ();

@@ -228,6 +228,27 @@ test_second_process_sees_appends (Tmp *t, gconstpointer data)
 }
 
 static void
+test_ttl_period_survives_reopen (Tmp *t, gconstpointer data)
+{
+  const gint64 h = (gint64) 3600 * G_USEC_PER_SEC;
+
+  {
+    g_autoptr (KataSpool) spool = kata_spool_open (t->path, 100, FALSE, NULL);
+    KataSpoolItem item = { "process.started", KATA_IMPORTANCE_LOW, 1000, "{}", "/bin/a\n1" };
+    g_assert_false (kata_spool_ttl_recent (spool, "/bin/a\n1", 1000, h));
+    g_assert_true (kata_spool_append (spool, &item, 1, NULL, NULL, NULL));
+    g_assert_true (kata_spool_ttl_recent (spool, "/bin/a\n1", 1000 + h - 1, h));
+  }
+  {
+    g_autoptr (KataSpool) spool = kata_spool_open (t->path, 100, FALSE, NULL);
+    g_assert_true (kata_spool_ttl_recent (spool, "/bin/a\n1", 1000 + h / 2, h));
+    g_assert_false (kata_spool_ttl_recent (spool, "/bin/a\n1", 1000 + h, h));
+    g_assert_false (kata_spool_ttl_recent (spool, "/bin/a\n2", 1000, h));
+    g_assert_false (kata_spool_ttl_recent (spool, "/bin/a\n1", 999, h)); /* clock back */
+  }
+}
+
+static void
 test_unwritable_path_fails_clearly (void)
 {
   g_autoptr (GError) error = NULL;
@@ -253,6 +274,7 @@ main (int argc, char **argv)
   T ("events-in-package-not-dropped", test_events_in_package_not_dropped);
   T ("task-ids-remembered", test_task_ids_remembered);
   T ("second-process-sees-appends", test_second_process_sees_appends);
+  T ("ttl-period-survives-reopen", test_ttl_period_survives_reopen);
 #undef T
   g_test_add_func ("/kata/spool/unwritable-path-fails-clearly", test_unwritable_path_fails_clearly);
   return g_test_run ();

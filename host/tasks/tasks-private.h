@@ -96,7 +96,7 @@ gint64      vh_events_last_seq  (VigilHost *host);
 JsonArray  *vh_events_after     (VigilHost *host, gint64 seq, GError **error);
 JsonObject *vh_event_to_json    (const VigilEvent *event);
 
-/* ---- tasks.c ---- */
+/* ---- tasks.c (definitions) and runs-read.c (runs, retention) ---- */
 
 /* (transfer full) the task's row as an object, NULL with NOT_FOUND. */
 JsonObject *vh_tasks_get        (VigilHost *host, const char *task_id,
@@ -127,7 +127,7 @@ gint64      vh_tasks_last_run_id (VigilHost *host);
 /* (transfer full) runs with an id above @run_id, in order. */
 JsonArray  *vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error);
 
-/* ---- runner.c ---- */
+/* ---- runner.c (worker pool) and runs.c (claims, run rows) ---- */
 
 /* Called on the main thread while runs are active, about ten times a
  * second, for each active run whose progress changed. */

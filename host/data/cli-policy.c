@@ -185,10 +185,9 @@ policy_show (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
                      NULL, &argc, &argv) ||
       !vh_cli_need_args ("policy", argc, 2, "policy show NAME"))
     return 2;
-  doc = vh_policy_get (host, argv[1], &error);
+  doc = vh_policy_get_masked (host, argv[1], &error);
   if (doc == NULL)
     return fail (error);
-  vh_policy_mask_secrets (vh_registry_sections (host), doc);
   print_object (doc);
   return 0;
 }

@@ -82,6 +82,12 @@ const VhSection *vh_sections_find (GPtrArray *sections, const char *id);
  * masked. (transfer full) */
 JsonObject *vh_policy_defaults (GPtrArray *sections);
 
+/* The "section.group.key" paths of the secret fields of @doc's sections,
+ * kept with a stored policy so that it stays masked even when the plugin
+ * that declared them is not loaded. (transfer full) */
+JsonArray  *vh_policy_secret_paths (GPtrArray *sections, JsonObject *doc);
+void        vh_policy_mask_paths   (JsonObject *doc, JsonArray *paths);
+
 /* ---- inventory.c --------------------------------------------------- */
 
 gboolean    vh_inventory_id_valid     (const char *id);
@@ -124,6 +130,9 @@ gboolean    vh_policy_apply  (VigilHost *host, JsonObject *doc, gboolean import,
 JsonArray  *vh_policy_list   (VigilHost *host, GError **error);
 /* (transfer full) the stored document, or NULL with NOT_FOUND. */
 JsonObject *vh_policy_get    (VigilHost *host, const char *name, GError **error);
+/* Like vh_policy_get, with every secret masked: those of the loaded
+ * sections and those recorded when the policy was applied. */
+JsonObject *vh_policy_get_masked (VigilHost *host, const char *name, GError **error);
 gboolean    vh_policy_remove (VigilHost *host, const char *name, GError **error);
 /* (transfer full) the stored document of @group_id's policy with @status,
  * or NULL (no error) when there is none. */

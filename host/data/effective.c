@@ -16,6 +16,7 @@
 #include <string.h>
 
 typedef struct {
+  VigilHost          *host;
   const VigilSection *section;
   JsonObject         *values;   /* group -> key -> value */
   JsonObject         *origins;  /* group -> key -> origin */
@@ -71,15 +72,18 @@ member_object (JsonObject *o, const char *key)
 }
 
 /* Stored sections are at the schema version of the day they were applied;
- * a plugin upgraded since then migrates them here. (transfer full) */
+ * a plugin upgraded since then migrates them here. The ABI runs migrate
+ * callbacks on the main thread only: a task on a worker thread gets the
+ * stored keys the current schema still knows. (transfer full) */
 static JsonObject *
-current_section (const VigilSection *s, JsonObject *stored)
+current_section (VigilHost *host, const VigilSection *s, JsonObject *stored)
 {
   JsonNode *vn = json_object_get_member (stored, "schema_version");
   gint64 v = vn && JSON_NODE_HOLDS_VALUE (vn) ? json_node_get_int (vn) : s->schema_version;
   g_autoptr (JsonObject) copy = NULL;
 
-  if (v >= s->schema_version || v < 1 || s->migrate == NULL)
+  if (v >= s->schema_version || v < 1 || s->migrate == NULL ||
+      g_thread_self () != host->main_thread)
     return json_object_ref (stored);
   copy = vh_json_object_copy (stored);
   json_object_remove_member (copy, "schema_version");
@@ -91,7 +95,7 @@ layer_policy (Layers *l, JsonObject *doc)
 {
   const char *name = json_object_get_string_member_with_default (doc, "name", "?");
   JsonObject *stored = member_object (member_object (doc, "settings"), l->section->id);
-  g_autoptr (JsonObject) sec = stored ? current_section (l->section, stored) : NULL;
+  g_autoptr (JsonObject) sec = stored ? current_section (l->host, l->section, stored) : NULL;
 
   for (gsize i = 0; sec && i < l->section->n_groups; i++)
     {
@@ -175,7 +179,7 @@ vh_effective_section (VigilHost *host, const char *device_id,
   device = vh_inventory_device (host, device_id, error);
   if (device == NULL)
     return NULL;
-  l = (Layers) { &vs->section, values, orig, locked };
+  l = (Layers) { host, &vs->section, values, orig, locked };
   layer_defaults (&l);
   if (!layer_policies (&l, host, device, error) || !layer_local (&l, host, device_id, error))
     return NULL;

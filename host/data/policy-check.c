@@ -32,6 +32,14 @@ vh_sections_find (GPtrArray *sections, const char *id)
   return NULL;
 }
 
+static JsonObject *
+member_object (JsonObject *o, const char *key)
+{
+  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
+
+  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
+}
+
 /* ---- parsing -------------------------------------------------------- */
 
 JsonObject *
@@ -518,5 +526,54 @@ vh_policy_mask_secrets (GPtrArray *sections, JsonObject *doc)
           if (vn != NULL && JSON_NODE_HOLDS_OBJECT (vn))
             vh_schema_mask_group (g, json_node_get_object (vn));
         }
+    }
+}
+
+/* ---- secrets remembered with a stored policy ------------------------ */
+
+JsonArray *
+vh_policy_secret_paths (GPtrArray *sections, JsonObject *doc)
+{
+  JsonArray *paths = json_array_new ();
+  JsonNode *sn = json_object_get_member (doc, "settings");
+  JsonObjectIter iter;
+  const char *id;
+  JsonNode *member;
+
+  if (sn == NULL || !JSON_NODE_HOLDS_OBJECT (sn))
+    return paths;
+  json_object_iter_init (&iter, json_node_get_object (sn));
+  while (json_object_iter_next (&iter, &id, &member))
+    {
+      const VhSection *vs = vh_sections_find (sections, id);
+      for (gsize j = 0; vs && j < vs->section.n_groups; j++)
+        {
+          const VigilSettingsGroup *g = vh_section_group (&vs->section, j);
+          for (gsize k = 0; k < g->n_fields; k++)
+            if (vh_group_field (g, k)->flags & VIGIL_FIELD_FLAG_SECRET)
+              {
+                g_autofree char *p = g_strdup_printf ("%s.%s.%s", id, g->id,
+                                                      vh_group_field (g, k)->key);
+                json_array_add_string_element (paths, p);
+              }
+        }
+    }
+  return paths;
+}
+
+void
+vh_policy_mask_paths (JsonObject *doc, JsonArray *paths)
+{
+  for (guint i = 0; paths && i < json_array_get_length (paths); i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (json_array_get_string_element (paths, i), ".", 3);
+      JsonObject *o = member_object (doc, "settings");
+
+      if (g_strv_length (parts) != 3)
+        continue;
+      o = member_object (member_object (member_object (o, parts[0]), parts[1]), "values");
+      if (o != NULL && json_object_has_member (o, parts[2]) &&
+          !json_object_get_null_member (o, parts[2]))
+        json_object_set_string_member (o, parts[2], "********");
     }
 }

@@ -22,6 +22,9 @@ static const VhMigration policy_migrations[] = {
     "  updated_us INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX policies_one_per_status ON policies (group_id, status)"
     "  WHERE status <> 'inactive';" },
+  /* Secret fields' paths, so a policy stays masked in output even when the
+   * plugin that declared them is disabled later. */
+  { 2, "ALTER TABLE policies ADD COLUMN secret_paths TEXT NOT NULL DEFAULT '[]';" },
 };
 
 gboolean
@@ -114,7 +117,10 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
   const char *name = json_object_get_string_member (norm, "name");
   const char *group = json_object_get_string_member (norm, "group");
   const char *status = json_object_get_string_member (norm, "status");
-  const char *row[4] = { name, group, status, text };
+  g_autoptr (JsonNode) secrets = json_node_init_array (
+      json_node_alloc (), vh_policy_secret_paths (vh_registry_sections (host), norm));
+  g_autofree char *secrets_text = json_to_string (secrets, FALSE);
+  const char *row[5] = { name, group, status, text, secrets_text };
   g_autofree char *holder = NULL;
   sqlite3 *db = vh_store_lock (host->store);
   gboolean ok = vh_store_begin (db, TRUE, error);
@@ -125,7 +131,8 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
                     (const char *const *) &holder, 1, -1, error);
   if (ok)
     ok = step_text (db, "INSERT OR REPLACE INTO policies (name, group_id, status, document,"
-                    " updated_us) VALUES (?, ?, ?, ?, ?)", row, 4, vigil_host_now (host), error);
+                    " secret_paths, updated_us) VALUES (?, ?, ?, ?, ?, ?)", row, 5,
+                    vigil_host_now (host), error);
   if (ok)
     ok = vh_store_commit (db, TRUE, error);
   else
@@ -201,6 +208,23 @@ vh_policy_get (VigilHost *host, const char *name, GError **error)
   else if (doc == NULL)
     g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
                  "policy '%s' does not exist (see `vigil policy list`)", name);
+  return doc;
+}
+
+JsonObject *
+vh_policy_get_masked (VigilHost *host, const char *name, GError **error)
+{
+  JsonObject *doc = vh_policy_get (host, name, error);
+  g_autoptr (JsonObject) holder = NULL;
+  JsonNode *paths;
+
+  if (doc == NULL)
+    return NULL;
+  holder = select_document (host, "SELECT json_object ('paths', json (secret_paths))"
+                            " FROM policies WHERE name = ?", name, NULL, NULL);
+  paths = holder ? json_object_get_member (holder, "paths") : NULL;
+  vh_policy_mask_paths (doc, paths && JSON_NODE_HOLDS_ARRAY (paths) ? json_node_get_array (paths) : NULL);
+  vh_policy_mask_secrets (vh_registry_sections (host), doc);
   return doc;
 }
 

@@ -159,6 +159,30 @@ test_docs_worked_example (HostFixture *fx, gconstpointer data)
     }
 }
 
+/* A policy stored before its plugin raised the section's schema version is
+ * migrated when effective settings are computed. */
+static void
+test_stale_policy_migrated (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) origins = NULL;
+  g_autoptr (JsonObject) values = NULL;
+  sqlite3 *db = vh_store_lock (fx->host->store);
+
+  g_assert_true (vh_store_exec (db,
+      "INSERT INTO policies (name, group_id, status, document, updated_us) VALUES ("
+      "'Old', 'lab', 'active', '{\"name\":\"Old\",\"group\":\"lab\",\"status\":\"active\","
+      "\"settings\":{\"legacy\":{\"schema_version\":1,\"scan\":{\"locked\":true,"
+      "\"values\":{\"period\":9}}}}}', 0)", &error));
+  vh_store_unlock (fx->host->store);
+  values = vh_effective_section (fx->host, "pc1", "legacy", &origins, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (values, "scan"),
+                                               "period_min"), ==, 9);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (origins, "scan"),
+                                                  "period_min"), ==, "policy:Old (locked)");
+}
+
 static void
 test_inactive_ignored (HostFixture *fx, gconstpointer data)
 {
@@ -243,6 +267,7 @@ main (int argc, char **argv)
   ADD ("/effective/unlocked-allows-local", test_unlocked_allows_local);
   ADD ("/effective/lock-is-per-group", test_lock_is_per_group);
   ADD ("/effective/docs-worked-example", test_docs_worked_example);
+  ADD ("/effective/stale-policy-migrated", test_stale_policy_migrated);
   ADD ("/effective/inactive-ignored", test_inactive_ignored);
   ADD ("/effective/out-of-office", test_out_of_office);
   ADD ("/effective/unknown-device-and-section", test_unknown_device_and_section);

@@ -278,6 +278,31 @@ test_show_masks_secrets (HostFixture *fx, gconstpointer data)
 }
 
 static void
+test_show_masks_secrets_of_unloaded_sections (HostFixture *fx, gconstpointer data)
+{
+  VigilHostOptions options = { sizeof options };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  t_apply (fx->host, DOC ("{\"kata\":{\"connection\":{\"values\":{\"password\":\"hunter2\"}}}}"));
+  /* Reopen without the plugin that declared the secret. */
+  vigil_host_free (fx->host);
+  options.state_dir = fx->dir;
+  options.skip_install_dir = TRUE;
+  fx->host = vigil_host_new (&options, &error);
+  g_assert_no_error (error);
+  g_assert_null (vh_registry_section (fx->host, "kata"));
+  doc = vh_policy_get_masked (fx->host, "P", &error);
+  g_assert_no_error (error);
+  node = json_node_init_object (json_node_alloc (), doc);
+  text = json_to_string (node, FALSE);
+  g_assert_null (strstr (text, "hunter2"));
+  g_assert_nonnull (strstr (text, "\"password\":\"********\""));
+}
+
+static void
 test_defaults_document_is_complete (HostFixture *fx, gconstpointer data)
 {
   g_autoptr (JsonObject) doc = vh_policy_defaults (vh_registry_sections (fx->host));
@@ -324,6 +349,7 @@ main (int argc, char **argv)
   ADD ("/policy/apply-unknown-group-fails", test_apply_unknown_group_fails);
   ADD ("/policy/remove", test_remove);
   ADD ("/policy/show-masks-secrets", test_show_masks_secrets);
+  ADD ("/policy/show-masks-secrets-of-unloaded-sections", test_show_masks_secrets_of_unloaded_sections);
   ADD ("/policy/defaults-document-is-complete", test_defaults_document_is_complete);
 #undef ADD
   return g_test_run ();

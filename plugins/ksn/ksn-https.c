@@ -313,7 +313,8 @@ dechunk (const char *data, gsize len, GByteArray *out)
       char *end = NULL;
       guint64 size;
 
-      if (eol == NULL)
+      /* strtoull skips white space, which could walk past the buffer. */
+      if (eol == NULL || !g_ascii_isxdigit (data[pos]))
         return FALSE;
       size = g_ascii_strtoull (data + pos, &end, 16);
       if (end == data + pos)
@@ -328,11 +329,10 @@ dechunk (const char *data, gsize len, GByteArray *out)
     }
 }
 
-static GBytes *
-parse_reply (GByteArray *raw, const char *host, GError **error)
+GBytes *
+ksn_http_parse_reply (const char *data, gsize len, const char *host, GError **error)
 {
-  const char *data = (const char *) raw->data;
-  const char *end = g_strstr_len (data, MIN (raw->len, HEAD_MAX), "\r\n\r\n");
+  const char *end = g_strstr_len (data, MIN (len, HEAD_MAX), "\r\n\r\n");
   g_autofree char *head = NULL;
   g_auto (GStrv) lines = NULL;
   g_autoptr (GByteArray) body = g_byte_array_new ();
@@ -342,9 +342,12 @@ parse_reply (GByteArray *raw, const char *host, GError **error)
   gboolean chunked = FALSE;
   int status = 0;
 
-  if (end == NULL || sscanf (data, "HTTP/1.%*d %d", &status) != 1)
+  if (end == NULL)
     goto malformed;
+  /* The reply is not NUL-terminated: parse a copy of its head. */
   head = g_strndup (data, end - data);
+  if (sscanf (head, "HTTP/1.%*d %d", &status) != 1)
+    goto malformed;
   lines = g_strsplit (head, "\r\n", -1);
   for (gsize i = 1; lines[i]; i++)
     {
@@ -360,7 +363,7 @@ parse_reply (GByteArray *raw, const char *host, GError **error)
       return NULL;
     }
   payload = end + 4;
-  payload_len = raw->len - (payload - data);
+  payload_len = len - (payload - data);
   if (chunked)
     {
       if (!dechunk (payload, payload_len, body))
@@ -436,5 +439,5 @@ ksn_https_post (const KsnHttpsRequest *req, GError **error)
   SSL_shutdown (ssl);
   if (raw == NULL)
     return NULL;
-  return parse_reply (raw, target.host, error);
+  return ksn_http_parse_reply ((const char *) raw->data, raw->len, target.host, error);
 }

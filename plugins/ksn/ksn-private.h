@@ -48,6 +48,10 @@ typedef struct {
  * Returns: (transfer full) the reply body of a 200 reply, or NULL with
  * @error (which never contains the proxy's credentials). */
 GBytes  *ksn_https_post (const KsnHttpsRequest *req, GError **error);
+/* The body of a 200 reply in @data (head, then a Content-Length or chunked
+ * body; not NUL-terminated), or NULL with @error naming @host. */
+GBytes  *ksn_http_parse_reply (const char *data, gsize len, const char *host,
+                               GError **error);
 
 /* ---- ksn-lookup.c ---------------------------------------------------- */
 

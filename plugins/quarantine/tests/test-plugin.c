@@ -422,6 +422,49 @@ test_key_fingerprint (Lab *lab, gconstpointer data)
   }
 }
 
+/* A group task: every device of the group quarantines its own copy, in
+ * parallel runs on the host's worker threads, each into its own store. */
+static void
+test_group_put (Lab *lab, gconstpointer data)
+{
+  g_autofree char *file = write_json (lab, "p.json",
+                                      "{\"path\":\"/tmp/dropper.exe\",\"detection\":\"D\"}");
+  g_autoptr (JsonArray) added = NULL;
+
+  g_assert_cmpint (vigil (lab, NULL, NULL, "group", "add", "lab", NULL), ==, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("pc%u", i);
+      g_autofree char *root = g_strdup_printf ("%s/%s", lab->base, id);
+      g_autofree char *host = NULL;
+      g_assert_cmpint (g_mkdir (root, 0755), ==, 0);
+      g_assert_cmpint (vigil (lab, NULL, NULL, "device", "add", id, "--group", "lab",
+                              "--root", root, NULL), ==, 0);
+      host = qtest_write_file (root, "/tmp/dropper.exe", 200 * 1024 + i, i);
+    }
+  g_assert_cmpint (vigil (lab, NULL, NULL, "task", "create", "--type", "quarantine.put",
+                          "--group", "lab", "--params", file, NULL), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "task", "run-due", NULL), ==, 0);
+  added = events_of (lab, "quarantine.added");
+  g_assert_cmpuint (json_array_get_length (added), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("pc%u", i);
+      g_autofree char *out = NULL;
+      g_autofree char *orig = g_strdup_printf ("%s/%s/tmp/dropper.exe", lab->base, id);
+      g_autoptr (JsonNode) list = NULL;
+      JsonObject *e;
+
+      g_assert_false (g_file_test (orig, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (vigil (lab, &out, NULL, "quarantine", "list", "--device", id, "--json", NULL), ==, 0);
+      list = parse_json (out);
+      g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 1);
+      e = json_array_get_object_element (json_node_get_array (list), 0);
+      g_assert_cmpint (json_object_get_int_member (e, "size"), ==, 200 * 1024 + i);
+      g_assert_cmpstr (json_object_get_string_member (e, "device"), ==, id);
+    }
+}
+
 #define ADD(path, fn) g_test_add (path, Lab, NULL, lab_setup, fn, lab_teardown)
 
 int
@@ -444,5 +487,6 @@ main (int argc, char **argv)
   ADD ("/quarantine/plugin/startup-sweep-removes-leftovers", test_startup_sweep);
   ADD ("/quarantine/plugin/store-never-leaves-the-device-root", test_store_never_leaves_the_root);
   ADD ("/quarantine/plugin/key-location-and-fingerprint", test_key_fingerprint);
+  ADD ("/quarantine/plugin/group-put-runs-per-device-in-parallel", test_group_put);
   return g_test_run ();
 }

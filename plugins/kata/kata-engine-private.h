@@ -66,7 +66,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSnapshot, kata_snapshot_free)
 KataConn     *kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap,
                                      guint index, GError **error);
 char         *kata_server_name   (const KataServer *server);
+/* kata-counters.c. Save and load take engine->lock themselves; load and
+ * the throttling totals are called with it held. */
 void          kata_engine_save_counters (KataEngine *engine);
+void          kata_engine_load_counters (KataEngine *engine);
+JsonObject   *kata_engine_throttle_totals (KataEngine *engine);
 void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
 void          kata_engine_emit   (KataEngine *engine, const char *type,

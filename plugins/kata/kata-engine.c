@@ -29,144 +29,6 @@ kata_iso_time (gint64 time_us)
   return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("invalid");
 }
 
-/* The counters live in the spool, shared by every process that uses it
- * (`vigil serve`, `vigil event emit`, `vigil kata status`): each save adds
- * what changed since the last one, then takes the totals back. */
-#define COUNTERS(X) X (submitted) X (excluded) X (disabled) X (ttl_suppressed) \
-  X (dropped_low) X (dropped_high) X (sent_events) X (sent_packages)           \
-  X (failed_cycles) X (syncs) X (sync_failures) X (tasks_created)
-
-static void
-throttle_deltas (KataEngine *engine, JsonObject *deltas)
-{
-  g_autoptr (JsonObject) now = kata_throttle_counters (engine->throttle);
-  JsonObject *types = json_object_get_object_member (now, "types");
-  JsonObject *before = engine->throttle_saved;
-  const char *fields[] = { "offered", "admitted", "held_back" };
-  g_autoptr (GList) names = json_object_get_members (types);
-
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      JsonObject *cur = json_object_get_object_member (types, l->data);
-      JsonObject *old = before && json_object_has_member (before, l->data)
-          ? json_object_get_object_member (before, l->data) : NULL;
-      for (guint f = 0; f < G_N_ELEMENTS (fields); f++)
-        {
-          g_autofree char *name = g_strdup_printf ("throttle/%s/%s",
-                                                   (const char *) l->data, fields[f]);
-          gint64 was = old ? json_object_get_int_member (old, fields[f]) : 0;
-          json_object_set_int_member (deltas, name,
-                                      json_object_get_int_member (cur, fields[f]) - was);
-        }
-    }
-  g_clear_pointer (&engine->throttle_saved, json_object_unref);
-  engine->throttle_saved = json_object_ref (types);
-}
-
-static void
-load_counters (KataEngine *engine)
-{
-  g_autoptr (JsonObject) totals = kata_spool_counters (engine->spool);
-  g_autofree char *last = kata_spool_meta_get (engine->spool, "last_state");
-  g_autoptr (JsonNode) n = last ? json_from_string (last, NULL) : NULL;
-  JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-
-#define LOAD(f) engine->f = engine->saved.f = \
-    (guint64) MAX (json_object_get_int_member_with_default (totals, #f, 0), 0);
-  COUNTERS (LOAD)
-#undef LOAD
-  if (o == NULL)
-    return;
-  engine->last_delivery_us = MAX (engine->last_delivery_us,
-      json_object_get_int_member_with_default (o, "last_delivery_us", 0));
-  g_free (engine->last_error);
-  engine->last_error = g_strdup (json_object_get_string_member_with_default (o, "last_error", NULL));
-  g_free (engine->last_server);
-  engine->last_server = g_strdup (json_object_get_string_member_with_default (o, "last_server", NULL));
-}
-
-static void
-save_last_state (KataEngine *engine)
-{
-  g_autoptr (JsonObject) o = json_object_new ();
-  g_autoptr (JsonNode) n = NULL;
-  g_autofree char *text = NULL;
-
-  json_object_set_int_member (o, "last_delivery_us", engine->last_delivery_us);
-  if (engine->last_error)
-    json_object_set_string_member (o, "last_error", engine->last_error);
-  if (engine->last_server)
-    json_object_set_string_member (o, "last_server", engine->last_server);
-  n = json_node_init_object (json_node_alloc (), g_steal_pointer (&o));
-  text = json_to_string (n, FALSE);
-  kata_spool_meta_set (engine->spool, "last_state", text, NULL);
-}
-
-void
-kata_engine_save_counters (KataEngine *engine)
-{
-  g_autoptr (JsonObject) deltas = json_object_new ();
-
-  g_mutex_lock (&engine->lock);
-#define DELTA(f) json_object_set_int_member (deltas, #f, (gint64) (engine->f - engine->saved.f));
-  COUNTERS (DELTA)
-#undef DELTA
-  throttle_deltas (engine, deltas);
-  if (kata_spool_counters_add (engine->spool, deltas, NULL))
-    {
-      save_last_state (engine);
-      load_counters (engine);
-    }
-  g_mutex_unlock (&engine->lock);
-}
-
-/* The throttling totals of every process: the stored ones plus what this
- * one has not saved yet. Under engine->lock. */
-static JsonObject *
-throttle_totals (KataEngine *engine)
-{
-  g_autoptr (JsonObject) stored = kata_spool_counters (engine->spool);
-  g_autoptr (JsonObject) unsaved = json_object_new ();
-  g_autoptr (JsonObject) saved_before = engine->throttle_saved
-      ? json_object_ref (engine->throttle_saved) : NULL;
-  JsonObject *out = json_object_new ();
-  JsonObject *types = json_object_new ();
-  g_autoptr (GList) names = NULL;
-  gint64 sums[3] = { 0, 0, 0 };
-  const char *fields[] = { "offered", "admitted", "held_back" };
-
-  /* Compute the unsaved deltas without recording them as saved. */
-  throttle_deltas (engine, unsaved);
-  g_clear_pointer (&engine->throttle_saved, json_object_unref);
-  engine->throttle_saved = g_steal_pointer (&saved_before);
-  names = json_object_get_members (stored);
-  for (GList *l = names; l != NULL; l = l->next)
-    if (g_str_has_prefix (l->data, "throttle/"))
-      json_object_set_int_member (unsaved, l->data,
-          json_object_get_int_member (stored, l->data) +
-          json_object_get_int_member_with_default (unsaved, l->data, 0));
-  g_list_free (names);
-  names = json_object_get_members (unsaved);
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      g_auto (GStrv) parts = g_strsplit (l->data, "/", 3);
-      JsonObject *t;
-      if (g_strv_length (parts) != 3)
-        continue;
-      if (!json_object_has_member (types, parts[1]))
-        json_object_set_object_member (types, parts[1], json_object_new ());
-      t = json_object_get_object_member (types, parts[1]);
-      json_object_set_int_member (t, parts[2], json_object_get_int_member (unsaved, l->data));
-      for (guint f = 0; f < 3; f++)
-        if (strcmp (parts[2], fields[f]) == 0)
-          sums[f] += json_object_get_int_member (unsaved, l->data);
-    }
-  for (guint f = 0; f < 3; f++)
-    json_object_set_int_member (out, fields[f], sums[f]);
-  json_object_set_object_member (out, "types", types);
-  return out;
-}
-
 /* The spool remembers whose telemetry it holds, so that an engine can be
  * reopened from its folder alone after a restart. */
 static gboolean
@@ -220,7 +82,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
     return NULL;
   if (!remember_device (engine, error))
     return NULL;
-  load_counters (engine);
+  kata_engine_load_counters (engine);
   failing = kata_spool_meta_get (engine->spool, "delivery_failing");
   engine->delivery_failing = g_strcmp0 (failing, "1") == 0;
   return g_steal_pointer (&engine);
@@ -428,7 +290,7 @@ kata_engine_status (KataEngine *engine)
     }
   json_object_set_string_member (o, "last_server", engine->last_server);
   json_object_set_string_member (o, "last_error", engine->last_error);
-  json_object_set_object_member (o, "throttling", throttle_totals (engine));
+  json_object_set_object_member (o, "throttling", kata_engine_throttle_totals (engine));
   g_mutex_unlock (&engine->lock);
   if (server_settings != NULL)
     {

@@ -201,6 +201,69 @@ test_zero_connections_when_off (Fx *f, gconstpointer data)
   g_assert_cmpuint (vt_server_connections (listener), >, 0);
 }
 
+/* The demo of scripts/demo (examples/lab), with a KSN endpoint configured
+ * on every lab device but usage off: the whole threat response plays out
+ * (quarantine, notifications, IOC scans, finds) without one connection. */
+static void
+test_zero_connections_in_demo_run (Fx *f, gconstpointer data)
+{
+  g_autofree char *lab_sh = g_build_filename (VIGIL_SOURCE_ROOT, "examples", "lab", "lab.sh", NULL);
+  g_autoptr (VtServer) listener = vt_server_start (VT_SERVER_ECHO);
+  g_autofree char *lab = g_build_filename (f->dir, "lab", NULL);
+  g_autofree char *state = g_build_filename (f->dir, "demo-state", NULL);
+  g_autofree char *ksn_policies = NULL;
+  g_autofree char *script = NULL;
+  g_auto (VtCli) events = { 0 };
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  if (!g_file_test (lab_sh, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("examples/lab is not in the source tree");
+      return;
+    }
+  ksn_policies = g_strdup_printf (
+    "for g in sales engineering; do cat > \"$LAB/ksn-$g.json\" <<JSON\n"
+    "{\"name\":\"KSN $g\",\"group\":\"$g\",\"status\":\"active\",\"settings\":{\"ksn\":"
+    "{\"schema_version\":1,\"statement\":{\"locked\":true,\"values\":{\"accepted\":true,"
+    "\"version\":\"1.0\"}},\"service\":{\"locked\":true,\"values\":{\"endpoint\":"
+    "\"https://127.0.0.1:%u/api/v1/reputation\"}}}}}\nJSON\n"
+    "v policy apply \"$LAB/ksn-$g.json\" >/dev/null; done\n", vt_server_port (listener));
+  /* The set-up of scripts/demo, then its detection. */
+  script = g_strdup_printf (
+    "set -e\n. \"$SRC/examples/lab/lab.sh\"\nmkdir -p \"$LAB\"\n"
+    "lab_make_roots \"$LAB\"; lab_epp_policy \"$LAB\"\n"
+    "v() { \"$VIGIL\" --state-dir \"$STATE\" \"$@\"; }\n"
+    "while read -r id parent name; do v group add \"$id\" --parent \"$parent\" --name \"$name\" >/dev/null; done <<< \"$lab_groups\"\n"
+    "while read -r id group _u; do v device add \"$id\" --group \"$group\" --root \"$LAB/devices/$id\" >/dev/null; done <<< \"$lab_devices\"\n"
+    "v policy apply \"$LAB/lab-epp.json\" >/dev/null\n"
+    "v policy apply \"$SRC/examples/policies/lab-response.json\" >/dev/null\n"
+    "%s"
+    "v event emit sandbox.threat_detected \"$SRC/examples/lab/detection.json\" --device pc-alice >/dev/null\n",
+    ksn_policies);
+  {
+    const char *argv[] = { "bash", "-c", script, NULL };
+    g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr (GSubprocess) proc = NULL;
+
+    g_subprocess_launcher_setenv (launcher, "SRC", VIGIL_SOURCE_ROOT, TRUE);
+    g_subprocess_launcher_setenv (launcher, "LAB", lab, TRUE);
+    g_subprocess_launcher_setenv (launcher, "STATE", state, TRUE);
+    g_subprocess_launcher_setenv (launcher, "VIGIL", VIGIL_CLI_PATH, TRUE);
+    proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+    g_assert_no_error (error);
+    g_subprocess_wait (proc, NULL, &error);
+    g_assert_no_error (error);
+    status = g_subprocess_get_exit_status (proc);
+  }
+  g_assert_cmpint (status, ==, 0);
+  /* The response did run: IOC finds on the other lab devices. */
+  vt_cli_run (&events, state, NULL, NULL, "events", "--type", "ioc.found", "--limit", "0", NULL);
+  g_assert_cmpint (events.status, ==, 0);
+  g_assert_nonnull (strstr (events.out, "pc-bob"));
+  g_assert_cmpuint (vt_server_connections (listener), ==, 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Look-ups when allowed                                               */
 /* ------------------------------------------------------------------ */
@@ -347,6 +410,7 @@ main (int argc, char **argv)
   g_unsetenv ("HTTPS_PROXY");
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)
   ADD ("/ksn/host/zero-connections-when-off", test_zero_connections_when_off);
+  ADD ("/ksn/host/zero-connections-in-demo-run", test_zero_connections_in_demo_run);
   ADD ("/ksn/host/enriches-detection", test_enriches_detection);
   ADD ("/ksn/host/cache-ttl-on-host-clock", test_cache_ttl_on_host_clock);
   ADD ("/ksn/host/through-general-proxy", test_through_general_proxy);

@@ -4,14 +4,18 @@
  * content and encrypt it; MD5 alone is the slowest of the three, so the
  * writer hands each full chunk's MD5 to this thread while it computes the
  * SHA-256 and seals the same (read-only) chunk, then waits before reusing
- * the buffer. One post, one wait: the handshake is a mutex and a condition.
+ * the buffer. One post, one wait: the handshake is a mutex and a condition,
+ * POSIX ones rather than GLib's futex-based ones so that ThreadSanitizer
+ * sees the ordering.
  */
 #include "qobject-private.h"
 
+#include <pthread.h>
+
 struct _QHasher {
   GThread       *thread;
-  GMutex         lock;
-  GCond          cond;
+  pthread_mutex_t lock;
+  pthread_cond_t  cond;
   EVP_MD_CTX    *md;
   const guint8  *data;
   gsize          len;
@@ -25,21 +29,27 @@ hasher_main (gpointer user_data)
 {
   QHasher *h = user_data;
 
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   for (;;)
     {
+      const guint8 *data;
+      gsize len;
+      gboolean ok;
+
       while (!h->pending && !h->quit)
-        g_cond_wait (&h->cond, &h->lock);
+        pthread_cond_wait (&h->cond, &h->lock);
       if (!h->pending)
         break;
-      g_mutex_unlock (&h->lock);
-      gboolean ok = EVP_DigestUpdate (h->md, h->data, h->len) == 1;
-      g_mutex_lock (&h->lock);
+      data = h->data;
+      len = h->len;
+      pthread_mutex_unlock (&h->lock);
+      ok = EVP_DigestUpdate (h->md, data, len) == 1;
+      pthread_mutex_lock (&h->lock);
       h->failed |= !ok;
       h->pending = FALSE;
-      g_cond_broadcast (&h->cond);
+      pthread_cond_broadcast (&h->cond);
     }
-  g_mutex_unlock (&h->lock);
+  pthread_mutex_unlock (&h->lock);
   return NULL;
 }
 
@@ -49,8 +59,8 @@ qhasher_new (EVP_MD_CTX *md)
   QHasher *h = g_new0 (QHasher, 1);
 
   h->md = md;
-  g_mutex_init (&h->lock);
-  g_cond_init (&h->cond);
+  pthread_mutex_init (&h->lock, NULL);
+  pthread_cond_init (&h->cond, NULL);
   h->thread = g_thread_new ("qhasher", hasher_main, h);
   return h;
 }
@@ -58,12 +68,12 @@ qhasher_new (EVP_MD_CTX *md)
 void
 qhasher_post (QHasher *h, const guint8 *data, gsize len)
 {
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   h->data = data;
   h->len = len;
   h->pending = TRUE;
-  g_cond_broadcast (&h->cond);
-  g_mutex_unlock (&h->lock);
+  pthread_cond_broadcast (&h->cond);
+  pthread_mutex_unlock (&h->lock);
 }
 
 gboolean
@@ -71,11 +81,11 @@ qhasher_wait (QHasher *h)
 {
   gboolean ok;
 
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   while (h->pending)
-    g_cond_wait (&h->cond, &h->lock);
+    pthread_cond_wait (&h->cond, &h->lock);
   ok = !h->failed;
-  g_mutex_unlock (&h->lock);
+  pthread_mutex_unlock (&h->lock);
   return ok;
 }
 
@@ -85,12 +95,12 @@ qhasher_free (QHasher *h)
   if (h == NULL)
     return;
   qhasher_wait (h);
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   h->quit = TRUE;
-  g_cond_broadcast (&h->cond);
-  g_mutex_unlock (&h->lock);
+  pthread_cond_broadcast (&h->cond);
+  pthread_mutex_unlock (&h->lock);
   g_thread_join (h->thread);
-  g_mutex_clear (&h->lock);
-  g_cond_clear (&h->cond);
+  pthread_mutex_destroy (&h->lock);
+  pthread_cond_destroy (&h->cond);
   g_free (h);
 }

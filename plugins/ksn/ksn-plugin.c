@@ -50,7 +50,7 @@ choose_proxy (JsonObject *settings, const char *device, const char *endpoint,
 {
   JsonObject *service = service_group (settings);
 
-  if (console_proxy_on (settings))
+  if (console_proxy_on (settings) && service)
     {
       const char *addr = json_object_get_string_member_with_default (service, "console_proxy_address", NULL);
       gint64 port = json_object_get_int_member_with_default (service, "console_proxy_port", 13111);
@@ -156,6 +156,37 @@ report_verdicts (VigilTaskRun *run, GPtrArray *hashes, JsonObject *params)
   api->task_set_result (run, result);
 }
 
+/* Fills @lookup (and @proxy, which it points to) from the settings. */
+static gboolean
+configure_lookup (JsonObject *settings, const char *device, KsnLookup *lookup,
+                  KsnCache *cache, char **proxy, GError **error)
+{
+  JsonObject *service = service_group (settings);
+  g_autoptr (GError) proxy_error = NULL;
+
+  lookup->https.url = service ? json_object_get_string_member_with_default (service, "endpoint", NULL)
+                              : NULL;
+  if (lookup->https.url == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "ksn.service.endpoint is not set");
+      return FALSE;
+    }
+  *proxy = choose_proxy (settings, device, lookup->https.url, &proxy_error);
+  if (proxy_error)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&proxy_error), "proxy: ");
+      return FALSE;
+    }
+  lookup->https.proxy_uri = *proxy;
+  lookup->https.ca_file = json_object_get_string_member_with_default (service, "ca_file", NULL);
+  lookup->https.timeout_s = json_object_get_int_member_with_default (service, "timeout_s", 10);
+  cache->ttl_us = json_object_get_int_member_with_default (service, "cache_ttl_min", 60)
+                  * 60 * G_USEC_PER_SEC;
+  lookup->cache = cache;
+  return TRUE;
+}
+
 static gboolean
 run_lookup (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
             gpointer user_data, GError **error)
@@ -165,13 +196,12 @@ run_lookup (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   g_autoptr (JsonObject) settings = api->get_effective_settings (ksn.self, device, "ksn", error);
   g_autoptr (GPtrArray) hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) ksn_verdict_free);
   g_autofree char *proxy = NULL;
-  g_autoptr (GError) proxy_error = NULL;
-  JsonObject *service;
   KsnCache cache = { cache_get, cache_put, cache_now, NULL, 0 };
-  KsnLookup lookup = { &cache };
+  KsnLookup lookup = { NULL };
 
   if (settings == NULL)
     return FALSE;
+  /* The gate comes first: nothing below may open a socket without it. */
   if (!ksn_allowed (settings))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
@@ -179,26 +209,9 @@ run_lookup (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
                    "or usage is not enabled): nothing was sent", device);
       return FALSE;
     }
-  service = service_group (settings);
-  lookup.https.url = json_object_get_string_member_with_default (service, "endpoint", NULL);
-  if (lookup.https.url == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "ksn.service.endpoint is not set");
-      return FALSE;
-    }
-  proxy = choose_proxy (settings, device, lookup.https.url, &proxy_error);
-  if (proxy_error)
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&proxy_error), "proxy: ");
-      return FALSE;
-    }
-  lookup.https.proxy_uri = proxy;
-  lookup.https.ca_file = json_object_get_string_member_with_default (service, "ca_file", NULL);
-  lookup.https.timeout_s = json_object_get_int_member_with_default (service, "timeout_s", 10);
+  if (!configure_lookup (settings, device, &lookup, &cache, &proxy, error))
+    return FALSE;
   lookup.https.cancellable = cancellable;
-  cache.ttl_us = json_object_get_int_member_with_default (service, "cache_ttl_min", 60) * 60 * G_USEC_PER_SEC;
-
   add_hashes (hashes, params, "sha256");
   add_hashes (hashes, params, "md5");
   api->task_progress (run, 0.1, "looking up reputations");
@@ -228,8 +241,12 @@ validate_lookup (JsonObject *params, VigilReport *report, gpointer user_data)
                               ? json_node_get_string (item) : NULL;
 
           if (!ksn_hash_valid (types[t], value))
-            ksn.api->report_problem (report, VIGIL_SEVERITY_ERROR, NULL, "%s[%u]: not a %s hash",
-                                     types[t], i, types[t]);
+            {
+              g_autofree char *path = g_strdup_printf ("%s[%u]", types[t], i);
+
+              ksn.api->report_problem (report, VIGIL_SEVERITY_ERROR, path, "not a %s hash (%s hex digits)",
+                                       types[t], t == 0 ? "64" : "32");
+            }
         }
     }
   if (total == 0)

@@ -402,6 +402,31 @@ test_through_console_proxy (Fx *f, gconstpointer data)
   g_assert_cmpuint (kt_server_requests (server), ==, 1);
 }
 
+static void
+test_lookup_params_checked (Fx *f, gconstpointer data)
+{
+  const char *bad[][2] = {
+    { "{\"sha256\":[\"xyz\"]}", "sha256[0]" },
+    { "{\"md5\":[\"" SHA_MAL "\"]}", "md5[0]" },
+    { "{}", "sha256" },
+  };
+  VigilHost *host = open_host (f);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (JsonNode) params = json_from_string (bad[i][0], NULL);
+      VigilTaskSpec spec = { .type = "ksn.lookup", .device_id = "pc1",
+                             .params = json_node_get_object (params) };
+      g_autoptr (GError) error = NULL;
+      g_autofree char *id = vh_tasks_create (host, "cli", &spec, &error);
+
+      g_assert_null (id);
+      g_assert_nonnull (error);
+      if (!strstr (error->message, bad[i][1]))
+        g_error ("%s: expected '%s' in '%s'", bad[i][0], bad[i][1], error->message);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,6 +436,7 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)
   ADD ("/ksn/host/zero-connections-when-off", test_zero_connections_when_off);
   ADD ("/ksn/host/zero-connections-in-demo-run", test_zero_connections_in_demo_run);
+  ADD ("/ksn/host/lookup-params-checked", test_lookup_params_checked);
   ADD ("/ksn/host/enriches-detection", test_enriches_detection);
   ADD ("/ksn/host/cache-ttl-on-host-clock", test_cache_ttl_on_host_clock);
   ADD ("/ksn/host/through-general-proxy", test_through_general_proxy);

@@ -112,10 +112,11 @@ check_target (VigilHost *host, const VigilTaskSpec *spec, GError **error)
                       "a task targets exactly one device or one group");
   if (spec->device_id != NULL)
     {
-      g_autoptr (JsonObject) device = vh_inventory_device (host, spec->device_id, error);
+      g_autoptr (JsonObject) device = NULL;
       if (spec->exclude_devices != NULL && spec->exclude_devices[0] != NULL)
         return set_error (error, VIGIL_PLUGIN_ERROR_INVALID,
                           "exclusions apply to group tasks only");
+      device = vh_inventory_device (host, spec->device_id, error);
       return device != NULL;
     }
   if (!vh_inventory_group_exists (host, spec->group_id))

@@ -12,6 +12,7 @@
  */
 #include "qplugin.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #define ROOTED_QUARANTINE "/var/lib/vigil/Quarantine"
@@ -85,16 +86,23 @@ static gboolean
 check_inside_root (const char *root, const char *device_folder, GError **error)
 {
   g_autoptr (GError) local = NULL;
+  g_autofree char *leaf = NULL;
   int root_fd = qpath_open_root (root, &local);
-  int fd = root_fd >= 0 ? qpath_open_dir (root_fd, device_folder, TRUE, &local) : -1;
+  int fd = root_fd >= 0 ? qpath_open_parent (root_fd, device_folder, TRUE, &leaf, &local) : -1;
+  struct stat st;
 
   if (root_fd >= 0)
     close (root_fd);
-  if (fd >= 0)
+  if (fd >= 0 && fstatat (fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+    g_set_error (&local, Q_ERROR, Q_ERROR_REFUSED, "%s is a symbolic link", device_folder);
+  else if (fd >= 0)
     {
+      /* The folder itself is left to qstore_open, which makes it 0700. */
       close (fd);
       return TRUE;
     }
+  if (fd >= 0)
+    close (fd);
   g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
                "quarantine folder %s: %s", device_folder, local->message);
   return FALSE;

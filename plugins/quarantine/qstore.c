@@ -77,8 +77,18 @@ open_folder (QStore *store, GError **error)
   store->dir_fd = open (store->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (store->dir_fd < 0)
     return q_set_errno (error, errno, "cannot open the quarantine folder", store->dir);
-  if (fstat (store->dir_fd, &st) == 0 && (st.st_mode & 077) != 0)
-    fchmod (store->dir_fd, 0700);
+  /* Never chmod a folder we did not make (an admin may point the setting
+   * at /tmp); refuse one that others can write to, where they could plant
+   * or swap files. */
+  if (fstat (store->dir_fd, &st) < 0)
+    return q_set_errno (error, errno, "cannot stat the quarantine folder", store->dir);
+  if ((st.st_mode & 022) != 0)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
+                   "quarantine folder %s is writable by others (mode %04o); "
+                   "use a folder of its own", store->dir, (unsigned) (st.st_mode & 07777));
+      return FALSE;
+    }
   store->lock_fd = openat (store->dir_fd, QSTORE_LOCK_NAME,
                            O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (store->lock_fd < 0)

@@ -401,9 +401,17 @@ test_key_fingerprint (Lab *lab, gconstpointer data)
   JsonObject *o;
   gsize len;
 
+  struct stat st;
+  g_autofree char *folder = NULL;
+
   g_assert_cmpint (vigil (lab, &out, NULL, "quarantine", "key", "--device", "dev1", "--json", NULL), ==, 0);
   node = parse_json (out);
   o = json_node_get_object (node);
+  folder = g_path_get_dirname (json_object_get_string_member (o, "key_file"));
+  g_assert_cmpint (stat (folder, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (stat (json_object_get_string_member (o, "key_file"), &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "key_file"),
                                    "/var/lib/vigil/Quarantine/store.key"));
   /* The documented fingerprint: SHA-256 of the label and the key, 8 bytes. */

@@ -387,6 +387,24 @@ test_header_parser_limits (void)
   g_assert_error (error, Q_ERROR, Q_ERROR_FORMAT);
 }
 
+static void
+test_shared_folder_refused (QFixture *f, gconstpointer data)
+{
+  g_autofree char *shared = g_build_filename (f->base, "shared", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QStore) store = NULL;
+  struct stat st;
+
+  g_assert_cmpint (g_mkdir (shared, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (shared, 01777), ==, 0);
+  store = qstore_open (shared, NULL, &error);
+  g_assert_error (error, Q_ERROR, Q_ERROR_REFUSED);
+  g_assert_null (store);
+  /* Left as it was: not tightened behind the admin's back. */
+  g_assert_cmpint (stat (shared, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 01777);
+}
+
 #define ADD(path, fn) g_test_add (path, QFixture, NULL, qfix_setup, fn, qfix_teardown)
 
 int
@@ -409,6 +427,7 @@ main (int argc, char **argv)
   ADD ("/quarantine/format/future-version-refused", test_future_version);
   ADD ("/quarantine/format/key-0600-reused-and-checked", test_key_mode_and_reuse);
   ADD ("/quarantine/format/list-reads-headers-only", test_list_reads_headers_only);
+  ADD ("/quarantine/format/shared-folder-refused", test_shared_folder_refused);
   g_test_add_func ("/quarantine/format/header-parser-limits", test_header_parser_limits);
   return g_test_run ();
 }

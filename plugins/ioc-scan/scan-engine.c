@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define BATCH 128
@@ -252,9 +253,33 @@ facts_from_statx (IocFileFacts *f, const struct statx *stx)
   f->created = (stx->stx_mask & STATX_BTIME) ? ts (&stx->stx_btime) : IOC_TIME_UNKNOWN;
 }
 
+/* Metadata by path, without following a link: a file that needs no hash
+ * costs this one system call. */
 static gboolean
-open_file (Engine *e, const char *host_path, int *fd, struct statx *stx)
+stat_file (Engine *e, const char *host_path, struct statx *stx)
 {
+  if (statx (AT_FDCWD, host_path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+             STATX_BASIC_STATS | STATX_BTIME, stx) != 0)
+    {
+      note (e, TRUE, host_path, errno == ENOENT ? "vanished during the scan"
+                                                : g_strerror (errno));
+      return FALSE;
+    }
+  if (S_ISLNK (stx->stx_mode))
+    note (e, FALSE, host_path, "symbolic link: not followed");
+  else if (!S_ISREG (stx->stx_mode))
+    note (e, FALSE, host_path, "special file");
+  return S_ISREG (stx->stx_mode);
+}
+
+/* Opens a file to read it, never through a link and never blocking on a
+ * FIFO, and checks it is still the regular file stat_file saw (it may
+ * have been replaced in between). */
+static gboolean
+open_file (Engine *e, const char *host_path, const struct statx *stx, int *fd)
+{
+  struct stat st;
+
   *fd = open (host_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (*fd < 0)
     {
@@ -265,15 +290,10 @@ open_file (Engine *e, const char *host_path, int *fd, struct statx *stx)
                                                   : g_strerror (errno));
       return FALSE;
     }
-  if (statx (*fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, stx) != 0)
+  if (fstat (*fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_ino != stx->stx_ino
+      || major (st.st_dev) != stx->stx_dev_major || minor (st.st_dev) != stx->stx_dev_minor)
     {
-      note (e, TRUE, host_path, g_strerror (errno));
-      close (*fd);
-      return FALSE;
-    }
-  if (!S_ISREG (stx->stx_mode))
-    {
-      note (e, FALSE, host_path, "special file");
+      note (e, TRUE, host_path, "replaced during the scan");
       close (*fd);
       return FALSE;
     }
@@ -348,11 +368,13 @@ scan_file (Worker *w, const char *host_path)
   IocFileFacts f;
   struct statx stx;
   guint mask;
-  int fd;
+  int fd = -1;
 
-  if (!open_file (e, host_path, &fd, &stx))
+  if (!stat_file (e, host_path, &stx))
     return;
   mask = ioc_index_hashes_for_size (e->coll->index, stx.stx_size);
+  if (mask != 0 && !open_file (e, host_path, &stx, &fd))
+    return;
   if (mask == IOC_HASH_MD5 && w->mb != NULL && stx.stx_size >= MB_MIN_SIZE)
     {
       queue_md5 (w, fd, host_path, &stx);
@@ -367,8 +389,8 @@ scan_file (Worker *w, const char *host_path)
       if (n > 0)
         ADD (e->bytes_done, (guint64) n);
       ADD (e->hashed_files, 1);
+      close (fd);
     }
-  close (fd);
   finish_file (e, &f, host_path);
 }
 

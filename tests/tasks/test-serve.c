@@ -171,6 +171,36 @@ test_socket_and_inbox_events_stored (ServeFixture *s, gconstpointer data)
 }
 
 static void
+test_socket_line_too_long_refused (ServeFixture *s, gconstpointer data)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (s->socket_path);
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize size = VH_EVENT_MAX_ENVELOPE + 16384;
+  g_autofree char *junk = g_malloc (size);
+  g_autofree char *reply = NULL;
+  g_autofree char *after = NULL;
+
+  start_serve (s);
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+  g_assert_no_error (error);
+  memset (junk, ' ', size);
+  /* serve may close the connection before it has read all of it. */
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             junk, size, NULL, NULL, NULL);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  reply = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (reply, "line too long"));
+  after = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+  g_assert_null (after);   /* closed */
+  stop_serve (s);
+  g_assert_cmpuint (count_events (s, NULL), ==, 0);
+}
+
+static void
 test_on_start_task_runs (ServeFixture *s, gconstpointer data)
 {
   g_autofree char *id = create_task (&s->f, "tasks-test.record", "a", NULL,
@@ -224,6 +254,7 @@ main (int argc, char **argv)
       return 77;
     }
   ADD ("/serve/socket-and-inbox-events-stored", test_socket_and_inbox_events_stored);
+  ADD ("/serve/socket-line-too-long-refused", test_socket_line_too_long_refused);
   ADD ("/serve/on-start-task-runs", test_on_start_task_runs);
   ADD ("/serve/sigterm-cancels-running-run", test_sigterm_cancels_running_run);
   return g_test_run ();

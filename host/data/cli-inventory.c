@@ -310,6 +310,36 @@ device_set (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   return 0;
 }
 
+/* Local values of a group a policy locks are kept but ignored: say so, so
+ * that an admin is not surprised by `policy effective`. */
+static void
+warn_locked (VigilHost *host, const char *device, JsonObject *local)
+{
+  g_autoptr (GList) sections = json_object_get_members (local);
+
+  for (GList *s = sections; s; s = s->next)
+    {
+      g_autoptr (JsonObject) origins = NULL;
+      g_autoptr (JsonObject) values = vh_effective_section (host, device, s->data, &origins, NULL);
+      g_autoptr (GList) groups = json_object_get_members (json_object_get_object_member (local, s->data));
+
+      for (GList *g = groups; values && g; g = g->next)
+        {
+          JsonObject *o = json_object_get_object_member (origins, g->data);
+          g_autoptr (GList) keys = o ? json_object_get_values (o) : NULL;
+          const char *origin = keys ? json_node_get_string (keys->data) : NULL;
+
+          /* "policy:<name> (locked)" */
+          if (origin && g_str_has_prefix (origin, "policy:") && g_str_has_suffix (origin, " (locked)"))
+            {
+              g_autofree char *name = g_strndup (origin + 7, strlen (origin) - 7 - 9);
+              printf ("warning: %s.%s is locked by policy '%s'; the local values are ignored "
+                      "while the lock holds\n", (char *) s->data, (char *) g->data, name);
+            }
+        }
+    }
+}
+
 static int
 device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 {
@@ -336,7 +366,10 @@ device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **
   if (!vh_inventory_device_set_local (host, argv[1], local, &error))
     return fail ("device", error);
   if (!globals->json)
-    printf ("set the local settings of device '%s'\n", argv[1]);
+    {
+      printf ("set the local settings of device '%s'\n", argv[1]);
+      warn_locked (host, argv[1], local);
+    }
   return 0;
 }
 

@@ -230,6 +230,8 @@ test_policy_effective (Cli *c, gconstpointer data)
   g_assert_cmpint (RUN (c, "device", "add", "pc1", "--group", "lab"), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "apply", p), ==, 0);
   g_assert_cmpint (RUN (c, "device", "settings", "pc1", local), ==, 0);
+  g_assert_nonnull (strstr (c->out, "warning: datatest.connection is locked by policy 'Lab'; the local values are ignored"));
+  g_assert_null (strstr (c->out, "datatest.scan is locked"));
   g_assert_cmpint (RUN (c, "policy", "effective", "--device", "pc1", "--section", "datatest", "--json"), ==, 0);
   g_assert_null (strstr (c->out, "hunter2"));
   n = parse_out (c);

@@ -15,7 +15,8 @@
  * (`vigil serve`, `vigil event emit`, `vigil kata status`): each save adds
  * what changed since the last one, then takes the totals back. */
 #define COUNTERS(X) X (submitted) X (excluded) X (disabled) X (ttl_suppressed) \
-  X (dropped_low) X (dropped_high) X (sent_events) X (sent_packages)           \
+  X (dropped_low) X (dropped_high) X (dropped_reported) X (sent_events)      \
+  X (sent_packages)                                                           \
   X (failed_cycles) X (syncs) X (sync_failures) X (tasks_created)
 
 static void

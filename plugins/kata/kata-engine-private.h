@@ -31,7 +31,7 @@ struct _KataEngine {
   guint64       ttl_suppressed;
   guint64       dropped_low;
   guint64       dropped_high;
-  guint64       dropped_unreported;
+  guint64       dropped_reported;   /* drops told by kata.events_dropped */
   guint64       sent_events;
   guint64       sent_packages;
   guint64       failed_cycles;
@@ -44,8 +44,8 @@ struct _KataEngine {
   /* The counters as last saved to the spool (see kata_engine_save_counters). */
   struct {
     guint64 submitted, excluded, disabled, ttl_suppressed, dropped_low,
-            dropped_high, sent_events, sent_packages, failed_cycles, syncs,
-            sync_failures, tasks_created;
+            dropped_high, dropped_reported, sent_events, sent_packages,
+            failed_cycles, syncs, sync_failures, tasks_created;
   } saved;
   JsonObject   *throttle_saved;   /* type -> counts as last saved */
 };

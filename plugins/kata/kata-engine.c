@@ -206,7 +206,6 @@ kata_engine_submit (KataEngine *engine, const char *type, JsonObject *record,
       g_mutex_lock (&engine->lock);
       engine->dropped_low += dl;
       engine->dropped_high += dh;
-      engine->dropped_unreported += dl + dh;
       g_mutex_unlock (&engine->lock);
     }
   return TRUE;

@@ -238,18 +238,23 @@ send_packages (KataEngine *engine, KataSnapshot *snap, guint i,
     }
 }
 
+/* Drops may have happened in any process using the spool (a one-shot
+ * `vigil event emit` exits before any cycle): the counters, synchronized
+ * through the spool, say how many were not reported yet. */
 static void
 report_dropped (KataEngine *engine)
 {
   g_autoptr (JsonObject) p = NULL;
   guint64 n;
 
+  kata_engine_save_counters (engine);
   g_mutex_lock (&engine->lock);
-  n = engine->dropped_unreported;
-  engine->dropped_unreported = 0;
+  n = engine->dropped_low + engine->dropped_high - engine->dropped_reported;
+  engine->dropped_reported += n;
   g_mutex_unlock (&engine->lock);
   if (n == 0)
     return;
+  kata_engine_save_counters (engine);
   p = json_object_new ();
   json_object_set_int_member (p, "dropped", (gint64) n);
   json_object_set_string_member (p, "reason", "the spool is full");

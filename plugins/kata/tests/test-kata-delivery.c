@@ -483,6 +483,29 @@ test_full_spool_drops_oldest_low_first (void)
   fx_free (fx);
 }
 
+static void
+test_drops_reported_by_next_process (void)
+{
+  Fx *fx = fx_new ();
+  guint16 port = kt_free_port ();
+  KataCycleResult r;
+
+  /* A one-shot `vigil event emit` fills the spool and exits before any
+   * cycle: the next process using the spool reports the drops, once. */
+  kata_engine_free (fx->engine);
+  fx_open_engine (fx, 5);
+  fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 9);
+  kata_engine_free (fx->engine);
+  fx_open_engine (fx, 5);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_true (fx_emitted (fx, "kata.events_dropped: {\"dropped\":4"));
+  g_ptr_array_set_size (fx->emitted, 0);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_false (fx_emitted (fx, "kata.events_dropped: "));
+  fx_free (fx);
+}
+
 /* ---- packages and period -------------------------------------------- */
 
 static void
@@ -791,6 +814,7 @@ main (int argc, char **argv)
                    test_down_then_restart_no_loss_no_duplicates);
   g_test_add_func ("/kata/spool/lost-ack-resends-same-sequence", test_lost_ack_resends_same_sequence);
   g_test_add_func ("/kata/spool/full-drops-oldest-low-first", test_full_spool_drops_oldest_low_first);
+  g_test_add_func ("/kata/spool/drops-reported-by-next-process", test_drops_reported_by_next_process);
   g_test_add_func ("/kata/send/package-size-and-period", test_package_size_and_period);
   g_test_add_func ("/kata/send/server-closing-connection-reconnects",
                    test_server_closing_connection_reconnects);

@@ -225,15 +225,17 @@ stream (QStore *store, const QPutRequest *req, Put *p, JsonObject *meta,
           || !qobject_writer_write (w, buf, n, error))
         return FALSE;
       done += n;
+      if (done > (guint64) p->st.st_size)
+        break;  /* growing while read: stop now rather than chase it */
       if (req->progress != NULL && p->st.st_size > 0)
         req->progress (MIN (1.0, (double) done / p->st.st_size), req->progress_data);
     }
   if (n < 0)
     return q_set_errno (error, errno, "cannot read", p->path);
-  if (!qobject_writer_finish (w, &size, error))
+  if (done == (guint64) p->st.st_size && !qobject_writer_finish (w, &size, error))
     return FALSE;
   if (fstat (p->fd, &after) < 0 || !same_file (&p->st, &after)
-      || size != (guint64) p->st.st_size)
+      || done != (guint64) p->st.st_size || size != done)
     {
       g_set_error (error, Q_ERROR, Q_ERROR_CHANGED,
                    "%s changed while it was being read; it was left in place",

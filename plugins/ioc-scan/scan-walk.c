@@ -51,6 +51,17 @@ static const unsigned long pseudo_fs[] = {
   0x19800202,  /* mqueue */
 };
 
+/* Network and user-space file systems: not the device's own drives. */
+static const unsigned long remote_fs[] = {
+  0x6969,      /* nfs */
+  0x517b,      /* smb */
+  0xff534d42,  /* cifs */
+  0xfe534d42,  /* smb2 */
+  0x65735546,  /* fuse */
+  0x01021997,  /* 9p */
+  0x00c36400,  /* ceph */
+};
+
 static const char *const kind_names[] = { "custom", "critical_areas", "system_drives" };
 
 IocScopeKind
@@ -170,15 +181,28 @@ typedef struct {
 } Walk;
 
 static gboolean
-is_pseudo_fs (int fd)
+in_list (unsigned long type, const unsigned long *list, gsize n)
 {
-  struct statfs sf;
-  if (fstatfs (fd, &sf) != 0)
-    return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (pseudo_fs); i++)
-    if ((unsigned long) sf.f_type == pseudo_fs[i])
+  for (gsize i = 0; i < n; i++)
+    if (type == list[i])
       return TRUE;
   return FALSE;
+}
+
+/* Pseudo file systems are never entered; network and FUSE mounts are not
+ * "system drives" (a custom scope may still name them). */
+static gboolean
+skip_fs (const Walk *w, int fd)
+{
+  struct statfs sf;
+  unsigned long type;
+
+  if (fstatfs (fd, &sf) != 0)
+    return FALSE;
+  type = (unsigned long) (unsigned int) sf.f_type;
+  return in_list (type, pseudo_fs, G_N_ELEMENTS (pseudo_fs))
+         || (w->scope->kind == IOC_SCOPE_SYSTEM_DRIVES
+             && in_list (type, remote_fs, G_N_ELEMENTS (remote_fs)));
 }
 
 static gboolean
@@ -265,7 +289,7 @@ visit_dir (Walk *w, const char *dir)
                                            : g_strerror (errno), w->sink->data);
       return;
     }
-  if (!first_visit (w, fd) || is_pseudo_fs (fd))
+  if (!first_visit (w, fd) || skip_fs (w, fd))
     {
       close (fd);
       return;

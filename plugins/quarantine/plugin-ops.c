@@ -186,6 +186,15 @@ qp_op_delete (QpDevice *d, const char *id, GError **error)
 
   if (!qstore_delete (d->store, id, NULL, NULL, &meta, &local))
     return engine_error (error, local, "delete", d);
+  if (meta == NULL)
+    {
+      /* A damaged object has no readable metadata: the console's row, when
+       * there is one, still says what it was. */
+      g_autofree char *key = inventory_key (d, id);
+      g_autoptr (JsonNode) row = qp_api->store_get (qp_self, QP_INVENTORY, key, NULL);
+      if (row != NULL && JSON_NODE_HOLDS_OBJECT (row))
+        meta = json_object_ref (json_node_get_object (row));
+    }
   inventory_delete (d, id);
   out = event_payload (id, meta);
   emit (d, "quarantine.deleted", event_payload (id, meta));

@@ -358,6 +358,13 @@ test_exit_codes (Lab *lab, gconstpointer data)
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "show", id, "--device", "dev1", NULL), ==, 1);
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "delete", id, "--device", "dev1", NULL), ==, 0);
   g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "list", "--device", "dev1", NULL), ==, 0);
+  {
+    /* Its metadata was unreadable; the event still names the file, from
+     * the console's inventory. */
+    g_autoptr (JsonArray) deleted = events_of (lab, "quarantine.deleted");
+    g_assert_cmpuint (json_array_get_length (deleted), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (payload (deleted, 0), "path"), ==, "/x.exe");
+  }
 }
 
 static void

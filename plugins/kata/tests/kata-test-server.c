@@ -50,6 +50,33 @@ make_signed (const char *dir, const char *name, const char *cn, const char *ext)
   run_openssl (dir, b);
 }
 
+/* An archive OpenSSL cannot read whatever the password: the key bag's
+ * cipher OID (aes-256-cbc, 2.16.840.1.101.3.4.1.42) is changed to an
+ * unassigned one (….1.127); without a MAC nothing notices the change. */
+static void
+make_unsupported_pfx (const char *dir)
+{
+  static const guint8 aes256cbc[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+                                      0x03, 0x04, 0x01, 0x2a };
+  g_autofree char *path = g_build_filename (dir, "client-unsupported.pfx", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gboolean patched = FALSE;
+
+  run_openssl (dir, "pkcs12 -export -in client.pem -inkey client.key -nomac "
+                    "-keypbe AES-256-CBC -certpbe NONE "
+                    "-out client-unsupported.pfx -passout pass:s3cret");
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  for (gsize i = 0; i + sizeof aes256cbc <= len && !patched; i++)
+    if (memcmp (data + i, aes256cbc, sizeof aes256cbc) == 0)
+      {
+        data[i + sizeof aes256cbc - 1] = 0x7f;
+        patched = TRUE;
+      }
+  g_assert_true (patched);
+  g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+}
+
 KtCerts *
 kt_certs_new (void)
 {
@@ -67,6 +94,7 @@ kt_certs_new (void)
                        "-out client.pfx -passout pass:s3cret");
   run_openssl (c->dir, "pkcs12 -export -legacy -in client.pem -inkey client.key "
                        "-out client-legacy.pfx -passout pass:s3cret");
+  make_unsupported_pfx (c->dir);
 #define P(f, n) c->f = g_build_filename (c->dir, n, NULL)
   P (ca_pem, "ca.pem");
   P (server_pem, "server.pem");
@@ -77,6 +105,7 @@ kt_certs_new (void)
   P (client_key, "client.key");
   P (client_pfx, "client.pfx");
   P (client_pfx_legacy, "client-legacy.pfx");
+  P (client_pfx_unsupported, "client-unsupported.pfx");
 #undef P
   return c;
 }
@@ -112,6 +141,7 @@ kt_certs_free (KtCerts *c)
   g_free (c->client_key);
   g_free (c->client_pfx);
   g_free (c->client_pfx_legacy);
+  g_free (c->client_pfx_unsupported);
   g_free (c);
 }
 

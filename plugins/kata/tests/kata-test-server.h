@@ -20,6 +20,8 @@ typedef struct {
   char *client_pem, *client_key;
   char *client_pfx;       /* AES, password "s3cret" */
   char *client_pfx_legacy;/* RC2/3DES (-legacy), password "s3cret" */
+  char *client_pfx_unsupported; /* key encrypted with a cipher OID no
+                                 * provider knows, no MAC */
 } KtCerts;
 
 KtCerts *kt_certs_new  (void);

@@ -110,6 +110,17 @@ test_pfx_legacy_wrong_password (void)
 }
 
 static void
+test_pfx_unsupported_apart_from_password (void)
+{
+  g_autoptr (GBytes) der = read_bytes (certs->client_pfx_unsupported);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (kata_pfx_open (der, "s3cret", &error));
+  g_assert_error (error, KATA_ERROR, KATA_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "cannot be read"));
+}
+
+static void
 test_pfx_not_an_archive (void)
 {
   g_autoptr (GBytes) der = read_bytes (certs->server_pem);
@@ -223,6 +234,7 @@ test_validate_pfx_password (void)
   g_autoptr (GPtrArray) legacy = validate_pfx (certs->client_pfx_legacy, "s3cret");
   g_autoptr (GPtrArray) wrong = validate_pfx (certs->client_pfx, "guess");
   g_autoptr (GPtrArray) garbage = validate_pfx (certs->server_pem, "s3cret");
+  g_autoptr (GPtrArray) unsupported = validate_pfx (certs->client_pfx_unsupported, "s3cret");
 
   g_assert_cmpuint (ok->len, ==, 0);
   g_assert_cmpuint (legacy->len, ==, 0);
@@ -230,6 +242,9 @@ test_validate_pfx_password (void)
   g_assert_true (has_problem (wrong, "trusted_connection.client_pfx_password: the PFX password is wrong"));
   g_assert_cmpuint (garbage->len, ==, 1);
   g_assert_true (has_problem (garbage, "trusted_connection.client_pfx: not a PFX"));
+  g_assert_cmpuint (unsupported->len, ==, 1);
+  g_assert_true (has_problem (unsupported, "trusted_connection.client_pfx: the PFX archive "
+                                           "uses a format or algorithm that cannot be read"));
   /* The password never appears in a problem. */
   for (guint i = 0; i < wrong->len; i++)
     g_assert_null (strstr (g_ptr_array_index (wrong, i), "guess"));
@@ -282,6 +297,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/pfx/wrong-password", test_pfx_wrong_password);
   g_test_add_func ("/kata/pfx/legacy-opens", test_pfx_legacy_opens);
   g_test_add_func ("/kata/pfx/legacy-wrong-password", test_pfx_legacy_wrong_password);
+  g_test_add_func ("/kata/pfx/unsupported-apart-from-password",
+                   test_pfx_unsupported_apart_from_password);
   g_test_add_func ("/kata/pfx/not-an-archive", test_pfx_not_an_archive);
   g_test_add_func ("/kata/settings/server-fields", test_validate_server_fields);
   g_test_add_func ("/kata/settings/enabled-without-servers", test_validate_enabled_without_servers);

@@ -300,6 +300,13 @@ handle_post (KtServer *s, SSL *ssl, const char *body)
     case KT_REPLY_HTTP_500:
       reply (ssl, 500, "{}");
       return TRUE;
+    case KT_REPLY_STALL:
+      {
+        /* Returns when the client closes its end (its timeout), at most 10 s. */
+        struct pollfd pfd = { SSL_get_fd (ssl), POLLIN, 0 };
+        poll (&pfd, 1, 10000);
+        return FALSE;
+      }
     case KT_REPLY_CLOSE:
       ack = g_strdup_printf ("{\"ack\":%" G_GINT64_FORMAT "}", seq);
       reply_full (ssl, 200, ack, TRUE);

@@ -93,7 +93,7 @@ fx_new (void)
   fx->settings->enabled = TRUE;
   fx->settings->use_pinned = TRUE;
   fx->settings->pinned_pem = g_strdup (pem);
-  fx->settings->timeout_sec = 2;
+  fx->settings->timeout_sec = 10;   /* never waited for: no test server stalls */
   fx->settings->throttle_enabled = FALSE;
   fx_open_engine (fx, 0);
   return fx;
@@ -742,6 +742,33 @@ check_bad_reply (KtReplyMode mode)
   fx_free (fx);
 }
 
+static void
+test_response_timeout_fails_over (void)
+{
+  Fx *fx = fx_new ();
+  KtServer *slow = good_server ();
+  KtServer *good = good_server ();
+  guint16 ports[2] = { kt_server_port (slow), kt_server_port (good) };
+  KataCycleResult r;
+  g_autoptr (JsonObject) st = NULL;
+
+  /* The one test that waits: the response timeout, 1 s. */
+  kt_server_set_reply (slow, KT_REPLY_STALL);
+  fx->settings->timeout_sec = 1;
+  fx_servers (fx, 2, ports);
+  fx_submit_n (fx, 3);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 1);
+  g_assert_cmpuint (kt_server_packages (slow), ==, 1);   /* it got it, never answered */
+  g_assert_cmpuint (kt_server_unique_events (good), ==, 3);
+  st = kata_engine_status (fx->engine);
+  g_assert_null (json_object_get_string_member (st, "last_error"));
+  g_assert_false (fx_emitted (fx, "kata.delivery_failed: "));
+  kt_server_stop (slow);
+  kt_server_stop (good);
+  fx_free (fx);
+}
+
 static void test_reply_garbage (void) { check_bad_reply (KT_REPLY_GARBAGE); }
 static void test_reply_wrong_ack (void) { check_bad_reply (KT_REPLY_WRONG_ACK); }
 static void test_reply_http_500 (void) { check_bad_reply (KT_REPLY_HTTP_500); }
@@ -822,6 +849,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/throttle/under-limit-passes-all", test_throttling_under_limit_passes_all);
   g_test_add_func ("/kata/ttl/deduplicates-process-starts", test_ttl_deduplicates_process_starts);
   g_test_add_func ("/kata/ttl/ignores-starts-held-back", test_ttl_ignores_starts_held_back);
+  g_test_add_func ("/kata/reply/timeout-fails-over", test_response_timeout_fails_over);
   g_test_add_func ("/kata/reply/garbage-fails-over", test_reply_garbage);
   g_test_add_func ("/kata/reply/wrong-ack-fails-over", test_reply_wrong_ack);
   g_test_add_func ("/kata/reply/http-500-fails-over", test_reply_http_500);

@@ -61,7 +61,7 @@ kata_policy (guint16 port, gboolean pinned)
   g_autofree char *text = g_strdup_printf (
       "{\"name\":\"edr\",\"group\":\"root\",\"status\":\"active\",\"settings\":{"
       "\"kata\":{\"schema_version\":1,"
-      "\"connection\":{\"locked\":true,\"values\":{\"enabled\":true,\"timeout_sec\":3,"
+      "\"connection\":{\"locked\":true,\"values\":{\"enabled\":true,\"timeout_sec\":10,"
       "\"servers\":[{\"address\":\"127.0.0.1\",\"port\":%u}]}},"
       "\"trusted_connection\":{\"locked\":true,\"values\":{"
       "\"use_pinned_certificate\":%s}}}}}", port, pinned ? "true" : "false");

@@ -13,9 +13,20 @@
 
 #include <sqlite3.h>
 
+/* Statements of the per-event path, prepared once. */
+enum { ST_INSERT, ST_DATA_VERSION, ST_BEGIN, ST_COMMIT, N_STATEMENTS };
+
+static const char *const statement_sql[N_STATEMENTS] = {
+  "INSERT INTO events (type, high, time_us, body) VALUES (?, ?, ?, ?)",
+  "PRAGMA data_version",
+  "BEGIN IMMEDIATE",
+  "COMMIT",
+};
+
 struct _KataSpool {
-  GMutex   lock;
-  sqlite3 *db;
+  GMutex        lock;
+  sqlite3      *db;
+  sqlite3_stmt *statements[N_STATEMENTS];
   guint64  max_events;
   guint64  count;
   gint64   data_version;
@@ -59,6 +70,34 @@ db_exec (KataSpool *spool, const char *sql, GError **error)
   return TRUE;
 }
 
+/* A prepared statement of the per-event path, reset for a new use; NULL
+ * with the error in the connection. */
+static sqlite3_stmt *
+statement (KataSpool *spool, guint which)
+{
+  sqlite3_stmt **st = &spool->statements[which];
+
+  if (*st == NULL &&
+      sqlite3_prepare_v3 (spool->db, statement_sql[which], -1,
+                          SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_reset (*st);
+  sqlite3_clear_bindings (*st);
+  return *st;
+}
+
+/* Runs a cached statement that returns nothing (BEGIN, COMMIT). */
+static gboolean
+run_cached (KataSpool *spool, guint which, GError **error)
+{
+  sqlite3_stmt *st = statement (spool, which);
+  gboolean ok = st != NULL && sqlite3_step (st) == SQLITE_DONE;
+
+  if (st != NULL)
+    sqlite3_reset (st);
+  return ok ? TRUE : db_fail (spool, statement_sql[which], error);
+}
+
 static gint64
 db_int (KataSpool *spool, const char *sql)
 {
@@ -78,8 +117,12 @@ db_int (KataSpool *spool, const char *sql)
 static void
 sync_count (KataSpool *spool)
 {
-  gint64 version = db_int (spool, "PRAGMA data_version");
+  sqlite3_stmt *st = statement (spool, ST_DATA_VERSION);
+  gint64 version = st && sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : -2;
 
+  /* A stepped statement holds its read snapshot until reset. */
+  if (st != NULL)
+    sqlite3_reset (st);
   if (version == spool->data_version)
     return;
   spool->data_version = version;
@@ -134,6 +177,8 @@ kata_spool_close (KataSpool *spool)
 {
   if (spool == NULL)
     return;
+  for (guint i = 0; i < N_STATEMENTS; i++)
+    sqlite3_finalize (spool->statements[i]);
   sqlite3_close (spool->db);
   g_mutex_clear (&spool->lock);
   g_free (spool->agent_id);
@@ -253,12 +298,10 @@ static gboolean
 insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
               guint *dropped_low, guint *dropped_high, GError **error)
 {
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st = statement (spool, ST_INSERT);
   gboolean ok = TRUE;
 
-  if (sqlite3_prepare_v2 (spool->db,
-                          "INSERT INTO events (type, high, time_us, body)"
-                          " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+  if (st == NULL)
     return db_fail (spool, "prepare insert", error);
   for (guint i = 0; ok && i < n_items; i++)
     {
@@ -276,7 +319,7 @@ insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
       if (ok && items[i].ttl_key != NULL)
         ok = remember_start (spool, items[i].ttl_key, items[i].time_us, error);
     }
-  sqlite3_finalize (st);
+  sqlite3_reset (st);
   return ok;
 }
 
@@ -290,13 +333,13 @@ kata_spool_append (KataSpool *spool, const KataSpoolItem *items,
   gboolean ok;
 
   g_mutex_lock (&spool->lock);
-  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
+  ok = run_cached (spool, ST_BEGIN, error);
   /* Inside the write transaction, nobody else can change the count. */
   if (ok)
     sync_count (spool);
   count_before = spool->count;
   if (ok && insert_items (spool, items, n_items, &dl, &dh, error))
-    ok = db_exec (spool, "COMMIT", error);
+    ok = run_cached (spool, ST_COMMIT, error);
   else if (ok)
     {
       sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);

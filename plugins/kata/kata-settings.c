@@ -215,6 +215,21 @@ kata_settings_add_server (KataSettings *s, const char *address, guint16 port)
 /* ---- validation ----------------------------------------------------- */
 
 static void
+report_unknown_keys (JsonObject *server, guint i, KataProblemFunc problem,
+                     gpointer data)
+{
+  g_autoptr (GList) keys = json_object_get_members (server);
+
+  for (GList *l = keys; l != NULL; l = l->next)
+    if (strcmp (l->data, "address") != 0 && strcmp (l->data, "port") != 0)
+      {
+        g_autofree char *path = g_strdup_printf ("connection.servers[%u].%s", i,
+                                                 (const char *) l->data);
+        problem (path, "unknown key (a server has \"address\" and \"port\")", data);
+      }
+}
+
+static void
 validate_servers (JsonObject *conn, KataProblemFunc problem, gpointer data)
 {
   JsonNode *n = conn ? json_object_get_member (conn, "servers") : NULL;
@@ -239,6 +254,7 @@ validate_servers (JsonObject *conn, KataProblemFunc problem, gpointer data)
       if (s)
         {
           server_free (s);
+          report_unknown_keys (json_array_get_object_element (arr, i), i, problem, data);
           continue;
         }
       path = g_strdup_printf ("connection.servers[%u]%s", i, field);

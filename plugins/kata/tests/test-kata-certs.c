@@ -170,13 +170,14 @@ test_validate_server_fields (void)
 {
   g_autoptr (JsonObject) v = values_from (
       "{\"connection\":{\"enabled\":true,\"servers\":["
-      "{\"address\":\"kata.example.com\",\"port\":443},"
+      "{\"address\":\"kata.example.com\",\"port\":443,\"prot\":1},"
       "{\"address\":\"10.0.0.2\",\"port\":70000},"
       "{\"address\":\"\",\"port\":443},"
       "\"not an object\"]}}");
   g_autoptr (GPtrArray) p = validate (v);
 
-  g_assert_cmpuint (p->len, ==, 3);
+  g_assert_cmpuint (p->len, ==, 4);
+  g_assert_true (has_problem (p, "connection.servers[0].prot: unknown key"));
   g_assert_true (has_problem (p, "connection.servers[1].port: "));
   g_assert_true (has_problem (p, "connection.servers[2].address: "));
   g_assert_true (has_problem (p, "connection.servers[3]: "));

@@ -136,6 +136,16 @@ configure (Entry *entry, const char *device_id)
   kata_engine_configure (entry->engine, settings);
 }
 
+/* Whether an engine's settings are due to be read again (also when the
+ * host clock was set back). */
+static gboolean
+stale (Entry *entry)
+{
+  gint64 now = kata_api->now (kata_self);
+
+  return now - entry->refreshed_us >= REFRESH_US || now < entry->refreshed_us;
+}
+
 static Entry *
 add_engine (const char *key, KataEngine *engine)
 {
@@ -238,7 +248,7 @@ kata_engines_for (const char *device_id)
   g_mutex_unlock (&lock);
   if (entry != NULL)
     {
-      if (kata_api->now (kata_self) - entry->refreshed_us >= REFRESH_US)
+      if (stale (entry))
         configure (entry, device_id);
       return entry->engine;
     }
@@ -328,7 +338,7 @@ on_timer (gpointer data)
       g_mutex_lock (&lock);
       g_hash_table_iter_init (&it, engines);
       while (g_hash_table_iter_next (&it, &key, &value))
-        if (now - ((Entry *) value)->refreshed_us >= REFRESH_US)
+        if (stale (value))
           configure (value, strcmp (key, HOST_KEY) ? key : NULL);
       g_mutex_unlock (&lock);
       g_thread_pool_push (worker, GINT_TO_POINTER (1), NULL);

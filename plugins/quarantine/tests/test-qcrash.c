@@ -188,6 +188,37 @@ test_restore_killed (QFixture *f, gconstpointer data)
                   outcome[0], outcome[1], outcome[2]);
 }
 
+/* Eight processes open a store that does not exist yet and put at once:
+ * however the key creation races, they all end up sealing with one key. */
+static void
+test_concurrent_first_use (QFixture *f, gconstpointer data)
+{
+  g_autofree char *fresh = g_build_filename (f->base, "fresh-store", NULL);
+  g_autoptr (QStore) store = NULL;
+  g_autoptr (JsonArray) list = NULL;
+  pid_t pids[8];
+
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/k%u.bin", i);
+      const char *args[] = { helper, "put", fresh, f->root, path, NULL };
+      g_free (qtest_write_file (f->root, path, 1000 + i, i));
+      pids[i] = spawn (args);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    {
+      int status;
+      g_assert_cmpint (waitpid (pids[i], &status, 0), ==, pids[i]);
+      g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  store = qstore_open (fresh, NULL, NULL);
+  list = qstore_list (store, NULL);
+  g_assert_cmpuint (json_array_get_length (list), ==, G_N_ELEMENTS (pids));
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    g_assert_true (qstore_verify (store, json_object_get_string_member (
+                       json_array_get_object_element (list, i), "id"), NULL, NULL));
+}
+
 #define ADD(path, fn) g_test_add (path, QFixture, NULL, qfix_setup, fn, qfix_teardown)
 
 int
@@ -199,5 +230,6 @@ main (int argc, char **argv)
     g_error ("pass the qcrash-helper path as the first argument");
   ADD ("/quarantine/crash/put-killed-never-loses-the-file", test_put_killed);
   ADD ("/quarantine/crash/restore-killed-never-loses-the-file", test_restore_killed);
+  ADD ("/quarantine/crash/concurrent-first-use-shares-one-key", test_concurrent_first_use);
   return g_test_run ();
 }

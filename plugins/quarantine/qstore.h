@@ -60,8 +60,9 @@ typedef struct {
   guint8 id[Q_KEY_ID_LEN];  /* public fingerprint, stored in each header */
 } QKey;
 
-/* Loads @path, or creates it (0600, random) when absent. The file is created
- * atomically: a crash never leaves a short key behind. */
+/* Loads the key file @name in the folder @dir_fd, or creates it (0600,
+ * random) when absent. The file is created atomically: a crash never
+ * leaves a short key behind. The caller holds the store lock. */
 gboolean qkey_load_or_create (int dir_fd, const char *name, QKey *key,
                               GError **error);
 /* A key from raw bytes (tests and the fuzz target). */

@@ -26,8 +26,7 @@ typedef enum {
   Q_ERROR_AUTH,         /* authentication failed: tampered or corrupted */
   Q_ERROR_TRUNCATED,    /* the object ends before its final chunk */
   Q_ERROR_CHANGED,      /* the original changed while it was being read */
-  Q_ERROR_IO,           /* a system call failed */
-  Q_ERROR_CANCELLED,
+  Q_ERROR_IO,           /* a system call failed; cancellation is G_IO_ERROR_CANCELLED */
 } QError;
 
 #define Q_ERROR (q_error_quark ())

@@ -22,6 +22,19 @@ report_sync_failure (KataEngine *engine, const char *server, const GError *error
   kata_engine_emit (engine, "kata.sync_failed", p);
 }
 
+/* The host would not create a task the server sent (unknown type, bad
+ * parameters): it is not asked for again, and the admin learns why. */
+static void
+report_rejected (KataEngine *engine, JsonObject *task, const GError *error)
+{
+  g_autoptr (JsonObject) p = json_object_new ();
+
+  json_object_set_string_member (p, "task", json_object_get_string_member (task, "id"));
+  json_object_set_string_member (p, "type", json_object_get_string_member (task, "type"));
+  json_object_set_string_member (p, "reason", error ? error->message : "not created");
+  kata_engine_emit (engine, "kata.sync_task_rejected", p);
+}
+
 static void
 create_tasks (KataEngine *engine, KataSyncReply *reply, gint64 now)
 {
@@ -36,18 +49,14 @@ create_tasks (KataEngine *engine, KataSyncReply *reply, gint64 now)
         continue;
       task_id = engine->hooks.create_task
           ? engine->hooks.create_task (engine->hooks.user_data, task, &error) : NULL;
-      if (task_id != NULL)
+      if (task_id == NULL)
         {
-          g_mutex_lock (&engine->lock);
-          engine->tasks_created++;
-          g_mutex_unlock (&engine->lock);
+          report_rejected (engine, task, error);
           continue;
         }
-      g_autoptr (JsonObject) p = json_object_new ();
-      json_object_set_string_member (p, "task", id);
-      json_object_set_string_member (p, "type", json_object_get_string_member (task, "type"));
-      json_object_set_string_member (p, "reason", error ? error->message : "not created");
-      kata_engine_emit (engine, "kata.sync_task_rejected", p);
+      g_mutex_lock (&engine->lock);
+      engine->tasks_created++;
+      g_mutex_unlock (&engine->lock);
     }
 }
 

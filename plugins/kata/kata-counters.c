@@ -5,7 +5,9 @@
  * submits, `vigil kata status` shows. A save adds what changed since the
  * previous save (counters and per-type throttling totals) in one
  * transaction, then takes the totals back; the last delivery time and the
- * last error are kept beside them.
+ * last error are kept beside them. The throttling window is shared the
+ * same way, per type and minute, so that a flow made of separate commands
+ * is throttled as one.
  */
 #include "kata-engine-private.h"
 
@@ -85,6 +87,54 @@ save_last_state (KataEngine *engine)
   kata_spool_meta_set (engine->spool, "last_state", text, NULL);
 }
 
+static void
+collect_row (const char *type, gint64 minute, guint offered, guint admitted,
+             gpointer data)
+{
+  JsonArray *row = json_array_new ();
+
+  json_array_add_string_element (row, type);
+  json_array_add_int_element (row, minute);
+  json_array_add_int_element (row, offered);
+  json_array_add_int_element (row, admitted);
+  json_array_add_array_element (data, row);
+}
+
+/* Under engine->lock: the throttling window of every process using the
+ * spool, for the hour before @now_us. */
+void
+kata_engine_load_window (KataEngine *engine, gint64 now_us)
+{
+  gint64 minute = now_us / (60 * G_USEC_PER_SEC);
+  g_autoptr (JsonArray) rows = kata_spool_window (engine->spool, minute - 59);
+
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonArray *row = json_array_get_array_element (rows, i);
+      kata_throttle_share (engine->throttle, json_array_get_string_element (row, 0),
+                           json_array_get_int_element (row, 1),
+                           (guint) json_array_get_int_element (row, 2),
+                           (guint) json_array_get_int_element (row, 3));
+    }
+  kata_throttle_shared_done (engine->throttle);
+}
+
+/* Under engine->lock: shares what this process counted, takes the rest. */
+static void
+save_window (KataEngine *engine)
+{
+  gint64 now = engine->hooks.now ? engine->hooks.now (engine->hooks.user_data)
+                                 : g_get_real_time ();
+  g_autoptr (JsonArray) rows = json_array_new ();
+
+  kata_throttle_take_unshared (engine->throttle, collect_row, rows);
+  if (json_array_get_length (rows) > 0 &&
+      !kata_spool_window_add (engine->spool, rows,
+                              now / (60 * G_USEC_PER_SEC) - 60, NULL))
+    return;
+  kata_engine_load_window (engine, now);
+}
+
 void
 kata_engine_save_counters (KataEngine *engine)
 {
@@ -100,6 +150,7 @@ kata_engine_save_counters (KataEngine *engine)
       save_last_state (engine);
       kata_engine_load_counters (engine);
     }
+  save_window (engine);
   g_mutex_unlock (&engine->lock);
 }
 

@@ -71,6 +71,7 @@ char         *kata_server_name   (const KataServer *server);
 void          kata_engine_save_counters (KataEngine *engine);
 void          kata_engine_load_counters (KataEngine *engine);
 JsonObject   *kata_engine_throttle_totals (KataEngine *engine);
+void          kata_engine_load_window (KataEngine *engine, gint64 now_us);
 void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
 void          kata_engine_emit   (KataEngine *engine, const char *type,

@@ -83,6 +83,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
   if (!remember_device (engine, error))
     return NULL;
   kata_engine_load_counters (engine);
+  kata_engine_load_window (engine, engine_now (engine));
   failing = kata_spool_meta_get (engine->spool, "delivery_failing");
   engine->delivery_failing = g_strcmp0 (failing, "1") == 0;
   return g_steal_pointer (&engine);

@@ -99,6 +99,13 @@ gboolean     kata_spool_mark_task (KataSpool *spool, const char *id,
 gboolean     kata_spool_counters_add (KataSpool *spool, JsonObject *deltas,
                                       GError **error);
 JsonObject  *kata_spool_counters  (KataSpool *spool);
+/* The throttling window shared by the processes using the spool: @rows is
+ * an array of [type, minute, offered, admitted] to add; rows older than
+ * @keep_from_minute go. kata_spool_window returns the rows from
+ * @from_minute on, in the same form. */
+gboolean     kata_spool_window_add (KataSpool *spool, JsonArray *rows,
+                                    gint64 keep_from_minute, GError **error);
+JsonArray   *kata_spool_window    (KataSpool *spool, gint64 from_minute);
 gboolean     kata_spool_meta_set  (KataSpool *spool, const char *key,
                                    const char *value, GError **error);
 char        *kata_spool_meta_get  (KataSpool *spool, const char *key);
@@ -118,6 +125,20 @@ gboolean      kata_throttle_admit     (KataThrottle *throttle, const char *type,
 /* (transfer full) {"offered":N,"admitted":N,"held_back":N,"types":{type:
  * {"offered","admitted","held_back"}}} since the start. */
 JsonObject   *kata_throttle_counters  (KataThrottle *throttle);
+/* Sharing the window with other processes: visit what was counted here
+ * since the last visit (and mark it shared), then set the shared totals of
+ * each (type, minute) with kata_throttle_share and finish with
+ * kata_throttle_shared_done. Minutes are UTC minutes since the epoch. */
+typedef void (*KataThrottleVisitFunc) (const char *type, gint64 minute,
+                                       guint offered, guint admitted,
+                                       gpointer user_data);
+void          kata_throttle_take_unshared (KataThrottle *throttle,
+                                           KataThrottleVisitFunc visit,
+                                           gpointer user_data);
+void          kata_throttle_share     (KataThrottle *throttle, const char *type,
+                                       gint64 minute, guint offered,
+                                       guint admitted);
+void          kata_throttle_shared_done (KataThrottle *throttle);
 
 /* ---- certificates (kata-cert-info.c) ------------------------------- */
 

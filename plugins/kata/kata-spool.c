@@ -47,7 +47,10 @@ static const char schema_sql[] =
   "  created_us INTEGER NOT NULL);"
   "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY,"
   "  value INTEGER NOT NULL);"
-  "CREATE TABLE IF NOT EXISTS ttl (key TEXT PRIMARY KEY, first_us INTEGER NOT NULL);";
+  "CREATE TABLE IF NOT EXISTS ttl (key TEXT PRIMARY KEY, first_us INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS throttle_window (type TEXT NOT NULL,"
+  "  minute INTEGER NOT NULL, offered INTEGER NOT NULL, admitted INTEGER NOT NULL,"
+  "  PRIMARY KEY (type, minute));";
 
 /* Process starts remembered for TTL de-duplication, at most. */
 #define TTL_MAX_ENTRIES 65536
@@ -605,4 +608,74 @@ kata_spool_counters (KataSpool *spool)
   sqlite3_finalize (st);
   g_mutex_unlock (&spool->lock);
   return o;
+}
+
+static gboolean
+window_add_rows (KataSpool *spool, JsonArray *rows, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = TRUE;
+
+  if (sqlite3_prepare_v2 (spool->db, "INSERT INTO throttle_window (type, minute,"
+                          " offered, admitted) VALUES (?, ?, ?, ?) ON CONFLICT"
+                          " (type, minute) DO UPDATE SET offered = offered +"
+                          " excluded.offered, admitted = admitted + excluded.admitted",
+                          -1, &st, NULL) != SQLITE_OK)
+    return db_fail (spool, "prepare window", error);
+  for (guint i = 0; ok && i < json_array_get_length (rows); i++)
+    {
+      JsonArray *row = json_array_get_array_element (rows, i);
+      sqlite3_reset (st);
+      sqlite3_bind_text (st, 1, json_array_get_string_element (row, 0), -1, SQLITE_STATIC);
+      for (guint c = 1; c < 4; c++)
+        sqlite3_bind_int64 (st, (int) c + 1, json_array_get_int_element (row, c));
+      if (sqlite3_step (st) != SQLITE_DONE)
+        ok = db_fail (spool, "add to window", error);
+    }
+  sqlite3_finalize (st);
+  return ok;
+}
+
+gboolean
+kata_spool_window_add (KataSpool *spool, JsonArray *rows, gint64 keep_from_minute,
+                       GError **error)
+{
+  g_autofree char *prune = g_strdup_printf (
+      "DELETE FROM throttle_window WHERE minute < %" G_GINT64_FORMAT, keep_from_minute);
+  gboolean ok;
+
+  g_mutex_lock (&spool->lock);
+  ok = db_exec (spool, "BEGIN IMMEDIATE", error) &&
+       window_add_rows (spool, rows, error) &&
+       db_exec (spool, prune, error) &&
+       db_exec (spool, "COMMIT", error);
+  if (!ok)
+    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+  g_mutex_unlock (&spool->lock);
+  return ok;
+}
+
+JsonArray *
+kata_spool_window (KataSpool *spool, gint64 from_minute)
+{
+  JsonArray *rows = json_array_new ();
+  sqlite3_stmt *st = NULL;
+
+  g_mutex_lock (&spool->lock);
+  if (sqlite3_prepare_v2 (spool->db, "SELECT type, minute, offered, admitted FROM"
+                          " throttle_window WHERE minute >= ?", -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (st, 1, from_minute);
+      while (sqlite3_step (st) == SQLITE_ROW)
+        {
+          JsonArray *row = json_array_new ();
+          json_array_add_string_element (row, (const char *) sqlite3_column_text (st, 0));
+          for (int c = 1; c < 4; c++)
+            json_array_add_int_element (row, sqlite3_column_int64 (st, c));
+          json_array_add_array_element (rows, row);
+        }
+    }
+  sqlite3_finalize (st);
+  g_mutex_unlock (&spool->lock);
+  return rows;
 }

@@ -10,7 +10,9 @@
  * each may use at most that percentage of the hourly maximum. The other
  * low-importance types pass while the admitted total stays under the
  * maximum. High-importance events (detections) always pass. Every decision
- * is counted per type.
+ * is counted per type. The per-minute counts can be shared with other
+ * processes (through the spool): what this one counted and has not shared
+ * yet is taken out, and the shared totals are set back in.
  */
 #include "kata-engine.h"
 
@@ -21,6 +23,7 @@
 typedef struct {
   gint64 minute[WINDOW_MINUTES];
   guint  count[WINDOW_MINUTES];
+  guint  saved[WINDOW_MINUTES];   /* of count, already shared */
 } Window;
 
 typedef struct {
@@ -53,6 +56,7 @@ window_add (Window *w, gint64 minute)
     {
       w->minute[slot] = minute;
       w->count[slot] = 0;
+      w->saved[slot] = 0;
     }
   w->count[slot]++;
 }
@@ -74,6 +78,7 @@ window_init (Window *w)
   for (guint i = 0; i < WINDOW_MINUTES; i++)
     w->minute[i] = G_MININT64 / 2;
   memset (w->count, 0, sizeof w->count);
+  memset (w->saved, 0, sizeof w->saved);
 }
 
 KataThrottle *
@@ -217,4 +222,92 @@ kata_throttle_counters (KataThrottle *throttle)
     }
   json_object_set_object_member (o, "types", types);
   return o;
+}
+
+/* ---- sharing the window between processes --------------------------- */
+
+/* @count is the shared total of @minute (ours included). */
+static void
+window_set (Window *w, gint64 minute, guint count)
+{
+  guint slot = (guint) (minute % WINDOW_MINUTES);
+
+  if (w->minute[slot] > minute)
+    return;   /* a later minute took the slot: this one left the window */
+  if (w->minute[slot] != minute)
+    {
+      w->minute[slot] = minute;
+      w->count[slot] = 0;
+    }
+  w->count[slot] = MAX (w->count[slot], count);
+  w->saved[slot] = w->count[slot];
+}
+
+static void
+window_add_all (Window *to, const Window *from)
+{
+  for (guint i = 0; i < WINDOW_MINUTES; i++)
+    {
+      if (to->minute[i] != from->minute[i])
+        {
+          to->minute[i] = from->minute[i];
+          to->count[i] = 0;
+        }
+      to->count[i] += from->count[i];
+    }
+}
+
+void
+kata_throttle_share (KataThrottle *throttle, const char *type, gint64 minute,
+                     guint offered, guint admitted)
+{
+  TypeStats *ts = type_stats (throttle, type);
+  gint64 start = minute * 60 * G_USEC_PER_SEC;
+
+  window_set (&ts->offered, minute, offered);
+  window_set (&ts->admitted, minute, admitted);
+  if (throttle->start_us == G_MININT64 || start < throttle->start_us)
+    throttle->start_us = start;
+}
+
+void
+kata_throttle_shared_done (KataThrottle *throttle)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  /* The totals of all types are the sums of the per-type windows. */
+  window_init (&throttle->offered);
+  window_init (&throttle->admitted);
+  g_hash_table_iter_init (&it, throttle->types);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      window_add_all (&throttle->offered, &((TypeStats *) value)->offered);
+      window_add_all (&throttle->admitted, &((TypeStats *) value)->admitted);
+    }
+}
+
+void
+kata_throttle_take_unshared (KataThrottle *throttle, KataThrottleVisitFunc visit,
+                             gpointer user_data)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, throttle->types);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      TypeStats *ts = value;
+      for (guint i = 0; i < WINDOW_MINUTES; i++)
+        {
+          guint off = ts->offered.count[i] - ts->offered.saved[i];
+          guint adm = ts->admitted.count[i] - ts->admitted.saved[i];
+          if (off > 0)
+            visit (key, ts->offered.minute[i], off, 0, user_data);
+          if (adm > 0)
+            visit (key, ts->admitted.minute[i], 0, adm, user_data);
+          ts->offered.saved[i] = ts->offered.count[i];
+          ts->admitted.saved[i] = ts->admitted.count[i];
+        }
+    }
 }

@@ -651,6 +651,36 @@ test_throttling_under_limit_passes_all (void)
   fx_free (fx);
 }
 
+static void
+test_throttling_window_shared_by_processes (void)
+{
+  Fx *fx = fx_new ();
+  guint16 port = kt_free_port ();
+
+  /* Thirty one-shot processes, one process start each, within a minute:
+   * throttled as one flow (10 an hour, 15 %: a dominant type may use 1.5),
+   * not as thirty flows of one event each. */
+  fx->settings->throttle_enabled = TRUE;
+  fx->settings->max_per_hour = 10;
+  fx_servers (fx, 1, &port);
+  for (guint i = 0; i < 30; i++)
+    {
+      g_autofree char *sha = g_strdup_printf ("%02u", i);
+      kata_engine_free (fx->engine);
+      fx_open_engine (fx, 0);
+      fx->now += G_USEC_PER_SEC;
+      fx_submit (fx, "process.started", "/usr/bin/x", sha);
+    }
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 2);
+  {
+    g_autoptr (JsonObject) st = kata_engine_status (fx->engine);
+    JsonObject *thr = json_object_get_object_member (st, "throttling");
+    g_assert_cmpint (json_object_get_int_member (thr, "offered"), ==, 30);
+    g_assert_cmpint (json_object_get_int_member (thr, "held_back"), ==, 28);
+  }
+  fx_free (fx);
+}
+
 /* ---- TTL ------------------------------------------------------------ */
 
 static void
@@ -848,6 +878,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/throttle/hour-of-mixed-events", test_throttling_hour_of_mixed_events);
   g_test_add_func ("/kata/throttle/under-limit-passes-all", test_throttling_under_limit_passes_all);
   g_test_add_func ("/kata/ttl/deduplicates-process-starts", test_ttl_deduplicates_process_starts);
+  g_test_add_func ("/kata/throttle/window-shared-by-processes",
+                   test_throttling_window_shared_by_processes);
   g_test_add_func ("/kata/ttl/ignores-starts-held-back", test_ttl_ignores_starts_held_back);
   g_test_add_func ("/kata/reply/timeout-fails-over", test_response_timeout_fails_over);
   g_test_add_func ("/kata/reply/garbage-fails-over", test_reply_garbage);

@@ -17,6 +17,14 @@ vt_cli_clear (VtCli *r)
   g_clear_pointer (&r->err, g_free);
 }
 
+/* A session of its own: no controlling terminal, so that a password
+ * prompt can never wait on the terminal of whoever runs the tests. */
+static void
+no_terminal (gpointer data)
+{
+  setsid ();
+}
+
 static void
 run_array (VtCli *result, const char *state_dir, const char *password,
            const char *const *env, const char *const *args)
@@ -36,6 +44,7 @@ run_array (VtCli *result, const char *state_dir, const char *password,
     g_ptr_array_add (argv, (gpointer) arg);
   g_ptr_array_add (argv, NULL);
 
+  g_subprocess_launcher_set_child_setup (launcher, no_terminal, NULL, NULL);
   g_subprocess_launcher_unsetenv (launcher, "VIGIL_PASSWORD_FD");
   for (gsize i = 0; env && env[i]; i++)
     {

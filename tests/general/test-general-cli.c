@@ -121,6 +121,18 @@ test_wrong_password_refused (Fx *f, gconstpointer data)
 }
 
 static void
+test_no_terminal_refused (Fx *f, gconstpointer data)
+{
+  g_autofree char *hash = protect_with_password (f);
+  g_auto (VtCli) r = { 0 };
+
+  /* Neither VIGIL_PASSWORD_FD nor a terminal: refused, not waved through. */
+  vt_cli_run (&r, f->state, NULL, NULL, "password", "check", "task.delete", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "no terminal to ask it on"));
+}
+
+static void
 test_no_password_no_prompt (Fx *f, gconstpointer data)
 {
   g_auto (VtCli) r = { 0 };
@@ -408,6 +420,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)
   ADD ("/general/cli/wrong-password-refused", test_wrong_password_refused);
+  ADD ("/general/cli/no-terminal-refused", test_no_terminal_refused);
   ADD ("/general/cli/no-password-no-prompt", test_no_password_no_prompt);
   ADD ("/general/cli/unprotected-action-allowed", test_unprotected_action_allowed);
   ADD ("/general/cli/task-delete-protected", test_task_delete_protected);

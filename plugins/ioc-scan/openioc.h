@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The OpenIOC engine of the ioc-scan plugin: the document model the parser
- * builds (openioc-parse.c), the term table (openioc-terms.c), the value
+ * builds (openioc-parse.c), collections and their documents
+ * (openioc-collection.c), the term table (openioc-terms.c), the value
  * comparisons (openioc-value.c), the three-valued evaluator
  * (openioc-eval.c), the per-file indexes (openioc-index.c) and the text
  * rendering of trees and matched branches (openioc-print.c). Nothing here
  * depends on the host: the engine is a static library that unit tests, the
- * plugin, the CLI command and the benchmark link directly.
+ * plugin and the CLI command link directly.
  */
 #pragma once
 

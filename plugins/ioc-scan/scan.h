@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The file scanner of the ioc-scan plugin: scopes and the directory walk
- * (scan-walk.c), the bounded work queue (scan-queue.c), reading and hashing
- * a file in one pass (scan-hash.c), the worker threads and the per-file
- * evaluation (scan-engine.c) and the JSON result with the detected-IOC
- * cards (scan-result.c). Paths the evaluator and the results see are
+ * (scan-walk.c), reading and hashing a file in one pass (scan-hash.c, and
+ * scan-md5mb.c for MD5 in vector lanes), the bounded work queue, the
+ * worker threads and the per-file evaluation (scan-engine.c) and the JSON
+ * result with the detected-IOC cards (scan-result.c). Paths the evaluator and the results see are
  * device paths: inside the device's root folder, starting with "/".
  */
 #pragma once
@@ -125,7 +125,7 @@ char          *ioc_resolve_in_root        (const char *root, const char *device_
 IocScanResult *ioc_scan_run               (IocCollection *coll, const IocScanOptions *options,
                                            GError **error);
 void           ioc_scan_result_free       (IocScanResult *result);
-/* Adds a note to a capped list, counting it in @counter. */
+/* Adds a note to @list unless it already holds @cap (the caller counts). */
 void           ioc_note_add               (GPtrArray *list, guint cap, const char *path,
                                            const char *format, ...) G_GNUC_PRINTF (4, 5);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocScanResult, ioc_scan_result_free)

@@ -145,32 +145,50 @@ open_host (Options *o, GError **error)
   options.plugin_dirs = (const char *const *) o->plugin_dirs->pdata;
   host = vigil_host_new (&options, error);
   g_ptr_array_remove_index (o->plugin_dirs, o->plugin_dirs->len - 1);
-  if (host != NULL)
-    vigil_host_load_plugins (host);
+  if (host == NULL)
+    return NULL;
+  /* Before loading, so -v also shows what the loader did. */
+  if (o->globals.verbose)
+    vh_logger_set_verbose (host, TRUE);
+  vigil_host_load_plugins (host);
   return host;
+}
+
+/* Commands registered through the registry: those of the host itself
+ * ("host" pseudo-plugin) read as built-ins, the others name their plugin. */
+static void
+print_registered (VigilHost *host, gboolean from_host)
+{
+  GPtrArray *commands = host != NULL ? vh_registry_commands (host) : NULL;
+  gboolean any = FALSE;
+
+  for (guint i = 0; commands != NULL && i < commands->len; i++)
+    {
+      const VhCommand *c = g_ptr_array_index (commands, i);
+      gboolean is_host = c->plugin == vh_registry_host_plugin (host);
+
+      if (is_host != from_host)
+        continue;
+      if (!from_host && !any)
+        printf ("\nPlugin commands:\n");
+      any = TRUE;
+      printf ("  %-10s %s", c->command.name, c->command.summary ? c->command.summary : "");
+      if (!from_host)
+        printf (" (plugin %s)", vh_plugin_id (c->plugin));
+      printf ("\n");
+    }
 }
 
 static void
 print_help (VigilHost *host)
 {
-  GPtrArray *commands = host != NULL ? vh_registry_commands (host) : NULL;
-
   printf ("%s\nVigil %s, an open plugin host for endpoint-security management.\n\n"
           "Built-in commands:\n", global_usage, VIGIL_VERSION);
   for (gsize i = 0; builtins[i] != NULL; i++)
     printf ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
+  print_registered (host, TRUE);
   printf ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
-  if (commands != NULL && commands->len > 0)
-    {
-      printf ("\nPlugin commands:\n");
-      for (guint i = 0; i < commands->len; i++)
-        {
-          const VhCommand *c = g_ptr_array_index (commands, i);
-          printf ("  %-10s %s (plugin %s)\n", c->command.name,
-                  c->command.summary ? c->command.summary : "",
-                  vh_plugin_id (c->plugin));
-        }
-    }
+  print_registered (host, FALSE);
   printf ("\n%s", global_options_help);
 }
 

@@ -26,6 +26,44 @@ print_array (JsonArray *array)
   vh_cli_print_json (node);
 }
 
+/* With --json, a changed object is printed as it now is. */
+static void
+print_object (JsonObject *o)
+{
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
+
+  vh_cli_print_json (node);
+}
+
+static void
+print_group_json (VigilHost *host, const char *id)
+{
+  g_autoptr (JsonArray) groups = vh_inventory_groups (host, NULL);
+
+  for (guint i = 0; groups && i < json_array_get_length (groups); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (groups, i), "id"),
+                   id) == 0)
+      print_object (json_array_get_object_element (groups, i));
+}
+
+static void
+print_device_json (VigilHost *host, const char *id)
+{
+  g_autoptr (JsonObject) d = vh_inventory_device (host, id, NULL);
+
+  if (d != NULL)
+    print_object (d);
+}
+
+static void
+print_removed_json (const char *id)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+
+  json_object_set_string_member (o, "removed", id);
+  print_object (o);
+}
+
 /* ---- groups ---------------------------------------------------------- */
 
 static void
@@ -99,7 +137,9 @@ group_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     return 2;
   if (!vh_inventory_group_add (host, argv[1], name, parent, &error))
     return fail ("group", error);
-  if (!globals->json)
+  if (globals->json)
+    print_group_json (host, argv[1]);
+  else
     printf ("added group '%s' under '%s'\n", argv[1], parent ? parent : "root");
   return 0;
 }
@@ -125,7 +165,9 @@ group_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     }
   if (!vh_inventory_group_move (host, argv[1], parent, &error))
     return fail ("group", error);
-  if (!globals->json)
+  if (globals->json)
+    print_group_json (host, argv[1]);
+  else
     printf ("moved group '%s' under '%s'\n", argv[1], parent);
   return 0;
 }
@@ -140,7 +182,9 @@ group_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **arg
     return 2;
   if (!vh_inventory_group_remove (host, argv[1], &error))
     return fail ("group", error);
-  if (!globals->json)
+  if (globals->json)
+    print_removed_json (argv[1]);
+  else
     printf ("removed group '%s'\n", argv[1]);
   return 0;
 }
@@ -235,7 +279,9 @@ device_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     abs_root = g_canonicalize_filename (root, NULL);
   if (!vh_inventory_device_add (host, argv[1], name, group, abs_root, &error))
     return fail ("device", error);
-  if (!globals->json)
+  if (globals->json)
+    print_device_json (host, argv[1]);
+  else
     printf ("added device '%s' to group '%s'\n", argv[1], group);
   return 0;
 }
@@ -261,7 +307,9 @@ device_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
     }
   if (!vh_inventory_device_move (host, argv[1], group, &error))
     return fail ("device", error);
-  if (!globals->json)
+  if (globals->json)
+    print_device_json (host, argv[1]);
+  else
     printf ("moved device '%s' to group '%s'\n", argv[1], group);
   return 0;
 }
@@ -276,7 +324,9 @@ device_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **ar
     return 2;
   if (!vh_inventory_device_remove (host, argv[1], &error))
     return fail ("device", error);
-  if (!globals->json)
+  if (globals->json)
+    print_removed_json (argv[1]);
+  else
     printf ("removed device '%s'\n", argv[1]);
   return 0;
 }
@@ -305,7 +355,9 @@ device_set (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   yes = g_str_equal (away, "yes");
   if (!vh_inventory_device_set_out_of_office (host, argv[1], yes, &error))
     return fail ("device", error);
-  if (!globals->json)
+  if (globals->json)
+    print_device_json (host, argv[1]);
+  else
     printf ("device '%s' is %s\n", argv[1], yes ? "out of the office" : "in the office");
   return 0;
 }
@@ -365,7 +417,9 @@ device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **
     }
   if (!vh_inventory_device_set_local (host, argv[1], local, &error))
     return fail ("device", error);
-  if (!globals->json)
+  if (globals->json)
+    print_object (local);
+  else
     {
       printf ("set the local settings of device '%s'\n", argv[1]);
       warn_locked (host, argv[1], local);

@@ -123,6 +123,19 @@ check_status (const char *status, VigilReport *report)
   return FALSE;
 }
 
+static gboolean
+name_ok (const char *name)
+{
+  if (name == NULL || *name == '\0' || !g_utf8_validate (name, -1, NULL) ||
+      g_utf8_strlen (name, -1) > NAME_MAX_CHARS)
+    return FALSE;
+  /* Names are printed in lists and origins: no control characters. */
+  for (const char *p = name; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 static void
 check_top (JsonObject *doc, JsonObject *out, VigilReport *report)
 {
@@ -136,10 +149,10 @@ check_top (JsonObject *doc, JsonObject *out, VigilReport *report)
     if (!g_strv_contains ((const char *const[]) { "name", "group", "status", "description",
                                                   "settings", NULL }, l->data))
       report_unknown (report, l->data, "key", l->data, top_keys, G_N_ELEMENTS (top_keys), "");
-  if (name == NULL || *name == '\0' || g_utf8_strlen (name, -1) > NAME_MAX_CHARS ||
-      !g_utf8_validate (name, -1, NULL))
+  if (!name_ok (name))
     vh_report_add (report, VIGIL_SEVERITY_ERROR, "name",
-                   "is required: a non-empty name of at most %d characters", NAME_MAX_CHARS);
+                   "is required: a non-empty name of at most %d characters, without "
+                   "control characters", NAME_MAX_CHARS);
   else
     json_object_set_string_member (out, "name", name);
   if (group == NULL || !vh_inventory_id_valid (group))

@@ -149,7 +149,10 @@ test_device_round_trip (Cli *c, gconstpointer data)
   /* A relative root is made absolute against the working folder. */
   g_assert_true (g_path_is_absolute (json_object_get_string_member (d, "root")));
   g_assert_true (g_str_has_suffix (json_object_get_string_member (d, "root"), "/lab/pc1"));
-  g_assert_cmpint (RUN (c, "device", "move", "pc1", "--group", "root"), ==, 0);
+  g_assert_cmpint (RUN (c, "--json", "device", "move", "pc1", "--group", "root"), ==, 0);
+  g_clear_pointer (&n, json_node_unref);
+  n = parse_out (c);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (n), "group_path"), ==, "root");
   g_assert_cmpint (RUN (c, "device", "remove", "pc1"), ==, 0);
   g_assert_cmpint (RUN (c, "device", "remove", "pc1"), ==, 2);
   g_assert_nonnull (strstr (c->err, "device 'pc1' does not exist"));

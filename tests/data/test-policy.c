@@ -72,7 +72,7 @@ test_every_problem_reported (HostFixture *fx, gconstpointer data)
                                      "{\"values\":{\"use\":1}}},\"nope\":{}}}");
   g_assert_cmpstr (r, ==,
                    "color: unknown key\n"
-                   "name: is required: a non-empty name of at most 200 characters\n"
+                   "name: is required: a non-empty name of at most 200 characters, without control characters\n"
                    "group: is required: the id of the admin group the policy targets\n"
                    "status: 'on' is not one of: active, inactive, out-of-office\n"
                    "kata.proxy.use: expected a boolean, got an integer\n"

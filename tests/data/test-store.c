@@ -97,6 +97,26 @@ test_open_wal_and_foreign_keys (Fixture *fx, gconstpointer data)
 }
 
 static void
+test_durable_writes_use_full_sync (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VhStore *store = vh_store_open (fx->path, &error);
+  sqlite3 *db;
+
+  g_assert_true (vh_store_migrate (store, "notes", notes_v1, 1, &error));
+  db = vh_store_lock (store);
+  g_assert_true (vh_store_begin (db, TRUE, &error));
+  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 2);
+  g_assert_true (vh_store_commit (db, TRUE, &error));
+  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_true (vh_store_begin (db, FALSE, &error));
+  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  vh_store_rollback (db, FALSE);
+  vh_store_unlock (store);
+  vh_store_close (store);
+}
+
+static void
 test_open_unwritable_folder_fails (void)
 {
   g_autoptr (GError) error = NULL;
@@ -276,6 +296,50 @@ test_crash_mid_transaction (Fixture *fx, gconstpointer data)
   vh_store_close (store);
 }
 
+/* Another process (a running `vigil serve`) holds the write lock for a
+ * moment: a writer here waits on the busy timeout instead of failing. */
+static void
+test_second_process_waits_for_writer (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VhStore *store = vh_store_open (fx->path, &error);
+  int fds[2];
+  pid_t pid;
+  char c;
+  int status = 0;
+  sqlite3 *db;
+
+  g_assert_true (vh_store_migrate (store, "notes", notes_v1, 1, &error));
+  g_assert_cmpint (pipe (fds), ==, 0);
+  pid = fork ();
+  if (pid == 0)
+    {
+      VhStore *other = vh_store_open (fx->path, NULL);
+      sqlite3 *odb = vh_store_lock (other);
+
+      close (fds[0]);
+      vh_store_begin (odb, FALSE, NULL);
+      insert_note (odb, 1, "child");
+      if (write (fds[1], "r", 1) != 1)
+        _exit (4);
+      g_usleep (300 * 1000);
+      _exit (vh_store_commit (odb, FALSE, NULL) ? 0 : 5);
+    }
+  close (fds[1]);
+  g_assert_cmpint (read (fds[0], &c, 1), ==, 1);
+  close (fds[0]);
+  db = vh_store_lock (store);
+  g_assert_true (vh_store_begin (db, TRUE, &error));
+  g_assert_no_error (error);
+  insert_note (db, 2, "parent");
+  g_assert_true (vh_store_commit (db, TRUE, &error));
+  vh_store_unlock (store);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpint (query_int (store, "SELECT count(*) FROM notes"), ==, 2);
+  vh_store_close (store);
+}
+
 static gpointer
 locker_thread (gpointer data)
 {
@@ -317,6 +381,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add (name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/store/open-wal-and-foreign-keys", test_open_wal_and_foreign_keys);
+  ADD ("/store/durable-writes-use-full-sync", test_durable_writes_use_full_sync);
   g_test_add_func ("/store/open-unwritable-folder-fails", test_open_unwritable_folder_fails);
   ADD ("/store/migrate-applies-each-once", test_migrate_applies_each_once);
   ADD ("/store/migrate-refuses-newer-database", test_migrate_refuses_newer_database);
@@ -324,6 +389,7 @@ main (int argc, char **argv)
   ADD ("/store/migrate-rejects-misnumbered", test_migrate_rejects_misnumbered);
   ADD ("/store/reopen-keeps-data", test_reopen_keeps_data);
   ADD ("/store/crash-mid-transaction", test_crash_mid_transaction);
+  ADD ("/store/second-process-waits-for-writer", test_second_process_waits_for_writer);
   ADD ("/store/lock-serializes-threads", test_lock_serializes_threads);
 #undef ADD
   return g_test_run ();

@@ -144,16 +144,22 @@ check_size (IocCollection *coll, IocDoc *doc, guint64 size)
   return FALSE;
 }
 
+static void
+load_memory (IocCollection *coll, IocDoc *doc, const char *data, gsize len)
+{
+  if (!check_size (coll, doc, len))
+    return;
+  ioc_doc_parse (doc, data, len);
+  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+}
+
 IocDoc *
 ioc_collection_add_memory (IocCollection *coll, const char *file,
                            const char *data, gsize len)
 {
   IocDoc *doc = ioc_doc_new (coll, file);
 
-  if (!check_size (coll, doc, len))
-    return doc;
-  ioc_doc_parse (doc, data, len);
-  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+  load_memory (coll, doc, data, len);
   return doc;
 }
 
@@ -188,10 +194,17 @@ ioc_collection_add_file (IocCollection *coll, const char *path)
   return doc;
 }
 
+/* One document to load: from a file (@path) or from memory (@data). */
+typedef struct {
+  IocDoc     *doc;
+  const char *path;
+  const char *data;
+  gsize       len;
+} Source;
+
 typedef struct {
   IocCollection *coll;
-  GPtrArray     *paths;
-  GPtrArray     *docs;
+  GArray        *sources;   /* Source */
   gint           next;
 } Loader;
 
@@ -201,28 +214,59 @@ load_worker (gpointer data)
   Loader *l = data;
   gint i;
 
-  while ((i = g_atomic_int_add (&l->next, 1)) < (gint) l->paths->len)
-    load_file (l->coll, l->docs->pdata[i], l->paths->pdata[i]);
+  while ((i = g_atomic_int_add (&l->next, 1)) < (gint) l->sources->len)
+    {
+      Source *src = &g_array_index (l->sources, Source, i);
+      if (src->path != NULL)
+        load_file (l->coll, src->doc, src->path);
+      else
+        load_memory (l->coll, src->doc, src->data, src->len);
+    }
   return NULL;
 }
 
-/* Parses the files of a folder on every core: a collection of many large
- * IOC files loads in a fraction of the time. Documents keep the order. */
+/* Parses on every core: a collection of many large IOC files loads in a
+ * fraction of the time. Each document is its own parser and tree, so
+ * nothing is shared but the work counter; documents keep their order. */
 static void
-load_files (IocCollection *coll, GPtrArray *paths)
+load_all (IocCollection *coll, GArray *sources)
 {
-  Loader l = { coll, paths, g_ptr_array_new (), 0 };
-  guint n = MIN (g_get_num_processors (), paths->len);
+  Loader l = { coll, sources, 0 };
+  guint n = MIN (g_get_num_processors (), sources->len);
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
 
-  for (guint i = 0; i < paths->len; i++)
-    g_ptr_array_add (l.docs, ioc_doc_new (coll, paths->pdata[i]));
   for (guint i = 1; i < n; i++)
     g_ptr_array_add (threads, g_thread_new ("ioc-load", load_worker, &l));
   load_worker (&l);
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
-  g_ptr_array_unref (l.docs);
+}
+
+static void
+load_files (IocCollection *coll, GPtrArray *paths)
+{
+  g_autoptr (GArray) sources = g_array_new (FALSE, TRUE, sizeof (Source));
+
+  for (guint i = 0; i < paths->len; i++)
+    {
+      Source src = { ioc_doc_new (coll, paths->pdata[i]), paths->pdata[i], NULL, 0 };
+      g_array_append_val (sources, src);
+    }
+  load_all (coll, sources);
+}
+
+void
+ioc_collection_add_memory_many (IocCollection *coll, const char *const *names,
+                                const char *const *datas, const gsize *lens, guint n)
+{
+  g_autoptr (GArray) sources = g_array_new (FALSE, TRUE, sizeof (Source));
+
+  for (guint i = 0; i < n; i++)
+    {
+      Source src = { ioc_doc_new (coll, names[i]), NULL, datas[i], lens[i] };
+      g_array_append_val (sources, src);
+    }
+  load_all (coll, sources);
 }
 
 static gboolean

@@ -198,6 +198,10 @@ void           ioc_collection_free       (IocCollection *coll);
  * document. Returns (transfer none) the document. */
 IocDoc        *ioc_collection_add_memory (IocCollection *coll, const char *file,
                                           const char *data, gsize len);
+/* Adds @n documents from memory, parsed on every core; in order. */
+void           ioc_collection_add_memory_many (IocCollection *coll, const char *const *names,
+                                               const char *const *datas, const gsize *lens,
+                                               guint n);
 /* Reads a file (refusing one over the size limit before reading it). */
 IocDoc        *ioc_collection_add_file   (IocCollection *coll, const char *path);
 /* Adds every *.ioc / *.xml file of a folder (sorted), or the file itself. */

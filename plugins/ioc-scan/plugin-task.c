@@ -44,22 +44,31 @@ IocCollection *
 ioc_collection_from_json (JsonArray *iocs, gsize max_file_size)
 {
   IocCollection *coll = ioc_collection_new (max_file_size);
+  guint n = iocs != NULL ? json_array_get_length (iocs) : 0;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) datas = g_ptr_array_new ();
+  g_autoptr (GArray) lens = g_array_new (FALSE, FALSE, sizeof (gsize));
 
-  for (guint i = 0; iocs != NULL && i < json_array_get_length (iocs); i++)
+  for (guint i = 0; i < n; i++)
     {
-      JsonNode *n = json_array_get_element (iocs, i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      JsonNode *node = json_array_get_element (iocs, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       const char *name = string_member (o, "name");
       const char *xml = string_member (o, "xml");
-      g_autofree char *fallback = g_strdup_printf ("iocs[%u]", i);
+      gsize len = xml != NULL ? strlen (xml) : 0;
 
-      if (xml == NULL)
-        {
-          IocDoc *doc = ioc_collection_add_memory (coll, name ? name : fallback, "", 0);
-          ioc_doc_add_problem (doc, TRUE, 0, "iocs[%u] has no \"xml\" string", i);
-          continue;
-        }
-      ioc_collection_add_memory (coll, name ? name : fallback, xml, strlen (xml));
+      g_ptr_array_add (names, name ? g_strdup (name) : g_strdup_printf ("iocs[%u]", i));
+      g_ptr_array_add (datas, (gpointer) (xml != NULL ? xml : ""));
+      g_array_append_val (lens, len);
+    }
+  ioc_collection_add_memory_many (coll, (const char *const *) names->pdata,
+                                  (const char *const *) datas->pdata, (const gsize *) lens->data, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (iocs, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      if (string_member (o, "xml") == NULL)
+        ioc_doc_add_problem (coll->docs->pdata[i], TRUE, 0, "iocs[%u] has no \"xml\" string", i);
     }
   ioc_collection_prepare (coll);
   return coll;

@@ -349,6 +349,31 @@ test_folder_sorted_and_filtered (void)
   remove_tree (dir);
 }
 
+static void
+test_many_in_memory_keep_order (void)
+{
+  g_autoptr (IocCollection) coll = ioc_collection_new (0);
+  g_autofree char *a = md5_item_doc ("a");
+  g_autofree char *b = md5_item_doc ("b");
+  const char *names[] = { "1.ioc", "2.ioc", "3.ioc", "4.ioc", "5.ioc" };
+  const char *datas[] = { a, "<broken", b, a, "" };
+  gsize lens[5];
+
+  for (guint i = 0; i < 5; i++)
+    lens[i] = strlen (datas[i]);
+  ioc_collection_add_memory_many (coll, names, datas, lens, 5);
+  ioc_collection_prepare (coll);
+  g_assert_cmpuint (coll->docs->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpstr (((IocDoc *) coll->docs->pdata[i])->file, ==, names[i]);
+  g_assert_true (((IocDoc *) coll->docs->pdata[0])->usable);
+  g_assert_false (((IocDoc *) coll->docs->pdata[1])->usable);
+  g_assert_true (((IocDoc *) coll->docs->pdata[2])->usable);
+  /* Same id as 1.ioc: the later one is left out, whatever thread parsed it. */
+  g_assert_false (((IocDoc *) coll->docs->pdata[3])->usable);
+  g_assert_false (((IocDoc *) coll->docs->pdata[4])->usable);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -375,5 +400,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ioc/parse/bad-regex-warns", test_bad_regex_warns_and_is_unknown);
   g_test_add_func ("/ioc/parse/duplicate-id-first-wins", test_duplicate_id_first_wins);
   g_test_add_func ("/ioc/parse/folder-sorted-and-filtered", test_folder_sorted_and_filtered);
+  g_test_add_func ("/ioc/parse/many-in-memory-keep-order", test_many_in_memory_keep_order);
   return g_test_run ();
 }

@@ -397,10 +397,11 @@ load_package (KataSpool *spool, guint64 seq, gint64 first, gint64 last,
   return g_steal_pointer (&pkg);
 }
 
-/* Assigns the oldest free events to a new package. Returns its seq, 0 when
- * no event waits, -1 on error. */
+/* Under spool->lock, in a write transaction: assigns the oldest free
+ * events to a new package. Returns its seq, 0 when no event waits, -1 on
+ * error. */
 static gint64
-form_package (KataSpool *spool, guint max_events, GError **error)
+assign_package (KataSpool *spool, guint max_events, GError **error)
 {
   g_autofree char *sql = NULL;
   gint64 seq, first, last;
@@ -412,24 +413,16 @@ form_package (KataSpool *spool, guint max_events, GError **error)
                          G_GINT64_FORMAT " ORDER BY id LIMIT %u)", first, MAX (max_events, 1));
   last = db_int (spool, sql);
   g_clear_pointer (&sql, g_free);
-  if (!db_exec (spool, "BEGIN IMMEDIATE", error))
-    return -1;
   sql = g_strdup_printf ("INSERT INTO packages (first_id, last_id) VALUES (%"
                          G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", first, last);
   if (!db_exec (spool, sql, error))
-    goto fail;
+    return -1;
   seq = sqlite3_last_insert_rowid (spool->db);
   g_clear_pointer (&sql, g_free);
   sql = g_strdup_printf ("UPDATE events SET package = %" G_GINT64_FORMAT
                          " WHERE id BETWEEN %" G_GINT64_FORMAT " AND %" G_GINT64_FORMAT,
                          seq, first, last);
-  if (!db_exec (spool, sql, error) || !db_exec (spool, "COMMIT", error))
-    goto fail;
-  return seq;
-
-fail:
-  sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
-  return -1;
+  return db_exec (spool, sql, error) ? seq : -1;
 }
 
 /* The open package: its seq and id range, or seq 0. */
@@ -459,8 +452,20 @@ kata_spool_next_package (KataSpool *spool, guint max_events, GError **error)
 
   g_mutex_lock (&spool->lock);
   seq = open_package (spool, &first, &last);
-  if (seq <= 0 && (seq = form_package (spool, max_events, error)) > 0)
-    open_package (spool, &first, &last);
+  /* Another process may form a package at the same time (`vigil serve`
+   * and `vigil kata flush`): look again, and form one, inside a write
+   * transaction, so packages never overlap. */
+  if (seq <= 0 && db_exec (spool, "BEGIN IMMEDIATE", error))
+    {
+      seq = open_package (spool, &first, &last);
+      if (seq <= 0 && (seq = assign_package (spool, max_events, error)) > 0)
+        open_package (spool, &first, &last);
+      if (seq < 0 || !db_exec (spool, "COMMIT", error))
+        {
+          sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+          seq = -1;
+        }
+    }
   if (seq > 0)
     pkg = load_package (spool, (guint64) seq, first, last, error);
   g_mutex_unlock (&spool->lock);

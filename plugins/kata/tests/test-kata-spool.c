@@ -228,6 +228,29 @@ test_second_process_sees_appends (Tmp *t, gconstpointer data)
 }
 
 static void
+test_two_processes_share_the_open_package (Tmp *t, gconstpointer data)
+{
+  /* `vigil serve` and `vigil kata flush` at once: both send the one open
+   * package (the server de-duplicates), neither forms an overlapping one. */
+  g_autoptr (KataSpool) a = kata_spool_open (t->path, 100, FALSE, NULL);
+  g_autoptr (KataSpool) b = kata_spool_open (t->path, 100, FALSE, NULL);
+  g_autoptr (KataPackage) pa = NULL;
+  g_autoptr (KataPackage) pb = NULL;
+  g_autoptr (KataPackage) next = NULL;
+
+  append_n (a, 5);
+  pa = kata_spool_next_package (a, 3, NULL);
+  pb = kata_spool_next_package (b, 3, NULL);
+  g_assert_cmpuint (pb->seq, ==, pa->seq);
+  g_assert_cmpuint (pb->bodies->len, ==, 3);
+  g_assert_true (kata_spool_ack (b, pb->seq, NULL));
+  g_assert_true (kata_spool_ack (a, pa->seq, NULL));   /* late: nothing left */
+  next = kata_spool_next_package (a, 3, NULL);
+  g_assert_cmpuint (next->bodies->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (next->bodies, 0), ==, "{\"n\":3}");
+}
+
+static void
 test_ttl_period_survives_reopen (Tmp *t, gconstpointer data)
 {
   const gint64 h = (gint64) 3600 * G_USEC_PER_SEC;
@@ -275,6 +298,7 @@ main (int argc, char **argv)
   T ("task-ids-remembered", test_task_ids_remembered);
   T ("second-process-sees-appends", test_second_process_sees_appends);
   T ("ttl-period-survives-reopen", test_ttl_period_survives_reopen);
+  T ("two-processes-share-the-open-package", test_two_processes_share_the_open_package);
 #undef T
   g_test_add_func ("/kata/spool/unwritable-path-fails-clearly", test_unwritable_path_fails_clearly);
   return g_test_run ();

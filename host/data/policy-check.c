@@ -16,7 +16,7 @@
 
 #define NAME_MAX_CHARS 200
 
-static const char *const top_keys[] = { "name", "group", "status", "description", "settings" };
+static const char *const top_keys[] = { "name", "group", "status", "description", "settings", NULL };
 static const char *const group_keys[] = { "locked", "values" };
 static const char *const statuses[] = { "active", "inactive", "out-of-office" };
 
@@ -118,8 +118,12 @@ check_status (const char *status, VigilReport *report)
   for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
     if (strcmp (status, statuses[i]) == 0)
       return TRUE;
-  vh_report_add (report, VIGIL_SEVERITY_ERROR, "status",
-                 "'%.40s' is not one of: active, inactive, out-of-office", status);
+  {
+    /* Cut long input on a byte count, then repair a split character. */
+    g_autofree char *shown = g_utf8_make_valid (status, MIN (strlen (status), 40));
+    vh_report_add (report, VIGIL_SEVERITY_ERROR, "status",
+                   "'%s' is not one of: active, inactive, out-of-office", shown);
+  }
   return FALSE;
 }
 
@@ -146,9 +150,8 @@ check_top (JsonObject *doc, JsonObject *out, VigilReport *report)
   g_autoptr (GList) members = json_object_get_members (doc);
 
   for (GList *l = members; l; l = l->next)
-    if (!g_strv_contains ((const char *const[]) { "name", "group", "status", "description",
-                                                  "settings", NULL }, l->data))
-      report_unknown (report, l->data, "key", l->data, top_keys, G_N_ELEMENTS (top_keys), "");
+    if (!g_strv_contains (top_keys, l->data))
+      report_unknown (report, l->data, "key", l->data, top_keys, G_N_ELEMENTS (top_keys) - 1, "");
   if (!name_ok (name))
     vh_report_add (report, VIGIL_SEVERITY_ERROR, "name",
                    "is required: a non-empty name of at most %d characters, without "

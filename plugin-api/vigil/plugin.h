@@ -15,7 +15,10 @@
  *   passed between host and plugin is size-stamped (struct_size or an
  *   explicit size argument). The host copies what it knows and zero-fills
  *   the rest, so a plugin built against an older minor loads unchanged, and
- *   one built against a newer minor is refused with a clear message.
+ *   one built against a newer minor is refused with a clear message. A
+ *   struct larger than the host knows is accepted only when every byte the
+ *   host does not know is zero (as Linux's copy_struct_from_user): a set
+ *   field the host cannot see would otherwise be silently ignored.
  * - Function slots in #VigilHostApi are append-only; a retired slot stays in
  *   place. Each slot says the minor version that added it (Since: 1.N).
  *   Before calling a slot added after 1.0, check VIGIL_API_HAS(api, slot).
@@ -29,6 +32,13 @@
  *   lock themselves) and the host API.
  * - Every #VigilHostApi function is thread-safe except the register_*
  *   functions, which are only valid during init.
+ *
+ * Loading: the host reads the descriptor and checks it (ABI version, size,
+ * id = file name, init present) before calling any plugin function but
+ * vigil_plugin_query_v1(). ELF constructors run as soon as the file is
+ * mapped, so a plugin must not have any. Files and folders writable by
+ * group or others are never opened, nor are plugins disabled in the host
+ * config.
  *
  * Ownership: unless a function says "(transfer full)", pointers passed to the
  * plugin are borrowed and valid only for the duration of the call, and
@@ -386,7 +396,14 @@ struct _VigilHostApi {
       G_GNUC_PRINTF (3, 4);
 
   /* Since: 1.0. Registrations, during init only. @size is sizeof the struct
-   * as the plugin knows it. Errors: DUPLICATE, INVALID. */
+   * as the plugin knows it. Errors: DUPLICATE, INVALID. Any failed
+   * registration refuses the whole plugin, even if init goes on and returns
+   * TRUE, and everything it registered is rolled back.
+   * Rules checked: section, group and field ids [a-z0-9_]+, unique; task
+   * type ids "<plugin>.<verb>", unique across plugins; one handler per
+   * event type (or prefix) per plugin; command names [a-z][a-z0-9-]*,
+   * unique, not a built-in command; ENUM fields have enum_values; ranges
+   * only on INT and LIST; default_json parses and fits its field. */
   gboolean (*register_section) (VigilPlugin *self, const VigilSection *section,
                                 gsize size, GError **error);
   gboolean (*register_task_type) (VigilPlugin *self, const VigilTaskType *type,

@@ -59,6 +59,26 @@ check_exports (gconstpointer data)
   g_assert_true (g_strv_contains ((const char *const *) symbols, VIGIL_PLUGIN_QUERY_SYMBOL));
 }
 
+/* libvigil-host exports its public API and nothing else (vigil-host.map),
+ * so embedding applications cannot come to depend on internals. */
+static void
+check_host_library (gconstpointer data)
+{
+  g_auto(GStrv) symbols = NULL;
+
+  if (!g_file_test (data, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("libvigil-host is not built yet");
+      return;
+    }
+  symbols = defined_symbols (data);
+  for (char **s = symbols; *s != NULL; s++)
+    if (!g_str_has_prefix (*s, "vigil_host_") && !g_str_equal (*s, "VIGIL_HOST_1.0"))
+      g_error ("libvigil-host exports %s, which is not public API", *s);
+  g_assert_true (g_strv_contains ((const char *const *) symbols,
+                                  "vigil_host_new@@VIGIL_HOST_1.0"));
+}
+
 static void
 add_case (const char *dir, const char *id)
 {
@@ -76,6 +96,9 @@ main (int argc, char **argv)
   g_auto(GStrv) dirs = g_strsplit (path ? path : "", ":", -1);
 
   g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("VIGIL_HOST_LIB") != NULL)
+    g_test_add_data_func ("/exports/libvigil-host-only-public-api",
+                          g_getenv ("VIGIL_HOST_LIB"), check_host_library);
   if (test_plugins != NULL)
     add_case (test_plugins, "basic");
   for (char **d = dirs; *d != NULL; d++)

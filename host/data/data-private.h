@@ -28,6 +28,10 @@ gboolean vh_store_exec     (sqlite3 *db, const char *sql, GError **error);
 /* The schema version recorded for @module, 0 when none. -1 on error. */
 gint64   vh_store_module_version (sqlite3 *db, const char *module, GError **error);
 
+/* ---- report.c ------------------------------------------------------ */
+
+guint    vh_report_error_count (VigilReport *report);
+
 /* ---- schema.c ------------------------------------------------------ */
 
 /* The closest of @candidates to @word by edit distance (or prefix), when

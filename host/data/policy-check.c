@@ -296,19 +296,6 @@ resolve_version (const VhSection *vs, JsonObject *sec_obj, const char *path,
 
 /* ---- one section ---------------------------------------------------- */
 
-static guint
-error_count (VigilReport *report)
-{
-  g_autoptr (JsonArray) a = vh_report_to_json (report);
-  guint n = 0;
-
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i),
-                                                  "severity"), "error") == 0)
-      n++;
-  return n;
-}
-
 static void
 report_unknown_group (const VigilSection *s, const char *key, const char *path,
                       VigilReport *report)
@@ -346,7 +333,7 @@ check_section (const VhSection *vs, JsonObject *given, gboolean import, VigilRep
   JsonObjectIter iter;
   const char *key;
   JsonNode *member;
-  guint errors_before = error_count (report);
+  guint errors_before = vh_report_error_count (report);
 
   if (sec_obj == NULL)
     return NULL;
@@ -367,7 +354,7 @@ check_section (const VhSection *vs, JsonObject *given, gboolean import, VigilRep
         check_group (g, member, path, out, filled, report);
     }
   /* Cross-field rules assume well-typed values: only run them then. */
-  if (s->validate != NULL && error_count (report) == errors_before)
+  if (s->validate != NULL && vh_report_error_count (report) == errors_before)
     run_validate (s, filled, report);
   return out;
 }

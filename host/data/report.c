@@ -102,14 +102,22 @@ vh_report_add (VigilReport *report, VigilSeverity severity,
   va_end (args);
 }
 
+guint
+vh_report_error_count (VigilReport *report)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (report != NULL, 0);
+  for (guint i = 0; i < report->problems->len; i++)
+    if (g_array_index (report->problems, Problem, i).severity == VIGIL_SEVERITY_ERROR)
+      n++;
+  return n;
+}
+
 gboolean
 vh_report_has_errors (VigilReport *report)
 {
-  g_return_val_if_fail (report != NULL, FALSE);
-  for (guint i = 0; i < report->problems->len; i++)
-    if (g_array_index (report->problems, Problem, i).severity == VIGIL_SEVERITY_ERROR)
-      return TRUE;
-  return FALSE;
+  return vh_report_error_count (report) > 0;
 }
 
 JsonArray *

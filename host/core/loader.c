@@ -12,6 +12,7 @@
 #include "core-private.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +42,26 @@ unsafe_reason (const char *path, const char *what)
     return g_strdup_printf ("the %s %s is owned by uid %u, neither root nor the user "
                             "running vigil (uid %u): refused", what, path,
                             (unsigned) st.st_uid, (unsigned) getuid ());
+  return NULL;
+}
+
+/* The file itself, and, when it is a symlink, the folder it really lives
+ * in: a link from a safe folder into a world-writable one is no safer. */
+static char *
+file_problem (const char *path)
+{
+  g_autofree char *real = realpath (path, NULL);
+  g_autofree char *listed_dir = g_path_get_dirname (path);
+  g_autofree char *real_dir = NULL;
+  g_autofree char *listed_real_dir = NULL;
+  char *problem = unsafe_reason (path, "file");
+
+  if (problem != NULL || real == NULL)
+    return problem;
+  real_dir = g_path_get_dirname (real);
+  listed_real_dir = realpath (listed_dir, NULL);
+  if (listed_real_dir == NULL || !g_str_equal (real_dir, listed_real_dir))
+    return unsafe_reason (real_dir, "folder");
   return NULL;
 }
 
@@ -83,7 +104,7 @@ may_open (VigilHost *host, VigilPlugin *plugin, const char *folder_problem)
                         earlier->file);
       return FALSE;
     }
-  unsafe = folder_problem ? g_strdup (folder_problem) : unsafe_reason (plugin->file, "file");
+  unsafe = folder_problem ? g_strdup (folder_problem) : file_problem (plugin->file);
   if (unsafe != NULL)
     {
       vh_plugin_refuse (plugin, VIGIL_PLUGIN_ERROR_UNSAFE_FILE, "%s", unsafe);

@@ -243,6 +243,25 @@ test_help_command (void)
   core_fixture_clear (&fx);
 }
 
+/* A broken host config stops every command, naming the file. */
+static void
+test_bad_config_names_file (void)
+{
+  CoreFixture fx;
+  g_autofree char *conf = NULL;
+  Run r;
+
+  core_fixture_init (&fx);
+  conf = g_build_filename (fx.root, "broken.conf", NULL);
+  g_assert_true (g_file_set_contents (conf, "[plugins]\ndisabled=Not An Id\n", -1, NULL));
+  r = vigil (&fx, "--config", conf, "plugins", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  assert_contains (r.err, conf);
+  assert_contains (r.err, "'Not An Id' is not a plugin id");
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
 /* ---- the JSON reader ----------------------------------------------- */
 
 static char *
@@ -347,6 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plugins-show", test_plugins_show);
   g_test_add_func ("/cli/plugins-disable-then-enable", test_disable_then_enable);
   g_test_add_func ("/cli/help-command", test_help_command);
+  g_test_add_func ("/cli/bad-config-names-the-file", test_bad_config_names_file);
   g_test_add_func ("/cli/read-json/error-names-file-line-column", test_json_error_names_line_column);
   g_test_add_func ("/cli/read-json/size-limit", test_json_size_limit);
   g_test_add_func ("/cli/read-json/depth-limit", test_json_depth_limit);

@@ -141,6 +141,26 @@ test_unusable_state_dir (void)
   g_assert_nonnull (strstr (error->message, "/proc/vigil-cannot-be-here"));
 }
 
+/* A caller built against an older, smaller VigilHostOptions: the fields
+ * beyond its struct_size are not read, even if memory there is set. */
+static void
+test_older_options_struct (void)
+{
+  CoreFixture fx;
+  VigilHostOptions options = { sizeof options };
+  g_autoptr(GError) error = NULL;
+
+  core_fixture_init (&fx);
+  options.struct_size = G_STRUCT_OFFSET (VigilHostOptions, skip_install_dir);
+  options.state_dir = fx.state;
+  options.skip_install_dir = TRUE;
+  fx.host = vigil_host_new (&options, &error);
+  g_assert_no_error (error);
+  g_assert_false (fx.host->skip_install_dir);
+  g_assert_cmpstr (vigil_host_state_dir (fx.host), ==, fx.state);
+  core_fixture_clear (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -152,6 +172,7 @@ main (int argc, char **argv)
   g_test_add_func ("/host/clock-is-injectable", test_clock_injectable);
   g_test_add_func ("/host/plugin-data-dir-is-private", test_plugin_data_dir);
   g_test_add_func ("/host/load-plugins-only-once", test_load_plugins_once);
+  g_test_add_func ("/host/reads-only-known-part-of-older-options", test_older_options_struct);
   g_test_add_func ("/host/unusable-state-dir-names-it", test_unusable_state_dir);
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include "core-test.h"
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 /* Loads the single plugin @id (plus "basic" when @with_basic). */
 static void
@@ -169,6 +170,48 @@ test_group_writable_folder (void)
   core_assert_refused (fx.host, "canary", "the folder");
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_unsetenv ("VIGIL_TEST_MARKER");
+  core_fixture_clear (&fx);
+}
+
+/* A symlink from a safe folder into a world-writable one is refused too. */
+static void
+test_symlink_into_unsafe_folder (void)
+{
+  CoreFixture fx;
+  g_autofree char *open_dir = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *link = NULL;
+
+  core_fixture_init (&fx);
+  open_dir = g_build_filename (fx.root, "open", NULL);
+  g_assert_cmpint (g_mkdir (open_dir, 0755), ==, 0);
+  target = core_copy_plugin ("canary", open_dir);
+  g_assert_cmpint (g_chmod (open_dir, 0777), ==, 0);
+  link = g_build_filename (fx.plugins, "canary.so", NULL);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  core_open_host (&fx, NULL);
+  core_assert_refused (fx.host, "canary", "writable by group or others (mode 0777)");
+  core_fixture_clear (&fx);
+}
+
+/* Owned by neither root nor the user running vigil: someone else decides
+ * what it contains. Needs root to give the file away. */
+static void
+test_file_owned_by_another_user (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+
+  if (getuid () != 0)
+    {
+      g_test_skip ("needs root to chown a file to another user");
+      return;
+    }
+  core_fixture_init (&fx);
+  path = core_copy_plugin ("canary", fx.plugins);
+  g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+  core_open_host (&fx, NULL);
+  core_assert_refused (fx.host, "canary", "is owned by uid 65534");
   core_fixture_clear (&fx);
 }
 
@@ -343,6 +386,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/refuses-init-failure-keeping-its-message", test_init_failure);
   g_test_add_func ("/loader/refuses-world-writable-file", test_world_writable_file);
   g_test_add_func ("/loader/refuses-group-writable-folder-unopened", test_group_writable_folder);
+  g_test_add_func ("/loader/refuses-symlink-into-unsafe-folder", test_symlink_into_unsafe_folder);
+  g_test_add_func ("/loader/refuses-file-owned-by-another-user", test_file_owned_by_another_user);
   g_test_add_func ("/loader/refuses-duplicate-section-and-rolls-back", test_duplicate_section);
   g_test_add_func ("/loader/refuses-duplicate-task-type-and-rolls-back", test_duplicate_task_type);
   g_test_add_func ("/loader/refuses-duplicate-handler-and-rolls-back", test_duplicate_handler);

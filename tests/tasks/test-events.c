@@ -122,6 +122,18 @@ test_dispatched_once (Fixture *f, gconstpointer data)
 }
 
 static void
+test_dispatched_once_by_two_hosts (Fixture *f, gconstpointer data)
+{
+  /* Two hosts on one state folder stand for `vigil serve` and a CLI. */
+  VigilHost *other = fixture_open_host (f);
+
+  g_free (emit (f, "tasks-test.ping", "a"));
+  g_assert_cmpuint (vh_events_dispatch (other), ==, 1);
+  g_assert_cmpuint (vh_events_dispatch (f->host), ==, 0);
+  vigil_host_free (other);
+}
+
+static void
 test_dispatched_by_a_later_host (Fixture *f, gconstpointer data)
 {
   /* Emitted and stored, then the process ends before dispatching: the
@@ -177,6 +189,7 @@ main (int argc, char **argv)
   ADD ("/events/malformed-refused", test_malformed_refused);
   ADD ("/events/payload-size-limited", test_payload_size_limited);
   ADD ("/events/dispatched-once", test_dispatched_once);
+  ADD ("/events/dispatched-once-by-two-hosts", test_dispatched_once_by_two_hosts);
   ADD ("/events/dispatched-by-a-later-host", test_dispatched_by_a_later_host);
   ADD ("/events/run-until-idle-drives-a-chain", test_run_until_idle_drives_a_chain);
   return g_test_run ();

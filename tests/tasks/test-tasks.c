@@ -519,6 +519,22 @@ test_tasks_survive_reopen (Fixture *f, gconstpointer data)
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);
 }
 
+static void
+test_round_claimed_once_by_two_hosts (Fixture *f, gconstpointer data)
+{
+  VigilHost *other = fixture_open_host (f);
+  g_autoptr (GPtrArray) mine = NULL;
+  g_autoptr (GPtrArray) theirs = NULL;
+
+  g_free (create_task (f, "tasks-test.record", NULL, "lab", NULL, NULL));
+  theirs = vh_tasks_claim_due (other, NULL);
+  mine = vh_tasks_claim_due (f->host, NULL);
+  g_assert_cmpuint (theirs->len, ==, 3);
+  g_assert_cmpuint (mine->len, ==, 0);
+  g_assert_cmpuint (vh_runner_execute (other, theirs, NULL), ==, 3);
+  vigil_host_free (other);
+}
+
 static gint64
 dead_pid (void)
 {
@@ -593,5 +609,6 @@ main (int argc, char **argv)
   ADD ("/tasks/delete/removes-task-and-runs", test_delete_removes_task_and_runs);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
   ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);
+  ADD ("/tasks/store/round-claimed-once-by-two-hosts", test_round_claimed_once_by_two_hosts);
   return g_test_run ();
 }

@@ -42,12 +42,22 @@ VnSession *vn_find_session (const char *root, const char *user, char **why,
                             GError **error);
 
 /*
+ * vn_connect_session_bus:
+ * A private connection to the session bus at @address, which belongs to
+ * @uid (-1: unknown). When this process runs as root and @uid is another
+ * user, the connection is made as that user (see notify-connect.c).
+ */
+GDBusConnection *vn_connect_session_bus (const char *address, gint64 uid,
+                                         GCancellable *cancellable, GError **error);
+
+/*
  * vn_send_notification:
- * Calls org.freedesktop.Notifications.Notify on the bus at @bus_address.
+ * Calls org.freedesktop.Notifications.Notify on the bus at @bus_address,
+ * the session bus of @uid (-1: unknown).
  * @urgency: "low", "normal" or "critical".
  * Returns: the notification id the server assigned, 0 with @error set.
  */
-guint32 vn_send_notification (const char *bus_address, const char *title,
+guint32 vn_send_notification (const char *bus_address, gint64 uid, const char *title,
                               const char *body, const char *urgency,
                               GCancellable *cancellable, GError **error);
 

@@ -2,7 +2,8 @@
 /*
  * Sends one desktop notification through the freedesktop.org notification
  * specification: a Notify call to org.freedesktop.Notifications on a user's
- * session bus. The connection is private and short-lived (a task run lives
+ * session bus (made as that user, see notify-connect.c). The connection is
+ * private and short-lived (a task run lives
  * on a worker thread and must not share the process's session bus), and the
  * call has a timeout so a hung notification server cannot hold a worker.
  */
@@ -37,7 +38,7 @@ notify_args (const char *title, const char *body, const char *urgency)
 }
 
 guint32
-vn_send_notification (const char *bus_address, const char *title,
+vn_send_notification (const char *bus_address, gint64 uid, const char *title,
                       const char *body, const char *urgency,
                       GCancellable *cancellable, GError **error)
 {
@@ -47,10 +48,7 @@ vn_send_notification (const char *bus_address, const char *title,
 
   g_return_val_if_fail (bus_address != NULL, 0);
 
-  bus = g_dbus_connection_new_for_address_sync (bus_address,
-          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-          NULL, cancellable, error);
+  bus = vn_connect_session_bus (bus_address, uid, cancellable, error);
   if (bus == NULL)
     return 0;
   reply = g_dbus_connection_call_sync (bus, "org.freedesktop.Notifications",

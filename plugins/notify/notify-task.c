@@ -60,7 +60,7 @@ vn_notify_user (const char *root, JsonObject *params,
                                 "session bus", user, session->source);
       return not_displayed ("no_session_bus", reason);
     }
-  id = vn_send_notification (session->bus_address, title, body, urgency,
+  id = vn_send_notification (session->bus_address, session->uid, title, body, urgency,
                              cancellable, &local);
   if (id == 0)
     {

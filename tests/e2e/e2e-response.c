@@ -94,34 +94,32 @@ test_riskware_on_responds (void)
   lab_teardown (&lab);
 }
 
+static const char *const local_keys[] = { "quarantine", "notify_user", "critical_scan" };
+static const char *const local_types[] = { "quarantine.put", "notify.user", "epp.critical_scan" };
+
+/* Only the local action local_keys[i] on, no group actions: only its task. */
 static void
-test_each_local_action_alone (void)
+test_only_local_action (gconstpointer data)
 {
-  const char *keys[] = { "quarantine", "notify_user", "critical_scan" };
-  const char *types[] = { "quarantine.put", "notify.user", "epp.critical_scan" };
+  guint i = GPOINTER_TO_UINT (data);
+  g_autoptr (JsonObject) policy = lab_policy_with (
+      "local_actions.quarantine", i == 0 ? "true" : "false",
+      "local_actions.notify_user", i == 1 ? "true" : "false",
+      "local_actions.critical_scan", i == 2 ? "true" : "false",
+      "group_actions.ioc_scan", "false",
+      "group_actions.quarantine_when_found", "false",
+      "group_actions.critical_scan_when_found", "false", NULL);
+  g_autofree char *event = NULL;
+  Lab lab;
 
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      g_autoptr (JsonObject) policy = lab_policy_with (
-          "local_actions.quarantine", i == 0 ? "true" : "false",
-          "local_actions.notify_user", i == 1 ? "true" : "false",
-          "local_actions.critical_scan", i == 2 ? "true" : "false",
-          "group_actions.ioc_scan", "false",
-          "group_actions.quarantine_when_found", "false",
-          "group_actions.critical_scan_when_found", "false", NULL);
-      g_autofree char *event = NULL;
-      Lab lab;
-
-      g_test_message ("only local_actions.%s", keys[i]);
-      lab_setup (&lab, policy);
-      event = lab_detect (&lab, "pc-alice", NULL);
-      for (guint k = 0; k < G_N_ELEMENTS (types); k++)
-        g_assert_cmpuint (task_count (&lab, types[k]), ==, k == i ? 1 : 0);
-      g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 0);
-      g_assert_true (lab_file_exists (&lab, "pc-alice", ALICE_FILE) == (i != 0));
-      g_assert_true (lab_file_exists (&lab, "pc-bob", BOB_FILE));
-      lab_teardown (&lab);
-    }
+  lab_setup (&lab, policy);
+  event = lab_detect (&lab, "pc-alice", NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (local_types); k++)
+    g_assert_cmpuint (task_count (&lab, local_types[k]), ==, k == i ? 1 : 0);
+  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 0);
+  g_assert_true (lab_file_exists (&lab, "pc-alice", ALICE_FILE) == (i != 0));
+  g_assert_true (lab_file_exists (&lab, "pc-bob", BOB_FILE));
+  lab_teardown (&lab);
 }
 
 static void
@@ -181,10 +179,13 @@ test_scope_passed_to_scan (void)
   lab_teardown (&lab);
 }
 
+/* Without a user (NULL data), or with a user but no password: group
+ * actions fail with a recorded event, local actions still run. */
 static void
-test_missing_account (void)
+test_missing_account (gconstpointer user)
 {
-  g_autoptr (JsonObject) policy = lab_policy_with ("account.user", "null", "account.password", "null", NULL);
+  g_autoptr (JsonObject) policy = lab_policy_with ("account.user", user ? user : "null",
+                                                   "account.password", "null", NULL);
   g_autofree char *event = NULL;
   g_autofree char *reason = NULL;
   Lab lab;
@@ -195,7 +196,6 @@ test_missing_account (void)
   assert_contains (reason, "no console account");
   g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 0);
   g_assert_true (lab_file_exists (&lab, "pc-bob", BOB_FILE));
-  /* Local actions still ran. */
   g_assert_false (lab_file_exists (&lab, "pc-alice", ALICE_FILE));
   g_assert_cmpuint (task_count (&lab, "notify.user"), ==, 1);
   g_assert_cmpuint (task_count (&lab, "epp.critical_scan"), ==, 1);
@@ -300,6 +300,7 @@ test_same_object_while_pending_one_scan (void)
   g_autofree char *first = NULL;
   g_autofree char *second = NULL;
   g_autofree char *third = NULL;
+  g_autofree char *other = NULL;
   g_autofree char *out = NULL;
   g_autoptr (JsonObject) r1 = NULL;
   g_autoptr (JsonObject) r2 = NULL;
@@ -319,12 +320,15 @@ test_same_object_while_pending_one_scan (void)
   g_assert_false (pending);
   g_assert_cmpstr (scan_action_task (r2, &pending), ==, task);
   g_assert_true (pending);
-  /* Once the scan has run, the object may be scanned for again. */
-  lab_close (&lab);
+  /* Another admin group has its own scan, pending or not. */
+  other = lab_detect (&lab, "build-1", "user", "\"builder\"", "path", "\"/srv/builds/invoice.exe\"", NULL);
+  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 2);
+  /* Once the scan has run (an admin starts it), the object may be scanned
+   * for again. */
   out = lab_cli (&lab, &status, "task", "run", task, NULL);
   g_assert_cmpint (status, ==, 0);
   third = lab_detect (&lab, "pc-alice", NULL);
-  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 2);
+  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 3);
   r3 = lab_response (&lab, third);
   g_assert_cmpstr (scan_action_task (r3, &pending), !=, task);
   g_assert_false (pending);
@@ -392,11 +396,17 @@ e2e_add_response_tests (void)
   g_test_add_func ("/e2e/response/disabled-does-nothing", test_disabled_does_nothing);
   g_test_add_func ("/e2e/response/riskware-off-ignores-riskware", test_riskware_off_ignores_riskware);
   g_test_add_func ("/e2e/response/riskware-on-responds", test_riskware_on_responds);
-  g_test_add_func ("/e2e/response/each-local-action-alone", test_each_local_action_alone);
+  for (guint i = 0; i < G_N_ELEMENTS (local_keys); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/e2e/response/only-local-action/%s", local_keys[i]);
+      g_test_add_data_func (path, GUINT_TO_POINTER (i), test_only_local_action);
+    }
   g_test_add_func ("/e2e/response/finds-reported-without-find-actions", test_finds_reported_without_find_actions);
   g_test_add_func ("/e2e/response/critical-scan-when-found-only", test_critical_scan_when_found_only);
   g_test_add_func ("/e2e/response/scope-passed-to-scan", test_scope_passed_to_scan);
-  g_test_add_func ("/e2e/response/missing-account-fails-group-actions-only", test_missing_account);
+  g_test_add_data_func ("/e2e/response/missing-account/no-user", NULL, test_missing_account);
+  g_test_add_data_func ("/e2e/response/missing-account/no-password", "\"svc-ioc-scan\"",
+                        test_missing_account);
   g_test_add_func ("/e2e/response/quarantine-plugin-disabled", test_quarantine_plugin_disabled);
   g_test_add_func ("/e2e/response/ioc-scan-plugin-disabled", test_ioc_scan_plugin_disabled);
   g_test_add_func ("/e2e/response/invalid-payload-recorded-nothing-done", test_invalid_payload_recorded);

@@ -145,7 +145,6 @@ test_manual_start (void)
   /* Local actions ran; the group scan waits for an admin, even a day later. */
   g_assert_false (lab_file_exists (&lab, "pc-alice", "/home/alice/Downloads/invoice.exe"));
   assert_not_started_at (&lab, task, 1, 10, 0);
-  lab_close (&lab);
   out = lab_cli (&lab, &status, "task", "run", task, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpuint (run_count (&lab, task), ==, 4);

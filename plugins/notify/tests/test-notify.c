@@ -6,6 +6,8 @@
  * Lab devices are temporary root folders with a sessions file.
  */
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "notify-engine.h"
 
@@ -157,11 +159,12 @@ params_for (const char *user)
   return p;
 }
 
+/* A session of @user on @bus, a bus of this process's own user. */
 static char *
 sessions_with (const char *user, const char *bus)
 {
-  return g_strdup_printf ("{\"sessions\":[{\"user\":\"%s\",\"uid\":1000,"
-                          "\"bus\":\"%s\"}]}", user, bus);
+  return g_strdup_printf ("{\"sessions\":[{\"user\":\"%s\",\"uid\":%u,"
+                          "\"bus\":\"%s\"}]}", user, (guint) getuid (), bus);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -179,7 +182,7 @@ test_send_delivers_to_service (void)
   guchar urgency = 9;
   guint32 id;
 
-  id = vn_send_notification (bus_address, "Title", "Body text", "critical", NULL, &error);
+  id = vn_send_notification (bus_address, -1, "Title", "Body text", "critical", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (id, ==, 1);
   g_assert_cmpuint (s->calls->len, ==, 1);
@@ -363,12 +366,138 @@ test_machine_user_not_in_utmp (void)
   g_assert_nonnull (strstr (json_object_get_string_member (r, "reason"), "utmp"));
 }
 
+/* ---- root notifying another user on that user's own bus ---------------- */
+
+#define NOBODY 65534
+
+/* Child mode, run as the bus's user: own org.freedesktop.Notifications,
+ * create "<record>.ready", and write the summary of the first Notify call
+ * to @record. */
+static int
+serve_once (const char *address, const char *record)
+{
+  g_autofree char *ready = g_strconcat (record, ".ready", NULL);
+  g_autofree char *summary = NULL;
+  FakeServer *s;
+
+  bus_address = g_strdup (address);
+  s = server_start ();
+  g_file_set_contents (ready, "", 0, NULL);
+  while (summary == NULL)
+    {
+      g_mutex_lock (&s->lock);
+      if (s->calls->len > 0)
+        g_variant_get_child (s->calls->pdata[0], 3, "s", &summary);
+      g_mutex_unlock (&s->lock);
+      if (summary == NULL)
+        g_usleep (20000);
+    }
+  server_stop (s);
+  g_file_set_contents (record, summary, -1, NULL);
+  g_free (bus_address);
+  return 0;
+}
+
+static GSubprocess *
+spawn_as_nobody (GError **error, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (argv, "setpriv");
+  g_ptr_array_add (argv, "--reuid=65534");
+  g_ptr_array_add (argv, "--regid=65534");
+  g_ptr_array_add (argv, "--clear-groups");
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  return g_subprocess_newv ((const char *const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE, error);
+}
+
+static void
+wait_for_file (const char *path)
+{
+  /* Bounded, so a broken child fails the test instead of hanging it. */
+  for (int i = 0; i < 1000 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10000);
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_root_notifies_other_user (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) daemon = NULL;
+  g_autoptr (GSubprocess) server = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *record = NULL;
+  g_autofree char *ready = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *got = NULL;
+  g_autoptr (GDataInputStream) daemon_out = NULL;
+  g_autoptr (JsonObject) params = params_for ("nobody");
+  g_autoptr (JsonObject) r = NULL;
+  g_autofree char *setpriv = g_find_program_in_path ("setpriv");
+
+  if (geteuid () != 0 || setpriv == NULL)
+    {
+      g_test_skip ("needs root and setpriv (util-linux)");
+      return;
+    }
+  daemon = spawn_as_nobody (&error, "dbus-daemon", "--session", "--nofork", "--nopidfile",
+                            "--print-address", NULL);
+  g_assert_no_error (error);
+  daemon_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
+  out = g_data_input_stream_read_line (daemon_out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  root = make_root (NULL);
+  g_assert_cmpint (chmod (root, 0777), ==, 0);
+  record = g_build_filename (root, "record", NULL);
+  ready = g_strconcat (record, ".ready", NULL);
+  server = spawn_as_nobody (&error, self, "--serve-notifications", out, record, NULL);
+  g_assert_no_error (error);
+  wait_for_file (ready);
+  json = g_strdup_printf ("{\"sessions\":[{\"user\":\"nobody\",\"uid\":%d,\"bus\":\"%s\"}]}",
+                          NOBODY, out);
+  {
+    g_autofree char *dir = g_build_filename (root, "var/lib/vigil", NULL);
+    g_autofree char *file = g_build_filename (root, VN_SESSIONS_FILE, NULL);
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+    g_assert_true (g_file_set_contents (file, json, -1, NULL));
+  }
+  /* A plain connection from root is refused by that user's bus... */
+  g_assert_cmpuint (vn_send_notification (out, -1, "x", "y", "low", NULL, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  /* ...while the task connects as the session's user. */
+  r = vn_notify_user (root, params, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (r, "displayed"));
+  g_assert_true (g_subprocess_wait (server, NULL, &error));
+  g_assert_true (g_file_get_contents (record, &got, NULL, NULL));
+  g_assert_cmpstr (got, ==, "Threat detected");
+  /* Still root afterwards. */
+  g_assert_cmpint (geteuid (), ==, 0);
+  g_assert_cmpint (getuid (), ==, 0);
+  g_subprocess_force_exit (daemon);
+  g_subprocess_wait (daemon, NULL, NULL);
+  remove_tree (root);
+}
+
 int
 main (int argc, char **argv)
 {
   g_autoptr (GTestDBus) bus = NULL;
   int ret;
 
+  if (argc == 4 && g_strcmp0 (argv[1], "--serve-notifications") == 0)
+    return serve_once (argv[2], argv[3]);
   g_test_init (&argc, &argv, NULL);
   bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_up (bus);
@@ -385,6 +514,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify/task/symlinked-sessions-file-refused", test_symlinked_sessions_file_refused);
   g_test_add_func ("/notify/task/missing-user-param-fails", test_missing_user_param_fails);
   g_test_add_func ("/notify/task/machine-user-not-in-utmp", test_machine_user_not_in_utmp);
+  g_test_add_func ("/notify/task/root-notifies-user-on-their-own-bus", test_root_notifies_other_user);
   ret = g_test_run ();
   g_test_dbus_down (bus);
   g_free (bus_address);

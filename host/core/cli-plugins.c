@@ -95,20 +95,26 @@ list_plugins (VigilHost *host, gboolean json, gboolean all)
 {
   g_autoptr(JsonArray) every = vigil_host_plugins (host);
   g_autoptr(JsonArray) shown = json_array_new ();
+  guint hidden = 0;
 
   for (guint i = 0; i < json_array_get_length (every); i++)
     {
       JsonObject *p = json_array_get_object_element (every, i);
       if (all || !g_str_equal (str_or (p, "state", ""), "disabled"))
         json_array_add_object_element (shown, json_object_ref (p));
+      else
+        hidden++;
     }
   if (json)
     {
       g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), shown);
       vh_cli_print_json (node);
+      return 0;
     }
-  else
-    print_table (shown);
+  print_table (shown);
+  if (hidden > 0)
+    printf ("\n%u disabled plugin%s not shown (vigil plugins --all).\n", hidden,
+            hidden == 1 ? "" : "s");
   return 0;
 }
 
@@ -206,7 +212,10 @@ set_enabled (VigilHost *host, const char *id, gboolean enable)
   g_autoptr(GError) error = NULL;
   const char *verb = enable ? "enable" : "disable";
 
-  if (vh_registry_find_plugin (host, id) == NULL)
+  /* A typo must not silently land in the config; but a plugin the config
+   * disables may be enabled again even when its file is gone for now. */
+  if (vh_registry_find_plugin (host, id) == NULL &&
+      !(enable && vh_valid_id (id, "_-") && vh_config_is_disabled (host->config, id)))
     {
       vh_cli_error (CMD, "%s: no plugin '%s' in the plugin folders (vigil plugins --all "
                     "lists them)", verb, id);

@@ -9,6 +9,9 @@
 #include "core-test.h"
 #include "cli.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 typedef struct {
   int   status;
   char *out;
@@ -217,7 +220,8 @@ test_disable_then_enable (void)
   on = vigil (&fx, "plugins", "enable", "basic", NULL);
   cmd_again = vigil (&fx, "basic", NULL);
   g_assert_cmpint (off.status, ==, 0);
-  g_assert_null (strstr (list.out, "basic"));
+  g_assert_null (strstr (list.out, "basic "));
+  assert_contains (list.out, "1 disabled plugin not shown (vigil plugins --all)");
   assert_contains (all.out, "basic (disabled): disabled in ");
   g_assert_cmpint (cmd.status, ==, 2);
   g_assert_cmpint (on.status, ==, 0);
@@ -258,6 +262,24 @@ test_bad_config_names_file (void)
   g_assert_cmpint (r.status, ==, 2);
   assert_contains (r.err, conf);
   assert_contains (r.err, "'Not An Id' is not a plugin id");
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+/* Enabling an unknown id is a typo, not a config change. */
+static void
+test_enable_unknown_plugin (void)
+{
+  CoreFixture fx;
+  g_autofree char *conf = NULL;
+  Run r;
+
+  core_fixture_init (&fx);
+  r = vigil (&fx, "plugins", "enable", "quarantin", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  assert_contains (r.err, "no plugin 'quarantin'");
+  conf = g_build_filename (fx.state, "vigil.conf", NULL);
+  g_assert_false (g_file_test (conf, G_FILE_TEST_EXISTS));
   run_clear (&r);
   core_fixture_clear (&fx);
 }
@@ -341,6 +363,33 @@ test_json_top_level_object (void)
   core_fixture_clear (&fx);
 }
 
+/* "-" reads stdin, and errors call it <stdin>. */
+static void
+test_json_stdin (void)
+{
+  CoreFixture fx;
+  g_autofree char *good = NULL;
+  g_autofree char *bad = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  int saved = dup (STDIN_FILENO), fd;
+
+  core_fixture_init (&fx);
+  good = write_tmp (&fx, "good.json", "{\"device\": \"lab-1\"}");
+  bad = write_tmp (&fx, "bad.json", "{\"device\": }");
+  fd = open (good, O_RDONLY);
+  dup2 (fd, STDIN_FILENO), close (fd);
+  object = vh_cli_read_json_object ("-", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (object, "device"), ==, "lab-1");
+  fd = open (bad, O_RDONLY);
+  dup2 (fd, STDIN_FILENO), close (fd);
+  g_assert_null (vh_cli_read_json_object ("-", &error));
+  g_assert_true (g_str_has_prefix (error->message, "<stdin>:1:"));
+  dup2 (saved, STDIN_FILENO), close (saved);
+  core_fixture_clear (&fx);
+}
+
 static void
 test_json_missing_file (void)
 {
@@ -366,11 +415,13 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plugins-show", test_plugins_show);
   g_test_add_func ("/cli/plugins-disable-then-enable", test_disable_then_enable);
   g_test_add_func ("/cli/help-command", test_help_command);
+  g_test_add_func ("/cli/enable-unknown-plugin-is-an-error", test_enable_unknown_plugin);
   g_test_add_func ("/cli/bad-config-names-the-file", test_bad_config_names_file);
   g_test_add_func ("/cli/read-json/error-names-file-line-column", test_json_error_names_line_column);
   g_test_add_func ("/cli/read-json/size-limit", test_json_size_limit);
   g_test_add_func ("/cli/read-json/depth-limit", test_json_depth_limit);
   g_test_add_func ("/cli/read-json/top-level-must-be-object", test_json_top_level_object);
   g_test_add_func ("/cli/read-json/missing-file-named", test_json_missing_file);
+  g_test_add_func ("/cli/read-json/stdin", test_json_stdin);
   return g_test_run ();
 }

@@ -116,6 +116,8 @@ cmd_flush (const char *device, gboolean json)
       print_json (n);
       return rc;
     }
+  if (json_array_get_length (arr) == 0)
+    printf ("nothing to send (integration disabled or no event yet)\n");
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
       JsonObject *o = json_array_get_object_element (arr, i);
@@ -208,6 +210,14 @@ static const char usage[] =
   "       vigil kata cert-info [--device D] [FILE.pem]\n"
   "       vigil kata flush [--device D] [--json]\n";
 
+static const char summary[] =
+  "EDR telemetry to the central node (KATA).\n\n"
+  "  status     spooled and sent events, throttling, TTL, drops, last error\n"
+  "  cert-info  the pinned and the client certificate of a device's settings,\n"
+  "             or of FILE.pem (never the PFX or its password)\n"
+  "  flush      send what is spooled and synchronize now (exit 1 when events\n"
+  "             stay spooled)";
+
 int
 kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
@@ -227,7 +237,7 @@ kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 
   argv = args;
   g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, usage);
+  g_option_context_set_summary (ctx, summary);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc < 2)
     {
       fprintf (stderr, "vigil kata: %s\n%s", error ? error->message : "missing command", usage);

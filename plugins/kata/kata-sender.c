@@ -286,10 +286,16 @@ report_state (KataEngine *engine, gboolean ok, GPtrArray *failures)
       kata_engine_emit (engine, "kata.delivery_restored", p);
       return;
     }
+  /* failures holds server, error, server, error, ... */
   json_object_set_array_member (p, "servers", json_array_new ());
-  for (guint i = 0; i < failures->len; i++)
-    json_array_add_string_element (json_object_get_array_member (p, "servers"),
-                                   g_ptr_array_index (failures, i));
+  json_object_set_array_member (p, "errors", json_array_new ());
+  for (guint i = 0; i + 1 < failures->len; i += 2)
+    {
+      json_array_add_string_element (json_object_get_array_member (p, "servers"),
+                                     g_ptr_array_index (failures, i));
+      json_array_add_string_element (json_object_get_array_member (p, "errors"),
+                                     g_ptr_array_index (failures, i + 1));
+    }
   json_object_set_int_member (p, "spooled", (gint64) kata_spool_count (engine->spool));
   kata_engine_emit (engine, "kata.delivery_failed", p);
 }
@@ -309,6 +315,7 @@ try_server (KataEngine *engine, KataSnapshot *snap, guint i,
       return TRUE;
     }
   kata_engine_set_error (engine, name, error);
+  g_ptr_array_add (failures, g_strdup (name));
   g_ptr_array_add (failures, g_strdup (error->message));
   return FALSE;
 }

@@ -14,7 +14,10 @@
  */
 #include "core-private.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define GROUP "plugins"
 
@@ -173,14 +176,46 @@ save (VhConfig *config, GError **error)
   return TRUE;
 }
 
+/* Two `vigil plugins disable` at once must not lose one of the changes:
+ * hold an exclusive lock on the config's folder (the file itself is
+ * replaced by rename, so it cannot carry the lock) and re-read the file
+ * under it. Returns the locked fd, or -1 when locking is not possible, in
+ * which case the rewrite is still atomic, just not serialized. */
+static int
+lock_and_reload (VhConfig *config)
+{
+  g_autofree char *dir = g_path_get_dirname (config->path);
+  g_autoptr(GKeyFile) fresh = g_key_file_new ();
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd >= 0 && flock (fd, LOCK_EX) != 0)
+    {
+      close (fd);
+      fd = -1;
+    }
+  g_key_file_set_list_separator (fresh, ';');
+  if (g_key_file_load_from_file (fresh, config->path, G_KEY_FILE_KEEP_COMMENTS, NULL))
+    {
+      g_key_file_unref (config->keys);
+      config->keys = g_steal_pointer (&fresh);
+    }
+  return fd;
+}
+
 gboolean
 vh_config_set_enabled (VhConfig *config, const char *id, gboolean enabled,
                        GError **error)
 {
-  g_return_val_if_fail (vh_valid_id (id, "_-"), FALSE);
+  int fd;
+  gboolean ok;
 
+  g_return_val_if_fail (vh_valid_id (id, "_-"), FALSE);
+  fd = lock_and_reload (config);
   update_list (config, "disabled", id, !enabled);
   if (g_key_file_has_key (config->keys, GROUP, "enabled", NULL))
     update_list (config, "enabled", id, enabled);
-  return save (config, error);
+  ok = save (config, error);
+  if (fd >= 0)
+    close (fd); /* releases the lock */
+  return ok;
 }

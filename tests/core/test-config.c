@@ -151,6 +151,29 @@ test_malformed_file_names_file (void)
   core_rm_rf (dir);
 }
 
+/* A change made by another process since this one loaded the config is
+ * kept: the rewrite re-reads the file under a lock. */
+static void
+test_concurrent_change_kept (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("vigil-conf-XXXXXX", NULL);
+  g_autofree char *path = write_conf (dir, "[plugins]\n");
+  g_autoptr(GError) error = NULL;
+  VhConfig *first = vh_config_load (path, &error);
+  VhConfig *second = vh_config_load (path, &error);
+  VhConfig *after;
+
+  g_assert_true (vh_config_set_enabled (first, "kata", FALSE, &error));
+  g_assert_true (vh_config_set_enabled (second, "ksn", FALSE, &error));
+  after = vh_config_load (path, &error);
+  g_assert_true (vh_config_is_disabled (after, "kata"));
+  g_assert_true (vh_config_is_disabled (after, "ksn"));
+  vh_config_free (after);
+  vh_config_free (second);
+  vh_config_free (first);
+  core_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -158,6 +181,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/disable-rewrites-keeping-comments", test_disable_rewrites_keeping_comments);
   g_test_add_func ("/config/enable-removes-from-disabled", test_enable_removes_from_disabled);
   g_test_add_func ("/config/rewrite-leaves-no-temporary-file", test_rewrite_leaves_one_file);
+  g_test_add_func ("/config/concurrent-change-is-kept", test_concurrent_change_kept);
   g_test_add_func ("/config/allow-list-opens-only-listed", test_allow_list);
   g_test_add_func ("/config/folders-relative-to-config-file", test_folders_relative_to_config);
   g_test_add_func ("/config/bad-plugin-id-names-the-file", test_bad_id_names_file);

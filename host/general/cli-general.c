@@ -181,24 +181,80 @@ password_usage (const char *message)
   return 2;
 }
 
+typedef struct {
+  char  *policy_path;
+  GStrv  accounts;
+  GStrv  devices;
+  gint   iterations;
+} PasswordOptions;
+
+static int
+password_check (VigilHost *host, const char *action)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!vh_protect_check (host, action, &error))
+    {
+      fprintf (stderr, "vigil password: %s\n", error->message);
+      return 1;
+    }
+  printf ("%s: allowed\n", action);
+  return 0;
+}
+
+/* `set` writes the new hash into a policy file; `hash` prints it. */
+static int
+password_make (VigilHost *host, gboolean set, const PasswordOptions *o)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hash = NULL;
+  g_autoptr (JsonObject) policy = NULL;
+  JsonObject *values;
+
+  if (set && o->policy_path == NULL)
+    return password_usage ("set needs --policy FILE.json");
+  if (o->iterations < 0 || (o->iterations > 0 && o->iterations < VH_PASSWORD_MIN_ITERATIONS))
+    return password_usage ("--iterations must be 100000 or more");
+  if (set && (policy = load_policy (o->policy_path, &error)) == NULL)
+    goto failed;
+  if ((hash = make_hash (host, o->accounts, o->devices, o->iterations, &error)) == NULL)
+    goto failed;
+  if (!set)
+    {
+      /* Asked for explicitly, for pasting into a policy by hand. */
+      printf ("%s\n", hash);
+      return 0;
+    }
+  values = policy_group_values (policy, "password_protection");
+  json_object_set_boolean_member (values, "enabled", TRUE);
+  json_object_set_string_member (values, "password_hash", hash);
+  if (!save_policy (o->policy_path, policy, &error))
+    goto failed;
+  printf ("password protection set in %s (apply it with `vigil policy apply %s`)\n",
+          o->policy_path, o->policy_path);
+  return 0;
+
+failed:
+  fprintf (stderr, "vigil password: %s\n", error->message);
+  return 2;
+}
+
 static int
 password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
   VigilHost *host = vh_plugin_host (self);
-  g_autofree char *policy_path = NULL;
-  g_auto (GStrv) accounts = NULL;
-  g_auto (GStrv) devices = NULL;
-  gint iterations = 0;
+  PasswordOptions o = { NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) ctx = g_option_context_new ("set|hash|check");
   g_autofree char **args = NULL;
   GOptionEntry entries[] = {
-    { "policy", 0, 0, G_OPTION_ARG_FILENAME, &policy_path, "Policy file to write the hash into (set)", "FILE" },
-    { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &accounts, "An account name the password must not contain", "NAME" },
-    { "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &devices, "A device name the password must not contain", "NAME" },
-    { "iterations", 0, 0, G_OPTION_ARG_INT, &iterations, "PBKDF2 iterations (100000 or more; default 600000)", "N" },
+    { "policy", 0, 0, G_OPTION_ARG_FILENAME, &o.policy_path, "Policy file to write the hash into (set)", "FILE" },
+    { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.accounts, "An account name the password must not contain", "NAME" },
+    { "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices, "A device name the password must not contain", "NAME" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &o.iterations, "PBKDF2 iterations (100000 or more; default 600000)", "N" },
     { NULL }
   };
+  int code;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx, "Password protection: hash a password into a "
@@ -208,57 +264,19 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   args = g_memdup2 (argv, sizeof (char *) * (argc + 1));
   argv = args;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return password_usage (error->message);
-  if (argc < 2)
-    return password_usage ("missing subcommand");
-
-  if (g_str_equal (argv[1], "check"))
-    {
-      const char *action = argc > 2 ? argv[2] : "plugins.disable";
-
-      if (!vh_protect_check (host, action, &error))
-        {
-          fprintf (stderr, "vigil password: %s\n", error->message);
-          return 1;
-        }
-      printf ("%s: allowed\n", action);
-      return 0;
-    }
-  if (g_str_equal (argv[1], "hash") || g_str_equal (argv[1], "set"))
-    {
-      gboolean set = g_str_equal (argv[1], "set");
-      g_autofree char *hash = NULL;
-      g_autoptr (JsonObject) policy = NULL;
-      JsonObject *values;
-
-      if (set && policy_path == NULL)
-        return password_usage ("set needs --policy FILE.json");
-      if (set && (policy = load_policy (policy_path, &error)) == NULL)
-        goto failed;
-      if (iterations < 0 || (iterations > 0 && iterations < VH_PASSWORD_MIN_ITERATIONS))
-        return password_usage ("--iterations must be 100000 or more");
-      if ((hash = make_hash (host, accounts, devices, iterations, &error)) == NULL)
-        goto failed;
-      if (!set)
-        {
-          /* Asked for explicitly, for pasting into a policy by hand. */
-          printf ("%s\n", hash);
-          return 0;
-        }
-      values = policy_group_values (policy, "password_protection");
-      json_object_set_boolean_member (values, "enabled", TRUE);
-      json_object_set_string_member (values, "password_hash", hash);
-      if (!save_policy (policy_path, policy, &error))
-        goto failed;
-      printf ("password protection set in %s (apply it with `vigil policy apply %s`)\n",
-              policy_path, policy_path);
-      return 0;
-    }
-  return password_usage ("unknown subcommand");
-
-failed:
-  fprintf (stderr, "vigil password: %s\n", error->message);
-  return 2;
+    code = password_usage (error->message);
+  else if (argc < 2)
+    code = password_usage ("missing subcommand");
+  else if (g_str_equal (argv[1], "check"))
+    code = password_check (host, argc > 2 ? argv[2] : "plugins.disable");
+  else if (g_str_equal (argv[1], "hash") || g_str_equal (argv[1], "set"))
+    code = password_make (host, g_str_equal (argv[1], "set"), &o);
+  else
+    code = password_usage ("unknown subcommand");
+  g_free (o.policy_path);
+  g_strfreev (o.accounts);
+  g_strfreev (o.devices);
+  return code;
 }
 
 /* ------------------------------------------------------------------ */

@@ -59,6 +59,7 @@ typedef struct {
   guint            error_line;
   char            *error;
   char            *content;      /* Content text of the open item */
+  const char      *last[4];      /* last pooled value per attribute slot */
   gboolean         has_context, has_content;
 } Sax;
 
@@ -152,10 +153,15 @@ attr (int n, const xmlChar **attrs, const char *name)
 }
 
 /* Strings most items share (search, condition, type) are kept once per
- * document, in its pool: bounded by the file, freed with it. */
+ * document, in its pool: bounded by the file, freed with it. Consecutive
+ * items nearly always repeat the previous value, so each attribute slot
+ * remembers its last one and skips the pool lookup. */
+enum { SLOT_CONDITION, SLOT_DOCUMENT, SLOT_SEARCH, SLOT_TYPE };
+
 static const char *
-attr_pooled (IocDoc *doc, int n, const xmlChar **attrs, const char *name)
+attr_pooled (Sax *sax, guint slot, int n, const xmlChar **attrs, const char *name)
 {
+  IocDoc *doc = sax->doc;
   char small[128];
   char *kept;
 
@@ -163,6 +169,10 @@ attr_pooled (IocDoc *doc, int n, const xmlChar **attrs, const char *name)
     if (strcmp ((const char *) attrs[5 * i], name) == 0)
       {
         gsize len = attrs[5 * i + 4] - attrs[5 * i + 3];
+        const char *last = sax->last[slot];
+        if (last != NULL && strncmp (last, (const char *) attrs[5 * i + 3], len) == 0
+            && last[len] == '\0')
+          return last;
         if (len >= sizeof small)
           break;
         memcpy (small, attrs[5 * i + 3], len);
@@ -173,6 +183,7 @@ attr_pooled (IocDoc *doc, int n, const xmlChar **attrs, const char *name)
             kept = g_strdup (small);
             g_hash_table_add (doc->pool, kept);
           }
+        sax->last[slot] = kept;
         return kept;
       }
   /* Absent, or too long to be a term name: keep it as it is. */
@@ -241,7 +252,7 @@ item_start (Sax *sax, int n, const xmlChar **attrs)
 
   item->is_item = TRUE;
   item->line = line_of (sax);
-  item->condition_text = attr_pooled (doc, n, attrs, "condition");
+  item->condition_text = attr_pooled (sax, SLOT_CONDITION, n, attrs, "condition");
   if (item->condition_text == NULL)
     item->condition_text = g_intern_static_string ("");
   item->condition = ioc_condition_parse (item->condition_text, doc->version, &item->negate);
@@ -432,14 +443,14 @@ open_frame (Sax *sax, Frame *f, const Frame *parent, int n, const xmlChar **attr
       break;
     case K_CONTEXT:
       sax->has_context = TRUE;
-      parent->node->document = attr_pooled (sax->doc, n, attrs, "document");
-      parent->node->search = attr_pooled (sax->doc, n, attrs, "search");
+      parent->node->document = attr_pooled (sax, SLOT_DOCUMENT, n, attrs, "document");
+      parent->node->search = attr_pooled (sax, SLOT_SEARCH, n, attrs, "search");
       if (parent->node->search == NULL)
         parent->node->search = g_intern_static_string ("");
       break;
     case K_CONTENT:
       sax->has_content = TRUE;
-      parent->node->content_type = attr_pooled (sax->doc, n, attrs, "type");
+      parent->node->content_type = attr_pooled (sax, SLOT_TYPE, n, attrs, "type");
       /* fall through */
     case K_META_FIELD:
       g_string_truncate (sax->text, 0);

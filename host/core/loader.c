@@ -192,11 +192,9 @@ open_and_query (VigilPlugin *plugin)
     vh_plugin_refuse (plugin, VIGIL_PLUGIN_ERROR_NOT_A_PLUGIN,
                       "not a Vigil plugin: it has no %s symbol (write it with "
                       "VIGIL_PLUGIN_DEFINE())", VIGIL_PLUGIN_QUERY_SYMBOL);
-  else if (check_descriptor (plugin, query ()))
-    {
-      plugin->desc = query ();
-      return TRUE;
-    }
+  else if (check_descriptor (plugin, (plugin->desc = query ())))
+    return TRUE;
+  plugin->desc = NULL;
   g_module_close (plugin->module);
   plugin->module = NULL;
   return FALSE;

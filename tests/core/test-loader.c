@@ -32,6 +32,22 @@ test_no_entry_symbol (void)
   core_fixture_clear (&fx);
 }
 
+/* Not even a shared object: dlopen's own reason is kept. */
+static void
+test_not_a_shared_object (void)
+{
+  CoreFixture fx;
+  g_autofree char *path = NULL;
+
+  core_fixture_init (&fx);
+  path = g_build_filename (fx.plugins, "garbage.so", NULL);
+  g_assert_true (g_file_set_contents (path, "#!/bin/sh\necho not a plugin\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  core_open_host (&fx, NULL);
+  core_assert_refused (fx.host, "garbage", "cannot open: ");
+  core_fixture_clear (&fx);
+}
+
 /* The exact message: the file, the plugin's ABI and the host's range. */
 static void
 test_abi_major_mismatch (void)
@@ -378,6 +394,7 @@ main (int argc, char **argv)
   /* Only the plugins each test copies, never the shipped ones. */
   g_unsetenv ("VIGIL_PLUGIN_PATH");
   g_test_add_func ("/loader/refuses-file-without-entry-symbol", test_no_entry_symbol);
+  g_test_add_func ("/loader/refuses-file-that-cannot-be-opened", test_not_a_shared_object);
   g_test_add_func ("/loader/refuses-abi-major-mismatch-before-init", test_abi_major_mismatch);
   g_test_add_func ("/loader/refuses-abi-minor-too-new-before-init", test_abi_minor_too_new);
   g_test_add_func ("/loader/refuses-descriptor-too-small", test_descriptor_too_small);

@@ -222,6 +222,35 @@ to_cache (const KsnCache *cache, const KsnVerdict *v)
   cache->put (cache->data, key, doc);
 }
 
+guint
+ksn_cache_prune (const KsnCache *cache)
+{
+  g_autoptr (JsonObject) all = NULL;
+  g_autoptr (GList) keys = NULL;
+  gint64 now;
+  guint removed = 0;
+
+  if (cache == NULL || cache->list == NULL || cache->remove == NULL
+      || (all = cache->list (cache->data)) == NULL)
+    return 0;
+  now = cache->now (cache->data);
+  keys = json_object_get_members (all);
+  for (GList *l = keys; l; l = l->next)
+    {
+      JsonNode *doc = json_object_get_member (all, l->data);
+      gint64 fetched = JSON_NODE_HOLDS_OBJECT (doc)
+        ? json_object_get_int_member_with_default (json_node_get_object (doc), "fetched_us", 0)
+        : 0;
+
+      if (cache->ttl_us <= 0 || now - fetched >= cache->ttl_us)
+        {
+          cache->remove (cache->data, l->data);
+          removed++;
+        }
+    }
+  return removed;
+}
+
 gboolean
 ksn_lookup (const KsnLookup *lookup, GPtrArray *hashes, GError **error)
 {

@@ -92,6 +92,18 @@ cache_now (gpointer data)
   return ksn.api->now (ksn.self);
 }
 
+static JsonObject *
+cache_list (gpointer data)
+{
+  return ksn.api->store_list (ksn.self, "cache", NULL);
+}
+
+static void
+cache_remove (gpointer data, const char *key)
+{
+  ksn.api->store_delete (ksn.self, "cache", key, NULL);
+}
+
 /* ------------------------------------------------------------------ */
 /* ksn.lookup                                                          */
 /* ------------------------------------------------------------------ */
@@ -196,7 +208,7 @@ run_lookup (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   g_autoptr (JsonObject) settings = api->get_effective_settings (ksn.self, device, "ksn", error);
   g_autoptr (GPtrArray) hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) ksn_verdict_free);
   g_autofree char *proxy = NULL;
-  KsnCache cache = { cache_get, cache_put, cache_now, NULL, 0 };
+  KsnCache cache = { cache_get, cache_put, cache_now, NULL, 0, cache_list, cache_remove };
   KsnLookup lookup = { NULL };
 
   if (settings == NULL)
@@ -215,6 +227,7 @@ run_lookup (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   add_hashes (hashes, params, "sha256");
   add_hashes (hashes, params, "md5");
   api->task_progress (run, 0.1, "looking up reputations");
+  ksn_cache_prune (&cache);
   if (!ksn_lookup (&lookup, hashes, error))
     return FALSE;
   report_verdicts (run, hashes, params);

@@ -78,12 +78,20 @@ gboolean    ksn_parse_reply      (GBytes *reply, GPtrArray *hashes, GError **err
 /* The cache: a place to keep documents (the host's store in the plugin,
  * a hash table in tests) and the clock. */
 typedef struct {
-  JsonNode *(*get) (gpointer data, const char *key);
-  void      (*put) (gpointer data, const char *key, JsonNode *doc);
-  gint64    (*now) (gpointer data);
-  gpointer   data;
-  gint64     ttl_us;   /* 0: no caching */
+  JsonNode   *(*get)    (gpointer data, const char *key);
+  void        (*put)    (gpointer data, const char *key, JsonNode *doc);
+  gint64      (*now)    (gpointer data);
+  gpointer     data;
+  gint64       ttl_us;  /* 0: no caching */
+  /* For pruning: every entry (transfer full), and removal of one. */
+  JsonObject *(*list)   (gpointer data);
+  void        (*remove) (gpointer data, const char *key);
 } KsnCache;
+
+/* Removes the entries older than the TTL (all of them when the TTL is 0),
+ * so that hashes of looked-up files do not stay on disk for ever. Returns
+ * how many were removed. */
+guint       ksn_cache_prune      (const KsnCache *cache);
 
 typedef struct {
   const KsnCache  *cache;

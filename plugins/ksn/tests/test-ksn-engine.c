@@ -366,6 +366,25 @@ fake_now (gpointer data)
   return ((FakeStore *) data)->now;
 }
 
+static JsonObject *
+fake_list (gpointer data)
+{
+  JsonObject *all = json_object_new ();
+  GHashTableIter iter;
+  gpointer key, doc;
+
+  g_hash_table_iter_init (&iter, ((FakeStore *) data)->docs);
+  while (g_hash_table_iter_next (&iter, &key, &doc))
+    json_object_set_member (all, key, json_node_copy (doc));
+  return all;
+}
+
+static void
+fake_remove (gpointer data, const char *key)
+{
+  g_hash_table_remove (((FakeStore *) data)->docs, key);
+}
+
 static void
 lookup_once (KsnLookup *lookup, gboolean expect_cached)
 {
@@ -388,7 +407,8 @@ test_cache_ttl (Certs *c, gconstpointer data)
   FakeStore store = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) json_node_unref),
                       (gint64) 1000 * G_USEC_PER_SEC };
-  KsnCache cache = { fake_get, fake_put, fake_now, &store, (gint64) 60 * 60 * G_USEC_PER_SEC };
+  KsnCache cache = { fake_get, fake_put, fake_now, &store, (gint64) 60 * 60 * G_USEC_PER_SEC,
+                     fake_list, fake_remove };
 
   lookup.cache = &cache;
   lookup_once (&lookup, FALSE);
@@ -403,6 +423,29 @@ test_cache_ttl (Certs *c, gconstpointer data)
 }
 
 static void
+test_cache_prune (void)
+{
+  FakeStore store = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) json_node_unref),
+                      (gint64) 1000 * G_USEC_PER_SEC };
+  KsnCache cache = { fake_get, fake_put, fake_now, &store, (gint64) 60 * G_USEC_PER_SEC,
+                     fake_list, fake_remove };
+  g_autoptr (JsonNode) old = json_from_string ("{\"verdict\":\"clean\",\"fetched_us\":900000000}", NULL);
+  g_autoptr (JsonNode) fresh = json_from_string ("{\"verdict\":\"clean\",\"fetched_us\":990000000}", NULL);
+
+  fake_put (&store, "sha256:old", old);
+  fake_put (&store, "sha256:fresh", fresh);
+  g_assert_cmpuint (ksn_cache_prune (&cache), ==, 1);
+  g_assert_false (g_hash_table_contains (store.docs, "sha256:old"));
+  g_assert_true (g_hash_table_contains (store.docs, "sha256:fresh"));
+  /* With caching off, nothing is kept. */
+  cache.ttl_us = 0;
+  g_assert_cmpuint (ksn_cache_prune (&cache), ==, 1);
+  g_assert_cmpuint (g_hash_table_size (store.docs), ==, 0);
+  g_hash_table_unref (store.docs);
+}
+
+static void
 test_cache_off (Certs *c, gconstpointer data)
 {
   g_autoptr (KtServer) server = kt_server_start (c->cert, c->key, KT_REPLY_VERDICTS);
@@ -410,7 +453,7 @@ test_cache_off (Certs *c, gconstpointer data)
   KsnLookup lookup = lookup_for (server, c->cert, &url);
   FakeStore store = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) json_node_unref), 0 };
-  KsnCache cache = { fake_get, fake_put, fake_now, &store, 0 };
+  KsnCache cache = { fake_get, fake_put, fake_now, &store, 0, fake_list, fake_remove };
 
   lookup.cache = &cache;
   lookup_once (&lookup, FALSE);
@@ -440,5 +483,6 @@ main (int argc, char **argv)
   ADD ("/ksn/cache-ttl", test_cache_ttl, NULL);
   ADD ("/ksn/cache-off", test_cache_off, NULL);
 #undef ADD
+  g_test_add_func ("/ksn/cache-prune", test_cache_prune);
   return g_test_run ();
 }

@@ -258,6 +258,8 @@ cmd_restore (Args *a, QpDevice *d, const char *id)
   if (a->to != NULL && g_strcmp0 (a->to, "original") != 0
       && g_strcmp0 (a->to, "restore_folder") != 0)
     return fail ("restore", "--to must be original or restore_folder, not '%s'", a->to);
+  if (!qp_protect_check ("quarantine.restore", &error))
+    return fail ("restore", "%s", error->message);
   out = qp_op_restore (d, id, g_strcmp0 (a->to, "restore_folder") == 0, NULL, &error);
   if (out == NULL)
     return fail ("restore", "%s", error->message);

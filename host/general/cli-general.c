@@ -262,6 +262,7 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   /* Parse a copy: GOption drops the options from the array it is given,
    * and the caller still owns (and frees) the strings of argv. */
   args = g_memdup2 (argv, sizeof (char *) * (argc + 1));
+  args[0] = (char *) "vigil password";   /* for --help's usage line */
   argv = args;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     code = password_usage (error->message);
@@ -384,6 +385,7 @@ exclusions_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx, "Import or export the EDR telemetry exclusion list as XML.");
   args = g_memdup2 (argv, sizeof (char *) * (argc + 1));
+  args[0] = (char *) "vigil exclusions";
   argv = args;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return exclusions_usage (error->message);

@@ -13,6 +13,11 @@
  */
 #include "data-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
 #define BUSY_TIMEOUT_MS 10000
 
 struct _VhStore {
@@ -107,6 +112,26 @@ store_configure (sqlite3 *db, GError **error)
                         "  version INTEGER NOT NULL)", error);
 }
 
+/* The database holds policy secrets (passwords, certificate keys): a new
+ * one is created readable by its owner only. SQLite gives the -wal and
+ * -shm files the database's permissions. */
+static gboolean
+create_private (const char *path, GError **error)
+{
+  int fd = g_open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+  if (fd >= 0)
+    {
+      close (fd);
+      return TRUE;
+    }
+  if (errno == EEXIST)
+    return TRUE;
+  g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+               "cannot create the database: %s (%s)", g_strerror (errno), path);
+  return FALSE;
+}
+
 VhStore *
 vh_store_open (const char *path, GError **error)
 {
@@ -115,6 +140,8 @@ vh_store_open (const char *path, GError **error)
   int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
+  if (!create_private (path, error))
+    return NULL;
 
   rc = sqlite3_open_v2 (path, &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -94,6 +94,12 @@ test_open_wal_and_foreign_keys (Fixture *fx, gconstpointer data)
   /* NORMAL (1) outside durable writes. */
   g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
   vh_store_close (store);
+  {
+    /* It holds policy secrets: owner only. */
+    GStatBuf st;
+    g_assert_cmpint (g_stat (fx->path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  }
 }
 
 static void

@@ -92,8 +92,9 @@ may_open (VigilHost *host, VigilPlugin *plugin, const char *folder_problem)
     {
       plugin->state = VH_PLUGIN_DISABLED;
       plugin->refusal_code = VIGIL_PLUGIN_ERROR_DISABLED;
-      plugin->reason = g_strdup_printf ("disabled in %s (vigil plugins enable %s)",
-                                        vh_config_path (host->config), plugin->id);
+      plugin->reason = g_strdup_printf ("%s: disabled in %s (vigil plugins enable %s)",
+                                        plugin->file, vh_config_path (host->config),
+                                        plugin->id);
       return FALSE;
     }
   if (earlier != NULL)

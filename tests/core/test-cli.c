@@ -222,7 +222,8 @@ test_disable_then_enable (void)
   g_assert_cmpint (off.status, ==, 0);
   g_assert_null (strstr (list.out, "basic "));
   assert_contains (list.out, "1 disabled plugin not shown (vigil plugins --all)");
-  assert_contains (all.out, "basic (disabled): disabled in ");
+  assert_contains (all.out, "basic (disabled): ");
+  assert_contains (all.out, "basic.so: disabled in ");
   g_assert_cmpint (cmd.status, ==, 2);
   g_assert_cmpint (on.status, ==, 0);
   g_assert_cmpint (cmd_again.status, ==, 0);

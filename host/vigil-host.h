@@ -58,7 +58,10 @@ void         vigil_host_load_plugins     (VigilHost *host);
 
 /* Loaded and refused plugins: an array of objects with id, name, version,
  * license, description, file, abi, state ("loaded"|"refused"|"disabled"),
- * reason, sections, task_types, event_handlers, commands. */
+ * reason, sections, task_types, event_handlers, commands; one per plugin
+ * file seen, in load order. "reason" starts with the file's path; it is
+ * null for a loaded plugin. Contributions are empty unless loaded (a
+ * refused plugin's registrations are rolled back). Returns: (transfer full). */
 JsonArray   *vigil_host_plugins          (VigilHost *host);
 
 /* Validates a policy document; every problem is added to the returned array

@@ -19,8 +19,8 @@ extern char **environ;
 
 static const char *helper;
 
-#define PUT_ROUNDS     200
-#define RESTORE_ROUNDS 200
+#define PUT_ROUNDS     150
+#define RESTORE_ROUNDS 150
 
 static pid_t
 spawn (const char *const *args)

@@ -362,6 +362,32 @@ validate (Lab *lab, JsonObject *policy, int *status)
   return lab_cli (lab, status, "policy", "validate", path, NULL);
 }
 
+/* Every example policy shipped is valid. */
+static void
+assert_examples_valid (Lab *lab)
+{
+  g_autofree char *dir = g_build_filename (g_getenv ("VIGIL_SOURCE_DIR"), "examples/policies", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *out = NULL;
+      int status;
+
+      if (!g_str_has_suffix (name, ".json"))
+        continue;
+      out = lab_cli (lab, &status, "policy", "validate", path, NULL);
+      if (status != 0)
+        g_error ("%s: %s", name, out);
+      n++;
+    }
+  g_assert_cmpuint (n, >=, 2);
+}
+
 static void
 test_policy_validation_messages (void)
 {
@@ -387,6 +413,7 @@ test_policy_validation_messages (void)
   c = validate (&lab, no_account, &status);
   assert_contains (c, "sandbox_response.account.user");
   assert_contains (c, "no console account");
+  assert_examples_valid (&lab);
   lab_teardown (&lab);
 }
 

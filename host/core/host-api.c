@@ -281,6 +281,13 @@ api_telemetry_excluded (VigilPlugin *self, const VigilEvent *event)
   return vh_general_telemetry_excluded (self->host, event);
 }
 
+static gboolean
+api_protect_check (VigilPlugin *self, const char *action, GError **error)
+{
+  g_return_val_if_fail (self != NULL && action != NULL, FALSE);
+  return vh_protect_check (self->host, action, error);
+}
+
 /* ---- the table ----------------------------------------------------- */
 
 static const VigilHostApi api_table = {
@@ -313,6 +320,7 @@ static const VigilHostApi api_table = {
   .task_plugin = vh_run_plugin,
   .resolve_proxy = api_resolve_proxy,
   .telemetry_excluded = api_telemetry_excluded,
+  .protect_check = api_protect_check,
 };
 
 const VigilHostApi *

@@ -495,6 +495,14 @@ struct _VigilHostApi {
   /* Since: 1.0. Whether @event is excluded from EDR telemetry by the
    * `general` section's exclusion rules for its device. */
   gboolean (*telemetry_excluded) (VigilPlugin *self, const VigilEvent *event);
+
+  /* Since: 1.0. The host's password protection of a protected action
+   * ("quarantine.restore"): TRUE when no password is set, or when the one
+   * the user gives (asked on the terminal, or read from the fd named by
+   * VIGIL_PASSWORD_FD) matches; FALSE with @error otherwise. It may prompt:
+   * call it from commands on the main thread, never from a task run. */
+  gboolean (*protect_check) (VigilPlugin *self, const char *action,
+                             GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

@@ -258,7 +258,9 @@ cmd_restore (Args *a, QpDevice *d, const char *id)
   if (a->to != NULL && g_strcmp0 (a->to, "original") != 0
       && g_strcmp0 (a->to, "restore_folder") != 0)
     return fail ("restore", "--to must be original or restore_folder, not '%s'", a->to);
-  if (!qp_protect_check ("quarantine.restore", &error))
+  /* Restoring is a password-protected action (the host's `general`
+   * section); the check fails closed. */
+  if (!qp_api->protect_check (qp_self, "quarantine.restore", &error))
     return fail ("restore", "%s", error->message);
   out = qp_op_restore (d, id, g_strcmp0 (a->to, "restore_folder") == 0, NULL, &error);
   if (out == NULL)

@@ -4,8 +4,8 @@
  * plugin-settings.c (the `quarantine` section), plugin-device.c (a device's
  * store and settings), plugin-ops.c (put/restore/delete with events, limits
  * and the console inventory, used by the tasks and the CLI alike),
- * plugin-tasks.c (task types), plugin-cli.c (`vigil quarantine`) and
- * plugin-protect.c (the host's password check for restore).
+ * plugin-tasks.c (task types) and plugin-cli.c (`vigil quarantine`; its
+ * restore asks the host's password check, api->protect_check).
  */
 #pragma once
 
@@ -61,10 +61,6 @@ JsonObject *qp_op_put     (QpDevice *d, const char *path, const char *detection,
 JsonObject *qp_op_restore (QpDevice *d, const char *id, gboolean to_restore_folder,
                            GCancellable *cancellable, GError **error);
 JsonObject *qp_op_delete  (QpDevice *d, const char *id, GError **error);
-
-/* The host's password check for @action, from a command (plugin-protect.c).
- * Fails closed. */
-gboolean qp_protect_check (const char *action, GError **error);
 
 /* Registrations. */
 gboolean qp_tasks_register   (GError **error);

@@ -16,7 +16,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
-/* Loaded once, unloaded by kata_crypto_shutdown() at exit. */
+/* Loaded once per process and kept (kata_crypto_shutdown is for tests). */
 static OSSL_PROVIDER *default_provider;
 static OSSL_PROVIDER *legacy_provider;
 

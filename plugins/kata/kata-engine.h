@@ -144,7 +144,9 @@ void          kata_throttle_shared_done (KataThrottle *throttle);
 
 /* Loads OpenSSL's default and legacy providers once (RC2/3DES PFX). */
 void        kata_crypto_init       (void);
-/* Unloads them again; at exit only (the plugin's shutdown, tests). */
+/* Unloads them again: for a test's leak check at exit only. Never from the
+ * plugin's shutdown: the providers are process-wide and the rest of the
+ * process (other plugins, later hosts) keeps using them. */
 void        kata_crypto_shutdown   (void);
 /* (transfer full) the first certificate of @pem, or NULL with INVALID. */
 X509       *kata_cert_from_pem     (const char *pem, GError **error);

@@ -86,8 +86,9 @@ kata_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 static void
 kata_shutdown (VigilPlugin *self)
 {
+  /* OpenSSL's providers stay loaded: they are process-wide, and other
+   * plugins and later hosts of this process use them. */
   kata_engines_shutdown ();
-  kata_crypto_shutdown ();
 }
 
 VIGIL_PLUGIN_DEFINE ("kata", "EDR telemetry to the central node",

@@ -9,6 +9,8 @@
 #include "host-private.h"
 #include "kata-test-server.h"
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -151,11 +153,49 @@ test_ttl_on_host_clock (void)
   }
 }
 
+/* OpenSSL's providers are process-wide: freeing a host (which shuts the
+ * plugin down) must leave them loaded for the rest of the process — other
+ * plugins, and later hosts of an embedding application, use them. */
+static void
+test_host_free_keeps_openssl_usable (void)
+{
+  g_autofree char *state = g_dir_make_tmp ("kata-free-XXXXXX", NULL);
+  VigilHostOptions options = { sizeof options, state, NULL, NULL, TRUE };
+  VigilHost *host = vigil_host_new (&options, NULL);
+  g_autoptr (JsonArray) plugins = NULL;
+  gboolean kata_loaded = FALSE;
+  unsigned char buf[32];
+  EVP_MD *sha256;
+
+  g_assert_nonnull (host);
+  vigil_host_load_plugins (host);
+  plugins = vigil_host_plugins (host);
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *p = json_array_get_object_element (plugins, i);
+      if (g_strcmp0 (json_object_get_string_member (p, "id"), "kata") == 0)
+        kata_loaded = g_strcmp0 (json_object_get_string_member (p, "state"), "loaded") == 0;
+    }
+  g_assert_true (kata_loaded);
+  vigil_host_free (host);
+
+  g_assert_cmpint (RAND_bytes (buf, sizeof buf), ==, 1);
+  sha256 = EVP_MD_fetch (NULL, "SHA256", NULL);
+  g_assert_nonnull (sha256);
+  EVP_MD_free (sha256);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", state);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/kata/host/ttl-on-host-clock", test_ttl_on_host_clock);
+  g_test_add_func ("/kata/host/freeing-a-host-keeps-openssl-usable",
+                   test_host_free_keeps_openssl_usable);
   return g_test_run ();
 }

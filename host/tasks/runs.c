@@ -343,6 +343,36 @@ emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const cha
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
 }
 
+/* Runs of the task not finished yet; called with the store locked. */
+static gint64
+unfinished_runs (sqlite3 *db, const char *task_id)
+{
+  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT COUNT(*) FROM runs WHERE task_id = ?"
+                                       " AND state IN ('pending', 'running')", NULL, "s", task_id);
+  gint64 n = -1;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return n;
+}
+
+/* task.round_finished: every run of the round has ended. A plugin that
+ * waits for a group task (not for one device of it) listens for this. */
+static void
+emit_round_finished (VigilHost *host, const VhRunJob *job)
+{
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  json_object_set_string_member (payload, "task_id", job->task_id);
+  json_object_set_string_member (payload, "type", job->type);
+  id = vh_events_emit (host, "host", "task.round_finished", NULL, 1, payload, &error);
+  if (id == NULL)
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+}
+
 void
 vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
                      const char *error_message, double fraction, const char *message,
@@ -351,12 +381,18 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
   g_autofree char *result_text = result ? json_to_string (result, FALSE) : NULL;
   g_autoptr (GError) error = NULL;
   sqlite3 *db = vh_store_lock (host->store);
+  gint64 left;
 
   if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?, message = ?,"
                     " result = ?, finished_us = ? WHERE id = ?", &error, "ssdssii",
                     state, error_message, fraction, message, result_text,
                     vigil_host_now (host), job->run_id))
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+  /* Counted under the same lock as the update, so of two runs finishing
+   * together exactly one sees none left. */
+  left = unfinished_runs (db, job->task_id);
   vh_store_unlock (host->store);
   emit_outcome (host, job, state, error_message);
+  if (left == 0)
+    emit_round_finished (host, job);
 }

@@ -74,8 +74,9 @@ test_event_emit_runs_the_chain (Fixture *f, gconstpointer data)
   o = json_node_get_object (node);
   g_assert_cmpuint (strlen (json_object_get_string_member (o, "event")), ==, 36);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "runs")), ==, 2);
-  /* ping, pong and two task.completed */
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "events")), ==, 4);
+  /* ping, pong, and for each of the two tasks task.completed then
+   * task.round_finished */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "events")), ==, 6);
   result_clear (&r);
 }
 

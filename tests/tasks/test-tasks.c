@@ -223,6 +223,39 @@ test_group_expands_subgroups_minus_exclusions (Fixture *f, gconstpointer data)
 }
 
 static void
+test_group_round_finished_once_after_every_run (Fixture *f, gconstpointer data)
+{
+  VigilTaskSpec spec = { .type = "tasks-test.record", .group_id = "lab" };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = vh_tasks_create (f->host, "test", &spec, &error);
+  g_autoptr (JsonArray) rounds = NULL;
+  g_autoptr (JsonArray) all = NULL;
+  JsonObject *payload;
+  guint last_completed = 0, round_at = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), >=, 3);
+  rounds = vh_events_list (f->host, 0, "task.round_finished", NULL, 0, NULL);
+  g_assert_cmpuint (json_array_get_length (rounds), ==, 1);
+  payload = json_object_get_object_member (json_array_get_object_element (rounds, 0), "payload");
+  g_assert_cmpstr (json_object_get_string_member (payload, "task_id"), ==, id);
+  g_assert_cmpstr (json_object_get_string_member (payload, "type"), ==, "tasks-test.record");
+
+  /* It comes after the last per-device outcome of the round. */
+  all = vh_events_list (f->host, 0, NULL, NULL, 0, NULL);
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      const char *type = json_object_get_string_member (json_array_get_object_element (all, i),
+                                                        "type");
+      if (g_strcmp0 (type, "task.completed") == 0)
+        last_completed = i;
+      else if (g_strcmp0 (type, "task.round_finished") == 0)
+        round_at = i;
+    }
+  g_assert_cmpuint (round_at, >, last_completed);
+}
+
+static void
 test_group_expands_when_the_round_starts (Fixture *f, gconstpointer data)
 {
   g_autofree char *id = create_task (f, "tasks-test.record", NULL, "lab-east",
@@ -593,6 +626,7 @@ main (int argc, char **argv)
   ADD ("/tasks/run/device-removed-before-run-fails-clearly", test_device_removed_before_run_fails_clearly);
   ADD ("/tasks/group/expands-subgroups-minus-exclusions", test_group_expands_subgroups_minus_exclusions);
   ADD ("/tasks/group/expands-when-the-round-starts", test_group_expands_when_the_round_starts);
+  ADD ("/tasks/group/round-finished-once-after-every-run", test_group_round_finished_once_after_every_run);
   ADD ("/tasks/window/created-before-starts-at-window-start", test_window_created_before_starts_at_window_start);
   ADD ("/tasks/window/created-inside-starts-at-once", test_window_created_inside_starts_at_once);
   ADD ("/tasks/window/created-after-starts-in-next-window", test_window_created_after_starts_in_next_window);

@@ -4,8 +4,8 @@
  * finished, so that the same object detected again in the same admin group
  * does not start a second scan of every device. Kept in the host's durable
  * document store (collection "pending_scans", key "<group>/<sha256>"), so
- * it survives restarts; an entry goes when its task reports task.completed
- * or task.failed.
+ * it survives restarts; an entry goes when its task's round has finished on
+ * every device (task.round_finished).
  */
 #include "sr-plugin.h"
 

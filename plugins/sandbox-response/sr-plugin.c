@@ -2,9 +2,11 @@
 /*
  * The sandbox-response plugin: reacts to `sandbox.threat_detected` events
  * with the local and group actions of the `sandbox_response` policy
- * section (sr-respond.c), and forgets a pending group scan when its task
- * ends (task.completed / task.failed), so the next detection of that object
- * starts a new one.
+ * section (sr-respond.c), and forgets a pending group scan when its round
+ * has finished on every device (task.round_finished), so the next detection
+ * of that object starts a new one. Forgetting it at the first device's
+ * task.completed would let a repeat detection during a long round start a
+ * second scan.
  */
 #include "sr-plugin.h"
 
@@ -32,8 +34,7 @@ on_task_ended (const VigilEvent *event, gpointer user_data)
 
 static const VigilEventHandler handlers[] = {
   { .event_type = "sandbox.threat_detected", .handler = sr_on_threat_detected },
-  { .event_type = "task.completed", .handler = on_task_ended },
-  { .event_type = "task.failed", .handler = on_task_ended },
+  { .event_type = "task.round_finished", .handler = on_task_ended },
 };
 
 static gboolean

@@ -336,6 +336,64 @@ test_same_object_while_pending_one_scan (void)
 }
 
 static void
+emit_task_event (Lab *lab, const char *type, const char *task, const char *device)
+{
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  json_object_set_string_member (payload, "task_id", task);
+  json_object_set_string_member (payload, "type", "ioc.scan");
+  if (device != NULL)
+    {
+      json_object_set_string_member (payload, "device", device);
+      json_object_set_string_member (payload, "state", "completed");
+    }
+  id = vigil_host_emit_event (lab->host, "test", type, device, 1, payload, &error);
+  g_assert_no_error (error);
+  vigil_host_run_until_idle (lab->host, NULL);
+}
+
+/* A group scan stays pending until its round has finished on every device:
+ * one device's task.completed does not end it, task.round_finished does. */
+static void
+test_pending_until_round_finished (void)
+{
+  g_autoptr (JsonObject) policy = lab_policy_with ("ioc_scanning.start", "\"manual\"", NULL);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+  g_autoptr (JsonObject) r1 = NULL;
+  g_autoptr (JsonObject) r2 = NULL;
+  g_autoptr (JsonObject) r3 = NULL;
+  g_autofree char *task = NULL;
+  gboolean pending = TRUE;
+  Lab lab;
+
+  lab_setup (&lab, policy);
+  first = lab_detect (&lab, "pc-alice", NULL);
+  r1 = lab_response (&lab, first);
+  task = g_strdup (scan_action_task (r1, &pending));
+  g_assert_nonnull (task);
+  g_assert_false (pending);
+
+  emit_task_event (&lab, "task.completed", task, "pc-bob");
+  second = lab_detect (&lab, "pc-alice", NULL);
+  r2 = lab_response (&lab, second);
+  g_assert_cmpstr (scan_action_task (r2, &pending), ==, task);
+  g_assert_true (pending);
+  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 1);
+
+  emit_task_event (&lab, "task.round_finished", task, NULL);
+  third = lab_detect (&lab, "pc-alice", NULL);
+  r3 = lab_response (&lab, third);
+  g_assert_cmpstr (scan_action_task (r3, &pending), !=, task);
+  g_assert_false (pending);
+  g_assert_cmpuint (task_count (&lab, "ioc.scan"), ==, 2);
+  lab_teardown (&lab);
+}
+
+static void
 test_other_object_gets_its_own_scan (void)
 {
   g_autoptr (JsonObject) policy = lab_policy_with ("ioc_scanning.start", "\"manual\"", NULL);
@@ -438,6 +496,7 @@ e2e_add_response_tests (void)
   g_test_add_func ("/e2e/response/ioc-scan-plugin-disabled", test_ioc_scan_plugin_disabled);
   g_test_add_func ("/e2e/response/invalid-payload-recorded-nothing-done", test_invalid_payload_recorded);
   g_test_add_func ("/e2e/dedup/same-object-while-pending-one-scan", test_same_object_while_pending_one_scan);
+  g_test_add_func ("/e2e/dedup/pending-until-round-finished", test_pending_until_round_finished);
   g_test_add_func ("/e2e/dedup/other-object-own-scan", test_other_object_gets_its_own_scan);
   g_test_add_func ("/e2e/policy/validation-messages", test_policy_validation_messages);
 }

@@ -45,6 +45,10 @@ struct _VigilHost {
 /* The static host API table handed to plugins. */
 const VigilHostApi *vh_api (void);
 
+/* Days dispatched events are kept (host config [events] retention_days);
+ * 0 keeps them forever. */
+guint vh_config_event_retention_days (VhConfig *config);
+
 /* The plugin handle's accessors. The host itself registers the `general`
  * section through a pseudo-plugin whose id is "host". */
 const char  *vh_plugin_id          (VigilPlugin *plugin);

@@ -8,6 +8,10 @@
  *   disabled=kata;ksn
  *   enabled=...      (optional allow-list: when present, only these open)
  *
+ *   [events]
+ *   retention_days=30   (dispatched events older than this are purged;
+ *                        0 keeps them forever)
+ *
  * A disabled plugin is never opened, so a broken or unwanted file cannot
  * run code. `vigil plugins enable|disable` rewrite the file atomically
  * (temporary file, fsync, rename), keeping the admin's comments.
@@ -20,11 +24,15 @@
 #include <unistd.h>
 
 #define GROUP "plugins"
+#define EVENTS_GROUP "events"
+#define DEFAULT_EVENT_RETENTION_DAYS 30
+#define MAX_EVENT_RETENTION_DAYS 3650
 
 struct _VhConfig {
   char     *path;
   GKeyFile *keys;
   GStrv     dirs;
+  guint     event_retention_days;
 };
 
 static GStrv
@@ -69,6 +77,29 @@ resolve_dirs (VhConfig *config)
   return g_strv_builder_end (builder);
 }
 
+/* [events] retention_days: a whole number of days, 0 (keep forever) to
+ * MAX_EVENT_RETENTION_DAYS; absent means the default. */
+static gboolean
+read_event_retention (VhConfig *config, GError **error)
+{
+  g_autofree char *text = g_key_file_get_value (config->keys, EVENTS_GROUP,
+                                                "retention_days", NULL);
+  guint64 days = DEFAULT_EVENT_RETENTION_DAYS;
+
+  if (text != NULL &&
+      !g_ascii_string_to_unsigned (g_strstrip (text), 10, 0,
+                                   MAX_EVENT_RETENTION_DAYS, &days, NULL))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "%s: [" EVENTS_GROUP "] retention_days: '%s' is not a number "
+                   "of days from 0 to %d", config->path, text,
+                   MAX_EVENT_RETENTION_DAYS);
+      return FALSE;
+    }
+  config->event_retention_days = (guint) days;
+  return TRUE;
+}
+
 VhConfig *
 vh_config_load (const char *path, GError **error)
 {
@@ -87,7 +118,8 @@ vh_config_load (const char *path, GError **error)
       vh_config_free (config);
       return NULL;
     }
-  if (!check_ids (config, "disabled", error) || !check_ids (config, "enabled", error))
+  if (!check_ids (config, "disabled", error) || !check_ids (config, "enabled", error) ||
+      !read_event_retention (config, error))
     {
       vh_config_free (config);
       return NULL;
@@ -117,6 +149,12 @@ const char *const *
 vh_config_plugin_dirs (VhConfig *config)
 {
   return (const char *const *) config->dirs;
+}
+
+guint
+vh_config_event_retention_days (VhConfig *config)
+{
+  return config->event_retention_days;
 }
 
 gboolean

@@ -7,8 +7,10 @@
  * one with a compare-and-set so that two processes sharing a state folder
  * (`vigil serve` and a `vigil event emit`) never run handlers twice. Events
  * emitted by handlers get higher sequence numbers and are dispatched in a
- * later round. The host itself reacts to `host.database_updated` by
- * starting the tasks scheduled "after a database update".
+ * later round. Dispatched events older than the host config's retention
+ * ([events] retention_days) are purged with the task results. The host
+ * itself reacts to `host.database_updated` by starting the tasks scheduled
+ * "after a database update".
  */
 #include "tasks/tasks-private.h"
 
@@ -304,6 +306,30 @@ vh_events_after (VigilHost *host, gint64 seq, GError **error)
                                              " FROM events WHERE seq > ? ORDER BY seq",
                                              &binds, error);
   return rows ? rows_to_json (rows, FALSE) : NULL;
+}
+
+/* ---- retention ------------------------------------------------------- */
+
+guint
+vh_events_purge (VigilHost *host)
+{
+  guint days = host->config ? vh_config_event_retention_days (host->config) : 0;
+  gint64 cutoff = vigil_host_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db;
+  guint count = 0;
+
+  if (days == 0)
+    return 0;
+  db = vh_store_lock (host->store);
+  /* An event not yet dispatched is work still owed to a handler. */
+  if (vh_sql_exec (db, "DELETE FROM events WHERE dispatched = 1 AND time_us < ?",
+                   &error, "i", cutoff))
+    count = (guint) sqlite3_changes (db);
+  else
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+  vh_store_unlock (host->store);
+  return count;
 }
 
 /* ---- dispatch -------------------------------------------------------- */

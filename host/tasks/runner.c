@@ -387,6 +387,7 @@ vh_tasks_run_due (VigilHost *host, GCancellable *cancellable)
 
   g_return_val_if_fail (host->tasks != NULL, 0);
   vh_tasks_purge (host);
+  vh_events_purge (host);
   vh_tasks_recover_interrupted (host);
   if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
     return 0;

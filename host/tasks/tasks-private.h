@@ -95,6 +95,9 @@ gint64      vh_events_last_seq  (VigilHost *host);
 /* (transfer full) events stored after sequence @seq, in order. */
 JsonArray  *vh_events_after     (VigilHost *host, gint64 seq, GError **error);
 JsonObject *vh_event_to_json    (const VigilEvent *event);
+/* Deletes dispatched events older than the config's retention; undispatched
+ * ones always stay. Returns how many went. */
+guint       vh_events_purge     (VigilHost *host);
 
 /* ---- tasks.c (definitions) and runs-read.c (runs, retention) ---- */
 

@@ -2,7 +2,8 @@
 /*
  * Events through the real host: stored with the host clock and listed with
  * filters, refused when malformed, dispatched once, and chains of handlers
- * and tasks driven to their end by vigil_host_run_until_idle.
+ * and tasks driven to their end by vigil_host_run_until_idle; dispatched
+ * events purged after the host config's retention, undispatched ones kept.
  */
 #include "fixture.h"
 
@@ -175,6 +176,77 @@ test_run_until_idle_drives_a_chain (Fixture *f, gconstpointer data)
                    ==, "from-pong");
 }
 
+/* The default retention is 30 days: what is older goes, what is not stays. */
+static void
+test_purged_after_retention (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "quarantine.added", "a"));
+  f->now += DAYS (29);
+  g_free (emit (f, "quarantine.deleted", "a"));
+  vh_events_dispatch (f->host);
+  f->now = T0 + DAYS (30) + 1;
+
+  g_assert_cmpuint (vh_events_purge (f->host), ==, 1);
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 1);
+  g_assert_cmpuint (count (f, 0, "quarantine.deleted", NULL, 0), ==, 1);
+}
+
+/* An event no handler has seen yet is work still owed: never purged. */
+static void
+test_undispatched_never_purged (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "tasks-test.ping", "a"));
+  f->now += DAYS (400);
+
+  g_assert_cmpuint (vh_events_purge (f->host), ==, 0);
+  g_assert_cmpuint (count (f, 0, "tasks-test.ping", NULL, 0), ==, 1);
+}
+
+/* The purge runs with the task results' one: on every run of due tasks. */
+static void
+test_purge_runs_with_due_tasks (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "quarantine.added", "a"));
+  vh_events_dispatch (f->host);
+  f->now += DAYS (31);
+
+  vh_tasks_run_due (f->host, NULL);
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 0);
+}
+
+static void
+reopen_with_config (Fixture *f, const char *text)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vigil.conf", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  vigil_host_free (f->host);
+  f->host = fixture_open_host (f);
+}
+
+static void
+test_retention_from_config (Fixture *f, gconstpointer data)
+{
+  reopen_with_config (f, "[events]\nretention_days=2\n");
+  g_free (emit (f, "quarantine.added", "a"));
+  vh_events_dispatch (f->host);
+  f->now += DAYS (1);
+  g_assert_cmpuint (vh_events_purge (f->host), ==, 0);
+  f->now += DAYS (1) + 1;
+  g_assert_cmpuint (vh_events_purge (f->host), ==, 1);
+}
+
+static void
+test_retention_zero_keeps_forever (Fixture *f, gconstpointer data)
+{
+  reopen_with_config (f, "[events]\nretention_days=0\n");
+  g_free (emit (f, "quarantine.added", "a"));
+  vh_events_dispatch (f->host);
+  f->now += DAYS (5000);
+  g_assert_cmpuint (vh_events_purge (f->host), ==, 0);
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 1);
+}
+
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -192,5 +264,10 @@ main (int argc, char **argv)
   ADD ("/events/dispatched-once-by-two-hosts", test_dispatched_once_by_two_hosts);
   ADD ("/events/dispatched-by-a-later-host", test_dispatched_by_a_later_host);
   ADD ("/events/run-until-idle-drives-a-chain", test_run_until_idle_drives_a_chain);
+  ADD ("/events/purged-after-retention", test_purged_after_retention);
+  ADD ("/events/undispatched-never-purged", test_undispatched_never_purged);
+  ADD ("/events/purge-runs-with-due-tasks", test_purge_runs_with_due_tasks);
+  ADD ("/events/retention-from-config", test_retention_from_config);
+  ADD ("/events/retention-zero-keeps-forever", test_retention_zero_keeps_forever);
   return g_test_run ();
 }

@@ -90,32 +90,37 @@ print_table (JsonArray *plugins)
     }
 }
 
+/* Exit 1 when a plugin was refused: a problem found, as with an invalid
+ * policy, so that scripts and monitoring notice a broken deployment.
+ * Disabled plugins are the admin's choice, not a problem. */
 static int
 list_plugins (VigilHost *host, gboolean json, gboolean all)
 {
   g_autoptr(JsonArray) every = vigil_host_plugins (host);
   g_autoptr(JsonArray) shown = json_array_new ();
-  guint hidden = 0;
+  guint hidden = 0, refused = 0;
 
   for (guint i = 0; i < json_array_get_length (every); i++)
     {
       JsonObject *p = json_array_get_object_element (every, i);
-      if (all || !g_str_equal (str_or (p, "state", ""), "disabled"))
+      const char *state = str_or (p, "state", "");
+      if (all || !g_str_equal (state, "disabled"))
         json_array_add_object_element (shown, json_object_ref (p));
       else
         hidden++;
+      refused += g_str_equal (state, "refused");
     }
   if (json)
     {
       g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), shown);
       vh_cli_print_json (node);
-      return 0;
+      return refused > 0 ? 1 : 0;
     }
   print_table (shown);
   if (hidden > 0)
     printf ("\n%u disabled plugin%s not shown (vigil plugins --all).\n", hidden,
             hidden == 1 ? "" : "s");
-  return 0;
+  return refused > 0 ? 1 : 0;
 }
 
 /* ---- show ---------------------------------------------------------- */

@@ -147,7 +147,8 @@ test_plugins_table_with_reasons (void)
   g_free (core_copy_plugin ("basic", fx.plugins));
   broken = core_copy_plugin ("abi-major", fx.plugins);
   r = vigil (&fx, "plugins", NULL);
-  g_assert_cmpint (r.status, ==, 0);
+  /* A refused plugin is a problem found: exit 1, like an invalid policy. */
+  g_assert_cmpint (r.status, ==, 1);
   assert_contains (r.out, "ID ");
   assert_contains (r.out, "CONTRIBUTES");
   assert_contains (r.out, "1 section, 1 task type, 1 handler, 1 command");
@@ -220,6 +221,8 @@ test_disable_then_enable (void)
   on = vigil (&fx, "plugins", "enable", "basic", NULL);
   cmd_again = vigil (&fx, "basic", NULL);
   g_assert_cmpint (off.status, ==, 0);
+  /* Disabled is the admin's choice, not a problem: exit 0. */
+  g_assert_cmpint (list.status, ==, 0);
   g_assert_null (strstr (list.out, "basic "));
   assert_contains (list.out, "1 disabled plugin not shown (vigil plugins --all)");
   assert_contains (all.out, "basic (disabled): ");

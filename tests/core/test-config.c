@@ -174,51 +174,49 @@ test_concurrent_change_kept (void)
   core_rm_rf (dir);
 }
 
-static void
-test_event_retention_read (void)
+/* The retention a config with @text gives (NULL: no file), or -1 with
+ * the error checked to name the file and the key. */
+static gint64
+event_retention_of (const char *text)
 {
   g_autofree char *dir = g_dir_make_tmp ("vigil-conf-XXXXXX", NULL);
-  g_autofree char *path = write_conf (dir, "[events]\nretention_days= 90 \n");
+  g_autofree char *path = text ? write_conf (dir, text)
+                               : g_build_filename (dir, "vigil.conf", NULL);
   g_autoptr(GError) error = NULL;
   VhConfig *config = vh_config_load (path, &error);
+  gint64 days = -1;
 
-  g_assert_no_error (error);
-  g_assert_cmpuint (vh_config_event_retention_days (config), ==, 90);
+  if (config != NULL)
+    days = vh_config_event_retention_days (config);
+  else
+    {
+      g_assert_true (g_str_has_prefix (error->message, path));
+      g_assert_nonnull (strstr (error->message, "[events] retention_days"));
+    }
   vh_config_free (config);
   core_rm_rf (dir);
+  return days;
 }
 
 static void
-test_event_retention_default (void)
+test_event_retention (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("vigil-conf-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "vigil.conf", NULL);
-  g_autoptr(GError) error = NULL;
-  VhConfig *config = vh_config_load (path, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (vh_config_event_retention_days (config), ==, 30);
-  vh_config_free (config);
-  core_rm_rf (dir);
+  g_assert_cmpint (event_retention_of (NULL), ==, 30);
+  g_assert_cmpint (event_retention_of ("[plugins]\n"), ==, 30);
+  g_assert_cmpint (event_retention_of ("[events]\nretention_days= 90 \n"), ==, 90);
+  g_assert_cmpint (event_retention_of ("[events]\nretention_days=0\n"), ==, 0);
+  g_assert_cmpint (event_retention_of ("[events]\nretention_days=3650\n"), ==, 3650);
 }
 
 static void
 test_event_retention_bad_value_names_key (void)
 {
-  const char *bad[] = { "-1", "thirty", "3651", "" };
+  const char *bad[] = { "-1", "thirty", "3651", "", "7d" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
-      g_autofree char *dir = g_dir_make_tmp ("vigil-conf-XXXXXX", NULL);
       g_autofree char *text = g_strdup_printf ("[events]\nretention_days=%s\n", bad[i]);
-      g_autofree char *path = write_conf (dir, text);
-      g_autoptr(GError) error = NULL;
-
-      g_assert_null (vh_config_load (path, &error));
-      g_assert_nonnull (error);
-      g_assert_true (g_str_has_prefix (error->message, path));
-      g_assert_nonnull (strstr (error->message, "[events] retention_days"));
-      core_rm_rf (dir);
+      g_assert_cmpint (event_retention_of (text), ==, -1);
     }
 }
 
@@ -234,8 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/folders-relative-to-config-file", test_folders_relative_to_config);
   g_test_add_func ("/config/bad-plugin-id-names-the-file", test_bad_id_names_file);
   g_test_add_func ("/config/malformed-file-names-the-file", test_malformed_file_names_file);
-  g_test_add_func ("/config/event-retention-read", test_event_retention_read);
-  g_test_add_func ("/config/event-retention-default-30-days", test_event_retention_default);
+  g_test_add_func ("/config/event-retention-default-and-range", test_event_retention);
   g_test_add_func ("/config/event-retention-bad-value-names-key", test_event_retention_bad_value_names_key);
   return g_test_run ();
 }

@@ -21,6 +21,7 @@ struct _KataEngine {
   KataSettings *settings;
   gint64        last_send_us;
   gint64        last_sync_us;
+  gint64        durable_us;    /* monotonic time of the last durable point */
   gboolean      ever_sent;
   gboolean      delivery_failing;
   char         *last_refusal;  /* last kata.connection_refused reason */

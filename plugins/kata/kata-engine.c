@@ -218,12 +218,29 @@ kata_engine_spooled (KataEngine *engine)
   return kata_spool_count (engine->spool);
 }
 
+/* The spool's commits reach the disk here (see kata-spool-durable.c). The
+ * interval is real time, not the hooks' clock: it bounds what a power loss
+ * can take, a property of the disk, not of the policy. */
+static void
+durable_point (KataEngine *engine)
+{
+  gint64 mono = g_get_monotonic_time ();
+  g_autoptr (GError) error = NULL;
+
+  if (engine->durable_us != 0 && mono - engine->durable_us < G_USEC_PER_SEC)
+    return;
+  engine->durable_us = mono;
+  if (!kata_spool_make_durable (engine->spool, &error))
+    kata_engine_set_error (engine, NULL, error);
+}
+
 void
 kata_engine_tick (KataEngine *engine)
 {
   gint64 now = engine_now (engine);
   gboolean enabled, send_due, sync_due;
 
+  durable_point (engine);
   g_mutex_lock (&engine->lock);
   enabled = engine->settings->enabled && engine->settings->servers->len > 0;
   /* A clock set back makes the work due at once rather than never. */
@@ -271,6 +288,7 @@ kata_engine_status (KataEngine *engine)
   json_object_set_string_member (o, "agent_id", kata_spool_agent_id (engine->spool));
   json_object_set_boolean_member (o, "enabled", engine->settings->enabled);
   set_count (o, "spooled", kata_spool_count (engine->spool));
+  set_count (o, "durable_points", kata_spool_durable_points (engine->spool));
   set_count (o, "submitted", engine->submitted);
   set_count (o, "excluded", engine->excluded);
   set_count (o, "not_sent_disabled", engine->disabled);

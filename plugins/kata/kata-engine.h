@@ -66,8 +66,9 @@ typedef struct {
 void         kata_package_free    (KataPackage *package);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataPackage, kata_package_free)
 
-/* Opens or creates the spool database. @full_sync: fsync every commit
- * (synchronous=FULL) instead of at WAL checkpoints. */
+/* Opens or creates the spool database (WAL). @full_sync: fsync every commit
+ * (synchronous=FULL); otherwise synchronous=NORMAL, and commits reach the
+ * disk at durable points (kata_spool_make_durable). */
 KataSpool   *kata_spool_open      (const char *path, guint64 max_events,
                                    gboolean full_sync, GError **error);
 void         kata_spool_close     (KataSpool *spool);
@@ -85,6 +86,11 @@ KataPackage *kata_spool_next_package (KataSpool *spool, guint max_events,
 /* Deletes an acknowledged package and its events. */
 gboolean     kata_spool_ack       (KataSpool *spool, guint64 seq, GError **error);
 guint64      kata_spool_count     (KataSpool *spool);
+/* A durable point (kata-spool-durable.c): fsyncs what was committed since
+ * the last one, if anything; also done by kata_spool_close. */
+gboolean     kata_spool_make_durable (KataSpool *spool, GError **error);
+/* Durable points that synced something, in this process. */
+guint64      kata_spool_durable_points (KataSpool *spool);
 const char  *kata_spool_agent_id  (KataSpool *spool);
 /* Whether the process start @key ("image\nsha256") went out less than
  * @ttl_us before @now_us (a repeat within the TTL period). Starts are
@@ -302,7 +308,9 @@ typedef struct {
   const char *device_id;        /* sent with each package; NULL: the one
                                  * the spool in @dir was made for */
   guint64     spool_max_events; /* 0: the default (100000) */
-  gboolean    full_sync;        /* fsync each spool commit */
+  gboolean    full_sync;        /* fsync each spool commit; otherwise a
+                                 * durable point at most every second
+                                 * (the plugin's setting, see docs/kata.md) */
   const char *ca_file;          /* chain verification when not pinned */
 } KataEngineOptions;
 
@@ -326,8 +334,10 @@ void        kata_engine_configure (KataEngine *engine, const KataSettings *setti
  * goes on the wire. */
 gboolean    kata_engine_submit    (KataEngine *engine, const char *type,
                                    JsonObject *record, GError **error);
-/* Runs the transmission cycle and the synchronization when their periods
- * have elapsed on the hooks' clock. Safe from a worker thread. */
+/* Makes the spool durable (at most once a second of real time, when
+ * something was committed), then runs the transmission cycle and the
+ * synchronization when their periods have elapsed on the hooks' clock.
+ * Safe from a worker thread. */
 void        kata_engine_tick      (KataEngine *engine);
 /* One transmission cycle now, whatever the period. */
 void        kata_engine_send_now  (KataEngine *engine, KataCycleResult *result);

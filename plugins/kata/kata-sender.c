@@ -230,6 +230,11 @@ send_packages (KataEngine *engine, KataSnapshot *snap, guint i,
       pkg = kata_spool_next_package (engine->spool, snap->settings->max_per_package, error);
       if (pkg == NULL)
         return error == NULL || *error == NULL;
+      /* A package goes on the wire only once it is durable: a power loss
+       * that rolled back its forming could give its sequence id to other
+       * events, which the server would then take for a duplicate. */
+      if (!kata_spool_make_durable (engine->spool, error))
+        return FALSE;
       if (!post_package (engine, conn, host, pkg, &closing, error))
         return FALSE;
       count_sent (engine, pkg, result);

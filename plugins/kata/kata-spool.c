@@ -9,29 +9,13 @@
  * by agent id and sequence id). The spool is bounded: when full, the oldest
  * low-importance events that are not in a package go first.
  */
-#include "kata-engine.h"
-
-#include <sqlite3.h>
-
-/* Statements of the per-event path, prepared once. */
-enum { ST_INSERT, ST_DATA_VERSION, ST_BEGIN, ST_COMMIT, N_STATEMENTS };
+#include "kata-spool-private.h"
 
 static const char *const statement_sql[N_STATEMENTS] = {
   "INSERT INTO events (type, high, time_us, body) VALUES (?, ?, ?, ?)",
   "PRAGMA data_version",
   "BEGIN IMMEDIATE",
   "COMMIT",
-};
-
-struct _KataSpool {
-  GMutex        lock;
-  sqlite3      *db;
-  sqlite3_stmt *statements[N_STATEMENTS];
-  guint64  max_events;
-  guint64  count;
-  gint64   data_version;
-  guint    ttl_inserts;
-  char    *agent_id;
 };
 
 static const char schema_sql[] =
@@ -117,8 +101,8 @@ db_int (KataSpool *spool, const char *sql)
 /* Under spool->lock. Another process may have written to the spool since
  * (`vigil event emit` while `vigil serve` runs): SQLite's data_version
  * changes then, and the count is taken again. */
-static void
-sync_count (KataSpool *spool)
+void
+kata_spool_sync_count (KataSpool *spool)
 {
   sqlite3_stmt *st = statement (spool, ST_DATA_VERSION);
   gint64 version = st && sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : -2;
@@ -152,6 +136,8 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
 
   g_mutex_init (&spool->lock);
   spool->max_events = MAX (max_events, 1);
+  spool->path = g_strdup (path);
+  spool->full_sync = full_sync;
   if (sqlite3_open_v2 (path, &spool->db,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                        SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
@@ -170,8 +156,9 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
+  kata_spool_watch_commits (spool);
   spool->data_version = -1;
-  sync_count (spool);
+  kata_spool_sync_count (spool);
   return g_steal_pointer (&spool);
 }
 
@@ -180,11 +167,16 @@ kata_spool_close (KataSpool *spool)
 {
   if (spool == NULL)
     return;
+  /* The last commits of a process that ends must not wait for a tick that
+   * will never come. */
+  if (spool->db != NULL)
+    kata_spool_make_durable (spool, NULL);
   for (guint i = 0; i < N_STATEMENTS; i++)
     sqlite3_finalize (spool->statements[i]);
   sqlite3_close (spool->db);
   g_mutex_clear (&spool->lock);
   g_free (spool->agent_id);
+  g_free (spool->path);
   g_free (spool);
 }
 
@@ -194,7 +186,7 @@ kata_spool_count (KataSpool *spool)
   guint64 n;
 
   g_mutex_lock (&spool->lock);
-  sync_count (spool);
+  kata_spool_sync_count (spool);
   n = spool->count;
   g_mutex_unlock (&spool->lock);
   return n;
@@ -208,8 +200,8 @@ kata_spool_agent_id (KataSpool *spool)
 
 /* Deletes the oldest event of @high importance that is in no package.
  * Returns TRUE when one went. */
-static gboolean
-drop_oldest (KataSpool *spool, gboolean high)
+gboolean
+kata_spool_drop_oldest (KataSpool *spool, gboolean high)
 {
   g_autofree char *sql = g_strdup_printf (
       "DELETE FROM events WHERE id = (SELECT id FROM events WHERE high = %d"
@@ -228,13 +220,13 @@ make_room (KataSpool *spool, KataImportance importance, guint *dropped_low,
 {
   if (spool->count < spool->max_events)
     return TRUE;
-  if (drop_oldest (spool, FALSE))
+  if (kata_spool_drop_oldest (spool, FALSE))
     {
       (*dropped_low)++;
       spool->count--;
       return TRUE;
     }
-  if (importance == KATA_IMPORTANCE_HIGH && drop_oldest (spool, TRUE))
+  if (importance == KATA_IMPORTANCE_HIGH && kata_spool_drop_oldest (spool, TRUE))
     {
       (*dropped_high)++;
       spool->count--;
@@ -339,7 +331,7 @@ kata_spool_append (KataSpool *spool, const KataSpoolItem *items,
   ok = run_cached (spool, ST_BEGIN, error);
   /* Inside the write transaction, nobody else can change the count. */
   if (ok)
-    sync_count (spool);
+    kata_spool_sync_count (spool);
   count_before = spool->count;
   if (ok && insert_items (spool, items, n_items, &dl, &dh, error))
     ok = run_cached (spool, ST_COMMIT, error);

@@ -195,6 +195,34 @@ test_task_delete_protected (Fx *f, gconstpointer data)
   g_assert_cmpint (right.status, ==, 0);
 }
 
+/* Turning a plugin off is protected too: a wrong password leaves the
+ * config untouched and the plugin loaded. */
+static void
+test_plugins_disable_protected (Fx *f, gconstpointer data)
+{
+  g_autofree char *hash = protect_with_password (f);
+  g_autofree char *conf = g_build_filename (f->state, "vigil.conf", NULL);
+  g_auto (VtCli) wrong = { 0 };
+  g_auto (VtCli) still = { 0 };
+  g_auto (VtCli) right = { 0 };
+  g_auto (VtCli) after = { 0 };
+  g_autofree char *text = NULL;
+
+  vt_cli_run (&wrong, f->state, "bad guess", NULL, "plugins", "disable", "ksn", NULL);
+  g_assert_cmpint (wrong.status, !=, 0);
+  g_assert_nonnull (strstr (wrong.err, "wrong password"));
+  g_assert_true (!g_file_get_contents (conf, &text, NULL, NULL) ||
+                 strstr (text, "ksn") == NULL);
+  vt_cli_run (&still, f->state, NULL, NULL, "plugins", "show", "ksn", "--json", NULL);
+  g_assert_cmpint (still.status, ==, 0);
+  g_assert_nonnull (strstr (still.out, "\"state\" : \"loaded\""));
+
+  vt_cli_run (&right, f->state, PASSWORD, NULL, "plugins", "disable", "ksn", NULL);
+  g_assert_cmpint (right.status, ==, 0);
+  vt_cli_run (&after, f->state, NULL, NULL, "plugins", "show", "ksn", "--json", NULL);
+  g_assert_nonnull (strstr (after.out, "\"state\" : \"disabled\""));
+}
+
 /* ------------------------------------------------------------------ */
 /* Secrets never printed                                               */
 /* ------------------------------------------------------------------ */
@@ -424,6 +452,7 @@ main (int argc, char **argv)
   ADD ("/general/cli/no-password-no-prompt", test_no_password_no_prompt);
   ADD ("/general/cli/unprotected-action-allowed", test_unprotected_action_allowed);
   ADD ("/general/cli/task-delete-protected", test_task_delete_protected);
+  ADD ("/general/cli/plugins-disable-protected", test_plugins_disable_protected);
   ADD ("/general/cli/secrets-never-printed", test_secrets_never_printed);
   ADD ("/general/cli/hash-command-output", test_hash_command_output);
   ADD ("/general/cli/hash-cost-floor", test_hash_cost_floor);

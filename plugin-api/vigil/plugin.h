@@ -30,6 +30,11 @@
  * - Task run callbacks run on worker threads, possibly several at once for
  *   different devices. They must touch only their own data (or data they
  *   lock themselves) and the host API.
+ * - A task type's validate callback runs on the thread that creates the
+ *   task: the main thread for the CLI, an event handler or a command, a
+ *   worker thread when a task run calls create_task (say, an IOC scan
+ *   asking for a quarantine). It must be reentrant and must not depend on
+ *   main-thread state.
  * - Every #VigilHostApi function is thread-safe except the register_*
  *   functions, which are only valid during init.
  *
@@ -280,7 +285,8 @@ typedef gboolean (*VigilTaskRunFunc) (VigilTaskRun *run,
                                       gpointer      user_data,
                                       GError      **error);
 
-/* Cross-field validation of a task's parameters; like VigilValidateFunc. */
+/* Cross-field validation of a task's parameters; like VigilValidateFunc,
+ * but called on whichever thread creates the task (threading contract). */
 typedef void (*VigilTaskValidateFunc) (JsonObject  *params,
                                        VigilReport *report,
                                        gpointer     user_data);

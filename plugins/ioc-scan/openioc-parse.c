@@ -214,31 +214,29 @@ attr_true (int n, const xmlChar **attrs, const char *name)
 /* Items and Indicators                                                */
 /* ------------------------------------------------------------------ */
 
+/* Takes @content (the item's own copy, or NULL): it becomes value.text. */
 static void
-check_item_value (IocDoc *doc, IocNode *item, const char *content)
+check_item_value (IocDoc *doc, IocNode *item, char *content)
 {
   g_autofree char *why = NULL;
   IocValueType type = ioc_term_type (item->term);
 
-  item->value.text = g_strdup (content != NULL ? content : "");
-  if (content == NULL || *content == '\0')
+  if (content == NULL || *content == '\0' || item->term == IOC_TERM_UNSUPPORTED
+      || item->condition == IOC_COND_UNSUPPORTED || !ioc_condition_applies (item->condition, type))
     {
-      ioc_doc_add_problem (doc, FALSE, item->line,
-                           "empty Content in %s: invalid item, evaluated as unknown",
-                           *item->search ? item->search : "IndicatorItem");
+      item->value.text = content != NULL ? content : g_strdup ("");
+      if (*item->value.text == '\0')
+        ioc_doc_add_problem (doc, FALSE, item->line,
+                             "empty Content in %s: invalid item, evaluated as unknown",
+                             *item->search ? item->search : "IndicatorItem");
+      else if (item->term != IOC_TERM_UNSUPPORTED && item->condition != IOC_COND_UNSUPPORTED)
+        ioc_doc_add_problem (doc, FALSE, item->line,
+                             "condition '%s' does not apply to %s: evaluated as unknown",
+                             item->condition_text, item->search);
       return;
     }
-  if (item->term == IOC_TERM_UNSUPPORTED || item->condition == IOC_COND_UNSUPPORTED)
-    return;
-  if (!ioc_condition_applies (item->condition, type))
-    {
-      ioc_doc_add_problem (doc, FALSE, item->line,
-                           "condition '%s' does not apply to %s: evaluated as unknown",
-                           item->condition_text, item->search);
-      return;
-    }
-  ioc_value_parse (&item->value, type, item->term, item->condition,
-                   item->preserve_case, content, &why);
+  ioc_value_parse_take (&item->value, type, item->term, item->condition,
+                        item->preserve_case, content, &why);
   if (!item->value.valid)
     ioc_doc_add_problem (doc, FALSE, item->line, "%s %s: %s: evaluated as unknown",
                          item->search, item->condition_text, why);
@@ -278,8 +276,7 @@ item_end (Sax *sax, IocNode *item)
   else if (item->condition == IOC_COND_UNSUPPORTED)
     ioc_doc_add_unsupported (doc, item->line, "%s condition '%s'", item->search,
                              item->condition_text);
-  check_item_value (doc, item, sax->content);
-  g_clear_pointer (&sax->content, g_free);
+  check_item_value (doc, item, g_steal_pointer (&sax->content));
   doc->n_items++;
 }
 

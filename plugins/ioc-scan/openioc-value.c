@@ -157,6 +157,24 @@ parse_number (IocValue *value, IocCondition cond, const char *text, char **why)
   value->valid = *why == NULL;
 }
 
+/* Lowercase hex of exactly @len characters. Branch-free over the digits:
+ * hex digits and letters alternate at random, so a branch per character
+ * mispredicts half the time (it showed in profiles of 100,000 items). */
+static gboolean
+is_normal_hash (const char *text, gsize len)
+{
+  guint bad = 0;
+
+  if (strlen (text) != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) text[i];
+      bad |= !(((guchar) (c - '0') < 10) | ((guchar) (c - 'a') < 6));
+    }
+  return bad == 0;
+}
+
 static void
 parse_string (IocValue *value, IocTerm term, IocCondition cond,
               gboolean preserve_case, const char *text, char **why)
@@ -173,7 +191,10 @@ parse_string (IocValue *value, IocTerm term, IocCondition cond,
     }
   else if (value->type == IOC_TYPE_HASH && cond == IOC_COND_IS)
     {
-      value->cmp = ioc_hash_normalize (text, hash_length (term));
+      /* Nearly every hash is written in its normal form already: compare
+       * the text itself rather than keep a second copy per item. */
+      value->cmp = is_normal_hash (text, hash_length (term)) ? (char *) text
+                   : ioc_hash_normalize (text, hash_length (term));
       if (value->cmp == NULL)
         *why = g_strdup_printf ("'%s' is not a %s", text, ioc_term_name (term));
     }
@@ -185,7 +206,7 @@ parse_string (IocValue *value, IocTerm term, IocCondition cond,
            && (cond == IOC_COND_IS || cond == IOC_COND_STARTS_WITH))
     value->cmp = g_strdup (text + 1);
   else
-    value->cmp = g_strdup (text);
+    value->cmp = (char *) text;
   /* Hashes are already lowercase: the folded form is the same string. */
   if (value->cmp != NULL)
     value->cmp_folded = value->type == IOC_TYPE_HASH ? value->cmp : ioc_fold (value->cmp);
@@ -197,10 +218,18 @@ ioc_value_parse (IocValue *value, IocValueType type, IocTerm term,
                  IocCondition cond, gboolean preserve_case, const char *text,
                  char **why)
 {
+  ioc_value_parse_take (value, type, term, cond, preserve_case, g_strdup (text), why);
+}
+
+void
+ioc_value_parse_take (IocValue *value, IocValueType type, IocTerm term,
+                      IocCondition cond, gboolean preserve_case, char *text,
+                      char **why)
+{
   *why = NULL;
   ioc_value_clear (value);
   value->type = type;
-  value->text = g_strdup (text);
+  value->text = text;
   if (text == NULL || *text == '\0')
     {
       *why = g_strdup ("empty Content");
@@ -215,10 +244,12 @@ ioc_value_parse (IocValue *value, IocValueType type, IocTerm term,
 void
 ioc_value_clear (IocValue *value)
 {
-  g_clear_pointer (&value->text, g_free);
-  if (value->cmp_folded != value->cmp)
+  /* cmp may be @text itself, and cmp_folded either of them. */
+  if (value->cmp_folded != value->cmp && value->cmp_folded != value->text)
     g_free (value->cmp_folded);
-  g_clear_pointer (&value->cmp, g_free);
+  if (value->cmp != value->text)
+    g_free (value->cmp);
+  g_free (value->text);
   g_clear_pointer (&value->regex, g_regex_unref);
   memset (value, 0, sizeof *value);
 }

@@ -82,8 +82,8 @@ typedef struct {
   gboolean     valid;      /* FALSE: semantic error, the item is unknown */
   gboolean     is_range;   /* "X TO Y", inclusive */
   char        *text;       /* string as written (never trimmed) */
-  char        *cmp;        /* what is compared: @text, path-mapped, or the
-                            * normalized hash */
+  char        *cmp;        /* what is compared: path-mapped @text, the
+                            * normalized hash, or @text itself (aliased) */
   char        *cmp_folded; /* caseless form of @cmp */
   gint64       lo, hi;     /* int / date (seconds) / bool (0, 1) */
   GRegex      *regex;      /* matches */
@@ -238,6 +238,11 @@ gboolean       ioc_condition_applies     (IocCondition cond, IocValueType type);
 void           ioc_value_parse           (IocValue *value, IocValueType type,
                                           IocTerm term, IocCondition cond,
                                           gboolean preserve_case, const char *text,
+                                          char **why);
+/* The same, taking ownership of @text (the parser's own copy). */
+void           ioc_value_parse_take      (IocValue *value, IocValueType type,
+                                          IocTerm term, IocCondition cond,
+                                          gboolean preserve_case, char *text,
                                           char **why);
 /* Tests a string subject (@folded: its caseless form, or NULL). */
 IocTri         ioc_value_test_string     (const IocValue *value, IocCondition cond,

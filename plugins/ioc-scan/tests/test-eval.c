@@ -204,6 +204,34 @@ test_bool_values (void)
   ioc_value_clear (&v);
 }
 
+/* A value compares its own text when that is already the normal form (a
+ * lowercase hash, a plain string): reparsing and clearing must free each
+ * string once whichever form it took (ASan checks the frees). */
+static void
+test_value_text_shared_with_cmp (void)
+{
+  const char *md5 = "0123456789abcdef0123456789abcdef";
+  IocValue v = { 0 };
+  g_autofree char *why = NULL;
+
+  ioc_value_parse (&v, IOC_TYPE_HASH, IOC_TERM_MD5, IOC_COND_IS, FALSE, md5, &why);
+  g_assert_true (v.valid);
+  g_assert_true (v.cmp == v.text);
+  g_assert_cmpint (ioc_value_test_string (&v, IOC_COND_IS, FALSE, md5, NULL), ==, T);
+  ioc_value_parse (&v, IOC_TYPE_HASH, IOC_TERM_MD5, IOC_COND_IS, FALSE,
+                   " 0123456789ABCDEF0123456789abcdef\n", &why);
+  g_assert_true (v.valid);
+  g_assert_true (v.cmp != v.text);
+  g_assert_cmpstr (v.cmp, ==, md5);
+  g_assert_cmpint (ioc_value_test_string (&v, IOC_COND_IS, FALSE, md5, NULL), ==, T);
+  ioc_value_parse (&v, IOC_TYPE_STRING, IOC_TERM_FILE_NAME, IOC_COND_IS, FALSE, "Evil.exe", &why);
+  g_assert_true (v.cmp == v.text);
+  g_assert_cmpstr (v.cmp_folded, ==, "evil.exe");
+  ioc_value_parse (&v, IOC_TYPE_HASH, IOC_TERM_MD5, IOC_COND_IS, FALSE, "0123456789abcdef", &why);
+  g_assert_false (v.valid);
+  ioc_value_clear (&v);
+}
+
 static void
 test_negation (void)
 {
@@ -305,6 +333,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ioc/eval/int-conditions-ranges", test_int_conditions_and_ranges);
   g_test_add_func ("/ioc/eval/date-conditions-ranges", test_date_conditions_and_ranges);
   g_test_add_func ("/ioc/eval/bool-values", test_bool_values);
+  g_test_add_func ("/ioc/eval/value-text-shared-with-cmp", test_value_text_shared_with_cmp);
   g_test_add_func ("/ioc/eval/negation", test_negation);
   g_test_add_func ("/ioc/eval/unknown-terms-in-trees", test_unknown_terms_in_trees);
   g_test_add_func ("/ioc/eval/same-file-and", test_same_file_and);

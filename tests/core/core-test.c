@@ -5,26 +5,6 @@
 #include <glib/gstdio.h>
 
 void
-core_rm_rf (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) &&
-      g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_chmod (path, 0700);
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          core_rm_rf (child);
-        }
-    }
-  g_remove (path);
-}
-
-void
 core_fixture_init (CoreFixture *fx)
 {
   g_autoptr(GError) error = NULL;
@@ -41,7 +21,7 @@ void
 core_fixture_clear (CoreFixture *fx)
 {
   g_clear_pointer (&fx->host, vigil_host_free);
-  core_rm_rf (fx->root);
+  vt_rm_rf (fx->root);
   g_free (fx->root);
   g_free (fx->state);
   g_free (fx->plugins);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core-private.h"
+#include "vt-cli.h"
 
 #include <string.h>
 #include <glib/gstdio.h>
@@ -33,4 +34,3 @@ VigilHost  *core_open_host     (CoreFixture *fx, const char *const *extra_dirs);
 JsonObject *core_plugin_info   (VigilHost *host, const char *id, guint nth);
 /* Asserts the plugin @id is refused with a reason containing @needle. */
 void        core_assert_refused (VigilHost *host, const char *id, const char *needle);
-void        core_rm_rf         (const char *path);

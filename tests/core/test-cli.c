@@ -12,17 +12,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-typedef struct {
-  int   status;
-  char *out;
-  char *err;
-} Run;
+typedef VtCli Run;
 
 static void
 run_clear (Run *r)
 {
-  g_free (r->out);
-  g_free (r->err);
+  vt_cli_clear (r);
 }
 
 /* Runs vigil --state-dir <fx.state> --plugin-dir <fx.plugins> ARGS... */
@@ -30,12 +25,10 @@ static Run
 vigil (CoreFixture *fx, ...)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
   Run r = { 0 };
   const char *arg;
   va_list args;
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("VIGIL_CLI"));
   g_ptr_array_add (argv, "--state-dir");
   g_ptr_array_add (argv, fx->state);
   g_ptr_array_add (argv, "--plugin-dir");
@@ -45,10 +38,7 @@ vigil (CoreFixture *fx, ...)
     g_ptr_array_add (argv, (gpointer) arg);
   va_end (args);
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &r.out, &r.err, &r.status, &error);
-  g_assert_no_error (error);
-  r.status = WIFEXITED (r.status) ? WEXITSTATUS (r.status) : -1;
+  vt_cli_spawn (&r, NULL, (const char *const *) argv->pdata);
   return r;
 }
 

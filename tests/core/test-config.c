@@ -45,7 +45,7 @@ test_disable_rewrites_keeping_comments (void)
   g_assert_false (vh_config_is_disabled (again, "quarantine"));
   vh_config_free (again);
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -63,7 +63,7 @@ test_enable_removes_from_disabled (void)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_assert_null (strstr (text, "kata"));
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 /* No temporary file is left behind next to the config. */
@@ -85,7 +85,7 @@ test_rewrite_leaves_one_file (void)
     n++;
   g_assert_cmpuint (n, ==, 1);
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -103,7 +103,7 @@ test_allow_list (void)
   g_assert_true (vh_config_set_enabled (config, "quarantine", FALSE, &error));
   g_assert_true (vh_config_is_disabled (config, "quarantine"));
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -120,7 +120,7 @@ test_folders_relative_to_config (void)
   g_assert_cmpstr (dirs[1], ==, "/opt/abs");
   g_assert_null (dirs[2]);
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -135,7 +135,7 @@ test_bad_id_names_file (void)
   g_assert_nonnull (error);
   g_assert_true (g_str_has_prefix (error->message, path));
   g_assert_nonnull (strstr (error->message, "'Kata Plugin' is not a plugin id"));
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -148,7 +148,7 @@ test_malformed_file_names_file (void)
 
   g_assert_null (config);
   g_assert_true (g_str_has_prefix (error->message, path));
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 /* A change made by another process since this one loaded the config is
@@ -171,7 +171,7 @@ test_concurrent_change_kept (void)
   vh_config_free (after);
   vh_config_free (second);
   vh_config_free (first);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
 }
 
 /* The retention a config with @text gives (NULL: no file), or -1 with
@@ -194,7 +194,7 @@ event_retention_of (const char *text)
       g_assert_nonnull (strstr (error->message, "[events] retention_days"));
     }
   vh_config_free (config);
-  core_rm_rf (dir);
+  vt_rm_rf (dir);
   return days;
 }
 

@@ -30,7 +30,7 @@ test_default_state_dir (void)
   g_assert_cmpstr (vigil_host_state_dir (host), ==, expected);
   g_assert_true (g_file_test (expected, G_FILE_TEST_IS_DIR));
   g_clear_pointer (&host, vigil_host_free);
-  core_rm_rf (root);
+  vt_rm_rf (root);
 }
 
 static void

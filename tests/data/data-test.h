@@ -7,6 +7,7 @@
 #pragma once
 
 #include "data-private.h"
+#include "vt-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -122,27 +123,10 @@ host_setup (HostFixture *fx, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 host_teardown (HostFixture *fx, gconstpointer data)
 {
   vigil_host_free (fx->host);
-  rm_rf (fx->dir);
+  vt_rm_rf (fx->dir);
   g_free (fx->dir);
 }
 

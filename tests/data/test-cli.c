@@ -5,18 +5,16 @@
  * round trips, policy validate/apply/list/show/remove/import/defaults,
  * effective settings with origins, exit codes and masked secrets.
  */
-#include <glib.h>
+#include "vt-cli.h"
+
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 typedef struct {
-  char *dir;
-  char *state;
-  int   status;
-  char *out;
-  char *err;
+  char  *dir;
+  char  *state;
+  VtCli  r;      /* the last run */
 } Cli;
 
 static void
@@ -27,43 +25,25 @@ cli_setup (Cli *c, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 cli_teardown (Cli *c, gconstpointer data)
 {
-  rm_rf (c->dir);
+  vt_rm_rf (c->dir);
   g_free (c->dir);
   g_free (c->state);
-  g_free (c->out);
-  g_free (c->err);
+  vt_cli_clear (&c->r);
 }
 
-/* Runs `vigil --state-dir S --plugin-dir P ARGS...`; returns the exit code. */
+/* Runs `vigil --state-dir S --plugin-dir P ARGS...` in the test's folder,
+ * with the test plugin only; returns the exit code. */
 static int
 run (Cli *c, ...)
 {
+  static const char *const only_test_plugin[] = { "VIGIL_PLUGIN_PATH", NULL };
+  VtCliSpawn how = { c->dir, NULL, only_test_plugin };
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (GStrv) env = g_environ_unsetenv (g_get_environ (), "VIGIL_PLUGIN_PATH");
-  g_autoptr (GError) error = NULL;
   const char *arg;
   va_list ap;
 
-  g_ptr_array_add (argv, (char *) g_getenv ("VIGIL_CLI"));
   g_ptr_array_add (argv, "--state-dir");
   g_ptr_array_add (argv, c->state);
   g_ptr_array_add (argv, "--plugin-dir");
@@ -73,13 +53,9 @@ run (Cli *c, ...)
     g_ptr_array_add (argv, (char *) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  g_clear_pointer (&c->out, g_free);
-  g_clear_pointer (&c->err, g_free);
-  g_assert_true (g_spawn_sync (c->dir, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
-                               &c->out, &c->err, &c->status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (c->status));
-  return WEXITSTATUS (c->status);
+  vt_cli_spawn (&c->r, &how, (const char *const *) argv->pdata);
+  g_assert_cmpint (c->r.status, >=, 0);
+  return c->r.status;
 }
 
 #define RUN(c, ...) run (c, __VA_ARGS__, NULL)
@@ -97,7 +73,7 @@ static JsonNode *
 parse_out (Cli *c)
 {
   g_autoptr (GError) error = NULL;
-  JsonNode *n = json_from_string (c->out, &error);
+  JsonNode *n = json_from_string (c->r.out, &error);
 
   g_assert_no_error (error);
   return n;
@@ -111,7 +87,7 @@ test_group_tree_and_json (Cli *c, gconstpointer data)
   g_assert_cmpint (RUN (c, "group", "add", "lab", "--name", "Lab"), ==, 0);
   g_assert_cmpint (RUN (c, "group", "add", "lab-a", "--parent", "lab"), ==, 0);
   g_assert_cmpint (RUN (c, "group", "list"), ==, 0);
-  g_assert_cmpstr (c->out, ==, "root  (Managed devices)\n"
+  g_assert_cmpstr (c->r.out, ==, "root  (Managed devices)\n"
                                "└── lab  (Lab)\n"
                                "    └── lab-a  (lab-a)\n");
   g_assert_cmpint (RUN (c, "group", "list", "--json"), ==, 0);
@@ -125,9 +101,9 @@ test_group_errors (Cli *c, gconstpointer data)
   g_assert_cmpint (RUN (c, "group", "add", "a"), ==, 0);
   g_assert_cmpint (RUN (c, "group", "add", "b", "--parent", "a"), ==, 0);
   g_assert_cmpint (RUN (c, "group", "move", "a", "--parent", "b"), ==, 2);
-  g_assert_true (g_str_has_prefix (c->err, "vigil group: cannot move group 'a' under 'b'"));
+  g_assert_true (g_str_has_prefix (c->r.err, "vigil group: cannot move group 'a' under 'b'"));
   g_assert_cmpint (RUN (c, "group", "remove", "a"), ==, 2);
-  g_assert_nonnull (strstr (c->err, "is not empty"));
+  g_assert_nonnull (strstr (c->r.err, "is not empty"));
   g_assert_cmpint (RUN (c, "group", "move", "a"), ==, 2);
   g_assert_cmpint (RUN (c, "group", "frobnicate"), ==, 2);
 }
@@ -155,7 +131,7 @@ test_device_round_trip (Cli *c, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (n), "group_path"), ==, "root");
   g_assert_cmpint (RUN (c, "device", "remove", "pc1"), ==, 0);
   g_assert_cmpint (RUN (c, "device", "remove", "pc1"), ==, 2);
-  g_assert_nonnull (strstr (c->err, "device 'pc1' does not exist"));
+  g_assert_nonnull (strstr (c->r.err, "device 'pc1' does not exist"));
   g_assert_cmpint (RUN (c, "device", "add", "pc2"), ==, 2);
   g_assert_cmpint (RUN (c, "device", "set", "pc2", "--out-of-office", "maybe"), ==, 2);
 }
@@ -179,7 +155,7 @@ test_policy_validate (Cli *c, gconstpointer data)
   g_autoptr (JsonNode) n = NULL;
 
   g_assert_cmpint (RUN (c, "policy", "validate", bad), ==, 1);
-  g_assert_cmpstr (c->out, ==, expected);
+  g_assert_cmpstr (c->r.out, ==, expected);
   g_assert_cmpint (RUN (c, "policy", "validate", bad, "--json"), ==, 1);
   n = parse_out (c);
   g_assert_false (json_object_get_boolean_member (json_node_get_object (n), "valid"));
@@ -192,9 +168,9 @@ test_policy_syntax_error (Cli *c, gconstpointer data)
   g_autofree char *f = write_file (c, "broken.json", "{\n\"name\": \"x\",\n}");
 
   g_assert_cmpint (RUN (c, "policy", "validate", f), ==, 1);
-  g_assert_nonnull (strstr (c->out, "invalid JSON: "));
+  g_assert_nonnull (strstr (c->r.out, "invalid JSON: "));
   g_assert_cmpint (RUN (c, "policy", "validate", "/nonexistent/p.json"), ==, 2);
-  g_assert_true (g_str_has_prefix (c->err, "vigil policy: "));
+  g_assert_true (g_str_has_prefix (c->r.err, "vigil policy: "));
 }
 
 static void
@@ -206,14 +182,14 @@ test_policy_apply_list_show_remove (Cli *c, gconstpointer data)
 
   g_assert_cmpint (RUN (c, "policy", "apply", f), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "list"), ==, 0);
-  g_assert_nonnull (strstr (c->out, "Lab"));
-  g_assert_nonnull (strstr (c->out, "active"));
+  g_assert_nonnull (strstr (c->r.out, "Lab"));
+  g_assert_nonnull (strstr (c->r.out, "active"));
   g_assert_cmpint (RUN (c, "policy", "show", "Lab"), ==, 0);
-  g_assert_null (strstr (c->out, "hunter2"));
-  g_assert_nonnull (strstr (c->out, "\"********\""));
+  g_assert_null (strstr (c->r.out, "hunter2"));
+  g_assert_nonnull (strstr (c->r.out, "\"********\""));
   g_assert_cmpint (RUN (c, "policy", "remove", "Lab"), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "show", "Lab"), ==, 2);
-  g_assert_nonnull (strstr (c->err, "policy 'Lab' does not exist"));
+  g_assert_nonnull (strstr (c->r.err, "policy 'Lab' does not exist"));
 }
 
 static void
@@ -233,10 +209,10 @@ test_policy_effective (Cli *c, gconstpointer data)
   g_assert_cmpint (RUN (c, "device", "add", "pc1", "--group", "lab"), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "apply", p), ==, 0);
   g_assert_cmpint (RUN (c, "device", "settings", "pc1", local), ==, 0);
-  g_assert_nonnull (strstr (c->out, "warning: datatest.connection is locked by policy 'Lab'; the local values are ignored"));
-  g_assert_null (strstr (c->out, "datatest.scan is locked"));
+  g_assert_nonnull (strstr (c->r.out, "warning: datatest.connection is locked by policy 'Lab'; the local values are ignored"));
+  g_assert_null (strstr (c->r.out, "datatest.scan is locked"));
   g_assert_cmpint (RUN (c, "policy", "effective", "--device", "pc1", "--section", "datatest", "--json"), ==, 0);
-  g_assert_null (strstr (c->out, "hunter2"));
+  g_assert_null (strstr (c->r.out, "hunter2"));
   n = parse_out (c);
   sec = json_object_get_object_member (json_object_get_object_member (json_node_get_object (n), "sections"),
                                        "datatest");
@@ -249,9 +225,9 @@ test_policy_effective (Cli *c, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (origins, "scan"),
                                                   "mode"), ==, "local");
   g_assert_cmpint (RUN (c, "policy", "effective", "--device", "pc1", "--section", "datatest"), ==, 0);
-  g_assert_nonnull (strstr (c->out, "[policy:Lab (locked)]"));
-  g_assert_nonnull (strstr (c->out, "\"********\""));
-  g_assert_null (strstr (c->out, "hunter2"));
+  g_assert_nonnull (strstr (c->r.out, "[policy:Lab (locked)]"));
+  g_assert_nonnull (strstr (c->r.out, "\"********\""));
+  g_assert_null (strstr (c->r.out, "hunter2"));
   g_assert_cmpint (RUN (c, "policy", "effective", "--device", "ghost"), ==, 2);
   g_assert_cmpint (RUN (c, "policy", "effective"), ==, 2);
 }
@@ -263,7 +239,7 @@ test_device_settings_checked (Cli *c, gconstpointer data)
 
   g_assert_cmpint (RUN (c, "device", "add", "pc1", "--group", "root"), ==, 0);
   g_assert_cmpint (RUN (c, "device", "settings", "pc1", local), ==, 1);
-  g_assert_nonnull (strstr (c->out, "datatest.scan.mode: 'slow' is not one of: fast, thorough"));
+  g_assert_nonnull (strstr (c->r.out, "datatest.scan.mode: 'slow' is not one of: fast, thorough"));
 }
 
 static void
@@ -276,7 +252,7 @@ test_policy_import (Cli *c, gconstpointer data)
   JsonObject *legacy;
 
   g_assert_cmpint (RUN (c, "policy", "validate", old), ==, 1);
-  g_assert_nonnull (strstr (c->out, "use `vigil policy import` to migrate it"));
+  g_assert_nonnull (strstr (c->r.out, "use `vigil policy import` to migrate it"));
   g_assert_cmpint (RUN (c, "policy", "apply", old), ==, 1);
   g_assert_cmpint (RUN (c, "policy", "import", old), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "show", "Old"), ==, 0);
@@ -294,8 +270,8 @@ test_policy_defaults_round_trip (Cli *c, gconstpointer data)
   g_autofree char *f = NULL;
 
   g_assert_cmpint (RUN (c, "policy", "defaults"), ==, 0);
-  g_assert_nonnull (strstr (c->out, "\"sync_period_min\" : 15"));
-  f = write_file (c, "defaults.json", c->out);
+  g_assert_nonnull (strstr (c->r.out, "\"sync_period_min\" : 15"));
+  f = write_file (c, "defaults.json", c->r.out);
   g_assert_cmpint (RUN (c, "policy", "validate", f), ==, 0);
 }
 
@@ -303,22 +279,22 @@ static void
 test_usage_errors (Cli *c, gconstpointer data)
 {
   g_assert_cmpint (RUN (c, "policy", "bogus"), ==, 2);
-  g_assert_true (g_str_has_prefix (c->err, "vigil policy: unknown subcommand 'bogus'"));
+  g_assert_true (g_str_has_prefix (c->r.err, "vigil policy: unknown subcommand 'bogus'"));
   g_assert_cmpint (RUN (c, "policy", "validate"), ==, 2);
   g_assert_cmpint (RUN (c, "policy", "show", "a", "b"), ==, 2);
   g_assert_cmpint (RUN (c, "policy", "apply", "--frob", "x"), ==, 2);
   g_assert_cmpint (RUN (c, "policy", "--help"), ==, 0);
   g_assert_cmpint (RUN (c, "policy", "effective", "--help"), ==, 0);
-  g_assert_nonnull (strstr (c->out, "--device"));
+  g_assert_nonnull (strstr (c->r.out, "--device"));
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  if (g_getenv ("VIGIL_CLI") == NULL || g_getenv ("DATATEST_PLUGIN_DIR") == NULL)
+  if (g_getenv ("DATATEST_PLUGIN_DIR") == NULL)
     {
-      g_printerr ("skipped: VIGIL_CLI and DATATEST_PLUGIN_DIR are set by meson test\n");
+      g_printerr ("skipped: DATATEST_PLUGIN_DIR is set by meson test\n");
       return 77;
     }
 #define ADD(name, fn) g_test_add (name, Cli, NULL, cli_setup, fn, cli_teardown)

@@ -6,7 +6,7 @@
  * secrets (the password hash and the proxy password) never appearing in
  * any output or export, and the exclusion list's XML import and export.
  */
-#include "cli-fixture.h"
+#include "vt-cli.h"
 
 #include <string.h>
 #include <json-glib/json-glib.h>
@@ -21,24 +21,6 @@ typedef struct {
 } Fx;
 
 static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 setup (Fx *f, gconstpointer data)
 {
   f->dir = g_dir_make_tmp ("vigil-general-cli-XXXXXX", NULL);
@@ -50,7 +32,7 @@ setup (Fx *f, gconstpointer data)
 static void
 teardown (Fx *f, gconstpointer data)
 {
-  rm_rf (f->dir);
+  vt_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->state);
 }

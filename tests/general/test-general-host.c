@@ -7,7 +7,7 @@
  * call; password protection reads the password from VIGIL_PASSWORD_FD.
  */
 #include "host-private.h"
-#include "cli-fixture.h"
+#include "vt-cli.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -18,24 +18,6 @@ typedef struct {
   char      *state;
   VigilHost *host;
 } Fx;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 setup (Fx *f, gconstpointer data)
@@ -49,7 +31,7 @@ static void
 teardown (Fx *f, gconstpointer data)
 {
   g_clear_pointer (&f->host, vigil_host_free);
-  rm_rf (f->dir);
+  vt_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->state);
 }

@@ -54,27 +54,10 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->host, vigil_host_free);
-  remove_tree (f->dir);
+  vt_rm_rf (f->dir);
   g_free (f->root_a);
   g_free (f->dir);
 }

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include "tasks/tasks-private.h"
 #include "data/data-private.h"
+#include "vt-cli.h"
 
 typedef struct {
   char      *dir;
@@ -29,7 +30,6 @@ VigilHost  *fixture_open_host  (Fixture *f);
 void        fixture_setup      (Fixture *f, gconstpointer data);
 void        fixture_teardown   (Fixture *f, gconstpointer data);
 void        fixture_init_env   (void);
-void        remove_tree        (const char *path);
 /* Creates a task or fails the test. */
 char       *create_task        (Fixture *f, const char *type, const char *device,
                                 const char *group, const char *schedule,

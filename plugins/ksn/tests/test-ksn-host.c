@@ -9,7 +9,7 @@
  * traffic goes through the general proxy or the console's KSN proxy.
  */
 #include "host-private.h"
-#include "cli-fixture.h"
+#include "vt-cli.h"
 #include "net-fixture.h"
 #include "tls-server.h"
 
@@ -27,24 +27,6 @@ typedef struct {
   VigilHost *host;
   gint64     now;
 } Fx;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 setup (Fx *f, gconstpointer data)
@@ -67,7 +49,7 @@ static void
 teardown (Fx *f, gconstpointer data)
 {
   g_clear_pointer (&f->host, vigil_host_free);
-  rm_rf (f->dir);
+  vt_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->state);
   g_free (f->cert);
@@ -249,7 +231,7 @@ test_zero_connections_in_demo_run (Fx *f, gconstpointer data)
     g_subprocess_launcher_setenv (launcher, "SRC", VIGIL_SOURCE_ROOT, TRUE);
     g_subprocess_launcher_setenv (launcher, "LAB", lab, TRUE);
     g_subprocess_launcher_setenv (launcher, "STATE", state, TRUE);
-    g_subprocess_launcher_setenv (launcher, "VIGIL", VIGIL_CLI_PATH, TRUE);
+    g_subprocess_launcher_setenv (launcher, "VIGIL", vt_cli_path (), TRUE);
     proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
     g_assert_no_error (error);
     g_subprocess_wait (proc, NULL, &error);

@@ -6,6 +6,7 @@
  * process so that the clock can be faked.
  */
 #include "lab-fixture.h"
+#include "vt-cli.h"
 
 #include <stdarg.h>
 
@@ -32,11 +33,8 @@ static char *
 run_cli (Lab *lab, gboolean json, int *status, GPtrArray *args, char **err_out)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  char *out = NULL, *err = NULL;
-  int wait_status = 0;
+  VtCli r = { 0 };
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("VIGIL_CLI"));
   g_ptr_array_add (argv, "--state-dir");
   g_ptr_array_add (argv, lab->state);
   for (guint i = 0; i < args->len; i++)
@@ -45,13 +43,10 @@ run_cli (Lab *lab, gboolean json, int *status, GPtrArray *args, char **err_out)
   if (json)
     g_ptr_array_add (argv, "--json");
   g_ptr_array_add (argv, NULL);
-  g_assert_nonnull (argv->pdata[0]);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &out, &err, &wait_status, &error);
-  g_assert_no_error (error);
-  *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  *err_out = err;
-  return out;
+  vt_cli_spawn (&r, NULL, (const char *const *) argv->pdata);
+  *status = r.status;
+  *err_out = r.err;
+  return r.out;
 }
 
 char *
@@ -235,10 +230,8 @@ lab_setup (Lab *lab, JsonObject *policy)
 void
 lab_teardown (Lab *lab)
 {
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", lab->dir);
-
   lab_close (lab);
-  g_assert_cmpint (system (cmd), ==, 0);
+  vt_rm_rf (lab->dir);
   g_free (lab->dir);
   g_free (lab->state);
 }

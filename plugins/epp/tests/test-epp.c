@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "epp-engine.h"
+#include "vt-cli.h"
 
 static char *
 make_tmp (void)
@@ -30,13 +31,6 @@ put_file (const char *root, const char *rel, const char *content)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_file_set_contents (path, content, -1, &error);
   g_assert_no_error (error);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
-  g_assert_cmpint (system (cmd), ==, 0);
 }
 
 static gboolean
@@ -188,7 +182,7 @@ test_areas_lab_device (void)
   /* No kernel and no processes of its own. */
   g_assert_cmpuint (json_array_get_length (a.skipped), ==, 2);
   vp_areas_clear (&a);
-  remove_tree (tmp);
+  vt_rm_rf (tmp);
 }
 
 static void
@@ -207,8 +201,8 @@ test_areas_symlink_out_of_root_skipped (void)
   for (guint i = 0; i < a.paths->len; i++)
     g_assert_true (g_str_has_prefix (a.paths->pdata[i], root));
   vp_areas_clear (&a);
-  remove_tree (root);
-  remove_tree (outside);
+  vt_rm_rf (root);
+  vt_rm_rf (outside);
 }
 
 static void
@@ -263,7 +257,7 @@ test_scan_clamscan_finds_planted_file (void)
   g_assert_cmpint (json_object_get_int_member (r, "exit_status"), ==, 1);
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (tmp);
+  vt_rm_rf (tmp);
 }
 
 static void
@@ -294,7 +288,7 @@ test_scan_clean_device_no_findings (void)
                                                "scanned_files"), >=, 3);
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (tmp);
+  vt_rm_rf (tmp);
 }
 
 static void
@@ -319,7 +313,7 @@ test_scan_missing_product_fails_clearly (void)
   g_assert_nonnull (strstr (error->message, "not installed"));
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (tmp);
+  vt_rm_rf (tmp);
 }
 
 static void
@@ -348,7 +342,7 @@ test_scan_without_database_fails_with_message (void)
   g_assert_nonnull (strstr (error->message, "exit status 2"));
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (tmp);
+  vt_rm_rf (tmp);
 }
 
 /* A "command" product: a script in clamscan's output format. */
@@ -386,7 +380,7 @@ test_scan_command_product_output_parsed (void)
   g_assert_cmpstr (json_object_get_string_member (f, "engine"), ==, "sh");
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -407,7 +401,7 @@ test_scan_timeout_stops_command (void)
   g_assert_nonnull (strstr (error->message, "timeout_sec"));
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 typedef struct {
@@ -452,7 +446,7 @@ test_scan_cancel_stops_command (void)
   g_free (w.marker);
   vp_areas_clear (&a);
   vp_config_clear (&config);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "notify-engine.h"
+#include "vt-cli.h"
 
 /* ---- the recording notification service --------------------------- */
 
@@ -140,13 +141,6 @@ make_root (const char *sessions_json)
   return root;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
-  g_assert_cmpint (system (cmd), ==, 0);
-}
-
 static JsonObject *
 params_for (const char *user)
 {
@@ -215,7 +209,7 @@ test_logged_in_user_notified (void)
   g_variant_get_child (s->calls->pdata[0], 3, "&s", &summary);
   g_assert_cmpstr (summary, ==, "Threat detected");
   server_stop (s);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -234,7 +228,7 @@ test_other_user_not_displayed (void)
   g_assert_nonnull (strstr (json_object_get_string_member (r, "reason"), "'alice'"));
   g_assert_cmpuint (s->calls->len, ==, 0);
   server_stop (s);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -249,7 +243,7 @@ test_no_sessions_file_not_displayed (void)
   g_assert_false (json_object_get_boolean_member (r, "displayed"));
   g_assert_cmpstr (json_object_get_string_member (r, "reason_code"), ==, "not_logged_in");
   g_assert_nonnull (strstr (json_object_get_string_member (r, "reason"), "no sessions"));
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -266,7 +260,7 @@ test_no_notification_server (void)
   g_assert_cmpstr (json_object_get_string_member (r, "reason_code"), ==, "dbus_error");
   g_assert_nonnull (strstr (json_object_get_string_member (r, "reason"),
                             "org.freedesktop.Notifications"));
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -280,7 +274,7 @@ test_logged_in_without_bus (void)
   g_assert_no_error (error);
   g_assert_false (json_object_get_boolean_member (r, "displayed"));
   g_assert_cmpstr (json_object_get_string_member (r, "reason_code"), ==, "no_session_bus");
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -302,7 +296,7 @@ test_uid_socket_resolved_inside_root (void)
    * connection fails): the reason names the path inside the root. */
   g_assert_cmpstr (json_object_get_string_member (r, "reason_code"), ==, "dbus_error");
   g_assert_nonnull (strstr (json_object_get_string_member (r, "reason"), sock));
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -317,7 +311,7 @@ test_malformed_sessions_file_fails (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "sessions[0]"));
   g_assert_nonnull (strstr (error->message, VN_SESSIONS_FILE));
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 static void
@@ -339,8 +333,8 @@ test_symlinked_sessions_file_refused (void)
   g_assert_null (r);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "symlink"));
-  remove_tree (root);
-  remove_tree (outside);
+  vt_rm_rf (root);
+  vt_rm_rf (outside);
 }
 
 static void
@@ -487,7 +481,7 @@ test_root_notifies_other_user (void)
   g_assert_cmpint (getuid (), ==, 0);
   g_subprocess_force_exit (daemon);
   g_subprocess_wait (daemon, NULL, NULL);
-  remove_tree (root);
+  vt_rm_rf (root);
 }
 
 int

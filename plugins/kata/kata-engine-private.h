@@ -18,7 +18,9 @@ struct _KataEngine {
   char         *ca_file;
   KataSpool    *spool;
   KataThrottle *throttle;
-  KataSettings *settings;
+  KataSettings *settings;      /* effective: policy + server overrides */
+  KataSettings *policy;        /* as the policy gave them */
+  JsonObject   *overrides;     /* from the server, or NULL */
   gint64        last_send_us;
   gint64        last_sync_us;
   gint64        durable_us;    /* monotonic time of the last durable point */
@@ -77,3 +79,10 @@ void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
 void          kata_engine_emit   (KataEngine *engine, const char *type,
                                   JsonObject *payload);
+/* kata-server-settings.c. apply_settings and settings_status are called
+ * with engine->lock held; the others take it. */
+void          kata_engine_apply_settings (KataEngine *engine);
+gboolean      kata_engine_set_overrides  (KataEngine *engine, JsonObject *overrides,
+                                          GError **error);
+void          kata_engine_load_overrides (KataEngine *engine);
+JsonObject   *kata_engine_settings_status (KataEngine *engine);

@@ -69,6 +69,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
   engine->ca_file = g_strdup (options->ca_file);
   engine->throttle = kata_throttle_new ();
   engine->settings = kata_settings_new_default ();
+  engine->policy = kata_settings_new_default ();
   if (g_mkdir_with_parents (options->dir, 0700) != 0)
     {
       g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "%s: %s", options->dir,
@@ -83,6 +84,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
   if (!remember_device (engine, error))
     return NULL;
   kata_engine_load_counters (engine);
+  kata_engine_load_overrides (engine);
   kata_engine_load_window (engine, engine_now (engine));
   failing = kata_spool_meta_get (engine->spool, "delivery_failing");
   engine->delivery_failing = g_strcmp0 (failing, "1") == 0;
@@ -99,6 +101,8 @@ kata_engine_free (KataEngine *engine)
   kata_spool_close (engine->spool);
   kata_throttle_free (engine->throttle);
   kata_settings_free (engine->settings);
+  kata_settings_free (engine->policy);
+  g_clear_pointer (&engine->overrides, json_object_unref);
   g_clear_pointer (&engine->throttle_saved, json_object_unref);
   g_mutex_clear (&engine->lock);
   g_mutex_clear (&engine->cycle_lock);
@@ -116,10 +120,10 @@ kata_engine_configure (KataEngine *engine, const KataSettings *settings)
   KataSettings *copy = kata_settings_copy (settings);
 
   g_mutex_lock (&engine->lock);
-  kata_settings_free (engine->settings);
-  engine->settings = copy;
-  kata_throttle_configure (engine->throttle, copy->throttle_enabled,
-                           copy->max_per_hour, copy->excess_percent);
+  kata_settings_free (engine->policy);
+  engine->policy = copy;
+  /* The server's overrides keep winning over the new policy. */
+  kata_engine_apply_settings (engine);
   g_mutex_unlock (&engine->lock);
 }
 
@@ -281,7 +285,6 @@ JsonObject *
 kata_engine_status (KataEngine *engine)
 {
   JsonObject *o = json_object_new ();
-  g_autofree char *server_settings = kata_spool_meta_get (engine->spool, "server_settings");
 
   g_mutex_lock (&engine->lock);
   json_object_set_string_member (o, "device", engine->device_id);
@@ -309,12 +312,7 @@ kata_engine_status (KataEngine *engine)
   json_object_set_string_member (o, "last_server", engine->last_server);
   json_object_set_string_member (o, "last_error", engine->last_error);
   json_object_set_object_member (o, "throttling", kata_engine_throttle_totals (engine));
+  json_object_set_object_member (o, "settings", kata_engine_settings_status (engine));
   g_mutex_unlock (&engine->lock);
-  if (server_settings != NULL)
-    {
-      JsonNode *n = json_from_string (server_settings, NULL);
-      if (n != NULL)
-        json_object_set_member (o, "server_settings", n);
-    }
   return o;
 }

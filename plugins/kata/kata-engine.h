@@ -278,6 +278,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSettings, kata_settings_free)
  * defaults. */
 KataSettings *kata_settings_from_json   (JsonObject *values, GError **error);
 
+/* Settings from the central node (kata-server-settings.c): whether every
+ * group and key of @settings may be set by the server and is in range;
+ * the error names the JSON path ($.settings.throttling.excess_percent). */
+gboolean      kata_server_settings_check (JsonObject *settings, GError **error);
+/* Overrides the keys @overrides (group -> key -> value, checked) names. */
+void          kata_settings_apply_overrides (KataSettings *settings,
+                                             JsonObject *overrides);
+
 /* Called for each problem with its path ("connection.servers[1].port"). */
 typedef void (*KataProblemFunc) (const char *path, const char *message,
                                  gpointer user_data);

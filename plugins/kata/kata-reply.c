@@ -174,6 +174,8 @@ kata_reply_parse_sync (const char *data, gsize len, GError **error)
                        "$.settings: not an object");
           return NULL;
         }
+      if (!kata_server_settings_check (json_node_get_object (settings), error))
+        return NULL;
       reply->settings = json_object_ref (json_node_get_object (settings));
     }
   if (!collect_tasks (o, reply, error))

@@ -2,8 +2,8 @@
 /*
  * Synchronization with the central node: every sync period, ask the first
  * reachable server for this agent's settings and tasks (GET
- * /kata/v1/sync), keep the settings it sent for `vigil kata status`, and
- * create each task it lists through the host, once per task id (ids are
+ * /kata/v1/sync), apply the settings it may set (kata-server-settings.c),
+ * and create each task it lists through the host, once per task id (ids are
  * remembered in the spool database across restarts). A reply that is not
  * what the protocol says gets a kata.sync_failed event naming the server
  * and what was wrong, never a crash.
@@ -74,12 +74,10 @@ apply_reply (KataEngine *engine, GBytes *body, const char *name, GError **error)
       g_prefix_error (error, "%s: synchronization reply: ", name);
       return FALSE;
     }
-  if (reply->settings != NULL)
-    {
-      g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), reply->settings);
-      g_autofree char *text = json_to_string (n, FALSE);
-      kata_spool_meta_set (engine->spool, "server_settings", text, NULL);
-    }
+  /* Absent or null: the server said nothing, the overrides stay. */
+  if (reply->settings != NULL &&
+      !kata_engine_set_overrides (engine, reply->settings, error))
+    return FALSE;
   create_tasks (engine, reply, now);
   return TRUE;
 }

@@ -20,6 +20,48 @@ print_json (JsonNode *node)
 }
 
 static void
+print_value (JsonObject *o, const char *group, const char *key)
+{
+  JsonObject *g = o && json_object_has_member (o, group)
+      ? json_object_get_object_member (o, group) : NULL;
+  JsonNode *n = g ? json_object_get_member (g, key) : NULL;
+
+  if (n == NULL)
+    printf (" %10s", "-");
+  else if (json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+    printf (" %10s", json_node_get_boolean (n) ? "true" : "false");
+  else
+    printf (" %10" G_GINT64_FORMAT, json_node_get_int (n));
+}
+
+/* The keys the central node may set: the policy's value, the server's
+ * override ("-": none) and the one in effect. */
+static void
+print_settings_text (JsonObject *settings)
+{
+  JsonObject *policy = json_object_get_object_member (settings, "policy");
+  g_autoptr (GList) groups = json_object_get_members (policy);
+
+  printf ("  %-40s %10s %10s %10s\n", "settings", "policy", "server", "effective");
+  for (GList *g = groups; g != NULL; g = g->next)
+    {
+      g_autoptr (GList) keys = json_object_get_members (
+          json_object_get_object_member (policy, g->data));
+      for (GList *k = keys; k != NULL; k = k->next)
+        {
+          g_autofree char *name = g_strdup_printf ("%s.%s", (char *) g->data,
+                                                   (char *) k->data);
+          printf ("  %-40s", name);
+          print_value (policy, g->data, k->data);
+          print_value (json_object_get_object_member (settings, "server"), g->data, k->data);
+          print_value (json_object_get_object_member (settings, "effective"),
+                       g->data, k->data);
+          printf ("\n");
+        }
+    }
+}
+
+static void
 print_status_text (JsonObject *st)
 {
   JsonObject *thr = json_object_get_object_member (st, "throttling");
@@ -49,6 +91,7 @@ print_status_text (JsonObject *st)
           json_object_get_int_member (st, "syncs"),
           json_object_get_int_member (st, "sync_failures"),
           json_object_get_int_member (st, "tasks_created"));
+  print_settings_text (json_object_get_object_member (st, "settings"));
   if (err != NULL)
     printf ("  last error: %s\n", err);
 }

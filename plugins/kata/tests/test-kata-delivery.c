@@ -813,7 +813,7 @@ test_sync_creates_tasks_once (void)
   guint16 port = kt_server_port (srv);
 
   kt_server_set_sync_body (srv,
-      "{\"settings\":{\"note\":\"x\"},\"tasks\":[{\"id\":\"c-1\",\"type\":\"ioc.scan\","
+      "{\"settings\":{\"throttling\":{\"enabled\":true}},\"tasks\":[{\"id\":\"c-1\",\"type\":\"ioc.scan\","
       "\"name\":\"IOC from KATA\",\"params\":{\"iocs\":[]}},"
       "{\"id\":\"c-2\",\"type\":\"nope.none\"}]}");
   fx_servers (fx, 1, &port);

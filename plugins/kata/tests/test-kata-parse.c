@@ -86,7 +86,7 @@ test_ack_reply (void)
 static void
 test_sync_reply (void)
 {
-  const char *ok = "{\"settings\":{\"a\":1},\"tasks\":[{\"id\":\"t1\",\"type\":\"ioc.scan\","
+  const char *ok = "{\"settings\":{\"throttling\":{\"max_events_per_hour\":50}},\"tasks\":[{\"id\":\"t1\",\"type\":\"ioc.scan\","
                    "\"params\":{}}]}";
   g_autoptr (KataSyncReply) r = kata_reply_parse_sync (ok, strlen (ok), NULL);
   g_autoptr (KataSyncReply) empty = kata_reply_parse_sync ("{}", 2, NULL);
@@ -100,6 +100,41 @@ test_sync_reply (void)
   g_assert_cmpuint (empty->tasks->len, ==, 0);
   g_assert_null (kata_reply_parse_sync (bad, strlen (bad), &error));
   g_assert_nonnull (strstr (error->message, "$.tasks[1].params"));
+}
+
+/* Each reply breaks one rule of the settings the server may set; the error
+ * names the JSON path. */
+static void
+test_sync_settings_checked (void)
+{
+  const struct { const char *body, *path; } bad[] = {
+    { "{\"settings\":{\"throttling\":{\"excess_percent\":200}}}",
+      "$.settings.throttling.excess_percent: 200 is out of range 5–100" },
+    { "{\"settings\":{\"throttling\":{\"enabled\":1}}}",
+      "$.settings.throttling.enabled: not a boolean" },
+    { "{\"settings\":{\"connection\":{\"sync_period_min\":0}}}",
+      "$.settings.connection.sync_period_min: 0 is out of range 1–60" },
+    { "{\"settings\":{\"data_submission\":{\"transmission_period_sec\":\"30\"}}}",
+      "$.settings.data_submission.transmission_period_sec: not an integer" },
+    { "{\"settings\":{\"connection\":{\"servers\":[]}}}",
+      "$.settings.connection.servers: not a setting the server may set" },
+    { "{\"settings\":{\"trusted_connection\":{}}}",
+      "$.settings.trusted_connection: not a settings group the server may set" },
+    { "{\"settings\":{\"throttling\":[]}}", "$.settings.throttling: not an object" },
+  };
+  const char *ok = "{\"settings\":{\"connection\":{\"sync_period_min\":60},"
+                   "\"data_submission\":{\"transmission_period_sec\":1,"
+                   "\"max_events_per_package\":100000},\"throttling\":{\"enabled\":false,"
+                   "\"max_events_per_hour\":1,\"excess_percent\":5}}}";
+  g_autoptr (KataSyncReply) r = kata_reply_parse_sync (ok, strlen (ok), NULL);
+
+  g_assert_nonnull (r);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (kata_reply_parse_sync (bad[i].body, strlen (bad[i].body), &error));
+      g_assert_cmpstr (error->message, ==, bad[i].path);
+    }
 }
 
 static void
@@ -152,6 +187,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/http/head-too-large", test_head_too_large);
   g_test_add_func ("/kata/reply/ack", test_ack_reply);
   g_test_add_func ("/kata/reply/sync", test_sync_reply);
+  g_test_add_func ("/kata/reply/sync-settings-checked", test_sync_settings_checked);
   g_test_add_func ("/kata/importance/detections-are-high", test_importance);
   g_test_add_func ("/kata/throttle/disabled-admits-all", test_throttle_disabled_admits_all);
   g_test_add_func ("/kata/throttle/burst-keeps-detections", test_throttle_burst_keeps_detections);

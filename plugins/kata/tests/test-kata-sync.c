@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Synchronization against a real TLS server on loopback: the settings the
+ * central node may set override the policy's (and change what the engine
+ * does), hold across a restart, are replaced by the next set and cleared by
+ * an empty one; an invalid one applies nothing from that reply. Synced
+ * tasks carry their schedule to the host; a schedule the host refuses is
+ * reported.
+ */
+#include "kata-test-engine.h"
+
+#include <signal.h>
+#include <string.h>
+
+static KtCerts *certs;
+
+static KtFx *
+fx_with_server (KtServer **srv)
+{
+  KtFx *fx = kt_fx_new (certs);
+  guint16 port;
+
+  *srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  port = kt_server_port (*srv);
+  kt_fx_servers (fx, 1, &port);
+  return fx;
+}
+
+#define PERIOD_120 "{\"settings\":{\"data_submission\":{\"transmission_period_sec\":120}," \
+                   "\"throttling\":{\"max_events_per_hour\":50}}}"
+
+static void
+test_settings_override_policy (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+
+  kt_server_set_sync_body (srv, PERIOD_120);
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.policy.data_submission.transmission_period_sec"), ==, 30);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.server.data_submission.transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.max_events_per_hour"), ==, 50);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.excess_percent"), ==, 15);
+
+  /* The policy comes again (as every 10 s under `vigil serve`): the
+   * override still wins. */
+  kata_engine_configure (fx->engine, fx->settings);
+  kata_engine_send_now (fx->engine, NULL);   /* the period starts now */
+  kt_fx_submit (fx, "process.started");
+  fx->now += 60 * G_USEC_PER_SEC;            /* the policy's 30 s are over */
+  kata_engine_tick (fx->engine);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 0);
+  fx->now += 60 * G_USEC_PER_SEC;            /* the server's 120 s are */
+  kata_engine_tick (fx->engine);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 1);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
+static void
+test_settings_survive_restart (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+
+  kt_server_set_sync_body (srv, PERIOD_120);
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  kt_server_stop (srv);
+  kt_fx_reopen (fx);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.server.throttling.max_events_per_hour"), ==, 50);
+  kt_fx_free (fx);
+}
+
+static void
+test_settings_replaced_kept_cleared (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+
+  kt_server_set_sync_body (srv, PERIOD_120);
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  /* No settings member: the server said nothing, the overrides stay. */
+  kt_server_set_sync_body (srv, "{\"tasks\":[]}");
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
+  /* A new set replaces the whole previous one. */
+  kt_server_set_sync_body (srv, "{\"settings\":{\"connection\":{\"sync_period_min\":1}}}");
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 30);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.max_events_per_hour"), ==, 3000);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.connection.sync_period_min"), ==, 1);
+  /* An empty object clears them. */
+  kt_server_set_sync_body (srv, "{\"settings\":{}}");
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.connection.sync_period_min"), ==, 5);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
+static void
+test_invalid_settings_apply_nothing (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+
+  kt_server_set_sync_body (srv,
+      "{\"settings\":{\"data_submission\":{\"transmission_period_sec\":120},"
+      "\"throttling\":{\"excess_percent\":101}},"
+      "\"tasks\":[{\"id\":\"t-1\",\"type\":\"ioc.scan\"}]}");
+  g_assert_false (kata_engine_sync_now (fx->engine));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_failed: "), ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (fx->emitted, 0),
+                            "$.settings.throttling.excess_percent: 101 is out of range 5–100"));
+  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 30);
+  g_assert_cmpuint (fx->tasks->len, ==, 0);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  certs = kt_certs_new ();
+  g_test_add_func ("/kata/sync/settings-override-policy", test_settings_override_policy);
+  g_test_add_func ("/kata/sync/settings-survive-restart", test_settings_survive_restart);
+  g_test_add_func ("/kata/sync/settings-replaced-kept-cleared", test_settings_replaced_kept_cleared);
+  g_test_add_func ("/kata/sync/invalid-settings-apply-nothing", test_invalid_settings_apply_nothing);
+  rc = g_test_run ();
+  kt_certs_free (certs);
+  return rc;
+}

@@ -150,6 +150,8 @@ typedef struct {
   GPtrArray *docs;              /* IocDoc, in the order given */
   gsize      max_file_size;     /* bytes; 0 means the default 3 MiB */
   IocIndex  *index;             /* built by ioc_collection_prepare */
+  gint64     load_us;           /* time spent adding and preparing (reading,
+                                 * parsing, indexing), for the result */
 } IocCollection;
 
 #define IOC_DEFAULT_MAX_FILE_SIZE (3 * 1024 * 1024)

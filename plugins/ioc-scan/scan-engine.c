@@ -609,10 +609,12 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
   IocWalkSink sink = { sink_file, sink_skip, sink_error, sink_tick, &e };
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   guint n_threads = opt->threads > 0 ? opt->threads : g_get_num_processors ();
-  gint64 start = g_get_monotonic_time ();
+  gint64 start;
 
+  /* Preparing counts as loading the collection, not as scanning. */
   if (coll->index == NULL)
     ioc_collection_prepare (coll);
+  start = g_get_monotonic_time ();
   if (realpath (opt->root != NULL ? opt->root : "/", real) == NULL)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
@@ -628,6 +630,7 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
             opt->cancellable);
   queue_push (&e, e.batch);
   e.batch = NULL;
+  e.result->walk_us = g_get_monotonic_time () - start;
   e.phase = "scanning";
   wait_workers (&e);
   for (guint i = 0; i < threads->len; i++)

@@ -140,6 +140,21 @@ ioc_collection_report_json (const IocCollection *coll)
   return a;
 }
 
+/* The phases apart, in microseconds: loading the collection
+ * (reading, parsing, indexing) is a fixed cost, the scan is what grows
+ * with the files; the walk runs beside the scan and ends before it. */
+static JsonObject *
+phases_json (const IocScanResult *r, const IocCollection *coll)
+{
+  JsonObject *o = json_object_new ();
+
+  if (coll != NULL)
+    json_object_set_int_member (o, "load", coll->load_us);
+  json_object_set_int_member (o, "walk", r->walk_us);
+  json_object_set_int_member (o, "scan", r->duration_us);
+  return o;
+}
+
 JsonObject *
 ioc_scan_result_to_json (const IocScanResult *r, const IocCollection *coll)
 {
@@ -164,6 +179,7 @@ ioc_scan_result_to_json (const IocScanResult *r, const IocCollection *coll)
   json_object_set_array_member (o, "error_list", notes_json (r->error_list));
   json_object_set_array_member (o, "scope_problems", notes_json (r->scope_notes));
   json_object_set_int_member (o, "duration_ms", r->duration_us / 1000);
+  json_object_set_object_member (o, "phases_us", phases_json (r, coll));
   json_object_set_boolean_member (o, "cancelled", r->cancelled);
   json_object_set_int_member (o, "threads", r->threads);
   if (coll != NULL)

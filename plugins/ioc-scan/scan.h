@@ -84,7 +84,8 @@ typedef struct {
   GPtrArray *skipped_list; /* IocPathNote, capped */
   GPtrArray *error_list;   /* IocPathNote, capped */
   GPtrArray *scope_notes;  /* IocPathNote: scope roots absent or refused */
-  gint64     duration_us;
+  gint64     duration_us;  /* the scan: walking, reading, hashing, matching */
+  gint64     walk_us;      /* from the start until every file was listed */
   gboolean   cancelled;
   guint      threads;
 } IocScanResult;

@@ -186,6 +186,7 @@ test_task_detects_and_emits (Lab *lab, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "completed");
   g_assert_true (json_object_get_boolean_member (ioc, "found"));
   g_assert_cmpint (json_object_get_int_member (result, "files_scanned"), ==, 2);
+  g_assert_true (json_object_has_member (json_object_get_object_member (result, "phases_us"), "load"));
   g_assert_cmpstr (json_object_get_string_member (obj, "path"), ==, "/home/alice/Downloads/evil.exe");
   g_assert_cmpstr (json_object_get_string_member (obj, "md5"), ==, md5);
   g_assert_nonnull (strstr (json_object_get_string_member (obj, "matched"), "FileItem/FileName is \"evil.exe\""));

@@ -351,12 +351,22 @@ test_result_json (Lab *lab, gconstpointer data)
   JsonObject *ioc = json_array_get_object_element (json_object_get_array_member (o, "iocs"), 0);
   JsonObject *card = json_object_get_object_member (ioc, "card");
   JsonObject *file = json_array_get_object_element (json_object_get_array_member (o, "ioc_files"), 0);
+  JsonObject *phases;
 
   g_assert_true (json_object_get_boolean_member (ioc, "found"));
   g_assert_cmpint (json_object_get_int_member (ioc, "objects_found"), ==, 2);
   g_assert_cmpint (json_array_get_length (json_object_get_array_member (card, "objects")), ==, 2);
   g_assert_cmpint (json_object_get_int_member (o, "files_scanned"), ==, 7);
   g_assert_cmpint (json_array_get_length (json_object_get_array_member (file, "unsupported")), ==, 1);
+  /* The phases apart: the load is the collection's, the walk ends inside
+   * the scan. */
+  phases = json_object_get_object_member (o, "phases_us");
+  g_assert_cmpint (coll->load_us, >, 0);
+  g_assert_cmpint (json_object_get_int_member (phases, "load"), ==, coll->load_us);
+  g_assert_cmpint (r->walk_us, >, 0);
+  g_assert_cmpint (r->walk_us, <=, r->duration_us);
+  g_assert_cmpint (json_object_get_int_member (phases, "walk"), ==, r->walk_us);
+  g_assert_cmpint (json_object_get_int_member (phases, "scan"), ==, r->duration_us);
   ioc_collection_free (coll);
 }
 

@@ -1,27 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A digest on a helper thread. A put must compute MD5 and SHA-256 of the
- * content and encrypt it; MD5 alone is the slowest of the three, so the
- * writer hands each full chunk's MD5 to this thread while it computes the
- * SHA-256 and seals the same (read-only) chunk, then waits before reusing
- * the buffer. One post, one wait: the handshake is a mutex and a condition,
- * POSIX ones rather than GLib's futex-based ones so that ThreadSanitizer
- * sees the ordering.
+ * A digest on a helper thread, fed through a short queue. A put must
+ * compute MD5 and SHA-256 of the content and encrypt it; MD5 alone is the
+ * slowest of the three, so the writer queues each chunk's MD5 here and goes
+ * on with SHA-256, AES-GCM and the I/O of the next chunks instead of
+ * waiting: the two threads run side by side for the whole file. Each post
+ * returns a ticket; the caller waits for a ticket before it reuses that
+ * chunk's buffer, and the queue is bounded (QH_DEPTH), so memory stays at
+ * the writer's ring of buffers. The restore reader uses it one chunk at a
+ * time (post, then wait). The handshake is a POSIX mutex and condition
+ * rather than GLib's futex-based ones so that ThreadSanitizer sees the
+ * ordering.
  */
 #include "qobject-private.h"
 
 #include <pthread.h>
 
+#define QH_DEPTH 4
+
+typedef struct {
+  const guint8 *data;
+  gsize         len;
+} QhItem;
+
 struct _QHasher {
-  GThread       *thread;
+  GThread        *thread;
   pthread_mutex_t lock;
   pthread_cond_t  cond;
-  EVP_MD_CTX    *md;
-  const guint8  *data;
-  gsize          len;
-  gboolean       pending;
-  gboolean       quit;
-  gboolean       failed;
+  EVP_MD_CTX     *md;
+  QhItem          queue[QH_DEPTH];
+  guint64         posted;   /* items ever posted; item k sits at k % QH_DEPTH */
+  guint64         done;     /* items hashed (or skipped after a failure) */
+  gboolean        quit;
+  gboolean        failed;
 };
 
 static gpointer
@@ -32,21 +43,22 @@ hasher_main (gpointer user_data)
   pthread_mutex_lock (&h->lock);
   for (;;)
     {
-      const guint8 *data;
-      gsize len;
-      gboolean ok;
+      QhItem item;
+      gboolean ok = TRUE;
 
-      while (!h->pending && !h->quit)
+      while (h->done == h->posted && !h->quit)
         pthread_cond_wait (&h->cond, &h->lock);
-      if (!h->pending)
+      if (h->done == h->posted)
         break;
-      data = h->data;
-      len = h->len;
+      item = h->queue[h->done % QH_DEPTH];
       pthread_mutex_unlock (&h->lock);
-      ok = EVP_DigestUpdate (h->md, data, len) == 1;
+      /* After a failure the digest is worthless; keep draining so that
+       * waiters are released, and report it at the next wait. */
+      if (!h->failed)
+        ok = EVP_DigestUpdate (h->md, item.data, item.len) == 1;
       pthread_mutex_lock (&h->lock);
       h->failed |= !ok;
-      h->pending = FALSE;
+      h->done++;
       pthread_cond_broadcast (&h->cond);
     }
   pthread_mutex_unlock (&h->lock);
@@ -65,30 +77,47 @@ qhasher_new (EVP_MD_CTX *md)
   return h;
 }
 
-void
+guint64
 qhasher_post (QHasher *h, const guint8 *data, gsize len)
 {
+  guint64 ticket;
+
   pthread_mutex_lock (&h->lock);
-  h->data = data;
-  h->len = len;
-  h->pending = TRUE;
+  while (h->posted - h->done >= QH_DEPTH)
+    pthread_cond_wait (&h->cond, &h->lock);
+  h->queue[h->posted % QH_DEPTH] = (QhItem) { data, len };
+  ticket = ++h->posted;
   pthread_cond_broadcast (&h->cond);
   pthread_mutex_unlock (&h->lock);
+  return ticket;
 }
 
 gboolean
-qhasher_wait (QHasher *h)
+qhasher_wait_for (QHasher *h, guint64 ticket)
 {
   gboolean ok;
 
   pthread_mutex_lock (&h->lock);
-  while (h->pending)
+  while (h->done < ticket)
     pthread_cond_wait (&h->cond, &h->lock);
   ok = !h->failed;
   pthread_mutex_unlock (&h->lock);
   return ok;
 }
 
+gboolean
+qhasher_wait (QHasher *h)
+{
+  guint64 last;
+
+  pthread_mutex_lock (&h->lock);
+  last = h->posted;
+  pthread_mutex_unlock (&h->lock);
+  return qhasher_wait_for (h, last);
+}
+
+/* Always drains and joins, also on the error paths of its users: no
+ * buffer they free afterwards is still being read. */
 void
 qhasher_free (QHasher *h)
 {

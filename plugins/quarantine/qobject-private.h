@@ -72,12 +72,17 @@ gboolean qo_open (EVP_CIPHER_CTX *ctx, const guint8 okey[Q_KEY_LEN],
                   const guint8 *in, gsize len, guint8 *out,
                   const guint8 tag[QO_TAG_LEN], GError **error);
 
-/* A digest running on a helper thread (qhasher.c). */
+/* A digest running on a helper thread (qhasher.c). post() queues @data
+ * (which must stay unchanged until its ticket is done; it blocks while the
+ * short queue is full) and returns its ticket; wait_for() waits until that
+ * item is hashed, wait() until all are; both return FALSE when an update
+ * failed. free() drains the queue and joins the thread. */
 typedef struct _QHasher QHasher;
-QHasher *qhasher_new  (EVP_MD_CTX *md);
-void     qhasher_post (QHasher *h, const guint8 *data, gsize len);
-gboolean qhasher_wait (QHasher *h);
-void     qhasher_free (QHasher *h);
+QHasher *qhasher_new      (EVP_MD_CTX *md);
+guint64  qhasher_post     (QHasher *h, const guint8 *data, gsize len);
+gboolean qhasher_wait_for (QHasher *h, guint64 ticket);
+gboolean qhasher_wait     (QHasher *h);
+void     qhasher_free     (QHasher *h);
 
 void qo_put_u32 (guint8 *p, guint32 v);
 guint32 qo_get_u32 (const guint8 *p);

@@ -17,8 +17,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#define PUT_READ_SIZE (1024 * 1024)
-
 typedef struct {
   int         root_fd;
   int         parent_fd;
@@ -212,17 +210,23 @@ stream (QStore *store, const QPutRequest *req, Put *p, JsonObject *meta,
 {
   g_autoptr (QObjectWriter) w = qobject_writer_new (p->tmp_fd, qstore_key (store),
                                                     p->id_raw, meta, error);
-  g_autofree guint8 *buf = g_malloc (PUT_READ_SIZE);
   struct stat after;
   guint64 size = 0, done = 0;
   gssize n;
 
   if (w == NULL)
     return FALSE;
-  while ((n = q_read_full (p->fd, buf, PUT_READ_SIZE)) > 0)
+  /* Read straight into the writer's chunk buffers (up to a chunk at a
+   * time): the content is copied once, by the kernel. */
+  for (;;)
     {
+      gsize space;
+      guint8 *buf = qobject_writer_buffer (w, &space);
+
+      if ((n = q_read_full (p->fd, buf, space)) <= 0)
+        break;
       if (g_cancellable_set_error_if_cancelled (cancellable, error)
-          || !qobject_writer_write (w, buf, n, error))
+          || !qobject_writer_commit (w, n, error))
         return FALSE;
       done += n;
       if (done > (guint64) p->st.st_size)

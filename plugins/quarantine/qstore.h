@@ -122,6 +122,12 @@ QObjectWriter *qobject_writer_new    (int out_fd, const QKey *key,
                                       JsonObject *meta, GError **error);
 gboolean       qobject_writer_write  (QObjectWriter *w, const guint8 *data,
                                       gsize len, GError **error);
+/* Without the copy of write(): buffer() returns where the next bytes go
+ * and *space (at least 1) how many fit; the caller fills up to that many
+ * and passes the count to commit(). */
+guint8        *qobject_writer_buffer (QObjectWriter *w, gsize *space);
+gboolean       qobject_writer_commit (QObjectWriter *w, gsize len,
+                                      GError **error);
 /* Seals the last chunk, writes the final metadata block with the digests.
  * Returns the number of plaintext bytes written in *size. */
 gboolean       qobject_writer_finish (QObjectWriter *w, guint64 *size,

@@ -301,7 +301,8 @@ typedef struct {
   /* Reports an event of its own (kata.*); called from any thread. */
   void   (*emit)          (gpointer user_data, const char *type,
                            JsonObject *payload);
-  /* Creates a task from synchronization: {"id","type","name","params"}.
+  /* Creates a task from synchronization: {"id","type","name","params",
+   * "schedule"} (schedule: an object, or absent for "now").
    * Returns: (transfer full) the host's task id or NULL with @error. */
   char  *(*create_task)   (gpointer user_data, JsonObject *task,
                            GError **error);

@@ -12,6 +12,7 @@
 
 #define MAX_REPLY       (1024 * 1024)
 #define MAX_SYNC_TASKS  256
+#define MAX_SCHEDULE    4096   /* a schedule's JSON text, bytes */
 
 static JsonObject *
 parse_object (const char *data, gsize len, GError **error)
@@ -96,6 +97,33 @@ string_member (JsonObject *o, const char *key)
   return json_node_get_string (n);
 }
 
+/* The host checks what a schedule means (docs/tasks.md) and may refuse it
+ * (kata.sync_task_rejected); here only its shape and size, so that a
+ * server cannot hand the host an unbounded document. */
+static gboolean
+check_schedule (JsonObject *t, guint i, GError **error)
+{
+  JsonNode *n = json_object_get_member (t, "schedule");
+  g_autofree char *text = NULL;
+  JsonNode *kind;
+
+  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
+                        "$.tasks[%u].schedule: not an object", i), FALSE;
+  kind = json_object_get_member (json_node_get_object (n), "kind");
+  if (kind == NULL || json_node_get_value_type (kind) != G_TYPE_STRING ||
+      strlen (json_node_get_string (kind)) > 32)
+    return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
+                        "$.tasks[%u].schedule.kind: missing or not a short string", i), FALSE;
+  text = json_to_string (n, FALSE);
+  if (strlen (text) > MAX_SCHEDULE)
+    return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
+                        "$.tasks[%u].schedule: larger than %d bytes", i, MAX_SCHEDULE), FALSE;
+  return TRUE;
+}
+
 static gboolean
 check_task (JsonNode *node, guint i, GError **error)
 {
@@ -121,7 +149,7 @@ check_task (JsonNode *node, guint i, GError **error)
   if (json_object_has_member (t, "name") && string_member (t, "name") == NULL)
     return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                         "$.tasks[%u].name: not a string", i), FALSE;
-  return TRUE;
+  return check_schedule (t, i, error);
 
 bad_obj:
   g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,

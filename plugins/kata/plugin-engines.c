@@ -65,11 +65,16 @@ hook_create_task (gpointer data, JsonObject *task, GError **error)
   KataEngine *engine = data;
   g_autoptr (JsonObject) empty = json_object_new ();
   JsonNode *params = json_object_get_member (task, "params");
+  JsonNode *schedule = json_object_get_member (task, "schedule");
+  /* The reply parser checked its shape; the host judges its meaning. */
+  g_autofree char *schedule_json = schedule && JSON_NODE_HOLDS_OBJECT (schedule)
+      ? json_to_string (schedule, FALSE) : NULL;
   VigilTaskSpec spec = {
     .type = json_object_get_string_member (task, "type"),
     .name = json_object_get_string_member_with_default (task, "name", "Task from the central node"),
     .device_id = host_device (engine),
     .params = params ? json_node_get_object (params) : empty,
+    .schedule = schedule_json,   /* NULL: now */
   };
 
   return kata_api->create_task (kata_self, &spec, sizeof spec, error);

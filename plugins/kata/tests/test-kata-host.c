@@ -422,7 +422,12 @@ test_sync_task_rejected_is_an_event (void)
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
   kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-1\",\"type\":\"nope.none\"},"
       "{\"id\":\"k-2\",\"type\":\"quarantine.delete\",\"name\":\"from KATA\","
-      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}}]}");
+      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}},"
+      "{\"id\":\"k-3\",\"type\":\"quarantine.delete\",\"schedule\":{\"kind\":\"hourlyy\"},"
+      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}},"
+      "{\"id\":\"k-4\",\"type\":\"quarantine.delete\",\"name\":\"manual from KATA\","
+      "\"schedule\":{\"kind\":\"manual\"},"
+      "\"params\":{\"id\":\"fedcba9876543210fedcba9876543210\"}}]}");
   cli = cli_new ();
   policy = kata_policy (kt_server_port (srv), TRUE);
   setup_device (cli, policy);
@@ -437,8 +442,16 @@ test_sync_task_rejected_is_an_event (void)
     {
       g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
       g_assert_cmpint (vigil (cli, "task", "list", "--json", NULL), ==, 0);
-      g_assert_nonnull (strstr (cli->out, "quarantine.delete"));
-      g_assert_null (strstr (strstr (cli->out, "quarantine.delete") + 1, "quarantine.delete"));
+      g_assert_nonnull (strstr (cli->out, "\"from KATA\""));
+      g_assert_null (strstr (strstr (cli->out, "\"from KATA\"") + 1, "\"from KATA\""));
+      /* The server's schedule reached the host: manual, never started. */
+      g_assert_nonnull (strstr (cli->out, "\"manual from KATA\""));
+      g_assert_nonnull (strstr (cli->out, "\"schedule_text\" : \"manual start\""));
+      /* A schedule the host refuses is reported with the host's reason. */
+      g_assert_cmpint (vigil (cli, "events", "--type", "kata.sync_task_rejected",
+                              "--json", NULL), ==, 0);
+      g_assert_nonnull (strstr (cli->out, "k-3"));
+      g_assert_nonnull (strstr (cli->out, "schedule"));
     }
   kt_server_stop (srv);
   cli_free (cli);

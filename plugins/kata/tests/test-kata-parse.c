@@ -138,6 +138,35 @@ test_sync_settings_checked (void)
 }
 
 static void
+test_sync_schedule_checked (void)
+{
+  g_autofree char *big = g_strdup_printf (
+      "{\"tasks\":[{\"id\":\"a\",\"type\":\"ioc.scan\",\"schedule\":{\"kind\":\"now\","
+      "\"pad\":\"%0*d\"}}]}", 5000, 0);
+  const struct { const char *body, *path; } bad[] = {
+    { "{\"tasks\":[{\"id\":\"a\",\"type\":\"ioc.scan\",\"schedule\":\"now\"}]}",
+      "$.tasks[0].schedule: not an object" },
+    { "{\"tasks\":[{\"id\":\"a\",\"type\":\"ioc.scan\"},{\"id\":\"b\",\"type\":\"ioc.scan\","
+      "\"schedule\":{\"at\":\"2026-11-22T20:00:00Z\"}}]}",
+      "$.tasks[1].schedule.kind: missing or not a short string" },
+    { big, "$.tasks[0].schedule: larger than 4096 bytes" },
+  };
+  const char *ok = "{\"tasks\":[{\"id\":\"a\",\"type\":\"ioc.scan\",\"schedule\":"
+                   "{\"kind\":\"once\",\"at\":\"2026-11-22T20:00:00Z\"}},"
+                   "{\"id\":\"b\",\"type\":\"ioc.scan\",\"schedule\":null}]}";
+  g_autoptr (KataSyncReply) r = kata_reply_parse_sync (ok, strlen (ok), NULL);
+
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->tasks->len, ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (kata_reply_parse_sync (bad[i].body, strlen (bad[i].body), &error));
+      g_assert_cmpstr (error->message, ==, bad[i].path);
+    }
+}
+
+static void
 test_importance (void)
 {
   g_assert_cmpint (kata_event_importance ("sandbox.threat_detected"), ==, KATA_IMPORTANCE_HIGH);
@@ -188,6 +217,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/reply/ack", test_ack_reply);
   g_test_add_func ("/kata/reply/sync", test_sync_reply);
   g_test_add_func ("/kata/reply/sync-settings-checked", test_sync_settings_checked);
+  g_test_add_func ("/kata/reply/sync-schedule-checked", test_sync_schedule_checked);
   g_test_add_func ("/kata/importance/detections-are-high", test_importance);
   g_test_add_func ("/kata/throttle/disabled-admits-all", test_throttle_disabled_admits_all);
   g_test_add_func ("/kata/throttle/burst-keeps-detections", test_throttle_burst_keeps_detections);

@@ -119,6 +119,28 @@ test_invalid_settings_apply_nothing (void)
   kt_fx_free (fx);
 }
 
+static void
+test_task_schedule_passed_through (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+
+  kt_server_set_sync_body (srv,
+      "{\"tasks\":[{\"id\":\"t-1\",\"type\":\"ioc.scan\",\"schedule\":"
+      "{\"kind\":\"window\",\"start\":\"20:00\",\"end\":\"07:00\"}},"
+      "{\"id\":\"t-2\",\"type\":\"ioc.scan\"},"
+      "{\"id\":\"t-3\",\"type\":\"ioc.scan\",\"schedule\":{\"kind\":\"refused\"}}]}");
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpuint (fx->tasks->len, ==, 2);
+  g_assert_nonnull (strstr (g_ptr_array_index (fx->tasks, 0),
+      "\"schedule\":{\"kind\":\"window\",\"start\":\"20:00\",\"end\":\"07:00\"}"));
+  g_assert_null (strstr (g_ptr_array_index (fx->tasks, 1), "schedule"));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_task_rejected: {\"task\":\"t-3\""), ==, 1);
+  g_assert_cmpint (kt_fx_status_int (fx, "tasks_created"), ==, 2);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -131,6 +153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/sync/settings-survive-restart", test_settings_survive_restart);
   g_test_add_func ("/kata/sync/settings-replaced-kept-cleared", test_settings_replaced_kept_cleared);
   g_test_add_func ("/kata/sync/invalid-settings-apply-nothing", test_invalid_settings_apply_nothing);
+  g_test_add_func ("/kata/sync/task-schedule-passed-through", test_task_schedule_passed_through);
   rc = g_test_run ();
   kt_certs_free (certs);
   return rc;

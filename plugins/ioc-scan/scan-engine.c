@@ -362,6 +362,13 @@ queue_md5 (Worker *w, int fd, const char *host_path, const struct statx *stx)
 }
 
 static void
+at_stage (Engine *e, const char *host_path, IocFileStage stage)
+{
+  if (e->opt->file_hook != NULL)
+    e->opt->file_hook (host_path, stage, e->opt->file_hook_data);
+}
+
+static void
 scan_file (Worker *w, const char *host_path)
 {
   Engine *e = w->e;
@@ -370,9 +377,12 @@ scan_file (Worker *w, const char *host_path)
   guint mask;
   int fd = -1;
 
+  at_stage (e, host_path, IOC_FILE_LISTED);
   if (!stat_file (e, host_path, &stx))
     return;
   mask = ioc_index_hashes_for_size (e->coll->index, stx.stx_size);
+  if (mask != 0)
+    at_stage (e, host_path, IOC_FILE_OPENING);
   if (mask != 0 && !open_file (e, host_path, &stx, &fd))
     return;
   if (mask == IOC_HASH_MD5 && w->mb != NULL && stx.stx_size >= MB_MIN_SIZE)

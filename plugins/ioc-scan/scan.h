@@ -38,6 +38,17 @@ typedef struct {
 
 typedef void (*IocProgressFunc) (const IocScanProgress *progress, gpointer user_data);
 
+/* Where a worker is with a file the walk listed. */
+typedef enum {
+  IOC_FILE_LISTED,    /* about to take its metadata */
+  IOC_FILE_OPENING,   /* metadata taken, about to open it to hash it */
+} IocFileStage;
+
+/* Called on a worker thread at each stage of a file (tests use it to make
+ * a file vanish or change between the walk and its read, deterministically;
+ * the scan itself never needs it). */
+typedef void (*IocFileHook) (const char *host_path, IocFileStage stage, gpointer user_data);
+
 typedef struct {
   const char     *root;          /* host folder that is the device's "/" */
   const IocScope *scope;
@@ -49,6 +60,8 @@ typedef struct {
   guint           max_objects;   /* objects listed per IOC; 0: 1000 */
   guint           max_listed;    /* skipped/errors listed; 0: 1000 */
   gboolean        no_multi_buffer; /* OpenSSL MD5 only (tests, comparison) */
+  IocFileHook     file_hook;     /* NULL; tests only */
+  gpointer        file_hook_data;
 } IocScanOptions;
 
 /* One object that matched an IOC (a detected-IOC card entry). */

@@ -79,6 +79,12 @@ void          kata_engine_set_error (KataEngine *engine, const char *server,
                                      const GError *error);
 void          kata_engine_emit   (KataEngine *engine, const char *type,
                                   JsonObject *payload);
+/* kata-server-failures.c: the stage a KATA_ERROR failed at; reporting a
+ * failed server (event + counter, takes no engine lock); the totals. */
+const char   *kata_error_stage   (const GError *error);
+void          kata_engine_server_failed (KataEngine *engine, const char *server,
+                                         const GError *error);
+JsonObject   *kata_engine_server_failures (KataEngine *engine);
 /* kata-server-settings.c. apply_settings and settings_status are called
  * with engine->lock held; the others take it. */
 void          kata_engine_apply_settings (KataEngine *engine);

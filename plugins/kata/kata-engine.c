@@ -285,6 +285,7 @@ JsonObject *
 kata_engine_status (KataEngine *engine)
 {
   JsonObject *o = json_object_new ();
+  JsonObject *failures = kata_engine_server_failures (engine);
 
   g_mutex_lock (&engine->lock);
   json_object_set_string_member (o, "device", engine->device_id);
@@ -313,6 +314,7 @@ kata_engine_status (KataEngine *engine)
   json_object_set_string_member (o, "last_error", engine->last_error);
   json_object_set_object_member (o, "throttling", kata_engine_throttle_totals (engine));
   json_object_set_object_member (o, "settings", kata_engine_settings_status (engine));
+  json_object_set_object_member (o, "server_failures", failures);
   g_mutex_unlock (&engine->lock);
   return o;
 }

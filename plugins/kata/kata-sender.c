@@ -6,8 +6,9 @@
  * kept connection, and delete a package only when the server acknowledged
  * its sequence id. A server that cannot be reached, refuses, or answers
  * garbage hands over to the next one; the next cycle starts from the first
- * again. Failures are reported as events on a change of state only, so a
- * long outage does not flood the event log.
+ * again. Each failed server gets a kata.server_failed event per cycle
+ * (kata-server-failures.c); the outage as a whole (every server failed) is
+ * reported on a change of state only.
  */
 #include "kata-engine-private.h"
 
@@ -320,6 +321,7 @@ try_server (KataEngine *engine, KataSnapshot *snap, guint i,
       return TRUE;
     }
   kata_engine_set_error (engine, name, error);
+  kata_engine_server_failed (engine, name, error);
   g_ptr_array_add (failures, g_strdup (name));
   g_ptr_array_add (failures, g_strdup (error->message));
   return FALSE;

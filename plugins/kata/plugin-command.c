@@ -61,6 +61,26 @@ print_settings_text (JsonObject *settings)
     }
 }
 
+/* Per server: failures in total and per stage (connect, tls, ...). */
+static void
+print_failures_text (JsonObject *failures)
+{
+  g_autoptr (GList) servers = json_object_get_members (failures);
+
+  for (GList *l = servers; l != NULL; l = l->next)
+    {
+      JsonObject *s = json_object_get_object_member (failures, l->data);
+      g_autoptr (GList) stages = json_object_get_members (s);
+      printf ("  server %s failed %" G_GINT64_FORMAT " times:", (char *) l->data,
+              json_object_get_int_member (s, "total"));
+      for (GList *k = stages; k != NULL; k = k->next)
+        if (strcmp (k->data, "total") != 0)
+          printf (" %s %" G_GINT64_FORMAT, (char *) k->data,
+                  json_object_get_int_member (s, k->data));
+      printf ("\n");
+    }
+}
+
 static void
 print_status_text (JsonObject *st)
 {
@@ -92,6 +112,7 @@ print_status_text (JsonObject *st)
           json_object_get_int_member (st, "sync_failures"),
           json_object_get_int_member (st, "tasks_created"));
   print_settings_text (json_object_get_object_member (st, "settings"));
+  print_failures_text (json_object_get_object_member (st, "server_failures"));
   if (err != NULL)
     printf ("  last error: %s\n", err);
 }

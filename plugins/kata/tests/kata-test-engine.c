@@ -145,7 +145,7 @@ gint64
 kt_fx_status_int (KtFx *fx, const char *path)
 {
   g_autoptr (JsonObject) st = kata_engine_status (fx->engine);
-  g_auto (GStrv) parts = g_strsplit (path, ".", -1);
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
   JsonObject *o = st;
   guint i;
 

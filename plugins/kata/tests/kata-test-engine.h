@@ -30,5 +30,6 @@ void      kt_fx_servers (KtFx *fx, guint n, const guint16 *ports);
 void      kt_fx_submit  (KtFx *fx, const char *type);
 /* Reported events whose "type: payload" text starts with @prefix. */
 guint     kt_fx_emitted (KtFx *fx, const char *prefix);
-/* A member of `kata_engine_status`, as an integer, by a dotted path. */
+/* A member of `kata_engine_status`, as an integer, by a path of
+ * member names separated by "/" (server names have dots). */
 gint64    kt_fx_status_int (KtFx *fx, const char *path);

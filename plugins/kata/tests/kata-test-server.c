@@ -300,6 +300,9 @@ handle_post (KtServer *s, SSL *ssl, const char *body)
     case KT_REPLY_HTTP_500:
       reply (ssl, 500, "{}");
       return TRUE;
+    case KT_REPLY_HTTP_503:
+      reply (ssl, 503, "{}");
+      return TRUE;
     case KT_REPLY_STALL:
       {
         /* Returns when the client closes its end (its timeout), at most 10 s. */

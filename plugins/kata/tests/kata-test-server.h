@@ -36,6 +36,7 @@ typedef enum {
   KT_REPLY_WRONG_ACK,     /* acknowledges another sequence id */
   KT_REPLY_DROP,          /* reads the request, closes without a reply */
   KT_REPLY_HTTP_500,
+  KT_REPLY_HTTP_503,      /* "Service Unavailable", as an overloaded node */
   KT_REPLY_CLOSE,         /* acknowledges with "Connection: close", closes */
   KT_REPLY_STALL,         /* never answers; waits until the client gives up */
 } KtReplyMode;

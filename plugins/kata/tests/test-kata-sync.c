@@ -37,11 +37,11 @@ test_settings_override_policy (void)
 
   kt_server_set_sync_body (srv, PERIOD_120);
   g_assert_true (kata_engine_sync_now (fx->engine));
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.policy.data_submission.transmission_period_sec"), ==, 30);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.server.data_submission.transmission_period_sec"), ==, 120);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.max_events_per_hour"), ==, 50);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.excess_percent"), ==, 15);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/policy/data_submission/transmission_period_sec"), ==, 30);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/server/data_submission/transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/data_submission/transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/throttling/max_events_per_hour"), ==, 50);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/throttling/excess_percent"), ==, 15);
 
   /* The policy comes again (as every 10 s under `vigil serve`): the
    * override still wins. */
@@ -68,8 +68,8 @@ test_settings_survive_restart (void)
   g_assert_true (kata_engine_sync_now (fx->engine));
   kt_server_stop (srv);
   kt_fx_reopen (fx);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.server.throttling.max_events_per_hour"), ==, 50);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/data_submission/transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/server/throttling/max_events_per_hour"), ==, 50);
   kt_fx_free (fx);
 }
 
@@ -84,17 +84,17 @@ test_settings_replaced_kept_cleared (void)
   /* No settings member: the server said nothing, the overrides stay. */
   kt_server_set_sync_body (srv, "{\"tasks\":[]}");
   g_assert_true (kata_engine_sync_now (fx->engine));
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 120);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/data_submission/transmission_period_sec"), ==, 120);
   /* A new set replaces the whole previous one. */
   kt_server_set_sync_body (srv, "{\"settings\":{\"connection\":{\"sync_period_min\":1}}}");
   g_assert_true (kata_engine_sync_now (fx->engine));
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 30);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.throttling.max_events_per_hour"), ==, 3000);
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.connection.sync_period_min"), ==, 1);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/data_submission/transmission_period_sec"), ==, 30);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/throttling/max_events_per_hour"), ==, 3000);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/connection/sync_period_min"), ==, 1);
   /* An empty object clears them. */
   kt_server_set_sync_body (srv, "{\"settings\":{}}");
   g_assert_true (kata_engine_sync_now (fx->engine));
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.connection.sync_period_min"), ==, 5);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/connection/sync_period_min"), ==, 5);
   kt_server_stop (srv);
   kt_fx_free (fx);
 }
@@ -113,7 +113,7 @@ test_invalid_settings_apply_nothing (void)
   g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_failed: "), ==, 1);
   g_assert_nonnull (strstr (g_ptr_array_index (fx->emitted, 0),
                             "$.settings.throttling.excess_percent: 101 is out of range 5–100"));
-  g_assert_cmpint (kt_fx_status_int (fx, "settings.effective.data_submission.transmission_period_sec"), ==, 30);
+  g_assert_cmpint (kt_fx_status_int (fx, "settings/effective/data_submission/transmission_period_sec"), ==, 30);
   g_assert_cmpuint (fx->tasks->len, ==, 0);
   kt_server_stop (srv);
   kt_fx_free (fx);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Fail-over is not silent: across three real TLS servers on loopback, the
+ * first answering 503 and the second garbage, the third acknowledges; the
+ * events reach it once, and each failed server gets one kata.server_failed
+ * event per cycle with the stage that failed, counted per server in the
+ * status. A pin mismatch still gives its kata.connection_refused event.
+ */
+#include "kata-test-engine.h"
+
+#include <signal.h>
+#include <string.h>
+
+static KtCerts *certs;
+
+static KtServer *
+server (KtReplyMode mode)
+{
+  KtServer *srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+
+  kt_server_set_reply (srv, mode);
+  return srv;
+}
+
+static void
+test_each_failed_server_reported (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *busy = server (KT_REPLY_HTTP_503);
+  KtServer *junk = server (KT_REPLY_GARBAGE);
+  KtServer *good = server (KT_REPLY_OK);
+  guint16 ports[3] = { kt_server_port (busy), kt_server_port (junk), kt_server_port (good) };
+  g_autofree char *busy_name = g_strdup_printf ("127.0.0.1:%u", ports[0]);
+  g_autofree char *junk_name = g_strdup_printf ("127.0.0.1:%u", ports[1]);
+  g_autofree char *busy_event = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"%s\",\"stage\":\"http\",\"reason\":", busy_name);
+  g_autofree char *junk_event = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"%s\",\"stage\":\"protocol\",\"reason\":", junk_name);
+  g_autofree char *busy_count = g_strdup_printf ("server_failures/%s/http", busy_name);
+  KataCycleResult r;
+
+  kt_fx_servers (fx, 3, ports);
+  for (guint i = 0; i < 5; i++)
+    kt_fx_submit (fx, "process.started");
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 2);
+  g_assert_cmpuint (kt_server_unique_events (good), ==, 5);
+  g_assert_cmpuint (kt_server_events_total (good), ==, 5);    /* once */
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.server_failed: "), ==, 2);
+  g_assert_cmpuint (kt_fx_emitted (fx, busy_event), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, junk_event), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.delivery_failed: "), ==, 0);
+  /* The next cycle fails over again: reported again, counted. */
+  kt_fx_submit (fx, "process.started");
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 2);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.server_failed: "), ==, 4);
+  g_assert_cmpint (kt_fx_status_int (fx, busy_count), ==, 2);
+  g_assert_cmpint (kt_fx_status_int (fx, "sent_events"), ==, 6);
+  /* The counts are the spool's: a new process sees them. */
+  kt_fx_reopen (fx);
+  g_assert_cmpint (kt_fx_status_int (fx, busy_count), ==, 2);
+  kt_server_stop (busy);
+  kt_server_stop (junk);
+  kt_server_stop (good);
+  kt_fx_free (fx);
+}
+
+static void
+test_connect_and_pin_stages (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *impostor = kt_server_start (certs->other_pem, certs->other_key, NULL, 0);
+  guint16 ports[2] = { kt_free_port (), kt_server_port (impostor) };
+  g_autofree char *down = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"connect\"", ports[0]);
+  g_autofree char *pin = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"pin\"", ports[1]);
+  KataCycleResult r;
+
+  kt_fx_servers (fx, 2, ports);
+  kt_fx_submit (fx, "process.started");
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, -1);
+  g_assert_cmpuint (kt_fx_emitted (fx, down), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, pin), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.connection_refused: "), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.delivery_failed: "), ==, 1);
+  kt_server_stop (impostor);
+  kt_fx_free (fx);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  certs = kt_certs_new ();
+  g_test_add_func ("/kata/failover/each-failed-server-reported", test_each_failed_server_reported);
+  g_test_add_func ("/kata/failover/connect-and-pin-stages", test_connect_and_pin_stages);
+  rc = g_test_run ();
+  kt_certs_free (certs);
+  return rc;
+}

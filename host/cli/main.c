@@ -192,15 +192,32 @@ print_help (VigilHost *host)
   printf ("\n%s", global_options_help);
 }
 
+/* A global --json reaches a registered command as its own --json, put
+ * before a literal "--" so that it stays an option; a command without JSON
+ * output refuses it rather than printing text to a script expecting JSON. */
 static int
-run_plugin_command (const VhCommand *c, int argc, char **argv)
+run_plugin_command (const VhCommand *c, const VhCliGlobals *globals, int argc, char **argv)
 {
-  g_auto(GStrv) copy = g_new0 (char *, argc + 1);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) copy = NULL;
+  gboolean json_added = !globals->json;
 
+  if (globals->json && !(c->command.flags & VIGIL_COMMAND_JSON))
+    {
+      vh_cli_error (c->command.name, "this command has no JSON output (--json)");
+      return 2;
+    }
   /* The plugin may let GOptionContext rearrange its argv: give it a copy. */
   for (int i = 0; i < argc; i++)
-    copy[i] = g_strdup (argv[i]);
-  return c->command.run (c->plugin, argc, copy, c->command.user_data);
+    {
+      if (!json_added && g_str_equal (argv[i], "--"))
+        g_strv_builder_add (builder, "--json"), json_added = TRUE;
+      g_strv_builder_add (builder, argv[i]);
+    }
+  if (!json_added)
+    g_strv_builder_add (builder, "--json");
+  copy = g_strv_builder_end (builder);
+  return c->command.run (c->plugin, (int) g_strv_length (copy), copy, c->command.user_data);
 }
 
 static int
@@ -215,7 +232,7 @@ dispatch (VigilHost *host, Options *o, int argc, char **argv)
       return builtin->run (host, &o->globals, argc, argv);
     }
   if (plugin_command != NULL)
-    return run_plugin_command (plugin_command, argc, argv);
+    return run_plugin_command (plugin_command, &o->globals, argc, argv);
   vh_cli_error (NULL, "unknown command '%s' (see vigil --help)", argv[0]);
   return 2;
 }

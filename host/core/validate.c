@@ -290,5 +290,8 @@ vh_validate_command (const VigilCommand *command, GError **error)
     return invalid (error, "command '%s' is a built-in command of vigil", command->name);
   if (command->run == NULL)
     return invalid (error, "command '%s': run is NULL", command->name);
+  if ((command->flags & ~(guint) VIGIL_COMMAND_JSON) != 0)
+    return invalid (error, "command '%s': unknown flags 0x%x", command->name,
+                    command->flags & ~(guint) VIGIL_COMMAND_JSON);
   return TRUE;
 }

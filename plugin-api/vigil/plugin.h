@@ -371,11 +371,21 @@ typedef int (*VigilCommandFunc) (VigilPlugin *self,
                                  char       **argv,
                                  gpointer     user_data);
 
+/* VigilCommand.flags. */
+typedef enum {
+  /* The command takes --json (after its own arguments) for machine output:
+   * a global `vigil --json CMD ...` appends --json to its arguments. Without
+   * the flag, a global --json before the command is refused as a usage
+   * error rather than silently giving text. */
+  VIGIL_COMMAND_JSON = 1 << 0,
+} VigilCommandFlags;
+
 typedef struct {
   const char      *name;     /* "ioc"; unique across plugins and the host */
   const char      *summary;  /* one line for `vigil --help` */
   VigilCommandFunc run;
   gpointer         user_data;
+  guint            flags;    /* VigilCommandFlags; Since: 1.0 */
 } VigilCommand;
 
 /* ------------------------------------------------------------------ */

@@ -120,8 +120,34 @@ test_plugin_command_runs (void)
   r = vigil (&fx, "basic", "one", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   /* --json reaches a plugin command untouched: it parses its own options. */
-  assert_contains (r.out, "basic command ran with 2 argument(s)");
+  assert_contains (r.out, "basic command ran with 2 argument(s): one --json\n");
   run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
+/* A global --json becomes the command's own --json when it has JSON
+ * output, before a literal "--"; without JSON output it is a usage error. */
+static void
+test_global_json_to_plugin_command (void)
+{
+  CoreFixture fx;
+  Run plain, with, literal, refused;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  g_free (core_copy_plugin ("json_cmd", fx.plugins));
+  plain = vigil (&fx, "json-cmd", "a", NULL);
+  with = vigil (&fx, "--json", "json-cmd", "a", NULL);
+  literal = vigil (&fx, "--json", "json-cmd", "a", "--", "--json-looking-file", NULL);
+  refused = vigil (&fx, "--json", "basic", "a", NULL);
+  assert_contains (plain.out, "json_cmd command ran with 1 argument(s): a\n");
+  g_assert_cmpint (with.status, ==, 0);
+  assert_contains (with.out, "json_cmd command ran with 2 argument(s): a --json\n");
+  assert_contains (literal.out, "ran with 4 argument(s): a --json -- --json-looking-file\n");
+  g_assert_cmpint (refused.status, ==, 2);
+  assert_contains (refused.err, "vigil basic: this command has no JSON output (--json)");
+  g_assert_cmpstr (refused.out, ==, "");
+  run_clear (&plain), run_clear (&with), run_clear (&literal), run_clear (&refused);
   core_fixture_clear (&fx);
 }
 
@@ -404,6 +430,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/version-names-abi", test_version);
   g_test_add_func ("/cli/usage-errors-exit-2", test_usage_errors_exit_2);
   g_test_add_func ("/cli/plugin-command-runs", test_plugin_command_runs);
+  g_test_add_func ("/cli/global-json-to-plugin-command", test_global_json_to_plugin_command);
   g_test_add_func ("/cli/plugins-table-shows-refusal-reasons", test_plugins_table_with_reasons);
   g_test_add_func ("/cli/plugins-json-before-or-after-command", test_plugins_json);
   g_test_add_func ("/cli/plugins-show", test_plugins_show);

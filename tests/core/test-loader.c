@@ -279,6 +279,21 @@ test_builtin_command_name (void)
   check_duplicate ("builtin-command", "command 'policy' is a built-in command");
 }
 
+/* A command flag this host does not know would change behaviour silently:
+ * refused like any malformed registration, and rolled back. */
+static void
+test_unknown_command_flags (void)
+{
+  CoreFixture fx;
+
+  core_fixture_init (&fx);
+  load_alone (&fx, "bad_flags", FALSE);
+  core_assert_refused (fx.host, "bad_flags", "command 'bad-flags': unknown flags 0x80");
+  g_assert_null (vh_registry_command (fx.host, "bad-flags"));
+  g_assert_null (vh_registry_section (fx.host, "bad_flags"));
+  core_fixture_clear (&fx);
+}
+
 /* A broken plugin among good ones: the good ones load all the same. */
 static void
 test_refusal_does_not_stop_others (void)
@@ -410,6 +425,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/refuses-duplicate-handler-and-rolls-back", test_duplicate_handler);
   g_test_add_func ("/loader/refuses-duplicate-command-and-rolls-back", test_duplicate_command);
   g_test_add_func ("/loader/refuses-builtin-command-name", test_builtin_command_name);
+  g_test_add_func ("/loader/refuses-unknown-command-flags", test_unknown_command_flags);
   g_test_add_func ("/loader/refusal-does-not-stop-others", test_refusal_does_not_stop_others);
   g_test_add_func ("/loader/loads-in-folder-then-name-order", test_load_order);
   g_test_add_func ("/loader/shutdown-in-reverse-load-order", test_shutdown_reverse_order);

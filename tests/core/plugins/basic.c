@@ -4,6 +4,8 @@
  * a task type, an event handler and a command. Built several times under
  * other ids (-DTEST_ID) for the load-order and shutdown-order tests; its
  * shutdown appends its id to $VIGIL_TEST_SHUTDOWN_LOG when that is set.
+ * Its command prints the arguments it got (-DTEST_COMMAND_FLAGS sets the
+ * command's flags).
  */
 #include <stdio.h>
 #include <vigil/plugin.h>
@@ -13,6 +15,9 @@
 #endif
 #ifndef TEST_COMMAND
 #define TEST_COMMAND TEST_ID
+#endif
+#ifndef TEST_COMMAND_FLAGS
+#define TEST_COMMAND_FLAGS 0
 #endif
 
 static const char *const modes[] = { "fast", "slow", NULL };
@@ -45,7 +50,10 @@ on_event (const VigilEvent *event, gpointer user_data)
 static int
 command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
-  printf ("%s command ran with %d argument(s)\n", TEST_ID, argc - 1);
+  printf ("%s command ran with %d argument(s):", TEST_ID, argc - 1);
+  for (int i = 1; i < argc; i++)
+    printf (" %s", argv[i]);
+  printf ("\n");
   return 0;
 }
 
@@ -66,6 +74,7 @@ basic_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   };
   static const VigilCommand command = {
     .name = TEST_COMMAND, .summary = "Say that the " TEST_ID " plugin ran", .run = command_run,
+    .flags = TEST_COMMAND_FLAGS,
   };
 
   return api->register_section (self, &section, sizeof section, error) &&

@@ -17,6 +17,7 @@ struct _KataEngine {
   char         *device_id;
   char         *ca_file;
   KataSpool    *spool;
+  gboolean      fixed_bound;   /* the options' spool_max_events wins */
   KataThrottle *throttle;
   KataSettings *settings;      /* effective: policy + server overrides */
   KataSettings *policy;        /* as the policy gave them */

@@ -76,6 +76,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
                    g_strerror (errno));
       return NULL;
     }
+  engine->fixed_bound = options->spool_max_events != 0;
   engine->spool = kata_spool_open (path, options->spool_max_events
                                    ? options->spool_max_events : DEFAULT_SPOOL_MAX,
                                    options->full_sync, error);
@@ -114,11 +115,34 @@ kata_engine_free (KataEngine *engine)
   g_free (engine);
 }
 
+/* The policy's bound; a shrink drops at once and the drops are reported
+ * by the next cycle's kata.events_dropped, as those of a full spool. */
+static void
+apply_bound (KataEngine *engine, guint64 max_events)
+{
+  g_autoptr (GError) error = NULL;
+  guint dl = 0, dh = 0;
+
+  if (!kata_spool_set_max (engine->spool, max_events, &dl, &dh, &error))
+    {
+      kata_engine_set_error (engine, NULL, error);
+      return;
+    }
+  if (dl + dh == 0)
+    return;
+  g_mutex_lock (&engine->lock);
+  engine->dropped_low += dl;
+  engine->dropped_high += dh;
+  g_mutex_unlock (&engine->lock);
+}
+
 void
 kata_engine_configure (KataEngine *engine, const KataSettings *settings)
 {
   KataSettings *copy = kata_settings_copy (settings);
 
+  if (!engine->fixed_bound)
+    apply_bound (engine, settings->spool_max_events);
   g_mutex_lock (&engine->lock);
   kata_settings_free (engine->policy);
   engine->policy = copy;

@@ -85,6 +85,11 @@ KataPackage *kata_spool_next_package (KataSpool *spool, guint max_events,
                                       GError **error);
 /* Deletes an acknowledged package and its events. */
 gboolean     kata_spool_ack       (KataSpool *spool, guint64 seq, GError **error);
+/* A new bound (kata-spool-bound.c); shrinking drops at once, oldest low
+ * first, and counts what went in @dropped_low and @dropped_high. */
+gboolean     kata_spool_set_max   (KataSpool *spool, guint64 max_events,
+                                   guint *dropped_low, guint *dropped_high,
+                                   GError **error);
 guint64      kata_spool_count     (KataSpool *spool);
 /* A durable point (kata-spool-durable.c): fsyncs what was committed since
  * the last one, if anything; also done by kata_spool_close. */
@@ -266,6 +271,7 @@ typedef struct {
   gboolean        throttle_enabled;
   guint           max_per_hour;
   guint           excess_percent;
+  guint           spool_max_events;   /* data_submission, 1000–1000000 */
 } KataSettings;
 
 KataSettings *kata_settings_new_default (void);
@@ -316,7 +322,9 @@ typedef struct {
   const char *dir;              /* where the spool lives */
   const char *device_id;        /* sent with each package; NULL: the one
                                  * the spool in @dir was made for */
-  guint64     spool_max_events; /* 0: the default (100000) */
+  guint64     spool_max_events; /* 0: the settings' spool_max_events
+                                 * (default 100000); otherwise a fixed
+                                 * bound that the settings do not change */
   gboolean    full_sync;        /* fsync each spool commit; otherwise a
                                  * durable point at most every second
                                  * (the plugin's setting, see docs/kata.md) */

@@ -35,6 +35,7 @@ kata_settings_new_default (void)
   s->throttle_enabled = TRUE;
   s->max_per_hour = 3000;
   s->excess_percent = 15;
+  s->spool_max_events = 100000;
   return s;
 }
 
@@ -174,6 +175,7 @@ kata_settings_from_json (JsonObject *values, GError **error)
   s->client_pfx_password = g_strdup (read_string (trust, "client_pfx_password"));
   read_uint (data, "transmission_period_sec", 1, 86400, &s->period_sec);
   read_uint (data, "max_events_per_package", 1, 100000, &s->max_per_package);
+  read_uint (data, "spool_max_events", 1000, 1000000, &s->spool_max_events);
   read_bool (thr, "enabled", &s->throttle_enabled);
   read_uint (thr, "max_events_per_hour", 1, G_MAXINT32, &s->max_per_hour);
   read_uint (thr, "excess_percent", 5, 100, &s->excess_percent);

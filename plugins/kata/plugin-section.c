@@ -56,6 +56,11 @@ static const VigilField submission_fields[] = {
   { .key = "max_events_per_package", .type = VIGIL_FIELD_INT, .default_json = "1024",
     .has_range = TRUE, .min = 1, .max = 100000,
     .description = "Maximum number of events in a package." },
+  { .key = "spool_max_events", .type = VIGIL_FIELD_INT, .default_json = "100000",
+    .has_range = TRUE, .min = 1000, .max = 1000000,
+    .description = "Events kept on disk while no server acknowledges them; "
+                   "beyond, the oldest low-importance events are dropped "
+                   "first (a kata.events_dropped event says how many)." },
 };
 
 static const VigilField throttling_fields[] = {

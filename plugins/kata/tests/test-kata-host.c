@@ -321,6 +321,21 @@ test_policy_errors_name_fields (void)
   g_assert_cmpint (vigil (cli, "policy", "validate", file, NULL), ==, 1);
   g_assert_nonnull (strstr (cli->out, "kata.connection.sync_period_min: 90 is out of range 1–60"));
   json_object_set_int_member (conn, "sync_period_min", 5);
+  {
+    g_autoptr (JsonObject) group = json_object_new ();
+    g_autoptr (JsonObject) values = json_object_new ();
+    g_autofree char *bound_text = NULL;
+    g_autofree char *bound_file = NULL;
+    json_object_set_int_member (values, "spool_max_events", 500);
+    json_object_set_object_member (group, "values", g_steal_pointer (&values));
+    json_object_set_object_member (kata, "data_submission", g_steal_pointer (&group));
+    bound_text = to_text (policy);
+    bound_file = write_tmp (cli, "bound.json", bound_text);
+    g_assert_cmpint (vigil (cli, "policy", "validate", bound_file, NULL), ==, 1);
+    g_assert_nonnull (strstr (cli->out,
+        "kata.data_submission.spool_max_events: 500 is out of range 1000–1000000"));
+    json_object_remove_member (kata, "data_submission");
+  }
   json_object_set_int_member (json_array_get_object_element (
       json_object_get_array_member (conn, "servers"), 0), "port", 70000);
   g_clear_pointer (&text, g_free);

@@ -4,7 +4,8 @@
  * quarantine.put/restore/delete and the `vigil quarantine` command, and at
  * start-up runs the recovery sweep over every store it has used before
  * (collection "stores"), so temporary files left by a crash are removed
- * and reported in the log before anything else touches the quarantine.
+ * and reported in the log before anything else touches the quarantine,
+ * and recounts each store's size ledger.
  */
 #include "qplugin.h"
 
@@ -30,7 +31,11 @@ startup_sweep (void)
       if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR))
         continue;
       store = qp_store_open_logged (dir, &error);
-      if (store == NULL)
+      /* The size ledger is recounted once per start: it also catches
+       * objects copied in or removed by hand while nothing was running. */
+      if (store != NULL)
+        qstore_recount (store, NULL, &error);
+      if (error != NULL)
         qp_api->log (qp_self, G_LOG_LEVEL_WARNING, "recovery sweep of %s: %s",
                      dir, error->message);
       qstore_free (store);

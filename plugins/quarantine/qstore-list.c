@@ -121,27 +121,12 @@ qstore_delete (QStore *store, const char *id, guint64 *size_before,
 {
   g_autofree char *name = g_strconcat (id != NULL ? id : "", Q_OBJECT_SUFFIX, NULL);
   int fd = qstore_open_object (store, id, error);
-  guint64 before;
 
   if (fd < 0)
     return FALSE;
   if (meta_out != NULL)
     *meta_out = qobject_read_meta (fd, qstore_key (store), NULL);
   close (fd);
-  if (!qstore_lock (store, error))
-    return FALSE;
-  before = qstore_total_size (store);
-  if (unlinkat (qstore_dir_fd (store), name, 0) < 0)
-    {
-      int errsv = errno;
-      qstore_unlock (store);
-      return q_set_errno (error, errsv, "cannot delete the object", name);
-    }
-  q_fsync (qstore_dir_fd (store));
-  if (size_before != NULL)
-    *size_before = before;
-  if (size_after != NULL)
-    *size_after = qstore_total_size (store);
-  qstore_unlock (store);
-  return TRUE;
+  return qstore_remove_object (store, name, "cannot delete the object",
+                               size_before, size_after, error);
 }

@@ -252,7 +252,8 @@ stream (QStore *store, const QPutRequest *req, Put *p, JsonObject *meta,
 }
 
 /* The commit point: after the rename and the folder fsync, the object is
- * durable and listed. Measured under the store lock for exact limits. */
+ * durable and listed. The size ledger is updated under the same lock, so
+ * the sizes before and after are exact for the limit events. */
 static gboolean
 commit (QStore *store, Put *p, QPutResult *result, GError **error)
 {
@@ -265,15 +266,17 @@ commit (QStore *store, Put *p, QPutResult *result, GError **error)
     return q_set_errno (error, errno, "cannot stat the object", p->tmp_name);
   if (!qstore_lock (store, error))
     return FALSE;
-  result->size_before = qstore_total_size (store);
+  result->size_before = qledger_begin (store);
   if (renameat (dir_fd, p->tmp_name, dir_fd, name) < 0)
     {
       int errsv = errno;
+      qledger_end (store, result->size_before);
       qstore_unlock (store);
       return q_set_errno (error, errsv, "cannot commit the object", name);
     }
   p->tmp_name[0] = '\0';
   result->size_after = result->size_before + st.st_size;
+  qledger_end (store, result->size_after);
   if (q_fsync (dir_fd) < 0)
     {
       int errsv = errno;

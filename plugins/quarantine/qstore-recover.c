@@ -111,6 +111,9 @@ qstore_recover (QStore *store, GError **error)
   closedir (dir);
   if (removed->len > 0)
     q_fsync (dir_fd);
+  /* A ledger left dirty by a killed process, or written before a reboot,
+   * is recounted here rather than in the middle of the next put. */
+  qledger_size (store);
   qstore_unlock (store);
   return g_steal_pointer (&removed);
 }

@@ -198,17 +198,9 @@ static gboolean
 remove_object (QStore *store, const char *id, GError **error)
 {
   g_autofree char *name = g_strconcat (id, Q_OBJECT_SUFFIX, NULL);
-  gboolean ok;
 
-  if (!qstore_lock (store, error))
-    return FALSE;
-  ok = unlinkat (qstore_dir_fd (store), name, 0) == 0;
-  if (!ok)
-    q_set_errno (error, errno, "restored, but cannot remove the object", name);
-  else
-    q_fsync (qstore_dir_fd (store));
-  qstore_unlock (store);
-  return ok;
+  return qstore_remove_object (store, name, "restored, but cannot remove the object",
+                               NULL, NULL, error);
 }
 
 static gboolean

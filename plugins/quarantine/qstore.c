@@ -4,7 +4,8 @@
  * The lock serializes the short critical sections that change which objects
  * exist (commit of a put, delete, the recovery sweep, key creation), so
  * that the store size measured before and after a change is exact and the
- * limit events fire once per crossing. It is an flock(2) on `.lock`
+ * limit events fire once per crossing (the size itself is kept in a
+ * ledger, qledger.c). It is an flock(2) on `.lock`
  * (between processes and store handles) plus a mutex (between threads
  * sharing one handle, since flock is per open file).
  */
@@ -18,17 +19,20 @@
 
 #define QSTORE_KEY_NAME  "store.key"
 #define QSTORE_LOCK_NAME ".lock"
+#define QSTORE_LEDGER_NAME ".ledger"
 
 struct _QStore {
   char   *dir;
   int     dir_fd;
   int     lock_fd;
+  int     ledger_fd;  /* qledger.c */
   GMutex  mutex;
   QKey    key;
 };
 
 const char *qstore_dir (QStore *store) { return store->dir; }
 int qstore_dir_fd (QStore *store) { return store->dir_fd; }
+int qstore_ledger_fd (QStore *store) { return store->ledger_fd; }
 const QKey *qstore_key (QStore *store) { return &store->key; }
 
 void
@@ -40,6 +44,8 @@ qstore_free (QStore *store)
     close (store->dir_fd);
   if (store->lock_fd >= 0)
     close (store->lock_fd);
+  if (store->ledger_fd >= 0)
+    close (store->ledger_fd);
   g_mutex_clear (&store->mutex);
   qkey_clear (&store->key);
   g_free (store->dir);
@@ -93,6 +99,10 @@ open_folder (QStore *store, GError **error)
                            O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (store->lock_fd < 0)
     return q_set_errno (error, errno, "cannot open the quarantine lock", store->dir);
+  store->ledger_fd = openat (store->dir_fd, QSTORE_LEDGER_NAME,
+                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (store->ledger_fd < 0)
+    return q_set_errno (error, errno, "cannot open the quarantine size ledger", store->dir);
   return TRUE;
 }
 
@@ -104,7 +114,7 @@ qstore_open (const char *dir, GPtrArray **recovered, GError **error)
   gboolean ok;
 
   store->dir = g_strdup (dir);
-  store->dir_fd = store->lock_fd = -1;
+  store->dir_fd = store->lock_fd = store->ledger_fd = -1;
   g_mutex_init (&store->mutex);
   if (!open_folder (store, error) || !qstore_lock (store, error))
     return NULL;
@@ -184,4 +194,35 @@ qstore_is_store_dir (QStore *store, int dir_fd)
 
   return fstat (store->dir_fd, &a) == 0 && fstat (dir_fd, &b) == 0
          && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Delete and restore end here: the object leaves the folder and the ledger
+ * under one lock, so the size before and after is exact. */
+gboolean
+qstore_remove_object (QStore *store, const char *name, const char *what,
+                      guint64 *size_before, guint64 *size_after, GError **error)
+{
+  struct stat st;
+  guint64 before, after;
+  int errsv = 0;
+
+  if (!qstore_lock (store, error))
+    return FALSE;
+  before = after = qledger_begin (store);
+  if (fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0
+      || unlinkat (store->dir_fd, name, 0) < 0)
+    errsv = errno;
+  else if (S_ISREG (st.st_mode))
+    after = before - MIN (before, (guint64) st.st_size);
+  qledger_end (store, after);
+  if (errsv == 0)
+    q_fsync (store->dir_fd);
+  qstore_unlock (store);
+  if (errsv != 0)
+    return q_set_errno (error, errsv, what, name);
+  if (size_before != NULL)
+    *size_before = before;
+  if (size_after != NULL)
+    *size_after = after;
+  return TRUE;
 }

@@ -153,12 +153,34 @@ int          qstore_dir_fd (QStore *store);
 const QKey  *qstore_key    (QStore *store);
 gboolean     qstore_lock   (QStore *store, GError **error);
 void         qstore_unlock (QStore *store);
-/* Sum of the committed objects' file sizes, in bytes. */
+/* Sum of the committed objects' file sizes, in bytes, by listing the
+ * folder (time linear in the number of objects; call with the lock held
+ * when it must be exact). */
 guint64      qstore_total_size (QStore *store);
+int          qstore_ledger_fd (QStore *store);
+/* The size ledger (qledger.c), with the store lock held: the store size
+ * (recounted when the ledger is not provably current); begin() returns it
+ * and marks the ledger dirty before a change, end() records the size after
+ * it; recount() lists the folder and rewrites the ledger. */
+guint64      qledger_size    (QStore *store);
+guint64      qledger_begin   (QStore *store);
+void         qledger_end     (QStore *store, guint64 size);
+guint64      qledger_recount (QStore *store);
+/* Removes the object file @name under the lock, keeping the ledger; @what
+ * prefixes the error. Sizes are optional. */
+gboolean     qstore_remove_object (QStore *store, const char *name,
+                                   const char *what, guint64 *size_before,
+                                   guint64 *size_after, GError **error);
 /* Opens the object @id (32 hex characters) for reading. */
 int          qstore_open_object (QStore *store, const char *id, GError **error);
 /* Whether @fd's folder is the store itself (put refuses such files). */
 gboolean     qstore_is_store_dir (QStore *store, int dir_fd);
+
+/* The store size in bytes, from the ledger (qledger.c; takes the lock). */
+gboolean     qstore_size    (QStore *store, guint64 *size, GError **error);
+/* Recounts the store size by listing the folder and rewrites the ledger;
+ * the plugin does it for every known store at start-up. */
+gboolean     qstore_recount (QStore *store, guint64 *size, GError **error);
 
 /* The recovery sweep (qstore-recover.c): removes the temporary files of
  * interrupted puts and restores (skipping ones still being written by a

@@ -84,9 +84,15 @@ sweep_and_check_clean (QFixture *f)
   g_autoptr (GDir) d = g_dir_open (f->store_dir, 0, NULL);
   const char *name;
 
+  guint64 size = 0;
+
   g_assert_nonnull (removed);
   while ((name = g_dir_read_name (d)) != NULL)
     g_assert_false (g_str_has_prefix (name, ".tmp-") || g_str_has_prefix (name, ".restore-"));
+  /* This handle stayed open while the helper was killed: the size ledger
+   * it shares with the helper must still match the folder. */
+  g_assert_true (qstore_size (f->store, &size, NULL));
+  g_assert_cmpuint (size, ==, qstore_total_size (f->store));
 }
 
 /* Keeps each round's check to its own object. */

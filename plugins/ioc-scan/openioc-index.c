@@ -2,9 +2,10 @@
 /*
  * Indexes a prepared collection so that the cost of checking one file does
  * not grow with the number of equality items. Positive `is` items on hashes,
- * FileName and FullPath go into one hash table; a node is "gated" when it
- * must be FALSE unless one of its indexed items hits (an indexed item; an
- * AND with a gated child; an OR whose children are all gated). Per file,
+ * FileName and FullPath go into key tables (openioc-keys.c); a node is
+ * "gated" when it must be FALSE unless one of its indexed items hits (an
+ * indexed item; an AND with a gated child; an OR whose children are all
+ * gated). Per file,
  * the hits are looked up, marked with their ancestors, and only documents
  * whose root is ungated or marked are evaluated. The index also works out
  * which hashes a file of a given size needs: a hash item under an AND that
@@ -20,12 +21,9 @@ typedef struct {
   guint   mask;
 } SizeRange;
 
-#define N_KINDS 7
-
 struct _IocIndex {
-  /* One table per key kind, keyed by the items' own strings (borrowed):
-   * value -> first IocNode, the others chained by next_same. */
-  GHashTable *items[N_KINDS];
+  IocKeys    *keys;         /* equality items by value (openioc-keys.c) */
+  guint       n_indexed;
   GHashTable *root_doc;     /* IocNode root -> IocDoc */
   GPtrArray  *always;       /* IocDoc whose root is not gated */
   GHashTable *empty;        /* shared, read-only: "no hits" */
@@ -33,24 +31,8 @@ struct _IocIndex {
   guint       hash_any;
   GHashTable *size_exact;   /* guint64* -> mask */
   GArray     *size_ranges;  /* SizeRange */
-  guint       key_kinds;    /* KeyKind bits present in @items */
+  guint       key_kinds;    /* IocKeyKind bits present in @keys */
 };
-
-typedef enum {
-  KEY_MD5 = 1 << 0,
-  KEY_SHA1 = 1 << 1,
-  KEY_SHA256 = 1 << 2,
-  KEY_NAME_FOLDED = 1 << 3,
-  KEY_NAME = 1 << 4,
-  KEY_PATH_FOLDED = 1 << 5,
-  KEY_PATH = 1 << 6,
-} KeyKind;
-
-static GHashTable *
-table_of (IocIndex *index, KeyKind kind)
-{
-  return index->items[g_bit_nth_lsf (kind, -1)];
-}
 
 static guint
 hash_bit (IocTerm term)
@@ -63,41 +45,20 @@ hash_bit (IocTerm term)
 /* Building                                                            */
 /* ------------------------------------------------------------------ */
 
-static KeyKind
-item_key_kind (const IocNode *item)
-{
-  if (item->negate || item->condition != IOC_COND_IS || !item->value.valid
-      || item->value.is_range)
-    return 0;
-  switch (item->term)
-    {
-    case IOC_TERM_MD5: return KEY_MD5;
-    case IOC_TERM_SHA1: return KEY_SHA1;
-    case IOC_TERM_SHA256: return KEY_SHA256;
-    case IOC_TERM_FILE_NAME: return item->preserve_case ? KEY_NAME : KEY_NAME_FOLDED;
-    case IOC_TERM_FULL_PATH: return item->preserve_case ? KEY_PATH : KEY_PATH_FOLDED;
-    default: return 0;
-    }
-}
-
+/* Marks an equality item; openioc-keys.c files it under its key once
+ * every document is annotated. */
 static void
 index_item (IocIndex *index, IocNode *item)
 {
-  KeyKind kind = item_key_kind (item);
-  GHashTable *table;
-  const char *key;
+  IocKeyKind kind = ioc_item_key_kind (item);
 
   item->indexed = kind != 0;
   item->gated = item->indexed;
   item->next_same = NULL;
   if (!item->indexed)
     return;
-  table = table_of (index, kind);
-  key = (kind == KEY_NAME_FOLDED || kind == KEY_PATH_FOLDED) ? item->value.cmp_folded
-                                                              : item->value.cmp;
-  item->next_same = g_hash_table_lookup (table, key);
-  g_hash_table_insert (table, (char *) key, item);
   index->key_kinds |= kind;
+  index->n_indexed++;
 }
 
 /* The nearest AND ancestor that also requires a size: its size item. */
@@ -195,8 +156,6 @@ ioc_index_build (IocCollection *coll)
 {
   IocIndex *index = g_new0 (IocIndex, 1);
 
-  for (guint k = 0; k < N_KINDS; k++)
-    index->items[k] = g_hash_table_new (g_str_hash, g_str_equal);
   index->root_doc = g_hash_table_new (NULL, NULL);
   index->always = g_ptr_array_new ();
   index->empty = g_hash_table_new (NULL, NULL);
@@ -212,14 +171,14 @@ ioc_index_build (IocCollection *coll)
       if (!doc->root->gated)
         g_ptr_array_add (index->always, doc);
     }
+  index->keys = ioc_keys_build (coll, index->n_indexed);
   coll->index = index;
 }
 
 void
 ioc_index_free (IocIndex *index)
 {
-  for (guint k = 0; k < N_KINDS; k++)
-    g_hash_table_unref (index->items[k]);
+  ioc_keys_free (index->keys);
   g_hash_table_unref (index->root_doc);
   g_ptr_array_unref (index->always);
   g_hash_table_unref (index->empty);
@@ -231,6 +190,12 @@ ioc_index_free (IocIndex *index)
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
 /* ------------------------------------------------------------------ */
+
+IocKeys *
+ioc_index_keys (IocIndex *index)
+{
+  return index->keys;
+}
 
 guint
 ioc_index_hashes_for_size (IocIndex *index, guint64 size)
@@ -285,13 +250,13 @@ mark (GHashTable *marked, IocNode *node)
 }
 
 static void
-lookup (IocIndex *index, GHashTable **marked, KeyKind kind, const char *value)
+lookup (IocIndex *index, GHashTable **marked, IocKeyKind kind, const char *value)
 {
   IocNode *hit;
 
   if (!(index->key_kinds & kind) || value == NULL)
     return;
-  hit = g_hash_table_lookup (table_of (index, kind), value);
+  hit = ioc_keys_lookup (index->keys, kind, value);
   if (hit == NULL)
     return;
   if (*marked == NULL)
@@ -305,20 +270,20 @@ find_hits (IocIndex *index, const IocFileFacts *f)
 {
   GHashTable *marked = NULL;
 
-  lookup (index, &marked, KEY_MD5, (f->have & IOC_HASH_MD5) ? f->md5 : NULL);
-  lookup (index, &marked, KEY_SHA1, (f->have & IOC_HASH_SHA1) ? f->sha1 : NULL);
-  lookup (index, &marked, KEY_SHA256, (f->have & IOC_HASH_SHA256) ? f->sha256 : NULL);
-  lookup (index, &marked, KEY_NAME, f->name);
-  lookup (index, &marked, KEY_PATH, f->path);
-  if (index->key_kinds & KEY_NAME_FOLDED)
+  lookup (index, &marked, IOC_KEY_MD5, (f->have & IOC_HASH_MD5) ? f->md5 : NULL);
+  lookup (index, &marked, IOC_KEY_SHA1, (f->have & IOC_HASH_SHA1) ? f->sha1 : NULL);
+  lookup (index, &marked, IOC_KEY_SHA256, (f->have & IOC_HASH_SHA256) ? f->sha256 : NULL);
+  lookup (index, &marked, IOC_KEY_NAME, f->name);
+  lookup (index, &marked, IOC_KEY_PATH, f->path);
+  if (index->key_kinds & IOC_KEY_NAME_FOLDED)
     {
       g_autofree char *folded = ioc_fold (f->name);
-      lookup (index, &marked, KEY_NAME_FOLDED, folded);
+      lookup (index, &marked, IOC_KEY_NAME_FOLDED, folded);
     }
-  if (index->key_kinds & KEY_PATH_FOLDED)
+  if (index->key_kinds & IOC_KEY_PATH_FOLDED)
     {
       g_autofree char *folded = ioc_fold (f->path);
-      lookup (index, &marked, KEY_PATH_FOLDED, folded);
+      lookup (index, &marked, IOC_KEY_PATH_FOLDED, folded);
     }
   return marked;
 }

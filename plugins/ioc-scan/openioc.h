@@ -4,7 +4,8 @@
  * builds (openioc-parse.c), collections and their documents
  * (openioc-collection.c), the term table (openioc-terms.c), the value
  * comparisons (openioc-value.c), the three-valued evaluator
- * (openioc-eval.c), the per-file indexes (openioc-index.c) and the text
+ * (openioc-eval.c), the per-file indexes (openioc-index.c, its key tables in
+ * openioc-keys.c) and the text
  * rendering of trees and matched branches (openioc-print.c). Nothing here
  * depends on the host: the engine is a static library that unit tests, the
  * plugin and the CLI command link directly.
@@ -144,6 +145,19 @@ typedef struct {
 } IocDoc;
 
 typedef struct _IocIndex IocIndex;
+typedef struct _IocKeys IocKeys;
+
+/* What an indexed item is keyed by (openioc-keys.c). */
+typedef enum {
+  IOC_KEY_MD5 = 1 << 0,
+  IOC_KEY_SHA1 = 1 << 1,
+  IOC_KEY_SHA256 = 1 << 2,
+  IOC_KEY_NAME_FOLDED = 1 << 3,
+  IOC_KEY_NAME = 1 << 4,
+  IOC_KEY_PATH_FOLDED = 1 << 5,
+  IOC_KEY_PATH = 1 << 6,
+} IocKeyKind;
+#define IOC_KEY_KINDS 7
 
 /* A collection: the IOC files of one task or one CLI run. */
 typedef struct {
@@ -285,6 +299,8 @@ IocTri         ioc_node_eval_hits        (const IocNode *node, const IocFileFact
 /* Builds coll->index; called by ioc_collection_prepare. */
 void           ioc_index_build           (IocCollection *coll);
 void           ioc_index_free            (IocIndex *index);
+/* The index's key tables (tests look at the chains). */
+IocKeys       *ioc_index_keys            (IocIndex *index);
 /* Hashes a file of @size needs (IocHashMask). */
 guint          ioc_index_hashes_for_size (IocIndex *index, guint64 size);
 /* The hashes any file may need (to size buffers, report). */
@@ -299,6 +315,17 @@ typedef void (*IocFoundFunc) (IocDoc *doc, const IocFileFacts *facts,
                               GHashTable *marked, gpointer user_data);
 void           ioc_index_match           (IocIndex *index, const IocFileFacts *facts,
                                           IocFoundFunc found, gpointer user_data);
+
+/* ---- openioc-keys.c ---- */
+/* The key an item is indexed by, or 0 when it is not an equality item. */
+IocKeyKind     ioc_item_key_kind         (const IocNode *item);
+/* Fills the key tables with the usable documents' items marked indexed
+ * (@n_indexed of them), chaining equal keys by next_same in collection
+ * order; a large collection is spread over the cores. */
+IocKeys       *ioc_keys_build            (IocCollection *coll, guint n_indexed);
+void           ioc_keys_free             (IocKeys *keys);
+/* The first item keyed by @value, the others through next_same. */
+IocNode       *ioc_keys_lookup           (IocKeys *keys, IocKeyKind kind, const char *value);
 
 /* ---- openioc-print.c ---- */
 /* One line for an item: `FileItem/Md5sum is "abc"` (with "not"). */

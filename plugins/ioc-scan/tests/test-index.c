@@ -131,6 +131,38 @@ test_hundred_thousand_md5_items (void)
   g_assert_cmpuint (strlen (matched), <, 200);
 }
 
+/* Enough items for the key tables to be filled on several threads: every
+ * key is still found, and items with equal values in two documents are
+ * chained latest first, as one thread would chain them. */
+static void
+test_sharded_keys_chain_in_order (void)
+{
+  g_autofree char *body = many_md5_doc (10000, FALSE);
+  g_autofree char *a = ioc11 ("first", body);
+  g_autofree char *b = ioc11 ("second", body);
+  g_autoptr (IocCollection) coll = ioc_collection_new (64 * 1024 * 1024);
+  IocDoc *doc_a = ioc_collection_add_memory (coll, "a.ioc", a, strlen (a));
+  IocDoc *doc_b = ioc_collection_add_memory (coll, "b.ioc", b, strlen (b));
+  IocFileFacts f;
+
+  ioc_collection_prepare (coll);
+  facts_init (&f, "/tmp/x");
+  for (guint i = 0; i < 10000; i += 97)
+    {
+      g_autofree char *h = md5_hex (i);
+      IocNode *head = ioc_keys_lookup (ioc_index_keys (coll->index), IOC_KEY_MD5, h);
+
+      strcpy (f.md5, h);
+      g_assert_cmpuint (match_count (coll, &f, NULL), ==, 2);
+      g_assert_nonnull (head);
+      g_assert_true (head->parent == doc_b->root);
+      g_assert_nonnull (head->next_same);
+      g_assert_true (head->next_same->parent == doc_a->root);
+      g_assert_null (head->next_same->next_same);
+    }
+  g_assert_null (ioc_keys_lookup (ioc_index_keys (coll->index), IOC_KEY_MD5, "00000000000000000000000000000001"));
+}
+
 static void
 test_size_gated_hashing (void)
 {
@@ -202,6 +234,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ioc/index/agrees-with-evaluator", test_index_agrees_with_evaluator);
   g_test_add_func ("/ioc/index/hundred-thousand-md5-items", test_hundred_thousand_md5_items);
+  g_test_add_func ("/ioc/index/sharded-keys-chain-in-order", test_sharded_keys_chain_in_order);
   g_test_add_func ("/ioc/index/size-gated-hashing", test_size_gated_hashing);
   g_test_add_func ("/ioc/index/size-range-and-ungated-hash", test_size_range_and_ungated_hash);
   g_test_add_func ("/ioc/index/matched-text-true-branch-only", test_matched_text_shows_true_branch_only);

@@ -2,9 +2,10 @@
 /*
  * The kata plugin's engine: everything that turns telemetry events into
  * acknowledged HTTPS deliveries to a central node, without the host. Each
- * module has its own file (kata-spool.c, kata-throttle.c, kata-importance.c,
+ * module has its own file (kata-spool*.c, kata-throttle.c, kata-importance.c,
  * kata-cert-info.c, kata-tls.c, kata-http.c, kata-reply.c, kata-settings.c,
- * kata-sender.c, kata-sync.c, kata-engine.c, kata-counters.c); this header
+ * kata-server-settings.c, kata-sender.c, kata-server-failures.c,
+ * kata-sync.c, kata-engine.c, kata-counters.c); this header
  * is their shared contract. plugin.c adapts it to the host API; the tests and the benchmark
  * link the engine directly. Time always comes from the hooks' clock, never
  * from the wall clock, so that throttling, TTL and periods are testable.

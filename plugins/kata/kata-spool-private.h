@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the spool's files share: the spool object (kata-spool.c holds the
- * queue itself, kata-spool-durable.c the durable points and the bound).
+ * What the spool's files share: the spool object. kata-spool.c holds the
+ * queue itself, kata-spool-shared.c the state shared between processes,
+ * kata-spool-durable.c the durable points, kata-spool-bound.c bound changes.
  * Everything that touches the database takes spool->lock first.
  */
 #pragma once
@@ -29,7 +30,10 @@ struct _KataSpool {
   guint64  durable_points;
 };
 
-/* Under spool->lock (kata-spool.c). */
+/* Under spool->lock (kata-spool.c). fail sets a KATA_ERROR_IO naming
+ * @what with SQLite's message and returns FALSE; exec runs SQL text. */
+gboolean kata_spool_fail (KataSpool *spool, const char *what, GError **error);
+gboolean kata_spool_exec (KataSpool *spool, const char *sql, GError **error);
 void     kata_spool_sync_count (KataSpool *spool);
 gboolean kata_spool_drop_oldest (KataSpool *spool, gboolean high);
 /* kata-spool-durable.c: marks the spool dirty at each commit. */

@@ -41,19 +41,19 @@ static const char schema_sql[] =
 
 G_DEFINE_QUARK (kata-error-quark, kata_error)
 
-static gboolean
-db_fail (KataSpool *spool, const char *what, GError **error)
+gboolean
+kata_spool_fail (KataSpool *spool, const char *what, GError **error)
 {
   g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "spool: %s: %s", what,
                sqlite3_errmsg (spool->db));
   return FALSE;
 }
 
-static gboolean
-db_exec (KataSpool *spool, const char *sql, GError **error)
+gboolean
+kata_spool_exec (KataSpool *spool, const char *sql, GError **error)
 {
   if (sqlite3_exec (spool->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db_fail (spool, sql, error);
+    return kata_spool_fail (spool, sql, error);
   return TRUE;
 }
 
@@ -82,7 +82,7 @@ run_cached (KataSpool *spool, guint which, GError **error)
 
   if (st != NULL)
     sqlite3_reset (st);
-  return ok ? TRUE : db_fail (spool, statement_sql[which], error);
+  return ok ? TRUE : kata_spool_fail (spool, statement_sql[which], error);
 }
 
 static gint64
@@ -147,10 +147,10 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
       return NULL;
     }
   sqlite3_busy_timeout (spool->db, 5000);
-  if (!db_exec (spool, "PRAGMA journal_mode=WAL;", error) ||
-      !db_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
+  if (!kata_spool_exec (spool, "PRAGMA journal_mode=WAL;", error) ||
+      !kata_spool_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
                                  : "PRAGMA synchronous=NORMAL;", error) ||
-      !db_exec (spool, schema_sql, error) ||
+      !kata_spool_exec (spool, schema_sql, error) ||
       !load_agent_id (spool, error))
     {
       g_prefix_error (error, "%s: ", path);
@@ -249,19 +249,19 @@ remember_start (KataSpool *spool, const char *key, gint64 time_us, GError **erro
 
   if (sqlite3_prepare_v2 (spool->db, "INSERT OR REPLACE INTO ttl (key, first_us)"
                           " VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
-    return db_fail (spool, "prepare ttl", error);
+    return kata_spool_fail (spool, "prepare ttl", error);
   sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 2, time_us);
   ok = sqlite3_step (st) == SQLITE_DONE;
   sqlite3_finalize (st);
   if (!ok)
-    return db_fail (spool, "remember process start", error);
+    return kata_spool_fail (spool, "remember process start", error);
   if (++spool->ttl_inserts % 1024 == 0)
     {
       g_autofree char *sql = g_strdup_printf (
           "DELETE FROM ttl WHERE key IN (SELECT key FROM ttl ORDER BY first_us"
           " LIMIT max(0, (SELECT count(*) FROM ttl) - %d))", TTL_MAX_ENTRIES);
-      return db_exec (spool, sql, error);
+      return kata_spool_exec (spool, sql, error);
     }
   return TRUE;
 }
@@ -297,7 +297,7 @@ insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
   gboolean ok = TRUE;
 
   if (st == NULL)
-    return db_fail (spool, "prepare insert", error);
+    return kata_spool_fail (spool, "prepare insert", error);
   for (guint i = 0; ok && i < n_items; i++)
     {
       if (!make_room (spool, items[i].importance, dropped_low, dropped_high))
@@ -308,7 +308,7 @@ insert_items (KataSpool *spool, const KataSpoolItem *items, guint n_items,
       sqlite3_bind_int64 (st, 3, items[i].time_us);
       sqlite3_bind_text (st, 4, items[i].json, -1, SQLITE_STATIC);
       if (sqlite3_step (st) != SQLITE_DONE)
-        ok = db_fail (spool, "insert event", error);
+        ok = kata_spool_fail (spool, "insert event", error);
       else
         spool->count++;
       if (ok && items[i].ttl_key != NULL)
@@ -371,7 +371,7 @@ load_package (KataSpool *spool, guint64 seq, gint64 first, gint64 last,
   if (sqlite3_prepare_v2 (spool->db, "SELECT body FROM events WHERE id BETWEEN ?"
                           " AND ? AND package = ? ORDER BY id", -1, &st, NULL) != SQLITE_OK)
     {
-      db_fail (spool, "prepare package", error);
+      kata_spool_fail (spool, "prepare package", error);
       return NULL;
     }
   sqlite3_bind_int64 (st, 1, first);
@@ -383,7 +383,7 @@ load_package (KataSpool *spool, guint64 seq, gint64 first, gint64 last,
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     {
-      db_fail (spool, "read package", error);
+      kata_spool_fail (spool, "read package", error);
       return NULL;
     }
   return g_steal_pointer (&pkg);
@@ -407,14 +407,14 @@ assign_package (KataSpool *spool, guint max_events, GError **error)
   g_clear_pointer (&sql, g_free);
   sql = g_strdup_printf ("INSERT INTO packages (first_id, last_id) VALUES (%"
                          G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", first, last);
-  if (!db_exec (spool, sql, error))
+  if (!kata_spool_exec (spool, sql, error))
     return -1;
   seq = sqlite3_last_insert_rowid (spool->db);
   g_clear_pointer (&sql, g_free);
   sql = g_strdup_printf ("UPDATE events SET package = %" G_GINT64_FORMAT
                          " WHERE id BETWEEN %" G_GINT64_FORMAT " AND %" G_GINT64_FORMAT,
                          seq, first, last);
-  return db_exec (spool, sql, error) ? seq : -1;
+  return kata_spool_exec (spool, sql, error) ? seq : -1;
 }
 
 /* The open package: its seq and id range, or seq 0. */
@@ -447,12 +447,12 @@ kata_spool_next_package (KataSpool *spool, guint max_events, GError **error)
   /* Another process may form a package at the same time (`vigil serve`
    * and `vigil kata flush`): look again, and form one, inside a write
    * transaction, so packages never overlap. */
-  if (seq <= 0 && db_exec (spool, "BEGIN IMMEDIATE", error))
+  if (seq <= 0 && kata_spool_exec (spool, "BEGIN IMMEDIATE", error))
     {
       seq = open_package (spool, &first, &last);
       if (seq <= 0 && (seq = assign_package (spool, max_events, error)) > 0)
         open_package (spool, &first, &last);
-      if (seq < 0 || !db_exec (spool, "COMMIT", error))
+      if (seq < 0 || !kata_spool_exec (spool, "COMMIT", error))
         {
           sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
           seq = -1;
@@ -477,11 +477,11 @@ kata_spool_ack (KataSpool *spool, guint64 seq, GError **error)
   int removed = 0;
 
   g_mutex_lock (&spool->lock);
-  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
-  if (ok && (ok = db_exec (spool, del_events, error)))
+  ok = kata_spool_exec (spool, "BEGIN IMMEDIATE", error);
+  if (ok && (ok = kata_spool_exec (spool, del_events, error)))
     {
       removed = sqlite3_changes (spool->db);
-      ok = db_exec (spool, del_pkg, error) && db_exec (spool, "COMMIT", error);
+      ok = kata_spool_exec (spool, del_pkg, error) && kata_spool_exec (spool, "COMMIT", error);
     }
   if (!ok)
     sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
@@ -489,190 +489,4 @@ kata_spool_ack (KataSpool *spool, guint64 seq, GError **error)
     spool->count -= MIN ((guint64) removed, spool->count);
   g_mutex_unlock (&spool->lock);
   return ok;
-}
-
-gboolean
-kata_spool_mark_task (KataSpool *spool, const char *id, gint64 now_us,
-                      GError **error)
-{
-  sqlite3_stmt *st = NULL;
-  gboolean is_new = FALSE;
-
-  g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "INSERT OR IGNORE INTO sync_tasks"
-                          " (id, created_us) VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK)
-    {
-      sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (st, 2, now_us);
-      if (sqlite3_step (st) == SQLITE_DONE)
-        is_new = sqlite3_changes (spool->db) > 0;
-      else
-        db_fail (spool, "remember task", error);
-    }
-  else
-    db_fail (spool, "prepare task", error);
-  sqlite3_finalize (st);
-  g_mutex_unlock (&spool->lock);
-  return is_new;
-}
-
-gboolean
-kata_spool_meta_set (KataSpool *spool, const char *key, const char *value,
-                     GError **error)
-{
-  sqlite3_stmt *st = NULL;
-  gboolean ok = FALSE;
-
-  g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "INSERT OR REPLACE INTO meta (key, value)"
-                          " VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK)
-    {
-      sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-    }
-  if (!ok)
-    db_fail (spool, "write meta", error);
-  sqlite3_finalize (st);
-  g_mutex_unlock (&spool->lock);
-  return ok;
-}
-
-char *
-kata_spool_meta_get (KataSpool *spool, const char *key)
-{
-  sqlite3_stmt *st = NULL;
-  char *value = NULL;
-
-  g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "SELECT value FROM meta WHERE key = ?",
-                          -1, &st, NULL) == SQLITE_OK)
-    {
-      sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        value = g_strdup ((const char *) sqlite3_column_text (st, 0));
-    }
-  sqlite3_finalize (st);
-  g_mutex_unlock (&spool->lock);
-  return value;
-}
-
-gboolean
-kata_spool_counters_add (KataSpool *spool, JsonObject *deltas, GError **error)
-{
-  g_autoptr (GList) names = json_object_get_members (deltas);
-  sqlite3_stmt *st = NULL;
-  gboolean ok;
-
-  g_mutex_lock (&spool->lock);
-  ok = db_exec (spool, "BEGIN IMMEDIATE", error);
-  if (ok && sqlite3_prepare_v2 (spool->db, "INSERT INTO counters (name, value)"
-                                " VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
-                                " value = value + excluded.value", -1, &st, NULL) != SQLITE_OK)
-    ok = db_fail (spool, "prepare counters", error);
-  for (GList *l = names; ok && l != NULL; l = l->next)
-    {
-      gint64 delta = json_object_get_int_member (deltas, l->data);
-      if (delta == 0)
-        continue;
-      sqlite3_reset (st);
-      sqlite3_bind_text (st, 1, l->data, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (st, 2, delta);
-      if (sqlite3_step (st) != SQLITE_DONE)
-        ok = db_fail (spool, "add counter", error);
-    }
-  sqlite3_finalize (st);
-  if (ok)
-    ok = db_exec (spool, "COMMIT", error);
-  else
-    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
-  g_mutex_unlock (&spool->lock);
-  return ok;
-}
-
-JsonObject *
-kata_spool_counters (KataSpool *spool)
-{
-  JsonObject *o = json_object_new ();
-  sqlite3_stmt *st = NULL;
-
-  g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "SELECT name, value FROM counters ORDER BY name",
-                          -1, &st, NULL) == SQLITE_OK)
-    while (sqlite3_step (st) == SQLITE_ROW)
-      json_object_set_int_member (o, (const char *) sqlite3_column_text (st, 0),
-                                  sqlite3_column_int64 (st, 1));
-  sqlite3_finalize (st);
-  g_mutex_unlock (&spool->lock);
-  return o;
-}
-
-static gboolean
-window_add_rows (KataSpool *spool, JsonArray *rows, GError **error)
-{
-  sqlite3_stmt *st = NULL;
-  gboolean ok = TRUE;
-
-  if (sqlite3_prepare_v2 (spool->db, "INSERT INTO throttle_window (type, minute,"
-                          " offered, admitted) VALUES (?, ?, ?, ?) ON CONFLICT"
-                          " (type, minute) DO UPDATE SET offered = offered +"
-                          " excluded.offered, admitted = admitted + excluded.admitted",
-                          -1, &st, NULL) != SQLITE_OK)
-    return db_fail (spool, "prepare window", error);
-  for (guint i = 0; ok && i < json_array_get_length (rows); i++)
-    {
-      JsonArray *row = json_array_get_array_element (rows, i);
-      sqlite3_reset (st);
-      sqlite3_bind_text (st, 1, json_array_get_string_element (row, 0), -1, SQLITE_STATIC);
-      for (guint c = 1; c < 4; c++)
-        sqlite3_bind_int64 (st, (int) c + 1, json_array_get_int_element (row, c));
-      if (sqlite3_step (st) != SQLITE_DONE)
-        ok = db_fail (spool, "add to window", error);
-    }
-  sqlite3_finalize (st);
-  return ok;
-}
-
-gboolean
-kata_spool_window_add (KataSpool *spool, JsonArray *rows, gint64 keep_from_minute,
-                       GError **error)
-{
-  g_autofree char *prune = g_strdup_printf (
-      "DELETE FROM throttle_window WHERE minute < %" G_GINT64_FORMAT, keep_from_minute);
-  gboolean ok;
-
-  g_mutex_lock (&spool->lock);
-  ok = db_exec (spool, "BEGIN IMMEDIATE", error) &&
-       window_add_rows (spool, rows, error) &&
-       db_exec (spool, prune, error) &&
-       db_exec (spool, "COMMIT", error);
-  if (!ok)
-    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
-  g_mutex_unlock (&spool->lock);
-  return ok;
-}
-
-JsonArray *
-kata_spool_window (KataSpool *spool, gint64 from_minute)
-{
-  JsonArray *rows = json_array_new ();
-  sqlite3_stmt *st = NULL;
-
-  g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "SELECT type, minute, offered, admitted FROM"
-                          " throttle_window WHERE minute >= ?", -1, &st, NULL) == SQLITE_OK)
-    {
-      sqlite3_bind_int64 (st, 1, from_minute);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        {
-          JsonArray *row = json_array_new ();
-          json_array_add_string_element (row, (const char *) sqlite3_column_text (st, 0));
-          for (int c = 1; c < 4; c++)
-            json_array_add_int_element (row, sqlite3_column_int64 (st, c));
-          json_array_add_array_element (rows, row);
-        }
-    }
-  sqlite3_finalize (st);
-  g_mutex_unlock (&spool->lock);
-  return rows;
 }

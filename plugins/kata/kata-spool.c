@@ -147,6 +147,8 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
       return NULL;
     }
   sqlite3_busy_timeout (spool->db, 5000);
+  /* Before the first write: a new spool's schema must be made durable too. */
+  kata_spool_watch_commits (spool);
   if (!kata_spool_exec (spool, "PRAGMA journal_mode=WAL;", error) ||
       !kata_spool_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
                                  : "PRAGMA synchronous=NORMAL;", error) ||
@@ -156,7 +158,6 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
-  kata_spool_watch_commits (spool);
   spool->data_version = -1;
   kata_spool_sync_count (spool);
   return g_steal_pointer (&spool);

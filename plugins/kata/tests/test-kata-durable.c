@@ -150,6 +150,7 @@ test_durable_point_only_after_commit (void)
   g_assert_true (kata_spool_make_durable (spool, &error));  /* the new schema */
   g_assert_no_error (error);
   before = kata_spool_durable_points (spool);
+  g_assert_cmpuint (before, ==, 1);
   g_assert_true (kata_spool_make_durable (spool, NULL));
   g_assert_cmpuint (kata_spool_durable_points (spool), ==, before);  /* nothing new */
   g_assert_true (kata_spool_append (spool, &item, 1, NULL, NULL, NULL));

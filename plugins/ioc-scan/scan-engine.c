@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +46,7 @@ typedef struct {
   guint64               bytes_done;
   guint64               hashed_files;
   gboolean              need_owner;
+  GHashTable           *device_users;  /* uid -> name from the root's etc/passwd */
   gboolean              multi_buffer;  /* MD5 in vector lanes */
   guint                 max_objects;
   guint                 max_listed;
@@ -220,23 +220,6 @@ on_found (IocDoc *doc, const IocFileFacts *f, GHashTable *marked, gpointer data)
     match_free (m);
 }
 
-static const char *
-owner_name (GHashTable *cache, uid_t uid)
-{
-  const char *name = g_hash_table_lookup (cache, GUINT_TO_POINTER (uid));
-  struct passwd pw, *res = NULL;
-  char buf[1024];
-
-  if (name != NULL)
-    return name;
-  if (getpwuid_r (uid, &pw, buf, sizeof buf, &res) == 0 && res != NULL)
-    name = g_strdup (pw.pw_name);
-  else
-    name = g_strdup_printf ("%u", (guint) uid);
-  g_hash_table_insert (cache, GUINT_TO_POINTER (uid), (char *) name);
-  return name;
-}
-
 static gint64
 ts (const struct statx_timestamp *t)
 {
@@ -323,7 +306,8 @@ fill_facts (IocFileFacts *f, Worker *w, const char *host_path, const struct stat
   slash = strrchr (f->path, '/');
   f->name = slash != NULL ? slash + 1 : f->path;
   facts_from_statx (f, stx);
-  f->owner = w->e->need_owner ? owner_name (w->owners, stx->stx_uid) : NULL;
+  f->owner = w->e->need_owner ? ioc_owner_name (w->e->device_users, w->owners, stx->stx_uid)
+                               : NULL;
 }
 
 static void
@@ -601,6 +585,7 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->result = result_new (coll, e->doc_results);
   e->batch = g_ptr_array_new_full (BATCH, g_free);
   e->need_owner = collection_uses (coll, IOC_TERM_USERNAME);
+  e->device_users = e->need_owner ? ioc_device_users_load (root_real) : NULL;
   e->multi_buffer = !opt->no_multi_buffer;
   e->max_objects = opt->max_objects > 0 ? opt->max_objects : 1000;
   e->max_listed = opt->max_listed > 0 ? opt->max_listed : 1000;
@@ -647,6 +632,7 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
     g_thread_join (threads->pdata[i]);
   engine_finish (&e, start);
   g_hash_table_unref (e.doc_results);
+  g_clear_pointer (&e.device_users, g_hash_table_unref);
   g_mutex_clear (&e.lock);
   g_mutex_clear (&e.qlock);
   g_cond_clear (&e.qcond);

@@ -65,6 +65,10 @@ typedef struct {
 
 static xmlExternalEntityLoader previous_loader;
 
+/* An absent attribute: a constant, not g_intern_static_string (""), whose
+ * global lock the parsing threads fought over for every item. */
+static const char NO_TEXT[] = "";
+
 /* ------------------------------------------------------------------ */
 /* libxml2 hooks                                                       */
 /* ------------------------------------------------------------------ */
@@ -252,14 +256,14 @@ item_start (Sax *sax, int n, const xmlChar **attrs)
   item->line = line_of (sax);
   item->condition_text = attr_pooled (sax, SLOT_CONDITION, n, attrs, "condition");
   if (item->condition_text == NULL)
-    item->condition_text = g_intern_static_string ("");
+    item->condition_text = NO_TEXT;
   item->condition = ioc_condition_parse (item->condition_text, doc->version, &item->negate);
   if (doc->version == IOC_V1_1)
     {
       item->negate = item->negate != attr_true (n, attrs, "negate");
       item->preserve_case = attr_true (n, attrs, "preserve-case");
     }
-  item->search = g_intern_static_string ("");
+  item->search = NO_TEXT;
   sax->has_context = sax->has_content = FALSE;
   g_clear_pointer (&sax->content, g_free);
   return item;
@@ -443,7 +447,7 @@ open_frame (Sax *sax, Frame *f, const Frame *parent, int n, const xmlChar **attr
       parent->node->document = attr_pooled (sax, SLOT_DOCUMENT, n, attrs, "document");
       parent->node->search = attr_pooled (sax, SLOT_SEARCH, n, attrs, "search");
       if (parent->node->search == NULL)
-        parent->node->search = g_intern_static_string ("");
+        parent->node->search = NO_TEXT;
       break;
     case K_CONTENT:
       sax->has_content = TRUE;

@@ -137,12 +137,20 @@ place (QpDevice *d, JsonObject *settings, GError **error)
   return TRUE;
 }
 
+/* Written only when new or moved: every operation opens the device's
+ * store, and an unchanged row would cost a database commit each time. */
 static void
 remember_store (QpDevice *d)
 {
   g_autoptr (JsonNode) doc = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *o = json_object_new ();
+  g_autoptr (JsonNode) known = qp_api->store_get (qp_self, QP_STORES, d->device_id, NULL);
+  JsonObject *o;
 
+  if (known != NULL && JSON_NODE_HOLDS_OBJECT (known)
+      && g_strcmp0 (json_object_get_string_member_with_default (
+                        json_node_get_object (known), "dir", NULL), d->store_dir) == 0)
+    return;
+  o = json_object_new ();
   json_object_set_string_member (o, "dir", d->store_dir);
   json_node_take_object (doc, o);
   qp_api->store_put (qp_self, QP_STORES, d->device_id, doc, NULL);

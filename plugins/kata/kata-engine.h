@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 GQuark kata_error_quark (void);
 
 typedef enum {
-  KATA_ERROR_IO = 1,          /* spool file or socket I/O */
+  KATA_ERROR_IO = 1,          /* spool file I/O (a local problem) */
   KATA_ERROR_CONNECT,         /* TCP connect failed or timed out */
   KATA_ERROR_PROXY,           /* the HTTP CONNECT proxy refused */
   KATA_ERROR_TLS,             /* handshake or certificate verification */
@@ -34,6 +34,7 @@ typedef enum {
   KATA_ERROR_BAD_PASSWORD,    /* the PFX password is wrong */
   KATA_ERROR_UNSUPPORTED,     /* PFX algorithms OpenSSL cannot handle */
   KATA_ERROR_INVALID,         /* malformed certificate, PFX or setting */
+  KATA_ERROR_SOCKET,          /* an established connection broke */
 } KataError;
 
 /* ---- importance ---------------------------------------------------- */

@@ -23,7 +23,7 @@ kata_error_stage (const GError *error)
     {
     case KATA_ERROR_CONNECT:
     case KATA_ERROR_PROXY:       /* the way to the server */
-    case KATA_ERROR_IO:          /* the connection broke mid-exchange */
+    case KATA_ERROR_SOCKET:      /* the connection broke mid-exchange */
       return "connect";
     case KATA_ERROR_TLS:
       return "tls";

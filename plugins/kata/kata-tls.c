@@ -387,7 +387,7 @@ kata_conn_write (KataConn *conn, const void *data, gsize len, GError **error)
     {
       g_autofree char *why = ssl_error_text ();
       g_set_error (error, KATA_ERROR,
-                   errno == EAGAIN ? KATA_ERROR_TIMEOUT : KATA_ERROR_IO,
+                   errno == EAGAIN ? KATA_ERROR_TIMEOUT : KATA_ERROR_SOCKET,
                    "%s: write failed: %s", conn->where, why);
       return FALSE;
     }
@@ -414,7 +414,7 @@ kata_conn_read (KataConn *conn, void *buf, gsize len, GError **error)
   else
     {
       g_autofree char *why = ssl_error_text ();
-      g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "%s: read failed: %s",
+      g_set_error (error, KATA_ERROR, KATA_ERROR_SOCKET, "%s: read failed: %s",
                    conn->where, why);
     }
   return -1;

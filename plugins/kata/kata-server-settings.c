@@ -25,6 +25,8 @@ typedef struct {
   size_t      offset;      /* of a guint or gboolean in KataSettings */
 } Overridable;
 
+/* Names and ranges are the policy section's (plugin-section.c, read by
+ * kata-settings.c): a server cannot set what a policy could not. */
 static const Overridable overridable[] = {
   { "connection", "sync_period_min", FALSE, 1, 60,
     offsetof (KataSettings, sync_period_min) },

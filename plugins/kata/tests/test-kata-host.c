@@ -479,6 +479,36 @@ test_sync_task_rejected_is_an_event (void)
   cli_free (cli);
 }
 
+/* The central node's settings, applied by one process (`kata flush`), are
+ * kept in the spool: the next process (`kata status`) shows them in force
+ * over the policy's. */
+static void
+test_server_settings_kept_across_processes (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  kt_server_set_sync_body (srv, "{\"settings\":{\"data_submission\":"
+                           "{\"transmission_period_sec\":120}}}");
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_syncs (srv), ==, 1);
+  kt_server_stop (srv);
+  g_assert_cmpint (vigil (cli, "kata", "status", NULL), ==, 0);
+  g_assert_true (g_regex_match_simple (
+      "data_submission\\.transmission_period_sec +30 +120 +120\n", cli->out, 0, 0));
+  g_assert_true (g_regex_match_simple (
+      "data_submission\\.max_events_per_package +1024 +- +1024\n", cli->out, 0, 0));
+  cli_free (cli);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -497,6 +527,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
   g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);
+  g_test_add_func ("/kata/host/server-settings-kept-across-processes",
+                   test_server_settings_kept_across_processes);
   rc = g_test_run ();
   kt_certs_free (certs);
   return rc;

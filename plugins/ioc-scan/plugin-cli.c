@@ -349,10 +349,14 @@ load_export_source (const char *task, const char *params, GError **error)
   if (task != NULL)
     {
       JsonNode *node = ioc_api->store_get (ioc_self, IOC_STORE_COLLECTIONS, task, error);
+      /* The plugin API gives a plugin no access to a task's parameters:
+       * only the copy the plugin keeps at a task's first run. */
       if (node == NULL && (error == NULL || *error == NULL))
         g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
-                     "no IOC collection kept for task %s (it is kept when the task "
-                     "first runs; use --params with the task's parameters)", task);
+                     "no IOC collection kept for task %s: it is kept when the task "
+                     "first runs; before that, export it from the task's parameters: "
+                     "vigil task show %s --json | vigil ioc export --params - -o FILE.zip",
+                     task, task);
       return node;
     }
   parser = json_parser_new ();
@@ -368,6 +372,11 @@ load_export_source (const char *task, const char *params, GError **error)
     }
   else if (!json_parser_load_from_mapped_file (parser, params, error))
     return NULL;
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, "no JSON document");
+      return NULL;
+    }
   return json_node_copy (json_parser_get_root (parser));
 }
 

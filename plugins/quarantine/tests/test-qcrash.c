@@ -21,6 +21,7 @@ static const char *helper;
 
 #define PUT_ROUNDS     150
 #define RESTORE_ROUNDS 150
+#define THREADED_PUT_ROUNDS 40
 
 static pid_t
 spawn (const char *const *args)
@@ -106,21 +107,24 @@ empty_store (QFixture *f)
                        json_array_get_object_element (list, i), "id"), NULL, NULL, NULL, NULL));
 }
 
+/* @rounds puts of files of @min..@max bytes, each killed at a random point
+ * of a clean run of a @calib-byte put. */
 static void
-test_put_killed (QFixture *f, gconstpointer data)
+put_killed_rounds (QFixture *f, guint rounds, gsize min, gsize max, gsize calib)
 {
   guint outcome[4] = { 0 };  /* untouched, both, moved, (never) neither */
   gint64 span;
 
   {
-    g_autofree char *h = qtest_write_file (f->root, "/calib.bin", 100 * 1024, 999);
+    g_autofree char *h = qtest_write_file (f->root, "/calib.bin", calib, 999);
     const char *args[] = { helper, "put", f->store_dir, f->root, "/calib.bin", NULL };
     span = one_clean_run_us (args) * 6 / 5;
   }
-  for (guint i = 0; i < PUT_ROUNDS; i++)
+  for (guint i = 0; i < rounds; i++)
     {
       g_autofree char *path = g_strdup_printf ("/c/f%u.bin", i);
-      g_autofree char *host = qtest_write_file (f->root, path, 1 + g_random_int_range (0, 200 * 1024), i);
+      g_autofree char *host = qtest_write_file (f->root, path,
+                                                min + g_random_int_range (0, max - min + 1), i);
       g_autofree char *sha = qtest_file_sha256 (host);
       g_autofree char *now = NULL;
       const char *args[] = { helper, "put", f->store_dir, f->root, path, NULL };
@@ -140,7 +144,21 @@ test_put_killed (QFixture *f, gconstpointer data)
       empty_store (f);
     }
   g_test_message ("put killed %u times: before commit %u, after commit %u, "
-                  "after delete %u", PUT_ROUNDS, outcome[0], outcome[1], outcome[2]);
+                  "after delete %u", rounds, outcome[0], outcome[1], outcome[2]);
+}
+
+static void
+test_put_killed (QFixture *f, gconstpointer data)
+{
+  put_killed_rounds (f, PUT_ROUNDS, 1, 200 * 1024, 100 * 1024);
+}
+
+/* Files of several chunks: the kills also land while the MD5 helper thread
+ * runs with chunks queued. */
+static void
+test_threaded_put_killed (QFixture *f, gconstpointer data)
+{
+  put_killed_rounds (f, THREADED_PUT_ROUNDS, 1024 * 1024, 3 * 1024 * 1024, 2 * 1024 * 1024);
 }
 
 static void
@@ -235,6 +253,7 @@ main (int argc, char **argv)
   if (helper == NULL)
     g_error ("pass the qcrash-helper path as the first argument");
   ADD ("/quarantine/crash/put-killed-never-loses-the-file", test_put_killed);
+  ADD ("/quarantine/crash/threaded-put-killed-never-loses-the-file", test_threaded_put_killed);
   ADD ("/quarantine/crash/restore-killed-never-loses-the-file", test_restore_killed);
   ADD ("/quarantine/crash/concurrent-first-use-shares-one-key", test_concurrent_first_use);
   return g_test_run ();

@@ -8,11 +8,11 @@
  * (kata-sender.c) and the synchronization (kata-sync.c) when they are due.
  */
 #include "kata-engine-private.h"
+#include "kata-limits.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define DEFAULT_SPOOL_MAX 100000
 
 static gint64
 engine_now (KataEngine *engine)
@@ -78,7 +78,7 @@ kata_engine_new (const KataEngineOptions *options, const KataHooks *hooks,
     }
   engine->fixed_bound = options->spool_max_events != 0;
   engine->spool = kata_spool_open (path, options->spool_max_events
-                                   ? options->spool_max_events : DEFAULT_SPOOL_MAX,
+                                   ? options->spool_max_events : KATA_SPOOL_EVENTS_DEFAULT,
                                    options->full_sync, error);
   if (engine->spool == NULL)
     return NULL;

@@ -11,6 +11,7 @@
  * Overrides are kept in the spool so that they hold after a restart.
  */
 #include "kata-engine-private.h"
+#include "kata-limits.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -25,20 +26,25 @@ typedef struct {
   size_t      offset;      /* of a guint or gboolean in KataSettings */
 } Overridable;
 
-/* Names and ranges are the policy section's (plugin-section.c, read by
- * kata-settings.c): a server cannot set what a policy could not. */
+/* Names and ranges are the policy section's (kata-limits.h): a server
+ * cannot set what a policy could not. */
 static const Overridable overridable[] = {
-  { "connection", "sync_period_min", FALSE, 1, 60,
+  { "connection", "sync_period_min", FALSE,
+    KATA_SYNC_PERIOD_MIN_MIN, KATA_SYNC_PERIOD_MIN_MAX,
     offsetof (KataSettings, sync_period_min) },
-  { "data_submission", "transmission_period_sec", FALSE, 1, 86400,
+  { "data_submission", "transmission_period_sec", FALSE,
+    KATA_PERIOD_SEC_MIN, KATA_PERIOD_SEC_MAX,
     offsetof (KataSettings, period_sec) },
-  { "data_submission", "max_events_per_package", FALSE, 1, 100000,
+  { "data_submission", "max_events_per_package", FALSE,
+    KATA_PACKAGE_EVENTS_MIN, KATA_PACKAGE_EVENTS_MAX,
     offsetof (KataSettings, max_per_package) },
   { "throttling", "enabled", TRUE, 0, 1,
     offsetof (KataSettings, throttle_enabled) },
-  { "throttling", "max_events_per_hour", FALSE, 1, 10000000,
+  { "throttling", "max_events_per_hour", FALSE,
+    KATA_EVENTS_PER_HOUR_MIN, KATA_EVENTS_PER_HOUR_MAX,
     offsetof (KataSettings, max_per_hour) },
-  { "throttling", "excess_percent", FALSE, 5, 100,
+  { "throttling", "excess_percent", FALSE,
+    KATA_EXCESS_PERCENT_MIN, KATA_EXCESS_PERCENT_MAX,
     offsetof (KataSettings, excess_percent) },
 };
 

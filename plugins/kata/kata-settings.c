@@ -9,6 +9,7 @@
  * names its field; the PFX and its password are never quoted.
  */
 #include "kata-engine.h"
+#include "kata-limits.h"
 
 #include <string.h>
 
@@ -27,15 +28,15 @@ kata_settings_new_default (void)
   KataSettings *s = g_new0 (KataSettings, 1);
 
   s->servers = g_ptr_array_new_with_free_func (server_free);
-  s->timeout_sec = 10;
-  s->sync_period_min = 5;
-  s->ttl_min = 1440;
-  s->period_sec = 30;
-  s->max_per_package = 1024;
+  s->timeout_sec = KATA_TIMEOUT_SEC_DEFAULT;
+  s->sync_period_min = KATA_SYNC_PERIOD_MIN_DEFAULT;
+  s->ttl_min = KATA_TTL_MIN_DEFAULT;
+  s->period_sec = KATA_PERIOD_SEC_DEFAULT;
+  s->max_per_package = KATA_PACKAGE_EVENTS_DEFAULT;
   s->throttle_enabled = TRUE;
-  s->max_per_hour = 3000;
-  s->excess_percent = 15;
-  s->spool_max_events = 100000;
+  s->max_per_hour = KATA_EVENTS_PER_HOUR_DEFAULT;
+  s->excess_percent = KATA_EXCESS_PERCENT_DEFAULT;
+  s->spool_max_events = KATA_SPOOL_EVENTS_DEFAULT;
   return s;
 }
 
@@ -164,21 +165,23 @@ kata_settings_from_json (JsonObject *values, GError **error)
   read_bool (conn, "enabled", &s->enabled);
   read_servers (conn, s->servers);
   read_bool (conn, "use_proxy", &s->use_proxy);
-  read_uint (conn, "timeout_sec", 1, 600, &s->timeout_sec);
-  read_uint (conn, "sync_period_min", 1, 60, &s->sync_period_min);
+  read_uint (conn, "timeout_sec", KATA_TIMEOUT_SEC_MIN, KATA_TIMEOUT_SEC_MAX, &s->timeout_sec);
+  read_uint (conn, "sync_period_min", KATA_SYNC_PERIOD_MIN_MIN, KATA_SYNC_PERIOD_MIN_MAX, &s->sync_period_min);
   read_bool (conn, "use_ttl", &s->use_ttl);
-  read_uint (conn, "ttl_min", 1, 525600, &s->ttl_min);
+  read_uint (conn, "ttl_min", KATA_TTL_MIN_MIN, KATA_TTL_MIN_MAX, &s->ttl_min);
   read_bool (trust, "use_pinned_certificate", &s->use_pinned);
   s->pinned_pem = g_strdup (read_string (trust, "pinned_certificate"));
   read_bool (trust, "use_client_certificate", &s->use_client_cert);
   s->client_pfx = decode_pfx (read_string (trust, "client_pfx"));
   s->client_pfx_password = g_strdup (read_string (trust, "client_pfx_password"));
-  read_uint (data, "transmission_period_sec", 1, 86400, &s->period_sec);
-  read_uint (data, "max_events_per_package", 1, 100000, &s->max_per_package);
-  read_uint (data, "spool_max_events", 1000, 1000000, &s->spool_max_events);
+  read_uint (data, "transmission_period_sec", KATA_PERIOD_SEC_MIN, KATA_PERIOD_SEC_MAX, &s->period_sec);
+  read_uint (data, "max_events_per_package", KATA_PACKAGE_EVENTS_MIN,
+             KATA_PACKAGE_EVENTS_MAX, &s->max_per_package);
+  read_uint (data, "spool_max_events", KATA_SPOOL_EVENTS_MIN, KATA_SPOOL_EVENTS_MAX, &s->spool_max_events);
   read_bool (thr, "enabled", &s->throttle_enabled);
-  read_uint (thr, "max_events_per_hour", 1, G_MAXINT32, &s->max_per_hour);
-  read_uint (thr, "excess_percent", 5, 100, &s->excess_percent);
+  read_uint (thr, "max_events_per_hour", KATA_EVENTS_PER_HOUR_MIN,
+             KATA_EVENTS_PER_HOUR_MAX, &s->max_per_hour);
+  read_uint (thr, "excess_percent", KATA_EXCESS_PERCENT_MIN, KATA_EXCESS_PERCENT_MAX, &s->excess_percent);
   if (values == NULL)
     g_set_error (error, KATA_ERROR, KATA_ERROR_INVALID, "no settings");
   return values ? g_steal_pointer (&s) : NULL;

@@ -8,29 +8,33 @@
  * masked in every output and export.
  */
 #include "plugin-private.h"
+#include "kata-limits.h"
 
 static const VigilField connection_fields[] = {
   { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "false",
     .description = "Send EDR telemetry to the central node (KATA integration)." },
   { .key = "servers", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_OBJECT,
-    .default_json = "[]", .has_range = TRUE, .min = 0, .max = 16,
+    .default_json = "[]", .has_range = TRUE, .min = 0, .max = KATA_SERVERS_MAX,
     .description = "Ordered server list: objects {\"address\": IP or FQDN, "
                    "\"port\": 1–65535}. The first reachable one is used; the "
                    "next period starts again from the first." },
   { .key = "use_proxy", .type = VIGIL_FIELD_BOOL, .default_json = "false",
     .description = "Connect through the proxy of the general settings, if one "
                    "is specified (default: direct)." },
-  { .key = "timeout_sec", .type = VIGIL_FIELD_INT, .default_json = "10",
-    .has_range = TRUE, .min = 1, .max = 600,
+  { .key = "timeout_sec", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_TIMEOUT_SEC_DEFAULT),
+    .has_range = TRUE, .min = KATA_TIMEOUT_SEC_MIN, .max = KATA_TIMEOUT_SEC_MAX,
     .description = "Maximum server response time, in seconds." },
-  { .key = "sync_period_min", .type = VIGIL_FIELD_INT, .default_json = "5",
-    .has_range = TRUE, .min = 1, .max = 60,
+  { .key = "sync_period_min", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_SYNC_PERIOD_MIN_DEFAULT),
+    .has_range = TRUE, .min = KATA_SYNC_PERIOD_MIN_MIN, .max = KATA_SYNC_PERIOD_MIN_MAX,
     .description = "How often to ask the server for settings and tasks, in minutes." },
   { .key = "use_ttl", .type = VIGIL_FIELD_BOOL, .default_json = "false",
     .description = "Do not send a repeated start of the same process (same "
                    "image and hash) within the TTL period." },
-  { .key = "ttl_min", .type = VIGIL_FIELD_INT, .default_json = "1440",
-    .has_range = TRUE, .min = 1, .max = 525600,
+  { .key = "ttl_min", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_TTL_MIN_DEFAULT),
+    .has_range = TRUE, .min = KATA_TTL_MIN_MIN, .max = KATA_TTL_MIN_MAX,
     .description = "TTL period, in minutes." },
 };
 
@@ -50,14 +54,17 @@ static const VigilField trusted_fields[] = {
 };
 
 static const VigilField submission_fields[] = {
-  { .key = "transmission_period_sec", .type = VIGIL_FIELD_INT, .default_json = "30",
-    .has_range = TRUE, .min = 1, .max = 86400,
+  { .key = "transmission_period_sec", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_PERIOD_SEC_DEFAULT),
+    .has_range = TRUE, .min = KATA_PERIOD_SEC_MIN, .max = KATA_PERIOD_SEC_MAX,
     .description = "Events transmission period, in seconds." },
-  { .key = "max_events_per_package", .type = VIGIL_FIELD_INT, .default_json = "1024",
-    .has_range = TRUE, .min = 1, .max = 100000,
+  { .key = "max_events_per_package", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_PACKAGE_EVENTS_DEFAULT),
+    .has_range = TRUE, .min = KATA_PACKAGE_EVENTS_MIN, .max = KATA_PACKAGE_EVENTS_MAX,
     .description = "Maximum number of events in a package." },
-  { .key = "spool_max_events", .type = VIGIL_FIELD_INT, .default_json = "100000",
-    .has_range = TRUE, .min = 1000, .max = 1000000,
+  { .key = "spool_max_events", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_SPOOL_EVENTS_DEFAULT),
+    .has_range = TRUE, .min = KATA_SPOOL_EVENTS_MIN, .max = KATA_SPOOL_EVENTS_MAX,
     .description = "Events kept on disk while no server acknowledges them; "
                    "beyond, the oldest low-importance events are dropped "
                    "first (a kata.events_dropped event says how many)." },
@@ -67,11 +74,13 @@ static const VigilField throttling_fields[] = {
   { .key = "enabled", .type = VIGIL_FIELD_BOOL, .default_json = "true",
     .description = "Restrict low-importance events when the flow tends to "
                    "exceed the hourly maximum." },
-  { .key = "max_events_per_hour", .type = VIGIL_FIELD_INT, .default_json = "3000",
-    .has_range = TRUE, .min = 1, .max = 10000000,
+  { .key = "max_events_per_hour", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_EVENTS_PER_HOUR_DEFAULT),
+    .has_range = TRUE, .min = KATA_EVENTS_PER_HOUR_MIN, .max = KATA_EVENTS_PER_HOUR_MAX,
     .description = "Maximum number of events per hour." },
-  { .key = "excess_percent", .type = VIGIL_FIELD_INT, .default_json = "15",
-    .has_range = TRUE, .min = 5, .max = 100,
+  { .key = "excess_percent", .type = VIGIL_FIELD_INT,
+    .default_json = G_STRINGIFY (KATA_EXCESS_PERCENT_DEFAULT),
+    .has_range = TRUE, .min = KATA_EXCESS_PERCENT_MIN, .max = KATA_EXCESS_PERCENT_MAX,
     .description = "Percentage of event limit excess: a low-importance type "
                    "above this share of the flow is restricted first." },
 };

@@ -65,6 +65,7 @@ static const VigilCommand command = {
   .name = "kata",
   .summary = "EDR telemetry to the central node: status, cert-info, flush",
   .run = kata_command_run,
+  .flags = VIGIL_COMMAND_JSON,
 };
 
 static gboolean

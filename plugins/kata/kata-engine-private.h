@@ -83,8 +83,9 @@ void          kata_engine_emit   (KataEngine *engine, const char *type,
 /* kata-server-failures.c: the stage a KATA_ERROR failed at; reporting a
  * failed server (event + counter, takes no engine lock); the totals. */
 const char   *kata_error_stage   (const GError *error);
+/* @during: "send" (a transmission cycle) or "sync" (a synchronization). */
 void          kata_engine_server_failed (KataEngine *engine, const char *server,
-                                         const GError *error);
+                                         const char *during, const GError *error);
 JsonObject   *kata_engine_server_failures (KataEngine *engine);
 /* kata-server-settings.c. apply_settings and settings_status are called
  * with engine->lock held; the others take it. */

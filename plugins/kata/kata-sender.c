@@ -323,7 +323,7 @@ try_server (KataEngine *engine, KataSnapshot *snap, guint i,
   kata_engine_set_error (engine, name, error);
   /* The spool failing is this device's problem, not the server's. */
   if (!g_error_matches (error, KATA_ERROR, KATA_ERROR_IO))
-    kata_engine_server_failed (engine, name, error);
+    kata_engine_server_failed (engine, name, "send", error);
   g_ptr_array_add (failures, g_strdup (name));
   g_ptr_array_add (failures, g_strdup (error->message));
   return FALSE;

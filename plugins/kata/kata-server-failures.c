@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Fail-over made visible: each server that fails during a transmission
- * cycle gets one kata.server_failed event naming the stage that failed
+ * cycle or a synchronization gets one kata.server_failed event naming when
+ * ("send" or "sync") and the stage that failed
  * (connect, tls, pin, http, protocol, timeout) and why, even when the next
  * server takes the packages, so that a node answering 503 or garbage for
  * weeks behind a healthy one does not go unnoticed. Failures are counted
@@ -40,7 +41,7 @@ kata_error_stage (const GError *error)
 
 void
 kata_engine_server_failed (KataEngine *engine, const char *server,
-                           const GError *error)
+                           const char *during, const GError *error)
 {
   g_autoptr (JsonObject) p = json_object_new ();
   g_autoptr (JsonObject) delta = json_object_new ();
@@ -52,6 +53,7 @@ kata_engine_server_failed (KataEngine *engine, const char *server,
   json_object_set_string_member (p, "server", server);
   json_object_set_string_member (p, "stage", stage);
   json_object_set_string_member (p, "reason", error ? error->message : "failed");
+  json_object_set_string_member (p, "during", during);
   kata_engine_emit (engine, "kata.server_failed", p);
 }
 

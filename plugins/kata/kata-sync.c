@@ -129,6 +129,9 @@ kata_engine_sync_now (KataEngine *engine)
       ok = sync_with (engine, snap, i, &garbage, &error);
       if (!ok && (garbage || g_error_matches (error, KATA_ERROR, KATA_ERROR_PROTOCOL)))
         report_sync_failure (engine, name, error);
+      /* Whatever failed, the next server is tried: say which one failed. */
+      if (!ok && !g_error_matches (error, KATA_ERROR, KATA_ERROR_IO))
+        kata_engine_server_failed (engine, name, "sync", error);
     }
   g_mutex_lock (&engine->lock);
   if (ok)

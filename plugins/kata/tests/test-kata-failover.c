@@ -4,7 +4,8 @@
  * first answering 503 and the second garbage, the third acknowledges; the
  * events reach it once, and each failed server gets one kata.server_failed
  * event per cycle with the stage that failed, counted per server in the
- * status. A pin mismatch still gives its kata.connection_refused event.
+ * status. A pin mismatch still gives its kata.connection_refused event. A
+ * synchronization that fails over reports the failed server as well.
  */
 #include "kata-test-engine.h"
 
@@ -90,6 +91,27 @@ test_connect_and_pin_stages (void)
   kt_fx_free (fx);
 }
 
+/* A synchronization that fails over says so too, marked "sync". */
+static void
+test_sync_failover_reported (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *good = server (KT_REPLY_OK);
+  guint16 ports[2] = { kt_free_port (), kt_server_port (good) };
+  g_autofree char *down = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"connect\"", ports[0]);
+
+  kt_fx_servers (fx, 2, ports);
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpuint (kt_server_syncs (good), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.server_failed: "), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, down), ==, 1);
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (fx->emitted, 0), ",\"during\":\"sync\"}"));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_failed: "), ==, 0);
+  kt_server_stop (good);
+  kt_fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -98,6 +120,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
   certs = kt_certs_new ();
+  g_test_add_func ("/kata/failover/sync-failover-reported", test_sync_failover_reported);
   g_test_add_func ("/kata/failover/each-failed-server-reported", test_each_failed_server_reported);
   g_test_add_func ("/kata/failover/connect-and-pin-stages", test_connect_and_pin_stages);
   rc = g_test_run ();

@@ -370,6 +370,7 @@ static const VigilCommand command = {
   .name = "quarantine",
   .summary = "List, show, add, restore and delete quarantined objects",
   .run = run_command,
+  .flags = VIGIL_COMMAND_JSON,
 };
 
 gboolean

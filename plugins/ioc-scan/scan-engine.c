@@ -193,6 +193,22 @@ fill_match_hashes (IocMatch *m, const IocFileFacts *f, const char *host_path)
     m->md5[0] = m->sha1[0] = m->sha256[0] = '\0';
 }
 
+/* The card names the owner even when no item asked for it: detections are
+ * rare, so the detected file alone is looked at again. */
+static char *
+match_owner (Engine *e, const IocFileFacts *f, const char *host_path)
+{
+  g_autoptr (GHashTable) cache = NULL;
+  struct stat st;
+
+  if (f->owner != NULL)
+    return g_strdup (f->owner);
+  if (lstat (host_path, &st) != 0)
+    return NULL;
+  cache = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  return g_strdup (ioc_owner_name (e->device_users, cache, st.st_uid));
+}
+
 static void
 on_found (IocDoc *doc, const IocFileFacts *f, GHashTable *marked, gpointer data)
 {
@@ -207,7 +223,7 @@ on_found (IocDoc *doc, const IocFileFacts *f, GHashTable *marked, gpointer data)
   m->modified = f->modified;
   m->accessed = f->accessed;
   m->changed = f->changed;
-  m->owner = g_strdup (f->owner);
+  m->owner = match_owner (e, f, found->host_path);
   m->matched = ioc_matched_text (doc->root, f, marked);
   fill_match_hashes (m, f, found->host_path);
   g_mutex_lock (&e->lock);
@@ -585,7 +601,8 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->result = result_new (coll, e->doc_results);
   e->batch = g_ptr_array_new_full (BATCH, g_free);
   e->need_owner = collection_uses (coll, IOC_TERM_USERNAME);
-  e->device_users = e->need_owner ? ioc_device_users_load (root_real) : NULL;
+  /* Also when no item needs owners: the cards name them. */
+  e->device_users = ioc_device_users_load (root_real);
   e->multi_buffer = !opt->no_multi_buffer;
   e->max_objects = opt->max_objects > 0 ? opt->max_objects : 1000;
   e->max_listed = opt->max_listed > 0 ? opt->max_listed : 1000;

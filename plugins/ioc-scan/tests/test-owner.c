@@ -121,6 +121,32 @@ test_device_passwd_names_owner (Lab *lab, gconstpointer data)
   g_assert_null (as_host);
 }
 
+/* The card names the owner from the device's passwd even when no item of
+ * the collection asks for owners. */
+static void
+test_card_owner_without_username_item (Lab *lab, gconstpointer data)
+{
+  g_autofree char *passwd = passwd_for_me ("card-user");
+  g_autofree char *body = indicator ("OR", item11 ("FileItem/FileName", "is", "string", "evil.exe", NULL), NULL);
+  g_autofree char *x = ioc11 ("card", body);
+  g_autoptr (IocCollection) coll = collection_of (x);
+  IocScope scope = { IOC_SCOPE_CUSTOM, g_ptr_array_new (), g_ptr_array_new () };
+  IocScanOptions opt = { 0 };
+  g_autoptr (IocScanResult) r = NULL;
+  IocDocResult *dr;
+
+  g_free (plant (lab->root, "etc/passwd", passwd, strlen (passwd)));
+  g_ptr_array_add (scope.paths, (char *) "/home");
+  opt.root = lab->root;
+  opt.scope = &scope;
+  r = ioc_scan_run (coll, &opt, NULL);
+  g_ptr_array_unref (scope.paths);
+  g_ptr_array_unref (scope.exclusions);
+  dr = r->docs->pdata[0];
+  g_assert_cmpuint (dr->matches->len, ==, 1);
+  g_assert_cmpstr (((IocMatch *) dr->matches->pdata[0])->owner, ==, "card-user");
+}
+
 static void
 test_device_uid_not_listed_is_a_number (Lab *lab, gconstpointer data)
 {
@@ -182,6 +208,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ioc/owner/passwd-parsed-defensively", test_passwd_parsed_defensively);
 #define ADD(path, fn) g_test_add (path, Lab, NULL, lab_setup, fn, lab_teardown)
   ADD ("/ioc/owner/device-passwd-names-owner", test_device_passwd_names_owner);
+  ADD ("/ioc/owner/card-owner-without-username-item", test_card_owner_without_username_item);
   ADD ("/ioc/owner/device-uid-not-listed-is-a-number", test_device_uid_not_listed_is_a_number);
   ADD ("/ioc/owner/passwd-link-out-of-root-refused", test_passwd_link_out_of_root_refused);
   ADD ("/ioc/owner/passwd-fifo-not-read", test_passwd_fifo_not_read);

@@ -186,7 +186,7 @@ test_put_task (Lab *lab, gconstpointer data)
   JsonObject *p;
 
   g_free (add_file (lab, "/home/alice/keep.txt", "unrelated"));
-  qtest_write_file (lab->root, "/home/alice/invoice.exe", 4096, 5);
+  g_free (qtest_write_file (lab->root, "/home/alice/invoice.exe", 4096, 5));
   results = run_task (lab, "quarantine.put",
                       "{\"path\":\"/home/alice/invoice.exe\",\"detection\":\"HEUR:Trojan.Win32.Generic\","
                       "\"delete_original\":true,\"reason\":\"sandbox\",\"origin\":{\"event\":\"ev-1\"}}");
@@ -310,7 +310,7 @@ test_limit_events_fire_once (Lab *lab, gconstpointer data)
       g_autofree char *out = NULL;
       g_autoptr (JsonArray) thr = NULL, lim = NULL;
 
-      qtest_write_file (lab->root, path, 300 * 1024, i);
+      g_free (qtest_write_file (lab->root, path, 300 * 1024, i));
       g_assert_cmpint (vigil (lab, &out, NULL, "quarantine", "add", path, "--device", "dev1", NULL), ==, 0);
       thr = events_of (lab, "quarantine.threshold_reached");
       lim = events_of (lab, "quarantine.limit_exceeded");

@@ -12,6 +12,8 @@
  */
 #include "tasks/tasks-private.h"
 
+#include <openssl/crypto.h>
+
 #define N_WORKERS 2
 #define WAIT_SLICE_US (100 * G_TIME_SPAN_MILLISECOND)
 #define CANCEL_POLL_US (250 * G_TIME_SPAN_MILLISECOND)
@@ -227,6 +229,12 @@ worker (gpointer data, gpointer user_data)
   else if (g_cancellable_is_cancelled (run->cancellable))
     vh_tasks_finish_run (host, run->job, "cancelled", "cancelled before it started",
                          0.0, NULL, NULL);
+  /* Runs use OpenSSL (quarantine, kata, ksn), which keeps per-thread state
+   * (a DRBG per thread that asked for random bytes) until the thread exits;
+   * GLib keeps pool threads alive from one pool to the next and through
+   * process exit. Free it after each run rather than leave it to a thread
+   * exit that may never come, or come while the process is ending. */
+  OPENSSL_thread_stop ();
 
   g_mutex_lock (&host->tasks->lock);
   run->done = TRUE;

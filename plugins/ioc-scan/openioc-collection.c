@@ -271,17 +271,22 @@ load_worker (gpointer data)
 
 /* Parses on every core: a collection of many large IOC files loads in a
  * fraction of the time. Each document is its own parser and tree, so
- * nothing is shared but the work counter; documents keep their order. */
+ * nothing is shared but the work counter; documents keep their order.
+ * The caller only waits: libxml2 keeps per-thread state until a thread
+ * exits, and the caller is often a task worker that the host's thread
+ * pool keeps alive, so every parse runs on a thread of its own, joined
+ * here. */
 static void
 load_all (IocCollection *coll, GArray *sources)
 {
   Loader l = { coll, sources, 0 };
-  guint n = MIN (g_get_num_processors (), sources->len);
+  guint n = MAX (1, MIN (g_get_num_processors (), sources->len));
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
 
-  for (guint i = 1; i < n; i++)
+  if (sources->len == 0)
+    return;
+  for (guint i = 0; i < n; i++)
     g_ptr_array_add (threads, g_thread_new ("ioc-load", load_worker, &l));
-  load_worker (&l);
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
 }

@@ -61,6 +61,7 @@ static const VigilCommand command = {
   .name = "ioc",
   .summary = "check OpenIOC files, scan folders for IOCs, export a collection",
   .run = ioc_cli_run,
+  .flags = VIGIL_COMMAND_JSON,
 };
 
 static gboolean

@@ -288,6 +288,28 @@ api_protect_check (VigilPlugin *self, const char *action, GError **error)
   return vh_protect_check (self->host, action, error);
 }
 
+static JsonObject *
+api_get_task (VigilPlugin *self, const char *task_id, GError **error)
+{
+  g_autoptr (JsonObject) task = NULL;
+  const VhTaskType *type;
+
+  g_return_val_if_fail (self != NULL && task_id != NULL, NULL);
+  task = vh_tasks_get (self->host, task_id, error);
+  if (task == NULL)
+    return NULL;
+  /* Parameters may be another plugin's business (paths, hashes, secrets in
+   * its own format): a plugin sees the tasks of its own types only. */
+  type = vh_registry_task_type (self->host, json_object_get_string_member (task, "type"));
+  if (type == NULL || type->plugin != self)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
+                   "task %s is not a task of the plugin '%s'", task_id, self->id);
+      return NULL;
+    }
+  return g_steal_pointer (&task);
+}
+
 /* ---- the table ----------------------------------------------------- */
 
 static const VigilHostApi api_table = {
@@ -321,6 +343,7 @@ static const VigilHostApi api_table = {
   .resolve_proxy = api_resolve_proxy,
   .telemetry_excluded = api_telemetry_excluded,
   .protect_check = api_protect_check,
+  .get_task = api_get_task,
 };
 
 const VigilHostApi *

@@ -101,9 +101,6 @@ guint       vh_events_purge     (VigilHost *host);
 
 /* ---- tasks.c (definitions) and runs-read.c (runs, retention) ---- */
 
-/* (transfer full) the task's row as an object, NULL with NOT_FOUND. */
-JsonObject *vh_tasks_get        (VigilHost *host, const char *task_id,
-                                 GError **error);
 /* (transfer full) every task, oldest first. */
 JsonArray  *vh_tasks_list       (VigilHost *host, GError **error);
 /* (transfer full) the runs of a task, newest first; with @findings, each

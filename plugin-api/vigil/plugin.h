@@ -519,6 +519,13 @@ struct _VigilHostApi {
    * call it from commands on the main thread, never from a task run. */
   gboolean (*protect_check) (VigilPlugin *self, const char *action,
                              GError **error);
+
+  /* Since: 1.0. A task of one of this plugin's own task types, as
+   * `vigil task show ID --json` prints it ("id", "type", "name", "params",
+   * "schedule", "device" or "group", "state", ...). A plugin reads only its
+   * own tasks: another plugin's is NOT_FOUND like a missing one.
+   * Returns: (transfer full) or NULL with @error. */
+  JsonObject *(*get_task) (VigilPlugin *self, const char *task_id, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

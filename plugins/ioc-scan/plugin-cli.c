@@ -348,15 +348,21 @@ load_export_source (const char *task, const char *params, GError **error)
 
   if (task != NULL)
     {
-      JsonNode *node = ioc_api->store_get (ioc_self, IOC_STORE_COLLECTIONS, task, error);
-      /* The plugin API gives a plugin no access to a task's parameters:
-       * only the copy the plugin keeps at a task's first run. */
+      g_autoptr (GError) missing = NULL;
+      JsonObject *found = ioc_api->get_task (ioc_self, task, &missing);
+      JsonNode *node;
+
+      /* The task's own parameters while it exists; once deleted, the copy
+       * of its collection kept at its first run. */
+      if (found != NULL)
+        {
+          node = json_node_init_object (json_node_alloc (), found);
+          json_object_unref (found);
+          return node;
+        }
+      node = ioc_api->store_get (ioc_self, IOC_STORE_COLLECTIONS, task, error);
       if (node == NULL && (error == NULL || *error == NULL))
-        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
-                     "no IOC collection kept for task %s: it is kept when the task "
-                     "first runs; before that, export it from the task's parameters: "
-                     "vigil task show %s --json | vigil ioc export --params - -o FILE.zip",
-                     task, task);
+        g_propagate_error (error, g_steal_pointer (&missing));
       return node;
     }
   parser = json_parser_new ();
@@ -440,7 +446,17 @@ cmd_export (char **argv)
       return 2;
     }
   if (json)
-    printf ("{\"output\": \"%s\", \"files\": %u}\n", output, json_array_get_length (iocs));
+    {
+      g_autoptr (JsonObject) o = json_object_new ();
+      g_autoptr (JsonNode) n = NULL;
+      g_autofree char *text = NULL;
+
+      json_object_set_string_member (o, "output", output);
+      json_object_set_int_member (o, "files", json_array_get_length (iocs));
+      n = json_node_init_object (json_node_alloc (), o);
+      text = json_to_string (n, TRUE);
+      printf ("%s\n", text);
+    }
   else
     printf ("%s: %u IOC files\n", output, json_array_get_length (iocs));
   return 0;

@@ -97,6 +97,33 @@ test_default_retention_is_seven_days (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (task, "state"), ==, "due");
 }
 
+/* A plugin reads its own tasks through the API, parameters included; a
+ * task of another plugin's type is NOT_FOUND like a missing one. */
+static void
+test_get_task_own_types_only (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autofree char *id = NULL;
+  g_autoptr (JsonObject) own = NULL;
+  g_autoptr (JsonObject) foreign = NULL;
+  g_autoptr (GError) error = NULL;
+  VigilPlugin *owner = vh_registry_task_type (f->host, "tasks-test.record")->plugin;
+
+  json_object_set_int_member (params, "count", 3);
+  id = create_task (f, "tasks-test.record", "a", NULL, NULL, params);
+  own = vh_api ()->get_task (owner, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (own, "type"), ==, "tasks-test.record");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (own, "params"),
+                                               "count"), ==, 3);
+  foreign = vh_api ()->get_task (vh_registry_host_plugin (f->host), id, &error);
+  g_assert_null (foreign);
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (vh_api ()->get_task (owner, "no-such-task", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
 /* ---- runs ------------------------------------------------------------ */
 
 static void
@@ -618,6 +645,7 @@ main (int argc, char **argv)
   ADD ("/tasks/create/unknown-target-refused", test_unknown_target_refused);
   ADD ("/tasks/create/bad-schedule-refused", test_bad_schedule_refused);
   ADD ("/tasks/create/default-retention-is-seven-days", test_default_retention_is_seven_days);
+  ADD ("/tasks/api/get-task-own-types-only", test_get_task_own_types_only);
   ADD ("/tasks/run/stores-progress-findings-result", test_run_stores_progress_findings_result);
   ADD ("/tasks/run/device-without-root-is-slash", test_device_without_root_is_slash);
   ADD ("/tasks/run/now-task-runs-once", test_now_task_runs_once);

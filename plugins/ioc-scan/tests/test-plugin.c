@@ -345,10 +345,8 @@ test_export_zip (Lab *lab, gconstpointer data)
   g_assert_cmpstr (content, ==, xml);
 }
 
-/* A task that has not run yet: --task says how to export it from the
- * task's parameters, and doing so (the `vigil task show --json` document
- * as --params) gives its collection. An empty document is an error, not a
- * crash. */
+/* A task that has not run yet exports from its own parameters; an empty
+ * --params document is an error, not a crash. */
 static void
 test_export_task_not_run (Lab *lab, gconstpointer data)
 {
@@ -356,7 +354,7 @@ test_export_task_not_run (Lab *lab, gconstpointer data)
   g_autofree char *file = write_text (lab, "params.json", params);
   g_autofree char *empty = write_text (lab, "empty.json", "");
   g_autofree char *zip = g_build_filename (lab->base, "not-run.zip", NULL);
-  g_autofree char *out = NULL, *err = NULL, *shown = NULL, *show_file = NULL, *content = NULL;
+  g_autofree char *out = NULL, *err = NULL, *content = NULL;
   g_autofree char *xml = evil_ioc ();
   g_auto (GStrv) words = NULL;
   g_autoptr (GError) error = NULL;
@@ -365,20 +363,34 @@ test_export_task_not_run (Lab *lab, gconstpointer data)
   g_assert_cmpint (vigil (lab, &out, NULL, "task", "create", "--type", "ioc.scan", "--device",
                           "dev1", "--params", file, "--schedule", "{\"kind\":\"manual\"}", NULL), ==, 0);
   words = g_strsplit (out, " ", 3);
-  g_assert_cmpint (vigil (lab, NULL, &err, "ioc", "export", "--task", words[1], "-o", zip, NULL), ==, 2);
-  g_assert_nonnull (strstr (err, "vigil task show"));
-  g_assert_false (g_file_test (zip, G_FILE_TEST_EXISTS));
-  g_assert_cmpint (vigil (lab, &shown, NULL, "task", "show", words[1], "--json", NULL), ==, 0);
-  show_file = write_text (lab, "shown.json", shown);
-  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--params", show_file, "-o", zip, NULL), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--task", words[1], "-o", zip, NULL), ==, 0);
   g_spawn_sync (NULL, (char **) cat_argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
                 NULL, NULL, &content, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (content, ==, xml);
-  g_clear_pointer (&err, g_free);
   g_assert_cmpint (vigil (lab, NULL, &err, "ioc", "export", "--params", empty, "-o", zip, NULL), ==, 2);
   g_assert_nonnull (strstr (err, "no JSON document"));
   g_assert_null (strstr (err, "CRITICAL"));
+}
+
+/* Once the task is deleted, the copy of its collection kept at its first
+ * run still exports. */
+static void
+test_export_deleted_task (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"custom\",\"paths\":[\"/srv\"]}", FALSE, FALSE);
+  g_autofree char *zip = g_build_filename (lab->base, "deleted.zip", NULL);
+  g_autofree char *task_id = NULL, *content = NULL, *xml = evil_ioc ();
+  g_autoptr (JsonObject) run = run_scan (lab, params, &task_id);
+  g_autoptr (GError) error = NULL;
+  const char *cat_argv[] = { "unzip", "-p", zip, "evil.ioc", NULL };
+
+  g_assert_cmpint (vigil (lab, NULL, NULL, "task", "delete", task_id, NULL), ==, 0);
+  g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--task", task_id, "-o", zip, NULL), ==, 0);
+  g_spawn_sync (NULL, (char **) cat_argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, &content, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (content, ==, xml);
 }
 
 int
@@ -401,5 +413,6 @@ main (int argc, char **argv)
   ADD ("/ioc/plugin/scan-exit-codes", FALSE, test_scan_exit_codes);
   ADD ("/ioc/plugin/export-zip", FALSE, test_export_zip);
   ADD ("/ioc/plugin/export-task-not-run", FALSE, test_export_task_not_run);
+  ADD ("/ioc/plugin/export-deleted-task", FALSE, test_export_deleted_task);
   return g_test_run ();
 }

@@ -119,12 +119,25 @@ str (JsonObject *o, const char *key)
 }
 
 /* The common list: every device's objects as last reported to the console. */
+/* The DETECTION column as wide as its longest name (within reason), so a
+ * long sandbox verdict does not push the paths out of line. */
+static int
+detection_width (JsonArray *rows)
+{
+  gsize width = strlen ("DETECTION");
+
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    width = MAX (width, strlen (str (json_array_get_object_element (rows, i), "detection")));
+  return (int) MIN (width, 64);
+}
+
 static int
 cmd_list_console (Args *a)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) inv = qp_api->store_list (qp_self, QP_INVENTORY, &error);
   g_autoptr (JsonArray) out = json_array_new ();
+  int w;
 
   if (inv == NULL)
     return fail ("list", "%s (console inventory)", error->message);
@@ -139,13 +152,14 @@ cmd_list_console (Args *a)
       print_json_array (out);
       return 0;
     }
-  printf ("%-16s  %-32s  %12s  %-24s  %s\n", "DEVICE", "ID", "SIZE", "DETECTION", "PATH");
+  w = detection_width (out);
+  printf ("%-16s  %-32s  %12s  %-*s  %s\n", "DEVICE", "ID", "SIZE", w, "DETECTION", "PATH");
   for (guint i = 0; i < json_array_get_length (out); i++)
     {
       JsonObject *e = json_array_get_object_element (out, i);
-      printf ("%-16s  %-32s  %12" G_GINT64_FORMAT "  %-24s  %s\n", str (e, "device"),
+      printf ("%-16s  %-32s  %12" G_GINT64_FORMAT "  %-*s  %s\n", str (e, "device"),
               str (e, "id"), json_object_get_int_member_with_default (e, "size", 0),
-              str (e, "detection"), str (e, "path"));
+              w, str (e, "detection"), str (e, "path"));
     }
   return 0;
 }
@@ -156,7 +170,7 @@ cmd_list (Args *a)
   g_autoptr (GError) error = NULL;
   g_autoptr (QpDevice) d = NULL;
   g_autoptr (JsonArray) list = NULL;
-  int rc = 0;
+  int rc = 0, w;
 
   if (a->device == NULL)
     return cmd_list_console (a);
@@ -171,16 +185,17 @@ cmd_list (Args *a)
       print_json_array (list);
       return rc;
     }
-  printf ("%-32s  %12s  %-20s  %-24s  %s\n", "ID", "SIZE", "QUARANTINED", "DETECTION", "PATH");
+  w = detection_width (list);
+  printf ("%-32s  %12s  %-20s  %-*s  %s\n", "ID", "SIZE", "QUARANTINED", w, "DETECTION", "PATH");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *e = json_array_get_object_element (list, i);
       if (json_object_has_member (e, "damaged"))
         printf ("%-32s  damaged: %s\n", str (e, "id"), str (e, "damaged"));
       else
-        printf ("%-32s  %12" G_GINT64_FORMAT "  %-20s  %-24s  %s\n", str (e, "id"),
+        printf ("%-32s  %12" G_GINT64_FORMAT "  %-20s  %-*s  %s\n", str (e, "id"),
                 json_object_get_int_member_with_default (e, "size", 0),
-                str (e, "quarantined_at"), str (e, "detection"), str (e, "path"));
+                str (e, "quarantined_at"), w, str (e, "detection"), str (e, "path"));
     }
   return rc;
 }

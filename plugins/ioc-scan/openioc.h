@@ -235,6 +235,18 @@ IocDoc        *ioc_doc_new               (IocCollection *coll, const char *file)
 void           ioc_node_free             (IocNode *node);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocCollection, ioc_collection_free)
 
+/* ---- openioc-shared.c ---- */
+typedef IocCollection *(*IocCollectionBuild) (gpointer data);
+/* The prepared collection for @key (a digest of what it is built from),
+ * shared with other runs; @build makes it when the one kept is for another
+ * key. *@built tells whether this call built it. Thread-safe. Give it back
+ * with ioc_shared_collection_release, never free it. */
+IocCollection *ioc_shared_collection_get     (const char *key, IocCollectionBuild build,
+                                              gpointer data, gboolean *built);
+void           ioc_shared_collection_release (IocCollection *coll);
+/* Frees the kept collection when no run uses it (plugin shutdown). */
+void           ioc_shared_collection_clear   (void);
+
 /* ---- openioc-terms.c ---- */
 /* Maps a Context search ("FileItem/Md5sum") to a term; the document must be
  * "FileItem" (or the search must start with "FileItem/"). */

@@ -413,14 +413,86 @@ scan (VigilTaskRun *run, IocCollection *coll, IocScope *scope, gboolean files,
   return ioc_scan_run (coll, &opt, error);
 }
 
+typedef struct {
+  JsonArray *iocs;
+  gsize      max_file_size;
+} CollectionSource;
+
+static IocCollection *
+build_collection (gpointer data)
+{
+  CollectionSource *src = data;
+
+  return ioc_collection_from_json (src->iocs, src->max_file_size);
+}
+
+/* What the collection is built from, as a digest: the size limit, then
+ * each file's name and text (absent ones marked apart from empty ones). */
+static char *
+collection_key (const CollectionSource *src)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *limit = g_strdup_printf ("%" G_GSIZE_FORMAT, src->max_file_size);
+  guint n = src->iocs != NULL ? json_array_get_length (src->iocs) : 0;
+
+  g_checksum_update (sum, (const guchar *) limit, (gssize) strlen (limit) + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (src->iocs, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *fields[] = { string_member (o, "name"), string_member (o, "xml") };
+
+      for (guint f = 0; f < G_N_ELEMENTS (fields); f++)
+        {
+          guchar present = fields[f] != NULL;
+          g_checksum_update (sum, &present, 1);
+          if (present)
+            g_checksum_update (sum, (const guchar *) fields[f], (gssize) strlen (fields[f]) + 1);
+        }
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* The device runs of one group scan share one parsed collection
+ * (openioc-shared.c). The result's load phase is what this run spent
+ * getting it: near zero when another run had built it. */
+static IocCollection *
+collection_for_run (JsonArray *iocs, const char *device, gint64 *load_us)
+{
+  CollectionSource src = { iocs, ioc_max_file_size (device) };
+  g_autofree char *key = collection_key (&src);
+  gint64 start = g_get_monotonic_time ();
+  gboolean built;
+  IocCollection *coll = ioc_shared_collection_get (key, build_collection, &src, &built);
+
+  *load_us = g_get_monotonic_time () - start;
+  return coll;
+}
+
+static gboolean
+run_with_collection (VigilTaskRun *run, JsonObject *params, IocCollection *coll,
+                     gint64 load_us, GCancellable *cancellable, GError **error);
+
 gboolean
 ioc_task_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
               gpointer user_data, GError **error)
 {
+  gint64 load_us = 0;
+  IocCollection *coll = collection_for_run (array_member (params, "iocs"),
+                                            ioc_api->task_device_id (run), &load_us);
+  gboolean ok = run_with_collection (run, params, coll, load_us, cancellable, error);
+
+  ioc_shared_collection_release (coll);
+  return ok;
+}
+
+static gboolean
+run_with_collection (VigilTaskRun *run, JsonObject *params, IocCollection *coll,
+                     gint64 load_us, GCancellable *cancellable, GError **error)
+{
   VigilPlugin *self = ioc_api->task_plugin (run);
   const char *device = ioc_api->task_device_id (run);
   JsonArray *iocs = array_member (params, "iocs");
-  g_autoptr (IocCollection) coll = ioc_collection_from_json (iocs, ioc_max_file_size (device));
   g_autoptr (IocScanResult) result = NULL;
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   JsonObject *out;
@@ -436,6 +508,8 @@ ioc_task_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
       return FALSE;
     }
   out = ioc_scan_result_to_json (result, coll);
+  if (json_object_has_member (out, "phases_us"))
+    json_object_set_int_member (json_object_get_object_member (out, "phases_us"), "load", load_us);
   json_object_set_string_member (out, "device", device);
   json_object_set_string_member (out, "scope", ioc_scope_kind_name (scope.kind));
   ioc_scope_clear (&scope);

@@ -74,7 +74,13 @@ ioc_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
          && api->register_command (self, &command, sizeof command, error);
 }
 
+static void
+ioc_shutdown (VigilPlugin *self)
+{
+  ioc_shared_collection_clear ();
+}
+
 VIGIL_PLUGIN_DEFINE ("ioc-scan", "IOC scan", "0.1.0", "LGPL-2.1-or-later",
                      "OpenIOC 1.0/1.1 parsing and evaluation, the IOC Scan task and "
                      "IOC collection export.",
-                     ioc_init, NULL)
+                     ioc_init, ioc_shutdown)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "scan.h"
+#include "vt-cli.h"
 
 /* An OpenIOC 1.1 document with @id whose criteria are @body (Indicator
  * and IndicatorItem elements, see item11()). (transfer full) */
@@ -34,7 +35,5 @@ void facts_init (IocFileFacts *f, const char *path);
 /* Writes @len bytes of @data to @dir/@rel, creating folders. Returns the
  * host path. (transfer full) */
 char *plant (const char *dir, const char *rel, const char *data, gsize len);
-/* Removes a temporary tree. */
-void remove_tree (const char *dir);
 /* Hex MD5 of a string. (transfer full) */
 char *md5_of (const char *data, gsize len);

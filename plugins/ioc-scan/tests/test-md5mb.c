@@ -64,7 +64,7 @@ test_lanes_match_reference (void)
     {
       g_test_skip ("this CPU has no AVX2: the scanner uses OpenSSL MD5 only");
       g_hash_table_unref (d.got);
-      remove_tree (dir);
+      vt_rm_rf (dir);
       return;
     }
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
@@ -89,7 +89,7 @@ test_lanes_match_reference (void)
   for (guint i = 0; i < paths->len; i++)
     g_assert_cmpstr (g_hash_table_lookup (d.got, paths->pdata[i]), ==, wants->pdata[i]);
   g_hash_table_unref (d.got);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -137,7 +137,7 @@ test_scan_same_with_and_without (void)
   g_assert_cmpuint (found[0], ==, 10);
   g_assert_cmpuint (found[1], ==, 10);
   g_assert_cmpuint (bytes[0], ==, bytes[1]);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 int

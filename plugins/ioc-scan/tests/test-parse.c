@@ -121,7 +121,7 @@ test_external_entity_never_read (void)
   g_assert_null (doc->root);
   for (guint i = 0; i < doc->problems->len; i++)
     g_assert_null (strstr (((IocProblem *) doc->problems->pdata[i])->message, "TOPSECRET"));
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -184,7 +184,7 @@ test_size_limit_default_is_3_mib (void)
   doc = ioc_collection_add_file (coll, path);
   g_assert_false (doc->usable);
   g_assert_true (has_problem (doc, TRUE, "over the limit of 3145728 bytes", 0));
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -346,7 +346,7 @@ test_folder_sorted_and_filtered (void)
   g_assert_true (g_str_has_suffix (((IocDoc *) coll->docs->pdata[0])->file, "a.ioc"));
   g_assert_true (((IocDoc *) coll->docs->pdata[0])->usable);
   g_assert_false (((IocDoc *) coll->docs->pdata[1])->usable);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void

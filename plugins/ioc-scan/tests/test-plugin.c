@@ -5,33 +5,34 @@
  * is a scratch folder, and checks task results, `ioc.found` events, the
  * actions on detection, the `vigil ioc` commands' output and exit codes,
  * and the exported ZIP as an admin would see them.
- *   test-plugin VIGIL_CLI PLUGINS_BUILD_DIR
+ *   test-plugin PLUGINS_BUILD_DIR
  */
 #include "ioc-test-util.h"
+#include "vt-cli.h"
 
 #include <string.h>
-#include <sys/wait.h>
 
-static const char *cli, *plugins_dir;
+static const char *plugins_dir;
 
 typedef struct {
   char *base, *state, *root;
   gboolean all_plugins;   /* load every plugin, not just ioc-scan */
 } Lab;
 
+/* Runs the built CLI with ioc-scan's plugin folder (and, for a lab with
+ * all_plugins, quarantine's and epp's) and nothing from the environment;
+ * @out and @err (may be NULL) take its output. Returns the exit code. */
 static int
 vigil (Lab *lab, char **out, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_auto (GStrv) env = g_environ_unsetenv (g_get_environ (), "VIGIL_PLUGIN_PATH");
+  static const char *const no_plugin_path[] = { "VIGIL_PLUGIN_PATH", NULL };
   const char *ids[] = { "ioc-scan", "quarantine", "epp", NULL };
-  g_autofree char *o = NULL, *e = NULL;
-  g_autoptr (GError) error = NULL;
+  VtCliSpawn how = { NULL, NULL, no_plugin_path };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_auto (VtCli) r = { 0 };
   const char *arg;
-  int status = 0;
   va_list ap;
 
-  g_ptr_array_add (argv, g_strdup (cli));
   g_ptr_array_add (argv, g_strdup ("--state-dir"));
   g_ptr_array_add (argv, g_strdup (lab->state));
   for (guint i = 0; ids[i] != NULL && (i == 0 || lab->all_plugins); i++)
@@ -44,14 +45,12 @@ vigil (Lab *lab, char **out, char **err, ...)
     g_ptr_array_add (argv, g_strdup (arg));
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT,
-                               NULL, NULL, &o, &e, &status, &error));
-  g_assert_no_error (error);
+  vt_cli_spawn (&r, &how, (const char *const *) argv->pdata);
   if (out != NULL)
-    *out = g_steal_pointer (&o);
+    *out = g_steal_pointer (&r.out);
   if (err != NULL)
-    *err = g_steal_pointer (&e);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+    *err = g_steal_pointer (&r.err);
+  return r.status;
 }
 
 static void
@@ -71,7 +70,7 @@ lab_setup (Lab *lab, gconstpointer data)
 static void
 lab_teardown (Lab *lab, gconstpointer data)
 {
-  remove_tree (lab->base);
+  vt_rm_rf (lab->base);
   g_free (lab->base);
   g_free (lab->state);
   g_free (lab->root);
@@ -397,13 +396,12 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  if (argc < 3)
+  if (argc < 2)
     {
-      g_printerr ("usage: test-plugin VIGIL_CLI PLUGINS_BUILD_DIR\n");
+      g_printerr ("usage: test-plugin PLUGINS_BUILD_DIR\n");
       return 2;
     }
-  cli = argv[1];
-  plugins_dir = argv[2];
+  plugins_dir = argv[1];
 #define ADD(path, all, fn) g_test_add (path, Lab, GINT_TO_POINTER (all), lab_setup, fn, lab_teardown)
   ADD ("/ioc/plugin/task-detects-and-emits-ioc-found", FALSE, test_task_detects_and_emits);
   ADD ("/ioc/plugin/actions-create-tasks", TRUE, test_actions_create_tasks);

@@ -37,8 +37,8 @@ lab_setup (Lab *lab, gconstpointer data)
 static void
 lab_teardown (Lab *lab, gconstpointer data)
 {
-  remove_tree (lab->root);
-  remove_tree (lab->outside);
+  vt_rm_rf (lab->root);
+  vt_rm_rf (lab->outside);
   g_free (lab->root);
   g_free (lab->outside);
 }

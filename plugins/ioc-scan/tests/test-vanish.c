@@ -47,7 +47,7 @@ lab_setup (Lab *lab, gconstpointer data)
 static void
 lab_teardown (Lab *lab, gconstpointer data)
 {
-  remove_tree (lab->root);
+  vt_rm_rf (lab->root);
   g_free (lab->root);
 }
 

@@ -77,7 +77,7 @@ test_unzip_reads_archive (void)
   }
   for (guint i = 0; i < 3; i++)
     g_bytes_unref (contents[i]);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 int

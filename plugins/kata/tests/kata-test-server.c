@@ -5,6 +5,7 @@
  * OpenSSL on a plain socket, one connection at a time, keep-alive HTTP/1.1.
  */
 #include "kata-test-server.h"
+#include "vt-cli.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -110,27 +111,10 @@ kt_certs_new (void)
   return c;
 }
 
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        remove_tree (path);
-      else
-        g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
 void
 kt_certs_free (KtCerts *c)
 {
-  remove_tree (c->dir);
+  vt_rm_rf (c->dir);
   g_free (c->dir);
   g_free (c->ca_pem);
   g_free (c->server_pem);

@@ -9,6 +9,7 @@
  * take.
  */
 #include "kata-engine.h"
+#include "vt-cli.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -48,20 +49,6 @@ submit (KataEngine *engine, guint i)
   json_object_set_string_member (rec, "type", "quarantine.deleted");
   if (!kata_engine_submit (engine, "quarantine.deleted", rec, NULL))
     g_error ("submit %u failed", i);
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      g_unlink (p);
-    }
-  g_rmdir (dir);
 }
 
 /* In the child: submit events for ever, writing each index to @fd once
@@ -133,7 +120,7 @@ test_sigkill_keeps_acknowledged (void)
   g_assert_cmpuint (pkg->bodies->len, <=, acked + 1);
   g_clear_pointer (&pkg, kata_package_free);
   g_clear_pointer (&spool, kata_spool_close);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -157,7 +144,7 @@ test_durable_point_only_after_commit (void)
   g_assert_true (kata_spool_make_durable (spool, NULL));
   g_assert_cmpuint (kata_spool_durable_points (spool), ==, before + 1);
   g_clear_pointer (&spool, kata_spool_close);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -172,7 +159,7 @@ test_full_sync_needs_no_durable_point (void)
   g_assert_true (kata_spool_make_durable (spool, NULL));
   g_assert_cmpuint (kata_spool_durable_points (spool), ==, 0);
   g_clear_pointer (&spool, kata_spool_close);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 static void
@@ -188,7 +175,7 @@ test_tick_makes_durable_point (void)
   g_assert_cmpint (json_object_get_int_member (st, "durable_points"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (st, "spooled"), ==, 1);
   kata_engine_free (engine);
-  remove_tree (dir);
+  vt_rm_rf (dir);
 }
 
 int

@@ -30,7 +30,7 @@ void
 qfix_teardown (QFixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->store, qstore_free);
-  qtest_rm_rf (f->base);
+  vt_rm_rf (f->base);
   g_free (f->base);
   g_free (f->root);
   g_free (f->store_dir);
@@ -121,27 +121,3 @@ qtest_count_visible (const char *dir)
   return n;
 }
 
-void
-qtest_rm_rf (const char *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) en = NULL;
-  GFileInfo *info;
-
-  en = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
-                                  G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                                  G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  while (en != NULL && (info = g_file_enumerator_next_file (en, NULL, NULL)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        {
-          g_chmod (child, 0700);
-          qtest_rm_rf (child);
-        }
-      else
-        g_unlink (child);
-      g_object_unref (info);
-    }
-  g_rmdir (path);
-}

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "qstore.h"
+#include "vt-cli.h"
 
 typedef struct {
   char   *base;   /* scratch folder, removed at teardown */
@@ -29,4 +30,3 @@ char   *qtest_put (QFixture *f, const char *path, gboolean delete_original);
 /* Number of entries of a folder whose names do not start with a dot. */
 guint   qtest_count_visible (const char *dir);
 /* Recursively removes @path. */
-void    qtest_rm_rf (const char *path);

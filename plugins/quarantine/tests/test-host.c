@@ -107,7 +107,7 @@ test_put_through_embedded_host (void)
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (e, "origin"), "task"),
                    ==, task);
   g_clear_pointer (&host, vigil_host_free);
-  qtest_rm_rf (base);
+  vt_rm_rf (base);
 }
 
 int

@@ -4,33 +4,32 @@
  * as a child process on a fresh state folder, with a lab device whose root
  * is a scratch folder, and checks files, events, task results, the
  * console's inventory and exit codes as an admin would see them.
- *   test-plugin VIGIL_CLI PLUGIN_DIR
+ *   test-plugin PLUGIN_DIR
  */
 #include "qtest-util.h"
+#include "vt-cli.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
-static const char *cli, *plugin_dir;
+static const char *plugin_dir;
 
 typedef struct {
   char *base, *state, *root;
 } Lab;
 
-/* Runs the CLI; with @password, it is handed over on a pipe named by
- * VIGIL_PASSWORD_FD, as a script would. */
+/* Runs the CLI with the quarantine plugin only; with @password, it is
+ * handed over on a pipe named by VIGIL_PASSWORD_FD, as a script would. */
 static int
 vigil_v (Lab *lab, const char *password, char **out, char **err, va_list ap)
 {
+  static const char *const no_plugin_path[] = { "VIGIL_PLUGIN_PATH", NULL };
+  VtCliSpawn how = { NULL, password, no_plugin_path };
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (GStrv) env = g_environ_unsetenv (g_get_environ (), "VIGIL_PLUGIN_PATH");
-  g_autofree char *o = NULL, *e = NULL, *fd_text = NULL;
-  g_autoptr (GError) error = NULL;
+  g_auto (VtCli) r = { 0 };
   const char *arg;
-  int status = 0, fds[2] = { -1, -1 };
 
-  g_ptr_array_add (argv, (char *) cli);
   g_ptr_array_add (argv, "--state-dir");
   g_ptr_array_add (argv, lab->state);
   g_ptr_array_add (argv, "--plugin-dir");
@@ -38,26 +37,12 @@ vigil_v (Lab *lab, const char *password, char **out, char **err, va_list ap)
   while ((arg = va_arg (ap, const char *)) != NULL)
     g_ptr_array_add (argv, (char *) arg);
   g_ptr_array_add (argv, NULL);
-  if (password != NULL)
-    {
-      g_assert_cmpint (pipe (fds), ==, 0);
-      g_assert_true (q_write_full (fds[1], password, strlen (password)));
-      g_assert_true (q_write_full (fds[1], "\n", 1));
-      close (fds[1]);
-      fd_text = g_strdup_printf ("%d", fds[0]);
-      env = g_environ_setenv (env, "VIGIL_PASSWORD_FD", fd_text, TRUE);
-    }
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env,
-                               password != NULL ? G_SPAWN_LEAVE_DESCRIPTORS_OPEN : G_SPAWN_DEFAULT,
-                               NULL, NULL, &o, &e, &status, &error));
-  g_assert_no_error (error);
-  if (fds[0] >= 0)
-    close (fds[0]);
+  vt_cli_spawn (&r, &how, (const char *const *) argv->pdata);
   if (out != NULL)
-    *out = g_steal_pointer (&o);
+    *out = g_steal_pointer (&r.out);
   if (err != NULL)
-    *err = g_steal_pointer (&e);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+    *err = g_steal_pointer (&r.err);
+  return r.status;
 }
 
 static int
@@ -98,7 +83,7 @@ lab_setup (Lab *lab, gconstpointer data)
 static void
 lab_teardown (Lab *lab, gconstpointer data)
 {
-  qtest_rm_rf (lab->base);
+  vt_rm_rf (lab->base);
   g_free (lab->base);
   g_free (lab->state);
   g_free (lab->root);
@@ -551,10 +536,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  if (argc < 3)
-    g_error ("usage: test-plugin VIGIL_CLI PLUGIN_DIR");
-  cli = argv[1];
-  plugin_dir = argv[2];
+  if (argc < 2)
+    g_error ("usage: test-plugin PLUGIN_DIR");
+  plugin_dir = argv[1];
   ADD ("/quarantine/plugin/put-task-quarantines-and-emits-added", test_put_task);
   ADD ("/quarantine/plugin/put-task-refusal-fails-the-run", test_put_task_refusal_fails_run);
   ADD ("/quarantine/plugin/restore-task-to-restore-folder", test_restore_task_to_restore_folder);

@@ -5,6 +5,7 @@
  * what it does not know.
  */
 #include "kata-test-engine.h"
+#include "vt-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -49,10 +50,19 @@ fx_create_task (gpointer data, JsonObject *task, GError **error)
   return g_strdup_printf ("task-%u", fx->tasks->len);
 }
 
+static char *
+fx_resolve_proxy (gpointer data, const char *url, GError **error)
+{
+  KtFx *fx = data;
+
+  fx->proxy_asks++;
+  return g_strdup (fx->proxy_uri);
+}
+
 static void
 open_engine (KtFx *fx)
 {
-  KataHooks hooks = { fx_now, fx_emit, fx_create_task, NULL, fx };
+  KataHooks hooks = { fx_now, fx_emit, fx_create_task, fx_resolve_proxy, fx };
   KataEngineOptions opts = { fx->dir, "device-a", fx->spool_max, FALSE, NULL };
   g_autoptr (GError) error = NULL;
 
@@ -89,21 +99,13 @@ kt_fx_reopen (KtFx *fx)
 void
 kt_fx_free (KtFx *fx)
 {
-  g_autoptr (GDir) d = NULL;
-  const char *name;
-
   kata_engine_free (fx->engine);
   kata_settings_free (fx->settings);
-  d = g_dir_open (fx->dir, 0, NULL);
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (fx->dir, name, NULL);
-      g_unlink (p);
-    }
-  g_rmdir (fx->dir);
+  vt_rm_rf (fx->dir);
   g_free (fx->dir);
   g_ptr_array_unref (fx->emitted);
   g_ptr_array_unref (fx->tasks);
+  g_free (fx->proxy_uri);
   g_free (fx);
 }
 
@@ -117,18 +119,29 @@ kt_fx_servers (KtFx *fx, guint n, const guint16 *ports)
 }
 
 void
-kt_fx_submit (KtFx *fx, const char *type)
+kt_fx_submit_with (KtFx *fx, const char *type, const char *image, const char *sha256)
 {
   g_autoptr (JsonObject) rec = json_object_new ();
+  g_autoptr (JsonObject) payload = json_object_new ();
   g_autofree char *id = g_strdup_printf ("ev-%06u", fx->next_id++);
   g_autoptr (GError) error = NULL;
 
+  if (image != NULL)
+    json_object_set_string_member (payload, "image", image);
+  if (sha256 != NULL)
+    json_object_set_string_member (payload, "sha256", sha256);
   json_object_set_string_member (rec, "id", id);
   json_object_set_string_member (rec, "type", type);
   json_object_set_string_member (rec, "device", "device-a");
-  json_object_set_object_member (rec, "payload", json_object_new ());
+  json_object_set_object_member (rec, "payload", g_steal_pointer (&payload));
   g_assert_true (kata_engine_submit (fx->engine, type, rec, &error));
   g_assert_no_error (error);
+}
+
+void
+kt_fx_submit (KtFx *fx, const char *type)
+{
+  kt_fx_submit_with (fx, type, NULL, NULL);
 }
 
 guint

@@ -7,166 +7,25 @@
  * replies, and synchronization creating tasks. The engine runs without the
  * host; its clock, events and task creation are the test's.
  */
-#include "kata-engine.h"
-#include "kata-test-server.h"
+#include "kata-test-engine.h"
 
 #include <signal.h>
 #include <string.h>
 
 static KtCerts *certs;
 
-typedef struct {
-  gint64      now;
-  GPtrArray  *emitted;      /* "type: payload json" */
-  GPtrArray  *tasks;        /* JSON of created tasks */
-  char       *dir;
-  KataEngine *engine;
-  KataSettings *settings;
-  guint       next_id;
-  char       *proxy_uri;    /* what resolve_proxy answers */
-  guint       proxy_asks;
-} Fx;
-
-static gint64
-fx_now (gpointer data)
+/* Payload defaults of the older tests: every start has an image and hash. */
+static void
+fx_submit (KtFx *fx, const char *type, const char *image, const char *sha256)
 {
-  return ((Fx *) data)->now;
+  kt_fx_submit_with (fx, type, image ? image : "/usr/bin/x", sha256 ? sha256 : "00");
 }
 
 static void
-fx_emit (gpointer data, const char *type, JsonObject *payload)
-{
-  Fx *fx = data;
-  g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), payload);
-  g_autofree char *text = json_to_string (n, FALSE);
-
-  g_ptr_array_add (fx->emitted, g_strdup_printf ("%s: %s", type, text));
-}
-
-static char *
-fx_create_task (gpointer data, JsonObject *task, GError **error)
-{
-  Fx *fx = data;
-  g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), task);
-
-  if (g_strcmp0 (json_object_get_string_member (task, "type"), "nope.none") == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "unknown task type");
-      return NULL;
-    }
-  g_ptr_array_add (fx->tasks, json_to_string (n, FALSE));
-  return g_strdup_printf ("task-%u", fx->tasks->len);
-}
-
-static char *
-fx_resolve_proxy (gpointer data, const char *url, GError **error)
-{
-  Fx *fx = data;
-
-  fx->proxy_asks++;
-  return g_strdup (fx->proxy_uri);
-}
-
-static void
-fx_open_engine (Fx *fx, guint64 spool_max)
-{
-  KataHooks hooks = { fx_now, fx_emit, fx_create_task, fx_resolve_proxy, fx };
-  KataEngineOptions opts = { fx->dir, "device-a", spool_max, FALSE, NULL };
-  g_autoptr (GError) error = NULL;
-
-  fx->engine = kata_engine_new (&opts, &hooks, &error);
-  g_assert_no_error (error);
-  kata_engine_configure (fx->engine, fx->settings);
-}
-
-static Fx *
-fx_new (void)
-{
-  Fx *fx = g_new0 (Fx, 1);
-  g_autofree char *pem = kt_read_text (certs->server_pem);
-
-  fx->now = 1795000000LL * G_USEC_PER_SEC;
-  fx->emitted = g_ptr_array_new_with_free_func (g_free);
-  fx->tasks = g_ptr_array_new_with_free_func (g_free);
-  fx->dir = g_dir_make_tmp ("kata-engine-XXXXXX", NULL);
-  fx->settings = kata_settings_new_default ();
-  fx->settings->enabled = TRUE;
-  fx->settings->use_pinned = TRUE;
-  fx->settings->pinned_pem = g_strdup (pem);
-  fx->settings->timeout_sec = 10;   /* never waited for: no test server stalls */
-  fx->settings->throttle_enabled = FALSE;
-  fx_open_engine (fx, 0);
-  return fx;
-}
-
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      g_unlink (p);
-    }
-  g_rmdir (dir);
-}
-
-static void
-fx_free (Fx *fx)
-{
-  kata_engine_free (fx->engine);
-  kata_settings_free (fx->settings);
-  remove_dir (fx->dir);
-  g_free (fx->dir);
-  g_ptr_array_unref (fx->emitted);
-  g_ptr_array_unref (fx->tasks);
-  g_free (fx->proxy_uri);
-  g_free (fx);
-}
-
-static void
-fx_servers (Fx *fx, guint n, const guint16 *ports)
-{
-  g_ptr_array_set_size (fx->settings->servers, 0);
-  for (guint i = 0; i < n; i++)
-    kata_settings_add_server (fx->settings, "127.0.0.1", ports[i]);
-  kata_engine_configure (fx->engine, fx->settings);
-}
-
-static void
-fx_submit (Fx *fx, const char *type, const char *image, const char *sha256)
-{
-  g_autoptr (JsonObject) rec = json_object_new ();
-  g_autoptr (JsonObject) payload = json_object_new ();
-  g_autofree char *id = g_strdup_printf ("ev-%06u", fx->next_id++);
-  g_autoptr (GError) error = NULL;
-
-  json_object_set_string_member (payload, "image", image ? image : "/usr/bin/x");
-  json_object_set_string_member (payload, "sha256", sha256 ? sha256 : "00");
-  json_object_set_string_member (rec, "id", id);
-  json_object_set_string_member (rec, "type", type);
-  json_object_set_string_member (rec, "device", "device-a");
-  json_object_set_object_member (rec, "payload", g_steal_pointer (&payload));
-  g_assert_true (kata_engine_submit (fx->engine, type, rec, &error));
-  g_assert_no_error (error);
-}
-
-static void
-fx_submit_n (Fx *fx, guint n)
+fx_submit_n (KtFx *fx, guint n)
 {
   for (guint i = 0; i < n; i++)
     fx_submit (fx, "process.started", NULL, NULL);
-}
-
-static gboolean
-fx_emitted (Fx *fx, const char *prefix)
-{
-  for (guint i = 0; i < fx->emitted->len; i++)
-    if (g_str_has_prefix (g_ptr_array_index (fx->emitted, i), prefix))
-      return TRUE;
-  return FALSE;
 }
 
 static KtServer *
@@ -180,12 +39,12 @@ good_server (void)
 static void
 test_pinned_match_delivers (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 5);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
@@ -193,46 +52,46 @@ test_pinned_match_delivers (void)
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 5);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_pinned_mismatch_refused (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = kt_server_start (certs->other_pem, certs->other_key, NULL, 0);
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 3);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);
   g_assert_cmpuint (kt_server_packages (srv), ==, 0);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 3);
-  g_assert_true (fx_emitted (fx, "kata.connection_refused: "));
-  g_assert_true (fx_emitted (fx, "kata.delivery_failed: {\"servers\":[\"127.0.0.1:"));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.connection_refused: "), >, 0);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.delivery_failed: {\"servers\":[\"127.0.0.1:"), >, 0);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_unpinned_needs_trusted_chain (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
   /* Without pinning, a private CA that is not trusted is refused. */
   fx->settings->use_pinned = FALSE;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 1);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);
   g_assert_cmpuint (kt_server_packages (srv), ==, 0);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- client certificate --------------------------------------------- */
@@ -240,13 +99,13 @@ test_unpinned_needs_trusted_chain (void)
 static void
 test_client_certificate_required (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = kt_server_start (certs->server_pem, certs->server_key,
                                    certs->ca_pem, 0);
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 2);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);   /* no certificate: refused */
@@ -267,7 +126,7 @@ test_client_certificate_required (void)
   g_assert_cmpint (r.server_index, ==, 0);
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- fail-over ------------------------------------------------------ */
@@ -275,31 +134,31 @@ test_client_certificate_required (void)
 static void
 test_failover_to_third_server (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 ports[3] = { kt_free_port (), kt_free_port (), kt_server_port (srv) };
   KataCycleResult r;
 
-  fx_servers (fx, 3, ports);
+  kt_fx_servers (fx, 3, ports);
   fx_submit_n (fx, 4);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 2);
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 4);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_failover_returns_to_first (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *second = good_server ();
   guint16 first_port = kt_free_port ();
   guint16 ports[2] = { first_port, kt_server_port (second) };
   KtServer *first;
   KataCycleResult r;
 
-  fx_servers (fx, 2, ports);
+  kt_fx_servers (fx, 2, ports);
   fx_submit_n (fx, 1);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 1);
@@ -313,7 +172,7 @@ test_failover_returns_to_first (void)
   g_assert_cmpuint (kt_server_unique_events (second), ==, 1);
   kt_server_stop (first);
   kt_server_stop (second);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- proxy --------------------------------------------------------- */
@@ -321,7 +180,7 @@ test_failover_returns_to_first (void)
 static void
 test_proxy_used_when_set (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   KtProxy *px = kt_proxy_start ("edr:pr0xy pass");
   guint16 port = kt_server_port (srv);
@@ -329,7 +188,7 @@ test_proxy_used_when_set (void)
 
   fx->proxy_uri = g_strdup_printf ("http://edr:pr0xy%%20pass@127.0.0.1:%u", kt_proxy_port (px));
   fx->settings->use_proxy = TRUE;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 3);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
@@ -337,13 +196,13 @@ test_proxy_used_when_set (void)
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 3);
   kt_proxy_stop (px);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_proxy_not_used_by_default (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   KtProxy *px = kt_proxy_start (NULL);
   guint16 port = kt_server_port (srv);
@@ -352,7 +211,7 @@ test_proxy_not_used_by_default (void)
   /* A proxy is specified in the general settings, but the section's
    * use_proxy is off (the default): the connection is direct. */
   fx->proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", kt_proxy_port (px));
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 2);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
@@ -361,13 +220,13 @@ test_proxy_not_used_by_default (void)
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
   kt_proxy_stop (px);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_proxy_refusal_keeps_events (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   KtProxy *px = kt_proxy_start ("edr:right");
   guint16 port = kt_server_port (srv);
@@ -376,7 +235,7 @@ test_proxy_refusal_keeps_events (void)
 
   fx->proxy_uri = g_strdup_printf ("http://edr:wrong@127.0.0.1:%u", kt_proxy_port (px));
   fx->settings->use_proxy = TRUE;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 2);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);
@@ -388,7 +247,7 @@ test_proxy_refusal_keeps_events (void)
   g_assert_null (strstr (json_object_get_string_member (st, "last_error"), "wrong"));
   kt_proxy_stop (px);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- durability ----------------------------------------------------- */
@@ -396,19 +255,19 @@ test_proxy_refusal_keeps_events (void)
 static void
 test_down_then_restart_no_loss_no_duplicates (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   guint16 port = kt_free_port ();
   KtServer *srv;
   KataCycleResult r;
 
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 250);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 250);
   /* The host restarts: a new engine on the same folder. */
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 0);
+  fx->spool_max = 0;
+  kt_fx_reopen (fx);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 250);
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, port);
   fx->settings->max_per_package = 100;
@@ -419,28 +278,28 @@ test_down_then_restart_no_loss_no_duplicates (void)
   g_assert_cmpuint (kt_server_events_total (srv), ==, 250);
   g_assert_false (kt_server_saw_duplicate_event (srv));
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
-  g_assert_true (fx_emitted (fx, "kata.delivery_restored: "));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.delivery_restored: "), >, 0);
   /* The totals outlive the process, for `vigil kata status`. */
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 0);
+  fx->spool_max = 0;
+  kt_fx_reopen (fx);
   {
     g_autoptr (JsonObject) st = kata_engine_status (fx->engine);
     g_assert_cmpint (json_object_get_int_member (st, "sent_events"), ==, 250);
     g_assert_cmpint (json_object_get_int_member (st, "sent_packages"), ==, 3);
   }
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_lost_ack_resends_same_sequence (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 10);
   kt_server_set_reply (srv, KT_REPLY_DROP);
   kata_engine_send_now (fx->engine, &r);
@@ -456,54 +315,54 @@ test_lost_ack_resends_same_sequence (void)
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 15);
   g_assert_false (kt_server_saw_duplicate_event (srv));
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_full_spool_drops_oldest_low_first (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   guint16 port = kt_free_port ();
   KtServer *srv;
   KataCycleResult r;
 
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 10);
-  fx_servers (fx, 1, &port);
+  fx->spool_max = 10;
+  kt_fx_reopen (fx);
+  kt_fx_servers (fx, 1, &port);
   fx_submit (fx, "sandbox.threat_detected", NULL, NULL);
   fx_submit_n (fx, 12);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 10);
   kata_engine_send_now (fx->engine, &r);
-  g_assert_true (fx_emitted (fx, "kata.events_dropped: {\"dropped\":3"));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.events_dropped: {\"dropped\":3"), >, 0);
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, port);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpuint (kt_server_type_count (srv, "sandbox.threat_detected"), ==, 1);
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 9);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_drops_reported_by_next_process (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   guint16 port = kt_free_port ();
   KataCycleResult r;
 
   /* A one-shot `vigil event emit` fills the spool and exits before any
    * cycle: the next process using the spool reports the drops, once. */
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 5);
-  fx_servers (fx, 1, &port);
+  fx->spool_max = 5;
+  kt_fx_reopen (fx);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 9);
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 5);
+  fx->spool_max = 5;
+  kt_fx_reopen (fx);
   kata_engine_send_now (fx->engine, &r);
-  g_assert_true (fx_emitted (fx, "kata.events_dropped: {\"dropped\":4"));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.events_dropped: {\"dropped\":4"), >, 0);
   g_ptr_array_set_size (fx->emitted, 0);
   kata_engine_send_now (fx->engine, &r);
-  g_assert_false (fx_emitted (fx, "kata.events_dropped: "));
-  fx_free (fx);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.events_dropped: "), ==, 0);
+  kt_fx_free (fx);
 }
 
 /* ---- packages and period -------------------------------------------- */
@@ -511,14 +370,14 @@ test_drops_reported_by_next_process (void)
 static void
 test_package_size_and_period (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   g_autoptr (GArray) sizes = NULL;
 
   fx->settings->max_per_package = 40;
   fx->settings->period_sec = 30;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 100);
   kata_engine_tick (fx->engine);               /* first tick: due */
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 100);
@@ -536,13 +395,13 @@ test_package_size_and_period (void)
   g_assert_cmpuint (g_array_index (sizes, guint, 2), ==, 20);
   g_assert_cmpuint (g_array_index (sizes, guint, 3), ==, 10);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_server_closing_connection_reconnects (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
@@ -551,7 +410,7 @@ test_server_closing_connection_reconnects (void)
    * package goes on a new connection to the same server. */
   kt_server_set_reply (srv, KT_REPLY_CLOSE);
   fx->settings->max_per_package = 2;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 5);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
@@ -559,7 +418,7 @@ test_server_closing_connection_reconnects (void)
   g_assert_cmpuint (kt_server_connections (srv), ==, 3);
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 5);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- throttling ----------------------------------------------------- */
@@ -582,14 +441,14 @@ mixed_type (guint i)
 static void
 test_throttling_hour_of_mixed_events (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   guint low_sent;
 
   fx->settings->throttle_enabled = TRUE;   /* 3000/h, 15 % */
   fx->settings->max_per_package = 1024;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx->now = 1795000020LL * G_USEC_PER_SEC;  /* on a minute boundary */
   /* 10,000 events spread evenly over one hour of fake clock (one every
    * 359 ms), a transmission cycle every 30 s. */
@@ -625,18 +484,18 @@ test_throttling_hour_of_mixed_events (void)
     g_assert_cmpint (json_object_get_int_member (ps, "held_back"), ==, 6000 - 450);
   }
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_throttling_under_limit_passes_all (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
 
   fx->settings->throttle_enabled = TRUE;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   /* 2,000 events in an hour stay under 3000: nothing is held back, even
    * though process starts are 60 % of them. */
   for (guint i = 0; i < 2000; i++)
@@ -648,13 +507,13 @@ test_throttling_under_limit_passes_all (void)
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 2000);
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 1200);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_throttling_window_shared_by_processes (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   guint16 port = kt_free_port ();
 
   /* Thirty one-shot processes, one process start each, within a minute:
@@ -662,12 +521,12 @@ test_throttling_window_shared_by_processes (void)
    * not as thirty flows of one event each. */
   fx->settings->throttle_enabled = TRUE;
   fx->settings->max_per_hour = 10;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   for (guint i = 0; i < 30; i++)
     {
       g_autofree char *sha = g_strdup_printf ("%02u", i);
-      kata_engine_free (fx->engine);
-      fx_open_engine (fx, 0);
+      fx->spool_max = 0;
+      kt_fx_reopen (fx);
       fx->now += G_USEC_PER_SEC;
       fx_submit (fx, "process.started", "/usr/bin/x", sha);
     }
@@ -678,7 +537,7 @@ test_throttling_window_shared_by_processes (void)
     g_assert_cmpint (json_object_get_int_member (thr, "offered"), ==, 30);
     g_assert_cmpint (json_object_get_int_member (thr, "held_back"), ==, 28);
   }
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- TTL ------------------------------------------------------------ */
@@ -686,7 +545,7 @@ test_throttling_window_shared_by_processes (void)
 static void
 test_ttl_ignores_starts_held_back (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
   guint sent_before;
@@ -696,7 +555,7 @@ test_ttl_ignores_starts_held_back (void)
   fx->settings->use_ttl = TRUE;
   fx->settings->throttle_enabled = TRUE;
   fx->settings->max_per_hour = 10;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   for (guint i = 0; i < 40; i++)
     {
       g_autofree char *sha = g_strdup_printf ("%02u", i);
@@ -711,19 +570,19 @@ test_ttl_ignores_starts_held_back (void)
   kata_engine_send_now (fx->engine, NULL);
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, sent_before + 1);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_ttl_deduplicates_process_starts (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
 
   fx->settings->use_ttl = TRUE;
   fx->settings->ttl_min = 60;
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");
   fx->now += 30 * 60 * G_USEC_PER_SEC;
   fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");   /* repeat */
@@ -734,8 +593,8 @@ test_ttl_deduplicates_process_starts (void)
   kata_engine_send_now (fx->engine, NULL);
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 4);
   /* The period holds across a restart of the engine. */
-  kata_engine_free (fx->engine);
-  fx_open_engine (fx, 0);
+  fx->spool_max = 0;
+  kt_fx_reopen (fx);
   fx->now += 1 * 60 * G_USEC_PER_SEC;
   fx_submit (fx, "process.started", "/usr/bin/ssh", "aa");
   kata_engine_send_now (fx->engine, NULL);
@@ -745,7 +604,7 @@ test_ttl_deduplicates_process_starts (void)
     g_assert_cmpint (json_object_get_int_member (st, "ttl_suppressed"), ==, 2);
   }
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 /* ---- malformed replies ---------------------------------------------- */
@@ -753,14 +612,14 @@ test_ttl_deduplicates_process_starts (void)
 static void
 check_bad_reply (KtReplyMode mode)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *bad = good_server ();
   KtServer *good = good_server ();
   guint16 ports[2] = { kt_server_port (bad), kt_server_port (good) };
   KataCycleResult r;
 
   kt_server_set_reply (bad, mode);
-  fx_servers (fx, 2, ports);
+  kt_fx_servers (fx, 2, ports);
   fx_submit_n (fx, 7);
   kata_engine_send_now (fx->engine, &r);
   /* The events stay until someone acknowledges them: the next server. */
@@ -769,13 +628,13 @@ check_bad_reply (KtReplyMode mode)
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
   kt_server_stop (bad);
   kt_server_stop (good);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
 test_response_timeout_fails_over (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *slow = good_server ();
   KtServer *good = good_server ();
   guint16 ports[2] = { kt_server_port (slow), kt_server_port (good) };
@@ -785,7 +644,7 @@ test_response_timeout_fails_over (void)
   /* The one test that waits: the response timeout, 1 s. */
   kt_server_set_reply (slow, KT_REPLY_STALL);
   fx->settings->timeout_sec = 1;
-  fx_servers (fx, 2, ports);
+  kt_fx_servers (fx, 2, ports);
   fx_submit_n (fx, 3);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 1);
@@ -793,10 +652,10 @@ test_response_timeout_fails_over (void)
   g_assert_cmpuint (kt_server_unique_events (good), ==, 3);
   st = kata_engine_status (fx->engine);
   g_assert_null (json_object_get_string_member (st, "last_error"));
-  g_assert_false (fx_emitted (fx, "kata.delivery_failed: "));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.delivery_failed: "), ==, 0);
   kt_server_stop (slow);
   kt_server_stop (good);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void test_reply_garbage (void) { check_bad_reply (KT_REPLY_GARBAGE); }
@@ -808,7 +667,7 @@ static void test_reply_http_500 (void) { check_bad_reply (KT_REPLY_HTTP_500); }
 static void
 test_sync_creates_tasks_once (void)
 {
-  Fx *fx = fx_new ();
+  KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
   guint16 port = kt_server_port (srv);
 
@@ -816,15 +675,15 @@ test_sync_creates_tasks_once (void)
       "{\"settings\":{\"throttling\":{\"enabled\":true}},\"tasks\":[{\"id\":\"c-1\",\"type\":\"ioc.scan\","
       "\"name\":\"IOC from KATA\",\"params\":{\"iocs\":[]}},"
       "{\"id\":\"c-2\",\"type\":\"nope.none\"}]}");
-  fx_servers (fx, 1, &port);
+  kt_fx_servers (fx, 1, &port);
   g_assert_true (kata_engine_sync_now (fx->engine));
   g_assert_true (kata_engine_sync_now (fx->engine));
   g_assert_cmpuint (kt_server_syncs (srv), ==, 2);
   g_assert_cmpuint (fx->tasks->len, ==, 1);
   g_assert_nonnull (strstr (g_ptr_array_index (fx->tasks, 0), "\"ioc.scan\""));
-  g_assert_true (fx_emitted (fx, "kata.sync_task_rejected: "));
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_task_rejected: "), >, 0);
   kt_server_stop (srv);
-  fx_free (fx);
+  kt_fx_free (fx);
 }
 
 static void
@@ -836,17 +695,17 @@ test_sync_garbage_reported (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
     {
-      Fx *fx = fx_new ();
+      KtFx *fx = kt_fx_new (certs);
       KtServer *srv = good_server ();
       guint16 port = kt_server_port (srv);
 
       kt_server_set_sync_body (srv, bodies[i]);
-      fx_servers (fx, 1, &port);
+      kt_fx_servers (fx, 1, &port);
       g_assert_false (kata_engine_sync_now (fx->engine));
-      g_assert_true (fx_emitted (fx, "kata.sync_failed: "));
+      g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_failed: "), >, 0);
       g_assert_cmpuint (fx->tasks->len, ==, 0);
       kt_server_stop (srv);
-      fx_free (fx);
+      kt_fx_free (fx);
     }
 }
 

@@ -8,6 +8,7 @@
  * process, with the general section's telemetry exclusions applied.
  */
 #include "kata-test-server.h"
+#include "vt-cli.h"
 
 #include <signal.h>
 #include <string.h>
@@ -24,26 +25,22 @@ typedef struct {
 static int
 vigil (Cli *cli, const char *first, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_auto (VtCli) r = { 0 };
   const char *arg;
-  int status = 0;
   va_list ap;
 
-  g_ptr_array_add (argv, (char *) g_getenv ("VIGIL_CLI"));
-  g_ptr_array_add (argv, "--state-dir");
-  g_ptr_array_add (argv, cli->state);
   va_start (ap, first);
   for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) arg);
+    g_ptr_array_add (args, (char *) arg);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_clear_pointer (&cli->out, g_free);
-  g_clear_pointer (&cli->err, g_free);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT,
-                               NULL, NULL, &cli->out, &cli->err, &status, &error));
-  g_assert_no_error (error);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  g_ptr_array_add (args, NULL);
+  vt_cli_runv (&r, cli->state, NULL, NULL, (const char *const *) args->pdata);
+  g_free (cli->out);
+  g_free (cli->err);
+  cli->out = g_steal_pointer (&r.out);
+  cli->err = g_steal_pointer (&r.err);
+  return r.status;
 }
 
 static char *
@@ -97,9 +94,7 @@ cli_new (void)
 static void
 cli_free (Cli *cli)
 {
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", cli->state);
-
-  g_assert_cmpint (system (cmd), ==, 0);
+  vt_rm_rf (cli->state);
   g_free (cli->state);
   g_free (cli->out);
   g_free (cli->err);

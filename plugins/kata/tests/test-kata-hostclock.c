@@ -7,6 +7,7 @@
  * `vigil` CLI on the same state folder first.
  */
 #include "host-private.h"
+#include "vt-cli.h"
 #include "kata-test-server.h"
 
 #include <openssl/evp.h>
@@ -24,12 +25,12 @@ static void
 cli (const char *state, const char *a, const char *b, const char *c,
      const char *d, const char *e)
 {
-  const char *argv[] = { g_getenv ("VIGIL_CLI"), "--state-dir", state, a, b, c, d, e, NULL };
-  int status = 0;
+  const char *argv[] = { a, b, c, d, e, NULL };
+  g_auto (VtCli) r = { 0 };
 
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  vt_cli_runv (&r, state, NULL, NULL, argv);
+  if (r.status != 0)
+    g_error ("vigil exited with %d: %s", r.status, r.err);
 }
 
 static void
@@ -147,10 +148,7 @@ test_ttl_on_host_clock (void)
   vigil_host_free (host);
   kt_server_stop (srv);
   kt_certs_free (certs);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", state);
-    g_assert_cmpint (system (cmd), ==, 0);
-  }
+  vt_rm_rf (state);
 }
 
 /* OpenSSL's providers are process-wide: freeing a host (which shuts the
@@ -183,10 +181,7 @@ test_host_free_keeps_openssl_usable (void)
   sha256 = EVP_MD_fetch (NULL, "SHA256", NULL);
   g_assert_nonnull (sha256);
   EVP_MD_free (sha256);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", state);
-    g_assert_cmpint (system (cmd), ==, 0);
-  }
+  vt_rm_rf (state);
 }
 
 int

@@ -2,7 +2,8 @@
 /*
  * IOC collections: the documents of one task or one CLI run, each added
  * from memory or from a file (refused before reading when over the size
- * limit) or from a folder (its .ioc/.xml files in name order), then
+ * limit) or from a folder (its .ioc/.xml files in name order), parsed or
+ * taken from the cache of parsed documents (openioc-cache.c), then
  * prepared once: duplicate ids are reported and left out deterministically
  * (the first in order keeps its id) and the index is built. Also owns the
  * lifetime of documents, their problems and their unsupported-term lists.
@@ -40,8 +41,20 @@ ioc_node_free (IocNode *node)
   g_clear_pointer (&node->children, g_ptr_array_unref);
   g_clear_pointer (&node->ungated, g_ptr_array_unref);
   g_free (node->id);
+  if (node->in_block)
+    {
+      /* The text lives in the document's backing: only what was derived
+       * from it (a normalized or folded copy) is the node's own. */
+      IocValue *v = &node->value;
+      if (v->cmp == v->text)
+        v->cmp = NULL;
+      if (v->cmp_folded == v->text)
+        v->cmp_folded = NULL;
+      v->text = NULL;
+    }
   ioc_value_clear (&node->value);
-  g_free (node);
+  if (!node->in_block)
+    g_free (node);
 }
 
 static void
@@ -52,6 +65,7 @@ doc_free (gpointer p)
   if (doc == NULL)
     return;
   ioc_node_free (doc->root);
+  ioc_cache_doc_clear (doc);
   g_ptr_array_unref (doc->problems);
   g_ptr_array_unref (doc->unsupported);
   g_hash_table_unref (doc->pool);
@@ -147,6 +161,7 @@ ioc_collection_free (IocCollection *coll)
   g_ptr_array_unref (coll->docs);   /* doc_free skips the stolen NULLs */
   if (thread != NULL)
     g_thread_join (thread);
+  g_free (coll->cache_dir);
   g_free (coll);
 }
 
@@ -174,13 +189,74 @@ check_size (IocCollection *coll, IocDoc *doc, guint64 size)
   return FALSE;
 }
 
+gboolean
+ioc_collection_set_cache_dir (IocCollection *coll, const char *dir, GError **error)
+{
+  g_clear_pointer (&coll->cache_dir, g_free);
+  if (!ioc_cache_dir_check (dir, error))
+    return FALSE;
+  coll->cache_dir = g_strdup (dir);
+  return TRUE;
+}
+
+/* An entry is never much larger than its source; a larger file in the
+ * folder is not one of ours and is not read. */
+static gsize
+entry_max (IocCollection *coll)
+{
+  return 4 * coll->max_file_size + 65536;
+}
+
+static void
+parse (IocDoc *doc, const char *data, gsize len)
+{
+  ioc_doc_parse (doc, data, len);
+  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+}
+
+static void
+store (IocCollection *coll, IocDoc *doc, const guint8 *key)
+{
+  if (ioc_cache_store (coll->cache_dir, key, entry_max (coll), doc))
+    g_atomic_int_inc (&coll->cache_stores);
+}
+
 static void
 load_memory (IocCollection *coll, IocDoc *doc, const char *data, gsize len)
 {
+  guint8 key[32];
+
   if (!check_size (coll, doc, len))
     return;
-  ioc_doc_parse (doc, data, len);
-  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+  if (coll->cache_dir == NULL)
+    {
+      parse (doc, data, len);
+      return;
+    }
+  ioc_cache_key_memory (doc->file, data, len, key);
+  if (ioc_cache_load (coll->cache_dir, key, entry_max (coll), doc))
+    {
+      g_atomic_int_inc (&coll->cache_hits);
+      return;
+    }
+  parse (doc, data, len);
+  store (coll, doc, key);
+}
+
+static gboolean
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+         && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* After a prune when this load stored anything: the folder stays bounded. */
+static void
+prune_after (IocCollection *coll, gint stores_before)
+{
+  if (coll->cache_dir != NULL && g_atomic_int_get (&coll->cache_stores) != stores_before)
+    ioc_cache_prune (coll->cache_dir, IOC_CACHE_MAX_BYTES);
 }
 
 /* Adds the time since @start to the collection's load time: results show
@@ -197,9 +273,11 @@ ioc_collection_add_memory (IocCollection *coll, const char *file,
                            const char *data, gsize len)
 {
   gint64 start = g_get_monotonic_time ();
+  gint stores = g_atomic_int_get (&coll->cache_stores);
   IocDoc *doc = ioc_doc_new (coll, file);
 
   load_memory (coll, doc, data, len);
+  prune_after (coll, stores);
   count_time (coll, start);
   return doc;
 }
@@ -211,11 +289,23 @@ load_file (IocCollection *coll, IocDoc *doc, const char *path)
 {
   g_autofree char *data = NULL;
   g_autoptr (GError) error = NULL;
-  struct stat st;
+  struct stat st, after;
   gsize len = 0;
+  guint8 key[32];
+  gboolean keyed = FALSE;
 
-  if (stat (path, &st) == 0 && S_ISREG (st.st_mode) && !check_size (coll, doc, (guint64) st.st_size))
-    return;
+  if (stat (path, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      if (!check_size (coll, doc, (guint64) st.st_size))
+        return;
+      /* A file that did not change is not even read. */
+      keyed = coll->cache_dir != NULL && ioc_cache_key_file (path, &st, key);
+      if (keyed && ioc_cache_load (coll->cache_dir, key, entry_max (coll), doc))
+        {
+          g_atomic_int_inc (&coll->cache_hits);
+          return;
+        }
+    }
   if (!g_file_get_contents (path, &data, &len, &error))
     {
       ioc_doc_add_problem (doc, TRUE, 0, "%s", error->message);
@@ -223,17 +313,22 @@ load_file (IocCollection *coll, IocDoc *doc, const char *path)
     }
   if (!check_size (coll, doc, len))
     return;
-  ioc_doc_parse (doc, data, len);
-  doc->usable = doc->root != NULL && !ioc_doc_has_errors (doc);
+  parse (doc, data, len);
+  /* Stored under the identity it had before the read only when it still
+   * has it: a file changed while being read is parsed again next time. */
+  if (keyed && stat (path, &after) == 0 && same_file (&st, &after))
+    store (coll, doc, key);
 }
 
 IocDoc *
 ioc_collection_add_file (IocCollection *coll, const char *path)
 {
   gint64 start = g_get_monotonic_time ();
+  gint stores = g_atomic_int_get (&coll->cache_stores);
   IocDoc *doc = ioc_doc_new (coll, path);
 
   load_file (coll, doc, path);
+  prune_after (coll, stores);
   count_time (coll, start);
   return doc;
 }
@@ -282,6 +377,7 @@ load_all (IocCollection *coll, GArray *sources)
   Loader l = { coll, sources, 0 };
   guint n = MAX (1, MIN (g_get_num_processors (), sources->len));
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+  gint stores = g_atomic_int_get (&coll->cache_stores);
 
   if (sources->len == 0)
     return;
@@ -289,6 +385,7 @@ load_all (IocCollection *coll, GArray *sources)
     g_ptr_array_add (threads, g_thread_new ("ioc-load", load_worker, &l));
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
+  prune_after (coll, stores);
 }
 
 static void

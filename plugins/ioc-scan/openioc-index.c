@@ -32,7 +32,24 @@ struct _IocIndex {
   GHashTable *size_exact;   /* guint64* -> mask */
   GArray     *size_ranges;  /* SizeRange */
   guint       key_kinds;    /* IocKeyKind bits present in @keys */
+  guint       kind_counts[IOC_KEY_KINDS];  /* indexed items per kind */
 };
+
+/* What annotating one document found, merged into the index in
+ * collection order once every document is annotated. */
+typedef struct {
+  guint   key_kinds;
+  guint   kind_counts[IOC_KEY_KINDS];
+  guint   n_indexed;
+  guint   hash_any, hash_global;
+  GArray *entries;      /* IocKeyEntry */
+  GArray *size_needs;   /* SizeNeed */
+} Notes;
+
+typedef struct {
+  const IocNode *size;
+  guint          bit;
+} SizeNeed;
 
 static guint
 hash_bit (IocTerm term)
@@ -48,7 +65,7 @@ hash_bit (IocTerm term)
 /* Marks an equality item; openioc-keys.c files it under its key once
  * every document is annotated. */
 static void
-index_item (IocIndex *index, IocNode *item)
+index_item (Notes *notes, IocNode *item)
 {
   IocKeyKind kind = ioc_item_key_kind (item);
 
@@ -57,8 +74,10 @@ index_item (IocIndex *index, IocNode *item)
   item->next_same = NULL;
   if (!item->indexed)
     return;
-  index->key_kinds |= kind;
-  index->n_indexed++;
+  notes->key_kinds |= kind;
+  notes->kind_counts[g_bit_nth_lsf (kind, -1)]++;
+  notes->n_indexed++;
+  g_array_append_vals (notes->entries, (IocKeyEntry[]) { ioc_key_entry (item, kind) }, 1);
 }
 
 /* The nearest AND ancestor that also requires a size: its size item. */
@@ -111,28 +130,28 @@ add_size_need (IocIndex *index, const IocNode *size, guint bit)
 }
 
 static void
-note_hash_need (IocIndex *index, const IocNode *item)
+note_hash_need (Notes *notes, const IocNode *item)
 {
   guint bit = hash_bit (item->term);
   const IocNode *size;
 
   if (bit == 0 || !item->value.valid || item->condition == IOC_COND_UNSUPPORTED)
     return;
-  index->hash_any |= bit;
+  notes->hash_any |= bit;
   size = size_gate (item);
   if (size == NULL)
-    index->hash_global |= bit;
+    notes->hash_global |= bit;
   else
-    add_size_need (index, size, bit);
+    g_array_append_vals (notes->size_needs, (SizeNeed[]) { { size, bit } }, 1);
 }
 
 static void
-annotate (IocIndex *index, IocNode *node)
+annotate (Notes *notes, IocNode *node)
 {
   if (node->is_item)
     {
-      index_item (index, node);
-      note_hash_need (index, node);
+      index_item (notes, node);
+      note_hash_need (notes, node);
       return;
     }
   g_clear_pointer (&node->ungated, g_ptr_array_unref);
@@ -141,7 +160,7 @@ annotate (IocIndex *index, IocNode *node)
   for (guint i = 0; i < node->children->len; i++)
     {
       IocNode *c = node->children->pdata[i];
-      annotate (index, c);
+      annotate (notes, c);
       if (!c->gated)
         g_ptr_array_add (node->ungated, c);
       if (node->is_and && c->gated)
@@ -151,27 +170,97 @@ annotate (IocIndex *index, IocNode *node)
     }
 }
 
+/* Annotating touches every node: a large collection annotates its
+ * documents on every core, each into its own notes. */
+#define ANNOTATE_SPLIT_ITEMS 8192
+
+typedef struct {
+  IocCollection *coll;
+  Notes         *notes;   /* one per document */
+  gint           next;
+} Annotator;
+
+static gpointer
+annotate_worker (gpointer data)
+{
+  Annotator *a = data;
+  gint i;
+
+  while ((i = g_atomic_int_add (&a->next, 1)) < (gint) a->coll->docs->len)
+    {
+      IocDoc *doc = a->coll->docs->pdata[i];
+      /* Filled here and stored once: notes of neighbouring documents share
+       * cache lines, and the threads updating them item by item made the
+       * lines bounce more than the work took. */
+      Notes notes = { 0 };
+      if (!doc->usable)
+        continue;
+      notes.entries = g_array_sized_new (FALSE, FALSE, sizeof (IocKeyEntry), doc->n_items);
+      notes.size_needs = g_array_new (FALSE, FALSE, sizeof (SizeNeed));
+      annotate (&notes, doc->root);
+      a->notes[i] = notes;
+    }
+  return NULL;
+}
+
+static void
+annotate_all (IocCollection *coll, Notes *notes)
+{
+  Annotator a = { coll, notes, 0 };
+  guint items = 0, n_threads;
+  GThread *threads[8];
+
+  for (guint i = 0; i < coll->docs->len; i++)
+    items += ((IocDoc *) coll->docs->pdata[i])->n_items;
+  n_threads = items < ANNOTATE_SPLIT_ITEMS ? 0
+              : MIN (MIN (g_get_num_processors (), G_N_ELEMENTS (threads) + 1), coll->docs->len) - 1;
+  for (guint t = 0; t < n_threads; t++)
+    threads[t] = g_thread_new ("ioc-annotate", annotate_worker, &a);
+  annotate_worker (&a);
+  for (guint t = 0; t < n_threads; t++)
+    g_thread_join (threads[t]);
+}
+
 void
 ioc_index_build (IocCollection *coll)
 {
   IocIndex *index = g_new0 (IocIndex, 1);
+  Notes *notes = g_new0 (Notes, coll->docs->len);
+  g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (IocKeyEntry));
 
   index->root_doc = g_hash_table_new (NULL, NULL);
   index->always = g_ptr_array_new ();
   index->empty = g_hash_table_new (NULL, NULL);
   index->size_exact = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   index->size_ranges = g_array_new (FALSE, FALSE, sizeof (SizeRange));
+  annotate_all (coll, notes);
+  /* Merged in collection order: the result is what one thread makes. */
   for (guint i = 0; i < coll->docs->len; i++)
     {
       IocDoc *doc = coll->docs->pdata[i];
+      Notes *n = &notes[i];
       if (!doc->usable)
         continue;
-      annotate (index, doc->root);
+      index->key_kinds |= n->key_kinds;
+      index->n_indexed += n->n_indexed;
+      index->hash_any |= n->hash_any;
+      index->hash_global |= n->hash_global;
+      for (guint k = 0; k < IOC_KEY_KINDS; k++)
+        index->kind_counts[k] += n->kind_counts[k];
+      for (guint k = 0; k < n->size_needs->len; k++)
+        {
+          SizeNeed *need = &g_array_index (n->size_needs, SizeNeed, k);
+          add_size_need (index, need->size, need->bit);
+        }
+      g_array_append_vals (entries, n->entries->data, n->entries->len);
+      g_array_unref (n->entries);
+      g_array_unref (n->size_needs);
       g_hash_table_insert (index->root_doc, doc->root, doc);
       if (!doc->root->gated)
         g_ptr_array_add (index->always, doc);
     }
-  index->keys = ioc_keys_build (coll, index->n_indexed);
+  g_free (notes);
+  index->keys = ioc_keys_build (entries, index->kind_counts);
   coll->index = index;
 }
 

@@ -17,9 +17,29 @@
 /* Below this, starting threads costs more than it saves. */
 #define SHARD_MIN_ITEMS 8192
 
+/* Open addressing with linear probing, sized up front from the number of
+ * items of the kind: GHashTable cannot be sized in advance, and growing it
+ * step by step cost more than a third of filling the tables. A slot keeps
+ * the key's hash so that a probe compares strings only when hashes agree.
+ */
+typedef struct {
+  guint32  hash;
+  IocNode *node;     /* first item with this key; NULL: empty */
+} Slot;
+
+/* A cache line each: the shards' threads update their tables' counts on
+ * every insert, and two tables on one line made it bounce between cores
+ * (that took more time than the inserts). */
+typedef struct {
+  Slot *slots;       /* openioc-block.c */
+  gsize size;        /* bytes */
+  guint mask;        /* capacity - 1, a power of two */
+  guint used;
+} __attribute__ ((aligned (64))) KeyTable;
+
 struct _IocKeys {
-  GHashTable *tables[IOC_KEY_KINDS][MAX_SHARDS];  /* value -> IocNode */
-  guint       n_shards;
+  KeyTable tables[IOC_KEY_KINDS][MAX_SHARDS];
+  guint    n_shards;
 };
 
 IocKeyKind
@@ -73,77 +93,147 @@ key_hash (gconstpointer v)
 }
 
 static guint
-shard_of (const IocKeys *keys, const char *key)
+shard_of (const IocKeys *keys, guint32 hash)
 {
   /* The high bits: the table itself buckets by the low ones. */
-  return keys->n_shards == 1 ? 0 : (key_hash (key) >> 20) % keys->n_shards;
+  return keys->n_shards == 1 ? 0 : (hash >> 20) % keys->n_shards;
 }
 
-static GHashTable *
-table_of (IocKeys *keys, IocKeyKind kind, const char *key)
+static guint
+kind_slot (IocKeyKind kind)
 {
-  return keys->tables[g_bit_nth_lsf (kind, -1)][shard_of (keys, key)];
+  return g_bit_nth_lsf (kind, -1);
+}
+
+/* Room for @expect keys at most 70% full. */
+static void
+table_init (KeyTable *t, guint expect)
+{
+  guint capacity = 16;
+
+  while (capacity < G_MAXUINT / 2 && (guint64) capacity * 7 < (guint64) expect * 10)
+    capacity *= 2;
+  t->size = capacity * sizeof (Slot);
+  t->slots = ioc_block_alloc0 (&t->size);
+  t->mask = capacity - 1;
+  t->used = 0;
+}
+
+/* The slot of @key: the one holding it, or the empty one it would go in.
+ * The key is @key, or @node's own (read only when a hash agrees: the node
+ * is another cache miss). */
+static Slot *
+table_find (const KeyTable *t, IocKeyKind kind, guint32 hash, const char *key,
+            const IocNode *node)
+{
+  for (guint i = hash & t->mask;; i = (i + 1) & t->mask)
+    {
+      Slot *slot = &t->slots[i];
+      if (slot->node == NULL)
+        return slot;
+      if (slot->hash == hash
+          && strcmp (key_of (slot->node, kind), key ? key : key_of (node, kind)) == 0)
+        return slot;
+    }
+}
+
+static void
+table_grow (KeyTable *t, IocKeyKind kind)
+{
+  KeyTable bigger;
+
+  table_init (&bigger, t->used * 2);
+  for (guint i = 0; i <= t->mask; i++)
+    if (t->slots[i].node != NULL)
+      *table_find (&bigger, kind, t->slots[i].hash, NULL, t->slots[i].node) = t->slots[i];
+  bigger.used = t->used;
+  ioc_block_free (t->slots, t->size);
+  *t = bigger;
+}
+
+IocKeyEntry
+ioc_key_entry (IocNode *item, IocKeyKind kind)
+{
+  IocKeyEntry e = { key_hash (key_of (item, kind)), kind_slot (kind), item };
+  return e;
 }
 
 typedef struct {
-  IocKeys       *keys;
-  IocCollection *coll;
-  guint          shard;
+  IocKeys      *keys;
+  const GArray *entries;
+  guint         shard;
 } Filler;
 
-/* Chains an item in front of those already under its key. */
-static void
-fill_node (Filler *f, IocNode *node)
-{
-  if (!node->is_item)
-    {
-      for (guint i = 0; i < node->children->len; i++)
-        fill_node (f, node->children->pdata[i]);
-      return;
-    }
-  if (node->indexed)
-    {
-      IocKeyKind kind = ioc_item_key_kind (node);
-      const char *key = key_of (node, kind);
-      GHashTable *table;
+/* How far ahead a filler fetches the slot it will need: filling is a
+ * stream of cache misses into tables of megabytes otherwise. */
+#define PREFETCH_AHEAD 8
 
-      if (shard_of (f->keys, key) != f->shard)
-        return;
-      table = table_of (f->keys, kind, key);
-      node->next_same = g_hash_table_lookup (table, key);
-      g_hash_table_insert (table, (char *) key, node);
+static void
+prefetch_slot (const Filler *f, const IocKeyEntry *e)
+{
+  const KeyTable *t = &f->keys->tables[e->kind][f->shard];
+  if (shard_of (f->keys, e->hash) == f->shard)
+    {
+      __builtin_prefetch (&t->slots[e->hash & t->mask], 1);
+      __builtin_prefetch (&e->node->next_same, 1);
     }
 }
 
+/* Chains an item in front of those already under its key. */
+static void
+insert (Filler *f, const IocKeyEntry *e)
+{
+  IocKeyKind kind = 1u << e->kind;
+  KeyTable *table = &f->keys->tables[e->kind][f->shard];
+  Slot *slot;
+
+  if ((guint64) (table->used + 1) * 10 > (guint64) (table->mask + 1) * 7)
+    table_grow (table, kind);
+  slot = table_find (table, kind, e->hash, NULL, e->node);
+  if (slot->node == NULL)
+    {
+      slot->hash = e->hash;
+      table->used++;
+    }
+  e->node->next_same = slot->node;
+  slot->node = e->node;
+}
+
+/* Each shard's thread reads every entry, in collection order, and files
+ * those of its shard: the chains come out as one thread would make them. */
 static gpointer
 fill_shard (gpointer data)
 {
   Filler *f = data;
+  const IocKeyEntry *entries = (const IocKeyEntry *) f->entries->data;
+  guint n = f->entries->len;
 
-  for (guint i = 0; i < f->coll->docs->len; i++)
+  for (guint i = 0; i < n; i++)
     {
-      IocDoc *doc = f->coll->docs->pdata[i];
-      if (doc->usable)
-        fill_node (f, doc->root);
+      if (i + PREFETCH_AHEAD < n)
+        prefetch_slot (f, &entries[i + PREFETCH_AHEAD]);
+      if (shard_of (f->keys, entries[i].hash) == f->shard)
+        insert (f, &entries[i]);
     }
   return NULL;
 }
 
 IocKeys *
-ioc_keys_build (IocCollection *coll, guint n_indexed)
+ioc_keys_build (const GArray *entries, const guint counts[IOC_KEY_KINDS])
 {
   IocKeys *keys = g_new0 (IocKeys, 1);
   Filler fillers[MAX_SHARDS];
   GThread *threads[MAX_SHARDS] = { NULL };
 
-  keys->n_shards = n_indexed < SHARD_MIN_ITEMS ? 1
+  keys->n_shards = entries->len < SHARD_MIN_ITEMS ? 1
                    : CLAMP (g_get_num_processors (), 1, MAX_SHARDS);
+  /* The shards of a kind share its items evenly, give or take. */
   for (guint k = 0; k < IOC_KEY_KINDS; k++)
     for (guint s = 0; s < keys->n_shards; s++)
-      keys->tables[k][s] = g_hash_table_new (key_hash, g_str_equal);
+      table_init (&keys->tables[k][s], counts[k] / keys->n_shards + counts[k] / 16);
   for (guint s = 0; s < keys->n_shards; s++)
     {
-      fillers[s] = (Filler) { keys, coll, s };
+      fillers[s] = (Filler) { keys, entries, s };
       if (s > 0)
         threads[s] = g_thread_new ("ioc-index", fill_shard, &fillers[s]);
     }
@@ -158,12 +248,15 @@ ioc_keys_free (IocKeys *keys)
 {
   for (guint k = 0; k < IOC_KEY_KINDS; k++)
     for (guint s = 0; s < keys->n_shards; s++)
-      g_hash_table_unref (keys->tables[k][s]);
+      ioc_block_free (keys->tables[k][s].slots, keys->tables[k][s].size);
   g_free (keys);
 }
 
 IocNode *
 ioc_keys_lookup (IocKeys *keys, IocKeyKind kind, const char *value)
 {
-  return g_hash_table_lookup (table_of (keys, kind, value), value);
+  guint32 hash = key_hash (value);
+  const KeyTable *table = &keys->tables[kind_slot (kind)][shard_of (keys, hash)];
+
+  return table_find (table, kind, hash, value, NULL)->node;
 }

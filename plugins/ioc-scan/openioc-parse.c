@@ -218,9 +218,8 @@ attr_true (int n, const xmlChar **attrs, const char *name)
 /* Items and Indicators                                                */
 /* ------------------------------------------------------------------ */
 
-/* Takes @content (the item's own copy, or NULL): it becomes value.text. */
-static void
-check_item_value (IocDoc *doc, IocNode *item, char *content)
+void
+ioc_item_set_value (IocDoc *doc, IocNode *item, char *content)
 {
   g_autofree char *why = NULL;
   IocValueType type = ioc_term_type (item->term);
@@ -229,6 +228,8 @@ check_item_value (IocDoc *doc, IocNode *item, char *content)
       || item->condition == IOC_COND_UNSUPPORTED || !ioc_condition_applies (item->condition, type))
     {
       item->value.text = content != NULL ? content : g_strdup ("");
+      if (doc == NULL)
+        return;
       if (*item->value.text == '\0')
         ioc_doc_add_problem (doc, FALSE, item->line,
                              "empty Content in %s: invalid item, evaluated as unknown",
@@ -241,7 +242,7 @@ check_item_value (IocDoc *doc, IocNode *item, char *content)
     }
   ioc_value_parse_take (&item->value, type, item->term, item->condition,
                         item->preserve_case, content, &why);
-  if (!item->value.valid)
+  if (!item->value.valid && doc != NULL)
     ioc_doc_add_problem (doc, FALSE, item->line, "%s %s: %s: evaluated as unknown",
                          item->search, item->condition_text, why);
 }
@@ -280,7 +281,7 @@ item_end (Sax *sax, IocNode *item)
   else if (item->condition == IOC_COND_UNSUPPORTED)
     ioc_doc_add_unsupported (doc, item->line, "%s condition '%s'", item->search,
                              item->condition_text);
-  check_item_value (doc, item, g_steal_pointer (&sax->content));
+  ioc_item_set_value (doc, item, g_steal_pointer (&sax->content));
   doc->n_items++;
 }
 

@@ -92,6 +92,8 @@ typedef struct {
 
 struct _IocNode {
   gboolean      is_item;
+  gboolean      in_block;        /* part of its document's node_block, its
+                                  * value.text in the document's backing */
   IocNode      *parent;
   char         *id;
   guint         line;
@@ -142,6 +144,11 @@ typedef struct {
   GPtrArray  *unsupported;      /* IocUnsupported */
   GHashTable *pool;             /* strings shared by items (search, ...) */
   guint       n_items;
+  /* Set when the document came from the cache: all its nodes in one
+   * block, their Content texts in the entry read (kept as it is). */
+  IocNode    *node_block;
+  gsize       node_block_size;  /* bytes */
+  GBytes     *backing;
 } IocDoc;
 
 typedef struct _IocIndex IocIndex;
@@ -166,6 +173,9 @@ typedef struct {
   IocIndex  *index;             /* built by ioc_collection_prepare */
   gint64     load_us;           /* time spent adding and preparing (reading,
                                  * parsing, indexing), for the result */
+  char      *cache_dir;         /* parsed documents kept here, or NULL */
+  gint       cache_hits;        /* documents loaded from the cache */
+  gint       cache_stores;      /* documents parsed and stored in it */
 } IocCollection;
 
 #define IOC_DEFAULT_MAX_FILE_SIZE (3 * 1024 * 1024)
@@ -206,6 +216,10 @@ typedef struct {
 /* ---- openioc-parse.c ---- */
 /* Parses @len bytes into @doc (root, metadata, problems, unsupported). */
 void           ioc_doc_parse             (IocDoc *doc, const char *data, gsize len);
+/* Parses an item's Content (@content taken, or NULL) into item->value for
+ * its term and condition; reports a semantic problem in @doc, or nothing
+ * when @doc is NULL (the cache restores the problems it kept). */
+void           ioc_item_set_value        (IocDoc *doc, IocNode *item, char *content);
 
 /* ---- openioc-collection.c ---- */
 IocCollection *ioc_collection_new        (gsize max_file_size);
@@ -222,6 +236,11 @@ void           ioc_collection_add_memory_many (IocCollection *coll, const char *
 IocDoc        *ioc_collection_add_file   (IocCollection *coll, const char *path);
 /* Adds every *.ioc / *.xml file of a folder (sorted), or the file itself. */
 guint          ioc_collection_add_path   (IocCollection *coll, const char *path);
+/* Keeps parsed documents in @dir (openioc-cache.c) for the documents
+ * added after this call; FALSE with @error when @dir cannot be private to
+ * this user, and the collection then parses everything. */
+gboolean       ioc_collection_set_cache_dir (IocCollection *coll, const char *dir,
+                                             GError **error);
 /* Checks duplicate ids and builds the index; call once after adding. */
 void           ioc_collection_prepare    (IocCollection *coll);
 guint          ioc_collection_n_usable   (IocCollection *coll);
@@ -234,6 +253,43 @@ void           ioc_doc_add_unsupported   (IocDoc *doc, guint line, const char *f
 IocDoc        *ioc_doc_new               (IocCollection *coll, const char *file);
 void           ioc_node_free             (IocNode *node);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocCollection, ioc_collection_free)
+
+/* ---- openioc-cache.c ---- */
+struct stat;
+/* The SHA-256 key of a document given in memory under @name. */
+void           ioc_cache_key_memory      (const char *name, const char *data, gsize len,
+                                          guint8 key[32]);
+/* The key of a file by path and identity; FALSE when it is not a regular
+ * file, or changed too recently for its identity to be trusted. */
+gboolean       ioc_cache_key_file        (const char *path, const struct stat *st,
+                                          guint8 key[32]);
+/* The entry body of a parsed document, and back into a new empty @doc;
+ * FALSE when @data is not a valid body (@doc is then left empty). */
+GBytes        *ioc_cache_encode          (const IocDoc *doc);
+gboolean       ioc_cache_decode          (IocDoc *doc, GBytes *body);
+/* Frees what the decoder allocated for @doc's nodes (doc_free). */
+void           ioc_cache_doc_clear       (IocDoc *doc);
+/* Fills a new empty @doc from the entry for @key in @dir, when there is a
+ * valid one of at most @max_len bytes. */
+gboolean       ioc_cache_load            (const char *dir, const guint8 key[32],
+                                          gsize max_len, IocDoc *doc);
+/* Stores @doc's entry unless it would be over @max_len bytes. */
+gboolean       ioc_cache_store           (const char *dir, const guint8 key[32],
+                                          gsize max_len, const IocDoc *doc);
+/* Creates @dir (0700) if needed; FALSE unless it is a folder of ours that
+ * no one else can write. */
+gboolean       ioc_cache_dir_check       (const char *dir, GError **error);
+/* Removes the least recently used entries until at most @max_bytes are
+ * left, and temporary files left by a dead process; returns the size. */
+guint64        ioc_cache_prune           (const char *dir, guint64 max_bytes);
+/* The bound the collection prunes the folder to. */
+#define IOC_CACHE_MAX_BYTES ((guint64) 256 * 1024 * 1024)
+
+/* ---- openioc-block.c ---- */
+/* A zeroed block of at least *@size bytes (*@size is set to what it is);
+ * give it back with ioc_block_free and that size. */
+gpointer       ioc_block_alloc0          (gsize *size);
+void           ioc_block_free            (gpointer block, gsize size);
 
 /* ---- openioc-shared.c ---- */
 typedef IocCollection *(*IocCollectionBuild) (gpointer data);
@@ -331,10 +387,19 @@ void           ioc_index_match           (IocIndex *index, const IocFileFacts *f
 /* ---- openioc-keys.c ---- */
 /* The key an item is indexed by, or 0 when it is not an equality item. */
 IocKeyKind     ioc_item_key_kind         (const IocNode *item);
-/* Fills the key tables with the usable documents' items marked indexed
- * (@n_indexed of them), chaining equal keys by next_same in collection
- * order; a large collection is spread over the cores. */
-IocKeys       *ioc_keys_build            (IocCollection *coll, guint n_indexed);
+/* An indexed item with its key's hash, and its kind by bit number. */
+typedef struct {
+  guint32  hash;
+  guint32  kind;
+  IocNode *node;
+} IocKeyEntry;
+IocKeyEntry    ioc_key_entry             (IocNode *item, IocKeyKind kind);
+/* Fills the key tables with @entries (IocKeyEntry, in collection order;
+ * @counts of each kind, by bit number), chaining equal keys by next_same,
+ * the last in collection order first; a large collection is spread over
+ * the cores. */
+IocKeys       *ioc_keys_build            (const GArray *entries,
+                                          const guint counts[IOC_KEY_KINDS]);
 void           ioc_keys_free             (IocKeys *keys);
 /* The first item keyed by @value, the others through next_same. */
 IocNode       *ioc_keys_lookup           (IocKeys *keys, IocKeyKind kind, const char *value);

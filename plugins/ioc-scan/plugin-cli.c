@@ -17,7 +17,8 @@
   "Usage:\n" \
   "  vigil ioc check [--json] [--max-ioc-size KB] FILE|DIR...\n" \
   "  vigil ioc scan --ioc FILE|DIR... [--exclude PATH]... [--threads N]\n" \
-  "                 [--no-progress] [--json] [--max-ioc-size KB] PATH...\n" \
+  "                 [--no-progress] [--json] [--max-ioc-size KB] [--no-cache]\n" \
+  "                 PATH...\n" \
   "  vigil ioc export (--task ID | --params FILE.json) --output FILE.zip\n" \
   "\n" \
   "scan exit codes: 0 no IOC found, 1 an IOC was found, 2 errors (an IOC file\n" \
@@ -93,10 +94,16 @@ print_doc (const IocDoc *doc)
     }
 }
 
+/* @cached: through the cache of parsed documents (a warning, and a plain
+ * parse, when its folder is not usable). */
 static IocCollection *
-load_paths (char **paths, gint max_kb)
+load_paths (char **paths, gint max_kb, gboolean cached)
 {
   IocCollection *coll = ioc_collection_new (max_kb > 0 ? (gsize) max_kb * 1024 : 0);
+  g_autoptr (GError) error = NULL;
+
+  if (cached && !ioc_use_cache (coll, &error))
+    fprintf (stderr, "vigil ioc: warning: %s\n", error->message);
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
     ioc_collection_add_path (coll, paths[i]);
   ioc_collection_prepare (coll);
@@ -131,7 +138,7 @@ cmd_check (char **argv)
     return code;
   if (files == NULL)
     return usage_error ("check", "name at least one IOC file or folder");
-  coll = load_paths (files, max_kb);
+  coll = load_paths (files, max_kb, FALSE);
   if (coll->docs->len == 0)
     return usage_error ("check", "no .ioc or .xml file found");
   if (json)
@@ -258,7 +265,7 @@ scan_exit_code (const IocScanResult *r, IocCollection *coll)
 static int
 cmd_scan (char **argv)
 {
-  gboolean json = FALSE, no_progress = FALSE;
+  gboolean json = FALSE, no_progress = FALSE, no_cache = FALSE;
   gint threads = 0, max_kb = 0;
   g_auto (GStrv) iocs = NULL, excludes = NULL, paths = NULL;
   GOptionEntry entries[] = {
@@ -268,6 +275,8 @@ cmd_scan (char **argv)
     { "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress, "No progress bar", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
     { "max-ioc-size", 0, 0, G_OPTION_ARG_INT, &max_kb, "Largest IOC file, KiB (3072)", "KB" },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache,
+      "Parse every IOC file, without the cache of parsed files", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, "PATH..." },
     { NULL },
   };
@@ -282,7 +291,7 @@ cmd_scan (char **argv)
     return code;
   if (iocs == NULL || paths == NULL)
     return usage_error ("scan", "give --ioc FILE|DIR and at least one PATH");
-  coll = load_paths (iocs, max_kb);
+  coll = load_paths (iocs, max_kb, !no_cache);
   if (ioc_collection_n_usable (coll) == 0)
     {
       for (guint i = 0; i < coll->docs->len; i++)

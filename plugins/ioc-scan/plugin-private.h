@@ -27,8 +27,13 @@ gboolean       ioc_task_run        (VigilTaskRun *run, JsonObject *params,
                                     GError **error);
 void           ioc_task_validate   (JsonObject *params, VigilReport *report,
                                     gpointer user_data);
-/* Parses {"iocs":[{"name","xml"}]} into a prepared collection. */
-IocCollection *ioc_collection_from_json (JsonArray *iocs, gsize max_file_size);
+/* Parses {"iocs":[{"name","xml"}]} into a prepared collection, through
+ * the cache of parsed documents when @cached. */
+IocCollection *ioc_collection_from_json (JsonArray *iocs, gsize max_file_size,
+                                         gboolean cached);
+/* Points @coll at the plugin's cache of parsed documents (the folder
+ * "ioc-cache" in its data folder); FALSE with @error when it cannot. */
+gboolean       ioc_use_cache       (IocCollection *coll, GError **error);
 /* Fills @scope from a task's "scope" object; FALSE with @error. */
 gboolean       ioc_scope_from_json (JsonObject *object, IocScope *scope, GError **error);
 void           ioc_scope_clear     (IocScope *scope);

@@ -40,10 +40,18 @@ string_member (JsonObject *o, const char *key)
              ? json_node_get_string (n) : NULL;
 }
 
+gboolean
+ioc_use_cache (IocCollection *coll, GError **error)
+{
+  g_autofree char *dir = g_build_filename (ioc_api->data_dir (ioc_self), "ioc-cache", NULL);
+  return ioc_collection_set_cache_dir (coll, dir, error);
+}
+
 IocCollection *
-ioc_collection_from_json (JsonArray *iocs, gsize max_file_size)
+ioc_collection_from_json (JsonArray *iocs, gsize max_file_size, gboolean cached)
 {
   IocCollection *coll = ioc_collection_new (max_file_size);
+  g_autoptr (GError) error = NULL;
   guint n = iocs != NULL ? json_array_get_length (iocs) : 0;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) datas = g_ptr_array_new ();
@@ -61,6 +69,8 @@ ioc_collection_from_json (JsonArray *iocs, gsize max_file_size)
       g_ptr_array_add (datas, (gpointer) (xml != NULL ? xml : ""));
       g_array_append_val (lens, len);
     }
+  if (cached && !ioc_use_cache (coll, &error))
+    ioc_api->log (ioc_self, G_LOG_LEVEL_WARNING, "%s", error->message);
   ioc_collection_add_memory_many (coll, (const char *const *) names->pdata,
                                   (const char *const *) datas->pdata, (const gsize *) lens->data, n);
   for (guint i = 0; i < n; i++)
@@ -204,7 +214,7 @@ ioc_task_validate (JsonObject *params, VigilReport *report, gpointer user_data)
                              "the IOC collection is empty: add at least one IOC file");
   else
     {
-      g_autoptr (IocCollection) coll = ioc_collection_from_json (iocs, 0);
+      g_autoptr (IocCollection) coll = ioc_collection_from_json (iocs, 0, FALSE);
       for (guint i = 0; i < coll->docs->len; i++)
         {
           IocDoc *doc = coll->docs->pdata[i];
@@ -423,7 +433,7 @@ build_collection (gpointer data)
 {
   CollectionSource *src = data;
 
-  return ioc_collection_from_json (src->iocs, src->max_file_size);
+  return ioc_collection_from_json (src->iocs, src->max_file_size, TRUE);
 }
 
 /* What the collection is built from, as a digest: the size limit, then

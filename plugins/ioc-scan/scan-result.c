@@ -155,6 +155,19 @@ phases_json (const IocScanResult *r, const IocCollection *coll)
   return o;
 }
 
+/* How the collection was loaded: files taken from the cache of parsed
+ * files, and files parsed and stored in it. */
+static JsonObject *
+cache_json (const IocCollection *coll)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_boolean_member (o, "enabled", coll->cache_dir != NULL);
+  json_object_set_int_member (o, "hits", coll->cache_hits);
+  json_object_set_int_member (o, "stored", coll->cache_stores);
+  return o;
+}
+
 JsonObject *
 ioc_scan_result_to_json (const IocScanResult *r, const IocCollection *coll)
 {
@@ -183,6 +196,9 @@ ioc_scan_result_to_json (const IocScanResult *r, const IocCollection *coll)
   json_object_set_boolean_member (o, "cancelled", r->cancelled);
   json_object_set_int_member (o, "threads", r->threads);
   if (coll != NULL)
-    json_object_set_array_member (o, "ioc_files", ioc_collection_report_json (coll));
+    {
+      json_object_set_array_member (o, "ioc_files", ioc_collection_report_json (coll));
+      json_object_set_object_member (o, "ioc_cache", cache_json (coll));
+    }
   return o;
 }

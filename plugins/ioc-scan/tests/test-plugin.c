@@ -10,6 +10,7 @@
 #include "ioc-test-util.h"
 #include "vt-cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *plugins_dir;
@@ -205,6 +206,26 @@ test_task_detects_and_emits (Lab *lab, gconstpointer data)
   g_assert_cmpuint (strlen (json_object_get_string_member (payload, "sha256")), ==, 64);
 }
 
+/* A task's IOC files are kept parsed too: another run of the same
+ * collection, in another process, takes them from the cache. */
+static void
+test_task_cache (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = params_json ("{\"kind\":\"custom\",\"paths\":[\"/home\"]}", FALSE, FALSE);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (JsonObject) run = run_scan (lab, params, NULL);
+      JsonObject *result = json_object_get_object_member (run, "result");
+      JsonObject *cache = json_object_get_object_member (result, "ioc_cache");
+      JsonObject *ioc = json_array_get_object_element (json_object_get_array_member (result, "iocs"), 0);
+
+      g_assert_true (json_object_get_boolean_member (ioc, "found"));
+      g_assert_cmpint (json_object_get_int_member (cache, "stored"), ==, i == 0 ? 1 : 0);
+      g_assert_cmpint (json_object_get_int_member (cache, "hits"), ==, i == 0 ? 0 : 1);
+    }
+}
+
 static void
 test_actions_create_tasks (Lab *lab, gconstpointer data)
 {
@@ -317,6 +338,50 @@ test_scan_exit_codes (Lab *lab, gconstpointer data)
   g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "scan", home, NULL), ==, 2);
 }
 
+static JsonObject *
+cache_report (JsonNode *node)
+{
+  return json_object_get_object_member (json_node_get_object (node), "ioc_cache");
+}
+
+/* `ioc scan` keeps parsed IOC files in the state folder: the second scan
+ * takes the file from there, with the same detection; --no-cache parses. */
+static void
+test_scan_cache (Lab *lab, gconstpointer data)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *ioc = write_text (lab, "cached.ioc", xml);
+  g_autofree char *home = g_build_filename (lab->root, "home", NULL);
+  g_autofree char *cache = g_build_filename (lab->state, "plugins", "ioc-scan", "ioc-cache", NULL);
+  const char *modes[][2] = { { "1", "0" }, { "0", "1" } };
+
+  /* A file's identity is trusted once its ctime is two seconds old. */
+  g_usleep (2100 * 1000);
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autofree char *json = NULL;
+      g_autoptr (JsonNode) node = NULL;
+      g_assert_cmpint (vigil (lab, &json, NULL, "ioc", "scan", "--json", "--ioc", ioc, home, NULL), ==, 1);
+      node = parse_json (json);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "iocs_found"), ==, 1);
+      g_assert_true (json_object_get_boolean_member (cache_report (node), "enabled"));
+      g_assert_cmpint (json_object_get_int_member (cache_report (node), "stored"), ==,
+                       atoi (modes[i][0]));
+      g_assert_cmpint (json_object_get_int_member (cache_report (node), "hits"), ==,
+                       atoi (modes[i][1]));
+    }
+  g_assert_true (g_file_test (cache, G_FILE_TEST_IS_DIR));
+  {
+    g_autofree char *json = NULL;
+    g_autoptr (JsonNode) node = NULL;
+    g_assert_cmpint (vigil (lab, &json, NULL, "ioc", "scan", "--json", "--no-cache", "--ioc", ioc,
+                            home, NULL), ==, 1);
+    node = parse_json (json);
+    g_assert_false (json_object_get_boolean_member (cache_report (node), "enabled"));
+    g_assert_cmpint (json_object_get_int_member (cache_report (node), "hits"), ==, 0);
+  }
+}
+
 static void
 test_export_zip (Lab *lab, gconstpointer data)
 {
@@ -404,11 +469,13 @@ main (int argc, char **argv)
   plugins_dir = argv[1];
 #define ADD(path, all, fn) g_test_add (path, Lab, GINT_TO_POINTER (all), lab_setup, fn, lab_teardown)
   ADD ("/ioc/plugin/task-detects-and-emits-ioc-found", FALSE, test_task_detects_and_emits);
+  ADD ("/ioc/plugin/task-cache", FALSE, test_task_cache);
   ADD ("/ioc/plugin/actions-create-tasks", TRUE, test_actions_create_tasks);
   ADD ("/ioc/plugin/size-limit-from-policy", FALSE, test_size_limit_from_policy);
   ADD ("/ioc/plugin/invalid-scope-rejected", FALSE, test_invalid_scope_rejected);
   ADD ("/ioc/plugin/check-exit-codes", FALSE, test_check_exit_codes);
   ADD ("/ioc/plugin/scan-exit-codes", FALSE, test_scan_exit_codes);
+  ADD ("/ioc/plugin/scan-cache", FALSE, test_scan_cache);
   ADD ("/ioc/plugin/export-zip", FALSE, test_export_zip);
   ADD ("/ioc/plugin/export-task-not-run", FALSE, test_export_task_not_run);
   ADD ("/ioc/plugin/export-deleted-task", FALSE, test_export_deleted_task);

@@ -369,6 +369,16 @@ get_ref (Reader *r, guint32 *ref_out)
 
 static IocNode *get_node (Reader *r, IocNode *parent, guint depth);
 
+/* Whether an item's value holds a copy or a regex of its own (most hold
+ * only their text, which lies in the entry). */
+static gboolean
+owns_memory (const IocNode *item)
+{
+  const IocValue *v = &item->value;
+  return v->regex != NULL || (v->cmp != NULL && v->cmp != v->text)
+         || (v->cmp_folded != NULL && v->cmp_folded != v->cmp && v->cmp_folded != v->text);
+}
+
 static void
 get_item (Reader *r, IocNode *item)
 {
@@ -405,6 +415,8 @@ get_item (Reader *r, IocNode *item)
     }
   item->term = r->last_term;
   ioc_item_set_value (NULL, item, (char *) text);
+  if (owns_memory (item))
+    g_ptr_array_add (r->doc->owning_nodes, item);
   r->n_items++;
 }
 
@@ -421,7 +433,7 @@ get_node (Reader *r, IocNode *parent, guint depth)
   node->parent = parent;
   node->is_item = get_bool (r);
   node->line = get_u32 (r);
-  node->id = get_str (r, TRUE);
+  node->id = (char *) get_str_view (r, TRUE);
   if (!r->ok)
     return node;
   if (node->is_item)
@@ -431,7 +443,9 @@ get_node (Reader *r, IocNode *parent, guint depth)
     }
   node->is_and = get_bool (r);
   n = get_count (r, 14);
-  node->children = g_ptr_array_new_full (n, (GDestroyNotify) ioc_node_free);
+  /* No free function: the block goes as a whole. */
+  node->children = g_ptr_array_new_full (n, NULL);
+  g_ptr_array_add (r->doc->owning_nodes, node);
   for (guint32 i = 0; i < n && r->ok; i++)
     g_ptr_array_add (node->children, get_node (r, node, depth + 1));
   return node;
@@ -495,9 +509,29 @@ get_table (Reader *r, IocDoc *doc)
     }
 }
 
+/* What a block node holds of its own; its id and text lie in the entry. */
+static void
+release (IocNode *node)
+{
+  IocValue *v = &node->value;
+
+  g_clear_pointer (&node->children, g_ptr_array_unref);
+  g_clear_pointer (&node->ungated, g_ptr_array_unref);
+  if (v->cmp == v->text)
+    v->cmp = NULL;
+  if (v->cmp_folded == v->text)
+    v->cmp_folded = NULL;
+  v->text = NULL;
+  ioc_value_clear (v);
+}
+
 void
 ioc_cache_doc_clear (IocDoc *doc)
 {
+  for (guint i = 0; doc->owning_nodes != NULL && i < doc->owning_nodes->len; i++)
+    release (doc->owning_nodes->pdata[i]);
+  g_clear_pointer (&doc->owning_nodes, g_ptr_array_unref);
+  doc->root = NULL;
   ioc_block_free (doc->node_block, doc->node_block_size);
   doc->node_block = NULL;
   doc->node_block_size = 0;
@@ -508,7 +542,6 @@ ioc_cache_doc_clear (IocDoc *doc)
 static void
 doc_reset (IocDoc *doc)
 {
-  g_clear_pointer (&doc->root, ioc_node_free);
   ioc_cache_doc_clear (doc);
   g_clear_pointer (&doc->id, g_free);
   g_clear_pointer (&doc->short_description, g_free);
@@ -550,6 +583,7 @@ ioc_cache_decode (IocDoc *doc, GBytes *body)
        * allocations cost more than everything else a load does. */
       doc->node_block_size = (gsize) r.max_nodes * sizeof (IocNode);
       doc->node_block = ioc_block_alloc0 (&doc->node_block_size);
+      doc->owning_nodes = g_ptr_array_new ();
       doc->root = get_node (&r, NULL, 1);
       /* The parser's root is always an Indicator. */
       if (doc->root->is_item)

@@ -38,23 +38,13 @@ ioc_node_free (IocNode *node)
 {
   if (node == NULL)
     return;
+  /* A cached document's nodes go with their block (ioc_cache_doc_clear). */
+  g_return_if_fail (!node->in_block);
   g_clear_pointer (&node->children, g_ptr_array_unref);
   g_clear_pointer (&node->ungated, g_ptr_array_unref);
   g_free (node->id);
-  if (node->in_block)
-    {
-      /* The text lives in the document's backing: only what was derived
-       * from it (a normalized or folded copy) is the node's own. */
-      IocValue *v = &node->value;
-      if (v->cmp == v->text)
-        v->cmp = NULL;
-      if (v->cmp_folded == v->text)
-        v->cmp_folded = NULL;
-      v->text = NULL;
-    }
   ioc_value_clear (&node->value);
-  if (!node->in_block)
-    g_free (node);
+  g_free (node);
 }
 
 static void
@@ -64,8 +54,11 @@ doc_free (gpointer p)
 
   if (doc == NULL)
     return;
-  ioc_node_free (doc->root);
-  ioc_cache_doc_clear (doc);
+  if (doc->node_block != NULL)
+    ioc_cache_doc_clear (doc);
+  else
+    ioc_node_free (doc->root);
+  ioc_index_notes_free (doc->index_notes);
   g_ptr_array_unref (doc->problems);
   g_ptr_array_unref (doc->unsupported);
   g_hash_table_unref (doc->pool);
@@ -360,6 +353,8 @@ load_worker (gpointer data)
         load_file (l->coll, src->doc, src->path);
       else
         load_memory (l->coll, src->doc, src->data, src->len);
+      /* While the tree is still in this core's cache. */
+      ioc_index_annotate_doc (src->doc);
     }
   return NULL;
 }

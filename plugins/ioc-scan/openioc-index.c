@@ -33,6 +33,7 @@ struct _IocIndex {
   GArray     *size_ranges;  /* SizeRange */
   guint       key_kinds;    /* IocKeyKind bits present in @keys */
   guint       kind_counts[IOC_KEY_KINDS];  /* indexed items per kind */
+  guint       terms;        /* 1 << IocTerm of every term an item uses */
 };
 
 /* What annotating one document found, merged into the index in
@@ -42,6 +43,7 @@ typedef struct {
   guint   kind_counts[IOC_KEY_KINDS];
   guint   n_indexed;
   guint   hash_any, hash_global;
+  guint   terms;
   GArray *entries;      /* IocKeyEntry */
   GArray *size_needs;   /* SizeNeed */
 } Notes;
@@ -150,6 +152,7 @@ annotate (Notes *notes, IocNode *node)
 {
   if (node->is_item)
     {
+      notes->terms |= 1u << node->term;
       index_item (notes, node);
       note_hash_need (notes, node);
       return;
@@ -176,10 +179,43 @@ annotate (Notes *notes, IocNode *node)
 
 typedef struct {
   IocCollection *coll;
-  Notes         *notes;   /* one per document */
   gint           next;
 } Annotator;
 
+static Notes *
+notes_of (IocDoc *doc)
+{
+  Notes *notes = g_new0 (Notes, 1);
+
+  notes->entries = g_array_sized_new (FALSE, FALSE, sizeof (IocKeyEntry), doc->n_items);
+  notes->size_needs = g_array_new (FALSE, FALSE, sizeof (SizeNeed));
+  annotate (notes, doc->root);
+  return notes;
+}
+
+void
+ioc_index_notes_free (gpointer notes)
+{
+  Notes *n = notes;
+
+  if (n == NULL)
+    return;
+  g_array_unref (n->entries);
+  g_array_unref (n->size_needs);
+  g_free (n);
+}
+
+void
+ioc_index_annotate_doc (IocDoc *doc)
+{
+  g_clear_pointer (&doc->index_notes, ioc_index_notes_free);
+  if (doc->usable)
+    doc->index_notes = notes_of (doc);
+}
+
+/* Each document's notes are its own allocation: notes of neighbouring
+ * documents in one array shared cache lines, and the threads updating
+ * them item by item made the lines bounce more than the work took. */
 static gpointer
 annotate_worker (gpointer data)
 {
@@ -189,29 +225,26 @@ annotate_worker (gpointer data)
   while ((i = g_atomic_int_add (&a->next, 1)) < (gint) a->coll->docs->len)
     {
       IocDoc *doc = a->coll->docs->pdata[i];
-      /* Filled here and stored once: notes of neighbouring documents share
-       * cache lines, and the threads updating them item by item made the
-       * lines bounce more than the work took. */
-      Notes notes = { 0 };
-      if (!doc->usable)
-        continue;
-      notes.entries = g_array_sized_new (FALSE, FALSE, sizeof (IocKeyEntry), doc->n_items);
-      notes.size_needs = g_array_new (FALSE, FALSE, sizeof (SizeNeed));
-      annotate (&notes, doc->root);
-      a->notes[i] = notes;
+      if (doc->usable && doc->index_notes == NULL)
+        doc->index_notes = notes_of (doc);
     }
   return NULL;
 }
 
+/* The documents not annotated yet (those loaded together were annotated
+ * by the loading threads, right after each was parsed or decoded). */
 static void
-annotate_all (IocCollection *coll, Notes *notes)
+annotate_all (IocCollection *coll)
 {
-  Annotator a = { coll, notes, 0 };
+  Annotator a = { coll, 0 };
   guint items = 0, n_threads;
   GThread *threads[8];
 
   for (guint i = 0; i < coll->docs->len; i++)
-    items += ((IocDoc *) coll->docs->pdata[i])->n_items;
+    {
+      IocDoc *doc = coll->docs->pdata[i];
+      items += doc->usable && doc->index_notes == NULL ? doc->n_items : 0;
+    }
   n_threads = items < ANNOTATE_SPLIT_ITEMS ? 0
               : MIN (MIN (g_get_num_processors (), G_N_ELEMENTS (threads) + 1), coll->docs->len) - 1;
   for (guint t = 0; t < n_threads; t++)
@@ -225,7 +258,6 @@ void
 ioc_index_build (IocCollection *coll)
 {
   IocIndex *index = g_new0 (IocIndex, 1);
-  Notes *notes = g_new0 (Notes, coll->docs->len);
   g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (IocKeyEntry));
 
   index->root_doc = g_hash_table_new (NULL, NULL);
@@ -233,18 +265,23 @@ ioc_index_build (IocCollection *coll)
   index->empty = g_hash_table_new (NULL, NULL);
   index->size_exact = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   index->size_ranges = g_array_new (FALSE, FALSE, sizeof (SizeRange));
-  annotate_all (coll, notes);
+  annotate_all (coll);
   /* Merged in collection order: the result is what one thread makes. */
   for (guint i = 0; i < coll->docs->len; i++)
     {
       IocDoc *doc = coll->docs->pdata[i];
-      Notes *n = &notes[i];
+      Notes *n = doc->index_notes;
       if (!doc->usable)
-        continue;
+        {
+          /* Left out as a duplicate after its loading annotated it. */
+          g_clear_pointer (&doc->index_notes, ioc_index_notes_free);
+          continue;
+        }
       index->key_kinds |= n->key_kinds;
       index->n_indexed += n->n_indexed;
       index->hash_any |= n->hash_any;
       index->hash_global |= n->hash_global;
+      index->terms |= n->terms;
       for (guint k = 0; k < IOC_KEY_KINDS; k++)
         index->kind_counts[k] += n->kind_counts[k];
       for (guint k = 0; k < n->size_needs->len; k++)
@@ -253,13 +290,11 @@ ioc_index_build (IocCollection *coll)
           add_size_need (index, need->size, need->bit);
         }
       g_array_append_vals (entries, n->entries->data, n->entries->len);
-      g_array_unref (n->entries);
-      g_array_unref (n->size_needs);
+      g_clear_pointer (&doc->index_notes, ioc_index_notes_free);
       g_hash_table_insert (index->root_doc, doc->root, doc);
       if (!doc->root->gated)
         g_ptr_array_add (index->always, doc);
     }
-  g_free (notes);
   index->keys = ioc_keys_build (entries, index->kind_counts);
   coll->index = index;
 }
@@ -307,6 +342,12 @@ guint
 ioc_index_hashes_any (IocIndex *index)
 {
   return index->hash_any;
+}
+
+gboolean
+ioc_index_uses_term (IocIndex *index, IocTerm term)
+{
+  return (index->terms & (1u << term)) != 0;
 }
 
 gboolean

@@ -175,7 +175,6 @@ prefetch_slot (const Filler *f, const IocKeyEntry *e)
   if (shard_of (f->keys, e->hash) == f->shard)
     {
       __builtin_prefetch (&t->slots[e->hash & t->mask], 1);
-      __builtin_prefetch (&e->node->next_same, 1);
     }
 }
 
@@ -192,10 +191,13 @@ insert (Filler *f, const IocKeyEntry *e)
   slot = table_find (table, kind, e->hash, NULL, e->node);
   if (slot->node == NULL)
     {
+      /* The first with this key: its next_same is already NULL (the
+       * index set it), and not touching the node saves a cache miss. */
       slot->hash = e->hash;
       table->used++;
     }
-  e->node->next_same = slot->node;
+  else
+    e->node->next_same = slot->node;
   slot->node = e->node;
 }
 

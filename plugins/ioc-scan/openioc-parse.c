@@ -222,8 +222,12 @@ void
 ioc_item_set_value (IocDoc *doc, IocNode *item, char *content)
 {
   g_autofree char *why = NULL;
-  IocValueType type = ioc_term_type (item->term);
+  IocValueType type;
 
+  if (content != NULL
+      && ioc_value_parse_normal_hash (&item->value, item->term, item->condition, content))
+    return;
+  type = ioc_term_type (item->term);
   if (content == NULL || *content == '\0' || item->term == IOC_TERM_UNSUPPORTED
       || item->condition == IOC_COND_UNSUPPORTED || !ioc_condition_applies (item->condition, type))
     {

@@ -213,6 +213,20 @@ parse_string (IocValue *value, IocTerm term, IocCondition cond,
   value->valid = *why == NULL;
 }
 
+gboolean
+ioc_value_parse_normal_hash (IocValue *value, IocTerm term, IocCondition cond, char *text)
+{
+  if (cond != IOC_COND_IS
+      || (term != IOC_TERM_MD5 && term != IOC_TERM_SHA1 && term != IOC_TERM_SHA256)
+      || !is_normal_hash (text, hash_length (term)))
+    return FALSE;
+  /* What parse_string makes of it: the text is its own compared form. */
+  value->type = IOC_TYPE_HASH;
+  value->text = value->cmp = value->cmp_folded = text;
+  value->valid = TRUE;
+  return TRUE;
+}
+
 void
 ioc_value_parse (IocValue *value, IocValueType type, IocTerm term,
                  IocCondition cond, gboolean preserve_case, const char *text,

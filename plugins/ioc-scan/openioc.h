@@ -92,8 +92,8 @@ typedef struct {
 
 struct _IocNode {
   gboolean      is_item;
-  gboolean      in_block;        /* part of its document's node_block, its
-                                  * value.text in the document's backing */
+  gboolean      in_block;        /* part of its document's node_block, its id
+                                  * and value.text in the document's backing */
   IocNode      *parent;
   char         *id;
   guint         line;
@@ -149,6 +149,10 @@ typedef struct {
   IocNode    *node_block;
   gsize       node_block_size;  /* bytes */
   GBytes     *backing;
+  GPtrArray  *owning_nodes;     /* the block's nodes that hold memory of
+                                 * their own (lists, derived values) */
+  gpointer    index_notes;      /* ioc_index_annotate_doc, until the index
+                                 * is built */
 } IocDoc;
 
 typedef struct _IocIndex IocIndex;
@@ -267,7 +271,8 @@ gboolean       ioc_cache_key_file        (const char *path, const struct stat *s
  * FALSE when @data is not a valid body (@doc is then left empty). */
 GBytes        *ioc_cache_encode          (const IocDoc *doc);
 gboolean       ioc_cache_decode          (IocDoc *doc, GBytes *body);
-/* Frees what the decoder allocated for @doc's nodes (doc_free). */
+/* Frees the tree of a document the decoder made (its root, nodes, texts),
+ * touching only the nodes that hold memory of their own. */
 void           ioc_cache_doc_clear       (IocDoc *doc);
 /* Fills a new empty @doc from the entry for @key in @dir, when there is a
  * valid one of at most @max_len bytes. */
@@ -328,6 +333,12 @@ void           ioc_value_parse_take      (IocValue *value, IocValueType type,
                                           IocTerm term, IocCondition cond,
                                           gboolean preserve_case, char *text,
                                           char **why);
+/* The common case of a large collection, ahead of the general path: `is`
+ * on a hash term with @text already a lowercase digest of the term's
+ * length; fills the empty @value (taking @text) as ioc_value_parse_take
+ * would. FALSE, leaving @value alone, for anything else. */
+gboolean       ioc_value_parse_normal_hash (IocValue *value, IocTerm term,
+                                            IocCondition cond, char *text);
 /* Tests a string subject (@folded: its caseless form, or NULL). */
 IocTri         ioc_value_test_string     (const IocValue *value, IocCondition cond,
                                           gboolean preserve_case, const char *subject,
@@ -366,6 +377,10 @@ IocTri         ioc_node_eval_hits        (const IocNode *node, const IocFileFact
 /* ---- openioc-index.c ---- */
 /* Builds coll->index; called by ioc_collection_prepare. */
 void           ioc_index_build           (IocCollection *coll);
+/* Annotates one usable document for the index ahead of ioc_index_build
+ * (while it is still in the loading thread's cache), or does nothing. */
+void           ioc_index_annotate_doc    (IocDoc *doc);
+void           ioc_index_notes_free      (gpointer notes);
 void           ioc_index_free            (IocIndex *index);
 /* The index's key tables (tests look at the chains). */
 IocKeys       *ioc_index_keys            (IocIndex *index);
@@ -373,6 +388,8 @@ IocKeys       *ioc_index_keys            (IocIndex *index);
 guint          ioc_index_hashes_for_size (IocIndex *index, guint64 size);
 /* The hashes any file may need (to size buffers, report). */
 guint          ioc_index_hashes_any      (IocIndex *index);
+/* Whether an item of a usable document uses @term. */
+gboolean       ioc_index_uses_term       (IocIndex *index, IocTerm term);
 /* Whether the index holds size-qualified hash branches only (no file
  * needs hashing unless its size matches one). */
 gboolean       ioc_index_size_gated_only (IocIndex *index);

@@ -527,29 +527,6 @@ sink_tick (gpointer data)
 /* Run                                                                 */
 /* ------------------------------------------------------------------ */
 
-static gboolean
-uses_term (const IocNode *node, IocTerm term)
-{
-  if (node->is_item)
-    return node->term == term;
-  for (guint i = 0; i < node->children->len; i++)
-    if (uses_term (node->children->pdata[i], term))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-collection_uses (IocCollection *coll, IocTerm term)
-{
-  for (guint i = 0; i < coll->docs->len; i++)
-    {
-      IocDoc *doc = coll->docs->pdata[i];
-      if (doc->usable && uses_term (doc->root, term))
-        return TRUE;
-    }
-  return FALSE;
-}
-
 static gint
 by_path (gconstpointer a, gconstpointer b)
 {
@@ -600,7 +577,7 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->doc_results = g_hash_table_new (NULL, NULL);
   e->result = result_new (coll, e->doc_results);
   e->batch = g_ptr_array_new_full (BATCH, g_free);
-  e->need_owner = collection_uses (coll, IOC_TERM_USERNAME);
+  e->need_owner = ioc_index_uses_term (coll->index, IOC_TERM_USERNAME);
   /* Also when no item needs owners: the cards name them. */
   e->device_users = ioc_device_users_load (root_real);
   e->multi_buffer = !opt->no_multi_buffer;

@@ -232,6 +232,49 @@ test_value_text_shared_with_cmp (void)
   ioc_value_clear (&v);
 }
 
+/* The parser's fast path for digests already in normal form must give
+ * what the general path gives, and only for hash terms under `is`: a
+ * FileName that looks like a digest stays a caseless string, a SHA-1 item
+ * with an MD5-length text is invalid, and `contains` keeps its own form. */
+static void
+test_digest_shaped_values (void)
+{
+  const char *md5 = "0123456789abcdef0123456789abcdef";
+  struct {
+    const char  *search, *condition;
+    IocValueType type;
+    gboolean     valid, shared;
+  } cases[] = {
+    { "FileItem/Md5sum", "is", IOC_TYPE_HASH, TRUE, TRUE },
+    { "FileItem/FileName", "is", IOC_TYPE_STRING, TRUE, TRUE },
+    { "FileItem/Sha1sum", "is", IOC_TYPE_HASH, FALSE, FALSE },
+    { "FileItem/Md5sum", "contains", IOC_TYPE_HASH, TRUE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *item = item11 (cases[i].search, cases[i].condition, "string", md5, NULL);
+      g_autofree char *body = indicator ("OR", g_steal_pointer (&item), NULL);
+      g_autofree char *xml = ioc11 ("digest-shaped", body);
+      g_autoptr (IocCollection) coll = collection_of (xml);
+      const IocNode *node = root_of (coll)->children->pdata[0];
+      IocValue general = { 0 };
+      g_autofree char *why = NULL;
+
+      g_assert_cmpint (node->value.type, ==, cases[i].type);
+      g_assert_cmpint (node->value.valid, ==, cases[i].valid);
+      g_assert_cmpint (node->value.cmp == node->value.text, ==, cases[i].shared);
+      /* The general path, by hand, agrees field by field. */
+      ioc_value_parse (&general, ioc_term_type (node->term), node->term, node->condition,
+                       FALSE, md5, &why);
+      g_assert_cmpint (general.type, ==, node->value.type);
+      g_assert_cmpint (general.valid, ==, node->value.valid);
+      g_assert_cmpstr (general.cmp, ==, node->value.cmp);
+      g_assert_cmpstr (general.cmp_folded, ==, node->value.cmp_folded);
+      ioc_value_clear (&general);
+    }
+}
+
 static void
 test_negation (void)
 {
@@ -339,5 +382,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ioc/eval/same-file-and", test_same_file_and);
   g_test_add_func ("/ioc/eval/windows-path-mapping", test_windows_path_mapping);
   g_test_add_func ("/ioc/eval/extension-and-owner", test_extension_and_owner);
+  g_test_add_func ("/ioc/eval/digest-shaped-values", test_digest_shaped_values);
   return g_test_run ();
 }

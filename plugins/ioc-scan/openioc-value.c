@@ -10,6 +10,9 @@
 #include "openioc.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Normalization                                                       */
@@ -157,17 +160,33 @@ parse_number (IocValue *value, IocCondition cond, const char *text, char **why)
   value->valid = *why == NULL;
 }
 
-/* Lowercase hex of exactly @len characters. Branch-free over the digits:
- * hex digits and letters alternate at random, so a branch per character
- * mispredicts half the time (it showed in profiles of 100,000 items). */
+/* Lowercase hex of exactly @len characters. Sixteen at a time with SSE2
+ * (every x86-64 has it), branch-free otherwise: hex digits and letters
+ * alternate at random, so a branch per character mispredicts half the
+ * time; with 100,000 items this check showed in profiles either way. */
 static gboolean
 is_normal_hash (const char *text, gsize len)
 {
   guint bad = 0;
+  gsize i = 0;
 
   if (strlen (text) != len)
     return FALSE;
-  for (gsize i = 0; i < len; i++)
+#ifdef __SSE2__
+  for (; i + 16 <= len; i += 16)
+    {
+      /* Signed compares: a byte of 0x80 or more is negative, so neither
+       * range takes it. */
+      __m128i c = _mm_loadu_si128 ((const __m128i *) (text + i));
+      __m128i digit = _mm_and_si128 (_mm_cmpgt_epi8 (c, _mm_set1_epi8 ('0' - 1)),
+                                     _mm_cmplt_epi8 (c, _mm_set1_epi8 ('9' + 1)));
+      __m128i letter = _mm_and_si128 (_mm_cmpgt_epi8 (c, _mm_set1_epi8 ('a' - 1)),
+                                      _mm_cmplt_epi8 (c, _mm_set1_epi8 ('f' + 1)));
+      if (_mm_movemask_epi8 (_mm_or_si128 (digit, letter)) != 0xffff)
+        return FALSE;
+    }
+#endif
+  for (; i < len; i++)
     {
       guchar c = (guchar) text[i];
       bad |= !(((guchar) (c - '0') < 10) | ((guchar) (c - 'a') < 6));

@@ -251,6 +251,26 @@ test_digest_shaped_values (void)
     { "FileItem/Md5sum", "contains", IOC_TYPE_HASH, TRUE, FALSE },
   };
 
+  /* Every position of every 16-character block, and the tail of SHA-1. */
+  for (guint len = 32; len <= 64; len += len == 32 ? 8 : 24)
+    {
+      IocTerm term = len == 32 ? IOC_TERM_MD5 : len == 40 ? IOC_TERM_SHA1 : IOC_TERM_SHA256;
+      const char *bad[] = { "g", "A", "/", ":", "`", "\xc3" };
+      g_autofree char *good = g_strnfill (len, 'a');
+      IocValue v = { 0 };
+
+      g_assert_true (ioc_value_parse_normal_hash (&v, term, IOC_COND_IS, good));
+      g_assert_true (v.valid && v.cmp == good);
+      for (guint at = 0; at < len; at++)
+        for (guint b = 0; b < G_N_ELEMENTS (bad); b++)
+          {
+            g_autofree char *text = g_strdup (good);
+            IocValue w = { 0 };
+            text[at] = bad[b][0];
+            g_assert_false (ioc_value_parse_normal_hash (&w, term, IOC_COND_IS, text));
+            g_assert_null (w.text);
+          }
+    }
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *item = item11 (cases[i].search, cases[i].condition, "string", md5, NULL);

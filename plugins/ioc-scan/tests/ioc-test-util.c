@@ -130,3 +130,37 @@ md5_of (const char *data, gsize len)
 {
   return g_compute_checksum_for_data (G_CHECKSUM_MD5, (const guchar *) data, len);
 }
+
+static void
+collect_ioc_files (const char *dir, GPtrArray *files)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        collect_ioc_files (child, files);
+      else if (g_str_has_suffix (name, ".ioc") || g_str_has_suffix (name, ".xml"))
+        g_ptr_array_add (files, g_steal_pointer (&child));
+    }
+}
+
+GPtrArray *
+corpus_files (void)
+{
+  const char *shared = g_getenv ("VIGIL_SHARED_DIR");
+  g_autofree char *dir = shared ? g_build_filename (shared, "corpus", "openioc", NULL) : NULL;
+  GPtrArray *files;
+
+  if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no OpenIOC corpus: set VIGIL_SHARED_DIR to the folder holding corpus/openioc");
+      return NULL;
+    }
+  files = g_ptr_array_new_with_free_func (g_free);
+  collect_ioc_files (dir, files);
+  g_assert_cmpuint (files->len, >=, 100);
+  return files;
+}

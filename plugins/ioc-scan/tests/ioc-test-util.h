@@ -37,3 +37,8 @@ void facts_init (IocFileFacts *f, const char *path);
 char *plant (const char *dir, const char *rel, const char *data, gsize len);
 /* Hex MD5 of a string. (transfer full) */
 char *md5_of (const char *data, gsize len);
+
+/* The .ioc and .xml files of the public OpenIOC corpus
+ * ($VIGIL_SHARED_DIR/corpus/openioc), at least 100 of them; NULL, the test
+ * marked skipped, when the corpus is absent. (transfer full) */
+GPtrArray *corpus_files (void);

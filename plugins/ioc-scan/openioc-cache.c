@@ -558,9 +558,12 @@ doc_reset (IocDoc *doc)
 gboolean
 ioc_cache_decode (IocDoc *doc, GBytes *body)
 {
+  static const guint8 nothing[1];
   gsize len;
   const guint8 *data = g_bytes_get_data (body, &len);
-  Reader r = { data, data + len, TRUE, doc, g_ptr_array_new (), NULL, 0, 0, 0,
+  /* An empty GBytes may have no data at all: NULL + 0 is undefined. */
+  Reader r = { data ? data : nothing, (data ? data : nothing) + len, TRUE, doc,
+               g_ptr_array_new (), NULL, 0, 0, 0,
                G_MAXUINT32, G_MAXUINT32, IOC_TERM_UNSUPPORTED };
   guint32 n_items;
   gboolean has_root;

@@ -487,6 +487,11 @@ test_decoder_refuses_truncations (void)
   g_autoptr (GBytes) body = ioc_cache_encode (doc);
   gsize len = g_bytes_get_size (body);
 
+  /* An empty GBytes has no data pointer at all. */
+  {
+    g_autoptr (GBytes) none = g_bytes_new (NULL, 0);
+    g_assert_false (ioc_cache_decode (ioc_doc_new (coll, "none.ioc"), none));
+  }
   for (gsize cut = 0; cut < len; cut++)
     {
       g_autoptr (GBytes) part = g_bytes_new_from_bytes (body, 0, cut);

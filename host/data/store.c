@@ -81,27 +81,52 @@ vh_store_rollback (sqlite3 *db, gboolean durable)
     sqlite3_exec (db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 }
 
+/* How long to keep asking for WAL while another process holds the new
+ * database: the switch needs it alone, and SQLite answers with the old
+ * mode at once rather than wait on the busy timeout. A file system that
+ * cannot do WAL at all fails after this long. */
+#define WAL_RETRY_MS 3000
+#define WAL_RETRY_STEP_MS 5
+
+static gboolean
+switch_to_wal (sqlite3 *db, GError **error)
+{
+  for (guint waited = 0;; waited += WAL_RETRY_STEP_MS)
+    {
+      sqlite3_stmt *stmt = NULL;
+      gboolean wal = FALSE;
+
+      if (sqlite3_prepare_v2 (db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) != SQLITE_OK)
+        {
+          vh_store_set_error (db, "cannot configure the database", error);
+          return FALSE;
+        }
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        wal = g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") == 0;
+      sqlite3_finalize (stmt);
+      if (wal)
+        return TRUE;
+      if (waited >= WAL_RETRY_MS)
+        return FALSE;
+      g_usleep (WAL_RETRY_STEP_MS * 1000);
+    }
+}
+
 static gboolean
 store_configure (sqlite3 *db, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  gboolean wal = FALSE;
+  GError *local = NULL;
 
   sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes (db, 1);
-  if (sqlite3_prepare_v2 (db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) != SQLITE_OK)
+  if (!switch_to_wal (db, &local))
     {
-      vh_store_set_error (db, "cannot configure the database", error);
-      return FALSE;
-    }
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    wal = g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") == 0;
-  sqlite3_finalize (stmt);
-  if (!wal)
-    {
-      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
-                   "cannot switch the database to WAL mode (%s): is it on a "
-                   "network file system?", sqlite3_db_filename (db, "main"));
+      if (local != NULL)
+        g_propagate_error (error, local);
+      else
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                     "cannot switch the database to WAL mode (%s): is it on a "
+                     "network file system?", sqlite3_db_filename (db, "main"));
       return FALSE;
     }
   return vh_store_exec (db,
@@ -248,16 +273,25 @@ record_version (sqlite3 *db, const char *module, guint version, GError **error)
 }
 
 /* One migration in one transaction: a crash leaves either the old schema
- * with the old version or the new schema with the new one. */
+ * with the old version or the new schema with the new one. The version is
+ * read again under the write lock: another process opening the same new
+ * database may have applied this step since we looked. */
 static gboolean
 apply_migration (sqlite3 *db, const char *module, const VhMigration *m,
                  GError **error)
 {
   g_autoptr (GError) local = NULL;
+  gint64 current;
 
   if (!vh_store_begin (db, TRUE, error))
     return FALSE;
-  if (!vh_store_exec (db, m->sql, &local) ||
+  current = vh_store_module_version (db, module, &local);
+  if (current >= (gint64) m->version)
+    {
+      vh_store_rollback (db, TRUE);
+      return TRUE;
+    }
+  if (current < 0 || !vh_store_exec (db, m->sql, &local) ||
       !record_version (db, module, m->version, &local))
     {
       vh_store_rollback (db, TRUE);

@@ -2,9 +2,9 @@
 /*
  * The SQLite store: WAL mode and foreign keys, migrations applied once and
  * in order, a database from a newer Vigil refused, data surviving a
- * reopen, and a writer killed with SIGKILL in the middle of a transaction
+ * reopen, a writer killed with SIGKILL in the middle of a transaction
  * leaving an intact database with every committed row and none of the
- * uncommitted ones.
+ * uncommitted ones, and eight processes creating the same database at once.
  */
 #include "data-private.h"
 
@@ -381,6 +381,74 @@ test_lock_serializes_threads (Fixture *fx, gconstpointer data)
   vh_store_close (store);
 }
 
+/* Several processes opening a database that does not exist yet, at the
+ * same moment (`vigil serve` starting while an admin runs a command): one
+ * creates it, switches it to WAL and migrates it; every other one must wait
+ * and then find it ready, not fail on the journal mode or re-run a
+ * migration ("table already exists"). */
+#define RACERS 8
+
+static void
+test_concurrent_first_open (Fixture *fx, gconstpointer data)
+{
+  static const VhMigration two[] = {
+    { 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)" },
+    { 2, "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL)" },
+  };
+  int go[2];
+  pid_t pids[RACERS];
+
+  for (guint round = 0; round < 5; round++)
+    {
+      g_assert_cmpint (pipe (go), ==, 0);
+      for (guint i = 0; i < RACERS; i++)
+        {
+          pids[i] = fork ();
+          g_assert_cmpint (pids[i], >=, 0);
+          if (pids[i] == 0)
+            {
+              g_autoptr (GError) error = NULL;
+              VhStore *store;
+              char c;
+              /* Everyone starts when the parent closes the pipe. */
+              close (go[1]);
+              if (read (go[0], &c, 1) < 0)
+                _exit (3);
+              store = vh_store_open (fx->path, &error);
+              if (store == NULL || !vh_store_migrate (store, "notes", two, 2, &error))
+                {
+                  g_printerr ("racer %u: %s\n", i, error ? error->message : "?");
+                  _exit (1);
+                }
+              vh_store_close (store);
+              _exit (0);
+            }
+        }
+      close (go[0]);
+      close (go[1]);
+      for (guint i = 0; i < RACERS; i++)
+        {
+          int status = 0;
+          g_assert_cmpint (waitpid (pids[i], &status, 0), ==, pids[i]);
+          g_assert_true (WIFEXITED (status));
+          g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+        }
+      {
+        g_autoptr (GError) error = NULL;
+        VhStore *store = vh_store_open (fx->path, &error);
+        g_autofree char *mode = NULL;
+        g_assert_no_error (error);
+        mode = query_text (store, "PRAGMA journal_mode");
+        g_assert_cmpstr (mode, ==, "wal");
+        g_assert_cmpint (query_int (store, "SELECT version FROM schema_versions WHERE module = 'notes'"),
+                         ==, 2);
+        vh_store_close (store);
+      }
+      fixture_teardown (fx, NULL);
+      fixture_setup (fx, NULL);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +465,7 @@ main (int argc, char **argv)
   ADD ("/store/crash-mid-transaction", test_crash_mid_transaction);
   ADD ("/store/second-process-waits-for-writer", test_second_process_waits_for_writer);
   ADD ("/store/lock-serializes-threads", test_lock_serializes_threads);
+  ADD ("/store/concurrent-first-open", test_concurrent_first_open);
 #undef ADD
   return g_test_run ();
 }

@@ -119,13 +119,45 @@ kata_spool_sync_count (KataSpool *spool)
 static gboolean
 load_agent_id (KataSpool *spool, GError **error)
 {
+  g_autofree char *fresh = NULL;
+  g_autofree char *sql = NULL;
+
   spool->agent_id = kata_spool_meta_get (spool, "agent_id");
   if (spool->agent_id != NULL)
     return TRUE;
   /* A fresh random id per spool: should the spool be deleted, sequence ids
-   * restart, and the server must not take new packages for old ones. */
-  spool->agent_id = g_uuid_string_random ();
-  return kata_spool_meta_set (spool, "agent_id", spool->agent_id, error);
+   * restart, and the server must not take new packages for old ones. Only
+   * the first process to store one wins: another opening the new spool at
+   * the same moment reads the winner's back. */
+  fresh = g_uuid_string_random ();
+  sql = g_strdup_printf ("INSERT OR IGNORE INTO meta (key, value) VALUES ('agent_id', '%s');",
+                         fresh);
+  if (!kata_spool_exec (spool, sql, error))
+    return FALSE;
+  spool->agent_id = kata_spool_meta_get (spool, "agent_id");
+  if (spool->agent_id == NULL)
+    return kata_spool_fail (spool, "read the agent id", error);
+  return TRUE;
+}
+
+/* WAL needs the new file to itself: SQLite answers "database is locked"
+ * at once, without the busy timeout, while another process opening the
+ * same new spool holds it. Asked again every 5 ms for up to 3 s. */
+static gboolean
+switch_to_wal (KataSpool *spool, GError **error)
+{
+  for (guint waited = 0;; waited += 5)
+    {
+      g_autoptr (GError) local = NULL;
+      if (kata_spool_exec (spool, "PRAGMA journal_mode=WAL;", &local))
+        return TRUE;
+      if (waited >= 3000)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      g_usleep (5000);
+    }
 }
 
 KataSpool *
@@ -149,7 +181,7 @@ kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
   sqlite3_busy_timeout (spool->db, 5000);
   /* Before the first write: a new spool's schema must be made durable too. */
   kata_spool_watch_commits (spool);
-  if (!kata_spool_exec (spool, "PRAGMA journal_mode=WAL;", error) ||
+  if (!switch_to_wal (spool, error) ||
       !kata_spool_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
                                  : "PRAGMA synchronous=NORMAL;", error) ||
       !kata_spool_exec (spool, schema_sql, error) ||

@@ -9,6 +9,8 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct {
   char *dir;
@@ -283,6 +285,74 @@ test_unwritable_path_fails_clearly (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent/dir/spool.db"));
 }
 
+/* Eight processes opening one new spool at once (two plugin processes for
+ * the same device) all open it and all get the same agent id: each making
+ * its own would send one spool's sequence numbers under two ids. */
+#define RACERS 8
+
+static void
+test_concurrent_first_open_one_agent_id (Tmp *t, gconstpointer data)
+{
+  for (guint round = 0; round < 5; round++)
+    {
+      int go[2], ids[2];
+      pid_t pids[RACERS];
+      g_autoptr (GString) got = g_string_new (NULL);
+      char buf[64];
+      ssize_t n;
+      g_auto (GStrv) lines = NULL;
+
+      g_assert_cmpint (pipe (go), ==, 0);
+      g_assert_cmpint (pipe (ids), ==, 0);
+      for (guint i = 0; i < RACERS; i++)
+        {
+          pids[i] = fork ();
+          g_assert_cmpint (pids[i], >=, 0);
+          if (pids[i] == 0)
+            {
+              KataSpool *spool;
+              char c;
+              close (go[1]);
+              close (ids[0]);
+              if (read (go[0], &c, 1) < 0)
+                _exit (3);
+              g_autoptr (GError) error = NULL;
+              spool = kata_spool_open (t->path, 1000, FALSE, &error);
+              if (spool == NULL)
+                {
+                  g_printerr ("racer %u: %s\n", i, error->message);
+                  _exit (1);
+                }
+              /* One line each, short enough for an atomic pipe write. */
+              g_autofree char *line = g_strconcat (kata_spool_agent_id (spool), "\n", NULL);
+              if (write (ids[1], line, strlen (line)) != (ssize_t) strlen (line))
+                _exit (2);
+              kata_spool_close (spool);
+              _exit (0);
+            }
+        }
+      close (go[0]);
+      close (ids[1]);
+      close (go[1]);
+      while ((n = read (ids[0], buf, sizeof buf)) > 0)
+        g_string_append_len (got, buf, n);
+      close (ids[0]);
+      for (guint i = 0; i < RACERS; i++)
+        {
+          int status = 0;
+          g_assert_cmpint (waitpid (pids[i], &status, 0), ==, pids[i]);
+          g_assert_true (WIFEXITED (status));
+          g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+        }
+      lines = g_strsplit (g_strchomp (got->str), "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, RACERS);
+      for (guint i = 1; i < RACERS; i++)
+        g_assert_cmpstr (lines[i], ==, lines[0]);
+      tmp_teardown (t, NULL);
+      tmp_setup (t, NULL);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -299,6 +369,7 @@ main (int argc, char **argv)
   T ("second-process-sees-appends", test_second_process_sees_appends);
   T ("ttl-period-survives-reopen", test_ttl_period_survives_reopen);
   T ("two-processes-share-the-open-package", test_two_processes_share_the_open_package);
+  T ("concurrent-first-open-one-agent-id", test_concurrent_first_open_one_agent_id);
 #undef T
   g_test_add_func ("/kata/spool/unwritable-path-fails-clearly", test_unwritable_path_fails_clearly);
   return g_test_run ();

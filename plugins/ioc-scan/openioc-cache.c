@@ -19,9 +19,11 @@
  * through the same term, condition and value code as the parser, so a
  * cache entry cannot hold an item the parser would not build. The reader
  * treats an entry as untrusted all the same: a header with the format and
- * key, a SHA-256 of the body, every length checked against what is left,
- * the parser's nesting limit, and a file that is not a regular file owned
- * by us, or is too large, is not read. Any failure falls back to parsing.
+ * key, a checksum of the body, every length checked against what is left,
+ * UTF-8 text, the parser's nesting limit; and a file that is not a regular
+ * file owned by us, or is too large, is not read. Any failure falls back
+ * to parsing. A loaded document's nodes are one block, and its ids and
+ * texts stay where they lie in the mapped entry.
  *
  * Entries are written to a temporary file and renamed, so a reader never
  * sees half of one; the folder is pruned to a size bound, oldest use

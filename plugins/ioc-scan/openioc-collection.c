@@ -244,7 +244,7 @@ same_file (const struct stat *a, const struct stat *b)
          && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* After a prune when this load stored anything: the folder stays bounded. */
+/* Prunes the folder after a load that stored anything: it stays bounded. */
 static void
 prune_after (IocCollection *coll, gint stores_before)
 {

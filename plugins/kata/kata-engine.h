@@ -121,6 +121,9 @@ gboolean     kata_spool_window_add (KataSpool *spool, JsonArray *rows,
 JsonArray   *kata_spool_window    (KataSpool *spool, gint64 from_minute);
 gboolean     kata_spool_meta_set  (KataSpool *spool, const char *key,
                                    const char *value, GError **error);
+/* Stores @value under @key unless the key holds a value already. */
+gboolean     kata_spool_meta_add  (KataSpool *spool, const char *key,
+                                   const char *value, GError **error);
 char        *kata_spool_meta_get  (KataSpool *spool, const char *key);
 
 /* ---- throttling (kata-throttle.c) ---------------------------------- */

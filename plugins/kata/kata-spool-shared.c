@@ -34,16 +34,16 @@ kata_spool_mark_task (KataSpool *spool, const char *id, gint64 now_us,
   return is_new;
 }
 
-gboolean
-kata_spool_meta_set (KataSpool *spool, const char *key, const char *value,
-                     GError **error)
+/* @sql: an INSERT OR REPLACE / OR IGNORE of (key, value) into meta. */
+static gboolean
+meta_write (KataSpool *spool, const char *sql, const char *key, const char *value,
+            GError **error)
 {
   sqlite3_stmt *st = NULL;
   gboolean ok = FALSE;
 
   g_mutex_lock (&spool->lock);
-  if (sqlite3_prepare_v2 (spool->db, "INSERT OR REPLACE INTO meta (key, value)"
-                          " VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (spool->db, sql, -1, &st, NULL) == SQLITE_OK)
     {
       sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
       sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
@@ -54,6 +54,22 @@ kata_spool_meta_set (KataSpool *spool, const char *key, const char *value,
   sqlite3_finalize (st);
   g_mutex_unlock (&spool->lock);
   return ok;
+}
+
+gboolean
+kata_spool_meta_set (KataSpool *spool, const char *key, const char *value,
+                     GError **error)
+{
+  return meta_write (spool, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                     key, value, error);
+}
+
+gboolean
+kata_spool_meta_add (KataSpool *spool, const char *key, const char *value,
+                     GError **error)
+{
+  return meta_write (spool, "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                     key, value, error);
 }
 
 char *

@@ -120,7 +120,6 @@ static gboolean
 load_agent_id (KataSpool *spool, GError **error)
 {
   g_autofree char *fresh = NULL;
-  g_autofree char *sql = NULL;
 
   spool->agent_id = kata_spool_meta_get (spool, "agent_id");
   if (spool->agent_id != NULL)
@@ -130,9 +129,7 @@ load_agent_id (KataSpool *spool, GError **error)
    * the first process to store one wins: another opening the new spool at
    * the same moment reads the winner's back. */
   fresh = g_uuid_string_random ();
-  sql = g_strdup_printf ("INSERT OR IGNORE INTO meta (key, value) VALUES ('agent_id', '%s');",
-                         fresh);
-  if (!kata_spool_exec (spool, sql, error))
+  if (!kata_spool_meta_add (spool, "agent_id", fresh, error))
     return FALSE;
   spool->agent_id = kata_spool_meta_get (spool, "agent_id");
   if (spool->agent_id == NULL)

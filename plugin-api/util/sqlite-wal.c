@@ -8,7 +8,6 @@
  * milliseconds until the first process is done with the new file.
  */
 
-
 #include "vigil/util/sqlite.h"
 
 #define WAL_RETRY_STEP_MS 5

@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <vigil/plugin.h>
 
 G_BEGIN_DECLS
 
@@ -40,8 +41,12 @@ typedef struct {
   gboolean has_account_password;     /* the password itself is not kept */
 } SrConfig;
 
+/* sr-schema.c: the section's settings schema, the one copy of its defaults. */
+extern const VigilSection sr_schema;
+
 void     sr_config_clear (SrConfig *config);
-/* Reads effective settings (group -> key -> value, defaults filled in). */
+/* Reads effective settings (group -> key -> value); what is missing or of
+ * the wrong type takes the schema's default. */
 void     sr_config_from_settings (SrConfig *config, JsonObject *settings);
 gboolean sr_config_has_group_actions (const SrConfig *config);
 gboolean sr_config_has_account (const SrConfig *config);

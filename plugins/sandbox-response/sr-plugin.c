@@ -18,10 +18,8 @@ void sr_on_threat_detected (const VigilEvent *event, gpointer user_data);
 static void
 on_task_ended (const VigilEvent *event, gpointer user_data)
 {
-  const char *task_id = json_object_get_string_member_with_default (event->payload,
-                                                                    "task_id", NULL);
-  const char *type = json_object_get_string_member_with_default (event->payload,
-                                                                 "type", NULL);
+  const char *task_id = vigil_json_get_string (event->payload, "task_id");
+  const char *type = vigil_json_get_string (event->payload, "type");
   guint n;
 
   if (task_id == NULL || g_strcmp0 (type, "ioc.scan") != 0)

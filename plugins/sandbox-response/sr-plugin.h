@@ -6,6 +6,7 @@
 #pragma once
 
 #include <vigil/plugin.h>
+#include <vigil/util/json.h>
 
 #include "sr-engine.h"
 

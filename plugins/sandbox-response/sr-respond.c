@@ -146,8 +146,8 @@ device_group (Response *r)
   g_autoptr (JsonObject) dev = sr_api->get_device (sr_self, r->event->device_id, &error);
   g_autofree char *reason = NULL;
 
-  if (dev != NULL && json_object_get_string_member_with_default (dev, "group", NULL))
-    return g_strdup (json_object_get_string_member (dev, "group"));
+  if (vigil_json_get_string (dev, "group") != NULL)
+    return g_strdup (vigil_json_get_string (dev, "group"));
   reason = g_strdup_printf ("the admin group of device '%s' is unknown: %s",
                             r->event->device_id, error ? error->message : "no group");
   record_failure (r, "ioc_scan", reason);

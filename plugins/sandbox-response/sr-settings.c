@@ -9,6 +9,8 @@
  */
 #include "sr-engine.h"
 
+#include <vigil/util/settings.h>
+
 void
 sr_config_clear (SrConfig *config)
 {
@@ -18,36 +20,13 @@ sr_config_clear (SrConfig *config)
   g_clear_pointer (&config->account_user, g_free);
 }
 
-static JsonNode *
-member (JsonObject *settings, const char *group, const char *key)
+/* A non-empty string, or NULL: an empty account field is an unset one. */
+static char *
+dup_nonempty (JsonObject *settings, const char *group, const char *key)
 {
-  JsonNode *g = settings ? json_object_get_member (settings, group) : NULL;
+  g_autofree char *s = vigil_settings_dup_string (&sr_schema, settings, group, key);
 
-  if (g == NULL || !JSON_NODE_HOLDS_OBJECT (g))
-    return NULL;
-  return json_object_get_member (json_node_get_object (g), key);
-}
-
-static gboolean
-get_bool (JsonObject *settings, const char *group, const char *key, gboolean dflt)
-{
-  JsonNode *n = member (settings, group, key);
-
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-    return dflt;
-  return json_node_get_boolean (n);
-}
-
-/* A non-empty string, or NULL. */
-static const char *
-get_string (JsonObject *settings, const char *group, const char *key)
-{
-  JsonNode *n = member (settings, group, key);
-
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING
-      || *json_node_get_string (n) == '\0')
-    return NULL;
-  return json_node_get_string (n);
+  return s != NULL && *s != '\0' ? g_steal_pointer (&s) : NULL;
 }
 
 static SrStart
@@ -60,25 +39,32 @@ start_mode (const char *text)
   return SR_START_IMMEDIATELY;
 }
 
+#define GET_BOOL(group, key) vigil_settings_get_bool (&sr_schema, s, group, key)
+
 void
 sr_config_from_settings (SrConfig *c, JsonObject *s)
 {
+  g_autofree char *start = vigil_settings_dup_string (&sr_schema, s, "ioc_scanning", "start");
+  g_autofree char *password = dup_nonempty (s, "account", "password");
+
   memset (c, 0, sizeof *c);
-  c->enabled = get_bool (s, "threat_response", "enabled", TRUE);
-  c->quarantine = get_bool (s, "local_actions", "quarantine", FALSE);
-  c->notify_user = get_bool (s, "local_actions", "notify_user", FALSE);
-  c->critical_scan = get_bool (s, "local_actions", "critical_scan", FALSE);
-  c->ioc_scan = get_bool (s, "group_actions", "ioc_scan", FALSE);
-  c->quarantine_when_found = get_bool (s, "group_actions", "quarantine_when_found", FALSE);
-  c->critical_scan_when_found = get_bool (s, "group_actions", "critical_scan_when_found", FALSE);
-  c->scope = g_strdup (get_string (s, "ioc_scanning", "scope") ?: "system_drives");
-  c->start = start_mode (get_string (s, "ioc_scanning", "start"));
-  c->window_start = g_strdup (get_string (s, "ioc_scanning", "window_start") ?: "20:00");
-  c->window_end = g_strdup (get_string (s, "ioc_scanning", "window_end") ?: "07:00");
-  c->riskware = get_bool (s, "riskware", "detect", FALSE);
-  c->account_user = g_strdup (get_string (s, "account", "user"));
-  c->has_account_password = get_string (s, "account", "password") != NULL;
+  c->enabled = GET_BOOL ("threat_response", "enabled");
+  c->quarantine = GET_BOOL ("local_actions", "quarantine");
+  c->notify_user = GET_BOOL ("local_actions", "notify_user");
+  c->critical_scan = GET_BOOL ("local_actions", "critical_scan");
+  c->ioc_scan = GET_BOOL ("group_actions", "ioc_scan");
+  c->quarantine_when_found = GET_BOOL ("group_actions", "quarantine_when_found");
+  c->critical_scan_when_found = GET_BOOL ("group_actions", "critical_scan_when_found");
+  c->scope = vigil_settings_dup_string (&sr_schema, s, "ioc_scanning", "scope");
+  c->start = start_mode (start);
+  c->window_start = vigil_settings_dup_string (&sr_schema, s, "ioc_scanning", "window_start");
+  c->window_end = vigil_settings_dup_string (&sr_schema, s, "ioc_scanning", "window_end");
+  c->riskware = GET_BOOL ("riskware", "detect");
+  c->account_user = dup_nonempty (s, "account", "user");
+  c->has_account_password = password != NULL;
 }
+
+#undef GET_BOOL
 
 gboolean
 sr_config_has_group_actions (const SrConfig *c)

@@ -154,6 +154,28 @@ test_settings_full_policy_valid (void)
   g_assert_cmpstr (r, ==, "");
 }
 
+/* What a settings object leaves out reads as the schema's default: the
+ * reader keeps no defaults of its own (they once said the local actions
+ * were off while the schema said on). */
+static void
+test_settings_missing_values_take_schema_defaults (void)
+{
+  g_autoptr (JsonObject) s = parse_object ("{\"riskware\":{}}");
+  SrConfig c;
+
+  sr_config_from_settings (&c, s);
+  g_assert_true (c.enabled);
+  g_assert_true (c.quarantine && c.notify_user && !c.critical_scan);
+  g_assert_false (c.ioc_scan || c.quarantine_when_found || c.critical_scan_when_found);
+  g_assert_cmpstr (c.scope, ==, "system_drives");
+  g_assert_cmpint (c.start, ==, SR_START_IMMEDIATELY);
+  g_assert_cmpstr (c.window_start, ==, "20:00");
+  g_assert_cmpstr (c.window_end, ==, "07:00");
+  g_assert_false (c.riskware);
+  g_assert_null (c.account_user);
+  sr_config_clear (&c);
+}
+
 static void
 test_settings_config_reads_every_group (void)
 {
@@ -480,6 +502,8 @@ main (int argc, char **argv)
                    test_settings_quarantine_when_found_needs_ioc_scan);
   g_test_add_func ("/sandbox-response/settings/critical-scan-when-found-needs-ioc-scan",
                    test_settings_critical_scan_when_found_needs_ioc_scan);
+  g_test_add_func ("/sandbox-response/settings/missing-values-take-schema-defaults",
+                   test_settings_missing_values_take_schema_defaults);
   g_test_add_func ("/sandbox-response/settings/equal-window-rejected", test_settings_equal_window_rejected);
   g_test_add_func ("/sandbox-response/settings/equal-times-fine-without-window",
                    test_settings_equal_times_fine_without_window);

@@ -82,7 +82,7 @@ write_file (const char *path, gsize len, const guint8 *block, gsize block_len)
   int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
   for (gsize done = 0; done < len; done += block_len)
-    if (!q_write_full (fd, block, MIN (block_len, len - done)))
+    if (!vigil_write_all (fd, block, MIN (block_len, len - done)))
       g_error ("cannot write %s", path);
   close (fd);
 }

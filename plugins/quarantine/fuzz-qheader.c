@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   qobject_header_check (data, size, NULL);
   fd = memfd_create ("qobject", MFD_CLOEXEC);
-  if (fd < 0 || !q_write_full (fd, data, size))
+  if (fd < 0 || !vigil_write_all (fd, data, size))
     abort ();
   meta = qobject_read_meta (fd, &key, NULL);
   if (meta != NULL)

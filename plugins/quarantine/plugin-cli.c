@@ -48,24 +48,8 @@ args_clear (Args *a)
   g_strfreev (a->rest);
 }
 
-static int
-fail (const char *sub, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
-fail (const char *sub, const char *format, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start (ap, format);
-  msg = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  fprintf (stderr, "vigil quarantine%s%s: %s\n", sub ? " " : "", sub ? sub : "", msg);
-  return 2;
-}
-
 static gboolean
-parse (int argc, char **argv, Args *a, GError **error)
+parse (int argc, char **argv, Args *a, int *code)
 {
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &a->device, "Device id", "D" },
@@ -74,46 +58,20 @@ parse (int argc, char **argv, Args *a, GError **error)
     { "keep", 0, 0, G_OPTION_ARG_NONE, &a->keep, "add: keep the original", NULL },
     { "to", 0, 0, G_OPTION_ARG_STRING, &a->to, "restore: original (default) or restore_folder", "WHERE" },
     { "verify", 0, 0, G_OPTION_ARG_NONE, &a->verify, "show: authenticate every chunk", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, "Machine-readable output", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &a->rest, NULL, "SUBCOMMAND [ARG]" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_auto (GStrv) copy = g_new0 (char *, argc + 1);
 
   for (int i = 0; i < argc; i++)
     copy[i] = g_strdup (argv[i]);
-  g_option_context_set_summary (ctx, summary);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  return g_option_context_parse_strv (ctx, &copy, error);
-}
-
-static void
-print_json_object (JsonObject *o)
-{
-  g_autoptr (JsonNode) n = json_node_new (JSON_NODE_OBJECT);
-  g_autofree char *text = NULL;
-
-  json_node_set_object (n, o);
-  text = json_to_string (n, TRUE);
-  printf ("%s\n", text);
-}
-
-static void
-print_json_array (JsonArray *a)
-{
-  g_autoptr (JsonNode) n = json_node_new (JSON_NODE_ARRAY);
-  g_autofree char *text = NULL;
-
-  json_node_set_array (n, a);
-  text = json_to_string (n, TRUE);
-  printf ("%s\n", text);
+  return vigil_command_parse ("quarantine", summary, entries, &a->json, &copy, code);
 }
 
 static const char *
 str (JsonObject *o, const char *key)
 {
-  const char *s = json_object_get_string_member_with_default (o, key, NULL);
+  const char *s = vigil_json_get_string (o, key);
 
   return s != NULL ? s : "-";
 }
@@ -140,7 +98,7 @@ cmd_list_console (Args *a)
   int w;
 
   if (inv == NULL)
-    return fail ("list", "%s (console inventory)", error->message);
+    return vigil_command_fail ("quarantine list", "%s (console inventory)", error->message);
   for (GList *l = json_object_get_members (inv); l != NULL; l = g_list_delete_link (l, l))
     {
       JsonNode *n = json_object_get_member (inv, l->data);
@@ -149,8 +107,8 @@ cmd_list_console (Args *a)
     }
   if (a->json)
     {
-      print_json_array (out);
-      return 0;
+      vigil_json_print_array (out);
+      return VIGIL_EXIT_OK;
     }
   w = detection_width (out);
   printf ("%-16s  %-32s  %12s  %-*s  %s\n", "DEVICE", "ID", "SIZE", w, "DETECTION", "PATH");
@@ -161,7 +119,7 @@ cmd_list_console (Args *a)
               str (e, "id"), json_object_get_int_member_with_default (e, "size", 0),
               w, str (e, "detection"), str (e, "path"));
     }
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 static int
@@ -170,19 +128,19 @@ cmd_list (Args *a)
   g_autoptr (GError) error = NULL;
   g_autoptr (QpDevice) d = NULL;
   g_autoptr (JsonArray) list = NULL;
-  int rc = 0, w;
+  int rc = VIGIL_EXIT_OK, w;
 
   if (a->device == NULL)
     return cmd_list_console (a);
   d = qp_device_open (a->device, NULL, &error);
   if (d == NULL || (list = qstore_list (d->store, &error)) == NULL)
-    return fail ("list", "%s (device %s)", error->message, a->device);
+    return vigil_command_fail ("quarantine list", "%s (device %s)", error->message, a->device);
   for (guint i = 0; i < json_array_get_length (list); i++)
     if (json_object_has_member (json_array_get_object_element (list, i), "damaged"))
-      rc = 1;
+      rc = VIGIL_EXIT_PROBLEMS;
   if (a->json)
     {
-      print_json_array (list);
+      vigil_json_print_array (list);
       return rc;
     }
   w = detection_width (list);
@@ -205,7 +163,7 @@ print_object (JsonObject *o, gboolean json)
 {
   if (json)
     {
-      print_json_object (o);
+      vigil_json_print_object (o);
       return;
     }
   for (GList *l = json_object_get_members (o); l != NULL; l = g_list_delete_link (l, l))
@@ -231,18 +189,18 @@ cmd_show (Args *a, QpDevice *d, const char *id)
       /* A damaged object is a problem found (1), not a usage error (2). */
       gboolean damaged = error->domain == Q_ERROR
                          && error->code != Q_ERROR_NOT_FOUND && error->code != Q_ERROR_IO;
-      fail ("show", "%s (device %s)", error->message, d->device_id);
-      return damaged ? 1 : 2;
+      vigil_command_fail ("quarantine show", "%s (device %s)", error->message, d->device_id);
+      return damaged ? VIGIL_EXIT_PROBLEMS : VIGIL_EXIT_USAGE;
     }
   if (a->verify)
     {
       gboolean ok = qstore_verify (d->store, id, NULL, &error);
       json_object_set_string_member (meta, "verified", ok ? "yes" : error->message);
       print_object (meta, a->json);
-      return ok ? 0 : 1;
+      return ok ? VIGIL_EXIT_OK : VIGIL_EXIT_PROBLEMS;
     }
   print_object (meta, a->json);
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 static int
@@ -254,14 +212,14 @@ cmd_add (Args *a, QpDevice *d, const char *path)
                                           !a->keep, &origin, NULL, NULL, &error);
 
   if (out == NULL)
-    return fail ("add", "%s", error->message);
+    return vigil_command_fail ("quarantine add", "%s", error->message);
   if (a->json)
-    print_json_object (out);
+    vigil_json_print_object (out);
   else
     printf ("quarantined %s as %s%s\n", path, str (out, "id"),
             json_object_get_boolean_member (out, "original_deleted")
             ? " (original deleted)" : " (original kept)");
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 static int
@@ -272,19 +230,19 @@ cmd_restore (Args *a, QpDevice *d, const char *id)
 
   if (a->to != NULL && g_strcmp0 (a->to, "original") != 0
       && g_strcmp0 (a->to, "restore_folder") != 0)
-    return fail ("restore", "--to must be original or restore_folder, not '%s'", a->to);
+    return vigil_command_fail ("quarantine restore", "--to must be original or restore_folder, not '%s'", a->to);
   /* Restoring is a password-protected action (the host's `general`
    * section); the check fails closed. */
   if (!qp_api->protect_check (qp_self, "quarantine.restore", &error))
-    return fail ("restore", "%s", error->message);
+    return vigil_command_fail ("quarantine restore", "%s", error->message);
   out = qp_op_restore (d, id, g_strcmp0 (a->to, "restore_folder") == 0, NULL, &error);
   if (out == NULL)
-    return fail ("restore", "%s", error->message);
+    return vigil_command_fail ("quarantine restore", "%s", error->message);
   if (a->json)
-    print_json_object (out);
+    vigil_json_print_object (out);
   else
     printf ("restored %s to %s\n", id, str (out, "restored_to"));
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 static int
@@ -294,12 +252,12 @@ cmd_delete (Args *a, QpDevice *d, const char *id)
   g_autoptr (JsonObject) out = qp_op_delete (d, id, &error);
 
   if (out == NULL)
-    return fail ("delete", "%s", error->message);
+    return vigil_command_fail ("quarantine delete", "%s", error->message);
   if (a->json)
-    print_json_object (out);
+    vigil_json_print_object (out);
   else
     printf ("deleted %s\n", id);
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 /* Where the store key is and its public fingerprint (never the key), so an
@@ -314,20 +272,20 @@ cmd_key (Args *a)
   char id[2 * Q_KEY_ID_LEN + 1];
 
   if (a->device == NULL)
-    return fail ("key", "--device D is required");
+    return vigil_command_fail ("quarantine key", "--device D is required");
   d = qp_device_open (a->device, NULL, &error);
   if (d == NULL)
-    return fail ("key", "%s", error->message);
+    return vigil_command_fail ("quarantine key", "%s", error->message);
   path = g_build_filename (d->store_dir, "store.key", NULL);
   q_hex (qstore_key (d->store)->id, Q_KEY_ID_LEN, id);
   json_object_set_string_member (out, "device", d->device_id);
   json_object_set_string_member (out, "key_file", path);
   json_object_set_string_member (out, "fingerprint", id);
   if (a->json)
-    print_json_object (out);
+    vigil_json_print_object (out);
   else
     printf ("store key of device %s: %s\nfingerprint: %s\n", d->device_id, path, id);
-  return 0;
+  return VIGIL_EXIT_OK;
 }
 
 static int
@@ -337,26 +295,27 @@ dispatch (Args *a)
   const char *arg;
   g_autoptr (GError) error = NULL;
   g_autoptr (QpDevice) d = NULL;
+  g_autofree char *cmd = g_strconcat ("quarantine ", sub, NULL);
 
   if (sub == NULL)
-    return fail (NULL, "no subcommand; usage: vigil quarantine %s", usage);
+    return vigil_command_fail ("quarantine", "no subcommand; usage: vigil quarantine %s", usage);
   if (g_str_equal (sub, "list") || g_str_equal (sub, "key"))
     {
       if (a->rest[1] != NULL)
-        return fail (sub, "unexpected argument '%s'", a->rest[1]);
+        return vigil_command_fail (cmd, "unexpected argument '%s'", a->rest[1]);
       return g_str_equal (sub, "list") ? cmd_list (a) : cmd_key (a);
     }
   if (!g_str_equal (sub, "show") && !g_str_equal (sub, "add")
       && !g_str_equal (sub, "restore") && !g_str_equal (sub, "delete"))
-    return fail (NULL, "unknown subcommand '%s'; usage: vigil quarantine %s", sub, usage);
+    return vigil_command_fail ("quarantine", "unknown subcommand '%s'; usage: vigil quarantine %s", sub, usage);
   arg = a->rest[1];
   if (arg == NULL || a->rest[2] != NULL)
-    return fail (sub, "expects exactly one %s", g_str_equal (sub, "add") ? "PATH" : "ID");
+    return vigil_command_fail (cmd, "expects exactly one %s", g_str_equal (sub, "add") ? "PATH" : "ID");
   if (a->device == NULL)
-    return fail (sub, "--device D is required");
+    return vigil_command_fail (cmd, "--device D is required");
   d = qp_device_open (a->device, NULL, &error);
   if (d == NULL)
-    return fail (sub, "%s", error->message);
+    return vigil_command_fail (cmd, "%s", error->message);
   if (g_str_equal (sub, "show"))
     return cmd_show (a, d, arg);
   if (g_str_equal (sub, "add"))
@@ -370,12 +329,9 @@ static int
 run_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
   Args a = { 0 };
-  g_autoptr (GError) error = NULL;
   int rc;
 
-  if (!parse (argc, argv, &a, &error))
-    rc = fail (NULL, "%s", error->message);
-  else
+  if (parse (argc, argv, &a, &rc))
     rc = dispatch (&a);
   args_clear (&a);
   return rc;

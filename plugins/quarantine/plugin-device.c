@@ -43,30 +43,6 @@ qp_store_open_logged (const char *dir, GError **error)
   return store;
 }
 
-static const char *
-setting_string (JsonObject *settings, const char *group, const char *key)
-{
-  JsonObject *g = settings != NULL && json_object_has_member (settings, group)
-                  ? json_object_get_object_member (settings, group) : NULL;
-  JsonNode *n = g != NULL ? json_object_get_member (g, key) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : NULL;
-}
-
-static gint64
-setting_int (JsonObject *settings, const char *group, const char *key, gint64 dflt)
-{
-  JsonObject *g = settings != NULL && json_object_has_member (settings, group)
-                  ? json_object_get_object_member (settings, group) : NULL;
-  JsonNode *n = g != NULL ? json_object_get_member (g, key) : NULL;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return dflt;
-  if (json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-    return json_node_get_boolean (n);
-  return json_node_get_int (n);
-}
-
 static char *
 device_root (const char *device_id, GError **error)
 {
@@ -75,7 +51,7 @@ device_root (const char *device_id, GError **error)
 
   if (dev == NULL)
     return NULL;
-  root = json_object_get_string_member_with_default (dev, "root", NULL);
+  root = vigil_json_get_string (dev, "root");
   return g_strdup (root != NULL && *root != '\0' ? root : "/");
 }
 
@@ -112,8 +88,9 @@ check_inside_root (const char *root, const char *device_folder, GError **error)
 static gboolean
 place (QpDevice *d, JsonObject *settings, GError **error)
 {
-  const char *folder = setting_string (settings, "storage", "folder");
-  const char *restore = setting_string (settings, "restore", "restore_folder");
+  g_autofree char *folder = vigil_settings_dup_string (&qp_section, settings, "storage", "folder");
+  g_autofree char *restore = vigil_settings_dup_string (&qp_section, settings, "restore",
+                                                        "restore_folder");
   gboolean machine = g_strcmp0 (d->root, "/") == 0;
   g_autofree char *device_folder = NULL;
 
@@ -147,8 +124,8 @@ remember_store (QpDevice *d)
   JsonObject *o;
 
   if (known != NULL && JSON_NODE_HOLDS_OBJECT (known)
-      && g_strcmp0 (json_object_get_string_member_with_default (
-                        json_node_get_object (known), "dir", NULL), d->store_dir) == 0)
+      && g_strcmp0 (vigil_json_get_string (json_node_get_object (known), "dir"),
+                    d->store_dir) == 0)
     return;
   o = json_object_new ();
   json_object_set_string_member (o, "dir", d->store_dir);
@@ -170,9 +147,9 @@ qp_device_open (const char *device_id, const char *root, GError **error)
   settings = qp_api->get_effective_settings (qp_self, device_id, QP_SECTION, error);
   if (settings == NULL || !place (d, settings, error))
     return NULL;
-  d->limit_mb = setting_int (settings, "storage", "max_size_mb", 0);
-  d->threshold_mb = setting_int (settings, "storage", "threshold_mb", 0);
-  d->sync = setting_int (settings, "sync", "send_to_console", TRUE);
+  d->limit_mb = vigil_settings_get_int (&qp_section, settings, "storage", "max_size_mb", NULL);
+  d->threshold_mb = vigil_settings_get_int (&qp_section, settings, "storage", "threshold_mb", NULL);
+  d->sync = vigil_settings_get_bool (&qp_section, settings, "sync", "send_to_console");
   d->store = qp_store_open_logged (d->store_dir, &local);
   if (d->store == NULL)
     {

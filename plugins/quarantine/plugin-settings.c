@@ -44,21 +44,11 @@ static const VigilSettingsGroup groups[] = {
   { .id = "sync", .title = "Synchronization with the console", .fields = VIGIL_ARRAY (sync_fields) },
 };
 
-static gint64
-int_or_zero (JsonObject *group, const char *key)
-{
-  JsonNode *n = group != NULL ? json_object_get_member (group, key) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : 0;
-}
-
 static void
 validate (JsonObject *values, VigilReport *report, gpointer user_data)
 {
-  JsonObject *storage = json_object_has_member (values, "storage")
-                        ? json_object_get_object_member (values, "storage") : NULL;
-  gint64 max = int_or_zero (storage, "max_size_mb");
-  gint64 thr = int_or_zero (storage, "threshold_mb");
+  gint64 max = vigil_settings_get_int (&qp_section, values, "storage", "max_size_mb", NULL);
+  gint64 thr = vigil_settings_get_int (&qp_section, values, "storage", "threshold_mb", NULL);
 
   if (thr > 0 && max == 0)
     qp_api->report_problem (report, VIGIL_SEVERITY_ERROR, "storage.threshold_mb",

@@ -37,19 +37,10 @@ static const VigilField delete_params[] = {
     .description = "Object id (32 hex characters)." },
 };
 
-static const char *
-param_string (JsonObject *params, const char *key)
-{
-  JsonNode *n = json_object_get_member (params, key);
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n)
-         && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n) : NULL;
-}
-
 static void
 validate_id (JsonObject *params, VigilReport *report, gpointer user_data)
 {
-  const char *id = param_string (params, "id");
+  const char *id = vigil_json_get_string (params, "id");
   g_autofree char *name = g_strconcat (id != NULL ? id : "", Q_OBJECT_SUFFIX, NULL);
 
   if (id != NULL && !qobject_name_parse (name, NULL))
@@ -120,9 +111,9 @@ run_put (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   JsonNode *o = json_object_get_member (params, "origin");
   JsonObject *origin = o != NULL && JSON_NODE_HOLDS_OBJECT (o) ? json_node_get_object (o) : NULL;
   QpOrigin org = {
-    .task_id = origin != NULL ? param_string (origin, "task") : NULL,
-    .event_id = origin != NULL ? param_string (origin, "event") : NULL,
-    .user = origin != NULL ? param_string (origin, "user") : NULL,
+    .task_id = origin != NULL ? vigil_json_get_string (origin, "task") : NULL,
+    .event_id = origin != NULL ? vigil_json_get_string (origin, "event") : NULL,
+    .user = origin != NULL ? vigil_json_get_string (origin, "user") : NULL,
   };
   JsonNode *del = json_object_get_member (params, "delete_original");
 
@@ -130,10 +121,10 @@ run_put (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
     return FALSE;
   if (org.task_id == NULL)
     org.task_id = qp_api->task_id (run);
-  qp_api->task_progress (run, 0.0, param_string (params, "path"));
-  return finish (run, qp_op_put (d, param_string (params, "path"),
-                                 param_string (params, "detection"),
-                                 param_string (params, "reason"),
+  qp_api->task_progress (run, 0.0, vigil_json_get_string (params, "path"));
+  return finish (run, qp_op_put (d, vigil_json_get_string (params, "path"),
+                                 vigil_json_get_string (params, "detection"),
+                                 vigil_json_get_string (params, "reason"),
                                  del == NULL || JSON_NODE_HOLDS_NULL (del) || json_node_get_boolean (del),
                                  &org, run, cancellable, error));
 }
@@ -143,11 +134,11 @@ run_restore (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
              gpointer user_data, GError **error)
 {
   g_autoptr (QpDevice) d = run_device (run, error);
-  const char *to = param_string (params, "to");
+  const char *to = vigil_json_get_string (params, "to");
 
   if (d == NULL)
     return FALSE;
-  return finish (run, qp_op_restore (d, param_string (params, "id"),
+  return finish (run, qp_op_restore (d, vigil_json_get_string (params, "id"),
                                      g_strcmp0 (to, "restore_folder") == 0,
                                      cancellable, error));
 }
@@ -160,7 +151,7 @@ run_delete (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
 
   if (d == NULL)
     return FALSE;
-  return finish (run, qp_op_delete (d, param_string (params, "id"), error));
+  return finish (run, qp_op_delete (d, vigil_json_get_string (params, "id"), error));
 }
 
 static const VigilTaskType types[] = {

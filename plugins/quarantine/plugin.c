@@ -23,7 +23,7 @@ startup_sweep (void)
     {
       JsonNode *n = json_object_get_member (stores, l->data);
       const char *dir = JSON_NODE_HOLDS_OBJECT (n)
-          ? json_object_get_string_member_with_default (json_node_get_object (n), "dir", NULL)
+          ? vigil_json_get_string (json_node_get_object (n), "dir")
           : NULL;
       g_autoptr (GError) error = NULL;
       QStore *store;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK (vigil-quarantine-error-quark, q_error)
+VIGIL_ERROR_DOMAIN_DEFINE (quarantine, q)
 
 gboolean qstore_no_fsync = FALSE;
 
@@ -65,27 +65,6 @@ q_pread_full (int fd, void *buf, gsize len, goffset offset)
       done += n;
     }
   return done;
-}
-
-gboolean
-q_write_full (int fd, const void *buf, gsize len)
-{
-  gsize done = 0;
-
-  while (done < len)
-    {
-      ssize_t n = write (fd, (const guint8 *) buf + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          if (n == 0)
-            errno = EIO;
-          return FALSE;
-        }
-      done += n;
-    }
-  return TRUE;
 }
 
 gboolean

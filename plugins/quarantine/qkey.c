@@ -96,7 +96,7 @@ create_key (int dir_fd, const char *name, GError **error)
    * leaves it alone. */
   flock (fd, LOCK_EX);
   ok = RAND_priv_bytes (fresh, sizeof fresh) == 1
-       && q_write_full (fd, fresh, sizeof fresh) && fsync (fd) == 0;
+       && vigil_write_all (fd, fresh, sizeof fresh) && fsync (fd) == 0;
   errsv = errno;
   OPENSSL_cleanse (fresh, sizeof fresh);
   if (ok && linkat (dir_fd, tmp, dir_fd, name, 0) < 0 && errno != EEXIST)

@@ -166,7 +166,7 @@ read_chunk (Reader *r, guint64 index, gboolean *final, GError **error)
   else
     EVP_DigestUpdate (r->sha256, r->plain, len);
   r->total += len;
-  if (r->out_fd >= 0 && len > 0 && !q_write_full (r->out_fd, r->plain, len))
+  if (r->out_fd >= 0 && len > 0 && !vigil_write_all (r->out_fd, r->plain, len))
     {
       q_set_errno (error, errno, "cannot write the restored file", NULL);
       if (len == r->h.chunk_size)

@@ -117,7 +117,7 @@ qobject_writer_new (int out_fd, const QKey *key, const guint8 id[Q_ID_LEN],
    * never sealed fails authentication, it is never mistaken for valid. */
   reserve = g_malloc0 (QO_HEADER_LEN + meta_len + QO_TAG_LEN);
   memcpy (reserve, w->header.raw, QO_HEADER_LEN);
-  if (!q_write_full (out_fd, reserve, QO_HEADER_LEN + meta_len + QO_TAG_LEN))
+  if (!vigil_write_all (out_fd, reserve, QO_HEADER_LEN + meta_len + QO_TAG_LEN))
     {
       q_set_errno (error, errno, "cannot write the object header", NULL);
       return NULL;
@@ -174,7 +174,7 @@ seal_chunk (QObjectWriter *w, guint slot, gsize len, gboolean final,
   if (!qo_seal (w->ctx, w->okey, &w->header, w->index, record, plain, len,
                 ct, ct + len, error))
     return FALSE;
-  if (!q_write_full (w->fd, w->sealed, need))
+  if (!vigil_write_all (w->fd, w->sealed, need))
     return q_set_errno (error, errno, "cannot write the object", NULL);
   w->index++;
   return TRUE;

@@ -10,6 +10,9 @@
 #pragma once
 
 #include <vigil/plugin.h>
+#include <vigil/util/command.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 #include "qstore.h"
 

@@ -105,7 +105,7 @@ open_named_temp (QStore *store, const QRestoreRequest *req, Restore *r,
     }
   r->tmp_name = g_strdup_printf (".vigil-restore-%08x", tag);
   host_path = g_build_filename (req->root, r->dir, r->tmp_name, NULL);
-  if (!q_write_full (r->journal_fd, host_path, strlen (host_path))
+  if (!vigil_write_all (r->journal_fd, host_path, strlen (host_path))
       || q_fsync (r->journal_fd) < 0 || q_fsync (store_fd) < 0)
     return q_set_errno (error, errno, "cannot write a restore journal", qstore_dir (store));
   r->tmp_fd = openat (r->dir_fd, r->tmp_name,

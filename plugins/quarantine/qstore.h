@@ -13,6 +13,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <sys/stat.h>
+#include <vigil/util/error.h>
+#include <vigil/util/io.h>
 
 G_BEGIN_DECLS
 
@@ -30,7 +32,7 @@ typedef enum {
 } QError;
 
 #define Q_ERROR (q_error_quark ())
-GQuark q_error_quark (void);
+VIGIL_ERROR_DOMAIN_DECLARE (q);
 
 /* Sets @error from errno with "what: path: strerror". Returns FALSE. */
 gboolean q_set_errno (GError **error, int errsv, const char *what,
@@ -38,11 +40,11 @@ gboolean q_set_errno (GError **error, int errsv, const char *what,
 
 /* ---- low-level I/O (qio.c) ------------------------------------------ */
 
-/* read(2)/write(2)/pread/pwrite until done, retrying EINTR. Reads return
- * the bytes read (short only at end of file) or -1 with errno set. */
+/* read(2)/pread/pwrite until done, retrying EINTR (write(2): the helper
+ * library's vigil_write_all). Reads return the bytes read (short only at
+ * end of file) or -1 with errno set. */
 gssize   q_read_full   (int fd, void *buf, gsize len);
 gssize   q_pread_full  (int fd, void *buf, gsize len, goffset offset);
-gboolean q_write_full  (int fd, const void *buf, gsize len);
 gboolean q_pwrite_full (int fd, const void *buf, gsize len, goffset offset);
 /* fsync(2) unless the bench switch qstore_no_fsync is on. */
 int      q_fsync       (int fd);

@@ -56,7 +56,7 @@ qtest_write_file (const char *root, const char *path, gsize len, guint32 seed)
           guint32 r = g_rand_int (rand);
           memcpy (buf + i, &r, MIN (4, n - i));
         }
-      g_assert_true (q_write_full (fd, buf, n));
+      g_assert_true (vigil_write_all (fd, buf, n));
       len -= n;
     }
   close (fd);

@@ -38,7 +38,7 @@ write_ledger (QFixture *f, const char *text)
   int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
   g_assert_cmpint (fd, >=, 0);
-  g_assert_true (q_write_full (fd, text, strlen (text)));
+  g_assert_true (vigil_write_all (fd, text, strlen (text)));
   close (fd);
 }
 

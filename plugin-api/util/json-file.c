@@ -113,7 +113,7 @@ vigil_json_read_file (const char *path, gsize max_bytes, GError **error)
   if (data->len == 0)
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-                   "%s: empty document", path);
+                   "%s: no JSON document (the file is empty)", path);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, (const char *) data->data, (gssize) data->len, &local))
@@ -129,7 +129,7 @@ vigil_json_read_file (const char *path, gsize max_bytes, GError **error)
   if (json_parser_get_root (parser) == NULL)
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-                   "%s: empty document", path);
+                   "%s: no JSON document", path);
       return NULL;
     }
   return json_parser_steal_root (parser);

@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vigil/util/io.h>
 
 #define CACHE_MAGIC "VIGILIOC"
 /* Bump when the parser's output for the same input changes: the tree it
@@ -730,22 +731,6 @@ ioc_cache_load (const char *dir, const guint8 key[32], gsize max_len, IocDoc *do
   return ok;
 }
 
-static gboolean
-write_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 gboolean
 ioc_cache_store (const char *dir, const guint8 key[32], gsize max_len, const IocDoc *doc)
 {
@@ -775,7 +760,7 @@ ioc_cache_store (const char *dir, const guint8 key[32], gsize max_len, const Ioc
     return FALSE;
   /* No fsync: a torn entry after a crash fails its checksum and the file
    * is parsed again. The rename is what readers must never see half of. */
-  ok = write_all (fd, header, sizeof header) && write_all (fd, data, len);
+  ok = vigil_write_all (fd, header, sizeof header) && vigil_write_all (fd, data, len);
   ok = close (fd) == 0 && ok && rename (tmp, path) == 0;
   if (!ok)
     unlink (tmp);

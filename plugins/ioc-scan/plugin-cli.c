@@ -9,6 +9,10 @@
 #include "plugin-private.h"
 #include "ioc-zip.h"
 
+#include <vigil/util/command.h>
+#include <vigil/util/io.h>
+#include <vigil/util/json.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,40 +28,27 @@
   "scan exit codes: 0 no IOC found, 1 an IOC was found, 2 errors (an IOC file\n" \
   "or a scanned file could not be read, bad usage) and nothing found.\n"
 
-static void
-print_json_object (JsonObject *o)
-{
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autofree char *text = NULL;
+/* A task's parameters hold its IOC files (each at most max_ioc_file_kb,
+ * 3 MiB by default); a larger --params file is not a task's. */
+#define EXPORT_PARAMS_MAX (256 * 1024 * 1024)
 
-  json_node_set_object (node, o);
-  text = json_to_string (node, TRUE);
-  printf ("%s\n", text);
-}
-
+/* "vigil ioc SUB: MESSAGE" and the usage text, exit code 2. */
 static int
-usage_error (const char *cmd, const char *message)
+usage_error (const char *sub, const char *message)
 {
-  fprintf (stderr, "vigil ioc %s: %s\n%s", cmd, message, USAGE);
-  return 2;
+  g_autofree char *cmd = g_strconcat ("ioc ", sub, NULL);
+
+  return vigil_command_usage_error (cmd, USAGE, message);
 }
 
 /* Parses with parse_strv, which frees the arguments it removes (the host
  * hands us a copy of argv that it frees afterwards). */
 static gboolean
-parse_options (const char *cmd, GOptionEntry *entries, char ***argv, int *code)
+parse_options (const char *sub, GOptionEntry *entries, gboolean *json, char ***argv, int *code)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
-  g_autoptr (GError) error = NULL;
+  g_autofree char *cmd = g_strconcat ("ioc ", sub, NULL);
 
-  g_option_context_set_summary (ctx, USAGE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse_strv (ctx, argv, &error))
-    {
-      *code = usage_error (cmd, error->message);
-      return FALSE;
-    }
-  return TRUE;
+  return vigil_command_parse (cmd, USAGE, entries, json, argv, code);
 }
 
 /* ------------------------------------------------------------------ */
@@ -126,7 +117,6 @@ cmd_check (char **argv)
   gint max_kb = 0;
   g_auto (GStrv) files = NULL;
   GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
     { "max-ioc-size", 0, 0, G_OPTION_ARG_INT, &max_kb, "Largest IOC file, KiB (3072)", "KB" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE|DIR..." },
     { NULL },
@@ -134,7 +124,7 @@ cmd_check (char **argv)
   g_autoptr (IocCollection) coll = NULL;
   int code = 0;
 
-  if (!parse_options ("check", entries, &argv, &code))
+  if (!parse_options ("check", entries, &json, &argv, &code))
     return code;
   if (files == NULL)
     return usage_error ("check", "name at least one IOC file or folder");
@@ -146,7 +136,7 @@ cmd_check (char **argv)
       g_autoptr (JsonObject) o = json_object_new ();
       json_object_set_array_member (o, "files", ioc_collection_report_json (coll));
       json_object_set_int_member (o, "loaded", ioc_collection_n_usable (coll));
-      print_json_object (o);
+      vigil_json_print_object (o);
     }
   else
     for (guint i = 0; i < coll->docs->len; i++)
@@ -273,7 +263,6 @@ cmd_scan (char **argv)
     { "exclude", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &excludes, "Path or glob to skip", "PATH" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (one per core)", "N" },
     { "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress, "No progress bar", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
     { "max-ioc-size", 0, 0, G_OPTION_ARG_INT, &max_kb, "Largest IOC file, KiB (3072)", "KB" },
     { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache,
       "Parse every IOC file, without the cache of parsed files", NULL },
@@ -287,7 +276,7 @@ cmd_scan (char **argv)
   IocScope scope = { 0 };
   int code = 0;
 
-  if (!parse_options ("scan", entries, &argv, &code))
+  if (!parse_options ("scan", entries, &json, &argv, &code))
     return code;
   if (iocs == NULL || paths == NULL)
     return usage_error ("scan", "give --ioc FILE|DIR and at least one PATH");
@@ -315,7 +304,7 @@ cmd_scan (char **argv)
   if (json)
     {
       g_autoptr (JsonObject) o = ioc_scan_result_to_json (r, coll);
-      print_json_object (o);
+      vigil_json_print_object (o);
     }
   else
     {
@@ -374,19 +363,18 @@ load_export_source (const char *task, const char *params, GError **error)
         g_propagate_error (error, g_steal_pointer (&missing));
       return node;
     }
+  if (strcmp (params, "-") != 0)
+    return vigil_json_read_file (params, EXPORT_PARAMS_MAX, error);
   parser = json_parser_new ();
-  if (strcmp (params, "-") == 0)
-    {
-      g_autoptr (GString) text = g_string_new (NULL);
-      char buf[4096];
-      size_t n;
-      while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
-        g_string_append_len (text, buf, (gssize) n);
-      if (!json_parser_load_from_data (parser, text->str, (gssize) text->len, error))
-        return NULL;
-    }
-  else if (!json_parser_load_from_mapped_file (parser, params, error))
-    return NULL;
+  {
+    g_autoptr (GString) text = g_string_new (NULL);
+    char buf[4096];
+    size_t n;
+    while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+      g_string_append_len (text, buf, (gssize) n);
+    if (!json_parser_load_from_data (parser, text->str, (gssize) text->len, error))
+      return NULL;
+  }
   if (json_parser_get_root (parser) == NULL)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, "no JSON document");
@@ -406,8 +394,8 @@ build_zip (JsonArray *iocs, GError **error)
     {
       JsonNode *e = json_array_get_element (iocs, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-      const char *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
-      const char *xml = o ? json_object_get_string_member_with_default (o, "xml", NULL) : NULL;
+      const char *name = vigil_json_get_string (o, "name");
+      const char *xml = vigil_json_get_string (o, "xml");
       if (xml == NULL)
         continue;
       g_ptr_array_add (names, name ? g_strdup (name) : g_strdup_printf ("ioc-%u.xml", i + 1));
@@ -426,7 +414,6 @@ cmd_export (char **argv)
     { "task", 0, 0, G_OPTION_ARG_STRING, &task, "Task id", "ID" },
     { "params", 0, 0, G_OPTION_ARG_FILENAME, &params, "Task parameters (JSON, - for stdin)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "ZIP file to write", "FILE.zip" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -435,7 +422,7 @@ cmd_export (char **argv)
   JsonArray *iocs;
   int code = 0;
 
-  if (!parse_options ("export", entries, &argv, &code))
+  if (!parse_options ("export", entries, &json, &argv, &code))
     return code;
   if ((task == NULL) == (params == NULL) || output == NULL)
     return usage_error ("export", "give --task ID or --params FILE, and --output FILE.zip");
@@ -448,8 +435,8 @@ cmd_export (char **argv)
       return 2;
     }
   zip = build_zip (iocs, &error);
-  if (zip == NULL || !g_file_set_contents (output, g_bytes_get_data (zip, NULL),
-                                           (gssize) g_bytes_get_size (zip), &error))
+  if (zip == NULL || !vigil_file_write_atomic (output, g_bytes_get_data (zip, NULL),
+                                               g_bytes_get_size (zip), 0644, &error))
     {
       fprintf (stderr, "vigil ioc export: %s (%s)\n", error->message, output);
       return 2;
@@ -457,14 +444,10 @@ cmd_export (char **argv)
   if (json)
     {
       g_autoptr (JsonObject) o = json_object_new ();
-      g_autoptr (JsonNode) n = NULL;
-      g_autofree char *text = NULL;
 
       json_object_set_string_member (o, "output", output);
       json_object_set_int_member (o, "files", json_array_get_length (iocs));
-      n = json_node_init_object (json_node_alloc (), o);
-      text = json_to_string (n, TRUE);
-      printf ("%s\n", text);
+      vigil_json_print_object (o);
     }
   else
     printf ("%s: %u IOC files\n", output, json_array_get_length (iocs));

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <vigil/plugin.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 #include "scan.h"
 
@@ -20,6 +22,9 @@ G_BEGIN_DECLS
 /* Set once by init, read-only afterwards (safe from worker threads). */
 extern const VigilHostApi *ioc_api;
 extern VigilPlugin        *ioc_self;
+
+/* plugin.c: the `ioc_scan` section, whose schema holds the settings' defaults. */
+extern const VigilSection  ioc_section;
 
 /* plugin-task.c */
 gboolean       ioc_task_run        (VigilTaskRun *run, JsonObject *params,

@@ -20,24 +20,12 @@ gsize
 ioc_max_file_size (const char *device_id)
 {
   g_autoptr (JsonObject) settings = NULL;
-  JsonObject *limits;
 
-  if (ioc_api == NULL || device_id == NULL)
-    return IOC_DEFAULT_MAX_FILE_SIZE;
-  settings = ioc_api->get_effective_settings (ioc_self, device_id, IOC_SECTION, NULL);
-  limits = settings != NULL && json_object_has_member (settings, "limits")
-               ? json_object_get_object_member (settings, "limits") : NULL;
-  if (limits == NULL || !json_object_has_member (limits, "max_ioc_file_kb"))
-    return IOC_DEFAULT_MAX_FILE_SIZE;
-  return (gsize) json_object_get_int_member (limits, "max_ioc_file_kb") * 1024;
-}
-
-static const char *
-string_member (JsonObject *o, const char *key)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, key) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-             ? json_node_get_string (n) : NULL;
+  /* Without a device (or a host), the schema's default. */
+  if (ioc_api != NULL && device_id != NULL)
+    settings = ioc_api->get_effective_settings (ioc_self, device_id, IOC_SECTION, NULL);
+  return (gsize) vigil_settings_get_int (&ioc_section, settings, "limits",
+                                         "max_ioc_file_kb", NULL) * 1024;
 }
 
 gboolean
@@ -61,8 +49,8 @@ ioc_collection_from_json (JsonArray *iocs, gsize max_file_size, gboolean cached)
     {
       JsonNode *node = json_array_get_element (iocs, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *name = string_member (o, "name");
-      const char *xml = string_member (o, "xml");
+      const char *name = vigil_json_get_string (o, "name");
+      const char *xml = vigil_json_get_string (o, "xml");
       gsize len = xml != NULL ? strlen (xml) : 0;
 
       g_ptr_array_add (names, name ? g_strdup (name) : g_strdup_printf ("iocs[%u]", i));
@@ -77,7 +65,7 @@ ioc_collection_from_json (JsonArray *iocs, gsize max_file_size, gboolean cached)
     {
       JsonNode *node = json_array_get_element (iocs, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      if (string_member (o, "xml") == NULL)
+      if (vigil_json_get_string (o, "xml") == NULL)
         ioc_doc_add_problem (coll->docs->pdata[i], TRUE, 0, "iocs[%u] has no \"xml\" string", i);
     }
   ioc_collection_prepare (coll);
@@ -121,7 +109,7 @@ string_list (JsonObject *o, const char *key, GError **error)
 gboolean
 ioc_scope_from_json (JsonObject *object, IocScope *scope, GError **error)
 {
-  const char *kind = string_member (object, "kind");
+  const char *kind = vigil_json_get_string (object, "kind");
   gboolean ok = TRUE;
 
   memset (scope, 0, sizeof *scope);
@@ -163,32 +151,10 @@ ioc_scope_clear (IocScope *scope)
   g_clear_pointer (&scope->exclusions, g_ptr_array_unref);
 }
 
-static JsonObject *
-object_member (JsonObject *o, const char *key)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, key) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static JsonArray *
-array_member (JsonObject *o, const char *key)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, key) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-}
-
-static gboolean
-bool_member (JsonObject *o, const char *key)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, key) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n)
-         && json_node_get_value_type (n) == G_TYPE_BOOLEAN && json_node_get_boolean (n);
-}
-
 static gboolean
 wants_files (JsonObject *params)
 {
-  JsonArray *types = array_member (params, "data_types");
+  JsonArray *types = vigil_json_get_array (params, "data_types");
   if (types == NULL)
     return TRUE;
   for (guint i = 0; i < json_array_get_length (types); i++)
@@ -204,8 +170,8 @@ wants_files (JsonObject *params)
 void
 ioc_task_validate (JsonObject *params, VigilReport *report, gpointer user_data)
 {
-  JsonArray *iocs = array_member (params, "iocs");
-  JsonArray *types = array_member (params, "data_types");
+  JsonArray *iocs = vigil_json_get_array (params, "iocs");
+  JsonArray *types = vigil_json_get_array (params, "data_types");
   g_autoptr (GError) error = NULL;
   IocScope scope;
 
@@ -229,7 +195,7 @@ ioc_task_validate (JsonObject *params, VigilReport *report, gpointer user_data)
             }
         }
     }
-  if (!ioc_scope_from_json (object_member (params, "scope"), &scope, &error))
+  if (!ioc_scope_from_json (vigil_json_get_object (params, "scope"), &scope, &error))
     ioc_api->report_problem (report, VIGIL_SEVERITY_ERROR, "scope", "%s", error->message);
   else
     ioc_scope_clear (&scope);
@@ -376,7 +342,7 @@ take_actions (VigilTaskRun *run, VigilPlugin *self, JsonObject *on_detection,
     {
       IocDocResult *dr = r->docs->pdata[i];
       any = any || dr->n_matches > 0;
-      for (guint k = 0; bool_member (on_detection, "quarantine") && k < dr->matches->len; k++)
+      for (guint k = 0; vigil_json_get_bool (on_detection, "quarantine", FALSE) && k < dr->matches->len; k++)
         {
           IocMatch *m = dr->matches->pdata[k];
           g_autoptr (JsonObject) params = NULL;
@@ -389,7 +355,7 @@ take_actions (VigilTaskRun *run, VigilPlugin *self, JsonObject *on_detection,
           json_array_add_object_element (actions, rec);
         }
     }
-  if (any && bool_member (on_detection, "critical_scan"))
+  if (any && vigil_json_get_bool (on_detection, "critical_scan", FALSE))
     {
       g_autoptr (JsonObject) params = json_object_new ();
       json_object_set_string_member (params, "reason", "IOC found by an IOC scan");
@@ -450,7 +416,7 @@ collection_key (const CollectionSource *src)
     {
       JsonNode *node = json_array_get_element (src->iocs, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *fields[] = { string_member (o, "name"), string_member (o, "xml") };
+      const char *fields[] = { vigil_json_get_string (o, "name"), vigil_json_get_string (o, "xml") };
 
       for (guint f = 0; f < G_N_ELEMENTS (fields); f++)
         {
@@ -488,7 +454,7 @@ ioc_task_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
               gpointer user_data, GError **error)
 {
   gint64 load_us = 0;
-  IocCollection *coll = collection_for_run (array_member (params, "iocs"),
+  IocCollection *coll = collection_for_run (vigil_json_get_array (params, "iocs"),
                                             ioc_api->task_device_id (run), &load_us);
   gboolean ok = run_with_collection (run, params, coll, load_us, cancellable, error);
 
@@ -502,14 +468,14 @@ run_with_collection (VigilTaskRun *run, JsonObject *params, IocCollection *coll,
 {
   VigilPlugin *self = ioc_api->task_plugin (run);
   const char *device = ioc_api->task_device_id (run);
-  JsonArray *iocs = array_member (params, "iocs");
+  JsonArray *iocs = vigil_json_get_array (params, "iocs");
   g_autoptr (IocScanResult) result = NULL;
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   JsonObject *out;
   IocScope scope;
 
   keep_collection (self, ioc_api->task_id (run), iocs);
-  if (!ioc_scope_from_json (object_member (params, "scope"), &scope, error))
+  if (!ioc_scope_from_json (vigil_json_get_object (params, "scope"), &scope, error))
     return FALSE;
   result = scan (run, coll, &scope, wants_files (params), cancellable, error);
   if (result == NULL)
@@ -527,7 +493,7 @@ run_with_collection (VigilTaskRun *run, JsonObject *params, IocCollection *coll,
     {
       report_detections (run, self, result);
       json_object_set_array_member (out, "actions",
-                                    take_actions (run, self, object_member (params, "on_detection"),
+                                    take_actions (run, self, vigil_json_get_object (params, "on_detection"),
                                                   result));
     }
   json_node_take_object (node, out);

@@ -21,7 +21,7 @@ static const VigilSettingsGroup groups[] = {
   { .id = "limits", .title = "IOC file limits", .fields = VIGIL_ARRAY (limit_fields) },
 };
 
-static const VigilSection section = {
+const VigilSection ioc_section = {
   .id = IOC_SECTION,
   .title = "IOC scan",
   .schema_version = 1,
@@ -69,7 +69,7 @@ ioc_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 {
   ioc_api = api;
   ioc_self = self;
-  return api->register_section (self, &section, sizeof section, error)
+  return api->register_section (self, &ioc_section, sizeof ioc_section, error)
          && api->register_task_type (self, &task_type, sizeof task_type, error)
          && api->register_command (self, &command, sizeof command, error);
 }

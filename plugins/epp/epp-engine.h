@@ -10,6 +10,9 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <vigil/plugin.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 G_BEGIN_DECLS
 
@@ -25,8 +28,12 @@ typedef struct {
   guint      timeout_sec;
 } VpConfig;
 
+/* epp-schema.c: the `epp` section's schema, the one copy of its defaults. */
+extern const VigilSection vp_schema;
+
 void      vp_config_clear (VpConfig *config);
-/* Reads the effective `epp` section (group "product"). */
+/* Reads the effective `epp` section (group "product"); a value missing or
+ * of the wrong type takes the schema's default. */
 gboolean  vp_config_from_settings (VpConfig *config, JsonObject *settings,
                                    GError **error);
 

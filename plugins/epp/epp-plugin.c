@@ -5,55 +5,27 @@
  * type, whose findings become task findings and `epp.scan_finding` events.
  */
 #include <vigil/plugin.h>
+#include <vigil/util/json.h>
 
 #include "epp-engine.h"
 
 static const VigilHostApi *vp_api;
 
-static const char *const products[] = { "clamav", "command", NULL };
-
-static const VigilField product_fields[] = {
-  { .key = "product", .type = VIGIL_FIELD_ENUM, .default_json = "\"clamav\"",
-    .enum_values = products,
-    .description = "clamav: clamdscan when clamd answers, else clamscan. "
-                   "command: any program that prints clamscan-style lines." },
-  { .key = "command", .type = VIGIL_FIELD_STRING, .default_json = NULL,
-    .description = "Program to run (a name searched in PATH, or an absolute "
-                   "path); required for product 'command'." },
-  { .key = "args", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_STRING,
-    .default_json = "[]", .has_range = TRUE, .min = 0, .max = 64,
-    .description = "Extra arguments, before the paths to scan." },
-  { .key = "timeout_sec", .type = VIGIL_FIELD_INT, .default_json = "3600",
-    .has_range = TRUE, .min = 10, .max = 86400,
-    .description = "The scan is stopped and fails after this many seconds." },
-};
-
-static const VigilSettingsGroup epp_groups[] = {
-  { .id = "product", .title = "Endpoint protection product",
-    .fields = VIGIL_ARRAY (product_fields) },
-};
-
 static void
 epp_validate (JsonObject *values, VigilReport *report, gpointer user_data)
 {
-  JsonObject *g = json_object_get_object_member (values, "product");
-  JsonNode *cmd = g ? json_object_get_member (g, "command") : NULL;
+  g_autofree char *product = vigil_settings_dup_string (&vp_schema, values, "product", "product");
+  g_autofree char *cmd = vigil_settings_dup_string (&vp_schema, values, "product", "command");
 
-  if (g != NULL
-      && g_strcmp0 (json_object_get_string_member_with_default (g, "product", ""), "command") == 0
-      && (cmd == NULL || JSON_NODE_HOLDS_NULL (cmd) || *json_node_get_string (cmd) == '\0'))
+  if (g_strcmp0 (product, "command") == 0 && (cmd == NULL || *cmd == '\0'))
     vp_api->report_problem (report, VIGIL_SEVERITY_ERROR, "product.command",
                             "required when product is 'command': name the "
                             "scanner program to run");
 }
 
-static const VigilSection epp_section = {
-  .id = "epp",
-  .title = "Endpoint protection product",
-  .schema_version = 1,
-  .groups = VIGIL_ARRAY (epp_groups),
-  .validate = epp_validate,
-};
+/* vp_schema with the cross-field rule; the host keeps the pointer for as
+ * long as the plugin is loaded. */
+static VigilSection epp_section;
 
 static const VigilField scan_params[] = {
   { .key = "reason", .type = VIGIL_FIELD_STRING, .default_json = "\"\"",
@@ -102,7 +74,7 @@ scan_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   if (result != NULL)
     {
       json_object_set_string_member (result, "reason",
-                                     json_object_get_string_member_with_default (params, "reason", ""));
+                                     vigil_json_get_string (params, "reason") ?: "");
       report_findings (run, json_object_get_array_member (result, "findings"));
       node = json_node_init_object (json_node_alloc (), result);
       vp_api->task_set_result (run, node);
@@ -127,6 +99,8 @@ static gboolean
 epp_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 {
   vp_api = api;
+  epp_section = vp_schema;
+  epp_section.validate = epp_validate;
   return api->register_section (self, &epp_section, sizeof epp_section, error)
          && api->register_task_type (self, &critical_scan_type, sizeof critical_scan_type, error);
 }

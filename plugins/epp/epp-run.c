@@ -10,7 +10,9 @@
  */
 #include "epp-engine.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <vigil/util/io.h>
 #include <unistd.h>
 
 void
@@ -23,37 +25,34 @@ vp_config_clear (VpConfig *config)
 gboolean
 vp_config_from_settings (VpConfig *config, JsonObject *settings, GError **error)
 {
-  JsonObject *g = json_object_get_object_member (settings, "product");
-  JsonNode *cmd, *args;
+  g_autofree char *product = NULL;
+  g_autoptr (JsonNode) args = NULL;
   GPtrArray *list = g_ptr_array_new ();
 
   memset (config, 0, sizeof *config);
-  if (g == NULL)
+  if (vigil_json_get_object (settings, "product") == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "epp.product: settings group missing");
       g_ptr_array_unref (list);
       return FALSE;
     }
-  config->product = g_strcmp0 (json_object_get_string_member_with_default (g, "product", "clamav"),
-                               "command") == 0 ? VP_PRODUCT_COMMAND : VP_PRODUCT_CLAMAV;
-  cmd = json_object_get_member (g, "command");
-  if (cmd != NULL && json_node_get_value_type (cmd) == G_TYPE_STRING
-      && *json_node_get_string (cmd) != '\0')
-    config->command = g_strdup (json_node_get_string (cmd));
-  args = json_object_get_member (g, "args");
-  if (args != NULL && JSON_NODE_HOLDS_ARRAY (args))
-    for (guint i = 0; i < json_array_get_length (json_node_get_array (args)); i++)
-      {
-        JsonNode *a = json_array_get_element (json_node_get_array (args), i);
-        if (json_node_get_value_type (a) == G_TYPE_STRING)
-          g_ptr_array_add (list, g_strdup (json_node_get_string (a)));
-      }
+  product = vigil_settings_dup_string (&vp_schema, settings, "product", "product");
+  config->product = g_strcmp0 (product, "command") == 0 ? VP_PRODUCT_COMMAND : VP_PRODUCT_CLAMAV;
+  config->command = vigil_settings_dup_string (&vp_schema, settings, "product", "command");
+  if (config->command != NULL && *config->command == '\0')
+    g_clear_pointer (&config->command, g_free);
+  args = vigil_settings_dup_node (&vp_schema, settings, "product", "args");
+  for (guint i = 0; args != NULL && i < json_array_get_length (json_node_get_array (args)); i++)
+    {
+      JsonNode *a = json_array_get_element (json_node_get_array (args), i);
+      if (JSON_NODE_HOLDS_VALUE (a) && json_node_get_value_type (a) == G_TYPE_STRING)
+        g_ptr_array_add (list, g_strdup (json_node_get_string (a)));
+    }
   g_ptr_array_add (list, NULL);
   config->args = (GStrv) g_ptr_array_free (list, FALSE);
-  config->timeout_sec = json_object_get_int_member_with_default (g, "timeout_sec", 3600);
-  if (config->timeout_sec == 0)
-    config->timeout_sec = 3600;
+  config->timeout_sec = (guint) vigil_settings_get_int (&vp_schema, settings, "product",
+                                                        "timeout_sec", NULL);
   return TRUE;
 }
 
@@ -127,14 +126,17 @@ write_file_list (const VpAreas *areas, GError **error)
 
   if (fd < 0)
     return NULL;
-  close (fd);
   for (guint i = 0; i < areas->paths->len; i++)
     g_string_append_printf (text, "%s\n", (char *) areas->paths->pdata[i]);
-  if (!g_file_set_contents (path, text->str, text->len, error))
+  if (!vigil_write_all (fd, text->str, text->len))
     {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "cannot write the list of areas %s: %s", path, g_strerror (errsv));
       g_unlink (path);
       g_clear_pointer (&path, g_free);
     }
+  close (fd);
   return path;
 }
 

@@ -15,10 +15,18 @@ group_at (const VigilSection *section, gsize i)
   return (const VigilSettingsGroup *) ((const char *) section->groups + i * section->group_size);
 }
 
-static const VigilField *
-field_at (const VigilSettingsGroup *group, gsize i)
+const VigilField *
+vigil_fields_find (const VigilField *fields, gsize n_fields, gsize field_size, const char *key)
 {
-  return (const VigilField *) ((const char *) group->fields + i * group->field_size);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      const VigilField *f = (const VigilField *) ((const char *) fields + i * field_size);
+      if (g_strcmp0 (f->key, key) == 0)
+        return f;
+    }
+  return NULL;
 }
 
 const VigilField *
@@ -29,11 +37,8 @@ vigil_settings_field (const VigilSection *section, const char *group, const char
   for (gsize i = 0; i < section->n_groups; i++)
     {
       const VigilSettingsGroup *g = group_at (section, i);
-      if (g_strcmp0 (g->id, group) != 0)
-        continue;
-      for (gsize j = 0; j < g->n_fields; j++)
-        if (g_strcmp0 (field_at (g, j)->key, key) == 0)
-          return field_at (g, j);
+      if (g_strcmp0 (g->id, group) == 0)
+        return vigil_fields_find (g->fields, g->n_fields, g->field_size, key);
     }
   return NULL;
 }
@@ -73,22 +78,41 @@ parse_default (const VigilField *field)
 }
 
 JsonNode *
+vigil_field_dup_value (const VigilField *field, JsonObject *object)
+{
+  JsonNode *n = object != NULL ? json_object_get_member (object, field->key) : NULL;
+
+  g_return_val_if_fail (field != NULL, NULL);
+
+  if (n != NULL && fits (field, n))
+    return json_node_copy (n);
+  return parse_default (field);
+}
+
+char *
+vigil_field_dup_string (const VigilField *field, JsonObject *object)
+{
+  g_autoptr (JsonNode) n = vigil_field_dup_value (field, object);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (n));
+}
+
+JsonNode *
 vigil_settings_dup_node (const VigilSection *section, JsonObject *values,
                          const char *group, const char *key)
 {
   const VigilField *field = vigil_settings_field (section, group, key);
   JsonNode *g = values != NULL ? json_object_get_member (values, group) : NULL;
-  JsonNode *n = g != NULL && JSON_NODE_HOLDS_OBJECT (g)
-                ? json_object_get_member (json_node_get_object (g), key) : NULL;
 
   if (field == NULL)
     {
       g_critical ("settings section '%s' declares no field %s.%s", section->id, group, key);
       return NULL;
     }
-  if (n != NULL && fits (field, n))
-    return json_node_copy (n);
-  return parse_default (field);
+  return vigil_field_dup_value (field, g != NULL && JSON_NODE_HOLDS_OBJECT (g)
+                                       ? json_node_get_object (g) : NULL);
 }
 
 gboolean

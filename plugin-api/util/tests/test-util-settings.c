@@ -143,6 +143,27 @@ test_undeclared_key_is_critical (void)
   g_test_trap_assert_stderr ("*declares no field main.typo*");
 }
 
+static const VigilField params[] = {
+  { .key = "title", .type = VIGIL_FIELD_STRING, .default_json = "\"Hello\"" },
+  { .key = "count", .type = VIGIL_FIELD_INT, .default_json = "3" },
+};
+
+static void
+test_task_params_take_defaults (void)
+{
+  g_autoptr (JsonObject) given = values ("{\"title\": \"Hi\", \"count\": \"x\"}");
+  const VigilField *title = vigil_fields_find (VIGIL_ARRAY (params), "title");
+  const VigilField *count = vigil_fields_find (VIGIL_ARRAY (params), "count");
+  g_autofree char *from_params = vigil_field_dup_string (title, given);
+  g_autofree char *from_default = vigil_field_dup_string (title, NULL);
+  g_autoptr (JsonNode) n = vigil_field_dup_value (count, given);
+
+  g_assert_null (vigil_fields_find (VIGIL_ARRAY (params), "nope"));
+  g_assert_cmpstr (from_params, ==, "Hi");
+  g_assert_cmpstr (from_default, ==, "Hello");
+  g_assert_cmpint (json_node_get_int (n), ==, 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -154,5 +175,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/settings/null-default-reads-as-unset", test_null_default_is_unset);
   g_test_add_func ("/util/settings/field-lookup", test_field_lookup);
   g_test_add_func ("/util/settings/undeclared-key-is-critical", test_undeclared_key_is_critical);
+  g_test_add_func ("/util/settings/task-params-take-defaults", test_task_params_take_defaults);
   return g_test_run ();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reading a plugin's effective settings (group id -> key -> value) with the
- * defaults taken from the section's own schema: the VigilField that
+ * Reading a plugin's effective settings (group id -> key -> value), or a
+ * task's parameters, with the defaults taken from the plugin's own schema: the VigilField that
  * declares a key also says its default, so a reader never keeps a second
  * copy that could drift from it. A value of the wrong type counts as
  * absent and gives the default; an integer outside the field's range is
@@ -13,6 +13,38 @@
 #include <vigil/plugin.h>
 
 G_BEGIN_DECLS
+
+/**
+ * vigil_fields_find:
+ * @fields: an array of fields, e.g. a task type's parameters
+ * @n_fields: its length
+ * @field_size: its element size (pass all three with VIGIL_ARRAY)
+ * @key: the key
+ *
+ * Returns: (nullable): the field named @key, or %NULL.
+ */
+const VigilField *vigil_fields_find (const VigilField *fields,
+                                     gsize             n_fields,
+                                     gsize             field_size,
+                                     const char       *key);
+
+/**
+ * vigil_field_dup_value:
+ * @field: a field of a settings group or of a task type's parameters
+ * @object: (nullable): the object that holds @field's key (a settings
+ *   group's values, a task's parameters)
+ *
+ * Returns: (transfer full) (nullable): a copy of @object's member when it
+ *   has the field's JSON type, else @field's parsed default; %NULL for null.
+ */
+JsonNode *vigil_field_dup_value (const VigilField *field, JsonObject *object);
+
+/**
+ * vigil_field_dup_string:
+ * Returns: (transfer full) (nullable): vigil_field_dup_value() of a string
+ *   field as a string; %NULL when it is null.
+ */
+char *vigil_field_dup_string (const VigilField *field, JsonObject *object);
 
 /**
  * vigil_settings_field:

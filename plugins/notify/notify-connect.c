@@ -80,21 +80,6 @@ connect_as (const char *path, uid_t uid, GError **error)
   return -1;
 }
 
-static gboolean
-write_all (int fd, const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      gssize n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n, len -= n;
-    }
-  return TRUE;
-}
-
 /* One "\r\n"-terminated line of the handshake, without it. */
 static char *
 read_line (int fd)
@@ -128,9 +113,9 @@ authenticate_as (int fd, uid_t uid, GError **error)
     g_string_append_printf (auth, "%02x", (guchar) *p);
   g_string_append (auth, "\r\n");
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (!write_all (fd, "", 1) || !write_all (fd, auth->str, auth->len)
+  if (!vigil_write_all (fd, "", 1) || !vigil_write_all (fd, auth->str, auth->len)
       || (reply = read_line (fd)) == NULL || !g_str_has_prefix (reply, "OK ")
-      || !write_all (fd, "BEGIN\r\n", 7))
+      || !vigil_write_all (fd, "BEGIN\r\n", 7))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "the session bus did not accept uid %u: %s", (guint) uid,

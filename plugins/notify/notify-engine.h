@@ -10,6 +10,9 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <vigil/plugin.h>
+#include <vigil/util/io.h>
+#include <vigil/util/settings.h>
 
 G_BEGIN_DECLS
 
@@ -60,6 +63,11 @@ GDBusConnection *vn_connect_session_bus (const char *address, gint64 uid,
 guint32 vn_send_notification (const char *bus_address, gint64 uid, const char *title,
                               const char *body, const char *urgency,
                               GCancellable *cancellable, GError **error);
+
+/* The parameters schema of notify.user (notify-task.c), registered by the
+ * plugin and read with its defaults by vn_notify_user. */
+#define VN_N_USER_PARAMS 4
+extern const VigilField vn_user_params[VN_N_USER_PARAMS];
 
 /*
  * vn_notify_user:

@@ -10,20 +10,6 @@
 
 static const VigilHostApi *vn_api;
 
-static const char *const urgencies[] = { "low", "normal", "critical", NULL };
-
-static const VigilField notify_params[] = {
-  { .key = "user", .type = VIGIL_FIELD_STRING, .flags = VIGIL_FIELD_FLAG_REQUIRED,
-    .description = "The account to notify; shown only if it is logged in on the device." },
-  { .key = "title", .type = VIGIL_FIELD_STRING, .default_json = "\"Threat detected\"",
-    .description = "The notification's summary line." },
-  { .key = "body", .type = VIGIL_FIELD_STRING, .default_json = "\"\"",
-    .description = "The notification's text." },
-  { .key = "urgency", .type = VIGIL_FIELD_ENUM, .default_json = "\"critical\"",
-    .enum_values = urgencies,
-    .description = "Urgency hint for the notification server." },
-};
-
 static gboolean
 notify_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
             gpointer user_data, GError **error)
@@ -49,7 +35,7 @@ static const VigilTaskType notify_user_type = {
   .title = "Notify the device user",
   .description = "Shows a desktop notification to a user account if it is "
                  "logged in on the device; otherwise the result says why not.",
-  .params = VIGIL_ARRAY (notify_params),
+  .params = VIGIL_ARRAY (vn_user_params),
   .run = notify_run,
 };
 

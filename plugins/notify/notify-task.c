@@ -20,24 +20,36 @@ not_displayed (const char *code, const char *reason)
   return r;
 }
 
-static const char *
-string_param (JsonObject *params, const char *key, const char *fallback)
-{
-  JsonNode *n = json_object_get_member (params, key);
+static const char *const urgencies[] = { "low", "normal", "critical", NULL };
 
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
-    return fallback;
-  return json_node_get_string (n);
+/* The parameters of notify.user: the one copy of their defaults, which
+ * vn_notify_user reads through the helper library. */
+const VigilField vn_user_params[VN_N_USER_PARAMS] = {
+  { .key = "user", .type = VIGIL_FIELD_STRING, .flags = VIGIL_FIELD_FLAG_REQUIRED,
+    .description = "The account to notify; shown only if it is logged in on the device." },
+  { .key = "title", .type = VIGIL_FIELD_STRING, .default_json = "\"Threat detected\"",
+    .description = "The notification's summary line." },
+  { .key = "body", .type = VIGIL_FIELD_STRING, .default_json = "\"\"",
+    .description = "The notification's text." },
+  { .key = "urgency", .type = VIGIL_FIELD_ENUM, .default_json = "\"critical\"",
+    .enum_values = urgencies,
+    .description = "Urgency hint for the notification server." },
+};
+
+static char *
+string_param (JsonObject *params, const char *key)
+{
+  return vigil_field_dup_string (vigil_fields_find (VIGIL_ARRAY (vn_user_params), key), params);
 }
 
 JsonObject *
 vn_notify_user (const char *root, JsonObject *params,
                 GCancellable *cancellable, GError **error)
 {
-  const char *user = string_param (params, "user", NULL);
-  const char *title = string_param (params, "title", "Threat detected");
-  const char *body = string_param (params, "body", "");
-  const char *urgency = string_param (params, "urgency", "critical");
+  g_autofree char *user = string_param (params, "user");
+  g_autofree char *title = string_param (params, "title");
+  g_autofree char *body = string_param (params, "body");
+  g_autofree char *urgency = string_param (params, "urgency");
   g_autoptr (VnSession) session = NULL;
   g_autofree char *why = NULL;
   g_autoptr (GError) local = NULL;

@@ -71,16 +71,6 @@ ksn_request_body (GPtrArray *hashes)
 /* Replies                                                             */
 /* ------------------------------------------------------------------ */
 
-static const char *
-member_string (JsonObject *o, const char *key)
-{
-  JsonNode *n = json_object_get_member (o, key);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 static KsnVerdict *
 find_hash (GPtrArray *hashes, const char *type, const char *value)
 {
@@ -103,10 +93,10 @@ apply_result (JsonNode *node, guint index, GPtrArray *hashes, GError **error)
 
   if (o == NULL)
     goto bad;
-  type = member_string (o, "type");
-  value = member_string (o, "value");
-  verdict = member_string (o, "verdict");
-  threat = member_string (o, "threat");
+  type = vigil_json_get_string (o, "type");
+  value = vigil_json_get_string (o, "value");
+  verdict = vigil_json_get_string (o, "verdict");
+  threat = vigil_json_get_string (o, "threat");
   if (type == NULL || value == NULL || verdict == NULL)
     goto bad;
   if (!g_strv_contains (verdicts, verdict))
@@ -195,12 +185,13 @@ from_cache (const KsnCache *cache, KsnVerdict *v)
       || !JSON_NODE_HOLDS_OBJECT (doc))
     return FALSE;
   o = json_node_get_object (doc);
-  fetched = json_object_get_int_member_with_default (o, "fetched_us", 0);
+  fetched = vigil_json_get_int_or (o, "fetched_us", 0);
   if (cache->now (cache->data) - fetched >= cache->ttl_us
-      || !g_strv_contains (verdicts, json_object_get_string_member_with_default (o, "verdict", "")))
+      || vigil_json_get_string (o, "verdict") == NULL
+      || !g_strv_contains (verdicts, vigil_json_get_string (o, "verdict")))
     return FALSE;
-  v->verdict = g_strdup (json_object_get_string_member (o, "verdict"));
-  v->threat = g_strdup (json_object_get_string_member_with_default (o, "threat", NULL));
+  v->verdict = g_strdup (vigil_json_get_string (o, "verdict"));
+  v->threat = g_strdup (vigil_json_get_string (o, "threat"));
   v->cached = TRUE;
   return TRUE;
 }
@@ -239,7 +230,7 @@ ksn_cache_prune (const KsnCache *cache)
     {
       JsonNode *doc = json_object_get_member (all, l->data);
       gint64 fetched = JSON_NODE_HOLDS_OBJECT (doc)
-        ? json_object_get_int_member_with_default (json_node_get_object (doc), "fetched_us", 0)
+        ? vigil_json_get_int_or (json_node_get_object (doc), "fetched_us", 0)
         : 0;
 
       if (cache->ttl_us <= 0 || now - fetched >= cache->ttl_us)

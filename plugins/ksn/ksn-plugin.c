@@ -24,22 +24,10 @@ static Ksn ksn;
 /* Settings                                                            */
 /* ------------------------------------------------------------------ */
 
-static JsonObject *
-service_group (JsonObject *settings)
-{
-  JsonNode *n = json_object_get_member (settings, "service");
-
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
 static gboolean
 console_proxy_on (JsonObject *settings)
 {
-  JsonNode *usage = json_object_get_member (settings, "usage");
-
-  return usage && JSON_NODE_HOLDS_OBJECT (usage)
-         && json_object_get_boolean_member_with_default (json_node_get_object (usage),
-                                                         "use_console_proxy", FALSE);
+  return vigil_settings_get_bool (ksn_schema (), settings, "usage", "use_console_proxy");
 }
 
 /* The proxy for the service: the console's KSN proxy when that option is
@@ -48,12 +36,13 @@ static char *
 choose_proxy (JsonObject *settings, const char *device, const char *endpoint,
               GError **error)
 {
-  JsonObject *service = service_group (settings);
+  JsonObject *service = vigil_json_get_object (settings, "service");
 
   if (console_proxy_on (settings) && service)
     {
-      const char *addr = json_object_get_string_member_with_default (service, "console_proxy_address", NULL);
-      gint64 port = json_object_get_int_member_with_default (service, "console_proxy_port", 13111);
+      const char *addr = vigil_json_get_string (service, "console_proxy_address");
+      gint64 port = vigil_settings_get_int (ksn_schema (), settings, "service",
+                                            "console_proxy_port", NULL);
 
       if (addr == NULL || *addr == '\0')
         {
@@ -128,8 +117,8 @@ static JsonObject *
 verdict_json (const KsnVerdict *v, JsonObject *params)
 {
   JsonObject *o = json_object_new ();
-  const char *event_id = json_object_get_string_member_with_default (params, "event_id", NULL);
-  const char *event_type = json_object_get_string_member_with_default (params, "event_type", NULL);
+  const char *event_id = vigil_json_get_string (params, "event_id");
+  const char *event_type = vigil_json_get_string (params, "event_type");
 
   if (event_id)
     json_object_set_string_member (o, "event_id", event_id);
@@ -173,11 +162,10 @@ static gboolean
 configure_lookup (JsonObject *settings, const char *device, KsnLookup *lookup,
                   KsnCache *cache, char **proxy, GError **error)
 {
-  JsonObject *service = service_group (settings);
+  JsonObject *service = vigil_json_get_object (settings, "service");
   g_autoptr (GError) proxy_error = NULL;
 
-  lookup->https.url = service ? json_object_get_string_member_with_default (service, "endpoint", NULL)
-                              : NULL;
+  lookup->https.url = vigil_json_get_string (service, "endpoint");
   if (lookup->https.url == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -191,10 +179,11 @@ configure_lookup (JsonObject *settings, const char *device, KsnLookup *lookup,
       return FALSE;
     }
   lookup->https.proxy_uri = *proxy;
-  lookup->https.ca_file = json_object_get_string_member_with_default (service, "ca_file", NULL);
-  lookup->https.timeout_s = json_object_get_int_member_with_default (service, "timeout_s", 10);
-  cache->ttl_us = json_object_get_int_member_with_default (service, "cache_ttl_min", 60)
-                  * 60 * G_USEC_PER_SEC;
+  lookup->https.ca_file = vigil_json_get_string (service, "ca_file");
+  lookup->https.timeout_s = vigil_settings_get_int (ksn_schema (), settings, "service",
+                                                    "timeout_s", NULL);
+  cache->ttl_us = vigil_settings_get_int (ksn_schema (), settings, "service",
+                                          "cache_ttl_min", NULL) * 60 * G_USEC_PER_SEC;
   lookup->cache = cache;
   return TRUE;
 }
@@ -296,7 +285,7 @@ static const VigilTaskType lookup_type = {
 static void
 add_param_hash (JsonObject *params, JsonObject *payload, const char *type)
 {
-  const char *value = json_object_get_string_member_with_default (payload, type, NULL);
+  const char *value = vigil_json_get_string (payload, type);
   JsonArray *list = json_array_new ();
 
   if (ksn_hash_valid (type, value))

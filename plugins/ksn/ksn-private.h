@@ -8,6 +8,8 @@
 #pragma once
 
 #include <vigil/plugin.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 G_BEGIN_DECLS
 
@@ -22,6 +24,8 @@ G_BEGIN_DECLS
 
 /* The section, reporting problems through @api. */
 const VigilSection *ksn_section (const VigilHostApi *api);
+/* The same section, for reading settings with its defaults. */
+const VigilSection *ksn_schema (void);
 /* The privacy gate: TRUE only when the statement is accepted AND usage is
  * enabled in @settings (group -> key -> value). Anything else, including
  * settings that cannot be read, means no connection at all. */

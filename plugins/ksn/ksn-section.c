@@ -52,40 +52,28 @@ static const VigilSettingsGroup ksn_groups[] = {
   { .id = "service", .title = "Reputation service", .fields = VIGIL_ARRAY (service_fields) },
 };
 
-static JsonObject *
-group (JsonObject *values, const char *id)
-{
-  JsonNode *node = values ? json_object_get_member (values, id) : NULL;
-
-  return node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
+/* The section, defined below with its validate callback. */
+static VigilSection section;
 
 static gboolean
-flag (JsonObject *grp, const char *key)
+flag (JsonObject *values, const char *group, const char *key)
 {
-  JsonNode *node = grp ? json_object_get_member (grp, key) : NULL;
-
-  return node && JSON_NODE_HOLDS_VALUE (node)
-         && json_node_get_value_type (node) == G_TYPE_BOOLEAN
-         && json_node_get_boolean (node);
+  return vigil_settings_get_bool (&section, values, group, key);
 }
 
+/* A non-empty string, or NULL: an empty field is an unset one. */
 static const char *
-text (JsonObject *grp, const char *key)
+text (JsonObject *values, const char *group, const char *key)
 {
-  JsonNode *node = grp ? json_object_get_member (grp, key) : NULL;
+  const char *s = vigil_json_get_string (vigil_json_get_object (values, group), key);
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return *json_node_get_string (node) ? json_node_get_string (node) : NULL;
+  return s != NULL && *s != '\0' ? s : NULL;
 }
 
 gboolean
 ksn_allowed (JsonObject *settings)
 {
-  return flag (group (settings, "statement"), "accepted")
-         && flag (group (settings, "usage"), "enabled");
+  return flag (settings, "statement", "accepted") && flag (settings, "usage", "enabled");
 }
 
 static gboolean
@@ -104,25 +92,23 @@ endpoint_valid (const char *endpoint)
 void
 ksn_validate (JsonObject *values, VigilReport *report, KsnReportFunc report_problem)
 {
-  JsonObject *statement = group (values, "statement");
-  JsonObject *usage = group (values, "usage");
-  JsonObject *service = group (values, "service");
-  const char *version = text (statement, "version");
-  const char *endpoint = text (service, "endpoint");
+  gboolean accepted = flag (values, "statement", "accepted");
+  const char *version = text (values, "statement", "version");
+  const char *endpoint = text (values, "service", "endpoint");
 
-  if (flag (usage, "enabled") && !flag (statement, "accepted"))
+  if (flag (values, "usage", "enabled") && !accepted)
     report_problem (report, VIGIL_SEVERITY_ERROR, "usage.enabled",
                     "KSN usage cannot be enabled unless the KSN Statement is "
                     "accepted (statement.accepted)");
-  if (flag (statement, "accepted") && version == NULL)
+  if (accepted && version == NULL)
     report_problem (report, VIGIL_SEVERITY_ERROR, "statement.version",
                     "say which version of the KSN Statement was accepted "
                     "(current: " KSN_STATEMENT_VERSION ")");
-  else if (flag (statement, "accepted") && g_strcmp0 (version, KSN_STATEMENT_VERSION) != 0)
+  else if (accepted && g_strcmp0 (version, KSN_STATEMENT_VERSION) != 0)
     report_problem (report, VIGIL_SEVERITY_WARNING, "statement.version",
                     "version %s was accepted, the current KSN Statement is "
                     KSN_STATEMENT_VERSION ": review it", version);
-  if (flag (usage, "enabled") && endpoint == NULL)
+  if (flag (values, "usage", "enabled") && endpoint == NULL)
     report_problem (report, VIGIL_SEVERITY_ERROR, "service.endpoint",
                     "required when KSN usage is enabled");
   if (endpoint && !g_str_has_prefix (endpoint, "https://"))
@@ -131,7 +117,8 @@ ksn_validate (JsonObject *values, VigilReport *report, KsnReportFunc report_prob
   else if (endpoint && !endpoint_valid (endpoint))
     report_problem (report, VIGIL_SEVERITY_ERROR, "service.endpoint",
                     "'%s' is not a valid URL", endpoint);
-  if (flag (usage, "use_console_proxy") && text (service, "console_proxy_address") == NULL)
+  if (flag (values, "usage", "use_console_proxy")
+      && text (values, "service", "console_proxy_address") == NULL)
     report_problem (report, VIGIL_SEVERITY_ERROR, "service.console_proxy_address",
                     "required when usage.use_console_proxy is on");
 }
@@ -151,6 +138,12 @@ static VigilSection section = {
   .groups = VIGIL_ARRAY (ksn_groups),
   .validate = validate_cb,
 };
+
+const VigilSection *
+ksn_schema (void)
+{
+  return &section;
+}
 
 const VigilSection *
 ksn_section (const VigilHostApi *api)

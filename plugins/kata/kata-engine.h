@@ -16,11 +16,15 @@
 #include <json-glib/json-glib.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <vigil/plugin.h>
+#include <vigil/util/error.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 G_BEGIN_DECLS
 
 #define KATA_ERROR (kata_error_quark ())
-GQuark kata_error_quark (void);
+VIGIL_ERROR_DOMAIN_DECLARE (kata);
 
 typedef enum {
   KATA_ERROR_IO = 1,          /* spool file I/O (a local problem) */
@@ -279,6 +283,10 @@ typedef struct {
   guint           spool_max_events;   /* data_submission, 1000–1000000 */
 } KataSettings;
 
+/* kata-schema.c: the `kata` section's schema, the one copy of its defaults. */
+extern const VigilSection kata_schema;
+
+/* The schema's defaults, no server. */
 KataSettings *kata_settings_new_default (void);
 KataSettings *kata_settings_copy        (const KataSettings *settings);
 void          kata_settings_add_server  (KataSettings *settings,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The `kata` policy section as the engine sees it: defaults from the
- * product reference, reading effective settings (group -> key -> value)
- * into a KataSettings, and the checks the host's generic schema cannot do:
- * each server's address and port, the pinned certificate parsing as PEM,
+ * The `kata` policy section as the engine sees it: reading effective
+ * settings (group -> key -> value) into a KataSettings, with the defaults
+ * of the schema (kata-schema.c) for what is missing, and the checks the
+ * host's generic schema cannot do: each server's address and port, the pinned certificate parsing as PEM,
  * the PFX archive opening with its password (a wrong password reported
  * apart from an unsupported format), and cross-field rules. Every problem
  * names its field; the PFX and its password are never quoted.
@@ -22,22 +22,12 @@ server_free (gpointer p)
   g_free (server);
 }
 
+static KataSettings *kata_settings_read (JsonObject *values);
+
 KataSettings *
 kata_settings_new_default (void)
 {
-  KataSettings *s = g_new0 (KataSettings, 1);
-
-  s->servers = g_ptr_array_new_with_free_func (server_free);
-  s->timeout_sec = KATA_TIMEOUT_SEC_DEFAULT;
-  s->sync_period_min = KATA_SYNC_PERIOD_MIN_DEFAULT;
-  s->ttl_min = KATA_TTL_MIN_DEFAULT;
-  s->period_sec = KATA_PERIOD_SEC_DEFAULT;
-  s->max_per_package = KATA_PACKAGE_EVENTS_DEFAULT;
-  s->throttle_enabled = TRUE;
-  s->max_per_hour = KATA_EVENTS_PER_HOUR_DEFAULT;
-  s->excess_percent = KATA_EXCESS_PERCENT_DEFAULT;
-  s->spool_max_events = KATA_SPOOL_EVENTS_DEFAULT;
-  return s;
+  return kata_settings_read (NULL);
 }
 
 void
@@ -54,57 +44,13 @@ kata_settings_free (KataSettings *s)
   g_free (s);
 }
 
-static JsonObject *
-group (JsonObject *values, const char *id)
-{
-  JsonNode *n = values ? json_object_get_member (values, id) : NULL;
-
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static JsonNode *
-member (JsonObject *g, const char *key, GType type)
-{
-  JsonNode *n = g ? json_object_get_member (g, key) : NULL;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != type)
-    return NULL;
-  return n;
-}
-
-static void
-read_bool (JsonObject *g, const char *key, gboolean *out)
-{
-  JsonNode *n = member (g, key, G_TYPE_BOOLEAN);
-
-  if (n)
-    *out = json_node_get_boolean (n);
-}
-
-static void
-read_uint (JsonObject *g, const char *key, guint min, guint max, guint *out)
-{
-  JsonNode *n = member (g, key, G_TYPE_INT64);
-
-  if (n)
-    *out = (guint) CLAMP (json_node_get_int (n), (gint64) min, (gint64) max);
-}
-
-static const char *
-read_string (JsonObject *g, const char *key)
-{
-  JsonNode *n = member (g, key, G_TYPE_STRING);
-
-  return n ? json_node_get_string (n) : NULL;
-}
-
 /* Returns NULL (and reports through @why) when @node is not a server. */
 static KataServer *
 server_from_node (JsonNode *node, const char **why, const char **field)
 {
   JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const char *address = o ? read_string (o, "address") : NULL;
-  JsonNode *port = o ? member (o, "port", G_TYPE_INT64) : NULL;
+  const char *address = vigil_json_get_string (o, "address");
+  gint64 port = 0;
   KataServer *server;
 
   *field = "";
@@ -115,11 +61,11 @@ server_from_node (JsonNode *node, const char **why, const char **field)
       strpbrk (address, " /\\@?#") != NULL)
     return *why = "must be an IP address or a fully qualified domain name", NULL;
   *field = ".port";
-  if (port == NULL || json_node_get_int (port) < 1 || json_node_get_int (port) > 65535)
+  if (!vigil_json_get_int (o, "port", &port) || port < 1 || port > 65535)
     return *why = "must be an integer in the range 1–65535", NULL;
   server = g_new0 (KataServer, 1);
   server->address = g_strdup (address);
-  server->port = (guint16) json_node_get_int (port);
+  server->port = (guint16) port;
   return server;
 }
 
@@ -153,38 +99,53 @@ decode_pfx (const char *b64)
   return g_bytes_new_take (der, len);
 }
 
+#define BOOL(group, key) vigil_settings_get_bool (&kata_schema, values, group, key)
+#define UINT(group, key) (guint) vigil_settings_get_int (&kata_schema, values, group, key, NULL)
+#define STRING(group, key) vigil_settings_dup_string (&kata_schema, values, group, key)
+
+/* Every value from @values, or the schema's default where it is missing
+ * or of the wrong type; integers clamped into the schema's ranges. */
+static KataSettings *
+kata_settings_read (JsonObject *values)
+{
+  KataSettings *s = g_new0 (KataSettings, 1);
+  g_autofree char *pfx = STRING ("trusted_connection", "client_pfx");
+
+  s->servers = g_ptr_array_new_with_free_func (server_free);
+  s->enabled = BOOL ("connection", "enabled");
+  read_servers (vigil_json_get_object (values, "connection"), s->servers);
+  s->use_proxy = BOOL ("connection", "use_proxy");
+  s->timeout_sec = UINT ("connection", "timeout_sec");
+  s->sync_period_min = UINT ("connection", "sync_period_min");
+  s->use_ttl = BOOL ("connection", "use_ttl");
+  s->ttl_min = UINT ("connection", "ttl_min");
+  s->use_pinned = BOOL ("trusted_connection", "use_pinned_certificate");
+  s->pinned_pem = STRING ("trusted_connection", "pinned_certificate");
+  s->use_client_cert = BOOL ("trusted_connection", "use_client_certificate");
+  s->client_pfx = decode_pfx (pfx);
+  s->client_pfx_password = STRING ("trusted_connection", "client_pfx_password");
+  s->period_sec = UINT ("data_submission", "transmission_period_sec");
+  s->max_per_package = UINT ("data_submission", "max_events_per_package");
+  s->spool_max_events = UINT ("data_submission", "spool_max_events");
+  s->throttle_enabled = BOOL ("throttling", "enabled");
+  s->max_per_hour = UINT ("throttling", "max_events_per_hour");
+  s->excess_percent = UINT ("throttling", "excess_percent");
+  return s;
+}
+
+#undef BOOL
+#undef UINT
+#undef STRING
+
 KataSettings *
 kata_settings_from_json (JsonObject *values, GError **error)
 {
-  g_autoptr (KataSettings) s = kata_settings_new_default ();
-  JsonObject *conn = group (values, "connection");
-  JsonObject *trust = group (values, "trusted_connection");
-  JsonObject *data = group (values, "data_submission");
-  JsonObject *thr = group (values, "throttling");
-
-  read_bool (conn, "enabled", &s->enabled);
-  read_servers (conn, s->servers);
-  read_bool (conn, "use_proxy", &s->use_proxy);
-  read_uint (conn, "timeout_sec", KATA_TIMEOUT_SEC_MIN, KATA_TIMEOUT_SEC_MAX, &s->timeout_sec);
-  read_uint (conn, "sync_period_min", KATA_SYNC_PERIOD_MIN_MIN, KATA_SYNC_PERIOD_MIN_MAX, &s->sync_period_min);
-  read_bool (conn, "use_ttl", &s->use_ttl);
-  read_uint (conn, "ttl_min", KATA_TTL_MIN_MIN, KATA_TTL_MIN_MAX, &s->ttl_min);
-  read_bool (trust, "use_pinned_certificate", &s->use_pinned);
-  s->pinned_pem = g_strdup (read_string (trust, "pinned_certificate"));
-  read_bool (trust, "use_client_certificate", &s->use_client_cert);
-  s->client_pfx = decode_pfx (read_string (trust, "client_pfx"));
-  s->client_pfx_password = g_strdup (read_string (trust, "client_pfx_password"));
-  read_uint (data, "transmission_period_sec", KATA_PERIOD_SEC_MIN, KATA_PERIOD_SEC_MAX, &s->period_sec);
-  read_uint (data, "max_events_per_package", KATA_PACKAGE_EVENTS_MIN,
-             KATA_PACKAGE_EVENTS_MAX, &s->max_per_package);
-  read_uint (data, "spool_max_events", KATA_SPOOL_EVENTS_MIN, KATA_SPOOL_EVENTS_MAX, &s->spool_max_events);
-  read_bool (thr, "enabled", &s->throttle_enabled);
-  read_uint (thr, "max_events_per_hour", KATA_EVENTS_PER_HOUR_MIN,
-             KATA_EVENTS_PER_HOUR_MAX, &s->max_per_hour);
-  read_uint (thr, "excess_percent", KATA_EXCESS_PERCENT_MIN, KATA_EXCESS_PERCENT_MAX, &s->excess_percent);
   if (values == NULL)
-    g_set_error (error, KATA_ERROR, KATA_ERROR_INVALID, "no settings");
-  return values ? g_steal_pointer (&s) : NULL;
+    {
+      g_set_error (error, KATA_ERROR, KATA_ERROR_INVALID, "no settings");
+      return NULL;
+    }
+  return kata_settings_read (values);
 }
 
 KataSettings *
@@ -239,9 +200,7 @@ validate_servers (JsonObject *conn, KataProblemFunc problem, gpointer data)
 {
   JsonNode *n = conn ? json_object_get_member (conn, "servers") : NULL;
   JsonArray *arr;
-  gboolean enabled = FALSE;
-
-  read_bool (conn, "enabled", &enabled);
+  gboolean enabled = vigil_json_get_bool (conn, "enabled", FALSE);
   if (n != NULL && !JSON_NODE_HOLDS_NULL (n) && !JSON_NODE_HOLDS_ARRAY (n))
     {
       problem ("connection.servers", "must be a list of servers", data);
@@ -270,12 +229,11 @@ validate_servers (JsonObject *conn, KataProblemFunc problem, gpointer data)
 static void
 validate_pinned (JsonObject *trust, KataProblemFunc problem, gpointer data)
 {
-  gboolean use = FALSE;
-  const char *pem = read_string (trust, "pinned_certificate");
+  gboolean use = vigil_json_get_bool (trust, "use_pinned_certificate", FALSE);
+  const char *pem = vigil_json_get_string (trust, "pinned_certificate");
   g_autoptr (GError) error = NULL;
   X509 *cert;
 
-  read_bool (trust, "use_pinned_certificate", &use);
   if (pem == NULL || *pem == '\0')
     {
       if (use)
@@ -292,13 +250,12 @@ validate_pinned (JsonObject *trust, KataProblemFunc problem, gpointer data)
 static void
 validate_pfx (JsonObject *trust, KataProblemFunc problem, gpointer data)
 {
-  gboolean use = FALSE;
-  const char *b64 = read_string (trust, "client_pfx");
+  gboolean use = vigil_json_get_bool (trust, "use_client_certificate", FALSE);
+  const char *b64 = vigil_json_get_string (trust, "client_pfx");
   g_autoptr (GBytes) der = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (KataClientCert) cc = NULL;
 
-  read_bool (trust, "use_client_certificate", &use);
   if (b64 == NULL || *b64 == '\0')
     {
       if (use)
@@ -307,7 +264,7 @@ validate_pfx (JsonObject *trust, KataProblemFunc problem, gpointer data)
       return;
     }
   der = decode_pfx (b64);
-  cc = kata_pfx_open (der, read_string (trust, "client_pfx_password"), &error);
+  cc = kata_pfx_open (der, vigil_json_get_string (trust, "client_pfx_password"), &error);
   if (cc != NULL)
     return;
   if (g_error_matches (error, KATA_ERROR, KATA_ERROR_BAD_PASSWORD))
@@ -320,7 +277,7 @@ void
 kata_settings_validate (JsonObject *values, KataProblemFunc problem,
                         gpointer user_data)
 {
-  validate_servers (group (values, "connection"), problem, user_data);
-  validate_pinned (group (values, "trusted_connection"), problem, user_data);
-  validate_pfx (group (values, "trusted_connection"), problem, user_data);
+  validate_servers (vigil_json_get_object (values, "connection"), problem, user_data);
+  validate_pinned (vigil_json_get_object (values, "trusted_connection"), problem, user_data);
+  validate_pfx (vigil_json_get_object (values, "trusted_connection"), problem, user_data);
 }

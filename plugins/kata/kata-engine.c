@@ -169,11 +169,7 @@ kata_engine_note_excluded (KataEngine *engine)
 static const char *
 payload_string (JsonObject *record, const char *key)
 {
-  JsonNode *p = json_object_get_member (record, "payload");
-  JsonObject *o = p && JSON_NODE_HOLDS_OBJECT (p) ? json_node_get_object (p) : NULL;
-  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
-
-  return n && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n) : NULL;
+  return vigil_json_get_string (vigil_json_get_object (record, "payload"), key);
 }
 
 /* Under engine->lock: whether the event goes to the spool at all. A

@@ -87,16 +87,6 @@ kata_sync_reply_free (KataSyncReply *reply)
   g_free (reply);
 }
 
-static const char *
-string_member (JsonObject *o, const char *key)
-{
-  JsonNode *n = json_object_get_member (o, key);
-
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 /* The host checks what a schedule means (docs/tasks.md) and may refuse it
  * (kata.sync_task_rejected); here only its shape and size, so that a
  * server cannot hand the host an unbounded document. */
@@ -134,8 +124,8 @@ check_task (JsonNode *node, guint i, GError **error)
   if (!JSON_NODE_HOLDS_OBJECT (node))
     goto bad_obj;
   t = json_node_get_object (node);
-  id = string_member (t, "id");
-  type = string_member (t, "type");
+  id = vigil_json_get_string (t, "id");
+  type = vigil_json_get_string (t, "type");
   if (id == NULL || *id == '\0' || strlen (id) > 128)
     return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                         "$.tasks[%u].id: missing or not a short string", i), FALSE;
@@ -146,7 +136,7 @@ check_task (JsonNode *node, guint i, GError **error)
   if (params != NULL && !JSON_NODE_HOLDS_OBJECT (params))
     return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                         "$.tasks[%u].params: not an object", i), FALSE;
-  if (json_object_has_member (t, "name") && string_member (t, "name") == NULL)
+  if (json_object_has_member (t, "name") && vigil_json_get_string (t, "name") == NULL)
     return g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                         "$.tasks[%u].name: not a string", i), FALSE;
   return check_schedule (t, i, error);

@@ -11,6 +11,8 @@
  */
 #include "kata-spool-private.h"
 
+#include <vigil/util/sqlite.h>
+
 static const char *const statement_sql[N_STATEMENTS] = {
   "INSERT INTO events (type, high, time_us, body) VALUES (?, ?, ?, ?)",
   "PRAGMA data_version",
@@ -39,7 +41,7 @@ static const char schema_sql[] =
 /* Process starts remembered for TTL de-duplication, at most. */
 #define TTL_MAX_ENTRIES 65536
 
-G_DEFINE_QUARK (kata-error-quark, kata_error)
+VIGIL_ERROR_DOMAIN_DEFINE (kata, kata)
 
 gboolean
 kata_spool_fail (KataSpool *spool, const char *what, GError **error)
@@ -137,49 +139,27 @@ load_agent_id (KataSpool *spool, GError **error)
   return TRUE;
 }
 
-/* WAL needs the new file to itself: SQLite answers "database is locked"
- * at once, without the busy timeout, while another process opening the
- * same new spool holds it. Asked again every 5 ms for up to 3 s. */
-static gboolean
-switch_to_wal (KataSpool *spool, GError **error)
-{
-  for (guint waited = 0;; waited += 5)
-    {
-      g_autoptr (GError) local = NULL;
-      if (kata_spool_exec (spool, "PRAGMA journal_mode=WAL;", &local))
-        return TRUE;
-      if (waited >= 3000)
-        {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      g_usleep (5000);
-    }
-}
-
 KataSpool *
 kata_spool_open (const char *path, guint64 max_events, gboolean full_sync,
                  GError **error)
 {
   g_autoptr (KataSpool) spool = g_new0 (KataSpool, 1);
+  g_autoptr (GError) local = NULL;
 
   g_mutex_init (&spool->lock);
   spool->max_events = MAX (max_events, 1);
   spool->path = g_strdup (path);
   spool->full_sync = full_sync;
-  if (sqlite3_open_v2 (path, &spool->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                       SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+  /* WAL, asked again while another process is creating the same spool. */
+  spool->db = vigil_sqlite_open_wal (path, 5000, SQLITE_OPEN_FULLMUTEX, &local);
+  if (spool->db == NULL)
     {
-      g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "spool %s: %s", path,
-                   spool->db ? sqlite3_errmsg (spool->db) : "out of memory");
+      g_set_error (error, KATA_ERROR, KATA_ERROR_IO, "spool %s", local->message);
       return NULL;
     }
-  sqlite3_busy_timeout (spool->db, 5000);
   /* Before the first write: a new spool's schema must be made durable too. */
   kata_spool_watch_commits (spool);
-  if (!switch_to_wal (spool, error) ||
-      !kata_spool_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
+  if (!kata_spool_exec (spool, full_sync ? "PRAGMA synchronous=FULL;"
                                  : "PRAGMA synchronous=NORMAL;", error) ||
       !kata_spool_exec (spool, schema_sql, error) ||
       !load_agent_id (spool, error))

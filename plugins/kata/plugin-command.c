@@ -12,14 +12,6 @@
 #include <string.h>
 
 static void
-print_json (JsonNode *node)
-{
-  g_autofree char *text = json_to_string (node, TRUE);
-
-  printf ("%s\n", text);
-}
-
-static void
 print_value (JsonObject *o, const char *group, const char *key)
 {
   JsonObject *g = o && json_object_has_member (o, group)
@@ -135,7 +127,7 @@ cmd_status (const char *device, gboolean json)
   if (json)
     {
       g_autoptr (JsonNode) n = json_node_init_array (json_node_alloc (), arr);
-      print_json (n);
+      vigil_json_print (n);
       return 0;
     }
   if (json_array_get_length (arr) == 0)
@@ -177,7 +169,7 @@ cmd_flush (const char *device, gboolean json)
   if (json)
     {
       g_autoptr (JsonNode) n = json_node_init_array (json_node_alloc (), arr);
-      print_json (n);
+      vigil_json_print (n);
       return rc;
     }
   if (json_array_get_length (arr) == 0)
@@ -219,14 +211,13 @@ cert_info_file (const char *file, gboolean json)
   if (!g_file_get_contents (file, &pem, NULL, &error) ||
       (cert = kata_cert_from_pem (pem, &error)) == NULL)
     {
-      fprintf (stderr, "vigil kata: %s (%s)\n", error->message, file);
-      return 2;
+      return vigil_command_fail ("kata cert-info", "%s (%s)", error->message, file);
     }
   info = kata_cert_info (cert);
   X509_free (cert);
   {
     g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), info);
-    print_json (n);
+    vigil_json_print (n);
   }
   return 0;
 }
@@ -243,8 +234,7 @@ cmd_cert_info (const char *device, const char *file, gboolean json)
     return cert_info_file (file, json);
   if ((s = kata_settings_for (device, &error)) == NULL)
     {
-      fprintf (stderr, "vigil kata: %s\n", error->message);
-      return 2;
+      return vigil_command_fail ("kata cert-info", "%s", error->message);
     }
   if (s->pinned_pem != NULL)
     {
@@ -265,22 +255,21 @@ cmd_cert_info (const char *device, const char *file, gboolean json)
         json_object_set_string_member (out, "client_error", error->message);
     }
   n = json_node_init_object (json_node_alloc (), out);
-  print_json (n);
+  vigil_json_print (n);
   return 0;
 }
 
 static const char usage[] =
   "usage: vigil kata status [--device D] [--json]\n"
   "       vigil kata cert-info [--device D] [FILE.pem]\n"
-  "       vigil kata flush [--device D] [--json]\n";
-
-static const char summary[] =
+  "       vigil kata flush [--device D] [--json]\n"
+  "\n"
   "EDR telemetry to the central node (KATA).\n\n"
   "  status     spooled and sent events, throttling, TTL, drops, last error\n"
   "  cert-info  the pinned and the client certificate of a device's settings,\n"
   "             or of FILE.pem (never the PFX or its password)\n"
   "  flush      send what is spooled and synchronize now (exit 1 when events\n"
-  "             stay spooled)";
+  "             stay spooled)\n";
 
 int
 kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
@@ -289,24 +278,19 @@ kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Only this device", "D" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("status|cert-info|flush");
-  g_autoptr (GError) error = NULL;
-  /* GOptionContext drops the options it parsed from the array without
-   * freeing them: parse a shallow copy, the host frees @argv. */
-  g_autofree char **args = g_memdup2 (argv, sizeof (char *) * (gsize) (argc + 1));
+  /* parse_strv frees what it removes: parse a copy, the host frees @argv. */
+  g_auto (GStrv) args = g_strdupv (argv);
+  int code;
   const char *verb;
 
+  if (!vigil_command_parse ("kata", usage, entries, &json, &args, &code))
+    return code;
+  argc = (int) g_strv_length (args);
   argv = args;
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, summary);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc < 2)
-    {
-      fprintf (stderr, "vigil kata: %s\n%s", error ? error->message : "missing command", usage);
-      return 2;
-    }
+  if (argc < 2)
+    return vigil_command_usage_error ("kata", usage, "missing command");
   verb = argv[1];
   if (strcmp (verb, "status") == 0 && argc == 2)
     return cmd_status (device, json);
@@ -314,6 +298,5 @@ kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     return cmd_flush (device, json);
   if (strcmp (verb, "cert-info") == 0 && argc <= 3)
     return cmd_cert_info (device, argc == 3 ? argv[2] : NULL, json);
-  fprintf (stderr, "vigil kata: unknown command or extra arguments\n%s", usage);
-  return 2;
+  return vigil_command_usage_error ("kata", usage, "unknown command or extra arguments");
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <vigil/plugin.h>
+#include <vigil/util/command.h>
 
 #include "kata-engine.h"
 

@@ -2,8 +2,9 @@
 # Proves a third party can build a plugin against an INSTALLED Vigil:
 #  1. installs this build of Vigil into a temporary folder (meson install
 #     --destdir), as a package would;
-#  2. builds greeter/ out of tree, finding the header only through
-#     `pkg-config vigil-plugin` (the .pc relocated into that folder);
+#  2. builds greeter/ out of tree, finding the headers and the helper
+#     library only through `pkg-config vigil-plugin-util` (the .pc files
+#     relocated into that folder); the plugin still exports only its entry;
 #  3. loads it with the installed `vigil` and exercises each contribution:
 #     plugin listing, its command, policy validation with its cross-field
 #     rule, its event handler and its task type.
@@ -18,13 +19,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 echo "== install Vigil into $tmp/dest"
 meson install -C "$build" --destdir "$tmp/dest" --no-rebuild --quiet >/dev/null
 
-pc=$(find "$tmp/dest" -name vigil-plugin.pc | head -n 1)
-[ -n "$pc" ] || fail "vigil-plugin.pc was not installed"
-# A destdir install keeps the final prefix in the .pc file; point it at
+# A destdir install keeps the final prefix in the .pc files; point them at
 # the temporary copy (what a relocatable SDK does).
 mkdir -p "$tmp/pc"
-prefix=$(sed -n 's/^prefix=//p' "$pc")
-sed "s|^prefix=.*|prefix=$tmp/dest$prefix|" "$pc" > "$tmp/pc/vigil-plugin.pc"
+for name in vigil-plugin vigil-plugin-util; do
+  pc=$(find "$tmp/dest" -name "$name.pc" | head -n 1)
+  [ -n "$pc" ] || fail "$name.pc was not installed"
+  prefix=$(sed -n 's/^prefix=//p' "$pc")
+  sed "s|^prefix=.*|prefix=$tmp/dest$prefix|" "$pc" > "$tmp/pc/$name.pc"
+done
 export PKG_CONFIG_PATH="$tmp/pc"
 cflags=$(pkg-config --cflags vigil-plugin)
 echo "pkg-config --cflags vigil-plugin: $cflags"
@@ -33,6 +36,13 @@ case "$cflags" in
   *) fail "pkg-config does not point at the installed header" ;;
 esac
 [ -f "$tmp/dest$prefix/include/vigil/plugin.h" ] || fail "vigil/plugin.h not installed"
+[ -f "$tmp/dest$prefix/include/vigil/util/settings.h" ] || fail "vigil/util/settings.h not installed"
+libs=$(pkg-config --libs vigil-plugin-util)
+echo "pkg-config --libs vigil-plugin-util: $libs"
+case "$libs" in
+  *-lvigil-plugin-util*) ;;
+  *) fail "pkg-config vigil-plugin-util does not link the helper library" ;;
+esac
 
 echo "== build greeter out of tree"
 meson setup "$tmp/greeter-build" "$src/examples/third-party-plugin/greeter" >/dev/null
@@ -57,6 +67,11 @@ grep -q "sandbox.threat_detected" "$tmp/show.txt" || fail "handler not listed"
 
 echo "== its command"
 [ "$(v greeter hello alice)" = "Hello, alice!" ] || fail "greeter hello"
+status=0
+v greeter --bogus > /dev/null 2> "$tmp/usage.txt" || status=$?
+cat "$tmp/usage.txt"
+[ "$status" = 2 ] || fail "greeter --bogus exit $status, expected 2"
+grep -q "Usage: vigil greeter" "$tmp/usage.txt" || fail "usage error without the usage text"
 
 echo "== policy validation runs its cross-field rule"
 cat > "$tmp/bad-policy.json" <<'JSON'

@@ -11,14 +11,20 @@
  *     per device in the host's document store;
  *   - a command, `vigil greeter hello NAME...` / `vigil greeter stats`.
  *
- * The only header is <vigil/plugin.h>; the plugin links no host symbol and
- * reaches the host only through the VigilHostApi table it gets in init.
- * Build: see meson.build (pkg-config vigil-plugin). Guide:
- * docs/plugin-guide.md in the Vigil sources.
+ * It needs <vigil/plugin.h> and Vigil's helper library for plugins
+ * (<vigil/util/*.h>, a static library with hidden symbols): settings read
+ * with the defaults their schema declares, typed JSON getters and command
+ * errors. The plugin links no host symbol and reaches the host only through
+ * the VigilHostApi table it gets in init. Build: see meson.build
+ * (pkg-config vigil-plugin-util). Guide: docs/plugin-guide.md in the Vigil
+ * sources.
  */
 #include <stdio.h>
 #include <string.h>
 #include <vigil/plugin.h>
+#include <vigil/util/command.h>
+#include <vigil/util/json.h>
+#include <vigil/util/settings.h>
 
 /* The host API and our handle, kept from init. Both stay valid for the life
  * of the process (plugins are never unloaded), and the API table is
@@ -47,17 +53,20 @@ static const VigilSettingsGroup groups[] = {
   { .id = "greeting", .title = "Greeting", .fields = VIGIL_ARRAY (greeting_fields) },
 };
 
+/* The section, defined below with its validate callback: the settings
+ * getters take their defaults from it, so no default is written twice. */
+static const VigilSection section;
+
 /* Cross-field rules; the host already checked types, ranges and unknown
  * keys, and filled in defaults. Runs on the main thread. */
 static void
 greeter_validate (JsonObject *values, VigilReport *report, gpointer user_data)
 {
-  JsonObject *greeting = json_object_get_object_member (values, "greeting");
-  const char *salutation = json_object_get_string_member_with_default (greeting,
-                                                                       "salutation", "");
+  g_autofree char *salutation = vigil_settings_dup_string (&section, values, "greeting",
+                                                           "salutation");
 
-  if (json_object_get_boolean_member_with_default (greeting, "shout", FALSE) &&
-      *salutation == '\0')
+  if (vigil_settings_get_bool (&section, values, "greeting", "shout") &&
+      (salutation == NULL || *salutation == '\0'))
     api->report_problem (report, VIGIL_SEVERITY_ERROR, "greeting.salutation",
                          "must not be empty when shout is on");
 }
@@ -79,15 +88,16 @@ static const VigilField greet_params[] = {
     .flags = VIGIL_FIELD_FLAG_REQUIRED, .description = "Who to greet." },
 };
 
-/* (transfer full) "Hello, alice!" per the settings in @greeting. */
+/* (transfer full) "Hello, alice!" per the section's @settings (NULL: the
+ * schema's defaults). */
 static char *
-make_greeting (JsonObject *greeting, const char *name)
+make_greeting (JsonObject *settings, const char *name)
 {
-  const char *salutation = json_object_get_string_member_with_default (greeting,
-                                                                       "salutation", "Hello");
+  g_autofree char *salutation = vigil_settings_dup_string (&section, settings, "greeting",
+                                                           "salutation");
   g_autofree char *text = g_strdup_printf ("%s, %s!", salutation, name);
 
-  if (json_object_get_boolean_member_with_default (greeting, "shout", FALSE))
+  if (vigil_settings_get_bool (&section, settings, "greeting", "shout"))
     return g_utf8_strup (text, -1);
   return g_steal_pointer (&text);
 }
@@ -100,21 +110,21 @@ greet_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   const char *device = api->task_device_id (run);
   g_autoptr(JsonObject) settings = api->get_effective_settings (self, device, "greeter",
                                                                 error);
-  JsonArray *names = json_object_get_array_member (params, "names");
-  JsonObject *greeting;
+  JsonArray *names = vigil_json_get_array (params, "names");
   g_autoptr(JsonArray) greetings = json_array_new ();
   g_autoptr(JsonObject) result = json_object_new ();
+  gint64 max_names;
   guint n;
 
   if (settings == NULL)
     return FALSE;
-  greeting = json_object_get_object_member (settings, "greeting");
-  n = json_array_get_length (names);
-  if (n > (guint) json_object_get_int_member (greeting, "max_names"))
+  max_names = vigil_settings_get_int (&section, settings, "greeting", "max_names", NULL);
+  n = names != NULL ? json_array_get_length (names) : 0;
+  if (n > (guint) max_names)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
                    "%u names, but the policy allows at most %" G_GINT64_FORMAT, n,
-                   json_object_get_int_member (greeting, "max_names"));
+                   max_names);
       return FALSE;
     }
   for (guint i = 0; i < n; i++)
@@ -123,7 +133,7 @@ greet_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       json_array_add_string_element (greetings,
-          make_greeting (greeting, json_array_get_string_element (names, i)));
+          make_greeting (settings, json_array_get_string_element (names, i)));
       api->task_progress (run, (i + 1.0) / n, json_array_get_string_element (names, i));
     }
   json_object_set_array_member (result, "greetings", json_array_ref (greetings));
@@ -163,7 +173,7 @@ on_threat (const VigilEvent *event, gpointer user_data)
   else
     api->log (self, G_LOG_LEVEL_INFO, "detection %" G_GINT64_FORMAT " on %s: %s",
               count + 1, device,
-              json_object_get_string_member_with_default (event->payload, "threat", "?"));
+              vigil_json_get_string (event->payload, "threat") ?: "?");
 }
 
 static const VigilEventHandler threat_handler = {
@@ -183,43 +193,43 @@ print_stats (void)
   g_autoptr(GList) devices = NULL;
 
   if (counts == NULL)
-    {
-      fprintf (stderr, "vigil greeter: %s\n", error->message);
-      return 2;
-    }
+    return vigil_command_fail ("greeter stats", "%s", error->message);
   devices = json_object_get_members (counts);
   for (GList *d = devices; d != NULL; d = d->next)
     printf ("%s: %" G_GINT64_FORMAT " detection(s)\n", (const char *) d->data,
             json_object_get_int_member (counts, d->data));
   if (devices == NULL)
     printf ("no detections counted yet\n");
-  return 0;
+  return VIGIL_EXIT_OK;
 }
+
+static const char usage[] = "Usage: vigil greeter hello NAME...\n       vigil greeter stats\n";
 
 /* `vigil greeter hello NAME...` greets with the section's defaults;
  * `vigil greeter stats` prints the detection counts. */
 static int
 greeter_command (VigilPlugin *plugin, int argc, char **argv, gpointer user_data)
 {
-  if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
+  /* parse_strv frees the arguments it removes: parse a copy, the host
+   * frees @argv. It handles --help and refuses unknown options. */
+  g_auto(GStrv) args = g_strdupv (argv);
+  int code;
+
+  if (!vigil_command_parse ("greeter", usage, NULL, NULL, &args, &code))
+    return code;
+  argc = (int) g_strv_length (args);
+  if (argc >= 3 && g_str_equal (args[1], "hello"))
     {
-      printf ("Usage: vigil greeter hello NAME...\n       vigil greeter stats\n");
-      return 0;
-    }
-  if (argc >= 3 && g_str_equal (argv[1], "hello"))
-    {
-      g_autoptr(JsonObject) defaults = json_object_new ();
       for (int i = 2; i < argc; i++)
         {
-          g_autofree char *text = make_greeting (defaults, argv[i]);
+          g_autofree char *text = make_greeting (NULL, args[i]);
           printf ("%s\n", text);
         }
-      return 0;
+      return VIGIL_EXIT_OK;
     }
-  if (argc == 2 && g_str_equal (argv[1], "stats"))
+  if (argc == 2 && g_str_equal (args[1], "stats"))
     return print_stats ();
-  fprintf (stderr, "vigil greeter: usage: vigil greeter hello NAME... | vigil greeter stats\n");
-  return 2;
+  return vigil_command_usage_error ("greeter", usage, "expected hello NAME... or stats");
 }
 
 static const VigilCommand command = {

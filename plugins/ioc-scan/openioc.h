@@ -182,6 +182,9 @@ typedef struct {
   gint       cache_stores;      /* documents parsed and stored in it */
 } IocCollection;
 
+/* The engine's own limit when its caller gives none (0): the unit tests
+ * and fuzz targets. The plugin always passes the `ioc_scan` section's
+ * limits.max_ioc_file_kb, whose schema default is the same 3 MiB. */
 #define IOC_DEFAULT_MAX_FILE_SIZE (3 * 1024 * 1024)
 
 /* Strings derived from a file's path on demand (folded for caseless

@@ -90,7 +90,9 @@ print_doc (const IocDoc *doc)
 static IocCollection *
 load_paths (char **paths, gint max_kb, gboolean cached)
 {
-  IocCollection *coll = ioc_collection_new (max_kb > 0 ? (gsize) max_kb * 1024 : 0);
+  /* Without --max-ioc-size, the section's default (max_ioc_file_kb). */
+  IocCollection *coll = ioc_collection_new (max_kb > 0 ? (gsize) max_kb * 1024
+                                                       : ioc_max_file_size (NULL));
   g_autoptr (GError) error = NULL;
 
   if (cached && !ioc_use_cache (coll, &error))

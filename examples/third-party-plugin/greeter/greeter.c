@@ -12,7 +12,7 @@
  *   - a command, `vigil greeter hello NAME...` / `vigil greeter stats`.
  *
  * It needs <vigil/plugin.h> and Vigil's helper library for plugins
- * (<vigil/util/*.h>, a static library with hidden symbols): settings read
+ * (<vigil/util/NAME.h>, a static library with hidden symbols): settings read
  * with the defaults their schema declares, typed JSON getters and command
  * errors. The plugin links no host symbol and reaches the host only through
  * the VigilHostApi table it gets in init. Build: see meson.build

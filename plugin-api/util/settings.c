@@ -80,10 +80,11 @@ parse_default (const VigilField *field)
 JsonNode *
 vigil_field_dup_value (const VigilField *field, JsonObject *object)
 {
-  JsonNode *n = object != NULL ? json_object_get_member (object, field->key) : NULL;
+  JsonNode *n;
 
   g_return_val_if_fail (field != NULL, NULL);
 
+  n = object != NULL ? json_object_get_member (object, field->key) : NULL;
   if (n != NULL && fits (field, n))
     return json_node_copy (n);
   return parse_default (field);
@@ -99,20 +100,33 @@ vigil_field_dup_string (const VigilField *field, JsonObject *object)
   return g_strdup (json_node_get_string (n));
 }
 
+/* The field of @group.@key; a key the schema does not declare is a bug in
+ * the plugin, not bad input, hence the critical. */
+static const VigilField *
+declared_field (const VigilSection *section, const char *group, const char *key)
+{
+  const VigilField *field = vigil_settings_field (section, group, key);
+
+  if (field == NULL)
+    g_critical ("settings section '%s' declares no field %s.%s", section->id, group, key);
+  return field;
+}
+
+static JsonObject *
+group_values (JsonObject *values, const char *group)
+{
+  JsonNode *g = values != NULL ? json_object_get_member (values, group) : NULL;
+
+  return g != NULL && JSON_NODE_HOLDS_OBJECT (g) ? json_node_get_object (g) : NULL;
+}
+
 JsonNode *
 vigil_settings_dup_node (const VigilSection *section, JsonObject *values,
                          const char *group, const char *key)
 {
-  const VigilField *field = vigil_settings_field (section, group, key);
-  JsonNode *g = values != NULL ? json_object_get_member (values, group) : NULL;
+  const VigilField *field = declared_field (section, group, key);
 
-  if (field == NULL)
-    {
-      g_critical ("settings section '%s' declares no field %s.%s", section->id, group, key);
-      return NULL;
-    }
-  return vigil_field_dup_value (field, g != NULL && JSON_NODE_HOLDS_OBJECT (g)
-                                       ? json_node_get_object (g) : NULL);
+  return field != NULL ? vigil_field_dup_value (field, group_values (values, group)) : NULL;
 }
 
 gboolean
@@ -129,15 +143,16 @@ gint64
 vigil_settings_get_int (const VigilSection *section, JsonObject *values,
                         const char *group, const char *key, gboolean *is_set)
 {
-  g_autoptr (JsonNode) n = vigil_settings_dup_node (section, values, group, key);
-  const VigilField *field;
+  const VigilField *field = declared_field (section, group, key);
+  g_autoptr (JsonNode) n = NULL;
   gint64 v;
 
   if (is_set != NULL)
     *is_set = FALSE;
+  if (field != NULL)
+    n = vigil_field_dup_value (field, group_values (values, group));
   if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
     return 0;
-  field = vigil_settings_field (section, group, key);
   v = json_node_get_int (n);
   if (field->has_range)
     v = CLAMP (v, field->min, field->max);
@@ -150,9 +165,7 @@ char *
 vigil_settings_dup_string (const VigilSection *section, JsonObject *values,
                            const char *group, const char *key)
 {
-  g_autoptr (JsonNode) n = vigil_settings_dup_node (section, values, group, key);
+  const VigilField *field = declared_field (section, group, key);
 
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return g_strdup (json_node_get_string (n));
+  return field != NULL ? vigil_field_dup_string (field, group_values (values, group)) : NULL;
 }

@@ -231,9 +231,11 @@ gboolean  vh_logger_init     (VigilHost *host, GError **error);
 void      vh_logger_free     (VigilHost *host);
 /* Registers the host-owned `general` section. */
 gboolean  vh_general_init    (VigilHost *host, GError **error);
-/* Password protection of @action ("plugins.disable", "quarantine.restore",
- * "task.delete"): TRUE when no password is set or the one given (prompt,
- * or the fd in VIGIL_PASSWORD_FD) matches. */
+/* Password protection of @action, one the host ("plugins.disable",
+ * "task.delete") or a loaded plugin declared: TRUE when it is not protected
+ * or the password given (prompt, or the fd in VIGIL_PASSWORD_FD) matches;
+ * FALSE with @error otherwise, for an undeclared action, and off the main
+ * thread when it would have to ask. */
 gboolean  vh_protect_check   (VigilHost *host, const char *action, GError **error);
 /* Behind VigilHostApi resolve_proxy and telemetry_excluded. */
 char     *vh_general_resolve_proxy      (VigilHost *host, const char *device_id,

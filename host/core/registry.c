@@ -2,8 +2,9 @@
 /*
  * The registry: every plugin file the host has seen (loaded, refused or
  * disabled, in scan order) and everything the loaded ones registered:
- * sections, task types, event handlers and commands, each in registration
- * order. Ids are unique across plugins; a refused plugin's registrations
+ * sections, task types, event handlers, commands and protected actions,
+ * each in registration order, and the password check a protected task type
+ * asks before it is created or run. Ids are unique across plugins; a refused plugin's registrations
  * are rolled back so nothing of it stays reachable. The registry is written
  * only on the main thread while plugins load and is read-only afterwards,
  * which is what lets worker threads read it without a lock.

@@ -40,8 +40,8 @@
  *   may prompt on the terminal and so is refused off the main thread.
  *
  * Loading: the host reads the descriptor and checks it (ABI version, size,
- * id = file name, init present) before calling any plugin function but
- * vigil_plugin_query_v1(). ELF constructors run as soon as the file is
+ * id = file name, init present, namespaces free) before calling any plugin
+ * function but vigil_plugin_query_v1(). ELF constructors run as soon as the file is
  * mapped, so a plugin must not have any. Files and folders writable by
  * group or others are never opened, nor are plugins disabled in the host
  * config.

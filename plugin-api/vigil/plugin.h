@@ -157,7 +157,8 @@ typedef struct {
   guint32                 struct_size; /* sizeof (VigilPluginDesc) */
   guint16                 abi_major;   /* VIGIL_ABI_MAJOR at build time */
   guint16                 abi_minor;   /* VIGIL_ABI_MINOR at build time */
-  const char             *id;          /* [a-z0-9_-]+, equals the file stem */
+  const char             *id;          /* [a-z0-9_-]{1,64}, equals the file
+                                        * stem; not a reserved namespace */
   const char             *name;        /* human-readable name */
   const char             *version;     /* the plugin's own version */
   const char             *license;     /* SPDX identifier */

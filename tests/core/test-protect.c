@@ -9,6 +9,8 @@
  */
 #include "core-test.h"
 
+#include <unistd.h>
+
 #define PASSWORD "Vault-Door-42"
 
 /* Runs vigil --state-dir S --plugin-dir P ARGS..., with @password (or
@@ -191,6 +193,75 @@ test_policy_lists_declared_actions_only (void)
   core_fixture_clear (&fx);
 }
 
+/* In process, as a plugin's own create_task: the password from a pipe
+ * named by VIGIL_PASSWORD_FD, as a script would give it. */
+static char *
+create_open_task (CoreFixture *fx, const char *password, GError **error)
+{
+  VigilTaskSpec spec = { .type = "guarded.open", .device_id = "here" };
+  g_autofree char *fd_text = NULL;
+  int fds[2];
+  char *id;
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  g_assert_cmpint (write (fds[1], password, strlen (password)), ==, (gssize) strlen (password));
+  g_assert_cmpint (write (fds[1], "\n", 1), ==, 1);
+  close (fds[1]);
+  fd_text = g_strdup_printf ("%d", fds[0]);
+  g_setenv ("VIGIL_PASSWORD_FD", fd_text, TRUE);
+  id = vh_api ()->create_task (vh_registry_find_plugin (fx->host, "guarded"), &spec,
+                               sizeof spec, error);
+  g_unsetenv ("VIGIL_PASSWORD_FD");
+  close (fds[0]);
+  return id;
+}
+
+static void
+test_plugin_create_task_asks_password (void)
+{
+  CoreFixture fx;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  setup_protected (&fx, NULL);
+  core_open_host (&fx, NULL);
+  g_assert_null (create_open_task (&fx, "not-it", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull (strstr (error->message, "wrong password: 'guarded.open'"));
+  g_clear_error (&error);
+  id = create_open_task (&fx, PASSWORD, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (id);
+  core_fixture_clear (&fx);
+}
+
+static gpointer
+create_from_worker (gpointer data)
+{
+  CoreFixture *fx = data;
+  GError *error = NULL;
+  char *id = create_open_task (fx, PASSWORD, &error);
+
+  g_assert_null (id);
+  return error;
+}
+
+/* A task run creating a protected task: no one to ask, so refused even
+ * with the right password at hand. */
+static void
+test_worker_thread_refused (void)
+{
+  CoreFixture fx;
+  g_autoptr(GError) error = NULL;
+
+  setup_protected (&fx, NULL);
+  core_open_host (&fx, NULL);
+  error = g_thread_join (g_thread_new ("run", create_from_worker, &fx));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull (strstr (error->message, "can only be asked on the host's main thread"));
+  core_fixture_clear (&fx);
+}
+
 static void
 test_squatted_action_refused (void)
 {
@@ -224,6 +295,9 @@ main (int argc, char **argv)
                    test_task_type_protected_on_create_and_run);
   g_test_add_func ("/protect/policy-lists-declared-actions-only",
                    test_policy_lists_declared_actions_only);
+  g_test_add_func ("/protect/plugin-create-task-asks-password",
+                   test_plugin_create_task_asks_password);
+  g_test_add_func ("/protect/worker-thread-refused", test_worker_thread_refused);
   g_test_add_func ("/protect/squatted-action-refused", test_squatted_action_refused);
   return g_test_run ();
 }

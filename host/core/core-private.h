@@ -93,6 +93,8 @@ gboolean     vh_registry_is_reserved_command (const char *name);
 /* The owner of the namespace @ns: the host's pseudo-plugin for a reserved
  * one, the loaded plugin (or the one in init) that owns it, or NULL. */
 VigilPlugin *vh_namespace_owner  (VigilHost *host, const char *ns);
+/* Whether @plugin's id or declared namespaces include @ns, in any state. */
+gboolean     vh_namespace_owned_by (VigilPlugin *plugin, const char *ns);
 /* Before init: @plugin claims its id and @declared (NULL-terminated, may
  * be NULL). Fails (BAD_DESCRIPTOR, NAMESPACE) on a malformed, reserved or
  * already owned one, naming the owner. */

@@ -82,6 +82,13 @@ owner_of (VigilHost *host, const char *ns, gsize len)
   return NULL;
 }
 
+gboolean
+vh_namespace_owned_by (VigilPlugin *plugin, const char *ns)
+{
+  g_return_val_if_fail (ns != NULL, FALSE);
+  return plugin_has (plugin, ns, strlen (ns));
+}
+
 VigilPlugin *
 vh_namespace_owner (VigilHost *host, const char *ns)
 {

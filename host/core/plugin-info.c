@@ -101,8 +101,7 @@ unloaded_owner (VigilHost *host, const char *ns)
       VigilPlugin *p = g_ptr_array_index (plugins, i);
       if (p->state == VH_PLUGIN_LOADED)
         continue;
-      if (g_str_equal (p->id, ns) ||
-          (p->namespaces && g_strv_contains ((const char *const *) p->namespaces, ns)))
+      if (vh_namespace_owned_by (p, ns))
         return p;
     }
   return NULL;

@@ -37,14 +37,15 @@
  *   main-thread state.
  * - Every #VigilHostApi function is thread-safe except the register_*
  *   functions, which are only valid during init, and protect_check, which
- *   may prompt on the terminal and so is refused off the main thread.
+ *   may prompt on the terminal: off the main thread it fails whenever it
+ *   would have to ask.
  *
  * Loading: the host reads the descriptor and checks it (ABI version, size,
  * id = file name, init present, namespaces free) before calling any plugin
- * function but vigil_plugin_query_v1(). ELF constructors run as soon as the file is
- * mapped, so a plugin must not have any. Files and folders writable by
- * group or others are never opened, nor are plugins disabled in the host
- * config.
+ * function but vigil_plugin_query_v1(). ELF constructors run as soon as
+ * the file is mapped, so a plugin must not have any. Files and folders
+ * writable by group or others are never opened, nor are plugins disabled
+ * in the host config.
  *
  * Namespaces: a plugin owns its id and the namespaces its descriptor
  * declares; "host" and the host's own namespaces (task, plugins, general,

@@ -326,6 +326,28 @@ test_task_slots_null_run (void)
   g_test_assert_expected_messages ();
 }
 
+/* The other slots without a GError: the same, on a NULL plugin handle. */
+static void
+test_plain_slots_null_self (void)
+{
+  const VigilHostApi *api = vh_api ();
+  VigilEvent event = { sizeof event };
+
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_false (api->has_task_type (NULL, "basic.echo"));
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_cmpint (api->now (NULL), ==, 0);
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_null (api->data_dir (NULL));
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_false (api->telemetry_excluded (NULL, &event));
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  api->log (NULL, G_LOG_LEVEL_MESSAGE, "%s", "lost");
+  g_test_expect_message ("vigil", G_LOG_LEVEL_CRITICAL, "*report != NULL*");
+  api->report_problem (NULL, VIGIL_SEVERITY_ERROR, "x", "%s", "lost");
+  g_test_assert_expected_messages ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -343,5 +365,6 @@ main (int argc, char **argv)
   SLOT ("/abi/null/store-slots-set-error", test_store_null);
   SLOT ("/abi/null/proxy-protect-get-task-set-error", test_proxy_protect_task_null);
   g_test_add_func ("/abi/null/task-slots-survive-null-run", test_task_slots_null_run);
+  g_test_add_func ("/abi/null/plain-slots-survive-null-self", test_plain_slots_null_self);
   return g_test_run ();
 }

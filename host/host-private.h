@@ -77,7 +77,14 @@ typedef struct {
   VigilCommand  command;
 } VhCommand;
 
+typedef struct {
+  VigilPlugin          *plugin;
+  VigilProtectedAction  action;
+} VhAction;
+
 /* (transfer none) arrays in registration order. */
+GPtrArray        *vh_registry_actions     (VigilHost *host);
+const VhAction   *vh_registry_action      (VigilHost *host, const char *id);
 GPtrArray        *vh_registry_sections    (VigilHost *host);
 GPtrArray        *vh_registry_task_types  (VigilHost *host);
 GPtrArray        *vh_registry_commands    (VigilHost *host);
@@ -86,6 +93,15 @@ const VhTaskType *vh_registry_task_type   (VigilHost *host, const char *id);
 const VhCommand  *vh_registry_command     (VigilHost *host, const char *name);
 /* (transfer container) the handlers matching @event_type, in load order. */
 GPtrArray        *vh_registry_handlers_for (VigilHost *host, const char *event_type);
+/* The password check of protected actions. The settings layer installs it
+ * (vh_protect_check) so that the layers below it can ask it. */
+typedef gboolean (*VhProtectFunc) (VigilHost *host, const char *action, GError **error);
+void              vh_registry_set_protect_func (VigilHost *host, VhProtectFunc func);
+/* Before a task of @type_id is created or run by hand: TRUE when the type
+ * is no protected action, else the password check (failing closed when
+ * none is installed). */
+gboolean          vh_registry_protect_task_type (VigilHost *host, const char *type_id,
+                                                 GError **error);
 /* For error messages: "enable the plugin 'quarantine' (it is disabled)". */
 char             *vh_registry_explain_missing_task_type (VigilHost *host,
                                                          const char *type_id);
@@ -215,9 +231,11 @@ gboolean  vh_logger_init     (VigilHost *host, GError **error);
 void      vh_logger_free     (VigilHost *host);
 /* Registers the host-owned `general` section. */
 gboolean  vh_general_init    (VigilHost *host, GError **error);
-/* Password protection of @action ("plugins.disable", "quarantine.restore",
- * "task.delete"): TRUE when no password is set or the one given (prompt,
- * or the fd in VIGIL_PASSWORD_FD) matches. */
+/* Password protection of @action, one the host ("plugins.disable",
+ * "task.delete") or a loaded plugin declared: TRUE when it is not protected
+ * or the password given (prompt, or the fd in VIGIL_PASSWORD_FD) matches;
+ * FALSE with @error otherwise, for an undeclared action, and off the main
+ * thread when it would have to ask. */
 gboolean  vh_protect_check   (VigilHost *host, const char *action, GError **error);
 /* Behind VigilHostApi resolve_proxy and telemetry_excluded. */
 char     *vh_general_resolve_proxy      (VigilHost *host, const char *device_id,

@@ -39,6 +39,7 @@ struct _VigilPlugin {
   gboolean               builtin;       /* the "host" pseudo-plugin */
   GMutex                 lock;          /* guards data_dir */
   char                  *data_dir;
+  GStrv                  namespaces;    /* declared besides the id, or NULL */
 };
 
 VigilPlugin *vh_plugin_new  (VigilHost *host, const char *id, const char *file);
@@ -76,6 +77,8 @@ gboolean     vh_registry_add_handler    (VigilHost *host, VhHandler *entry,
                                          GError **error);
 gboolean     vh_registry_add_command    (VigilHost *host, VhCommand *entry,
                                          GError **error);
+gboolean     vh_registry_add_action     (VigilHost *host, VhAction *entry,
+                                         GError **error);
 void         vh_section_entry_free      (VhSection *entry);
 void         vh_task_type_entry_free    (VhTaskType *entry);
 
@@ -84,6 +87,24 @@ JsonObject  *vh_registry_plugin_to_json (VigilHost *host, VigilPlugin *plugin);
 
 /* Command names the CLI keeps for itself; plugins cannot take them. */
 gboolean     vh_registry_is_reserved_command (const char *name);
+
+/* ---- namespaces (namespaces.c) ------------------------------------ */
+
+/* The owner of the namespace @ns: the host's pseudo-plugin for a reserved
+ * one, the loaded plugin (or the one in init) that owns it, or NULL. */
+VigilPlugin *vh_namespace_owner  (VigilHost *host, const char *ns);
+/* Whether @plugin's id or declared namespaces include @ns, in any state. */
+gboolean     vh_namespace_owned_by (VigilPlugin *plugin, const char *ns);
+/* Before init: @plugin claims its id and @declared (NULL-terminated, may
+ * be NULL). Fails (BAD_DESCRIPTOR, NAMESPACE) on a malformed, reserved or
+ * already owned one, naming the owner. */
+gboolean     vh_namespaces_claim (VigilHost *host, VigilPlugin *plugin,
+                                  const char *const *declared, GError **error);
+/* Whether @plugin may register or emit @name ("<ns>.<x>" when @dotted,
+ * else a namespace itself); NAMESPACE naming both plugins otherwise. */
+gboolean     vh_namespace_check  (VigilPlugin *plugin, const char *kind,
+                                  const char *name, gboolean dotted,
+                                  GError **error);
 
 /* ---- normalizing and validating registrations ---------------------- */
 
@@ -110,6 +131,7 @@ gboolean     vh_validate_section   (const VigilSection *section, GError **error)
 gboolean     vh_validate_task_type (const VigilTaskType *type, GError **error);
 gboolean     vh_validate_handler   (const VigilEventHandler *handler, GError **error);
 gboolean     vh_validate_command   (const VigilCommand *command, GError **error);
+gboolean     vh_validate_action    (const VigilProtectedAction *action, GError **error);
 
 /* ---- host config --------------------------------------------------- */
 

@@ -4,8 +4,10 @@
  * order and then by file name, it decides whether the file may run at all
  * (not disabled, not a second copy of an id, not writable by others than
  * its owner), opens it with G_MODULE_BIND_LOCAL and immediate binding,
- * reads and checks the descriptor before any plugin init runs, makes the
- * module resident and calls init. Every refusal is kept on the plugin's
+ * reads and checks the descriptor before any plugin init runs (with the
+ * namespaces it claims: a namespace another plugin loaded before it owns,
+ * or the host reserves, refuses it), makes the module resident and calls
+ * init. Every refusal is kept on the plugin's
  * record with a message that names the file; a refused plugin never stops
  * the host. At exit, shutdowns run in reverse load order.
  */
@@ -125,11 +127,23 @@ copy_identity (VigilPlugin *plugin, const VigilPluginDesc *desc)
   plugin->description = g_strdup (desc->description);
 }
 
+/* The namespaces of a 1.1 descriptor; a 1.0 one ends before the field. */
+static const char *const *
+declared_namespaces (const VigilPluginDesc *desc)
+{
+  if (desc->struct_size < G_STRUCT_OFFSET (VigilPluginDesc, namespaces) +
+                          sizeof desc->namespaces)
+    return NULL;
+  return desc->namespaces;
+}
+
 /* Everything here reads only static data of the plugin: no plugin function
  * but the query has run when this says no. */
 static gboolean
-check_descriptor (VigilPlugin *plugin, const VigilPluginDesc *desc)
+check_descriptor (VigilHost *host, VigilPlugin *plugin, const VigilPluginDesc *desc)
 {
+  g_autoptr(GError) error = NULL;
+
   if (desc == NULL || desc->struct_size < DESC_HEADER_SIZE)
     {
       vh_plugin_refuse (plugin, VIGIL_PLUGIN_ERROR_BAD_DESCRIPTOR,
@@ -170,13 +184,18 @@ check_descriptor (VigilPlugin *plugin, const VigilPluginDesc *desc)
                         "its descriptor has no init function");
       return FALSE;
     }
+  if (!vh_namespaces_claim (host, plugin, declared_namespaces (desc), &error))
+    {
+      vh_plugin_refuse (plugin, error->code, "%s", error->message);
+      return FALSE;
+    }
   return TRUE;
 }
 
 /* Opens the file and reads the descriptor. On refusal the module is
  * closed again: none of its functions but the query has run. */
 static gboolean
-open_and_query (VigilPlugin *plugin)
+open_and_query (VigilHost *host, VigilPlugin *plugin)
 {
   g_autoptr(GError) error = NULL;
   const VigilPluginDesc *(*query) (void) = NULL;
@@ -193,7 +212,7 @@ open_and_query (VigilPlugin *plugin)
     vh_plugin_refuse (plugin, VIGIL_PLUGIN_ERROR_NOT_A_PLUGIN,
                       "not a Vigil plugin: it has no %s symbol (write it with "
                       "VIGIL_PLUGIN_DEFINE())", VIGIL_PLUGIN_QUERY_SYMBOL);
-  else if (check_descriptor (plugin, (plugin->desc = query ())))
+  else if (check_descriptor (host, plugin, (plugin->desc = query ())))
     return TRUE;
   plugin->desc = NULL;
   g_module_close (plugin->module);
@@ -256,7 +275,7 @@ vh_loader_load_file (VigilHost *host, const char *path, const char *folder_probl
   gboolean go = may_open (host, plugin, folder_problem);
 
   vh_registry_add_plugin (host, plugin);
-  if (go && open_and_query (plugin))
+  if (go && open_and_query (host, plugin))
     run_init (host, plugin);
   log_outcome (host, plugin);
 }

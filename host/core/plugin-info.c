@@ -2,8 +2,10 @@
 /*
  * What the host tells people about plugins: the JSON record behind
  * `vigil plugins` and vigil_host_plugins() (identity, state, refusal
- * reason, contributions), and the sentence that explains a missing task
- * type by naming the plugin that would provide it and what to do about it.
+ * reason, namespaces, contributions), and the sentence that explains a
+ * missing task type by naming the plugin that owns its namespace and what
+ * to do about it. The host never guesses a provider from a plugin's name:
+ * only a plugin's id and its declared namespaces say what it owns.
  */
 #include "core-private.h"
 
@@ -40,6 +42,21 @@ static const char *task_type_id (gconstpointer e) { return ((const VhTaskType *)
 static const char *command_name (gconstpointer e) { return ((const VhCommand *) e)->command.name; }
 
 static const char *handler_type (gconstpointer e) { return ((const VhHandler *) e)->handler.event_type; }
+static const char *action_id (gconstpointer e) { return ((const VhAction *) e)->action.id; }
+
+/* The id first, then the declared ones; empty when the file was never read. */
+static JsonArray *
+namespaces_of (VigilPlugin *plugin)
+{
+  JsonArray *out = json_array_new ();
+
+  if (plugin->abi_major == 0 && !plugin->builtin)
+    return out;
+  json_array_add_string_element (out, plugin->id);
+  for (char **n = plugin->namespaces; n != NULL && *n != NULL; n++)
+    json_array_add_string_element (out, *n);
+  return out;
+}
 
 JsonObject *
 vh_registry_plugin_to_json (VigilHost *host, VigilPlugin *plugin)
@@ -58,6 +75,7 @@ vh_registry_plugin_to_json (VigilHost *host, VigilPlugin *plugin)
   set_string_or_null (o, "abi", abi);
   json_object_set_string_member (o, "state", vh_plugin_state_name (plugin->state));
   set_string_or_null (o, "reason", plugin->reason);
+  json_object_set_array_member (o, "namespaces", namespaces_of (plugin));
   json_object_set_array_member (o, "sections",
       contributions (vh_registry_sections (host), plugin, section_id));
   json_object_set_array_member (o, "task_types",
@@ -65,29 +83,47 @@ vh_registry_plugin_to_json (VigilHost *host, VigilPlugin *plugin)
   json_object_set_array_member (o, "event_handlers", contributions (vh_registry_handlers (host), plugin, handler_type));
   json_object_set_array_member (o, "commands",
       contributions (vh_registry_commands (host), plugin, command_name));
+  json_object_set_array_member (o, "protected_actions",
+      contributions (vh_registry_actions (host), plugin, action_id));
   return o;
 }
 
-/* The plugin that would provide @type_id: the one named like its prefix
- * ("quarantine" for "quarantine.put"), or one whose id starts with it
- * ("ioc-scan" for "ioc.scan"). */
+/* A plugin that is not loaded but claims @ns: refused after its descriptor
+ * was read (its namespaces are known), or disabled or refused before that
+ * with @ns as its id (a plugin always owns its id). */
 static VigilPlugin *
-provider_of (VigilHost *host, const char *prefix)
+unloaded_owner (VigilHost *host, const char *ns)
 {
   GPtrArray *plugins = vh_registry_plugins (host);
-  g_autofree char *dash = g_strconcat (prefix, "-", NULL);
-  g_autofree char *underscore = g_strconcat (prefix, "_", NULL);
-  VigilPlugin *exact = vh_registry_find_plugin (host, prefix);
 
-  if (exact != NULL)
-    return exact;
   for (guint i = 0; i < plugins->len; i++)
     {
       VigilPlugin *p = g_ptr_array_index (plugins, i);
-      if (g_str_has_prefix (p->id, dash) || g_str_has_prefix (p->id, underscore))
+      if (p->state == VH_PLUGIN_LOADED)
+        continue;
+      if (vh_namespace_owned_by (p, ns))
         return p;
     }
   return NULL;
+}
+
+/* (transfer full) ": disabled plugins: a, b (...)", or "". */
+static char *
+disabled_hint (VigilHost *host)
+{
+  GPtrArray *plugins = vh_registry_plugins (host);
+  g_autoptr(GString) ids = g_string_new (NULL);
+
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      VigilPlugin *p = g_ptr_array_index (plugins, i);
+      if (p->state == VH_PLUGIN_DISABLED)
+        g_string_append_printf (ids, "%s%s", ids->len ? ", " : "", p->id);
+    }
+  if (ids->len == 0)
+    return g_strdup ("");
+  return g_strdup_printf ("; disabled plugins, which may provide it: %s "
+                          "(vigil plugins enable ID)", ids->str);
 }
 
 /**
@@ -99,15 +135,25 @@ provider_of (VigilHost *host, const char *prefix)
 char *
 vh_registry_explain_missing_task_type (VigilHost *host, const char *type_id)
 {
-  g_autofree char *prefix = g_strndup (type_id, strcspn (type_id, "."));
+  g_autofree char *ns = g_strndup (type_id, strcspn (type_id, "."));
+  g_autofree char *hint = NULL;
   VigilPlugin *p;
 
   if (vh_registry_task_type (host, type_id) != NULL)
     return g_strdup_printf ("task type '%s' is available", type_id);
-  p = provider_of (host, prefix);
+  p = vh_namespace_owner (host, ns);
   if (p == NULL)
-    return g_strdup_printf ("task type '%s' is not available: the plugin '%s' is "
-                            "not installed", type_id, prefix);
+    p = unloaded_owner (host, ns);
+  if (p == NULL)
+    {
+      hint = disabled_hint (host);
+      return g_strdup_printf ("task type '%s' is not available: no installed plugin "
+                              "owns the namespace '%s'%s", type_id, ns, hint);
+    }
+  if (p->builtin)
+    return g_strdup_printf ("task type '%s' is not available: the namespace '%s' "
+                            "is the host's, and the host has no such task type",
+                            type_id, ns);
   switch (p->state)
     {
     case VH_PLUGIN_DISABLED:

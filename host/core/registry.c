@@ -2,8 +2,9 @@
 /*
  * The registry: every plugin file the host has seen (loaded, refused or
  * disabled, in scan order) and everything the loaded ones registered:
- * sections, task types, event handlers and commands, each in registration
- * order. Ids are unique across plugins; a refused plugin's registrations
+ * sections, task types, event handlers, commands and protected actions,
+ * each in registration order, and the password check a protected task type
+ * asks before it is created or run. Ids are unique across plugins; a refused plugin's registrations
  * are rolled back so nothing of it stays reachable. The registry is written
  * only on the main thread while plugins load and is read-only afterwards,
  * which is what lets worker threads read it without a lock.
@@ -19,6 +20,8 @@ struct _VhRegistry {
   GPtrArray   *task_types;  /* VhTaskType *, owned */
   GPtrArray   *handlers;    /* VhHandler *, owned */
   GPtrArray   *commands;    /* VhCommand *, owned */
+  GPtrArray   *actions;     /* VhAction *, owned */
+  VhProtectFunc protect;    /* installed by the settings layer */
   gboolean     loaded;
 };
 
@@ -57,6 +60,7 @@ vh_plugin_free (VigilPlugin *plugin)
   g_free (plugin->reason);
   g_clear_error (&plugin->registration_error);
   g_free (plugin->data_dir);
+  g_strfreev (plugin->namespaces);
   g_mutex_clear (&plugin->lock);
   /* plugin->module stays open on purpose: plugins are never unloaded */
   g_free (plugin);
@@ -114,6 +118,7 @@ vh_registry_new (VigilHost *host)
   registry->task_types = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_task_type_entry_free);
   registry->handlers = g_ptr_array_new_with_free_func (g_free);
   registry->commands = g_ptr_array_new_with_free_func (g_free);
+  registry->actions = g_ptr_array_new_with_free_func (g_free);
   registry->host_plugin = vh_plugin_new (host, "host", NULL);
   registry->host_plugin->builtin = TRUE;
   registry->host_plugin->state = VH_PLUGIN_LOADED;
@@ -126,6 +131,7 @@ vh_registry_free (VhRegistry *registry)
 {
   if (registry == NULL)
     return;
+  g_ptr_array_unref (registry->actions);
   g_ptr_array_unref (registry->commands);
   g_ptr_array_unref (registry->handlers);
   g_ptr_array_unref (registry->task_types);
@@ -210,6 +216,7 @@ vh_registry_rollback (VigilHost *host, VigilPlugin *plugin)
   remove_by_plugin (r->task_types, plugin);
   remove_by_plugin (r->handlers, plugin);
   remove_by_plugin (r->commands, plugin);
+  remove_by_plugin (r->actions, plugin);
 }
 
 static gboolean
@@ -282,7 +289,62 @@ vh_registry_add_command (VigilHost *host, VhCommand *entry, GError **error)
   return TRUE;
 }
 
+gboolean
+vh_registry_add_action (VigilHost *host, VhAction *entry, GError **error)
+{
+  const VhAction *other = vh_registry_action (host, entry->action.id);
+
+  if (other != NULL)
+    return duplicate (error, "protected action", entry->action.id, other->plugin);
+  g_ptr_array_add (host->registry->actions, entry);
+  return TRUE;
+}
+
+/* ---- protected actions --------------------------------------------- */
+
+void
+vh_registry_set_protect_func (VigilHost *host, VhProtectFunc func)
+{
+  host->registry->protect = func;
+}
+
+gboolean
+vh_registry_protect_task_type (VigilHost *host, const char *type_id, GError **error)
+{
+  if (type_id == NULL || vh_registry_action (host, type_id) == NULL)
+    return TRUE;
+  if (host->registry->protect == NULL)
+    {
+      /* Fail closed: a host without its settings layer cannot tell. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "task type '%s' is a protected action and this host has no "
+                   "password check", type_id);
+      return FALSE;
+    }
+  return host->registry->protect (host, type_id, error);
+}
+
 /* ---- look-ups ------------------------------------------------------ */
+
+GPtrArray *
+vh_registry_actions (VigilHost *host)
+{
+  return host->registry->actions;
+}
+
+const VhAction *
+vh_registry_action (VigilHost *host, const char *id)
+{
+  GPtrArray *a = host->registry->actions;
+
+  for (guint i = 0; id != NULL && i < a->len; i++)
+    {
+      const VhAction *entry = g_ptr_array_index (a, i);
+      if (g_str_equal (entry->action.id, id))
+        return entry;
+    }
+  return NULL;
+}
 
 GPtrArray *
 vh_registry_sections (VigilHost *host)

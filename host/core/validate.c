@@ -46,7 +46,7 @@ vh_valid_id (const char *id, const char *extra_chars)
   return TRUE;
 }
 
-/* "<plugin>.<verb>": dotted, no empty part. */
+/* "<namespace>.<verb>": dotted, no empty part. */
 static gboolean
 valid_dotted_id (const char *id)
 {
@@ -250,12 +250,21 @@ vh_validate_task_type (const VigilTaskType *type, GError **error)
   g_autofree char *where = NULL;
 
   if (!valid_dotted_id (type->id))
-    return invalid (error, "task type id '%s' is invalid: use '<plugin>.<verb>' "
+    return invalid (error, "task type id '%s' is invalid: use '<namespace>.<verb>' "
                     "(letters a-z, digits, '_', '-')", type->id ? type->id : "(null)");
   if (type->run == NULL)
     return invalid (error, "task type '%s': run is NULL", type->id);
   where = g_strdup_printf ("%s.params", type->id);
   return vh_validate_fields (type->params, type->n_params, where, error);
+}
+
+gboolean
+vh_validate_action (const VigilProtectedAction *action, GError **error)
+{
+  if (!valid_dotted_id (action->id))
+    return invalid (error, "protected action id '%s' is invalid: use '<namespace>.<verb>' "
+                    "(letters a-z, digits, '_', '-')", action->id ? action->id : "(null)");
+  return TRUE;
 }
 
 gboolean

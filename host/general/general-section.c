@@ -6,6 +6,9 @@
  * host's pseudo-plugin "host", so policies, locks, effective settings and
  * secret masking treat it like any other. Its validate callback holds the
  * cross-field rules; the host's schema checks do types, ranges and enums.
+ * The host declares its own protected actions here, through the same API
+ * slot plugins use for theirs; the section's list of actions accepts every
+ * declared one and, left unset, protects them all.
  * Defaults and ranges follow the product documentation (proxy port 8080,
  * trace files of 50 MB, one file per trace log).
  */
@@ -44,8 +47,9 @@ static const VigilField protection_fields[] = {
     .description = "Salted PBKDF2 hash of the password, made with `vigil "
                    "password set` or `vigil password hash`; never a clear password" },
   { .key = "actions", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_STRING,
-    .default_json = "[\"plugins.disable\",\"quarantine.restore\",\"task.delete\"]",
-    .description = "The protected actions" },
+    .description = "The protected actions, among those the host and the loaded "
+                   "plugins declare (`vigil plugins show ID`); unset (null) means "
+                   "every one of them" },
 };
 
 static const VigilField diagnosis_fields[] = {
@@ -84,8 +88,10 @@ static const VigilSettingsGroup general_groups[] = {
     .fields = VIGIL_ARRAY (exclusion_fields) },
 };
 
-const char *const vh_protected_actions[] = {
-  "plugins.disable", "quarantine.restore", "task.delete", NULL
+/* The host's own protected actions; plugins declare theirs. */
+static const VigilProtectedAction host_actions[] = {
+  { .id = "plugins.disable", .description = "Disable a plugin (vigil plugins disable)" },
+  { .id = "task.delete", .description = "Delete a task and its results (vigil task delete)" },
 };
 
 /* ------------------------------------------------------------------ */
@@ -119,7 +125,7 @@ validate_proxy (JsonObject *proxy, VigilReport *report)
 }
 
 static void
-validate_protection (JsonObject *group, VigilReport *report)
+validate_protection (VigilHost *host, JsonObject *group, VigilReport *report)
 {
   const char *hash = vh_json_string (group, "password_hash");
   JsonArray *actions = vh_json_array (group, "actions");
@@ -149,10 +155,13 @@ validate_protection (JsonObject *group, VigilReport *report)
       const char *action = json_array_get_string_element (actions, i);
       g_autofree char *path = g_strdup_printf ("password_protection.actions[%u]", i);
 
-      if (!g_strv_contains (vh_protected_actions, action))
-        vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path,
-                                   "'%s' is not a protected action (plugins.disable, "
-                                   "quarantine.restore, task.delete)", action);
+      if (vh_registry_action (host, action) == NULL)
+        {
+          g_autofree char *known = vh_protected_action_list (host);
+          vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path,
+                                     "'%s' is not a protected action of the host or of "
+                                     "a loaded plugin (%s)", action, known);
+        }
     }
 }
 
@@ -189,7 +198,7 @@ static void
 validate_general (JsonObject *values, VigilReport *report, gpointer user_data)
 {
   validate_proxy (vh_json_object (values, "proxy"), report);
-  validate_protection (vh_json_object (values, "password_protection"), report);
+  validate_protection (user_data, vh_json_object (values, "password_protection"), report);
   validate_diagnosis (vh_json_object (values, "failure_diagnosis"), report);
   validate_rules (vh_json_object (values, "telemetry_exclusions"), "processes", report);
   validate_rules (vh_json_object (values, "telemetry_exclusions"), "networks", report);
@@ -218,11 +227,19 @@ vh_general_init (VigilHost *host, GError **error)
 {
   VigilPlugin *self = vh_registry_host_plugin (host);
   const VigilHostApi *api = vh_api ();
+  VigilSection section = general_section;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
-  if (!api->register_section (self, &general_section, sizeof general_section, error))
+  /* validate reads the declared protected actions: it needs the host. */
+  section.user_data = host;
+  if (!api->register_section (self, &section, sizeof section, error))
     return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (host_actions); i++)
+    if (!api->register_protected_action (self, &host_actions[i], sizeof host_actions[i],
+                                         error))
+      return FALSE;
+  vh_registry_set_protect_func (host, vh_protect_check);
   if (!vh_general_register_commands (self, error))
     return FALSE;
   /* Trace files follow the local machine's failure diagnosis settings

@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 
 /* general-section.c */
 const VigilSection *vh_general_section (void);
-extern const char *const vh_protected_actions[];
+/* (transfer full) "a, b, c": every declared protected action. */
+char       *vh_protected_action_list (VigilHost *host);
 
 /* general-settings.c: the effective `general` settings (group -> key ->
  * value) of @device_id; NULL means the local machine (see

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Password protection of actions (disabling a plugin, restoring from
- * quarantine, deleting a task). The password is read from the file
+ * Password protection of actions: the host's own (disabling a plugin,
+ * deleting a task) and those the loaded plugins declare (restoring from
+ * quarantine, ...); the host keeps no list of plugin actions. An action is
+ * protected when the local policy's list names it, or leaves the list
+ * unset (every declared action). The password is read from the file
  * descriptor named by env VIGIL_PASSWORD_FD (scripts, tests) or else from
  * the terminal with echo off, compared in constant time with the salted
  * hash of the local machine's `general` settings, and wiped from memory.
  * Protection belongs to the machine where the command runs, not to a
  * managed device: an action is protected when the policy that reaches this
- * machine (the root group's, and the defaults) says so. A missing terminal
- * is an error, never a silent pass.
+ * machine (the root group's, and the defaults) says so. A missing terminal,
+ * an undeclared action or a check from a worker thread (no one to ask) is
+ * an error, never a silent pass.
  */
 #include "general.h"
 
@@ -120,12 +124,27 @@ vh_password_read (const char *prompt, GError **error)
   return read_from_terminal (prompt, error);
 }
 
+char *
+vh_protected_action_list (VigilHost *host)
+{
+  GPtrArray *actions = vh_registry_actions (host);
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < actions->len; i++)
+    g_string_append_printf (out, "%s%s", i ? ", " : "",
+                            ((const VhAction *) g_ptr_array_index (actions, i))->action.id);
+  return g_strdup (out->len ? out->str : "none");
+}
+
+/* Unset (null) protects every declared action. */
 static gboolean
 action_protected (JsonObject *protection, const char *action)
 {
   JsonArray *actions = vh_json_array (protection, "actions");
 
-  for (guint i = 0; actions && i < json_array_get_length (actions); i++)
+  if (actions == NULL)
+    return TRUE;
+  for (guint i = 0; i < json_array_get_length (actions); i++)
     if (g_strcmp0 (json_array_get_string_element (actions, i), action) == 0)
       return TRUE;
   return FALSE;
@@ -144,6 +163,14 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
 
   g_return_val_if_fail (action != NULL, FALSE);
 
+  if (vh_registry_action (host, action) == NULL)
+    {
+      g_autofree char *known = vh_protected_action_list (host);
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "'%s' is not a protected action of the host or of a loaded "
+                   "plugin (%s)", action, known);
+      return FALSE;
+    }
   settings = vh_general_settings (host, NULL, &local);
   if (settings == NULL)
     {
@@ -165,6 +192,15 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
       return TRUE;
     }
 
+  if (g_thread_self () != host->main_thread)
+    {
+      /* A worker (a task run creating a task) has no terminal of its own:
+       * two runs asking at once would interleave on it. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "'%s' is password-protected and the password can only be asked "
+                   "on the host's main thread, not from a task run", action);
+      return FALSE;
+    }
   prompt = g_strdup_printf ("Password for %s: ", action);
   password = vh_password_read (prompt, error);
   if (password == NULL)

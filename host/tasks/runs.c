@@ -247,7 +247,9 @@ vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error)
   GPtrArray *jobs;
   gint64 now = vigil_host_now (host);
 
-  if (task == NULL)
+  if (task == NULL ||
+      !vh_registry_protect_task_type (host, json_object_get_string_member (task, "type"),
+                                      error))
     return NULL;
   if (json_object_get_boolean_member (task, "cancelled"))
     {

@@ -243,6 +243,8 @@ vh_tasks_create (VigilHost *host, const char *source, const VigilTaskSpec *spec,
       set_error (error, VIGIL_PLUGIN_ERROR_NOT_FOUND, "%s", why);
       return NULL;
     }
+  if (!vh_registry_protect_task_type (host, spec->type, error))
+    return NULL;
   if (spec->retention_days > MAX_RETENTION_DAYS)
     {
       set_error (error, VIGIL_PLUGIN_ERROR_INVALID, "retention_days: %u is out of range 1–%d",

@@ -36,14 +36,26 @@
  *   asking for a quarantine). It must be reentrant and must not depend on
  *   main-thread state.
  * - Every #VigilHostApi function is thread-safe except the register_*
- *   functions, which are only valid during init.
+ *   functions, which are only valid during init, and protect_check, which
+ *   may prompt on the terminal: off the main thread it fails whenever it
+ *   would have to ask.
  *
  * Loading: the host reads the descriptor and checks it (ABI version, size,
- * id = file name, init present) before calling any plugin function but
- * vigil_plugin_query_v1(). ELF constructors run as soon as the file is
- * mapped, so a plugin must not have any. Files and folders writable by
- * group or others are never opened, nor are plugins disabled in the host
- * config.
+ * id = file name, init present, namespaces free) before calling any plugin
+ * function but vigil_plugin_query_v1(). ELF constructors run as soon as
+ * the file is mapped, so a plugin must not have any. Files and folders
+ * writable by group or others are never opened, nor are plugins disabled
+ * in the host config.
+ *
+ * Namespaces: a plugin owns its id and the namespaces its descriptor
+ * declares; "host" and the host's own namespaces (task, plugins, general,
+ * the built-in commands) are reserved. A task type, a protected action or
+ * an event type a plugin emits is "<namespace>.<name>", a section id or a
+ * command name is a namespace itself, always one of the plugin's own
+ * ('-' and '_' count as the same character, so the plugin "sandbox-response"
+ * owns the section "sandbox_response"). Anything else is refused with
+ * VIGIL_PLUGIN_ERROR_NAMESPACE naming both plugins; of two plugins claiming
+ * one namespace, the one loaded second is refused.
  *
  * Ownership: unless a function says "(transfer full)", pointers passed to the
  * plugin are borrowed and valid only for the duration of the call, and
@@ -60,7 +72,7 @@
 G_BEGIN_DECLS
 
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 0
+#define VIGIL_ABI_MINOR 1
 
 /* The install folder for plugins carries the major version. */
 #define VIGIL_PLUGIN_SUBDIR "vigil/plugins-1"
@@ -86,6 +98,8 @@ typedef enum {
   VIGIL_PLUGIN_ERROR_DISABLED,         /* disabled in the host config */
   VIGIL_PLUGIN_ERROR_NOT_FOUND,        /* task type, section, device, ... */
   VIGIL_PLUGIN_ERROR_FAILED,           /* anything else */
+  VIGIL_PLUGIN_ERROR_NAMESPACE,        /* another plugin's or the host's
+                                        * namespace; Since: 1.1 */
 } VigilPluginError;
 
 #define VIGIL_PLUGIN_ERROR (vigil_plugin_error_quark ())
@@ -130,19 +144,29 @@ typedef void (*VigilPluginShutdownFunc) (VigilPlugin *self);
 
 /**
  * VigilPluginDesc:
- * Returned by vigil_plugin_query_v1(). Write it with VIGIL_PLUGIN_DEFINE().
+ * Returned by vigil_plugin_query_v1(). Write it with VIGIL_PLUGIN_DEFINE()
+ * or, to declare namespaces, VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES().
+ *
+ * @namespaces: Since: 1.1. The namespaces the plugin owns besides its id
+ *   (see "Namespaces" above): a NULL-terminated array of names (letters
+ *   a-z, digits, '_' and '-'), or NULL for none. The ioc-scan plugin
+ *   declares "ioc" for its task type "ioc.scan", its event "ioc.found" and
+ *   its command "ioc". Checked before init runs: a plugin declaring a
+ *   reserved namespace or one a plugin loaded before it owns is refused.
  */
 typedef struct {
   guint32                 struct_size; /* sizeof (VigilPluginDesc) */
   guint16                 abi_major;   /* VIGIL_ABI_MAJOR at build time */
   guint16                 abi_minor;   /* VIGIL_ABI_MINOR at build time */
-  const char             *id;          /* [a-z0-9_-]+, equals the file stem */
+  const char             *id;          /* [a-z0-9_-]{1,64}, equals the file
+                                        * stem; not a reserved namespace */
   const char             *name;        /* human-readable name */
   const char             *version;     /* the plugin's own version */
   const char             *license;     /* SPDX identifier */
   const char             *description; /* one sentence */
   VigilPluginInitFunc     init;        /* required */
   VigilPluginShutdownFunc shutdown;    /* optional */
+  const char *const      *namespaces;  /* Since: 1.1; may be NULL */
 } VigilPluginDesc;
 
 #if defined(__GNUC__)
@@ -154,13 +178,29 @@ typedef struct {
 /**
  * VIGIL_PLUGIN_DEFINE:
  * Writes the descriptor and the exported entry point. Use once per plugin,
- * and build with -fvisibility=hidden so that this is the only export.
+ * and build with -fvisibility=hidden so that this is the only export. The
+ * plugin owns no namespace but its id.
  */
 #define VIGIL_PLUGIN_DEFINE(id_, name_, version_, license_, description_,  \
                             init_, shutdown_)                               \
+  VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES (id_, name_, version_, license_,      \
+                                       description_, init_, shutdown_, NULL)
+
+/**
+ * VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES:
+ * @namespaces_: a static NULL-terminated array of the namespaces the
+ *   plugin owns besides its id, e.g.
+ *   `static const char *const my_namespaces[] = { "ioc", NULL };`
+ *
+ * Like VIGIL_PLUGIN_DEFINE(). Since: 1.1
+ */
+#define VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES(id_, name_, version_, license_, \
+                                            description_, init_, shutdown_, \
+                                            namespaces_)                    \
   static const VigilPluginDesc vigil_plugin_desc_ = {                       \
     sizeof (VigilPluginDesc), VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR,             \
-    id_, name_, version_, license_, description_, init_, shutdown_          \
+    id_, name_, version_, license_, description_, init_, shutdown_,         \
+    namespaces_                                                             \
   };                                                                        \
   VIGIL_PLUGIN_EXPORT const VigilPluginDesc *vigil_plugin_query_v1 (void);  \
   VIGIL_PLUGIN_EXPORT const VigilPluginDesc *vigil_plugin_query_v1 (void)   \
@@ -252,7 +292,8 @@ typedef JsonObject *(*VigilMigrateFunc) (JsonObject *values,
                                          GError    **error);
 
 typedef struct {
-  const char               *id;            /* "kata"; unique in the host */
+  const char               *id;            /* "kata": one of the plugin's
+                                            * namespaces; unique in the host */
   const char               *title;
   guint                     schema_version; /* >= 1 */
   const VigilSettingsGroup *groups;
@@ -292,7 +333,8 @@ typedef void (*VigilTaskValidateFunc) (JsonObject  *params,
                                        gpointer     user_data);
 
 typedef struct {
-  const char           *id;       /* "quarantine.put": "<plugin>.<verb>" */
+  const char           *id;       /* "quarantine.put": "<namespace>.<verb>",
+                                   * in one of the plugin's namespaces */
   const char           *title;
   const char           *description;
   const VigilField     *params;   /* parameters schema */
@@ -314,6 +356,11 @@ typedef struct {
  *   {"kind":"on_start"}, {"kind":"after_update"},
  *   {"kind":"window","start":"hh:mm","end":"hh:mm"} (daily window, may
  *   cross midnight). NULL means {"kind":"now"}.
+ * @retention_days: days the results are kept, at most 3650; 0 means the
+ *   default (7).
+ * @reserved: Since: 1.1 (tail padding in 1.0). Must be zero: a plugin
+ *   built for 1.1 or later that sets it is refused with INVALID. It keeps
+ *   sizeof this struct from hiding a field appended later.
  */
 typedef struct {
   const char         *type;           /* a registered task type id */
@@ -324,6 +371,7 @@ typedef struct {
   JsonObject         *params;         /* copied by the host */
   const char         *schedule;       /* JSON text, see above */
   guint               retention_days; /* 0 means the default (7) */
+  guint32             reserved;       /* Since: 1.1; must be zero */
 } VigilTaskSpec;
 
 /* ------------------------------------------------------------------ */
@@ -342,13 +390,16 @@ typedef struct {
   gint64      time_us;         /* UTC, microseconds since the epoch */
   guint       payload_version; /* version of the payload's layout */
   JsonObject *payload;         /* never NULL (may be empty) */
-  const char *source;          /* plugin id, "host" or "cli" */
+  const char *source;          /* a plugin id, "host", "cli", "serve" or
+                                * the name an embedding application gave */
 } VigilEvent;
 
 typedef void (*VigilEventFunc) (const VigilEvent *event, gpointer user_data);
 
 typedef struct {
-  const char    *event_type;  /* exact type, or a prefix ending in ".*" */
+  const char    *event_type;  /* an exact type ("ioc.found"), a prefix
+                              * ending in ".*" ("quarantine.*"), or "*" for
+                              * every event; any plugin's events */
   VigilEventFunc handler;
   gpointer       user_data;
 } VigilEventHandler;
@@ -380,13 +431,40 @@ typedef enum {
   VIGIL_COMMAND_JSON = 1 << 0,
 } VigilCommandFlags;
 
+/**
+ * VigilCommand:
+ * @reserved: Since: 1.1 (tail padding in 1.0). Must be zero: a plugin
+ *   built for 1.1 or later that sets it is refused with INVALID.
+ */
 typedef struct {
-  const char      *name;     /* "ioc"; unique across plugins and the host */
+  const char      *name;     /* "ioc": one of the plugin's namespaces, not a
+                              * built-in command; unique */
   const char      *summary;  /* one line for `vigil --help` */
   VigilCommandFunc run;
   gpointer         user_data;
   guint            flags;    /* VigilCommandFlags; Since: 1.0 */
+  guint32          reserved; /* Since: 1.1; must be zero */
 } VigilCommand;
+
+/* ------------------------------------------------------------------ */
+/* Protected actions                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * VigilProtectedAction:
+ * An action an admin can put under the host's password protection (the
+ * `general` section, group `password_protection`). Since: 1.1
+ *
+ * A protected action whose id is one of the plugin's task types protects
+ * that task type too: creating a task of it (from the CLI, the host API or
+ * a plugin) and running one by hand first pass the password check. A
+ * plugin checks its other protected actions itself with protect_check.
+ */
+typedef struct {
+  const char *id;          /* "quarantine.restore": "<namespace>.<verb>",
+                            * in one of the plugin's namespaces; unique */
+  const char *description; /* one line, for admins */
+} VigilProtectedAction;
 
 /* ------------------------------------------------------------------ */
 /* Host services                                                       */
@@ -400,7 +478,9 @@ typedef enum {
 /**
  * VigilHostApi:
  * Host services. Check api->struct_size (or VIGIL_API_HAS) before using a
- * slot added after 1.0.
+ * slot added after 1.0. A slot that takes a GError sets it on every
+ * failure, a NULL argument the slot does not allow included (INVALID); the
+ * others return NULL, FALSE or 0 on a NULL argument.
  */
 struct _VigilHostApi {
   guint32 struct_size;
@@ -412,14 +492,17 @@ struct _VigilHostApi {
       G_GNUC_PRINTF (3, 4);
 
   /* Since: 1.0. Registrations, during init only. @size is sizeof the struct
-   * as the plugin knows it. Errors: DUPLICATE, INVALID. Any failed
-   * registration refuses the whole plugin, even if init goes on and returns
-   * TRUE, and everything it registered is rolled back.
-   * Rules checked: section, group and field ids [a-z0-9_]+, unique; task
-   * type ids "<plugin>.<verb>", unique across plugins; one handler per
-   * event type (or prefix) per plugin; command names [a-z][a-z0-9-]*,
-   * unique, not a built-in command; ENUM fields have enum_values; ranges
-   * only on INT and LIST; default_json parses and fits its field. */
+   * as the plugin knows it. Errors: DUPLICATE, INVALID, NAMESPACE. Any
+   * failed registration refuses the whole plugin, even if init goes on and
+   * returns TRUE, and everything it registered is rolled back.
+   * Rules checked: section, group and field ids [a-z0-9_]+, unique; a
+   * section id is one of the plugin's namespaces; task type ids
+   * "<namespace>.<verb>" in one of the plugin's namespaces, unique; one
+   * handler per event type (or prefix) per plugin; command names
+   * [a-z][a-z0-9-]*, one of the plugin's namespaces, unique, not a
+   * built-in command; ENUM fields have enum_values; ranges only on INT and
+   * LIST; default_json parses and fits its field; unknown flags and
+   * non-zero reserved members are refused. */
   gboolean (*register_section) (VigilPlugin *self, const VigilSection *section,
                                 gsize size, GError **error);
   gboolean (*register_task_type) (VigilPlugin *self, const VigilTaskType *type,
@@ -437,15 +520,19 @@ struct _VigilHostApi {
       G_GNUC_PRINTF (4, 5);
 
   /* Since: 1.0. Emits an event; handlers run later on the main thread, the
-   * event is stored first. @payload is copied. Returns: (transfer full) the
-   * event id, or NULL with @error. */
+   * event is stored first. @type is "<namespace>.<what>" in one of the
+   * plugin's namespaces (NAMESPACE otherwise); @device_id may be NULL for
+   * a host-wide event; @payload (may be NULL: empty) is copied. Returns:
+   * (transfer full) the event id, or NULL with @error. */
   char *(*emit_event) (VigilPlugin *self, const char *type,
                        const char *device_id, guint payload_version,
                        JsonObject *payload, GError **error);
 
   /* Since: 1.0. Creates a task. Errors: NOT_FOUND (type, device or group;
    * for a type, the message names the plugin to enable when known),
-   * INVALID (params). Returns: (transfer full) the task id, or NULL. */
+   * INVALID (params, spec); for a protected task type (see
+   * #VigilProtectedAction), the password check's error. Returns: (transfer
+   * full) the task id, or NULL. */
   char *(*create_task) (VigilPlugin *self, const VigilTaskSpec *spec,
                         gsize spec_size, GError **error);
 
@@ -513,10 +600,14 @@ struct _VigilHostApi {
   gboolean (*telemetry_excluded) (VigilPlugin *self, const VigilEvent *event);
 
   /* Since: 1.0. The host's password protection of a protected action
-   * ("quarantine.restore"): TRUE when no password is set, or when the one
-   * the user gives (asked on the terminal, or read from the fd named by
-   * VIGIL_PASSWORD_FD) matches; FALSE with @error otherwise. It may prompt:
-   * call it from commands on the main thread, never from a task run. */
+   * ("quarantine.restore"): TRUE when the action is not protected, or when
+   * the password the user gives (asked on the terminal, or read from the fd
+   * named by VIGIL_PASSWORD_FD) matches; FALSE with @error otherwise, and
+   * whenever the host cannot tell (it fails closed). @action is one the
+   * host or a loaded plugin declared (register_protected_action); for a
+   * plugin built for 1.1 or later an undeclared one is an INVALID error (a
+   * 1.0 plugin could not declare it, so it is never protected). It may
+   * prompt: main thread only, never from a task run. */
   gboolean (*protect_check) (VigilPlugin *self, const char *action,
                              GError **error);
 
@@ -526,6 +617,13 @@ struct _VigilHostApi {
    * own tasks: another plugin's is NOT_FOUND like a missing one.
    * Returns: (transfer full) or NULL with @error. */
   JsonObject *(*get_task) (VigilPlugin *self, const char *task_id, GError **error);
+
+  /* Since: 1.1. Declares a protected action (see #VigilProtectedAction),
+   * during init only, like the other registrations. Errors: DUPLICATE,
+   * INVALID, NAMESPACE. */
+  gboolean (*register_protected_action) (VigilPlugin *self,
+                                         const VigilProtectedAction *action,
+                                         gsize size, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

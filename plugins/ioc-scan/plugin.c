@@ -80,7 +80,10 @@ ioc_shutdown (VigilPlugin *self)
   ioc_shared_collection_clear ();
 }
 
-VIGIL_PLUGIN_DEFINE ("ioc-scan", "IOC scan", "0.1.0", "LGPL-2.1-or-later",
-                     "OpenIOC 1.0/1.1 parsing and evaluation, the IOC Scan task and "
-                     "IOC collection export.",
-                     ioc_init, ioc_shutdown)
+/* Its task type (ioc.scan), its event (ioc.found) and its command (ioc). */
+static const char *const ioc_namespaces[] = { "ioc", NULL };
+
+VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("ioc-scan", "IOC scan", "0.1.0", "LGPL-2.1-or-later",
+                                     "OpenIOC 1.0/1.1 parsing and evaluation, the IOC Scan "
+                                     "task and IOC collection export.",
+                                     ioc_init, ioc_shutdown, ioc_namespaces)

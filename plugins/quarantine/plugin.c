@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The quarantine plugin: registers the `quarantine` section, the task types
- * quarantine.put/restore/delete and the `vigil quarantine` command, and at
+ * quarantine.put/restore/delete, the protected action quarantine.restore
+ * (which also protects the task type) and the `vigil quarantine` command,
+ * and at
  * start-up runs the recovery sweep over every store it has used before
  * (collection "stores"), so temporary files left by a crash are removed
  * and reported in the log before anything else touches the quarantine,
@@ -42,13 +44,21 @@ startup_sweep (void)
     }
 }
 
+/* Named like the task type, so the task type is protected too. */
+static const VigilProtectedAction restore_action = {
+  .id = "quarantine.restore",
+  .description = "Restore an object from quarantine (command or task)",
+};
+
 static gboolean
 quarantine_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 {
   qp_api = api;
   qp_self = self;
   if (!api->register_section (self, &qp_section, sizeof qp_section, error)
-      || !qp_tasks_register (error) || !qp_command_register (error))
+      || !qp_tasks_register (error) || !qp_command_register (error)
+      || !api->register_protected_action (self, &restore_action, sizeof restore_action,
+                                          error))
     return FALSE;
   startup_sweep ();
   return TRUE;

@@ -48,8 +48,13 @@ sr_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   return TRUE;
 }
 
-VIGIL_PLUGIN_DEFINE ("sandbox-response", "Threat response to sandbox detections",
-                     "0.1.0", "LGPL-2.1-or-later",
-                     "Quarantines, notifies, scans and hunts the group for what the "
-                     "malware sandbox detects.",
-                     sr_init, NULL)
+/* Besides its id (which also covers its section, sandbox_response): the
+ * event it emits when an action cannot run, response.failed. */
+static const char *const sr_namespaces[] = { "response", NULL };
+
+VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("sandbox-response",
+                                     "Threat response to sandbox detections",
+                                     "0.1.0", "LGPL-2.1-or-later",
+                                     "Quarantines, notifies, scans and hunts the group for "
+                                     "what the malware sandbox detects.",
+                                     sr_init, NULL, sr_namespaces)

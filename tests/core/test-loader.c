@@ -231,10 +231,11 @@ test_file_owned_by_another_user (void)
   core_fixture_clear (&fx);
 }
 
-/* @id registers a task type "<id>.own", then a duplicate; the plugin is
- * refused even though its init ignores the error, and "<id>.own" is gone. */
+/* @id registers a task type "<id>.own", then something taken; the plugin
+ * is refused even though its init ignores the error, and "<id>.own" is
+ * gone. The reason holds @needle and, when not NULL, @also. */
 static void
-check_duplicate (const char *id, const char *needle)
+check_refused_with (const char *id, const char *needle, const char *also)
 {
   CoreFixture fx;
   g_autofree char *own = g_strconcat (id, ".own", NULL);
@@ -243,6 +244,8 @@ check_duplicate (const char *id, const char *needle)
   core_fixture_init (&fx);
   load_alone (&fx, id, TRUE);
   core_assert_refused (fx.host, id, needle);
+  if (also != NULL)
+    core_assert_refused (fx.host, id, also);
   g_assert_null (vh_registry_task_type (fx.host, own));
   basic = core_plugin_info (fx.host, "basic", 0);
   g_assert_cmpstr (json_object_get_string_member (basic, "state"), ==, "loaded");
@@ -250,27 +253,51 @@ check_duplicate (const char *id, const char *needle)
 }
 
 static void
-test_duplicate_section (void)
+check_duplicate (const char *id, const char *needle)
 {
-  check_duplicate ("dup-section", "section 'basic' is already registered by the plugin 'basic'");
+  check_refused_with (id, needle, NULL);
+}
+
+/* Squatting another plugin's namespace names both plugins. */
+static void
+test_squat_section (void)
+{
+  check_refused_with ("dup-section", "section 'basic' is in the namespace 'basic' of the "
+                      "plugin 'basic' (", "not of the plugin 'dup-section'");
+}
+
+static void
+test_squat_task_type (void)
+{
+  check_refused_with ("dup-task", "task type 'basic.echo' is in the namespace 'basic' of "
+                      "the plugin 'basic' (", "not of the plugin 'dup-task'");
+}
+
+static void
+test_squat_command (void)
+{
+  check_refused_with ("dup-command", "command 'basic' is in the namespace 'basic' of the "
+                      "plugin 'basic' (", "not of the plugin 'dup-command'");
+}
+
+static void
+test_squat_event_prefix (void)
+{
+  check_refused_with ("squat-event", "event type 'basic.started' is in the namespace "
+                      "'basic' of the plugin 'basic' (", "not of the plugin 'squat-event'");
 }
 
 static void
 test_duplicate_task_type (void)
 {
-  check_duplicate ("dup-task", "task type 'basic.echo' is already registered by the plugin 'basic'");
+  check_duplicate ("dup-self", "task type 'dup-self.own' is already registered by the "
+                   "plugin 'dup-self'");
 }
 
 static void
 test_duplicate_handler (void)
 {
   check_duplicate ("dup-handler", "event handler for 'quarantine.*' is already registered");
-}
-
-static void
-test_duplicate_command (void)
-{
-  check_duplicate ("dup-command", "command 'basic' is already registered by the plugin 'basic'");
 }
 
 static void
@@ -420,10 +447,12 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/refuses-group-writable-folder-unopened", test_group_writable_folder);
   g_test_add_func ("/loader/refuses-symlink-into-unsafe-folder", test_symlink_into_unsafe_folder);
   g_test_add_func ("/loader/refuses-file-owned-by-another-user", test_file_owned_by_another_user);
-  g_test_add_func ("/loader/refuses-duplicate-section-and-rolls-back", test_duplicate_section);
+  g_test_add_func ("/loader/refuses-section-of-another-plugin-and-rolls-back", test_squat_section);
+  g_test_add_func ("/loader/refuses-task-type-of-another-plugin-and-rolls-back", test_squat_task_type);
+  g_test_add_func ("/loader/refuses-command-of-another-plugin-and-rolls-back", test_squat_command);
+  g_test_add_func ("/loader/refuses-event-in-another-plugins-namespace", test_squat_event_prefix);
   g_test_add_func ("/loader/refuses-duplicate-task-type-and-rolls-back", test_duplicate_task_type);
   g_test_add_func ("/loader/refuses-duplicate-handler-and-rolls-back", test_duplicate_handler);
-  g_test_add_func ("/loader/refuses-duplicate-command-and-rolls-back", test_duplicate_command);
   g_test_add_func ("/loader/refuses-builtin-command-name", test_builtin_command_name);
   g_test_add_func ("/loader/refuses-unknown-command-flags", test_unknown_command_flags);
   g_test_add_func ("/loader/refusal-does-not-stop-others", test_refusal_does_not_stop_others);

@@ -84,5 +84,9 @@ dt_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   return TRUE;
 }
 
-VIGIL_PLUGIN_DEFINE ("datatest", "Data test", "1.0", "LGPL-2.1-or-later",
-                     "Sections for the data module's CLI tests", dt_init, NULL)
+/* The second section, "legacy", is a namespace of its own. */
+static const char *const dt_namespaces[] = { "legacy", NULL };
+
+VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("datatest", "Data test", "1.0", "LGPL-2.1-or-later",
+                                     "Sections for the data module's CLI tests", dt_init,
+                                     NULL, dt_namespaces)

@@ -243,12 +243,12 @@ test_protect_check (Fx *f, gconstpointer data)
   host = open_host (f);
 
   with_password_fd ("Tr1cky-Secret");
-  g_assert_true (vh_protect_check (host, "quarantine.restore", &error));
+  g_assert_true (vh_protect_check (host, "task.delete", &error));
   g_assert_no_error (error);
   end_password_fd ();
 
   with_password_fd ("tr1cky-secret");
-  g_assert_false (vh_protect_check (host, "quarantine.restore", &error));
+  g_assert_false (vh_protect_check (host, "task.delete", &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
   g_assert_nonnull (strstr (error->message, "wrong password"));
   end_password_fd ();

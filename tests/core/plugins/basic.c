@@ -5,7 +5,8 @@
  * other ids (-DTEST_ID) for the load-order and shutdown-order tests; its
  * shutdown appends its id to $VIGIL_TEST_SHUTDOWN_LOG when that is set.
  * Its command prints the arguments it got (-DTEST_COMMAND_FLAGS sets the
- * command's flags).
+ * command's flags, -DTEST_COMMAND_RESERVED its reserved member, which a
+ * plugin built for ABI 1.1 must leave zero).
  */
 #include <stdio.h>
 #include <vigil/plugin.h>
@@ -18,6 +19,9 @@
 #endif
 #ifndef TEST_COMMAND_FLAGS
 #define TEST_COMMAND_FLAGS 0
+#endif
+#ifndef TEST_COMMAND_RESERVED
+#define TEST_COMMAND_RESERVED 0
 #endif
 
 static const char *const modes[] = { "fast", "slow", NULL };
@@ -74,7 +78,7 @@ basic_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   };
   static const VigilCommand command = {
     .name = TEST_COMMAND, .summary = "Say that the " TEST_ID " plugin ran", .run = command_run,
-    .flags = TEST_COMMAND_FLAGS,
+    .flags = TEST_COMMAND_FLAGS, .reserved = TEST_COMMAND_RESERVED,
   };
 
   return api->register_section (self, &section, sizeof section, error) &&

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Plugins that register something already taken, one per build:
- * -DDUP_SECTION (the section "basic"), -DDUP_TASK ("basic.echo"),
- * -DDUP_HANDLER (two handlers for one event type), -DDUP_COMMAND (the
- * command "basic"), -DBUILTIN_COMMAND (the built-in "policy"). Each first
- * registers a task type of its own, which the host must roll back when it
- * refuses the plugin. They load after "basic" (file names sort after it).
+ * Plugins that register something already taken, one per build. In the
+ * namespace of the plugin "basic": -DDUP_SECTION (the section "basic"),
+ * -DDUP_TASK ("basic.echo"), -DDUP_COMMAND (the command "basic"),
+ * -DSQUAT_EVENT (emits "basic.started" from init and fails with the
+ * host's answer). -DDUP_HANDLER (two handlers for one event type),
+ * -DDUP_SELF (its own task type twice), -DBUILTIN_COMMAND (the built-in
+ * "policy"). Each first registers a task type of its own, which the host
+ * must roll back when it refuses the plugin. They load after "basic" (file
+ * names sort after it).
  */
 #include <vigil/plugin.h>
 
@@ -52,6 +55,12 @@ register_duplicate (const VigilHostApi *api, VigilPlugin *self, GError **error)
   };
   return api->register_event_handler (self, &handler, sizeof handler, error) &&
          api->register_event_handler (self, &handler, sizeof handler, error);
+#elif defined(DUP_SELF)
+  static const VigilTaskType again = { .id = TEST_ID ".own", .run = run_nothing };
+  return api->register_task_type (self, &again, sizeof again, error);
+#elif defined(SQUAT_EVENT)
+  g_autofree char *id = api->emit_event (self, "basic.started", NULL, 1, NULL, error);
+  return id != NULL;
 #elif defined(DUP_COMMAND) || defined(BUILTIN_COMMAND)
 # if defined(DUP_COMMAND)
   static const VigilCommand command = { .name = "basic", .run = command_run };
@@ -69,9 +78,15 @@ dup_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 
   if (!api->register_task_type (self, &own, sizeof own, error))
     return FALSE;
+#if defined(SQUAT_EVENT)
+  /* An emission is no registration: the plugin decides what a refusal
+   * means, and this one gives up with the host's message. */
+  return register_duplicate (api, self, error);
+#else
   /* Ignore the failure on purpose: the host must refuse the plugin anyway. */
   register_duplicate (api, self, NULL);
   return TRUE;
+#endif
 }
 
 VIGIL_PLUGIN_DEFINE (TEST_ID, "Duplicate registration", "0.1", "LGPL-2.1-or-later",

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A plugin whose init registers a section and then fails: the host must
- * keep its error message and roll the section back.
+ * keep its error message and roll the section back. It declares the
+ * namespace "init", so the host can say that this refused plugin is the
+ * one that would provide "init.retry".
  */
 #include <vigil/plugin.h>
 
@@ -26,5 +28,8 @@ fails_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   return FALSE;
 }
 
-VIGIL_PLUGIN_DEFINE ("init-fails", "Init fails", "0.1", "LGPL-2.1-or-later",
-                     "Fails in init after registering a section.", fails_init, NULL)
+static const char *const namespaces[] = { "init", NULL };
+
+VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("init-fails", "Init fails", "0.1", "LGPL-2.1-or-later",
+                                     "Fails in init after registering a section.",
+                                     fails_init, NULL, namespaces)

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "cli.h"
-#include "data-private.h"
+#include "data/data-private.h"
 
 #include <gio/gunixinputstream.h>
 

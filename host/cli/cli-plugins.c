@@ -7,7 +7,7 @@
  * next time a host starts, which for the CLI is the next command.
  */
 #include "cli.h"
-#include "core-private.h"
+#include "core/core-private.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 #define TICK_SECONDS 1
 

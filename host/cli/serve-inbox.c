@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 /* A free name in @folder: NAME, else NAME.1, NAME.2, ... */
 static char *

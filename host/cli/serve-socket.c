@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 #include <sys/stat.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 #define READ_CHUNK 8192
 

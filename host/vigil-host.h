@@ -134,6 +134,7 @@ GQuark       vigil_host_error_quark      (void);
 /* Size limits the host applies to untrusted documents. Since: 1.1 */
 #define VIGIL_HOST_POLICY_MAX_BYTES  (1024 * 1024)
 #define VIGIL_HOST_EVENT_MAX_PAYLOAD (1024 * 1024)
+#define VIGIL_HOST_EVENT_MAX_ENVELOPE (VIGIL_HOST_EVENT_MAX_PAYLOAD + 64 * 1024)
 
 /* ---- host ----------------------------------------------------------- */
 

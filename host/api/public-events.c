@@ -14,6 +14,7 @@
 #include <string.h>
 
 G_STATIC_ASSERT (VIGIL_HOST_EVENT_MAX_PAYLOAD == VH_EVENT_MAX_PAYLOAD);
+G_STATIC_ASSERT (VIGIL_HOST_EVENT_MAX_ENVELOPE == VH_EVENT_MAX_ENVELOPE);
 
 struct _VigilSubscription {
   gint                ref;          /* atomic: the owner and queued batches */

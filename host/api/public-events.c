@@ -316,7 +316,10 @@ vigil_host_deliver_events (VigilHost *host)
   g_mutex_lock (&subscribers_lock);
   subs = subscribers != NULL ? g_hash_table_lookup (subscribers, host) : NULL;
   for (guint i = 0; subs != NULL && i < subs->len; i++)
-    most = MAX (most, deliver_one (g_ptr_array_index (subs, i)));
+    {
+      guint n = deliver_one (g_ptr_array_index (subs, i));
+      most = MAX (most, n);
+    }
   g_mutex_unlock (&subscribers_lock);
   return most;
 }

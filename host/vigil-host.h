@@ -39,19 +39,35 @@ G_BEGIN_DECLS
 #define VIGIL_HOST_VERSION_MAJOR 1
 #define VIGIL_HOST_VERSION_MINOR 1
 
+/**
+ * VigilHost:
+ * The plugin host on one state folder: opaque; vigil_host_new() makes one,
+ * vigil_host_free() (or g_autoptr) ends it. Since: 1.0
+ */
 typedef struct _VigilHost VigilHost;
 
-/* Returns UTC microseconds; replaces the wall clock (tests, simulations). */
+/**
+ * VigilClockFunc:
+ * @user_data: as given to vigil_host_set_clock()
+ * Returns: the time in UTC microseconds; replaces the wall clock (tests,
+ *   simulations). Called from any thread. Since: 1.0
+ */
 typedef gint64 (*VigilClockFunc) (gpointer user_data);
 
 /**
  * VigilHostOptions:
+ * @struct_size: sizeof (VigilHostOptions), so that later versions can add
+ *   members
  * @state_dir: the state folder (database, plugin data); NULL means
  *   $XDG_DATA_HOME/vigil
  * @config_file: the host config (GKeyFile); NULL means <state_dir>/vigil.conf.
  *   A missing file is not an error.
- * @plugin_dirs: extra plugin folders, searched before the install folder
- * @skip_install_dir: do not search $libdir/vigil/plugins-1 (tests)
+ * @plugin_dirs: (nullable) extra plugin folders, NULL-terminated. Plugins
+ *   are looked for in these, then in VIGIL_PLUGIN_PATH (colon-separated),
+ *   then in the config's [plugins] folders, then in the install folder
+ *   ($libdir/vigil/plugins-1).
+ * @skip_install_dir: do not search the install folder (tests)
+ * Since: 1.0
  */
 typedef struct {
   gsize               struct_size;
@@ -61,41 +77,107 @@ typedef struct {
   gboolean            skip_install_dir;
 } VigilHostOptions;
 
-/* Opens (creating if needed) the state folder and its database. */
+/**
+ * vigil_host_new:
+ * @options: (nullable) where the state, config and plugins are
+ * @error: set when the state folder, config or store cannot be opened
+ *
+ * Opens (creating if needed) the state folder and its database. The thread
+ * calling it is the host's main thread.
+ * Returns: (transfer full) a host with no plugins loaded yet; call
+ *   vigil_host_load_plugins() next. Since: 1.0
+ */
 VigilHost   *vigil_host_new              (const VigilHostOptions *options,
                                           GError                **error);
-/* Runs plugin shutdowns in reverse load order and closes the store. */
+
+/**
+ * vigil_host_free:
+ * @host: (nullable) (transfer full) a host; end its subscriptions first
+ *
+ * Runs the plugins' shutdowns in reverse load order and closes the store.
+ * Plugins stay mapped (never unloaded). Since: 1.0
+ */
 void         vigil_host_free             (VigilHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilHost, vigil_host_free)
 
+/**
+ * vigil_host_set_clock:
+ * @host: the host
+ * @clock: (nullable) the clock; NULL restores the wall clock
+ * @user_data: for @clock
+ * Since: 1.0
+ */
 void         vigil_host_set_clock        (VigilHost      *host,
                                           VigilClockFunc  clock,
                                           gpointer        user_data);
+
+/**
+ * vigil_host_now:
+ * @host: the host
+ * Returns: the host's time in UTC microseconds. Thread-safe. Since: 1.0
+ */
 gint64       vigil_host_now              (VigilHost *host);
+
+/**
+ * vigil_host_state_dir:
+ * @host: the host
+ * Returns: (transfer none) the absolute state folder. Since: 1.0
+ */
 const char  *vigil_host_state_dir        (VigilHost *host);
 
-/* Loads every enabled plugin of the plugin folders. A plugin that fails is
- * kept with its reason (vigil_host_plugins) and never stops the others. */
+/**
+ * vigil_host_load_plugins:
+ * @host: the host
+ *
+ * Loads every enabled plugin of the plugin folders, once; later calls do
+ * nothing. A plugin that fails is kept with its reason
+ * (vigil_host_plugins()) and never stops the others. Since: 1.0
+ */
 void         vigil_host_load_plugins     (VigilHost *host);
 
-/* Loaded and refused plugins: an array of objects with id, name, version,
- * license, description, file, abi, state ("loaded"|"refused"|"disabled"),
- * reason, sections, task_types, event_handlers, commands; one per plugin
- * file seen, in load order. "reason" starts with the file's path; it is
- * null for a loaded plugin. Contributions are empty unless loaded (a
- * refused plugin's registrations are rolled back). Returns: (transfer full). */
+/**
+ * vigil_host_plugins:
+ * @host: the host
+ *
+ * One object per plugin file seen, in load order: id, name, version,
+ * license, description, file, abi, state ("loaded" | "refused" |
+ * "disabled"), reason, sections, task_types, event_handlers, commands.
+ * "reason" starts with the file's path; it is null for a loaded plugin.
+ * Contributions are empty unless loaded (a refused plugin's registrations
+ * are rolled back).
+ * Returns: (transfer full) the array. Since: 1.0
+ */
 JsonArray   *vigil_host_plugins          (VigilHost *host);
 
-/* Validates a policy document; every problem is added to the returned array
- * of {severity, path, message}. Returns: (transfer full). */
+/**
+ * vigil_host_validate_policy:
+ * @host: the host
+ * @policy: a policy document (docs/policies.md)
+ *
+ * Checks @policy against the loaded sections, their validate callbacks
+ * included; stores nothing.
+ * Returns: (transfer full) every problem as {severity, path, message};
+ *   empty when the policy is valid. Since: 1.0
+ */
 JsonArray   *vigil_host_validate_policy  (VigilHost  *host,
                                           JsonObject *policy);
 
-/* Emits an event as @source ("cli", an application name), after the same
- * checks as `vigil event emit`: the type, the payload (size, depth), and,
- * when @device_id is given, that the device exists in the inventory
- * (NOT_FOUND otherwise; before 1.1 the event was stored anyway).
- * Thread-safe. Returns: (transfer full) the event id, or NULL. */
+/**
+ * vigil_host_emit_event:
+ * @host: the host
+ * @source: who emits it ("cli", an application name)
+ * @type: the event type ("sandbox.threat_detected", docs/events.md)
+ * @device_id: (nullable) the device it concerns; NULL for a host-wide event
+ * @payload_version: the version of the payload's layout, from 1
+ * @payload: (nullable) the payload (copied); NULL means {}
+ * @error: INVALID (type, device id, payload too large), NOT_FOUND (a
+ *   well-formed @device_id that is not in the inventory; before 1.1 such an
+ *   event was stored anyway)
+ *
+ * Stores the event and queues it for dispatch to the plugins' handlers at
+ * the next vigil_host_run_until_idle(). Thread-safe.
+ * Returns: (transfer full) the event id, or NULL. Since: 1.0
+ */
 char        *vigil_host_emit_event       (VigilHost   *host,
                                           const char  *source,
                                           const char  *type,
@@ -104,8 +186,17 @@ char        *vigil_host_emit_event       (VigilHost   *host,
                                           JsonObject  *payload,
                                           GError     **error);
 
-/* Dispatches pending events and runs every task run that is due now, until
- * nothing is left to do now. Returns the number of runs executed. */
+/**
+ * vigil_host_run_until_idle:
+ * @host: the host
+ * @cancellable: (nullable) cancels the runs and stops the loop
+ *
+ * Dispatches pending events and runs every task run that is due now, then
+ * again for what that set off, until nothing is left to do now (at most 100
+ * rounds, so that a handler answering its own events cannot keep the caller
+ * forever). Main thread.
+ * Returns: the number of runs executed. Since: 1.0
+ */
 guint        vigil_host_run_until_idle   (VigilHost     *host,
                                           GCancellable  *cancellable);
 
@@ -595,8 +686,8 @@ JsonArray   *vigil_host_tasks            (VigilHost   *host,
  * @id: a task
  * @error: NOT_FOUND
  * Returns: (transfer full) the task as `vigil task show --json` prints it
- *   (without "runs"): id, name, type, device or group, exclude, params
- *   (secrets masked), schedule, schedule_text, state, next_start, ...
+ *   (without "runs"): id, name, type, device or group, exclude, params,
+ *   schedule, schedule_text, state, next_start, ...
  *   Thread-safe. Since: 1.1
  */
 JsonObject  *vigil_host_task             (VigilHost   *host,

@@ -39,7 +39,10 @@ esac
 [ -f "$tmp/dest$prefix/include/vigil/vigil-host.h" ] || fail "vigil/vigil-host.h not installed"
 
 echo "== build examples/embed out of tree"
-meson setup "$tmp/embed-build" "$src/examples/embed" >/dev/null
+# A sanitized Vigil (scripts/test's ASan build) needs a sanitized program:
+# the sanitizer runtime must come first in the process.
+sanitize=$(meson configure "$build" 2>/dev/null | awk '$1 == "b_sanitize" { print $2 }')
+meson setup "$tmp/embed-build" "$src/examples/embed" -Db_sanitize="${sanitize:-none}" >/dev/null
 meson compile -C "$tmp/embed-build" >/dev/null
 embed="$tmp/embed-build/embed"
 [ -x "$embed" ] || fail "embed was not built"

@@ -12,7 +12,7 @@
 
 gboolean
 cli_parse (const char *command, const char *params, const char *summary,
-              const GOptionEntry *entries, int *argc, char ***argv)
+           const GOptionEntry *entries, int *argc, char ***argv)
 {
   g_autofree char *title = g_strdup_printf ("%s %s", command, params);
   g_autoptr (GOptionContext) ctx = g_option_context_new (title);

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 /* Parses options of a subcommand (argv[0] is its name); prints the error
  * and returns FALSE on bad usage. --help prints and exits 0. */
 gboolean cli_parse (const char *command, const char *params, const char *summary,
-                       const GOptionEntry *entries, int *argc, char ***argv);
+                    const GOptionEntry *entries, int *argc, char ***argv);
 /* TRUE when @argc == @want; otherwise prints the usage. */
 gboolean cli_need_args (const char *command, int argc, int want, const char *usage);
 /* Reads @path ("-" is stdin), refusing more than @limit bytes.

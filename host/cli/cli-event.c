@@ -121,7 +121,7 @@ event_emit (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return cli_error ("event emit", "%s", error->message), 2;
   if (argc < 2 || argc > 3 || version < 1)
     return cli_error ("event emit", "usage: vigil event emit TYPE [FILE.json|-] --device D "
-                         "[--payload-version N] [--no-run]"), 2;
+                      "[--payload-version N] [--no-run]"), 2;
   if (argc == 3 && (payload = cli_read_payload (argv[2], &error)) == NULL)
     return cli_error ("event emit", "%s", error->message), 2;
   if (device != NULL)
@@ -160,7 +160,7 @@ event_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return 0;
     }
   cli_error ("event", "usage: vigil event emit TYPE [FILE.json|-] --device D "
-                "[--payload-version N] [--no-run]");
+             "[--payload-version N] [--no-run]");
   return 2;
 }
 
@@ -249,7 +249,7 @@ events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return cli_error ("events", "%s", error->message), 2;
   if (argc != 1 || limit < 0)
     return cli_error ("events", "usage: vigil events [--since WHEN] [--type T] "
-                         "[--device D] [--limit N]"), 2;
+                      "[--device D] [--limit N]"), 2;
   if (since_text && !cli_parse_since (since_text, vigil_host_now (host), &since, &error))
     return cli_error ("events", "%s", error->message), 2;
   events = vigil_host_events (host, since, type, device, (guint) limit, &error);

@@ -153,7 +153,7 @@ group_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
 
   if (!cli_parse ("group", "move ID --parent PARENT", "Move a group under another one.",
-                     entries, &argc, &argv) ||
+                  entries, &argc, &argv) ||
       !cli_need_args ("group", argc, 2, "group move ID --parent PARENT"))
     return 2;
   if (parent == NULL)
@@ -295,7 +295,7 @@ device_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
 
   if (!cli_parse ("device", "move ID --group G", "Move a device to another group.",
-                     entries, &argc, &argv) ||
+                  entries, &argc, &argv) ||
       !cli_need_args ("device", argc, 2, "device move ID --group G"))
     return 2;
   if (group == NULL)
@@ -342,7 +342,7 @@ device_set (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
 
   if (!cli_parse ("device", "set ID --out-of-office yes|no", "Change a device's state.",
-                     entries, &argc, &argv) ||
+                  entries, &argc, &argv) ||
       !cli_need_args ("device", argc, 2, "device set ID --out-of-office yes|no"))
     return 2;
   if (away == NULL || (!g_str_equal (away, "yes") && !g_str_equal (away, "no")))
@@ -398,8 +398,8 @@ device_settings (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   g_autoptr (JsonArray) problems = NULL;
 
   if (!cli_parse ("device", "settings ID FILE.json",
-                     "Set a device's local settings (section -> group -> key -> value).",
-                     NULL, &argc, &argv) ||
+                  "Set a device's local settings (section -> group -> key -> value).",
+                  NULL, &argc, &argv) ||
       !cli_need_args ("device", argc, 3, "device settings ID FILE.json"))
     return 2;
   given = cli_read_json_object (argv[2], &error);

@@ -81,7 +81,7 @@ policy_validate (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   int rc;
 
   if (!cli_parse ("policy", "validate FILE", "Check a policy document; exit 1 on problems.",
-                     NULL, &argc, &argv) ||
+                  NULL, &argc, &argv) ||
       !cli_need_args ("policy", argc, 2, "policy validate FILE"))
     return 2;
   doc = load_document (argv[1], &syntax, &error);
@@ -109,9 +109,9 @@ apply_or_import (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   int rc;
 
   if (!cli_parse ("policy", usage + 7, import
-                       ? "Migrate a policy written for older section versions, then apply it."
-                       : "Validate a policy and store it (replacing one of the same name).",
-                     NULL, &argc, &argv) ||
+                    ? "Migrate a policy written for older section versions, then apply it."
+                    : "Validate a policy and store it (replacing one of the same name).",
+                  NULL, &argc, &argv) ||
       !cli_need_args ("policy", argc, 2, usage))
     return 2;
   doc = load_document (argv[1], &problems, &error);
@@ -194,7 +194,7 @@ policy_show (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   g_autoptr (JsonObject) doc = NULL;
 
   if (!cli_parse ("policy", "show NAME", "Print a stored policy (secrets masked).",
-                     NULL, &argc, &argv) ||
+                  NULL, &argc, &argv) ||
       !cli_need_args ("policy", argc, 2, "policy show NAME"))
     return 2;
   doc = vigil_host_policy (host, argv[1], &error);
@@ -225,8 +225,8 @@ policy_defaults (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   g_autoptr (JsonObject) doc = NULL;
 
   if (!cli_parse ("policy", "defaults",
-                     "Print a complete policy with the defaults of every loaded section.",
-                     NULL, &argc, &argv) ||
+                  "Print a complete policy with the defaults of every loaded section.",
+                  NULL, &argc, &argv) ||
       !cli_need_args ("policy", argc, 1, "policy defaults"))
     return 2;
   doc = vigil_host_default_policy (host);
@@ -313,8 +313,8 @@ policy_effective (VigilHost *host, const CliGlobals *globals, int argc, char **a
 
   json_object_set_object_member (out, "sections", sections);
   if (!cli_parse ("policy", "effective --device D [--section S]",
-                     "Show a device's effective settings and where each value came from.",
-                     entries, &argc, &argv) ||
+                  "Show a device's effective settings and where each value came from.",
+                  entries, &argc, &argv) ||
       !cli_need_args ("policy", argc, 1, "policy effective --device D [--section S]"))
     return 2;
   if (device == NULL)

@@ -144,7 +144,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 1)
     return cli_error ("serve", "%s", error ? error->message
-                         : "usage: vigil serve [--socket PATH] [--inbox DIR]"), 2;
+                      : "usage: vigil serve [--socket PATH] [--inbox DIR]"), 2;
   serve.socket_path = socket_path ? g_steal_pointer (&socket_path)
                                   : g_build_filename (vigil_host_state_dir (host), "vigil.sock", NULL);
   serve.inbox = inbox ? g_steal_pointer (&inbox)

@@ -48,7 +48,7 @@ JsonObject *cli_read_json_object (const char *path, GError **error);
  * (cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
  * refused too, with its line and column. */
 JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
-                                          GError **error);
+                                       GError **error);
 /* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command
  * is NULL). */
 void      cli_error        (const char *command, const char *format, ...)

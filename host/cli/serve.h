@@ -25,7 +25,7 @@ typedef struct {
 /* Parses, checks and stores one event from @where; logs it. Returns its
  * id, or NULL with @error naming @where. */
 char     *serve_intake        (Serve *serve, const char *data, gsize length,
-                                  const char *where, GError **error);
+                               const char *where, GError **error);
 /* Dispatches and runs what is due from the main loop, soon. */
 void      serve_tick_soon     (Serve *serve);
 

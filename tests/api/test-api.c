@@ -98,6 +98,57 @@ test_inventory (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
 }
 
+/* Local settings are checked against the loaded sections before they are
+ * stored; they show in the effective settings with the origin "local". */
+static void
+test_device_settings (Fixture *f, gconstpointer data)
+{
+  const char *bad = "{\"general\": {\"proxy\": {\"mode\": \"sometimes\"}}}";
+  const char *good = "{\"general\": {\"proxy\": {\"mode\": \"manual\", "
+                     "\"address\": \"proxy.lab:3128\", \"password\": \"hunter2\"}}}";
+  g_autoptr (JsonNode) bad_node = json_from_string (bad, NULL);
+  g_autoptr (JsonNode) good_node = json_from_string (good, NULL);
+  JsonObject *bad_settings = json_node_get_object (bad_node);
+  JsonObject *good_settings = json_node_get_object (good_node);
+  g_autoptr (JsonNode) local_node = NULL;
+  g_autoptr (JsonArray) problems = NULL;
+  g_autoptr (JsonObject) stored = NULL, local = NULL, origins = NULL, values = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_false (vigil_host_set_device_settings (f->host, "pc1", bad_settings, &problems,
+                                                  NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_cmpuint (json_array_get_length (problems), >=, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (problems, 0),
+                                                  "path"), ==, "general.proxy.mode");
+  g_clear_error (&error);
+  g_clear_pointer (&problems, json_array_unref);
+
+  g_assert_true (vigil_host_set_device_settings (f->host, "pc1", good_settings, &problems,
+                                                 &stored, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (stored);
+  values = vigil_host_effective_settings (f->host, "pc1", "general", &origins, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (values, "proxy"),
+                                                  "mode"), ==, "manual");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (origins, "proxy"),
+                                                  "mode"), ==, "local");
+  /* Secrets never come back. */
+  local = vigil_host_device_settings (f->host, "pc1", &error);
+  g_assert_no_error (error);
+  local_node = json_node_init_object (json_node_alloc (), local);
+  text = json_to_string (local_node, FALSE);
+  g_assert_null (strstr (text, "hunter2"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (values, "proxy"),
+                                                  "password"), ==, "********");
+
+  g_assert_false (vigil_host_set_device_settings (f->host, "nosuch", good_settings, NULL,
+                                                  NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
 /* ---- events ----------------------------------------------------------- */
 
 /* Before 1.1 an event for a device that does not exist was stored. */
@@ -375,6 +426,18 @@ test_plugins (Fixture *f, gconstpointer data)
   g_assert_null (vigil_host_plugin (f->host, "nosuch", &error));
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
   g_clear_error (&error);
+  {
+    char *args[] = { (char *) "nosuch", NULL };
+    int status = -1;
+    g_assert_false (vigil_host_run_command (f->host, "nosuch", 1, args, &status, &error));
+    g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+  g_assert_cmpuint (vigil_host_trigger_tasks (f->host, "on_start", &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vigil_host_trigger_tasks (f->host, "sometimes", &error), ==, 0);
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
   g_assert_true (vigil_host_set_plugin_enabled (f->host, "tasks-test", FALSE, &error));
   g_assert_no_error (error);
   {
@@ -390,6 +453,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add ("/api/" path, Fixture, NULL, setup, fn, teardown)
   ADD ("inventory", test_inventory);
+  ADD ("inventory/device-settings", test_device_settings);
   ADD ("events/emit-unknown-device-refused", test_emit_unknown_device_refused);
   ADD ("events/subscribe", test_subscribe_events);
   ADD ("tasks/run-and-notification", test_task_run_and_notification);

@@ -206,6 +206,9 @@ void      vh_tasks_free      (VigilHost *host);
 /* Thread-safe. @source is the creating plugin id, "cli" or "host". */
 char     *vh_tasks_create    (VigilHost *host, const char *source,
                               const VigilTaskSpec *spec, GError **error);
+/* Main thread: dispatches pending events and runs what is due now, until
+ * idle (behind vigil_host_run_until_idle). Returns how many runs ran. */
+guint     vh_run_until_idle  (VigilHost *host, GCancellable *cancellable);
 /* Main thread: runs all runs due now on the worker pool, waits for them. */
 guint     vh_tasks_run_due   (VigilHost *host, GCancellable *cancellable);
 /* (transfer full) the task as `vigil task show --json` prints it, NULL
@@ -254,3 +257,11 @@ gboolean  vh_logger_set_trace    (VigilHost *host, const char *folder,
                                   GError **error);
 
 G_END_DECLS
+
+/* The api layer (host/api/public-*.c) sees every module: it defines
+ * VH_HOST_UMBRELLA before including this header. */
+#ifdef VH_HOST_UMBRELLA
+#include "core/core-private.h"
+#include "data/data-private.h"
+#include "tasks/tasks-private.h"
+#endif

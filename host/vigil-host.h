@@ -3,11 +3,28 @@
  * SECTION:vigil-host
  * @title: libvigil-host, the embedding API
  *
- * The small C API for applications that embed the Vigil plugin host: open a
- * state folder, load plugins, validate and apply policies, inject events and
- * drive tasks. The `vigil` CLI is one such application. Functions are not
- * thread-safe unless they say so: call them from the thread that created the
- * host (its "main thread").
+ * The C API for applications that embed the Vigil plugin host: open a state
+ * folder, load plugins, manage the inventory (groups, devices), validate,
+ * apply and inspect policies, create and run tasks and read their results,
+ * emit and query events and subscribe to them. The `vigil` CLI is built on
+ * this API only; docs/embedding.md walks through it.
+ *
+ * Threads: functions are not thread-safe unless they say so; call them from
+ * the thread that created the host (its "main thread"). Subscriptions are
+ * delivered on the GMainContext given when subscribing.
+ *
+ * Errors: a function that can fail takes a GError last and returns FALSE,
+ * NULL or 0 with it set. Codes are VIGIL_PLUGIN_ERROR (NOT_FOUND for an
+ * unknown group, device, policy, task or plugin; INVALID for a malformed
+ * argument or document), VIGIL_HOST_ERROR_PROTECTED for a refused
+ * password-protected action, and G_IO_ERROR / G_FILE_ERROR for files.
+ *
+ * JSON results are the objects `vigil ... --json` prints (docs/cli.md);
+ * every secret a policy or settings value holds is masked ("********").
+ *
+ * Versions: the soname is libvigil-host.so.1; functions marked "Since: 1.1"
+ * are in the VIGIL_HOST_1.1 symbol version. VIGIL_HOST_VERSION_MINOR tells
+ * which minor version a header is.
  */
 #pragma once
 
@@ -17,19 +34,40 @@
 
 G_BEGIN_DECLS
 
+/* The minor version of this header: 1 means every "Since: 1.1" function
+ * exists. Since: 1.1 */
+#define VIGIL_HOST_VERSION_MAJOR 1
+#define VIGIL_HOST_VERSION_MINOR 1
+
+/**
+ * VigilHost:
+ * The plugin host on one state folder: opaque; vigil_host_new() makes one,
+ * vigil_host_free() (or g_autoptr) ends it. Since: 1.0
+ */
 typedef struct _VigilHost VigilHost;
 
-/* Returns UTC microseconds; replaces the wall clock (tests, simulations). */
+/**
+ * VigilClockFunc:
+ * @user_data: as given to vigil_host_set_clock()
+ * Returns: the time in UTC microseconds; replaces the wall clock (tests,
+ *   simulations). Called from any thread. Since: 1.0
+ */
 typedef gint64 (*VigilClockFunc) (gpointer user_data);
 
 /**
  * VigilHostOptions:
+ * @struct_size: sizeof (VigilHostOptions), so that later versions can add
+ *   members
  * @state_dir: the state folder (database, plugin data); NULL means
  *   $XDG_DATA_HOME/vigil
  * @config_file: the host config (GKeyFile); NULL means <state_dir>/vigil.conf.
  *   A missing file is not an error.
- * @plugin_dirs: extra plugin folders, searched before the install folder
- * @skip_install_dir: do not search $libdir/vigil/plugins-1 (tests)
+ * @plugin_dirs: (nullable) extra plugin folders, NULL-terminated. Plugins
+ *   are looked for in these, then in VIGIL_PLUGIN_PATH (colon-separated),
+ *   then in the config's [plugins] folders, then in the install folder
+ *   ($libdir/vigil/plugins-1).
+ * @skip_install_dir: do not search the install folder (tests)
+ * Since: 1.0
  */
 typedef struct {
   gsize               struct_size;
@@ -39,37 +77,107 @@ typedef struct {
   gboolean            skip_install_dir;
 } VigilHostOptions;
 
-/* Opens (creating if needed) the state folder and its database. */
+/**
+ * vigil_host_new:
+ * @options: (nullable) where the state, config and plugins are
+ * @error: set when the state folder, config or store cannot be opened
+ *
+ * Opens (creating if needed) the state folder and its database. The thread
+ * calling it is the host's main thread.
+ * Returns: (transfer full) a host with no plugins loaded yet; call
+ *   vigil_host_load_plugins() next. Since: 1.0
+ */
 VigilHost   *vigil_host_new              (const VigilHostOptions *options,
                                           GError                **error);
-/* Runs plugin shutdowns in reverse load order and closes the store. */
+
+/**
+ * vigil_host_free:
+ * @host: (nullable) (transfer full) a host; end its subscriptions first
+ *
+ * Runs the plugins' shutdowns in reverse load order and closes the store.
+ * Plugins stay mapped (never unloaded). Since: 1.0
+ */
 void         vigil_host_free             (VigilHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilHost, vigil_host_free)
 
+/**
+ * vigil_host_set_clock:
+ * @host: the host
+ * @clock: (nullable) the clock; NULL restores the wall clock
+ * @user_data: for @clock
+ * Since: 1.0
+ */
 void         vigil_host_set_clock        (VigilHost      *host,
                                           VigilClockFunc  clock,
                                           gpointer        user_data);
+
+/**
+ * vigil_host_now:
+ * @host: the host
+ * Returns: the host's time in UTC microseconds. Thread-safe. Since: 1.0
+ */
 gint64       vigil_host_now              (VigilHost *host);
+
+/**
+ * vigil_host_state_dir:
+ * @host: the host
+ * Returns: (transfer none) the absolute state folder. Since: 1.0
+ */
 const char  *vigil_host_state_dir        (VigilHost *host);
 
-/* Loads every enabled plugin of the plugin folders. A plugin that fails is
- * kept with its reason (vigil_host_plugins) and never stops the others. */
+/**
+ * vigil_host_load_plugins:
+ * @host: the host
+ *
+ * Loads every enabled plugin of the plugin folders, once; later calls do
+ * nothing. A plugin that fails is kept with its reason
+ * (vigil_host_plugins()) and never stops the others. Since: 1.0
+ */
 void         vigil_host_load_plugins     (VigilHost *host);
 
-/* Loaded and refused plugins: an array of objects with id, name, version,
- * license, description, file, abi, state ("loaded"|"refused"|"disabled"),
- * reason, sections, task_types, event_handlers, commands; one per plugin
- * file seen, in load order. "reason" starts with the file's path; it is
- * null for a loaded plugin. Contributions are empty unless loaded (a
- * refused plugin's registrations are rolled back). Returns: (transfer full). */
+/**
+ * vigil_host_plugins:
+ * @host: the host
+ *
+ * One object per plugin file seen, in load order: id, name, version,
+ * license, description, file, abi, state ("loaded" | "refused" |
+ * "disabled"), reason, sections, task_types, event_handlers, commands.
+ * "reason" starts with the file's path; it is null for a loaded plugin.
+ * Contributions are empty unless loaded (a refused plugin's registrations
+ * are rolled back).
+ * Returns: (transfer full) the array. Since: 1.0
+ */
 JsonArray   *vigil_host_plugins          (VigilHost *host);
 
-/* Validates a policy document; every problem is added to the returned array
- * of {severity, path, message}. Returns: (transfer full). */
+/**
+ * vigil_host_validate_policy:
+ * @host: the host
+ * @policy: a policy document (docs/policies.md)
+ *
+ * Checks @policy against the loaded sections, their validate callbacks
+ * included; stores nothing.
+ * Returns: (transfer full) every problem as {severity, path, message};
+ *   empty when the policy is valid. Since: 1.0
+ */
 JsonArray   *vigil_host_validate_policy  (VigilHost  *host,
                                           JsonObject *policy);
 
-/* Emits an event as @source ("cli", an application name). Thread-safe. */
+/**
+ * vigil_host_emit_event:
+ * @host: the host
+ * @source: who emits it ("cli", an application name)
+ * @type: the event type ("sandbox.threat_detected", docs/events.md)
+ * @device_id: (nullable) the device it concerns; NULL for a host-wide event
+ * @payload_version: the version of the payload's layout, from 1
+ * @payload: (nullable) the payload (copied); NULL means {}
+ * @error: INVALID (type, device id, payload too large), NOT_FOUND (a
+ *   well-formed @device_id that is not in the inventory; before 1.1 such an
+ *   event was stored anyway)
+ *
+ * Stores the event and queues it for dispatch to the plugins' handlers at
+ * the next vigil_host_run_until_idle(). Thread-safe.
+ * Returns: (transfer full) the event id, or NULL. Since: 1.0
+ */
 char        *vigil_host_emit_event       (VigilHost   *host,
                                           const char  *source,
                                           const char  *type,
@@ -78,9 +186,824 @@ char        *vigil_host_emit_event       (VigilHost   *host,
                                           JsonObject  *payload,
                                           GError     **error);
 
-/* Dispatches pending events and runs every task run that is due now, until
- * nothing is left to do now. Returns the number of runs executed. */
+/**
+ * vigil_host_run_until_idle:
+ * @host: the host
+ * @cancellable: (nullable) cancels the runs and stops the loop
+ *
+ * Dispatches pending events and runs every task run that is due now, then
+ * again for what that set off, until nothing is left to do now (at most 100
+ * rounds, so that a handler answering its own events cannot keep the caller
+ * forever). Main thread.
+ * Returns: the number of runs executed. Since: 1.0
+ */
 guint        vigil_host_run_until_idle   (VigilHost     *host,
                                           GCancellable  *cancellable);
+
+/* ==================================================================== */
+/* Since 1.1                                                            */
+/* ==================================================================== */
+
+/**
+ * VigilHostError:
+ * @VIGIL_HOST_ERROR_PROTECTED: a password-protected action was refused
+ *   (wrong password, or no way to ask for one)
+ *
+ * Errors of the VIGIL_HOST_ERROR domain. Since: 1.1
+ */
+typedef enum {
+  VIGIL_HOST_ERROR_PROTECTED = 1,
+} VigilHostError;
+
+#define VIGIL_HOST_ERROR (vigil_host_error_quark ())
+/**
+ * vigil_host_error_quark:
+ * Returns: the quark of the VIGIL_HOST_ERROR domain. Since: 1.1
+ */
+GQuark       vigil_host_error_quark      (void);
+
+/* Size limits the host applies to untrusted documents. Since: 1.1 */
+#define VIGIL_HOST_POLICY_MAX_BYTES  (1024 * 1024)
+#define VIGIL_HOST_EVENT_MAX_PAYLOAD (1024 * 1024)
+#define VIGIL_HOST_EVENT_MAX_ENVELOPE (VIGIL_HOST_EVENT_MAX_PAYLOAD + 64 * 1024)
+
+/* ---- host ----------------------------------------------------------- */
+
+/**
+ * vigil_host_config_path:
+ * @host: the host
+ * Returns: (transfer none) the host config file in use (it may not exist).
+ * Since: 1.1
+ */
+const char  *vigil_host_config_path      (VigilHost *host);
+
+/**
+ * vigil_host_set_verbose:
+ * @host: the host
+ * @verbose: TRUE to let info and debug messages reach stderr (warnings and
+ *   errors always do; the environment variable VIGIL_VERBOSE=1 also turns
+ *   this on)
+ * Since: 1.1
+ */
+void         vigil_host_set_verbose      (VigilHost *host,
+                                          gboolean   verbose);
+
+/* ---- plugins -------------------------------------------------------- */
+
+/**
+ * vigil_host_plugin:
+ * @host: the host
+ * @id: a plugin id
+ * @error: NOT_FOUND when no plugin file of that id was seen
+ * Returns: (transfer full) one element of vigil_host_plugins(), or NULL.
+ * Since: 1.1
+ */
+JsonObject  *vigil_host_plugin           (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_set_plugin_enabled:
+ * @host: the host
+ * @id: a plugin id; one not seen is refused (NOT_FOUND), except that a
+ *   plugin the config disables may always be enabled again
+ * @enabled: FALSE to keep the host from ever opening the plugin
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (disabling is the
+ *   protected action "plugins.disable"), or a file error writing the config
+ *
+ * Rewrites the host config (vigil_host_config_path()) atomically. The change
+ * applies to hosts opened afterwards, not to this one.
+ * Returns: TRUE when the config was written. Since: 1.1
+ */
+gboolean     vigil_host_set_plugin_enabled (VigilHost   *host,
+                                            const char  *id,
+                                            gboolean     enabled,
+                                            GError     **error);
+
+/**
+ * vigil_host_sections:
+ * @host: the host
+ * Returns: (transfer full) the registered policy sections in registration
+ *   order: {id, plugin, title, schema_version, groups: [{id, title,
+ *   n_fields}]}. "plugin" is "host" for the host's own `general`.
+ * Since: 1.1
+ */
+JsonArray   *vigil_host_sections         (VigilHost *host);
+
+/**
+ * vigil_host_task_types:
+ * @host: the host
+ * Returns: (transfer full) the registered task types: {id, plugin, title,
+ *   description}. Since: 1.1
+ */
+JsonArray   *vigil_host_task_types       (VigilHost *host);
+
+/**
+ * vigil_host_event_handlers:
+ * @host: the host
+ * Returns: (transfer full) the registered event handlers in dispatch order:
+ *   {event_type, plugin}. Since: 1.1
+ */
+JsonArray   *vigil_host_event_handlers   (VigilHost *host);
+
+/**
+ * vigil_host_commands:
+ * @host: the host
+ * Returns: (transfer full) the registered commands: {name, summary, plugin,
+ *   json} ("json": the command accepts --json). Since: 1.1
+ */
+JsonArray   *vigil_host_commands         (VigilHost *host);
+
+/**
+ * vigil_host_run_command:
+ * @host: the host
+ * @name: a command a plugin (or the host) registered
+ * @argc: the number of arguments in @argv
+ * @argv: the arguments, argv[0] being @name; the command may reorder them
+ * @exit_status: (out) the command's exit code
+ * @error: NOT_FOUND when no command has that name
+ * Returns: TRUE when the command ran (whatever its exit code). Since: 1.1
+ */
+gboolean     vigil_host_run_command      (VigilHost   *host,
+                                          const char  *name,
+                                          int          argc,
+                                          char       **argv,
+                                          int         *exit_status,
+                                          GError     **error);
+
+/* ---- password protection ------------------------------------------- */
+
+/**
+ * vigil_host_check_protected:
+ * @host: the host
+ * @action: a protected action ("plugins.disable", "task.delete",
+ *   "quarantine.restore", ...)
+ * @error: VIGIL_HOST_ERROR_PROTECTED with the reason when refused
+ *
+ * Checks the `general` password protection of @action: TRUE at once when
+ * no password is set or @action is not protected; otherwise the password
+ * is read from the file descriptor named by VIGIL_PASSWORD_FD, or asked on
+ * the terminal, and compared with the stored hash. Never logs the password.
+ * Returns: TRUE when the action may go ahead. Since: 1.1
+ */
+gboolean     vigil_host_check_protected  (VigilHost   *host,
+                                          const char  *action,
+                                          GError     **error);
+
+/* ---- inventory ------------------------------------------------------ */
+
+/**
+ * vigil_host_add_group:
+ * @host: the host
+ * @id: the new group's id (letters, digits, '.', '_', '-'; at most 128)
+ * @name: (nullable) a display name; NULL means the id
+ * @parent: (nullable) the parent group; NULL means "root"
+ * @error: INVALID (bad id, existing group), NOT_FOUND (parent)
+ * Returns: TRUE when added. Since: 1.1
+ */
+gboolean     vigil_host_add_group        (VigilHost   *host,
+                                          const char  *id,
+                                          const char  *name,
+                                          const char  *parent,
+                                          GError     **error);
+
+/**
+ * vigil_host_move_group:
+ * @host: the host
+ * @id: the group to move (not "root")
+ * @parent: its new parent; a move that would make a cycle is refused
+ * @error: the reason when refused
+ * Returns: TRUE when moved. Since: 1.1
+ */
+gboolean     vigil_host_move_group       (VigilHost   *host,
+                                          const char  *id,
+                                          const char  *parent,
+                                          GError     **error);
+
+/**
+ * vigil_host_remove_group:
+ * @host: the host
+ * @id: an empty group (no subgroups, devices or policies), not "root"
+ * @error: the reason when refused
+ * Returns: TRUE when removed. Since: 1.1
+ */
+gboolean     vigil_host_remove_group     (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_groups:
+ * @host: the host
+ * @error: a store error
+ * Returns: (transfer full) every group {id, name, parent} ordered by id
+ *   (the parent of "root" is null), or NULL. Since: 1.1
+ */
+JsonArray   *vigil_host_groups           (VigilHost   *host,
+                                          GError     **error);
+
+/**
+ * vigil_host_group:
+ * @host: the host
+ * @id: a group id
+ * @error: NOT_FOUND
+ * Returns: (transfer full) the group {id, name, parent}, or NULL.
+ * Since: 1.1
+ */
+JsonObject  *vigil_host_group            (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_add_device:
+ * @host: the host
+ * @id: the new device's id (same rules as group ids)
+ * @name: (nullable) a display name; NULL means the id
+ * @group: its admin group
+ * @root: (nullable) an absolute folder standing for the device's file
+ *   system (labs, tests); NULL means "/"
+ * @error: INVALID, NOT_FOUND (group)
+ * Returns: TRUE when added. Since: 1.1
+ */
+gboolean     vigil_host_add_device       (VigilHost   *host,
+                                          const char  *id,
+                                          const char  *name,
+                                          const char  *group,
+                                          const char  *root,
+                                          GError     **error);
+
+/**
+ * vigil_host_move_device:
+ * @host: the host
+ * @id: a device
+ * @group: its new group
+ * @error: NOT_FOUND
+ * Returns: TRUE when moved. Since: 1.1
+ */
+gboolean     vigil_host_move_device      (VigilHost   *host,
+                                          const char  *id,
+                                          const char  *group,
+                                          GError     **error);
+
+/**
+ * vigil_host_remove_device:
+ * @host: the host
+ * @id: a device
+ * @error: NOT_FOUND
+ * Returns: TRUE when removed. Since: 1.1
+ */
+gboolean     vigil_host_remove_device    (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_device:
+ * @host: the host
+ * @id: a device
+ * @error: NOT_FOUND
+ * Returns: (transfer full) {id, name, group, group_path, root (or null),
+ *   out_of_office}, or NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_device           (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_devices:
+ * @host: the host
+ * @group: (nullable) only this group and its subgroups; NULL for all
+ * @error: NOT_FOUND (group)
+ * Returns: (transfer full) device objects as vigil_host_device(), by id.
+ * Since: 1.1
+ */
+JsonArray   *vigil_host_devices          (VigilHost   *host,
+                                          const char  *group,
+                                          GError     **error);
+
+/**
+ * vigil_host_set_device_out_of_office:
+ * @host: the host
+ * @id: a device
+ * @out_of_office: TRUE when the device left the corporate network
+ * @error: NOT_FOUND
+ * Returns: TRUE when changed. Since: 1.1
+ */
+gboolean     vigil_host_set_device_out_of_office (VigilHost   *host,
+                                                  const char  *id,
+                                                  gboolean     out_of_office,
+                                                  GError     **error);
+
+/**
+ * vigil_host_set_device_settings:
+ * @host: the host
+ * @id: a device
+ * @settings: local settings, section -> group -> key -> value
+ * @problems: (out) (optional) (transfer full) {severity, path, message} of
+ *   every problem found, warnings included
+ * @stored: (out) (optional) (transfer full) the settings as stored (known
+ *   keys only)
+ * @error: INVALID when @problems has errors (nothing changed), NOT_FOUND
+ *
+ * Checks @settings against the loaded sections, then replaces the device's
+ * local settings. They apply only to settings groups no policy locks.
+ * Returns: TRUE when stored. Since: 1.1
+ */
+gboolean     vigil_host_set_device_settings (VigilHost   *host,
+                                             const char  *id,
+                                             JsonObject  *settings,
+                                             JsonArray  **problems,
+                                             JsonObject **stored,
+                                             GError     **error);
+
+/**
+ * vigil_host_device_settings:
+ * @host: the host
+ * @id: a device
+ * @error: NOT_FOUND
+ * Returns: (transfer full) the device's local settings (section -> group ->
+ *   key -> value; empty when none), secrets masked. Since: 1.1
+ */
+JsonObject  *vigil_host_device_settings  (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/* ---- policies ------------------------------------------------------- */
+
+/**
+ * vigil_host_parse_policy:
+ * @data: untrusted bytes
+ * @length: their length (at most VIGIL_HOST_POLICY_MAX_BYTES)
+ * @problems: (out) (transfer full) the syntax problems with line and
+ *   column, or an empty array
+ *
+ * Parses a policy document with the host's size and depth limits. It does
+ * not validate it: see vigil_host_validate_policy().
+ * Returns: (transfer full) the object, or NULL when @problems has errors.
+ * Since: 1.1
+ */
+JsonObject  *vigil_host_parse_policy     (const char  *data,
+                                          gsize        length,
+                                          JsonArray  **problems);
+
+/**
+ * vigil_host_apply_policy:
+ * @host: the host
+ * @policy: a policy document (docs/policies.md)
+ * @problems: (out) (optional) (transfer full) every problem found
+ * @made_inactive: (out) (optional) (transfer full) the name of the policy of
+ *   the same group and status that this one displaced (it is now
+ *   inactive), or NULL
+ * @error: INVALID when @problems has errors, or a store error
+ *
+ * Validates @policy and stores it, replacing a policy of the same name.
+ * Returns: TRUE when stored. Since: 1.1
+ */
+gboolean     vigil_host_apply_policy     (VigilHost   *host,
+                                          JsonObject  *policy,
+                                          JsonArray  **problems,
+                                          char       **made_inactive,
+                                          GError     **error);
+
+/**
+ * vigil_host_import_policy:
+ * Like vigil_host_apply_policy(), but first migrates sections written for
+ * an older schema version of their plugin. Since: 1.1
+ */
+gboolean     vigil_host_import_policy    (VigilHost   *host,
+                                          JsonObject  *policy,
+                                          JsonArray  **problems,
+                                          char       **made_inactive,
+                                          GError     **error);
+
+/**
+ * vigil_host_remove_policy:
+ * @host: the host
+ * @name: a stored policy
+ * @error: NOT_FOUND
+ * Returns: TRUE when removed. Since: 1.1
+ */
+gboolean     vigil_host_remove_policy    (VigilHost   *host,
+                                          const char  *name,
+                                          GError     **error);
+
+/**
+ * vigil_host_policies:
+ * @host: the host
+ * @error: a store error
+ * Returns: (transfer full) [{name, group, status, sections}] by group then
+ *   name, or NULL. Since: 1.1
+ */
+JsonArray   *vigil_host_policies         (VigilHost   *host,
+                                          GError     **error);
+
+/**
+ * vigil_host_policy:
+ * @host: the host
+ * @name: a stored policy
+ * @error: NOT_FOUND
+ * Returns: (transfer full) the stored document with every secret masked,
+ *   or NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_policy           (VigilHost   *host,
+                                          const char  *name,
+                                          GError     **error);
+
+/**
+ * vigil_host_default_policy:
+ * @host: the host
+ * Returns: (transfer full) a complete policy document with the defaults of
+ *   every loaded section, secrets masked. Since: 1.1
+ */
+JsonObject  *vigil_host_default_policy   (VigilHost *host);
+
+/**
+ * vigil_host_effective_settings:
+ * @host: the host
+ * @device: a device
+ * @section: a registered section id
+ * @origins: (out) (optional) (transfer full) group -> key -> "default" |
+ *   "policy:<name>" | "policy:<name> (locked)" | "local"
+ * @error: NOT_FOUND (device, or a section no loaded plugin registered)
+ *
+ * What the device's plugins see for @section: the defaults, overlaid by
+ * the policies of its groups from the root down and by its local settings
+ * where no policy locks (docs/policies.md).
+ * Returns: (transfer full) group -> key -> value, secrets masked, or NULL.
+ * Since: 1.1
+ */
+JsonObject  *vigil_host_effective_settings (VigilHost   *host,
+                                            const char  *device,
+                                            const char  *section,
+                                            JsonObject **origins,
+                                            GError     **error);
+
+/* ---- tasks ---------------------------------------------------------- */
+
+/**
+ * VigilProgressFunc:
+ * @task_id: the task
+ * @device_id: the device of the run
+ * @fraction: 0 to 1
+ * @message: (nullable) what the run is doing
+ * @user_data: as given
+ *
+ * Called on the main thread, about ten times a second, for each running
+ * run whose progress changed. Since: 1.1
+ */
+typedef void (*VigilProgressFunc) (const char *task_id, const char *device_id,
+                                   double fraction, const char *message,
+                                   gpointer user_data);
+
+/**
+ * vigil_host_create_task:
+ * @host: the host
+ * @source: who creates it ("cli", an application name)
+ * @spec: the task (vigil/plugin.h, VigilTaskSpec); params are checked
+ *   against the task type's schema
+ * @error: INVALID, NOT_FOUND (type, device, group) with what to do
+ *
+ * Thread-safe. The task runs when due: vigil_host_run_until_idle(),
+ * vigil_host_run_task(), or `vigil serve`.
+ * Returns: (transfer full) the task id, or NULL. Since: 1.1
+ */
+char        *vigil_host_create_task      (VigilHost            *host,
+                                          const char           *source,
+                                          const VigilTaskSpec  *spec,
+                                          GError              **error);
+
+/**
+ * vigil_host_tasks:
+ * @host: the host
+ * @error: a store error
+ * Returns: (transfer full) every task, oldest first, as vigil_host_task().
+ * Since: 1.1
+ */
+JsonArray   *vigil_host_tasks            (VigilHost   *host,
+                                          GError     **error);
+
+/**
+ * vigil_host_task:
+ * @host: the host
+ * @id: a task
+ * @error: NOT_FOUND
+ * Returns: (transfer full) the task as `vigil task show --json` prints it
+ *   (without "runs"): id, name, type, device or group, exclude, params,
+ *   schedule, schedule_text, state, next_start, ...
+ *   Thread-safe. Since: 1.1
+ */
+JsonObject  *vigil_host_task             (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_task_runs:
+ * @host: the host
+ * @id: a task
+ * @findings: TRUE to give each run its "findings" array
+ * @error: NOT_FOUND, a store error
+ * Returns: (transfer full) the task's runs, newest first: {id, task_id,
+ *   device, state, progress, message, error, result, ...}. Since: 1.1
+ */
+JsonArray   *vigil_host_task_runs        (VigilHost   *host,
+                                          const char  *id,
+                                          gboolean     findings,
+                                          GError     **error);
+
+/**
+ * vigil_host_run_task:
+ * @host: the host
+ * @id: a task
+ * @progress: (nullable) called while the runs go on
+ * @user_data: for @progress
+ * @cancellable: (nullable) cancels the runs
+ * @error: NOT_FOUND, or why the task cannot start
+ *
+ * Starts a round of the task now on all its devices, whatever its
+ * schedule, waits for it, then dispatches what followed until idle.
+ * Returns: (transfer full) the runs of that round (possibly empty: no
+ *   device to run on), or NULL. Since: 1.1
+ */
+JsonArray   *vigil_host_run_task         (VigilHost         *host,
+                                          const char        *id,
+                                          VigilProgressFunc  progress,
+                                          gpointer           user_data,
+                                          GCancellable      *cancellable,
+                                          GError           **error);
+
+/**
+ * vigil_host_run_due:
+ * @host: the host
+ * @cancellable: (nullable) cancels the runs
+ * @error: a store error
+ *
+ * vigil_host_run_until_idle(), returning what ran.
+ * Returns: (transfer full) the runs started, or NULL. Since: 1.1
+ */
+JsonArray   *vigil_host_run_due          (VigilHost     *host,
+                                          GCancellable  *cancellable,
+                                          GError       **error);
+
+/**
+ * vigil_host_cancel_task:
+ * @host: the host
+ * @id: a task
+ * @error: NOT_FOUND
+ *
+ * The task will not start again; its pending runs are dropped and running
+ * ones cancelled (in another process too, at their next check).
+ * Returns: TRUE when cancelled. Since: 1.1
+ */
+gboolean     vigil_host_cancel_task      (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_delete_task:
+ * @host: the host
+ * @id: a task
+ * @error: VIGIL_HOST_ERROR_PROTECTED (the protected action "task.delete"),
+ *   NOT_FOUND
+ * Returns: TRUE when the task and its results are gone. Since: 1.1
+ */
+gboolean     vigil_host_delete_task      (VigilHost   *host,
+                                          const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_trigger_tasks:
+ * @host: the host
+ * @kind: "on_start" (an application started) or "after_update" (the
+ *   security product's databases were updated)
+ * @error: INVALID for another kind
+ * Marks every task scheduled with @kind as due now.
+ * Returns: how many tasks, 0 with @error on failure. Since: 1.1
+ */
+guint        vigil_host_trigger_tasks    (VigilHost   *host,
+                                          const char  *kind,
+                                          GError     **error);
+
+/**
+ * vigil_host_last_run_id:
+ * @host: the host
+ * Returns: the highest run id so far (0 when none); with
+ *   vigil_host_runs_after(), what ran since a moment. Since: 1.1
+ */
+gint64       vigil_host_last_run_id      (VigilHost *host);
+
+/**
+ * vigil_host_runs_after:
+ * @host: the host
+ * @run_id: a value of vigil_host_last_run_id()
+ * @error: a store error
+ * Returns: (transfer full) the runs with a higher id, oldest first.
+ * Since: 1.1
+ */
+JsonArray   *vigil_host_runs_after       (VigilHost   *host,
+                                          gint64       run_id,
+                                          GError     **error);
+
+/**
+ * vigil_host_set_pump_main_context:
+ * @host: the host
+ * @pump: TRUE to iterate the thread-default main context while the host
+ *   waits for runs, so that an application's sockets and timers go on
+ *   (`vigil serve` does this)
+ * Since: 1.1
+ */
+void         vigil_host_set_pump_main_context (VigilHost *host,
+                                               gboolean   pump);
+
+/**
+ * vigil_host_plugin_documents:
+ * @host: the host
+ * @plugin: a plugin id
+ * @collection: one of its document collections
+ * @error: a store error
+ * Returns: (transfer full) key -> document of what the plugin stored with
+ *   store_put (read-only view, e.g. sandbox-response's "responses").
+ * Since: 1.1
+ */
+JsonObject  *vigil_host_plugin_documents (VigilHost   *host,
+                                          const char  *plugin,
+                                          const char  *collection,
+                                          GError     **error);
+
+/**
+ * vigil_host_plugin_document:
+ * @host: the host
+ * @plugin: a plugin id
+ * @collection: one of its collections
+ * @key: a document key
+ * @error: NOT_FOUND
+ * Returns: (transfer full) the document, or NULL. Since: 1.1
+ */
+JsonNode    *vigil_host_plugin_document  (VigilHost   *host,
+                                          const char  *plugin,
+                                          const char  *collection,
+                                          const char  *key,
+                                          GError     **error);
+
+/* ---- events --------------------------------------------------------- */
+
+/**
+ * vigil_host_parse_event_payload:
+ * @data: untrusted bytes
+ * @length: their length, or -1 when NUL-terminated
+ * @where: names the source in errors ("stdin", a file name)
+ * @error: INVALID with line and column
+ * Returns: (transfer full) a JSON object of at most
+ *   VIGIL_HOST_EVENT_MAX_PAYLOAD bytes, or NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_parse_event_payload (const char  *data,
+                                             gssize       length,
+                                             const char  *where,
+                                             GError     **error);
+
+/**
+ * vigil_host_emit_event_envelope:
+ * @host: the host
+ * @source: who emits it ("serve", an application name)
+ * @data: an untrusted envelope {"type", "device"?, "payload_version"?,
+ *   "payload"?} (docs/events.md)
+ * @length: its length, or -1 when NUL-terminated
+ * @where: names the source in errors ("inbox/x.json", "socket line 3")
+ * @event: (out) (optional) (transfer full) {id, type, device,
+ *   payload_version} of the stored event
+ * @error: INVALID, NOT_FOUND (device), every message starting with @where
+ *
+ * Parses, checks and stores one event, as `vigil serve` takes them.
+ * Thread-safe. Returns: (transfer full) the event id, or NULL. Since: 1.1
+ */
+char        *vigil_host_emit_event_envelope (VigilHost    *host,
+                                             const char   *source,
+                                             const char   *data,
+                                             gssize        length,
+                                             const char   *where,
+                                             JsonObject  **event,
+                                             GError      **error);
+
+/**
+ * vigil_host_events:
+ * @host: the host
+ * @since_us: only events at or after this UTC time in microseconds; 0 all
+ * @type: (nullable) an exact type, or a prefix ending in ".*"
+ * @device: (nullable) only events of this device
+ * @limit: at most this many (the newest); 0 for no limit
+ * @error: a store error
+ * Returns: (transfer full) event objects {id, time, time_us, type, device,
+ *   source, payload_version, payload}, oldest first. Since: 1.1
+ */
+JsonArray   *vigil_host_events           (VigilHost   *host,
+                                          gint64       since_us,
+                                          const char  *type,
+                                          const char  *device,
+                                          guint        limit,
+                                          GError     **error);
+
+/**
+ * vigil_host_last_event_seq:
+ * @host: the host
+ * Returns: the sequence number of the newest stored event (0 when none);
+ *   with vigil_host_events_after(), what happened since. Since: 1.1
+ */
+gint64       vigil_host_last_event_seq   (VigilHost *host);
+
+/**
+ * vigil_host_events_after:
+ * @host: the host
+ * @seq: a value of vigil_host_last_event_seq()
+ * @error: a store error
+ * Returns: (transfer full) the events stored after @seq, in order.
+ * Since: 1.1
+ */
+JsonArray   *vigil_host_events_after     (VigilHost   *host,
+                                          gint64       seq,
+                                          GError     **error);
+
+/**
+ * VigilSubscription:
+ * A subscription to the host's events; end it with vigil_host_unsubscribe()
+ * (or g_autoptr), before freeing the host. Since: 1.1
+ */
+typedef struct _VigilSubscription VigilSubscription;
+
+/**
+ * VigilHostEventFunc:
+ * @host: the host
+ * @event: (transfer none) the event, as vigil_host_events() gives them
+ * @user_data: as given
+ * Since: 1.1
+ */
+typedef void (*VigilHostEventFunc) (VigilHost *host, JsonObject *event,
+                                    gpointer user_data);
+
+/**
+ * vigil_host_subscribe_events:
+ * @host: the host
+ * @type: (nullable) an exact type, or a prefix ending in ".*"; NULL for all
+ * @device: (nullable) only events of this device
+ * @context: (nullable) where @func is called; NULL means the thread-default
+ *   main context of the calling thread
+ * @func: called once per matching event, in the order they were stored
+ * @user_data: for @func
+ * @destroy: (nullable) frees @user_data when the subscription ends
+ *
+ * Events stored from now on (by this host, its plugins and task runs, or
+ * another process on the same state folder) are delivered on @context
+ * after the host's main thread notices them: when vigil_host_emit_event(),
+ * vigil_host_emit_event_envelope(), vigil_host_run_until_idle(),
+ * vigil_host_run_task() or vigil_host_run_due() return, or at
+ * vigil_host_deliver_events(). @func only runs while @context is iterated.
+ * Returns: (transfer full) the subscription. Since: 1.1
+ */
+VigilSubscription *vigil_host_subscribe_events (VigilHost          *host,
+                                                const char         *type,
+                                                const char         *device,
+                                                GMainContext       *context,
+                                                VigilHostEventFunc  func,
+                                                gpointer            user_data,
+                                                GDestroyNotify      destroy);
+
+/**
+ * vigil_host_subscribe_task_runs:
+ * @host: the host
+ * @task_id: (nullable) only the runs of this task
+ * @context: (nullable) as for vigil_host_subscribe_events()
+ * @func: called with the payload of each task.completed / task.failed
+ *   event: {task_id, type, device, state ("completed", "failed",
+ *   "cancelled"), error (failed only)}
+ * @user_data: for @func
+ * @destroy: (nullable) frees @user_data
+ *
+ * A run's end, one call per device; delivered like events.
+ * Returns: (transfer full) the subscription. Since: 1.1
+ */
+VigilSubscription *vigil_host_subscribe_task_runs (VigilHost          *host,
+                                                   const char         *task_id,
+                                                   GMainContext       *context,
+                                                   VigilHostEventFunc  func,
+                                                   gpointer            user_data,
+                                                   GDestroyNotify      destroy);
+
+/**
+ * vigil_host_deliver_events:
+ * @host: the host
+ *
+ * Looks for events stored since the last delivery (for instance by another
+ * process) and queues them to the subscribers' contexts. Main thread.
+ * Returns: how many events were new. Since: 1.1
+ */
+guint        vigil_host_deliver_events   (VigilHost *host);
+
+/**
+ * vigil_host_unsubscribe:
+ * @subscription: (transfer full) (nullable) a subscription
+ *
+ * Ends it: @func is not called any more, even for events already queued.
+ * Call it from the thread that iterates the subscription's context.
+ * Since: 1.1
+ */
+void         vigil_host_unsubscribe      (VigilSubscription *subscription);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilSubscription, vigil_host_unsubscribe)
+
 
 G_END_DECLS

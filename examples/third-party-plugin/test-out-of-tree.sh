@@ -54,6 +54,10 @@ exports=$(nm -D --defined-only "$so" | awk '{print $NF}')
 
 vigil=$(find "$tmp/dest" -path '*/bin/vigil' | head -n 1)
 [ -x "$vigil" ] || fail "vigil was not installed"
+# vigil links libvigil-host.so.1: the installed copy, not the build's.
+lib=$(find "$tmp/dest" -name 'libvigil-host.so.1' | head -n 1)
+[ -n "$lib" ] || fail "libvigil-host.so.1 was not installed"
+export LD_LIBRARY_PATH="$(dirname "$lib")"
 unset VIGIL_PLUGIN_PATH
 state="$tmp/state"
 v() { "$vigil" --state-dir "$state" --plugin-dir "$tmp/greeter-build" "$@"; }

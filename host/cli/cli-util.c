@@ -20,7 +20,7 @@
 #define MAX_DEPTH 512
 
 void
-vh_cli_print_json (JsonNode *node)
+cli_print_json (JsonNode *node)
 {
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autofree char *text = NULL;
@@ -34,7 +34,7 @@ vh_cli_print_json (JsonNode *node)
 }
 
 void
-vh_cli_error (const char *command, const char *format, ...)
+cli_error (const char *command, const char *format, ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -151,7 +151,7 @@ rename_parse_error (GError *local, const char *name, GError **error)
 }
 
 /**
- * vh_cli_read_json_object_full:
+ * cli_read_json_object_full:
  * @path: a file, or "-" for stdin
  * @max_size: the size limit in bytes
  *
@@ -159,7 +159,7 @@ rename_parse_error (GError *local, const char *name, GError **error)
  *   that names the file (and line:column for syntax errors).
  */
 JsonObject *
-vh_cli_read_json_object_full (const char *path, gsize max_size, GError **error)
+cli_read_json_object_full (const char *path, gsize max_size, GError **error)
 {
   const char *name = g_str_equal (path, "-") ? "<stdin>" : path;
   g_autoptr(GBytes) bytes = read_input (path, name, max_size, error);
@@ -197,7 +197,27 @@ vh_cli_read_json_object_full (const char *path, gsize max_size, GError **error)
 }
 
 JsonObject *
-vh_cli_read_json_object (const char *path, GError **error)
+cli_read_json_object (const char *path, GError **error)
 {
-  return vh_cli_read_json_object_full (path, DEFAULT_MAX_SIZE, error);
+  return cli_read_json_object_full (path, DEFAULT_MAX_SIZE, error);
+}
+
+char *
+cli_format_time (gint64 time_us)
+{
+  gint64 secs = time_us / G_USEC_PER_SEC;
+  gint64 rest = time_us % G_USEC_PER_SEC;
+  g_autoptr (GDateTime) whole = NULL;
+  g_autoptr (GDateTime) utc = NULL;
+  g_autoptr (GDateTime) local = NULL;
+
+  if (rest < 0)
+    {
+      secs -= 1;
+      rest += G_USEC_PER_SEC;
+    }
+  whole = g_date_time_new_from_unix_utc (secs);
+  utc = whole ? g_date_time_add (whole, rest) : NULL;
+  local = utc ? g_date_time_to_local (utc) : NULL;
+  return local ? g_date_time_format (local, "%Y-%m-%d %H:%M:%S") : g_strdup ("-");
 }

@@ -2,12 +2,14 @@
 /*
  * The `vigil` CLI's built-in commands. main.c parses the global options
  * (before the subcommand, like `git -C`), opens the host and dispatches to a
- * VhCliCommand or to a command a plugin registered. Each command file
- * (host/<area>/cli-*.c) defines one VhCliCommand.
+ * CliCommand or to a command a plugin registered. Each command file
+ * (host/cli/cli-*.c) defines one CliCommand. The CLI stands on the public
+ * libvigil-host API (vigil-host.h) only, like any other embedding
+ * application; tests check that the binary holds no internal vh_ symbol.
  */
 #pragma once
 
-#include "host-private.h"
+#include "vigil-host.h"
 
 G_BEGIN_DECLS
 
@@ -15,7 +17,7 @@ G_BEGIN_DECLS
 typedef struct {
   gboolean json;     /* --json given globally: machine-readable output */
   gboolean verbose;
-} VhCliGlobals;
+} CliGlobals;
 
 typedef struct {
   const char *name;       /* "policy" */
@@ -23,33 +25,43 @@ typedef struct {
   const char *usage;      /* "policy validate|effective|defaults|import|..." */
   /* argv[0] is the command name. Returns the exit code (0 ok, 1 problems
    * found, 2 usage or runtime error). */
-  int (*run) (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv);
-} VhCliCommand;
+  int (*run) (VigilHost *host, const CliGlobals *globals, int argc, char **argv);
+} CliCommand;
 
-/* Defined by their owners. */
-extern const VhCliCommand vh_cli_plugins;   /* core  */
-extern const VhCliCommand vh_cli_policy;    /* data  */
-extern const VhCliCommand vh_cli_group;     /* data  */
-extern const VhCliCommand vh_cli_device;    /* data  */
-extern const VhCliCommand vh_cli_event;     /* tasks */
-extern const VhCliCommand vh_cli_events;    /* tasks */
-extern const VhCliCommand vh_cli_task;      /* tasks */
-extern const VhCliCommand vh_cli_serve;     /* tasks */
+/* One per command file. */
+extern const CliCommand cli_plugins;   /* cli-plugins.c   */
+extern const CliCommand cli_policy;    /* cli-policy.c    */
+extern const CliCommand cli_group;     /* cli-inventory.c */
+extern const CliCommand cli_device;    /* cli-inventory.c */
+extern const CliCommand cli_event;     /* cli-event.c     */
+extern const CliCommand cli_events;    /* cli-event.c     */
+extern const CliCommand cli_task;      /* cli-task.c      */
+extern const CliCommand cli_serve;     /* cli-serve.c     */
 
-/* Helpers (core, host/cli/cli-util.c). */
+/* Helpers (cli-util.c). */
 /* Prints @node as pretty JSON on stdout, with a newline. */
-void      vh_cli_print_json   (JsonNode *node);
+void      cli_print_json   (JsonNode *node);
 /* Parses a JSON object from @path ("-" is stdin), with a size limit and an
  * error naming the file, line and column. Returns: (transfer full). */
-JsonObject *vh_cli_read_json_object (const char *path, GError **error);
-/* Like vh_cli_read_json_object, with an explicit size limit in bytes
- * (vh_cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
+JsonObject *cli_read_json_object (const char *path, GError **error);
+/* Like cli_read_json_object, with an explicit size limit in bytes
+ * (cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
  * refused too, with its line and column. */
-JsonObject *vh_cli_read_json_object_full (const char *path, gsize max_size,
-                                          GError **error);
+JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
+                                       GError **error);
 /* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command
  * is NULL). */
-void      vh_cli_error        (const char *command, const char *format, ...)
+void      cli_error        (const char *command, const char *format, ...)
                                G_GNUC_PRINTF (2, 3);
+
+/* Local "2026-11-22 10:00:00" of a UTC time in microseconds. */
+char     *cli_format_time     (gint64 time_us);
+
+/* Shared by cli-event.c, cli-task.c and cli-serve.c. */
+JsonObject *cli_read_payload     (const char *path, GError **error);
+gboolean    cli_parse_since      (const char *text, gint64 now, gint64 *since,
+                                  GError **error);
+void        cli_print_event_line (JsonObject *event);
+void        cli_print_run_line   (JsonObject *run);
 
 G_END_DECLS

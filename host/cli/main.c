@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const VhCliCommand *const builtins[] = {
-  &vh_cli_plugins, &vh_cli_policy, &vh_cli_group, &vh_cli_device,
-  &vh_cli_event, &vh_cli_events, &vh_cli_task, &vh_cli_serve, NULL,
+static const CliCommand *const builtins[] = {
+  &cli_plugins, &cli_policy, &cli_group, &cli_device,
+  &cli_event, &cli_events, &cli_task, &cli_serve, NULL,
 };
 
 typedef struct {
@@ -25,7 +25,7 @@ typedef struct {
   GPtrArray  *plugin_dirs;
   gboolean    help;
   gboolean    version;
-  VhCliGlobals globals;
+  CliGlobals globals;
 } Options;
 
 static const char global_usage[] =
@@ -45,7 +45,7 @@ static const char global_options_help[] =
   "Exit codes: 0 success, 1 problems found, 2 usage or runtime error.\n"
   "Run 'vigil help COMMAND' or 'vigil COMMAND --help' for a command's options.\n";
 
-static const VhCliCommand *
+static const CliCommand *
 find_builtin (const char *name)
 {
   for (gsize i = 0; builtins[i] != NULL; i++)
@@ -66,7 +66,7 @@ option_value (int argc, char **argv, int *i, const char *name, gboolean *usage_e
     return NULL;
   if (*i + 1 >= argc)
     {
-      vh_cli_error (NULL, "%s needs a value (see vigil --help)", name);
+      cli_error (NULL, "%s needs a value (see vigil --help)", name);
       *usage_error = TRUE;
       return NULL;
     }
@@ -104,7 +104,7 @@ parse_globals (int argc, char **argv, Options *o)
         o->version = TRUE;
       else
         {
-          vh_cli_error (NULL, "unknown global option '%s' (global options go before "
+          cli_error (NULL, "unknown global option '%s' (global options go before "
                         "the command; see vigil --help)", arg);
           return -1;
         }
@@ -114,7 +114,7 @@ parse_globals (int argc, char **argv, Options *o)
 
 /* Takes --json out of a built-in command's arguments (up to "--"). */
 static void
-strip_json (int *argc, char **argv, VhCliGlobals *globals)
+strip_json (int *argc, char **argv, CliGlobals *globals)
 {
   int out = 0;
   gboolean literal = FALSE;
@@ -149,7 +149,7 @@ open_host (Options *o, GError **error)
     return NULL;
   /* Before loading, so -v also shows what the loader did. */
   if (o->globals.verbose)
-    vh_logger_set_verbose (host, TRUE);
+    vigil_host_set_verbose (host, TRUE);
   vigil_host_load_plugins (host);
   return host;
 }
@@ -159,24 +159,41 @@ open_host (Options *o, GError **error)
 static void
 print_registered (VigilHost *host, gboolean from_host)
 {
-  GPtrArray *commands = host != NULL ? vh_registry_commands (host) : NULL;
+  g_autoptr (JsonArray) commands = host != NULL ? vigil_host_commands (host) : NULL;
   gboolean any = FALSE;
 
-  for (guint i = 0; commands != NULL && i < commands->len; i++)
+  for (guint i = 0; commands != NULL && i < json_array_get_length (commands); i++)
     {
-      const VhCommand *c = g_ptr_array_index (commands, i);
-      gboolean is_host = c->plugin == vh_registry_host_plugin (host);
+      JsonObject *c = json_array_get_object_element (commands, i);
+      const char *plugin = json_object_get_string_member (c, "plugin");
+      const char *summary = json_object_get_string_member_with_default (c, "summary", NULL);
+      gboolean is_host = g_strcmp0 (plugin, "host") == 0;
 
       if (is_host != from_host)
         continue;
       if (!from_host && !any)
         printf ("\nPlugin commands:\n");
       any = TRUE;
-      printf ("  %-10s %s", c->command.name, c->command.summary ? c->command.summary : "");
+      printf ("  %-10s %s", json_object_get_string_member (c, "name"), summary ? summary : "");
       if (!from_host)
-        printf (" (plugin %s)", vh_plugin_id (c->plugin));
+        printf (" (plugin %s)", plugin);
       printf ("\n");
     }
+}
+
+/* (transfer full) the registered command @name, or NULL. */
+static JsonObject *
+find_registered (VigilHost *host, const char *name)
+{
+  g_autoptr (JsonArray) commands = vigil_host_commands (host);
+
+  for (guint i = 0; i < json_array_get_length (commands); i++)
+    {
+      JsonObject *c = json_array_get_object_element (commands, i);
+      if (g_strcmp0 (json_object_get_string_member (c, "name"), name) == 0)
+        return json_object_ref (c);
+    }
+  return NULL;
 }
 
 static void
@@ -196,15 +213,19 @@ print_help (VigilHost *host)
  * before a literal "--" so that it stays an option; a command without JSON
  * output refuses it rather than printing text to a script expecting JSON. */
 static int
-run_plugin_command (const VhCommand *c, const VhCliGlobals *globals, int argc, char **argv)
+run_plugin_command (VigilHost *host, JsonObject *c, const CliGlobals *globals, int argc,
+                    char **argv)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GError) error = NULL;
   g_auto(GStrv) copy = NULL;
   gboolean json_added = !globals->json;
+  const char *name = json_object_get_string_member (c, "name");
+  int status = 2;
 
-  if (globals->json && !(c->command.flags & VIGIL_COMMAND_JSON))
+  if (globals->json && !json_object_get_boolean_member (c, "json"))
     {
-      vh_cli_error (c->command.name, "this command has no JSON output (--json)");
+      cli_error (name, "this command has no JSON output (--json)");
       return 2;
     }
   /* The plugin may let GOptionContext rearrange its argv: give it a copy. */
@@ -217,14 +238,19 @@ run_plugin_command (const VhCommand *c, const VhCliGlobals *globals, int argc, c
   if (!json_added)
     g_strv_builder_add (builder, "--json");
   copy = g_strv_builder_end (builder);
-  return c->command.run (c->plugin, (int) g_strv_length (copy), copy, c->command.user_data);
+  if (!vigil_host_run_command (host, name, (int) g_strv_length (copy), copy, &status, &error))
+    {
+      cli_error (name, "%s", error->message);
+      return 2;
+    }
+  return status;
 }
 
 static int
 dispatch (VigilHost *host, Options *o, int argc, char **argv)
 {
-  const VhCliCommand *builtin = find_builtin (argv[0]);
-  const VhCommand *plugin_command = vh_registry_command (host, argv[0]);
+  const CliCommand *builtin = find_builtin (argv[0]);
+  g_autoptr (JsonObject) plugin_command = find_registered (host, argv[0]);
 
   if (builtin != NULL)
     {
@@ -232,8 +258,8 @@ dispatch (VigilHost *host, Options *o, int argc, char **argv)
       return builtin->run (host, &o->globals, argc, argv);
     }
   if (plugin_command != NULL)
-    return run_plugin_command (plugin_command, &o->globals, argc, argv);
-  vh_cli_error (NULL, "unknown command '%s' (see vigil --help)", argv[0]);
+    return run_plugin_command (host, plugin_command, &o->globals, argc, argv);
+  cli_error (NULL, "unknown command '%s' (see vigil --help)", argv[0]);
   return 2;
 }
 
@@ -242,15 +268,16 @@ static int
 help_command (VigilHost *host, Options *o, int argc, char **argv)
 {
   char *help_argv[] = { argv[1], (char *) "--help", NULL };
+  g_autoptr (JsonObject) registered = argc >= 2 ? find_registered (host, argv[1]) : NULL;
 
   if (argc < 2)
     {
       print_help (host);
       return 0;
     }
-  if (find_builtin (argv[1]) == NULL && vh_registry_command (host, argv[1]) == NULL)
+  if (find_builtin (argv[1]) == NULL && registered == NULL)
     {
-      vh_cli_error ("help", "unknown command '%s' (see vigil --help)", argv[1]);
+      cli_error ("help", "unknown command '%s' (see vigil --help)", argv[1]);
       return 2;
     }
   return dispatch (host, o, 2, help_argv);
@@ -292,13 +319,13 @@ main (int argc, char **argv)
     {
       /* Help without plugin commands beats no help at all. */
       print_help (NULL);
-      vh_cli_error (NULL, "plugin commands not listed: %s", error->message);
+      cli_error (NULL, "plugin commands not listed: %s", error->message);
       options_clear (&o);
       return 0;
     }
   if (host == NULL)
     {
-      vh_cli_error (NULL, "%s", error->message);
+      cli_error (NULL, "%s", error->message);
       options_clear (&o);
       return 2;
     }

@@ -325,7 +325,7 @@ test_json_error_names_line_column (void)
 
   core_fixture_init (&fx);
   path = write_tmp (&fx, "bad.json", "{\n  \"a\": 1,\n  \"b\": tru\n}\n");
-  g_assert_null (vh_cli_read_json_object (path, &error));
+  g_assert_null (cli_read_json_object (path, &error));
   g_assert_nonnull (error);
   g_assert_true (g_str_has_prefix (error->message, path));
   /* "<file>:<line>:<column>: <what>", the line being json-glib's */
@@ -345,9 +345,9 @@ test_json_size_limit (void)
 
   core_fixture_init (&fx);
   path = write_tmp (&fx, "big.json", "{\"key\": \"0123456789\"}");
-  g_assert_null (vh_cli_read_json_object_full (path, 10, &error));
+  g_assert_null (cli_read_json_object_full (path, 10, &error));
   assert_contains (error->message, "larger than the limit of 10 bytes");
-  ok = vh_cli_read_json_object_full (path, 64, NULL);
+  ok = cli_read_json_object_full (path, 64, NULL);
   g_assert_nonnull (ok);
   core_fixture_clear (&fx);
 }
@@ -364,7 +364,7 @@ test_json_depth_limit (void)
   for (int i = 0; i < 600; i++)
     g_string_append_c (deep, '[');
   path = write_tmp (&fx, "deep.json", deep->str);
-  g_assert_null (vh_cli_read_json_object (path, &error));
+  g_assert_null (cli_read_json_object (path, &error));
   assert_contains (error->message, ":1:517: nested deeper than 512 levels");
   core_fixture_clear (&fx);
 }
@@ -378,7 +378,7 @@ test_json_top_level_object (void)
 
   core_fixture_init (&fx);
   path = write_tmp (&fx, "array.json", "[1, 2]");
-  g_assert_null (vh_cli_read_json_object (path, &error));
+  g_assert_null (cli_read_json_object (path, &error));
   assert_contains (error->message, "expected a JSON object at the top level");
   core_fixture_clear (&fx);
 }
@@ -399,12 +399,12 @@ test_json_stdin (void)
   bad = write_tmp (&fx, "bad.json", "{\"device\": }");
   fd = open (good, O_RDONLY);
   dup2 (fd, STDIN_FILENO), close (fd);
-  object = vh_cli_read_json_object ("-", &error);
+  object = cli_read_json_object ("-", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (json_object_get_string_member (object, "device"), ==, "lab-1");
   fd = open (bad, O_RDONLY);
   dup2 (fd, STDIN_FILENO), close (fd);
-  g_assert_null (vh_cli_read_json_object ("-", &error));
+  g_assert_null (cli_read_json_object ("-", &error));
   g_assert_true (g_str_has_prefix (error->message, "<stdin>:1:"));
   dup2 (saved, STDIN_FILENO), close (saved);
   core_fixture_clear (&fx);
@@ -415,7 +415,7 @@ test_json_missing_file (void)
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_null (vh_cli_read_json_object ("/nonexistent/policy.json", &error));
+  g_assert_null (cli_read_json_object ("/nonexistent/policy.json", &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
   assert_contains (error->message, "/nonexistent/policy.json");
 }

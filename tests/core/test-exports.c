@@ -73,10 +73,16 @@ check_host_library (gconstpointer data)
     }
   symbols = defined_symbols (data);
   for (char **s = symbols; *s != NULL; s++)
-    if (!g_str_has_prefix (*s, "vigil_host_") && !g_str_equal (*s, "VIGIL_HOST_1.0"))
+    if (!g_str_has_prefix (*s, "vigil_host_") && !g_str_equal (*s, "VIGIL_HOST_1.0")
+        && !g_str_equal (*s, "VIGIL_HOST_1.1"))
       g_error ("libvigil-host exports %s, which is not public API", *s);
   g_assert_true (g_strv_contains ((const char *const *) symbols,
                                   "vigil_host_new@@VIGIL_HOST_1.0"));
+  /* 1.0 functions keep their version; later ones carry their own. */
+  g_assert_true (g_strv_contains ((const char *const *) symbols,
+                                  "vigil_host_emit_event@@VIGIL_HOST_1.0"));
+  g_assert_true (g_strv_contains ((const char *const *) symbols,
+                                  "vigil_host_add_device@@VIGIL_HOST_1.1"));
 }
 
 static void

@@ -113,7 +113,7 @@ test_demo_scenario (void)
       g_assert_nonnull (a);
       g_assert_nonnull (json_object_get_string_member_with_default (a, "task_id", NULL));
     }
-  pending = vh_docs_list (lab.host, "sandbox-response", "pending_scans", &error);
+  pending = vigil_host_plugin_documents (lab.host, "sandbox-response", "pending_scans", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (json_object_get_size (pending), ==, 0);
   lab_close (&lab);

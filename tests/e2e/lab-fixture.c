@@ -383,7 +383,7 @@ lab_response (Lab *lab, const char *event_id)
   g_autoptr (JsonNode) doc = NULL;
 
   lab_open (lab);
-  doc = vh_docs_get (lab->host, "sandbox-response", "responses", event_id, &error);
+  doc = vigil_host_plugin_document (lab->host, "sandbox-response", "responses", event_id, &error);
   g_assert_no_error (error);
   g_assert_nonnull (doc);
   return json_object_ref (json_node_get_object (doc));

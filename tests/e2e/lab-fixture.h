@@ -3,13 +3,14 @@
  * The e2e tests' lab: a temporary state folder and the demo lab of
  * examples/lab (admin groups, devices with root folders, the lab ClamAV
  * signatures), set up with the real `vigil` CLI as an admin would, then
- * driven in-process through libvigil-host with a fake clock (detections,
+ * driven in-process through libvigil-host's public API (vigil-host.h, the
+ * shared library, nothing internal) with a fake clock (detections,
  * runs until idle) and inspected both through the CLI's JSON output and
  * through the files on the lab devices.
  */
 #pragma once
 
-#include "host-private.h"
+#include "vigil-host.h"
 
 G_BEGIN_DECLS
 

@@ -13,12 +13,12 @@ add_inventory (Fixture *f)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (vh_inventory_group_add (f->host, "lab", "Lab", "root", &error));
-  g_assert_true (vh_inventory_group_add (f->host, "lab-east", "Lab east", "lab", &error));
-  g_assert_true (vh_inventory_device_add (f->host, "a", NULL, "lab", f->root_a, &error));
-  g_assert_true (vh_inventory_device_add (f->host, "b", NULL, "lab", NULL, &error));
-  g_assert_true (vh_inventory_device_add (f->host, "c", NULL, "lab-east", NULL, &error));
-  g_assert_true (vh_inventory_device_add (f->host, "d", NULL, "root", NULL, &error));
+  g_assert_true (vigil_host_add_group (f->host, "lab", "Lab", "root", &error));
+  g_assert_true (vigil_host_add_group (f->host, "lab-east", "Lab east", "lab", &error));
+  g_assert_true (vigil_host_add_device (f->host, "a", NULL, "lab", f->root_a, &error));
+  g_assert_true (vigil_host_add_device (f->host, "b", NULL, "lab", NULL, &error));
+  g_assert_true (vigil_host_add_device (f->host, "c", NULL, "lab-east", NULL, &error));
+  g_assert_true (vigil_host_add_device (f->host, "d", NULL, "root", NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -35,7 +35,11 @@ fixture_open_host (Fixture *f)
   g_assert_no_error (error);
   vigil_host_set_clock (host, fake_clock, &f->now);
   vigil_host_load_plugins (host);
-  g_assert_nonnull (vh_registry_task_type (host, "tasks-test.record"));
+  {
+    g_autoptr (JsonObject) plugin = vigil_host_plugin (host, "tasks-test", &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (plugin, "state"), ==, "loaded");
+  }
   return host;
 }
 
@@ -70,7 +74,7 @@ create_task (Fixture *f, const char *type, const char *device, const char *group
   g_autoptr (GError) error = NULL;
   VigilTaskSpec spec = { .type = type, .device_id = device, .group_id = group,
                          .schedule = schedule, .params = params };
-  char *id = vh_tasks_create (f->host, "test", &spec, &error);
+  char *id = vigil_host_create_task (f->host, "test", &spec, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (id);
@@ -82,7 +86,7 @@ JsonArray *
 runs_of (Fixture *f, const char *task_id)
 {
   g_autoptr (GError) error = NULL;
-  JsonArray *newest_first = vh_tasks_runs (f->host, task_id, TRUE, &error);
+  JsonArray *newest_first = vigil_host_task_runs (f->host, task_id, TRUE, &error);
   JsonArray *runs = json_array_new ();
 
   g_assert_no_error (error);

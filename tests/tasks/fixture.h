@@ -5,12 +5,14 @@
  * small inventory:
  *   root ── lab ── lab-east        devices: a (lab, with a root folder),
  *                                  b (lab), c (lab-east), d (root)
+ * It stands on the public API only, so that the CLI-level tests (cli,
+ * serve) link libvigil-host.so alone; the unit tests of host/tasks (tasks,
+ * events) include the internal headers themselves.
  */
 #pragma once
 
 #include <glib/gstdio.h>
-#include "tasks/tasks-private.h"
-#include "data/data-private.h"
+#include "vigil-host.h"
 #include "vt-cli.h"
 
 typedef struct {

@@ -55,7 +55,7 @@ vigil (Fixture *f, const char *input, ...)
 static JsonNode *
 parse_json (const char *text)
 {
-  JsonNode *node = vh_json_parse_text (text);
+  JsonNode *node = json_from_string (text, NULL);
   if (node == NULL)
     g_error ("not JSON: %s", text);
   return node;

@@ -6,6 +6,8 @@
  * events purged after the host config's retention, undispatched ones kept.
  */
 #include "fixture.h"
+#include "tasks/tasks-private.h"
+#include "data/data-private.h"
 
 static char *
 emit (Fixture *f, const char *type, const char *device)

@@ -116,7 +116,7 @@ write_inbox_file (ServeFixture *s, const char *name, const char *content)
 static guint
 count_events (ServeFixture *s, const char *type)
 {
-  g_autoptr (JsonArray) events = vh_events_list (s->f.host, 0, type, NULL, 0, NULL);
+  g_autoptr (JsonArray) events = vigil_host_events (s->f.host, 0, type, NULL, 0, NULL);
   return json_array_get_length (events);
 }
 
@@ -178,7 +178,7 @@ test_socket_line_too_long_refused (ServeFixture *s, gconstpointer data)
   g_autoptr (GSocketConnection) connection = NULL;
   g_autoptr (GDataInputStream) in = NULL;
   g_autoptr (GError) error = NULL;
-  gsize size = VH_EVENT_MAX_ENVELOPE + 16384;
+  gsize size = VIGIL_HOST_EVENT_MAX_ENVELOPE + 16384;
   g_autofree char *junk = g_malloc (size);
   g_autofree char *reply = NULL;
   g_autofree char *after = NULL;

@@ -7,6 +7,8 @@
  */
 #include <sys/wait.h>
 #include "fixture.h"
+#include "tasks/tasks-private.h"
+#include "data/data-private.h"
 
 static JsonObject *
 params_with (const char *key, const char *value)

@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 /* A free name in @folder: NAME, else NAME.1, NAME.2, ... */
 static char *
@@ -68,9 +68,9 @@ read_dropped_file (const char *path, const char *where, gsize *length, GError **
         close (fd);
       return NULL;
     }
-  data = g_malloc (VH_EVENT_MAX_ENVELOPE + 1);
-  while (got <= VH_EVENT_MAX_ENVELOPE
-         && (n = read (fd, data + got, VH_EVENT_MAX_ENVELOPE + 1 - got)) > 0)
+  data = g_malloc (VIGIL_HOST_EVENT_MAX_ENVELOPE + 1);
+  while (got <= VIGIL_HOST_EVENT_MAX_ENVELOPE
+         && (n = read (fd, data + got, VIGIL_HOST_EVENT_MAX_ENVELOPE + 1 - got)) > 0)
     got += (gsize) n;
   close (fd);
   if (n < 0)
@@ -79,10 +79,10 @@ read_dropped_file (const char *path, const char *where, gsize *length, GError **
                    "%s: cannot read it: %s", where, g_strerror (errno));
       return NULL;
     }
-  if (got > VH_EVENT_MAX_ENVELOPE)
+  if (got > VIGIL_HOST_EVENT_MAX_ENVELOPE)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
-                   "%s: more than %d bytes", where, VH_EVENT_MAX_ENVELOPE);
+                   "%s: more than %d bytes", where, VIGIL_HOST_EVENT_MAX_ENVELOPE);
       return NULL;
     }
   *length = got;
@@ -103,7 +103,7 @@ process_inbox_file (Serve *serve, const char *name)
     return;   /* gone meanwhile */
   data = read_dropped_file (path, where, &length, &error);
   if (data != NULL)
-    id = vh_serve_intake (serve, data, length, where, &error);
+    id = serve_intake (serve, data, length, where, &error);
   file_away (serve, path, name, id ? NULL : error->message);
 }
 
@@ -114,7 +114,7 @@ compare_names (gconstpointer a, gconstpointer b)
 }
 
 void
-vh_serve_process_inbox (Serve *serve)
+serve_process_inbox (Serve *serve)
 {
   g_autoptr (GDir) dir = g_dir_open (serve->inbox, 0, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -130,7 +130,7 @@ vh_serve_process_inbox (Serve *serve)
 }
 
 gboolean
-vh_serve_make_inbox (const char *inbox, GError **error)
+serve_make_inbox (const char *inbox, GError **error)
 {
   const char *subs[] = { "", "processed", "failed" };
 

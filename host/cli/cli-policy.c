@@ -15,7 +15,7 @@
 static int
 fail (GError *error)
 {
-  vh_cli_error ("policy", "%s", error->message);
+  cli_error ("policy", "%s", error->message);
   return 2;
 }
 
@@ -24,24 +24,34 @@ print_object (JsonObject *o)
 {
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
 
-  vh_cli_print_json (node);
+  cli_print_json (node);
 }
 
-/* Reads and parses FILE; syntax problems go to @report. */
+/* Reads and parses FILE; syntax problems go to @problems. */
 static JsonObject *
-load_document (const char *path, VigilReport *report, GError **error)
+load_document (const char *path, JsonArray **problems, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
 
-  data = vh_cli_read_limited (path, VH_POLICY_MAX_BYTES, &len, error);
+  data = cli_read_limited (path, VIGIL_HOST_POLICY_MAX_BYTES, &len, error);
   if (data == NULL)
     return NULL;
-  return vh_policy_parse (data, len, report);
+  return vigil_host_parse_policy (data, len, problems);
+}
+
+static gboolean
+has_errors (JsonArray *problems)
+{
+  for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (problems, i),
+                                                  "severity"), "error") == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static int
-report_result (const VhCliGlobals *globals, JsonArray *problems, const char *file,
+report_result (const CliGlobals *globals, JsonArray *problems, const char *file,
                JsonObject *extra)
 {
   guint errors = 0;
@@ -58,28 +68,27 @@ report_result (const VhCliGlobals *globals, JsonArray *problems, const char *fil
       print_object (o);
     }
   else
-    vh_cli_print_problems (problems, file);
+    cli_print_problems (problems, file);
   return errors ? 1 : 0;
 }
 
 static int
-policy_validate (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_validate (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) doc = NULL;
-  g_autoptr (JsonArray) problems = NULL;
+  g_autoptr (JsonArray) problems = NULL, syntax = NULL;
   int rc;
 
-  if (!vh_cli_parse ("policy", "validate FILE", "Check a policy document; exit 1 on problems.",
-                     NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 2, "policy validate FILE"))
+  if (!cli_parse ("policy", "validate FILE", "Check a policy document; exit 1 on problems.",
+                  NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 2, "policy validate FILE"))
     return 2;
-  doc = load_document (argv[1], report, &error);
+  doc = load_document (argv[1], &syntax, &error);
   if (error != NULL)
     return fail (error);
   /* Syntax problems stop at parsing; a parsed document gets every check. */
-  problems = doc ? vigil_host_validate_policy (host, doc) : vh_report_to_json (report);
+  problems = doc ? vigil_host_validate_policy (host, doc) : g_steal_pointer (&syntax);
   rc = report_result (globals, problems, argv[1], NULL);
   if (!globals->json && rc == 0)
     printf ("%s: the policy is valid\n", argv[1]);
@@ -87,12 +96,11 @@ policy_validate (VigilHost *host, const VhCliGlobals *globals, int argc, char **
 }
 
 static int
-apply_or_import (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv,
+apply_or_import (VigilHost *host, const CliGlobals *globals, int argc, char **argv,
                  gboolean import)
 {
   const char *verb = import ? "import" : "apply";
   g_autoptr (GError) error = NULL;
-  g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) doc = NULL, extra = json_object_new ();
   g_autoptr (JsonArray) problems = NULL;
   g_autofree char *demoted = NULL;
@@ -100,18 +108,22 @@ apply_or_import (VigilHost *host, const VhCliGlobals *globals, int argc, char **
   gboolean ok = FALSE;
   int rc;
 
-  if (!vh_cli_parse ("policy", usage + 7, import
-                       ? "Migrate a policy written for older section versions, then apply it."
-                       : "Validate a policy and store it (replacing one of the same name).",
-                     NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 2, usage))
+  if (!cli_parse ("policy", usage + 7, import
+                    ? "Migrate a policy written for older section versions, then apply it."
+                    : "Validate a policy and store it (replacing one of the same name).",
+                  NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 2, usage))
     return 2;
-  doc = load_document (argv[1], report, &error);
+  doc = load_document (argv[1], &problems, &error);
   if (doc != NULL)
-    ok = vh_policy_apply (host, doc, import, report, &demoted, &error);
-  if (error != NULL)
+    {
+      g_clear_pointer (&problems, json_array_unref);
+      ok = import ? vigil_host_import_policy (host, doc, &problems, &demoted, &error)
+                  : vigil_host_apply_policy (host, doc, &problems, &demoted, &error);
+    }
+  /* Problems in the document exit 1 below; anything else failed to run. */
+  if (error != NULL && !has_errors (problems))
     return fail (error);
-  problems = vh_report_to_json (report);
   if (ok)
     {
       json_object_set_string_member (extra, "applied", json_object_get_string_member (doc, "name"));
@@ -130,33 +142,33 @@ apply_or_import (VigilHost *host, const VhCliGlobals *globals, int argc, char **
 }
 
 static int
-policy_apply (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_apply (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   return apply_or_import (host, globals, argc, argv, FALSE);
 }
 
 static int
-policy_import (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_import (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   return apply_or_import (host, globals, argc, argv, TRUE);
 }
 
 static int
-policy_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) list = NULL;
 
-  if (!vh_cli_parse ("policy", "list", "List stored policies.", NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 1, "policy list"))
+  if (!cli_parse ("policy", "list", "List stored policies.", NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 1, "policy list"))
     return 2;
-  list = vh_policy_list (host, &error);
+  list = vigil_host_policies (host, &error);
   if (list == NULL)
     return fail (error);
   if (globals->json)
     {
       g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), list);
-      vh_cli_print_json (node);
+      cli_print_json (node);
       return 0;
     }
   printf ("%-28s %-20s %-14s %s\n", "NAME", "GROUP", "STATUS", "SECTIONS");
@@ -176,16 +188,16 @@ policy_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
 }
 
 static int
-policy_show (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_show (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) doc = NULL;
 
-  if (!vh_cli_parse ("policy", "show NAME", "Print a stored policy (secrets masked).",
-                     NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 2, "policy show NAME"))
+  if (!cli_parse ("policy", "show NAME", "Print a stored policy (secrets masked).",
+                  NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 2, "policy show NAME"))
     return 2;
-  doc = vh_policy_get_masked (host, argv[1], &error);
+  doc = vigil_host_policy (host, argv[1], &error);
   if (doc == NULL)
     return fail (error);
   print_object (doc);
@@ -193,14 +205,14 @@ policy_show (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
 }
 
 static int
-policy_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!vh_cli_parse ("policy", "remove NAME", "Remove a stored policy.", NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 2, "policy remove NAME"))
+  if (!cli_parse ("policy", "remove NAME", "Remove a stored policy.", NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 2, "policy remove NAME"))
     return 2;
-  if (!vh_policy_remove (host, argv[1], &error))
+  if (!vigil_host_remove_policy (host, argv[1], &error))
     return fail (error);
   if (!globals->json)
     printf ("removed policy '%s'\n", argv[1]);
@@ -208,16 +220,16 @@ policy_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **ar
 }
 
 static int
-policy_defaults (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_defaults (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (JsonObject) doc = NULL;
 
-  if (!vh_cli_parse ("policy", "defaults",
-                     "Print a complete policy with the defaults of every loaded section.",
-                     NULL, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 1, "policy defaults"))
+  if (!cli_parse ("policy", "defaults",
+                  "Print a complete policy with the defaults of every loaded section.",
+                  NULL, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 1, "policy defaults"))
     return 2;
-  doc = vh_policy_defaults (vh_registry_sections (host));
+  doc = vigil_host_default_policy (host);
   print_object (doc);
   return 0;
 }
@@ -252,37 +264,47 @@ print_effective (const char *section, JsonObject *values, JsonObject *origins)
 }
 
 static gboolean
-effective_one (VigilHost *host, const char *device, const VhSection *vs,
+effective_one (VigilHost *host, const char *device, const char *section,
                JsonObject *out, gboolean json, GError **error)
 {
   g_autoptr (JsonObject) origins = NULL;
-  g_autoptr (JsonObject) values = vh_effective_section (host, device, vs->section.id,
-                                                        &origins, error);
+  g_autoptr (JsonObject) values = vigil_host_effective_settings (host, device, section,
+                                                                 &origins, error);
   JsonObject *entry;
 
   if (values == NULL)
     return FALSE;
-  vh_schema_mask_secrets (&vs->section, values);
   if (!json)
     {
-      print_effective (vs->section.id, values, origins);
+      print_effective (section, values, origins);
       return TRUE;
     }
   entry = json_object_new ();
   json_object_set_object_member (entry, "values", json_object_ref (values));
   json_object_set_object_member (entry, "origins", json_object_ref (origins));
-  json_object_set_object_member (out, vs->section.id, entry);
+  json_object_set_object_member (out, section, entry);
   return TRUE;
 }
 
+/* Whether a loaded plugin registered @section. */
+static gboolean
+section_known (JsonArray *sections, const char *section)
+{
+  for (guint i = 0; i < json_array_get_length (sections); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (sections, i),
+                                                  "id"), section) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static int
-policy_effective (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_effective (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *device = NULL, *section = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) out = json_object_new ();
   JsonObject *sections = json_object_new ();
-  GPtrArray *all = vh_registry_sections (host);
+  g_autoptr (JsonArray) all = vigil_host_sections (host);
   const GOptionEntry entries[] = {
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "The device (required)", "D" },
     { "section", 0, 0, G_OPTION_ARG_STRING, &section, "Only this section", "S" },
@@ -290,28 +312,29 @@ policy_effective (VigilHost *host, const VhCliGlobals *globals, int argc, char *
   };
 
   json_object_set_object_member (out, "sections", sections);
-  if (!vh_cli_parse ("policy", "effective --device D [--section S]",
-                     "Show a device's effective settings and where each value came from.",
-                     entries, &argc, &argv) ||
-      !vh_cli_need_args ("policy", argc, 1, "policy effective --device D [--section S]"))
+  if (!cli_parse ("policy", "effective --device D [--section S]",
+                  "Show a device's effective settings and where each value came from.",
+                  entries, &argc, &argv) ||
+      !cli_need_args ("policy", argc, 1, "policy effective --device D [--section S]"))
     return 2;
   if (device == NULL)
     {
-      vh_cli_error ("policy", "effective needs --device D");
+      cli_error ("policy", "effective needs --device D");
       return 2;
     }
   json_object_set_string_member (out, "device", device);
-  if (section != NULL && vh_sections_find (all, section) == NULL)
+  if (section != NULL && !section_known (all, section))
     {
-      vh_cli_error ("policy", "section '%s' is not registered by any loaded plugin", section);
+      cli_error ("policy", "section '%s' is not registered by any loaded plugin", section);
       return 2;
     }
-  for (guint i = 0; all && i < all->len; i++)
+  for (guint i = 0; i < json_array_get_length (all); i++)
     {
-      const VhSection *vs = all->pdata[i];
-      if (section != NULL && g_strcmp0 (vs->section.id, section) != 0)
+      const char *id = json_object_get_string_member (json_array_get_object_element (all, i),
+                                                      "id");
+      if (section != NULL && g_strcmp0 (id, section) != 0)
         continue;
-      if (!effective_one (host, device, vs, sections, globals->json, &error))
+      if (!effective_one (host, device, id, sections, globals->json, &error))
         return fail (error);
     }
   if (globals->json)
@@ -322,11 +345,11 @@ policy_effective (VigilHost *host, const VhCliGlobals *globals, int argc, char *
 /* ---- dispatch -------------------------------------------------------- */
 
 static int
-policy_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+policy_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   static const struct {
     const char *name;
-    int (*run) (VigilHost *, const VhCliGlobals *, int, char **);
+    int (*run) (VigilHost *, const CliGlobals *, int, char **);
   } subs[] = {
     { "validate", policy_validate }, { "apply", policy_apply }, { "import", policy_import },
     { "list", policy_list }, { "show", policy_show }, { "remove", policy_remove },
@@ -339,14 +362,14 @@ policy_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
       return subs[i].run (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil policy %s\n", vh_cli_policy.usage);
+      printf ("Usage: vigil policy %s\n", cli_policy.usage);
       return 0;
     }
-  vh_cli_error ("policy", "unknown subcommand '%s' (expected: %s)", sub, vh_cli_policy.usage);
+  cli_error ("policy", "unknown subcommand '%s' (expected: %s)", sub, cli_policy.usage);
   return 2;
 }
 
-const VhCliCommand vh_cli_policy = {
+const CliCommand cli_policy = {
   "policy", "Policies: validate, apply, import, list, show, remove, effective, defaults",
   "validate FILE | apply FILE | import FILE | list | show NAME | remove NAME | "
   "effective --device D [--section S] | defaults",

@@ -14,7 +14,7 @@
 static int
 fail (const char *command, GError *error)
 {
-  vh_cli_error (command, "%s", error->message);
+  cli_error (command, "%s", error->message);
   return 2;
 }
 
@@ -23,7 +23,7 @@ print_array (JsonArray *array)
 {
   g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), array);
 
-  vh_cli_print_json (node);
+  cli_print_json (node);
 }
 
 /* With --json, a changed object is printed as it now is. */
@@ -32,24 +32,22 @@ print_object (JsonObject *o)
 {
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
 
-  vh_cli_print_json (node);
+  cli_print_json (node);
 }
 
 static void
 print_group_json (VigilHost *host, const char *id)
 {
-  g_autoptr (JsonArray) groups = vh_inventory_groups (host, NULL);
+  g_autoptr (JsonObject) g = vigil_host_group (host, id, NULL);
 
-  for (guint i = 0; groups && i < json_array_get_length (groups); i++)
-    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (groups, i), "id"),
-                   id) == 0)
-      print_object (json_array_get_object_element (groups, i));
+  if (g != NULL)
+    print_object (g);
 }
 
 static void
 print_device_json (VigilHost *host, const char *id)
 {
-  g_autoptr (JsonObject) d = vh_inventory_device (host, id, NULL);
+  g_autoptr (JsonObject) d = vigil_host_device (host, id, NULL);
 
   if (d != NULL)
     print_object (d);
@@ -92,15 +90,15 @@ print_tree (JsonArray *groups, const char *parent, const char *indent)
 }
 
 static int
-group_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+group_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) groups = NULL;
 
-  if (!vh_cli_parse ("group", "list", "List the admin groups as a tree.", NULL, &argc, &argv) ||
-      !vh_cli_need_args ("group", argc, 1, "group list"))
+  if (!cli_parse ("group", "list", "List the admin groups as a tree.", NULL, &argc, &argv) ||
+      !cli_need_args ("group", argc, 1, "group list"))
     return 2;
-  groups = vh_inventory_groups (host, &error);
+  groups = vigil_host_groups (host, &error);
   if (groups == NULL)
     return fail ("group", error);
   if (globals->json)
@@ -122,7 +120,7 @@ group_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 }
 
 static int
-group_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+group_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *name = NULL, *parent = NULL;
   g_autoptr (GError) error = NULL;
@@ -132,10 +130,10 @@ group_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     { NULL },
   };
 
-  if (!vh_cli_parse ("group", "add ID", "Add an admin group.", entries, &argc, &argv) ||
-      !vh_cli_need_args ("group", argc, 2, "group add ID [--name NAME] [--parent PARENT]"))
+  if (!cli_parse ("group", "add ID", "Add an admin group.", entries, &argc, &argv) ||
+      !cli_need_args ("group", argc, 2, "group add ID [--name NAME] [--parent PARENT]"))
     return 2;
-  if (!vh_inventory_group_add (host, argv[1], name, parent, &error))
+  if (!vigil_host_add_group (host, argv[1], name, parent, &error))
     return fail ("group", error);
   if (globals->json)
     print_group_json (host, argv[1]);
@@ -145,7 +143,7 @@ group_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 }
 
 static int
-group_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+group_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *parent = NULL;
   g_autoptr (GError) error = NULL;
@@ -154,16 +152,16 @@ group_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     { NULL },
   };
 
-  if (!vh_cli_parse ("group", "move ID --parent PARENT", "Move a group under another one.",
-                     entries, &argc, &argv) ||
-      !vh_cli_need_args ("group", argc, 2, "group move ID --parent PARENT"))
+  if (!cli_parse ("group", "move ID --parent PARENT", "Move a group under another one.",
+                  entries, &argc, &argv) ||
+      !cli_need_args ("group", argc, 2, "group move ID --parent PARENT"))
     return 2;
   if (parent == NULL)
     {
-      vh_cli_error ("group", "move needs --parent PARENT");
+      cli_error ("group", "move needs --parent PARENT");
       return 2;
     }
-  if (!vh_inventory_group_move (host, argv[1], parent, &error))
+  if (!vigil_host_move_group (host, argv[1], parent, &error))
     return fail ("group", error);
   if (globals->json)
     print_group_json (host, argv[1]);
@@ -173,14 +171,14 @@ group_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 }
 
 static int
-group_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+group_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!vh_cli_parse ("group", "remove ID", "Remove an empty group.", NULL, &argc, &argv) ||
-      !vh_cli_need_args ("group", argc, 2, "group remove ID"))
+  if (!cli_parse ("group", "remove ID", "Remove an empty group.", NULL, &argc, &argv) ||
+      !cli_need_args ("group", argc, 2, "group remove ID"))
     return 2;
-  if (!vh_inventory_group_remove (host, argv[1], &error))
+  if (!vigil_host_remove_group (host, argv[1], &error))
     return fail ("group", error);
   if (globals->json)
     print_removed_json (argv[1]);
@@ -190,7 +188,7 @@ group_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **arg
 }
 
 static int
-group_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+group_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   const char *sub = argc > 1 ? argv[1] : "";
 
@@ -204,14 +202,14 @@ group_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     return group_remove (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil group %s\n", vh_cli_group.usage);
+      printf ("Usage: vigil group %s\n", cli_group.usage);
       return 0;
     }
-  vh_cli_error ("group", "unknown subcommand '%s' (expected: %s)", sub, vh_cli_group.usage);
+  cli_error ("group", "unknown subcommand '%s' (expected: %s)", sub, cli_group.usage);
   return 2;
 }
 
-const VhCliCommand vh_cli_group = {
+const CliCommand cli_group = {
   "group", "Admin groups: add, list, move, remove",
   "add ID [--name NAME] [--parent PARENT] | list | move ID --parent P | remove ID",
   group_run,
@@ -220,7 +218,7 @@ const VhCliCommand vh_cli_group = {
 /* ---- devices --------------------------------------------------------- */
 
 static int
-device_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *group = NULL;
   g_autoptr (GError) error = NULL;
@@ -230,10 +228,10 @@ device_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
     { NULL },
   };
 
-  if (!vh_cli_parse ("device", "list", "List devices.", entries, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 1, "device list [--group G]"))
+  if (!cli_parse ("device", "list", "List devices.", entries, &argc, &argv) ||
+      !cli_need_args ("device", argc, 1, "device list [--group G]"))
     return 2;
-  devices = vh_inventory_devices (host, group, &error);
+  devices = vigil_host_devices (host, group, &error);
   if (devices == NULL)
     return fail ("device", error);
   if (globals->json)
@@ -256,7 +254,7 @@ device_list (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
 }
 
 static int
-device_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *group = NULL, *name = NULL, *root = NULL, *abs_root = NULL;
   g_autoptr (GError) error = NULL;
@@ -267,17 +265,17 @@ device_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     { NULL },
   };
 
-  if (!vh_cli_parse ("device", "add ID --group G", "Add a device.", entries, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 2, "device add ID --group G [--name NAME] [--root DIR]"))
+  if (!cli_parse ("device", "add ID --group G", "Add a device.", entries, &argc, &argv) ||
+      !cli_need_args ("device", argc, 2, "device add ID --group G [--name NAME] [--root DIR]"))
     return 2;
   if (group == NULL)
     {
-      vh_cli_error ("device", "add needs --group G");
+      cli_error ("device", "add needs --group G");
       return 2;
     }
   if (root != NULL)
     abs_root = g_canonicalize_filename (root, NULL);
-  if (!vh_inventory_device_add (host, argv[1], name, group, abs_root, &error))
+  if (!vigil_host_add_device (host, argv[1], name, group, abs_root, &error))
     return fail ("device", error);
   if (globals->json)
     print_device_json (host, argv[1]);
@@ -287,7 +285,7 @@ device_add (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 }
 
 static int
-device_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *group = NULL;
   g_autoptr (GError) error = NULL;
@@ -296,16 +294,16 @@ device_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
     { NULL },
   };
 
-  if (!vh_cli_parse ("device", "move ID --group G", "Move a device to another group.",
-                     entries, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 2, "device move ID --group G"))
+  if (!cli_parse ("device", "move ID --group G", "Move a device to another group.",
+                  entries, &argc, &argv) ||
+      !cli_need_args ("device", argc, 2, "device move ID --group G"))
     return 2;
   if (group == NULL)
     {
-      vh_cli_error ("device", "move needs --group G");
+      cli_error ("device", "move needs --group G");
       return 2;
     }
-  if (!vh_inventory_device_move (host, argv[1], group, &error))
+  if (!vigil_host_move_device (host, argv[1], group, &error))
     return fail ("device", error);
   if (globals->json)
     print_device_json (host, argv[1]);
@@ -315,14 +313,14 @@ device_move (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
 }
 
 static int
-device_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!vh_cli_parse ("device", "remove ID", "Remove a device.", NULL, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 2, "device remove ID"))
+  if (!cli_parse ("device", "remove ID", "Remove a device.", NULL, &argc, &argv) ||
+      !cli_need_args ("device", argc, 2, "device remove ID"))
     return 2;
-  if (!vh_inventory_device_remove (host, argv[1], &error))
+  if (!vigil_host_remove_device (host, argv[1], &error))
     return fail ("device", error);
   if (globals->json)
     print_removed_json (argv[1]);
@@ -332,7 +330,7 @@ device_remove (VigilHost *host, const VhCliGlobals *globals, int argc, char **ar
 }
 
 static int
-device_set (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_set (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *away = NULL;
   g_autoptr (GError) error = NULL;
@@ -343,17 +341,17 @@ device_set (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
     { NULL },
   };
 
-  if (!vh_cli_parse ("device", "set ID --out-of-office yes|no", "Change a device's state.",
-                     entries, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 2, "device set ID --out-of-office yes|no"))
+  if (!cli_parse ("device", "set ID --out-of-office yes|no", "Change a device's state.",
+                  entries, &argc, &argv) ||
+      !cli_need_args ("device", argc, 2, "device set ID --out-of-office yes|no"))
     return 2;
   if (away == NULL || (!g_str_equal (away, "yes") && !g_str_equal (away, "no")))
     {
-      vh_cli_error ("device", "set needs --out-of-office yes|no");
+      cli_error ("device", "set needs --out-of-office yes|no");
       return 2;
     }
   yes = g_str_equal (away, "yes");
-  if (!vh_inventory_device_set_out_of_office (host, argv[1], yes, &error))
+  if (!vigil_host_set_device_out_of_office (host, argv[1], yes, &error))
     return fail ("device", error);
   if (globals->json)
     print_device_json (host, argv[1]);
@@ -372,7 +370,7 @@ warn_locked (VigilHost *host, const char *device, JsonObject *local)
   for (GList *s = sections; s; s = s->next)
     {
       g_autoptr (JsonObject) origins = NULL;
-      g_autoptr (JsonObject) values = vh_effective_section (host, device, s->data, &origins, NULL);
+      g_autoptr (JsonObject) values = vigil_host_effective_settings (host, device, s->data, &origins, NULL);
       g_autoptr (GList) groups = json_object_get_members (json_object_get_object_member (local, s->data));
 
       for (GList *g = groups; values && g; g = g->next)
@@ -393,30 +391,31 @@ warn_locked (VigilHost *host, const char *device, JsonObject *local)
 }
 
 static int
-device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_settings (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) given = NULL, local = NULL;
   g_autoptr (JsonArray) problems = NULL;
 
-  if (!vh_cli_parse ("device", "settings ID FILE.json",
-                     "Set a device's local settings (section -> group -> key -> value).",
-                     NULL, &argc, &argv) ||
-      !vh_cli_need_args ("device", argc, 3, "device settings ID FILE.json"))
+  if (!cli_parse ("device", "settings ID FILE.json",
+                  "Set a device's local settings (section -> group -> key -> value).",
+                  NULL, &argc, &argv) ||
+      !cli_need_args ("device", argc, 3, "device settings ID FILE.json"))
     return 2;
-  given = vh_cli_read_json_object (argv[2], &error);
+  given = cli_read_json_object (argv[2], &error);
   if (given == NULL)
     return fail ("device", error);
-  local = vh_local_settings_check (vh_registry_sections (host), given, report);
-  problems = vh_report_to_json (report);
-  if (vh_cli_print_problems (problems, argv[2]) > 0)
+  if (!vigil_host_set_device_settings (host, argv[1], given, &problems, &local, &error))
     {
-      vh_cli_error ("device", "local settings not changed (%s)", argv[2]);
-      return 1;
+      /* Problems in the file exit 1; a missing device or a store error 2. */
+      if (problems != NULL && cli_print_problems (problems, argv[2]) > 0)
+        {
+          cli_error ("device", "local settings not changed (%s)", argv[2]);
+          return 1;
+        }
+      return fail ("device", error);
     }
-  if (!vh_inventory_device_set_local (host, argv[1], local, &error))
-    return fail ("device", error);
+  cli_print_problems (problems, argv[2]);
   if (globals->json)
     print_object (local);
   else
@@ -428,11 +427,11 @@ device_settings (VigilHost *host, const VhCliGlobals *globals, int argc, char **
 }
 
 static int
-device_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   static const struct {
     const char *name;
-    int (*run) (VigilHost *, const VhCliGlobals *, int, char **);
+    int (*run) (VigilHost *, const CliGlobals *, int, char **);
   } subs[] = {
     { "list", device_list }, { "add", device_add }, { "move", device_move },
     { "remove", device_remove }, { "set", device_set }, { "settings", device_settings },
@@ -444,14 +443,14 @@ device_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
       return subs[i].run (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil device %s\n", vh_cli_device.usage);
+      printf ("Usage: vigil device %s\n", cli_device.usage);
       return 0;
     }
-  vh_cli_error ("device", "unknown subcommand '%s' (expected: %s)", sub, vh_cli_device.usage);
+  cli_error ("device", "unknown subcommand '%s' (expected: %s)", sub, cli_device.usage);
   return 2;
 }
 
-const VhCliCommand vh_cli_device = {
+const CliCommand cli_device = {
   "device", "Devices: add, list, move, remove, out-of-office, local settings",
   "add ID --group G [--name NAME] [--root DIR] | list [--group G] | move ID --group G | "
   "remove ID | set ID --out-of-office yes|no | settings ID FILE.json",

@@ -7,7 +7,6 @@
  * next time a host starts, which for the CLI is the next command.
  */
 #include "cli.h"
-#include "core-private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -113,7 +112,7 @@ list_plugins (VigilHost *host, gboolean json, gboolean all)
   if (json)
     {
       g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), shown);
-      vh_cli_print_json (node);
+      cli_print_json (node);
       return refused > 0 ? 1 : 0;
     }
   print_table (shown);
@@ -125,16 +124,18 @@ list_plugins (VigilHost *host, gboolean json, gboolean all)
 
 /* ---- show ---------------------------------------------------------- */
 
+/* Prints the entries of @entries (vigil_host_sections() and the like)
+ * whose "plugin" is @plugin, under @title. */
 static void
-print_list (const char *title, GPtrArray *entries, VigilPlugin *plugin,
-            void (*print_one) (gconstpointer entry))
+print_list (const char *title, JsonArray *entries, const char *plugin,
+            void (*print_one) (JsonObject *entry))
 {
   gboolean any = FALSE;
 
-  for (guint i = 0; i < entries->len; i++)
+  for (guint i = 0; i < json_array_get_length (entries); i++)
     {
-      gconstpointer e = g_ptr_array_index (entries, i);
-      if (*(VigilPlugin *const *) e != plugin)
+      JsonObject *e = json_array_get_object_element (entries, i);
+      if (g_strcmp0 (json_object_get_string_member (e, "plugin"), plugin) != 0)
         continue;
       if (!any)
         printf ("%s:\n", title);
@@ -144,68 +145,85 @@ print_list (const char *title, GPtrArray *entries, VigilPlugin *plugin,
 }
 
 static void
-print_section (gconstpointer e)
+print_titled (const char *prefix, const char *id, JsonObject *e, const char *member)
 {
-  const VigilSection *s = &((const VhSection *) e)->section;
+  const char *title = str_or (e, member, NULL);
 
-  printf ("  %s (schema %u)%s%s\n", s->id, s->schema_version,
-          s->title ? ": " : "", s->title ? s->title : "");
-  for (gsize g = 0; g < s->n_groups; g++)
-    printf ("    %s.%s: %" G_GSIZE_FORMAT " setting%s\n", s->id, s->groups[g].id,
-            s->groups[g].n_fields, s->groups[g].n_fields == 1 ? "" : "s");
+  printf ("%s%s%s%s\n", prefix, id, title ? ": " : "", title ? title : "");
 }
 
 static void
-print_task_type (gconstpointer e)
+print_section (JsonObject *s)
 {
-  const VigilTaskType *t = &((const VhTaskType *) e)->type;
-  printf ("  %s%s%s\n", t->id, t->title ? ": " : "", t->title ? t->title : "");
+  const char *id = json_object_get_string_member (s, "id");
+  const char *title = str_or (s, "title", NULL);
+  JsonArray *groups = json_object_get_array_member (s, "groups");
+
+  printf ("  %s (schema %" G_GINT64_FORMAT ")%s%s\n", id,
+          json_object_get_int_member (s, "schema_version"), title ? ": " : "",
+          title ? title : "");
+  for (guint g = 0; g < json_array_get_length (groups); g++)
+    {
+      JsonObject *group = json_array_get_object_element (groups, g);
+      gint64 n = json_object_get_int_member (group, "n_fields");
+      printf ("    %s.%s: %" G_GINT64_FORMAT " setting%s\n", id,
+              json_object_get_string_member (group, "id"), n, n == 1 ? "" : "s");
+    }
 }
 
 static void
-print_handler (gconstpointer e)
+print_task_type (JsonObject *t)
 {
-  printf ("  %s\n", ((const VhHandler *) e)->handler.event_type);
+  print_titled ("  ", json_object_get_string_member (t, "id"), t, "title");
 }
 
 static void
-print_command (gconstpointer e)
+print_handler (JsonObject *h)
 {
-  const VigilCommand *c = &((const VhCommand *) e)->command;
-  printf ("  vigil %s%s%s\n", c->name, c->summary ? ": " : "", c->summary ? c->summary : "");
+  printf ("  %s\n", json_object_get_string_member (h, "event_type"));
+}
+
+static void
+print_command (JsonObject *c)
+{
+  print_titled ("  vigil ", json_object_get_string_member (c, "name"), c, "summary");
 }
 
 static int
 show_plugin (VigilHost *host, const char *id, gboolean json)
 {
-  VigilPlugin *p = vh_registry_find_plugin (host, id);
-  g_autoptr(JsonObject) info = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) info = vigil_host_plugin (host, id, &error);
+  g_autoptr (JsonArray) sections = NULL, types = NULL, handlers = NULL, commands = NULL;
 
-  if (p == NULL)
+  if (info == NULL)
     {
-      vh_cli_error (CMD, "no plugin '%s' in the plugin folders (vigil plugins --all "
-                    "lists them)", id);
+      cli_error (CMD, "%s", error->message);
       return 2;
     }
-  info = vh_registry_plugin_to_json (host, p);
   if (json)
     {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), info);
-      vh_cli_print_json (node);
+      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), info);
+      cli_print_json (node);
       return 0;
     }
-  printf ("%s%s%s\n", p->id, p->name ? ": " : "", p->name ? p->name : "");
+  id = json_object_get_string_member (info, "id");
+  print_titled ("", id, info, "name");
   printf ("  version:     %s\n  license:     %s\n  abi:         %s\n  file:        %s\n"
           "  state:       %s\n", str_or (info, "version", "-"), str_or (info, "license", "-"),
           str_or (info, "abi", "-"), str_or (info, "file", "-"), str_or (info, "state", "?"));
-  if (p->description != NULL)
-    printf ("  description: %s\n", p->description);
-  if (p->reason != NULL)
-    printf ("  reason:      %s\n", p->reason);
-  print_list ("Sections", vh_registry_sections (host), p, print_section);
-  print_list ("Task types", vh_registry_task_types (host), p, print_task_type);
-  print_list ("Event handlers", vh_registry_handlers (host), p, print_handler);
-  print_list ("Commands", vh_registry_commands (host), p, print_command);
+  if (str_or (info, "description", NULL) != NULL)
+    printf ("  description: %s\n", str_or (info, "description", NULL));
+  if (str_or (info, "reason", NULL) != NULL)
+    printf ("  reason:      %s\n", str_or (info, "reason", NULL));
+  sections = vigil_host_sections (host);
+  types = vigil_host_task_types (host);
+  handlers = vigil_host_event_handlers (host);
+  commands = vigil_host_commands (host);
+  print_list ("Sections", sections, id, print_section);
+  print_list ("Task types", types, id, print_task_type);
+  print_list ("Event handlers", handlers, id, print_handler);
+  print_list ("Commands", commands, id, print_command);
   return 0;
 }
 
@@ -217,33 +235,23 @@ set_enabled (VigilHost *host, const char *id, gboolean enable)
   g_autoptr(GError) error = NULL;
   const char *verb = enable ? "enable" : "disable";
 
-  /* A typo must not silently land in the config; but a plugin the config
-   * disables may be enabled again even when its file is gone for now. */
-  if (vh_registry_find_plugin (host, id) == NULL &&
-      !(enable && vh_valid_id (id, "_-") && vh_config_is_disabled (host->config, id)))
+  if (vigil_host_set_plugin_enabled (host, id, enable, &error))
     {
-      vh_cli_error (CMD, "%s: no plugin '%s' in the plugin folders (vigil plugins --all "
-                    "lists them)", verb, id);
-      return 2;
+      printf ("Plugin '%s' %sd in %s; this applies from the next vigil command.\n", id, verb,
+              vigil_host_config_path (host));
+      return 0;
     }
-  if (!enable && !vh_protect_check (host, "plugins.disable", &error))
-    {
-      vh_cli_error (CMD, "disable %s: %s", id, error->message);
-      return 2;
-    }
-  if (!vh_config_set_enabled (host->config, id, enable, &error))
-    {
-      vh_cli_error (CMD, "%s %s: %s (%s)", verb, id, error->message,
-                    vh_config_path (host->config));
-      return 2;
-    }
-  printf ("Plugin '%s' %sd in %s; this applies from the next vigil command.\n", id, verb,
-          vh_config_path (host->config));
-  return 0;
+  if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
+    cli_error (CMD, "%s: %s", verb, error->message);
+  else if (g_error_matches (error, VIGIL_HOST_ERROR, VIGIL_HOST_ERROR_PROTECTED))
+    cli_error (CMD, "disable %s: %s", id, error->message);
+  else
+    cli_error (CMD, "%s %s: %s (%s)", verb, id, error->message, vigil_host_config_path (host));
+  return 2;
 }
 
 static int
-plugins_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+plugins_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   gboolean all = FALSE, json = globals->json;
   const char *words[3] = { NULL, NULL, NULL };
@@ -259,7 +267,7 @@ plugins_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
         json = TRUE;
       else if (argv[i][0] == '-' || n == 2)
         {
-          vh_cli_error (CMD, "unexpected argument '%s'\n%s", argv[i], usage);
+          cli_error (CMD, "unexpected argument '%s'\n%s", argv[i], usage);
           return 2;
         }
       else
@@ -271,11 +279,11 @@ plugins_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv
     return show_plugin (host, words[1], json);
   if (n == 2 && (g_str_equal (words[0], "enable") || g_str_equal (words[0], "disable")))
     return set_enabled (host, words[1], g_str_equal (words[0], "enable"));
-  vh_cli_error (CMD, "unknown or incomplete subcommand '%s'\n%s", words[0], usage);
+  cli_error (CMD, "unknown or incomplete subcommand '%s'\n%s", words[0], usage);
   return 2;
 }
 
-const VhCliCommand vh_cli_plugins = {
+const CliCommand cli_plugins = {
   .name = "plugins",
   .summary = "List plugins, why any were refused, and enable or disable them",
   .usage = "plugins [--all] [--json] | plugins show ID | plugins enable|disable ID",

@@ -7,7 +7,6 @@
 #pragma once
 
 #include "cli.h"
-#include "tasks/tasks-private.h"
 
 G_BEGIN_DECLS
 
@@ -25,16 +24,16 @@ typedef struct {
 
 /* Parses, checks and stores one event from @where; logs it. Returns its
  * id, or NULL with @error naming @where. */
-char     *vh_serve_intake        (Serve *serve, const char *data, gsize length,
-                                  const char *where, GError **error);
+char     *serve_intake        (Serve *serve, const char *data, gsize length,
+                               const char *where, GError **error);
 /* Dispatches and runs what is due from the main loop, soon. */
-void      vh_serve_tick_soon     (Serve *serve);
+void      serve_tick_soon     (Serve *serve);
 
 /* serve-inbox.c */
-gboolean  vh_serve_make_inbox    (const char *inbox, GError **error);
-void      vh_serve_process_inbox (Serve *serve);
+gboolean  serve_make_inbox    (const char *inbox, GError **error);
+void      serve_process_inbox (Serve *serve);
 
 /* serve-socket.c: listens on serve->socket_path (mode 0600). */
-gboolean  vh_serve_listen        (Serve *serve, GError **error);
+gboolean  serve_listen        (Serve *serve, GError **error);
 
 G_END_DECLS

@@ -11,31 +11,33 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 #define TICK_SECONDS 1
 
 /* ---- taking one event ------------------------------------------------ */
 
 static void
-log_event (Serve *serve, const char *id, const VhEventEnvelope *envelope, const char *where)
+log_event (Serve *serve, JsonObject *event, const char *where)
 {
   g_autoptr (JsonObject) o = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *text = NULL;
+  const char *id = json_object_get_string_member (event, "id");
+  const char *type = json_object_get_string_member (event, "type");
+  const char *device = json_object_get_string_member_with_default (event, "device", NULL);
 
   if (!serve->json)
     {
-      g_print ("event %s: %s%s%s (from %s)\n", id, envelope->type,
-               envelope->device_id ? " on " : "", envelope->device_id ? envelope->device_id : "",
-               where);
+      g_print ("event %s: %s%s%s (from %s)\n", id, type, device ? " on " : "",
+               device ? device : "", where);
       return;
     }
   o = json_object_new ();
   json_object_set_string_member (o, "event", id);
-  json_object_set_string_member (o, "type", envelope->type);
-  if (envelope->device_id)
-    json_object_set_string_member (o, "device", envelope->device_id);
+  json_object_set_string_member (o, "type", type);
+  if (device)
+    json_object_set_string_member (o, "device", device);
   json_object_set_string_member (o, "from", where);
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
@@ -45,31 +47,15 @@ log_event (Serve *serve, const char *id, const VhEventEnvelope *envelope, const 
 
 /* Parses, checks and stores one event. Returns its id or NULL. */
 char *
-vh_serve_intake (Serve *serve, const char *data, gsize length, const char *where,
-                 GError **error)
+serve_intake (Serve *serve, const char *data, gsize length, const char *where,
+              GError **error)
 {
-  g_autoptr (VhEventEnvelope) envelope = vh_event_envelope_parse (data, (gssize) length,
-                                                                  where, error);
-  char *id;
+  g_autoptr (JsonObject) event = NULL;
+  char *id = vigil_host_emit_event_envelope (serve->host, "serve", data, (gssize) length,
+                                             where, &event, error);
 
-  if (envelope == NULL)
-    return NULL;
-  if (envelope->device_id != NULL)
-    {
-      g_autoptr (GError) local_error = NULL;
-      g_autoptr (JsonObject) device = vh_inventory_device (serve->host, envelope->device_id,
-                                                           &local_error);
-      if (device == NULL)
-        {
-          g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND, "%s: %s",
-                       where, local_error->message);
-          return NULL;
-        }
-    }
-  id = vh_events_emit (serve->host, "serve", envelope->type, envelope->device_id,
-                       envelope->payload_version, envelope->payload, error);
   if (id != NULL)
-    log_event (serve, id, envelope, where);
+    log_event (serve, event, where);
   return id;
 }
 
@@ -85,7 +71,7 @@ tick (gpointer data)
   if (serve->busy || g_cancellable_is_cancelled (serve->cancellable))
     return G_SOURCE_CONTINUE;
   serve->busy = TRUE;
-  vh_serve_process_inbox (serve);
+  serve_process_inbox (serve);
   vigil_host_run_until_idle (serve->host, serve->cancellable);
   serve->busy = FALSE;
   return G_SOURCE_CONTINUE;
@@ -101,7 +87,7 @@ tick_once (gpointer data)
 }
 
 void
-vh_serve_tick_soon (Serve *serve)
+serve_tick_soon (Serve *serve)
 {
   if (serve->idle_id == 0)
     serve->idle_id = g_idle_add (tick_once, serve);
@@ -140,7 +126,7 @@ serve_clear (Serve *serve)
 }
 
 static int
-serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *socket_path = NULL, *inbox = NULL;
   gboolean json = globals->json;
@@ -157,8 +143,8 @@ serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 1)
-    return vh_cli_error ("serve", "%s", error ? error->message
-                         : "usage: vigil serve [--socket PATH] [--inbox DIR]"), 2;
+    return cli_error ("serve", "%s", error ? error->message
+                      : "usage: vigil serve [--socket PATH] [--inbox DIR]"), 2;
   serve.socket_path = socket_path ? g_steal_pointer (&socket_path)
                                   : g_build_filename (vigil_host_state_dir (host), "vigil.sock", NULL);
   serve.inbox = inbox ? g_steal_pointer (&inbox)
@@ -166,21 +152,21 @@ serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   serve.json = json;
   serve.loop = g_main_loop_new (NULL, FALSE);
   serve.cancellable = g_cancellable_new ();
-  if (!vh_serve_make_inbox (serve.inbox, &error) || !vh_serve_listen (&serve, &error))
+  if (!serve_make_inbox (serve.inbox, &error) || !serve_listen (&serve, &error))
     {
-      vh_cli_error ("serve", "%s", error->message);
+      cli_error ("serve", "%s", error->message);
       serve_clear (&serve);
       return 2;
     }
 
-  vh_runner_set_pump_main_context (host, TRUE);
+  vigil_host_set_pump_main_context (host, TRUE);
   ids[0] = g_unix_signal_add (SIGINT, on_signal, &serve);
   ids[1] = g_unix_signal_add (SIGTERM, on_signal, &serve);
   ids[2] = g_timeout_add_seconds (TICK_SECONDS, tick, &serve);
   g_print ("vigil serve: listening on %s, inbox %s (%u on-start task(s) due)\n",
-           serve.socket_path, serve.inbox, vh_tasks_trigger (host, VH_SCHEDULE_ON_START));
+           serve.socket_path, serve.inbox, vigil_host_trigger_tasks (host, "on_start", NULL));
   fflush (stdout);
-  vh_serve_tick_soon (&serve);
+  serve_tick_soon (&serve);
   g_main_loop_run (serve.loop);
 
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
@@ -188,13 +174,13 @@ serve_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   /* Let cancelled socket reads call back and free their clients. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  vh_runner_set_pump_main_context (host, FALSE);
+  vigil_host_set_pump_main_context (host, FALSE);
   serve_clear (&serve);
   g_print ("vigil serve: stopped\n");
   return 0;
 }
 
-const VhCliCommand vh_cli_serve = {
+const CliCommand cli_serve = {
   "serve", "Run the scheduler and take events on a socket and an inbox folder",
   "serve [--socket PATH] [--inbox DIR]", serve_run,
 };

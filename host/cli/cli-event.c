@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "cli.h"
-#include "tasks/tasks-private.h"
 
 #define DEFAULT_LIMIT 50
 
@@ -37,13 +36,13 @@ read_stream_limited (FILE *in, gsize limit, gsize *length, GError **error)
 }
 
 JsonObject *
-vh_cli_read_payload (const char *path, GError **error)
+cli_read_payload (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   gsize length = 0;
 
   if (g_str_equal (path, "-"))
-    data = read_stream_limited (stdin, VH_EVENT_MAX_PAYLOAD, &length, error);
+    data = read_stream_limited (stdin, VIGIL_HOST_EVENT_MAX_PAYLOAD, &length, error);
   else
     {
       g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
@@ -51,10 +50,10 @@ vh_cli_read_payload (const char *path, GError **error)
                                                       G_FILE_QUERY_INFO_NONE, NULL, error);
       if (info == NULL)
         return NULL;
-      if (g_file_info_get_size (info) > VH_EVENT_MAX_PAYLOAD)
+      if (g_file_info_get_size (info) > VIGIL_HOST_EVENT_MAX_PAYLOAD)
         {
           g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
-                       "%s: the payload is more than %d bytes", path, VH_EVENT_MAX_PAYLOAD);
+                       "%s: the payload is more than %d bytes", path, VIGIL_HOST_EVENT_MAX_PAYLOAD);
           return NULL;
         }
       if (!g_file_get_contents (path, &data, &length, error))
@@ -62,8 +61,8 @@ vh_cli_read_payload (const char *path, GError **error)
     }
   if (data == NULL)
     return NULL;
-  return vh_event_payload_parse (data, (gssize) length, g_str_equal (path, "-") ? "stdin" : path,
-                                 error);
+  return vigil_host_parse_event_payload (data, (gssize) length,
+                                         g_str_equal (path, "-") ? "stdin" : path, error);
 }
 
 /* ---- event emit ------------------------------------------------------ */
@@ -81,23 +80,23 @@ print_outcome (const char *id, const char *type, const char *device, JsonArray *
       json_object_set_array_member (o, "runs", json_array_ref (runs));
       json_object_set_array_member (o, "events", json_array_ref (events));
       json_node_set_object (node, o);
-      vh_cli_print_json (node);
+      cli_print_json (node);
       return;
     }
   g_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
   if (json_array_get_length (runs) > 0)
     g_print ("task runs:\n");
   for (guint i = 0; i < json_array_get_length (runs); i++)
-    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+    cli_print_run_line (json_array_get_object_element (runs, i));
   /* The first event is the one emitted; show what followed. */
   if (json_array_get_length (events) > 1)
     g_print ("events that followed:\n");
   for (guint i = 1; i < json_array_get_length (events); i++)
-    vh_cli_print_event_line (json_array_get_object_element (events, i));
+    cli_print_event_line (json_array_get_object_element (events, i));
 }
 
 static int
-event_emit (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+event_emit (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *device = NULL;
   int version = 1;
@@ -119,35 +118,35 @@ event_emit (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return vh_cli_error ("event emit", "%s", error->message), 2;
+    return cli_error ("event emit", "%s", error->message), 2;
   if (argc < 2 || argc > 3 || version < 1)
-    return vh_cli_error ("event emit", "usage: vigil event emit TYPE [FILE.json|-] --device D "
-                         "[--payload-version N] [--no-run]"), 2;
-  if (argc == 3 && (payload = vh_cli_read_payload (argv[2], &error)) == NULL)
-    return vh_cli_error ("event emit", "%s", error->message), 2;
+    return cli_error ("event emit", "usage: vigil event emit TYPE [FILE.json|-] --device D "
+                      "[--payload-version N] [--no-run]"), 2;
+  if (argc == 3 && (payload = cli_read_payload (argv[2], &error)) == NULL)
+    return cli_error ("event emit", "%s", error->message), 2;
   if (device != NULL)
     {
-      g_autoptr (JsonObject) found = vh_inventory_device (host, device, &error);
+      g_autoptr (JsonObject) found = vigil_host_device (host, device, &error);
       if (found == NULL)
-        return vh_cli_error ("event emit", "%s", error->message), 2;
+        return cli_error ("event emit", "%s", error->message), 2;
     }
 
-  seq = vh_events_last_seq (host);
-  run_id = vh_tasks_last_run_id (host);
+  seq = vigil_host_last_event_seq (host);
+  run_id = vigil_host_last_run_id (host);
   id = vigil_host_emit_event (host, "cli", argv[1], device, (guint) version, payload, &error);
   if (id == NULL)
-    return vh_cli_error ("event emit", "%s", error->message), 2;
+    return cli_error ("event emit", "%s", error->message), 2;
   if (!no_run)
     vigil_host_run_until_idle (host, NULL);
-  runs = vh_tasks_runs_after (host, run_id, NULL);
-  events = vh_events_after (host, seq, NULL);
+  runs = vigil_host_runs_after (host, run_id, NULL);
+  events = vigil_host_events_after (host, seq, NULL);
   print_outcome (id, argv[1], device, runs ? runs : json_array_new (),
                  events ? events : json_array_new (), json);
   return 0;
 }
 
 static int
-event_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+event_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   if (argc >= 2 && g_str_equal (argv[1], "emit"))
     return event_emit (host, globals, argc - 1, argv + 1);
@@ -160,12 +159,12 @@ event_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
                "Run 'vigil event emit --help' for the options.\n");
       return 0;
     }
-  vh_cli_error ("event", "usage: vigil event emit TYPE [FILE.json|-] --device D "
-                "[--payload-version N] [--no-run]");
+  cli_error ("event", "usage: vigil event emit TYPE [FILE.json|-] --device D "
+             "[--payload-version N] [--no-run]");
   return 2;
 }
 
-const VhCliCommand vh_cli_event = {
+const CliCommand cli_event = {
   "event", "Emit an event and run what it sets off",
   "event emit TYPE [FILE.json|-] [--device D] [--payload-version N] [--no-run]",
   event_run,
@@ -175,7 +174,7 @@ const VhCliCommand vh_cli_event = {
 
 /* "30m", "2h", "7d", "1w", "45s" before @now, or an ISO-8601 time. */
 gboolean
-vh_cli_parse_since (const char *text, gint64 now, gint64 *since, GError **error)
+cli_parse_since (const char *text, gint64 now, gint64 *since, GError **error)
 {
   static const struct { char unit; gint64 us; } units[] = {
     { 's', G_TIME_SPAN_SECOND }, { 'm', G_TIME_SPAN_MINUTE }, { 'h', G_TIME_SPAN_HOUR },
@@ -200,15 +199,15 @@ vh_cli_parse_since (const char *text, gint64 now, gint64 *since, GError **error)
                    "such as 30m, 2h, 7d", text);
       return FALSE;
     }
-  *since = vh_datetime_to_us (dt);
+  *since = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
 }
 
 void
-vh_cli_print_event_line (JsonObject *event)
+cli_print_event_line (JsonObject *event)
 {
   g_autoptr (JsonNode) payload = json_node_new (JSON_NODE_OBJECT);
-  g_autofree char *time = vh_format_time (json_object_get_int_member (event, "time_us"));
+  g_autofree char *time = cli_format_time (json_object_get_int_member (event, "time_us"));
   g_autofree char *text = NULL;
   const char *device = json_object_get_null_member (event, "device")
                        ? "-" : json_object_get_string_member (event, "device");
@@ -227,7 +226,7 @@ vh_cli_print_event_line (JsonObject *event)
 }
 
 static int
-events_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *since_text = NULL, *type = NULL, *device = NULL;
   int limit = DEFAULT_LIMIT;
@@ -247,30 +246,30 @@ events_run (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return vh_cli_error ("events", "%s", error->message), 2;
+    return cli_error ("events", "%s", error->message), 2;
   if (argc != 1 || limit < 0)
-    return vh_cli_error ("events", "usage: vigil events [--since WHEN] [--type T] "
-                         "[--device D] [--limit N]"), 2;
-  if (since_text && !vh_cli_parse_since (since_text, vigil_host_now (host), &since, &error))
-    return vh_cli_error ("events", "%s", error->message), 2;
-  events = vh_events_list (host, since, type, device, (guint) limit, &error);
+    return cli_error ("events", "usage: vigil events [--since WHEN] [--type T] "
+                      "[--device D] [--limit N]"), 2;
+  if (since_text && !cli_parse_since (since_text, vigil_host_now (host), &since, &error))
+    return cli_error ("events", "%s", error->message), 2;
+  events = vigil_host_events (host, since, type, device, (guint) limit, &error);
   if (events == NULL)
-    return vh_cli_error ("events", "%s", error->message), 2;
+    return cli_error ("events", "%s", error->message), 2;
   if (json)
     {
       g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
       json_node_set_array (node, events);
-      vh_cli_print_json (node);
+      cli_print_json (node);
       return 0;
     }
   if (json_array_get_length (events) == 0)
     g_print ("no events\n");
   for (guint i = 0; i < json_array_get_length (events); i++)
-    vh_cli_print_event_line (json_array_get_object_element (events, i));
+    cli_print_event_line (json_array_get_object_element (events, i));
   return 0;
 }
 
-const VhCliCommand vh_cli_events = {
+const CliCommand cli_events = {
   "events", "List stored events",
   "events [--since ISO8601|30m|2h|7d] [--type T] [--device D] [--limit N]",
   events_run,

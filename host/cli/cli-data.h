@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers shared by the data module's CLI commands (cli-policy.c,
+ * Helpers shared by the inventory and policy commands (cli-policy.c,
  * cli-inventory.c); defined in cli-args.c.
  */
 #pragma once
 
 #include "cli.h"
-#include "data-private.h"
 
 #include <gio/gunixinputstream.h>
 
@@ -14,15 +13,15 @@ G_BEGIN_DECLS
 
 /* Parses options of a subcommand (argv[0] is its name); prints the error
  * and returns FALSE on bad usage. --help prints and exits 0. */
-gboolean vh_cli_parse (const char *command, const char *params, const char *summary,
-                       const GOptionEntry *entries, int *argc, char ***argv);
+gboolean cli_parse (const char *command, const char *params, const char *summary,
+                    const GOptionEntry *entries, int *argc, char ***argv);
 /* TRUE when @argc == @want; otherwise prints the usage. */
-gboolean vh_cli_need_args (const char *command, int argc, int want, const char *usage);
+gboolean cli_need_args (const char *command, int argc, int want, const char *usage);
 /* Reads @path ("-" is stdin), refusing more than @limit bytes.
  * Returns: (transfer full) NUL-terminated contents. */
-char    *vh_cli_read_limited (const char *path, gsize limit, gsize *len, GError **error);
+char    *cli_read_limited (const char *path, gsize limit, gsize *len, GError **error);
 /* Prints "[where: ][warning: ]path: message" lines; returns the number of
  * errors. */
-guint    vh_cli_print_problems (JsonArray *problems, const char *where);
+guint    cli_print_problems (JsonArray *problems, const char *where);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 #include <sys/stat.h>
-#include "tasks/serve.h"
+#include "serve.h"
 
 #define READ_CHUNK 8192
 
@@ -60,10 +60,10 @@ handle_line (Client *client, const char *line, gsize length)
 
   if (length == 0 || (length == 1 && line[0] == '\r'))
     return;
-  id = vh_serve_intake (client->serve, line, length, where, &error);
+  id = serve_intake (client->serve, line, length, where, &error);
   reply (client, id, id ? NULL : error->message);
   if (id != NULL)
-    vh_serve_tick_soon (client->serve);
+    serve_tick_soon (client->serve);
 }
 
 /* Handles every complete line; FALSE when the client must be dropped. */
@@ -78,7 +78,7 @@ handle_lines (Client *client)
       handle_line (client, client->buffer->str, length);
       g_string_erase (client->buffer, 0, (gssize) length + 1);
     }
-  if (client->buffer->len > VH_EVENT_MAX_ENVELOPE)
+  if (client->buffer->len > VIGIL_HOST_EVENT_MAX_ENVELOPE)
     {
       reply (client, NULL, "line too long: an event is at most 1 MiB of JSON on one line");
       return FALSE;
@@ -130,7 +130,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
 }
 
 gboolean
-vh_serve_listen (Serve *serve, GError **error)
+serve_listen (Serve *serve, GError **error)
 {
   g_autoptr (GSocketAddress) address = NULL;
   GStatBuf st;

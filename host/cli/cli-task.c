@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "cli.h"
-#include "tasks/tasks-private.h"
 
 #define USAGE "task create|list|show ID|run ID|run-due|cancel ID|results ID|delete ID"
 #define TASK_HELP \
@@ -28,7 +27,7 @@
 
 typedef struct {
   VigilHost          *host;
-  const VhCliGlobals *globals;
+  const CliGlobals *globals;
   gboolean            json;
 } Ctx;
 
@@ -48,7 +47,7 @@ parse (Ctx *ctx, const char *what, GOptionEntry *extra, int *argc, char ***argv)
     g_option_context_add_main_entries (context, extra, NULL);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      vh_cli_error ("task", "%s", error->message);
+      cli_error ("task", "%s", error->message);
       return FALSE;
     }
   return TRUE;
@@ -59,7 +58,7 @@ print_json_object (JsonObject *object)
 {
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, object);
-  vh_cli_print_json (node);
+  cli_print_json (node);
 }
 
 static void
@@ -67,7 +66,7 @@ print_json_array (JsonArray *array)
 {
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
   json_node_set_array (node, array);
-  vh_cli_print_json (node);
+  cli_print_json (node);
 }
 
 /* {"task": ID, "<what>": true} for scripts. */
@@ -113,7 +112,7 @@ target_of (JsonObject *task)
 }
 
 void
-vh_cli_print_run_line (JsonObject *run)
+cli_print_run_line (JsonObject *run)
 {
   const char *error = str_or_dash (run, "error");
   const char *message = str_or_dash (run, "message");
@@ -156,19 +155,19 @@ task_create (Ctx *ctx, int argc, char **argv)
   if (!parse (ctx, "create - create a task", entries, &argc, &argv))
     return 2;
   if (argc != 1 || type == NULL || (device == NULL) == (group == NULL) || retention < 0)
-    return vh_cli_error ("task create", "usage: vigil task create --type T (--device D | "
+    return cli_error ("task create", "usage: vigil task create --type T (--device D | "
                          "--group G [--exclude D]...) [--params FILE.json] [--schedule JSON] "
                          "[--name N] [--retention-days N]"), 2;
-  if (params_path && (params = vh_cli_read_json_object (params_path, &error)) == NULL)
-    return vh_cli_error ("task create", "%s", error->message), 2;
+  if (params_path && (params = cli_read_json_object (params_path, &error)) == NULL)
+    return cli_error ("task create", "%s", error->message), 2;
   spec = (VigilTaskSpec) { type, name, device, group, (const char *const *) exclude,
                            params, schedule, (guint) retention };
-  id = vh_tasks_create (ctx->host, "cli", &spec, &error);
+  id = vigil_host_create_task (ctx->host, "cli", &spec, &error);
   if (id == NULL)
-    return vh_cli_error ("task create", "%s", error->message), 2;
-  task = vh_tasks_get (ctx->host, id, &error);
+    return cli_error ("task create", "%s", error->message), 2;
+  task = vigil_host_task (ctx->host, id, &error);
   if (task == NULL)
-    return vh_cli_error ("task create", "%s", error->message), 2;
+    return cli_error ("task create", "%s", error->message), 2;
   if (ctx->json)
     print_json_object (task);
   else
@@ -192,8 +191,8 @@ task_list (Ctx *ctx, int argc, char **argv)
 
   if (!parse (ctx, "list - list tasks", NULL, &argc, &argv))
     return 2;
-  if ((tasks = vh_tasks_list (ctx->host, &error)) == NULL)
-    return vh_cli_error ("task list", "%s", error->message), 2;
+  if ((tasks = vigil_host_tasks (ctx->host, &error)) == NULL)
+    return cli_error ("task list", "%s", error->message), 2;
   if (ctx->json)
     return print_json_array (tasks), 0;
   if (json_array_get_length (tasks) == 0)
@@ -246,10 +245,10 @@ task_show (Ctx *ctx, int argc, char **argv)
   if (!parse (ctx, "show ID - show a task and its runs", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
-    return vh_cli_error ("task show", "usage: vigil task show ID"), 2;
-  if ((task = vh_tasks_get (ctx->host, argv[1], &error)) == NULL
-      || (runs = vh_tasks_runs (ctx->host, argv[1], FALSE, &error)) == NULL)
-    return vh_cli_error ("task show", "%s", error->message), 2;
+    return cli_error ("task show", "usage: vigil task show ID"), 2;
+  if ((task = vigil_host_task (ctx->host, argv[1], &error)) == NULL
+      || (runs = vigil_host_task_runs (ctx->host, argv[1], FALSE, &error)) == NULL)
+    return cli_error ("task show", "%s", error->message), 2;
   if (ctx->json)
     {
       json_object_set_array_member (task, "runs", json_array_ref (runs));
@@ -258,7 +257,7 @@ task_show (Ctx *ctx, int argc, char **argv)
   print_task (task);
   g_print ("runs (newest first):%s\n", json_array_get_length (runs) ? "" : " none");
   for (guint i = 0; i < json_array_get_length (runs); i++)
-    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+    cli_print_run_line (json_array_get_object_element (runs, i));
   return 0;
 }
 
@@ -287,7 +286,7 @@ print_runs_outcome (Ctx *ctx, JsonArray *runs)
     return print_json_array (runs), status;
   g_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
   for (guint i = 0; i < json_array_get_length (runs); i++)
-    vh_cli_print_run_line (json_array_get_object_element (runs, i));
+    cli_print_run_line (json_array_get_object_element (runs, i));
   return status;
 }
 
@@ -295,28 +294,20 @@ static int
 task_run (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) jobs = NULL;
   g_autoptr (JsonArray) runs = NULL;
   gboolean drew = FALSE;
-  gint64 before;
 
   if (!parse (ctx, "run ID - run a task now and wait", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
-    return vh_cli_error ("task run", "usage: vigil task run ID"), 2;
-  before = vh_tasks_last_run_id (ctx->host);
-  if ((jobs = vh_tasks_claim_now (ctx->host, argv[1], &error)) == NULL)
-    return vh_cli_error ("task run", "%s", error->message), 2;
-  if (!ctx->json && isatty (STDOUT_FILENO))
-    vh_runner_set_progress_func (ctx->host, draw_progress, &drew);
-  vh_runner_execute (ctx->host, jobs, NULL);
-  vh_runner_set_progress_func (ctx->host, NULL, NULL);
+    return cli_error ("task run", "usage: vigil task run ID"), 2;
+  runs = vigil_host_run_task (ctx->host, argv[1],
+                              !ctx->json && isatty (STDOUT_FILENO) ? draw_progress : NULL,
+                              &drew, NULL, &error);
   if (drew)
     g_print ("\r\033[K");
-  runs = vh_tasks_runs_after (ctx->host, before, &error);
-  vigil_host_run_until_idle (ctx->host, NULL);
   if (runs == NULL)
-    return vh_cli_error ("task run", "%s", error->message), 2;
+    return cli_error ("task run", "%s", error->message), 2;
   if (json_array_get_length (runs) == 0 && !ctx->json)
     return g_print ("task %s has no device to run on\n", argv[1]), 0;
   return print_runs_outcome (ctx, runs);
@@ -327,14 +318,11 @@ task_run_due (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) runs = NULL;
-  gint64 before;
 
   if (!parse (ctx, "run-due - run everything that is due now", NULL, &argc, &argv))
     return 2;
-  before = vh_tasks_last_run_id (ctx->host);
-  vigil_host_run_until_idle (ctx->host, NULL);
-  if ((runs = vh_tasks_runs_after (ctx->host, before, &error)) == NULL)
-    return vh_cli_error ("task run-due", "%s", error->message), 2;
+  if ((runs = vigil_host_run_due (ctx->host, NULL, &error)) == NULL)
+    return cli_error ("task run-due", "%s", error->message), 2;
   if (json_array_get_length (runs) == 0 && !ctx->json)
     return g_print ("nothing is due\n"), 0;
   return print_runs_outcome (ctx, runs);
@@ -348,9 +336,9 @@ task_cancel (Ctx *ctx, int argc, char **argv)
   if (!parse (ctx, "cancel ID - cancel a task", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
-    return vh_cli_error ("task cancel", "usage: vigil task cancel ID"), 2;
-  if (!vh_tasks_cancel (ctx->host, argv[1], &error))
-    return vh_cli_error ("task cancel", "%s", error->message), 2;
+    return cli_error ("task cancel", "usage: vigil task cancel ID"), 2;
+  if (!vigil_host_cancel_task (ctx->host, argv[1], &error))
+    return cli_error ("task cancel", "%s", error->message), 2;
   if (ctx->json)
     print_done (argv[1], "cancelled");
   else
@@ -369,7 +357,7 @@ print_results (JsonArray *runs)
       JsonArray *findings = json_object_get_array_member (run, "findings");
       JsonNode *result = json_object_get_member (run, "result");
 
-      vh_cli_print_run_line (run);
+      cli_print_run_line (run);
       if (!JSON_NODE_HOLDS_NULL (result))
         {
           g_autofree char *text = json_to_string (result, FALSE);
@@ -393,10 +381,10 @@ task_results (Ctx *ctx, int argc, char **argv)
   if (!parse (ctx, "results ID - results and findings of a task's runs", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
-    return vh_cli_error ("task results", "usage: vigil task results ID"), 2;
-  if ((task = vh_tasks_get (ctx->host, argv[1], &error)) == NULL
-      || (runs = vh_tasks_runs (ctx->host, argv[1], TRUE, &error)) == NULL)
-    return vh_cli_error ("task results", "%s", error->message), 2;
+    return cli_error ("task results", "usage: vigil task results ID"), 2;
+  if ((task = vigil_host_task (ctx->host, argv[1], &error)) == NULL
+      || (runs = vigil_host_task_runs (ctx->host, argv[1], TRUE, &error)) == NULL)
+    return cli_error ("task results", "%s", error->message), 2;
   if (ctx->json)
     return print_json_array (runs), 0;
   if (json_array_get_length (runs) == 0)
@@ -414,10 +402,9 @@ task_delete (Ctx *ctx, int argc, char **argv)
   if (!parse (ctx, "delete ID - delete a task and its results", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
-    return vh_cli_error ("task delete", "usage: vigil task delete ID"), 2;
-  if (!vh_protect_check (ctx->host, "task.delete", &error)
-      || !vh_tasks_delete (ctx->host, argv[1], &error))
-    return vh_cli_error ("task delete", "%s", error->message), 2;
+    return cli_error ("task delete", "usage: vigil task delete ID"), 2;
+  if (!vigil_host_delete_task (ctx->host, argv[1], &error))
+    return cli_error ("task delete", "%s", error->message), 2;
   if (ctx->json)
     print_done (argv[1], "deleted");
   else
@@ -426,7 +413,7 @@ task_delete (Ctx *ctx, int argc, char **argv)
 }
 
 static int
-task_main (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
+task_main (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   static const struct {
     const char *name;
@@ -446,10 +433,10 @@ task_main (VigilHost *host, const VhCliGlobals *globals, int argc, char **argv)
   for (gsize i = 0; argc >= 2 && i < G_N_ELEMENTS (subs); i++)
     if (g_str_equal (argv[1], subs[i].name))
       return subs[i].run (&ctx, argc - 1, argv + 1);
-  vh_cli_error ("task", "usage: vigil %s", USAGE);
+  cli_error ("task", "usage: vigil %s", USAGE);
   return 2;
 }
 
-const VhCliCommand vh_cli_task = {
+const CliCommand cli_task = {
   "task", "Create, run, cancel tasks and read their results", USAGE, task_main,
 };

@@ -11,8 +11,8 @@
 #include <string.h>
 
 gboolean
-vh_cli_parse (const char *command, const char *params, const char *summary,
-              const GOptionEntry *entries, int *argc, char ***argv)
+cli_parse (const char *command, const char *params, const char *summary,
+           const GOptionEntry *entries, int *argc, char ***argv)
 {
   g_autofree char *title = g_strdup_printf ("%s %s", command, params);
   g_autoptr (GOptionContext) ctx = g_option_context_new (title);
@@ -23,23 +23,23 @@ vh_cli_parse (const char *command, const char *params, const char *summary,
     g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      vh_cli_error (command, "%s (see vigil %s --help)", error->message, command);
+      cli_error (command, "%s (see vigil %s --help)", error->message, command);
       return FALSE;
     }
   return TRUE;
 }
 
 gboolean
-vh_cli_need_args (const char *command, int argc, int want, const char *usage)
+cli_need_args (const char *command, int argc, int want, const char *usage)
 {
   if (argc == want)
     return TRUE;
-  vh_cli_error (command, "expected: vigil %s", usage);
+  cli_error (command, "expected: vigil %s", usage);
   return FALSE;
 }
 
 char *
-vh_cli_read_limited (const char *path, gsize limit, gsize *len, GError **error)
+cli_read_limited (const char *path, gsize limit, gsize *len, GError **error)
 {
   g_autoptr (GFile) file = NULL;
   g_autoptr (GInputStream) in = NULL;
@@ -74,7 +74,7 @@ vh_cli_read_limited (const char *path, gsize limit, gsize *len, GError **error)
 }
 
 guint
-vh_cli_print_problems (JsonArray *problems, const char *where)
+cli_print_problems (JsonArray *problems, const char *where)
 {
   guint errors = 0;
 

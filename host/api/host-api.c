@@ -2,13 +2,13 @@
 /*
  * The VigilHostApi table handed to every plugin's init: the only way a
  * plugin reaches the host. Each slot is a thin adapter that finds the host
- * through the plugin handle and calls the owning module (registry here;
- * events and tasks in host/tasks/, settings, inventory and the document
- * store in host/data/, logging and proxies in host/general/). Registration
+ * through the plugin handle and calls the layer that owns the work (the
+ * registry, tasks, policy, inventory, settings, or base for logging and
+ * the document store; docs/architecture.md). Registration
  * slots normalize size-stamped structs, validate them, and remember the
  * first failure so the loader refuses the plugin even if init ignores it.
  */
-#include "core-private.h"
+#include "api-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

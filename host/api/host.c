@@ -2,15 +2,19 @@
 /*
  * The host object: opening a state folder (created private, 0700), reading
  * the host config, putting together the list of plugin folders, opening the
- * store and starting each host module in a fixed order, and tearing all of
- * it down again in the reverse order. Plugin loading itself lives in
- * loader.c; this file only decides where to look.
+ * store and starting each layer in layer order (filling in the context the
+ * lower layers see), and tearing all of it down again in the reverse
+ * order. Plugin loading itself lives in the registry layer's loader.c;
+ * this file only decides where to look.
  */
-#include "core-private.h"
+#include "api-private.h"
 
 #include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
+
+/* The lower layers reach the context through the VigilHost handle. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (VigilHost, context) == 0);
 
 static gint64
 wall_clock (gpointer user_data)
@@ -83,20 +87,21 @@ make_state_dir (const char *dir, GError **error)
   return TRUE;
 }
 
-/* Starts the modules in dependency order: the store first, the logger
- * before anything that logs, `general` (which registers through the
- * registry) before events and tasks. */
+/* Starts the layers: the store first, the logger before anything that
+ * logs, settings (which registers the `general` section through the API
+ * table, as a plugin would) before events and tasks, as before the host
+ * was layered. */
 static gboolean
 start_modules (VigilHost *host, GError **error)
 {
   g_autofree char *db = g_build_filename (host->state_dir, "vigil.db", NULL);
 
-  host->store = vh_store_open (db, error);
-  if (host->store == NULL)
+  host->context.store = vh_store_open (db, error);
+  if (host->context.store == NULL)
     return FALSE;
   return vh_data_init (host, error) && vh_logger_init (host, error) &&
-         vh_general_init (host, error) && vh_events_init (host, error) &&
-         vh_tasks_init (host, error);
+         vh_general_init (host, error) &&
+         vh_events_init (host, error) && vh_tasks_init (host, error);
 }
 
 /**
@@ -113,8 +118,8 @@ vigil_host_new (const VigilHostOptions *options, GError **error)
   VigilHostOptions o = read_options (options);
   g_autoptr(VigilHost) host = g_new0 (VigilHost, 1);
 
-  host->clock = wall_clock;
-  host->main_thread = g_thread_self ();
+  host->context.clock = wall_clock;
+  host->context.main_thread = g_thread_self ();
   host->skip_install_dir = o.skip_install_dir;
   host->state_dir = o.state_dir != NULL
     ? g_canonicalize_filename (o.state_dir, NULL)
@@ -122,14 +127,14 @@ vigil_host_new (const VigilHostOptions *options, GError **error)
   host->config_file = o.config_file != NULL
     ? g_canonicalize_filename (o.config_file, NULL)
     : g_build_filename (host->state_dir, "vigil.conf", NULL);
-  host->registry = vh_registry_new (host);
+  host->context.registry = vh_registry_new (host);
 
   if (!make_state_dir (host->state_dir, error))
     return NULL;
-  host->config = vh_config_load (host->config_file, error);
-  if (host->config == NULL)
+  host->context.config = vh_config_load (host->config_file, error);
+  if (host->context.config == NULL)
     return NULL;
-  host->plugin_dirs = plugin_dirs (&o, host->config);
+  host->plugin_dirs = plugin_dirs (&o, host->context.config);
   if (!start_modules (host, error))
     return NULL;
   return g_steal_pointer (&host);
@@ -145,17 +150,17 @@ vigil_host_free (VigilHost *host)
 {
   if (host == NULL)
     return;
-  if (host->registry != NULL)
+  if (host->context.registry != NULL)
     vh_loader_shutdown_all (host);
-  if (host->tasks != NULL)
+  if (host->context.tasks != NULL)
     vh_tasks_free (host);
-  if (host->events != NULL)
+  if (host->context.events != NULL)
     vh_events_free (host);
-  if (host->logger != NULL)
+  if (host->context.logger != NULL)
     vh_logger_free (host);
-  g_clear_pointer (&host->store, vh_store_close);
-  g_clear_pointer (&host->registry, vh_registry_free);
-  g_clear_pointer (&host->config, vh_config_free);
+  g_clear_pointer (&host->context.store, vh_store_close);
+  g_clear_pointer (&host->context.registry, vh_registry_free);
+  g_clear_pointer (&host->context.config, vh_config_free);
   g_strfreev (host->plugin_dirs);
   g_free (host->state_dir);
   g_free (host->config_file);
@@ -166,15 +171,15 @@ void
 vigil_host_set_clock (VigilHost *host, VigilClockFunc clock, gpointer user_data)
 {
   g_return_if_fail (host != NULL);
-  host->clock = clock != NULL ? clock : wall_clock;
-  host->clock_data = clock != NULL ? user_data : NULL;
+  host->context.clock = clock != NULL ? clock : wall_clock;
+  host->context.clock_data = clock != NULL ? user_data : NULL;
 }
 
 gint64
 vigil_host_now (VigilHost *host)
 {
   g_return_val_if_fail (host != NULL, 0);
-  return host->clock (host->clock_data);
+  return host->context.clock (host->context.clock_data);
 }
 
 const char *
@@ -195,7 +200,7 @@ vigil_host_load_plugins (VigilHost *host)
   g_return_if_fail (host != NULL);
   if (vh_registry_is_loaded (host))
     return;
-  vh_loader_load_all (host);
+  vh_loader_load_all (host, (const char *const *) host->plugin_dirs);
   vh_registry_set_loaded (host);
 }
 
@@ -218,3 +223,4 @@ vigil_host_plugins (VigilHost *host)
         out, vh_registry_plugin_to_json (host, g_ptr_array_index (plugins, i)));
   return out;
 }
+

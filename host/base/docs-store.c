@@ -6,7 +6,7 @@
  * are namespaced by the host (the plugin id comes from the handle, never
  * from the plugin), so one plugin cannot read another's documents.
  */
-#include "data-private.h"
+#include "base.h"
 
 #include <string.h>
 
@@ -26,7 +26,7 @@ static const VhMigration docs_migrations[] = {
 gboolean
 vh_docs_init (VigilHost *host, GError **error)
 {
-  return vh_store_migrate (host->store, "docs", docs_migrations,
+  return vh_store_migrate (vh_context (host)->store, "docs", docs_migrations,
                            G_N_ELEMENTS (docs_migrations), error);
 }
 
@@ -79,7 +79,7 @@ vh_docs_put (VigilHost *host, const char *plugin, const char *collection,
                    plugin, collection, key, DOC_MAX_BYTES);
       return FALSE;
     }
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   stmt = prepare_bound (db, "INSERT OR REPLACE INTO plugin_docs (plugin, collection, key, document)"
                         " VALUES (?, ?, ?, ?)", plugin, collection, key, error);
   if (stmt != NULL)
@@ -90,7 +90,7 @@ vh_docs_put (VigilHost *host, const char *plugin, const char *collection,
         vh_store_set_error (db, "document store", error);
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -105,7 +105,7 @@ vh_docs_get (VigilHost *host, const char *plugin, const char *collection,
 
   if (!check_names (plugin, collection, key, error) || key == NULL)
     return NULL;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   stmt = prepare_bound (db, "SELECT document FROM plugin_docs"
                         " WHERE plugin = ? AND collection = ? AND key = ?",
                         plugin, collection, key, error);
@@ -118,7 +118,7 @@ vh_docs_get (VigilHost *host, const char *plugin, const char *collection,
         vh_store_set_error (db, "document store", error);
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return node;
 }
 
@@ -132,7 +132,7 @@ vh_docs_delete (VigilHost *host, const char *plugin, const char *collection,
 
   if (!check_names (plugin, collection, key, error) || key == NULL)
     return FALSE;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   stmt = prepare_bound (db, "DELETE FROM plugin_docs WHERE plugin = ? AND collection = ? AND key = ?",
                         plugin, collection, key, error);
   if (stmt != NULL)
@@ -142,7 +142,7 @@ vh_docs_delete (VigilHost *host, const char *plugin, const char *collection,
         vh_store_set_error (db, "document store", error);
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -156,7 +156,7 @@ vh_docs_list (VigilHost *host, const char *plugin, const char *collection,
 
   if (!check_names (plugin, collection, NULL, error))
     return NULL;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   stmt = prepare_bound (db, "SELECT key, document FROM plugin_docs"
                         " WHERE plugin = ? AND collection = ? ORDER BY key",
                         plugin, collection, NULL, error);
@@ -171,6 +171,6 @@ vh_docs_list (VigilHost *host, const char *plugin, const char *collection,
         }
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return out;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Typed reads of JSON settings for host/general/: each returns the member
+ * Typed reads of JSON settings for every layer: each returns the member
  * when it has the expected type and a fallback otherwise, so callers never
  * trip over a missing group or a value of the wrong type (the schema checks
  * have normally ruled both out, but settings also come from files).
  */
-#include "general-private.h"
+#include "base.h"
 
 static JsonNode *
 member (JsonObject *obj, const char *key)

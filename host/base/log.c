@@ -8,7 +8,8 @@
  * logger masks the password of any "scheme://user:password@" URI it sees,
  * since proxy URIs are the one secret-bearing string that travels widely.
  */
-#include "general.h"
+#include "base.h"
+#include "settings/general.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,7 +93,7 @@ void
 vh_log (VigilHost *host, const char *domain, GLogLevelFlags level,
         const char *message)
 {
-  VhLogger *logger = host ? host->logger : NULL;
+  VhLogger *logger = host ? vh_context (host)->logger : NULL;
   g_autofree char *clean = redact (message ? message : "");
 
   if (domain == NULL)
@@ -115,24 +116,25 @@ gboolean
 vh_logger_init (VigilHost *host, GError **error)
 {
   const char *verbose = g_getenv ("VIGIL_VERBOSE");
+  VhContext *ctx = vh_context (host);
 
-  g_return_val_if_fail (host->logger == NULL, FALSE);
+  g_return_val_if_fail (ctx->logger == NULL, FALSE);
 
-  host->logger = g_new0 (VhLogger, 1);
-  g_mutex_init (&host->logger->lock);
-  host->logger->verbose = verbose && *verbose && g_strcmp0 (verbose, "0") != 0;
-  host->logger->cache = vh_general_cache_new ();
+  ctx->logger = g_new0 (VhLogger, 1);
+  g_mutex_init (&ctx->logger->lock);
+  ctx->logger->verbose = verbose && *verbose && g_strcmp0 (verbose, "0") != 0;
+  ctx->logger->cache = vh_general_cache_new ();
   return TRUE;
 }
 
 void
 vh_logger_free (VigilHost *host)
 {
-  VhLogger *logger = host->logger;
+  VhLogger *logger = vh_context (host)->logger;
 
   if (logger == NULL)
     return;
-  host->logger = NULL;
+  vh_context (host)->logger = NULL;
   g_clear_pointer (&logger->trace, vh_trace_close);
   g_clear_pointer (&logger->cache, vh_general_cache_free);
   g_free (logger->folder);
@@ -143,17 +145,19 @@ vh_logger_free (VigilHost *host)
 VhGeneralCache *
 vh_logger_cache (VigilHost *host)
 {
-  return host && host->logger ? host->logger->cache : NULL;
+  return host && vh_context (host)->logger ? vh_context (host)->logger->cache : NULL;
 }
 
 void
 vh_logger_set_verbose (VigilHost *host, gboolean verbose)
 {
-  g_return_if_fail (host && host->logger);
+  VhLogger *logger = host ? vh_context (host)->logger : NULL;
 
-  g_mutex_lock (&host->logger->lock);
-  host->logger->verbose = verbose;
-  g_mutex_unlock (&host->logger->lock);
+  g_return_if_fail (logger != NULL);
+
+  g_mutex_lock (&logger->lock);
+  logger->verbose = verbose;
+  g_mutex_unlock (&logger->lock);
 }
 
 gboolean
@@ -163,8 +167,8 @@ vh_logger_set_trace (VigilHost *host, const char *folder, guint64 max_bytes,
   VhLogger *logger;
   VhTrace *trace = NULL;
 
-  g_return_val_if_fail (host && host->logger, FALSE);
-  logger = host->logger;
+  g_return_val_if_fail (host && vh_context (host)->logger, FALSE);
+  logger = vh_context (host)->logger;
 
   g_mutex_lock (&logger->lock);
   /* Unchanged settings keep the open file and its size count. */

@@ -7,7 +7,7 @@
  * still get full paths back. Messages are formatted by the caller and never
  * contain setting values of secret fields (schema.c takes care of that).
  */
-#include "data-private.h"
+#include "base.h"
 
 typedef struct {
   VigilSeverity severity;

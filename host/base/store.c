@@ -11,7 +11,7 @@
  * power cut, so admin writes (inventory, policies, migrations) commit with
  * synchronous=FULL (vh_store_begin with durable).
  */
-#include "data-private.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>

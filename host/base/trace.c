@@ -8,7 +8,7 @@
  * must already exist: like the product, Vigil does not create it, so that a
  * mistyped path in a policy does not scatter folders over devices.
  */
-#include "general-private.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -220,7 +220,7 @@ set_enabled (VigilHost *host, const char *id, gboolean enable)
   /* A typo must not silently land in the config; but a plugin the config
    * disables may be enabled again even when its file is gone for now. */
   if (vh_registry_find_plugin (host, id) == NULL &&
-      !(enable && vh_valid_id (id, "_-") && vh_config_is_disabled (host->config, id)))
+      !(enable && vh_valid_id (id, "_-") && vh_config_is_disabled (vh_registry_config (host), id)))
     {
       vh_cli_error (CMD, "%s: no plugin '%s' in the plugin folders (vigil plugins --all "
                     "lists them)", verb, id);
@@ -231,14 +231,14 @@ set_enabled (VigilHost *host, const char *id, gboolean enable)
       vh_cli_error (CMD, "disable %s: %s", id, error->message);
       return 2;
     }
-  if (!vh_config_set_enabled (host->config, id, enable, &error))
+  if (!vh_config_set_enabled (vh_registry_config (host), id, enable, &error))
     {
       vh_cli_error (CMD, "%s %s: %s (%s)", verb, id, error->message,
-                    vh_config_path (host->config));
+                    vh_config_path (vh_registry_config (host)));
       return 2;
     }
   printf ("Plugin '%s' %sd in %s; this applies from the next vigil command.\n", id, verb,
-          vh_config_path (host->config));
+          vh_config_path (vh_registry_config (host)));
   return 0;
 }
 

@@ -7,7 +7,7 @@
  * cannot move or go, a group cannot move under its own descendant, and a
  * group that still holds subgroups, devices or policies cannot be removed.
  */
-#include "data-private.h"
+#include "inventory.h"
 
 #include <string.h>
 
@@ -31,7 +31,7 @@ static const VhMigration inventory_migrations[] = {
 gboolean
 vh_inventory_init (VigilHost *host, GError **error)
 {
-  return vh_store_migrate (host->store, "inventory", inventory_migrations,
+  return vh_store_migrate (vh_context (host)->store, "inventory", inventory_migrations,
                            G_N_ELEMENTS (inventory_migrations), error);
 }
 
@@ -153,10 +153,10 @@ device_exists_db (sqlite3 *db, const char *id, GError **error)
 gboolean
 vh_inventory_group_exists (VigilHost *host, const char *group_id)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean found = group_exists_db (db, group_id, NULL) > 0;
 
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return found;
 }
 
@@ -170,7 +170,7 @@ vh_inventory_group_add (VigilHost *host, const char *id, const char *name,
 
   if (!check_id ("group", id, error))
     return FALSE;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   if (group_exists_db (db, id, error) != 0)
     {
       if (error && *error == NULL)
@@ -182,7 +182,7 @@ vh_inventory_group_add (VigilHost *host, const char *id, const char *name,
   else
     ok = write_row (db, "INSERT INTO groups (id, name, parent) VALUES (?, ?, ?)",
                     params, 3, error);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -223,11 +223,11 @@ chain_up (sqlite3 *db, const char *group_id, GError **error)
 GPtrArray *
 vh_inventory_group_chain (VigilHost *host, const char *group_id, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   GPtrArray *up = chain_up (db, group_id, error);
   GPtrArray *down = NULL;
 
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   if (up == NULL)
     return NULL;
   down = g_ptr_array_new_with_free_func (g_free);
@@ -269,11 +269,11 @@ vh_inventory_group_move (VigilHost *host, const char *id, const char *parent,
                          GError **error)
 {
   const char *params[2] = { parent, id };
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = check_move (db, id, parent, error) &&
                 write_row (db, "UPDATE groups SET parent = ? WHERE id = ?", params, 2, error);
 
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -307,19 +307,19 @@ vh_inventory_group_remove (VigilHost *host, const char *id, GError **error)
                    "the root group cannot be removed");
       return FALSE;
     }
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   if (group_exists_db (db, id, error) == 0)
     not_found ("group", id, error);
   else if (check_empty (db, id, error))
     ok = write_row (db, "DELETE FROM groups WHERE id = ?", &id, 1, error);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
 JsonArray *
 vh_inventory_groups (VigilHost *host, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = prepare (db, "SELECT id, name, parent FROM groups ORDER BY id", error);
   JsonArray *out = NULL;
 
@@ -339,7 +339,7 @@ vh_inventory_groups (VigilHost *host, GError **error)
         }
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return out;
 }
 
@@ -377,7 +377,7 @@ device_from_row (sqlite3 *db, sqlite3_stmt *stmt, GError **error)
 JsonObject *
 vh_inventory_device (VigilHost *host, const char *device_id, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = prepare (db, DEVICE_COLUMNS " WHERE id = ?", error);
   JsonObject *o = NULL;
 
@@ -390,7 +390,7 @@ vh_inventory_device (VigilHost *host, const char *device_id, GError **error)
         not_found ("device", device_id ? device_id : "", error);
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return o;
 }
 
@@ -401,7 +401,7 @@ vh_inventory_device (VigilHost *host, const char *device_id, GError **error)
 JsonArray *
 vh_inventory_devices (VigilHost *host, const char *group_id, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = prepare (db, SUBTREE DEVICE_COLUMNS
                                 " WHERE ?1 IS NULL OR group_id IN (SELECT id FROM sub)"
                                 " ORDER BY id", error);
@@ -421,7 +421,7 @@ vh_inventory_devices (VigilHost *host, const char *group_id, GError **error)
         }
     }
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return out;
 }
 
@@ -463,7 +463,7 @@ vh_inventory_device_add (VigilHost *host, const char *id, const char *name,
                    id, root);
       return FALSE;
     }
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   if (device_exists_db (db, id, error) != 0)
     {
       if (error && *error == NULL)
@@ -475,7 +475,7 @@ vh_inventory_device_add (VigilHost *host, const char *id, const char *name,
   else
     ok = write_row (db, "INSERT INTO devices (id, name, group_id, root) VALUES (?, ?, ?, ?)",
                     params, 4, error);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -485,14 +485,14 @@ device_update (VigilHost *host, const char *id, const char *sql,
                const char *value, GError **error)
 {
   const char *params[2] = { value, id };
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = FALSE;
 
   if (device_exists_db (db, id, error) == 0)
     not_found ("device", id ? id : "", error);
   else
     ok = write_row (db, sql, params, 2, error);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -508,14 +508,14 @@ vh_inventory_device_move (VigilHost *host, const char *id, const char *group,
 gboolean
 vh_inventory_device_remove (VigilHost *host, const char *id, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = FALSE;
 
   if (device_exists_db (db, id, error) == 0)
     not_found ("device", id ? id : "", error);
   else
     ok = write_row (db, "DELETE FROM devices WHERE id = ?", &id, 1, error);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -541,7 +541,7 @@ vh_inventory_device_set_local (VigilHost *host, const char *id,
 JsonObject *
 vh_inventory_device_local (VigilHost *host, const char *id, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = prepare (db, "SELECT local_settings FROM devices WHERE id = ?", error);
   JsonObject *out = NULL;
 
@@ -558,6 +558,6 @@ vh_inventory_device_local (VigilHost *host, const char *id, GError **error)
         not_found ("device", id ? id : "", error);
       sqlite3_finalize (stmt);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return out;
 }

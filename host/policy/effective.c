@@ -11,7 +11,7 @@
  * every key of the group (named ones with the policy's value, the others
  * with what they had inherited).
  */
-#include "data-private.h"
+#include "policy.h"
 
 #include <string.h>
 
@@ -83,7 +83,7 @@ current_section (VigilHost *host, const VigilSection *s, JsonObject *stored)
   g_autoptr (JsonObject) copy = NULL;
 
   if (v >= s->schema_version || v < 1 || s->migrate == NULL ||
-      g_thread_self () != host->main_thread)
+      g_thread_self () != vh_context (host)->main_thread)
     return json_object_ref (stored);
   copy = vh_json_object_copy (stored);
   json_object_remove_member (copy, "schema_version");

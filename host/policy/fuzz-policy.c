@@ -7,7 +7,7 @@
  * are also checked as local device settings. No host or plugins are
  * involved, so the target is fast and deterministic.
  */
-#include "data-private.h"
+#include "policy.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * in. Every problem is reported with its JSON path; checking goes on after
  * a problem so an admin sees all of them at once.
  */
-#include "data-private.h"
+#include "policy.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * and the look-up effective.c uses. Documents are stored normalized: every
  * section at its current schema version, every group {locked, values}.
  */
-#include "data-private.h"
+#include "policy.h"
 
 #include <string.h>
 
@@ -30,7 +30,7 @@ static const VhMigration policy_migrations[] = {
 gboolean
 vh_policy_init (VigilHost *host, GError **error)
 {
-  return vh_store_migrate (host->store, "policies", policy_migrations,
+  return vh_store_migrate (vh_context (host)->store, "policies", policy_migrations,
                            G_N_ELEMENTS (policy_migrations), error);
 }
 
@@ -122,7 +122,7 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
   g_autofree char *secrets_text = json_to_string (secrets, FALSE);
   const char *row[5] = { name, group, status, text, secrets_text };
   g_autofree char *holder = NULL;
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = vh_store_begin (db, TRUE, error);
 
   if (ok && (holder = holder_of (db, group, status, name)) != NULL)
@@ -137,7 +137,7 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
     ok = vh_store_commit (db, TRUE, error);
   else
     vh_store_rollback (db, TRUE);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   if (ok && demoted)
     *demoted = g_steal_pointer (&holder);
   return ok;
@@ -177,7 +177,7 @@ static JsonObject *
 select_document (VigilHost *host, const char *sql, const char *a, const char *b,
                  GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   JsonObject *doc = NULL;
 
@@ -192,7 +192,7 @@ select_document (VigilHost *host, const char *sql, const char *a, const char *b,
         doc = parse_stored ((const char *) sqlite3_column_text (stmt, 0));
     }
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return doc;
 }
 
@@ -239,7 +239,7 @@ vh_policy_for_group (VigilHost *host, const char *group_id, const char *status,
 JsonArray *
 vh_policy_list (VigilHost *host, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   JsonArray *out = NULL;
 
@@ -270,14 +270,14 @@ vh_policy_list (VigilHost *host, GError **error)
         }
     }
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return out;
 }
 
 gboolean
 vh_policy_remove (VigilHost *host, const char *name, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = vh_store_begin (db, TRUE, error) &&
                 step_text (db, "DELETE FROM policies WHERE name = ?", &name, 1, -1, error);
 
@@ -291,6 +291,6 @@ vh_policy_remove (VigilHost *host, const char *name, GError **error)
     ok = vh_store_commit (db, TRUE, error);
   else
     vh_store_rollback (db, TRUE);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }

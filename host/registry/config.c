@@ -16,7 +16,7 @@
  * run code. `vigil plugins enable|disable` rewrite the file atomically
  * (temporary file, fsync, rename), keeping the admin's comments.
  */
-#include "core-private.h"
+#include "registry.h"
 
 #include <fcntl.h>
 #include <string.h>

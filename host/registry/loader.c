@@ -9,7 +9,8 @@
  * record with a message that names the file; a refused plugin never stops
  * the host. At exit, shutdowns run in reverse load order.
  */
-#include "core-private.h"
+#include "registry.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -88,12 +89,12 @@ may_open (VigilHost *host, VigilPlugin *plugin, const char *folder_problem)
                         "letters a-z, digits, '_' and '-' (and not 'host')", plugin->id);
       return FALSE;
     }
-  if (vh_config_is_disabled (host->config, plugin->id))
+  if (vh_config_is_disabled (vh_context (host)->config, plugin->id))
     {
       plugin->state = VH_PLUGIN_DISABLED;
       plugin->refusal_code = VIGIL_PLUGIN_ERROR_DISABLED;
       plugin->reason = g_strdup_printf ("%s: disabled in %s (vigil plugins enable %s)",
-                                        plugin->file, vh_config_path (host->config),
+                                        plugin->file, vh_config_path (vh_context (host)->config),
                                         plugin->id);
       return FALSE;
     }
@@ -288,9 +289,9 @@ list_plugin_files (const char *dir)
 }
 
 void
-vh_loader_load_all (VigilHost *host)
+vh_loader_load_all (VigilHost *host, const char *const *plugin_dirs)
 {
-  for (char **dir = host->plugin_dirs; dir != NULL && *dir != NULL; dir++)
+  for (const char *const *dir = plugin_dirs; dir != NULL && *dir != NULL; dir++)
     {
       g_autoptr(GPtrArray) files = NULL;
       g_autofree char *problem = NULL;

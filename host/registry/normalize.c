@@ -10,7 +10,7 @@
  * carry their own element size and are normalized the same way, so the
  * rest of the host only ever sees structs of the current size.
  */
-#include "core-private.h"
+#include "registry.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * reason, contributions), and the sentence that explains a missing task
  * type by naming the plugin that would provide it and what to do about it.
  */
-#include "core-private.h"
+#include "registry.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * only on the main thread while plugins load and is read-only afterwards,
  * which is what lets worker threads read it without a lock.
  */
-#include "core-private.h"
+#include "registry.h"
 
 #include <string.h>
 
@@ -135,28 +135,34 @@ vh_registry_free (VhRegistry *registry)
   g_free (registry);
 }
 
+VhConfig *
+vh_registry_config (VigilHost *host)
+{
+  return vh_context (host)->config;
+}
+
 VigilPlugin *
 vh_registry_host_plugin (VigilHost *host)
 {
-  return host->registry->host_plugin;
+  return vh_context (host)->registry->host_plugin;
 }
 
 void
 vh_registry_add_plugin (VigilHost *host, VigilPlugin *plugin)
 {
-  g_ptr_array_add (host->registry->plugins, plugin);
+  g_ptr_array_add (vh_context (host)->registry->plugins, plugin);
 }
 
 GPtrArray *
 vh_registry_plugins (VigilHost *host)
 {
-  return host->registry->plugins;
+  return vh_context (host)->registry->plugins;
 }
 
 VigilPlugin *
 vh_registry_find_plugin (VigilHost *host, const char *id)
 {
-  GPtrArray *plugins = host->registry->plugins;
+  GPtrArray *plugins = vh_context (host)->registry->plugins;
   VigilPlugin *found = NULL;
 
   for (guint i = 0; i < plugins->len; i++)
@@ -175,13 +181,13 @@ vh_registry_find_plugin (VigilHost *host, const char *id)
 gboolean
 vh_registry_is_loaded (VigilHost *host)
 {
-  return host->registry->loaded;
+  return vh_context (host)->registry->loaded;
 }
 
 void
 vh_registry_set_loaded (VigilHost *host)
 {
-  host->registry->loaded = TRUE;
+  vh_context (host)->registry->loaded = TRUE;
 }
 
 gboolean
@@ -204,7 +210,7 @@ remove_by_plugin (GPtrArray *entries, VigilPlugin *plugin)
 void
 vh_registry_rollback (VigilHost *host, VigilPlugin *plugin)
 {
-  VhRegistry *r = host->registry;
+  VhRegistry *r = vh_context (host)->registry;
 
   remove_by_plugin (r->sections, plugin);
   remove_by_plugin (r->task_types, plugin);
@@ -232,7 +238,7 @@ vh_registry_add_section (VigilHost *host, VhSection *entry, GError **error)
 
   if (other != NULL)
     return duplicate (error, "section", entry->section.id, other->plugin);
-  g_ptr_array_add (host->registry->sections, entry);
+  g_ptr_array_add (vh_context (host)->registry->sections, entry);
   return TRUE;
 }
 
@@ -243,7 +249,7 @@ vh_registry_add_task_type (VigilHost *host, VhTaskType *entry, GError **error)
 
   if (other != NULL)
     return duplicate (error, "task type", entry->type.id, other->plugin);
-  g_ptr_array_add (host->registry->task_types, entry);
+  g_ptr_array_add (vh_context (host)->registry->task_types, entry);
   return TRUE;
 }
 
@@ -253,7 +259,7 @@ vh_registry_add_task_type (VigilHost *host, VhTaskType *entry, GError **error)
 gboolean
 vh_registry_add_handler (VigilHost *host, VhHandler *entry, GError **error)
 {
-  GPtrArray *handlers = host->registry->handlers;
+  GPtrArray *handlers = vh_context (host)->registry->handlers;
 
   for (guint i = 0; i < handlers->len; i++)
     {
@@ -278,7 +284,7 @@ vh_registry_add_command (VigilHost *host, VhCommand *entry, GError **error)
 
   if (other != NULL)
     return duplicate (error, "command", entry->command.name, other->plugin);
-  g_ptr_array_add (host->registry->commands, entry);
+  g_ptr_array_add (vh_context (host)->registry->commands, entry);
   return TRUE;
 }
 
@@ -287,31 +293,31 @@ vh_registry_add_command (VigilHost *host, VhCommand *entry, GError **error)
 GPtrArray *
 vh_registry_sections (VigilHost *host)
 {
-  return host->registry->sections;
+  return vh_context (host)->registry->sections;
 }
 
 GPtrArray *
 vh_registry_task_types (VigilHost *host)
 {
-  return host->registry->task_types;
+  return vh_context (host)->registry->task_types;
 }
 
 GPtrArray *
 vh_registry_handlers (VigilHost *host)
 {
-  return host->registry->handlers;
+  return vh_context (host)->registry->handlers;
 }
 
 GPtrArray *
 vh_registry_commands (VigilHost *host)
 {
-  return host->registry->commands;
+  return vh_context (host)->registry->commands;
 }
 
 const VhSection *
 vh_registry_section (VigilHost *host, const char *id)
 {
-  GPtrArray *a = host->registry->sections;
+  GPtrArray *a = vh_context (host)->registry->sections;
 
   for (guint i = 0; id != NULL && i < a->len; i++)
     {
@@ -325,7 +331,7 @@ vh_registry_section (VigilHost *host, const char *id)
 const VhTaskType *
 vh_registry_task_type (VigilHost *host, const char *id)
 {
-  GPtrArray *a = host->registry->task_types;
+  GPtrArray *a = vh_context (host)->registry->task_types;
 
   for (guint i = 0; id != NULL && i < a->len; i++)
     {
@@ -339,7 +345,7 @@ vh_registry_task_type (VigilHost *host, const char *id)
 const VhCommand *
 vh_registry_command (VigilHost *host, const char *name)
 {
-  GPtrArray *a = host->registry->commands;
+  GPtrArray *a = vh_context (host)->registry->commands;
 
   for (guint i = 0; name != NULL && i < a->len; i++)
     {
@@ -366,7 +372,7 @@ handler_matches (const char *pattern, const char *event_type)
 GPtrArray *
 vh_registry_handlers_for (VigilHost *host, const char *event_type)
 {
-  GPtrArray *all = host->registry->handlers;
+  GPtrArray *all = vh_context (host)->registry->handlers;
   GPtrArray *out = g_ptr_array_new ();
 
   for (guint i = 0; i < all->len; i++)

@@ -1,15 +1,41 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Internals shared by the files of host/core/ only: the plugin handle, the
- * registry of loaded plugins and their registrations, the host config, the
- * loader, and the checks that turn what a plugin passes into the host's own
- * normalized copy. Other host areas use host-private.h, never this file.
+ * The registry layer of libvigil-host (host/registry/), above base: the
+ * plugin handle, the loader, the host config, the registry of loaded
+ * plugins and their registrations, the checks that turn what a plugin
+ * passes into the host's own normalized copy, and the generic settings
+ * schema checks. It sees base.h only; docs/architecture.md has the order.
  */
 #pragma once
 
-#include "host-private.h"
+#include "base/base.h"
 
 G_BEGIN_DECLS
+
+/* Documents nested deeper are refused before a recursive parser sees them. */
+#define VH_JSON_MAX_DEPTH     64
+
+/* Registrations as the host keeps them: copied, zero-filled to the current
+ * struct sizes, nested arrays (groups, fields) normalized the same way. */
+typedef struct {
+  VigilPlugin  *plugin;
+  VigilSection  section;
+} VhSection;
+
+typedef struct {
+  VigilPlugin   *plugin;
+  VigilTaskType  type;
+} VhTaskType;
+
+typedef struct {
+  VigilPlugin       *plugin;
+  VigilEventHandler  handler;
+} VhHandler;
+
+typedef struct {
+  VigilPlugin  *plugin;
+  VigilCommand  command;
+} VhCommand;
 
 /* ---- plugin handle ------------------------------------------------- */
 
@@ -49,6 +75,27 @@ void         vh_plugin_refuse (VigilPlugin *plugin, int code,
 const char  *vh_plugin_state_name (VhPluginState state);
 
 /* ---- registry ------------------------------------------------------ */
+
+/* The plugin handle's accessors. The host itself registers the `general`
+ * section through a pseudo-plugin whose id is "host". */
+const char  *vh_plugin_id          (VigilPlugin *plugin);
+VigilHost   *vh_plugin_host        (VigilPlugin *plugin);
+VigilPlugin *vh_registry_host_plugin (VigilHost *host);
+/* The host config. */
+VhConfig    *vh_registry_config    (VigilHost *host);
+
+/* (transfer none) arrays in registration order. */
+GPtrArray        *vh_registry_sections    (VigilHost *host);
+GPtrArray        *vh_registry_task_types  (VigilHost *host);
+GPtrArray        *vh_registry_commands    (VigilHost *host);
+const VhSection  *vh_registry_section     (VigilHost *host, const char *id);
+const VhTaskType *vh_registry_task_type   (VigilHost *host, const char *id);
+const VhCommand  *vh_registry_command     (VigilHost *host, const char *name);
+/* (transfer container) the handlers matching @event_type, in load order. */
+GPtrArray        *vh_registry_handlers_for (VigilHost *host, const char *event_type);
+/* For error messages: "enable the plugin 'quarantine' (it is disabled)". */
+char             *vh_registry_explain_missing_task_type (VigilHost *host,
+                                                         const char *type_id);
 
 VhRegistry  *vh_registry_new  (VigilHost *host);
 void         vh_registry_free (VhRegistry *registry);
@@ -113,6 +160,9 @@ gboolean     vh_validate_command   (const VigilCommand *command, GError **error)
 
 /* ---- host config --------------------------------------------------- */
 
+/* Days dispatched events are kept (host config [events] retention_days);
+ * 0 keeps them forever. */
+guint vh_config_event_retention_days (VhConfig *config);
 /* Loads @path (a GKeyFile); a missing file is an empty config. */
 VhConfig    *vh_config_load        (const char *path, GError **error);
 void         vh_config_free        (VhConfig *config);
@@ -130,9 +180,56 @@ gboolean     vh_config_set_enabled (VhConfig *config, const char *id,
 /* Loads one plugin file; always leaves a record in the registry. */
 void         vh_loader_load_file (VigilHost *host, const char *path,
                                   const char *folder_problem);
-/* Scans host->plugin_dirs in order, files by name. */
-void         vh_loader_load_all  (VigilHost *host);
+/* Scans @plugin_dirs (NULL-terminated) in order, files by name. */
+void         vh_loader_load_all  (VigilHost *host, const char *const *plugin_dirs);
 /* Runs the loaded plugins' shutdowns in reverse load order. */
 void         vh_loader_shutdown_all (VigilHost *host);
+
+/* ---- schema.c: generic settings checks ------------------------------ */
+
+/* Generic checks of @values against @fields (type, range, enum, required,
+ * unknown keys with a suggestion). Problems go to @report under @path.
+ * Returns: (transfer full) a copy of @values with defaults filled in. */
+JsonObject  *vh_schema_check      (const VigilField *fields, gsize n_fields,
+                                   JsonObject *values, const char *path,
+                                   VigilReport *report);
+JsonObject  *vh_schema_defaults   (const VigilField *fields, gsize n_fields);
+/* Secrets: replace every non-null value of a SECRET field with "********"
+ * in place, before anything is printed, logged or exported. _fields works
+ * on key -> value (task params), _secrets on a section's group -> key ->
+ * value. */
+void         vh_schema_mask_fields  (const VigilField *fields, gsize n_fields,
+                                     JsonObject *values);
+void         vh_schema_mask_secrets (const VigilSection *section, JsonObject *values);
+
+/* The closest of @candidates to @word by edit distance (or prefix), when
+ * close enough to be a likely typo; NULL otherwise. (transfer none) */
+const char *vh_suggest (const char *word, const char *const *candidates, gsize n);
+/* " (did you mean 'x'?)"-style suffix, or "" — (transfer full). */
+char       *vh_suggest_suffix (const char *word, const char *const *candidates, gsize n);
+
+/* A section's groups and a group's fields, indexed with their element
+ * sizes so that registrations of any minor version read correctly. */
+const VigilSettingsGroup *vh_section_group (const VigilSection *section, gsize i);
+const VigilSettingsGroup *vh_section_find_group (const VigilSection *section,
+                                                 const char *group_id);
+const VigilField         *vh_group_field (const VigilSettingsGroup *group, gsize i);
+/* Checks one settings group's values: like vh_schema_check, with the
+ * group's stride-aware field array. With @partial, no defaults and no
+ * required check: the result holds only the (known) keys given. */
+JsonObject *vh_schema_check_group (const VigilSettingsGroup *group,
+                                   JsonObject *values, const char *path,
+                                   gboolean partial, VigilReport *report);
+JsonObject *vh_schema_group_defaults (const VigilSettingsGroup *group);
+
+/* Masks the secret fields of one settings group's key -> value object. */
+void        vh_schema_mask_group (const VigilSettingsGroup *group, JsonObject *values);
+/* Deep copies, so that masking a copy never touches the original. */
+JsonNode   *vh_json_node_copy (JsonNode *node);
+JsonObject *vh_json_object_copy (JsonObject *object);
+
+/* Rejects documents nested deeper than VH_JSON_MAX_DEPTH before a
+ * recursive parser sees them. */
+gboolean    vh_json_depth_ok (const char *data, gsize len);
 
 G_END_DECLS

@@ -8,7 +8,7 @@
  * depth guard for untrusted JSON. Messages never quote the value of a
  * secret field.
  */
-#include "data-private.h"
+#include "registry.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * only where they mean something, and defaults that parse and fit their own
  * field. Every message names the id or key it is about.
  */
-#include "core-private.h"
+#include "registry.h"
 
 #include <string.h>
 

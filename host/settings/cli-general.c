@@ -12,6 +12,7 @@
  * when they carry a password hash.
  */
 #include "general.h"
+#include "api/api.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,28 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Interfaces between the files of host/general/. The pure parts (password
- * hashing and strength, trace files, proxy selection, exclusion rules and
- * their XML form) take plain values and JSON and touch no other host
- * module, so their tests link them without the rest of the host; the glue
- * that reads the host's effective settings lives in general-settings.c.
+ * The pure parts of the settings layer (host/settings/): password hashing
+ * and strength, proxy selection, exclusion rules and their XML form. They
+ * take plain values and JSON and need nothing of the host but the base
+ * layer's JSON helpers, so their tests link them with the base library
+ * only; the glue that reads the host's effective settings lives in
+ * general-settings.c (general.h).
  */
 #pragma once
 
-#include <glib.h>
-#include <json-glib/json-glib.h>
-#include <vigil/plugin.h>
+#include "base/base.h"
 
 G_BEGIN_DECLS
-
-/* ---- general-json.c: typed reads with fallbacks ---------------------- */
-
-/* NULL (or @fallback, or FALSE) when @obj is NULL, the key is missing or
- * the value has another type. Results are borrowed from @obj. */
-const char *vh_json_string (JsonObject *obj, const char *key);
-gboolean    vh_json_int    (JsonObject *obj, const char *key, gint64 *out);
-gboolean    vh_json_bool   (JsonObject *obj, const char *key, gboolean fallback);
-JsonArray  *vh_json_array  (JsonObject *obj, const char *key);
-JsonObject *vh_json_object (JsonObject *obj, const char *key);
 
 /* ---- password.c: salted slow hashes and strength advice ------------- */
 
@@ -57,22 +46,6 @@ gboolean  vh_password_hash_parse (const char *hash, guint *iterations,
  * only when @hash is malformed; a wrong password gives FALSE, no error. */
 gboolean  vh_password_verify     (const char *password, const char *hash,
                                   GError **error);
-
-/* ---- trace.c: rotated trace files ------------------------------------ */
-
-typedef struct _VhTrace VhTrace;
-
-/* Trace log @name ("vigil") in @folder: the current file is <name>.log,
- * older ones <name>.1.log (newest) ... <name>.<max_files-1>.log. When a
- * write would pass @max_bytes the files shift by one and the oldest is
- * overwritten; with @max_files 1 the one file starts over. */
-VhTrace  *vh_trace_open   (const char *folder, const char *name,
-                           guint64 max_bytes, guint max_files, GError **error);
-/* Appends one line (a newline is added). Not thread-safe: the logger
- * serializes calls. */
-gboolean  vh_trace_write  (VhTrace *trace, const char *line, GError **error);
-void      vh_trace_close  (VhTrace *trace);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (VhTrace, vh_trace_close)
 
 /* ---- proxy.c: which proxy for a URL --------------------------------- */
 

@@ -9,9 +9,8 @@
  * Defaults and ranges follow the product documentation (proxy port 8080,
  * trace files of 50 MB, one file per trace log).
  */
-#include "host-private.h"
-#include "general-private.h"
 #include "general.h"
+#include "api/api.h"
 
 #include <string.h>
 

@@ -55,7 +55,7 @@ vh_general_cache_free (VhGeneralCache *cache)
 static gint64
 data_version (VigilHost *host, VhGeneralCache *cache)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gint64 version = -1;
 
   if (cache->query == NULL)
@@ -64,7 +64,7 @@ data_version (VigilHost *host, VhGeneralCache *cache)
     version = sqlite3_column_int64 (cache->query, 0);
   if (cache->query)
     sqlite3_reset (cache->query);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return version;
 }
 

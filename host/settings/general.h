@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Glue between the files of host/general/ that need the host: the section
+ * Glue between the files of host/settings/ that need the host: the section
  * definition, reading the effective `general` settings, and the host
- * commands (`vigil password`, `vigil exclusions`). See general-private.h for
- * the pure parts.
+ * commands (`vigil password`, `vigil exclusions`). settings.h is what the
+ * layers above may call; general-private.h has the pure parts.
  */
 #pragma once
 
-#include "host-private.h"
+#include "settings/settings.h"
 #include "general-private.h"
 
 G_BEGIN_DECLS
@@ -24,7 +24,6 @@ JsonObject *vh_general_settings (VigilHost *host, const char *device_id,
 
 /* The per-device settings cache of general-settings.c, kept with the
  * module's per-host state (log.c). */
-typedef struct _VhGeneralCache VhGeneralCache;
 VhGeneralCache *vh_general_cache_new  (void);
 void            vh_general_cache_free (VhGeneralCache *cache);
 VhGeneralCache *vh_logger_cache       (VigilHost *host);

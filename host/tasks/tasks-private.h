@@ -2,12 +2,12 @@
 /*
  * Interfaces shared by the files of host/tasks/ (events, schedules, tasks,
  * the runner, the CLI commands, serve) and by their tests. Nothing outside
- * host/tasks/ and tests/tasks/ includes this header; the other host modules
- * use the "tasks" block of host-private.h.
+ * host/tasks/ and tests/tasks/ includes this header; the layers above use
+ * tasks/tasks.h.
  */
 #pragma once
 
-#include "host-private.h"
+#include "tasks/tasks.h"
 
 G_BEGIN_DECLS
 

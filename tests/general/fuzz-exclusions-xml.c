@@ -4,7 +4,7 @@
  * any bytes either fail with an error or give rules that survive an export
  * and a second import unchanged.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <stdint.h>
 #include <string.h>

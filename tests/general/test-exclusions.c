@@ -5,7 +5,7 @@
  * rule checks, and the XML list: round trip, defensive parsing, errors with
  * file and line.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <string.h>
 

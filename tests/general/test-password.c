@@ -5,7 +5,7 @@
  * malformed or too-cheap hashes, and records the strength advice so that a
  * policy carrying only the hash can still be warned about.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * proxy started by the test (with its credentials), while a bypassed or
  * no_proxy destination is reached without it.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 #include "net-fixture.h"
 
 #include <string.h>

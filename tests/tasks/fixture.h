@@ -10,7 +10,7 @@
 
 #include <glib/gstdio.h>
 #include "tasks/tasks-private.h"
-#include "data/data-private.h"
+#include "host-private.h"
 #include "vt-cli.h"
 
 typedef struct {

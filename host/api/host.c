@@ -127,7 +127,7 @@ vigil_host_new (const VigilHostOptions *options, GError **error)
   host->config_file = o.config_file != NULL
     ? g_canonicalize_filename (o.config_file, NULL)
     : g_build_filename (host->state_dir, "vigil.conf", NULL);
-  host->context.registry = vh_registry_new (host);
+  host->context.registry = vh_registry_new (host, vh_api ());
 
   if (!make_state_dir (host->state_dir, error))
     return NULL;

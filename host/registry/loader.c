@@ -10,7 +10,6 @@
  * the host. At exit, shutdowns run in reverse load order.
  */
 #include "registry.h"
-#include "api/api.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -212,7 +211,7 @@ run_init (VigilHost *host, VigilPlugin *plugin)
 
   g_module_make_resident (plugin->module);
   plugin->in_init = TRUE;
-  ok = plugin->desc->init (vh_api (), plugin, &error);
+  ok = plugin->desc->init (vh_registry_api (host), plugin, &error);
   plugin->in_init = FALSE;
   if (ok && plugin->registration_error == NULL)
     {

@@ -20,6 +20,7 @@ struct _VhRegistry {
   GPtrArray   *handlers;    /* VhHandler *, owned */
   GPtrArray   *commands;    /* VhCommand *, owned */
   gboolean     loaded;
+  const VigilHostApi *api; /* the table handed to plugin inits */
 };
 
 /* Names the CLI keeps for its own commands and options. */
@@ -105,9 +106,11 @@ vh_plugin_host (VigilPlugin *plugin)
 /* ---- the registry itself ------------------------------------------- */
 
 VhRegistry *
-vh_registry_new (VigilHost *host)
+vh_registry_new (VigilHost *host, const VigilHostApi *api)
 {
   VhRegistry *registry = g_new0 (VhRegistry, 1);
+
+  registry->api = api;
 
   registry->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_plugin_free);
   registry->sections = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_section_entry_free);
@@ -133,6 +136,12 @@ vh_registry_free (VhRegistry *registry)
   g_ptr_array_unref (registry->plugins);
   vh_plugin_free (registry->host_plugin);
   g_free (registry);
+}
+
+const VigilHostApi *
+vh_registry_api (VigilHost *host)
+{
+  return vh_context (host)->registry->api;
 }
 
 VhConfig *

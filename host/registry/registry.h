@@ -81,7 +81,8 @@ const char  *vh_plugin_state_name (VhPluginState state);
 const char  *vh_plugin_id          (VigilPlugin *plugin);
 VigilHost   *vh_plugin_host        (VigilPlugin *plugin);
 VigilPlugin *vh_registry_host_plugin (VigilHost *host);
-/* The host config. */
+/* The table given to vh_registry_new, and the host config. */
+const VigilHostApi *vh_registry_api (VigilHost *host);
 VhConfig    *vh_registry_config    (VigilHost *host);
 
 /* (transfer none) arrays in registration order. */
@@ -97,7 +98,8 @@ GPtrArray        *vh_registry_handlers_for (VigilHost *host, const char *event_t
 char             *vh_registry_explain_missing_task_type (VigilHost *host,
                                                          const char *type_id);
 
-VhRegistry  *vh_registry_new  (VigilHost *host);
+/* @api is the host API table plugin inits get; the api layer owns it. */
+VhRegistry  *vh_registry_new  (VigilHost *host, const VigilHostApi *api);
 void         vh_registry_free (VhRegistry *registry);
 
 /* Takes ownership of @plugin; keeps scan order. */

@@ -179,7 +179,7 @@ gint64
 vigil_host_now (VigilHost *host)
 {
   g_return_val_if_fail (host != NULL, 0);
-  return host->context.clock (host->context.clock_data);
+  return vh_now (host);
 }
 
 const char *

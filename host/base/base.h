@@ -50,6 +50,9 @@ vh_context (VigilHost *host)
   return (VhContext *) host;
 }
 
+/* The host clock (vigil_host_set_clock): microseconds since the epoch. */
+gint64    vh_now (VigilHost *host);
+
 /* ---- store.c ------------------------------------------------------- */
 
 VhStore  *vh_store_open    (const char *path, GError **error);

@@ -132,7 +132,7 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
   if (ok)
     ok = step_text (db, "INSERT OR REPLACE INTO policies (name, group_id, status, document,"
                     " secret_paths, updated_us) VALUES (?, ?, ?, ?, ?, ?)", row, 5,
-                    vigil_host_now (host), error);
+                    vh_now (host), error);
   if (ok)
     ok = vh_store_commit (db, TRUE, error);
   else

@@ -114,7 +114,7 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
       return NULL;
     }
   id = g_uuid_string_random ();
-  if (!insert_event (host, id, vigil_host_now (host), source ? source : "host", type,
+  if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
                      device_id, payload_version, text, error))
     return NULL;
   return g_steal_pointer (&id);
@@ -314,7 +314,7 @@ guint
 vh_events_purge (VigilHost *host)
 {
   guint days = vh_context (host)->config ? vh_config_event_retention_days (vh_context (host)->config) : 0;
-  gint64 cutoff = vigil_host_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
+  gint64 cutoff = vh_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
   g_autoptr (GError) error = NULL;
   sqlite3 *db;
   guint count = 0;

@@ -152,7 +152,7 @@ vh_tasks_purge (VigilHost *host)
     " WHERE r.finished_us IS NOT NULL AND r.finished_us < ? - t.retention_days * ?";
   g_autofree char *delete_findings = g_strdup_printf ("DELETE FROM findings WHERE run_id IN (%s)", expired);
   g_autofree char *delete_runs = g_strdup_printf ("DELETE FROM runs WHERE id IN (%s)", expired);
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
   g_autoptr (GError) error = NULL;
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   guint count = 0;

@@ -218,7 +218,7 @@ vh_tasks_recover_interrupted (VigilHost *host)
     vh_sql_exec (db, "UPDATE runs SET state = 'failed', finished_us = ?,"
                  " error = 'interrupted: the process running it (pid ' || runner_pid || ') exited'"
                  " WHERE id = ? AND state IN ('pending', 'running')", NULL, "ii",
-                 vigil_host_now (host), g_array_index (dead, gint64, i));
+                 vh_now (host), g_array_index (dead, gint64, i));
   vh_store_unlock (vh_context (host)->store);
   return dead->len;
 }
@@ -228,7 +228,7 @@ vh_tasks_claim_due (VigilHost *host, GError **error)
 {
   g_autoptr (GPtrArray) rows = read_task_rows (host, NULL, error);
   GPtrArray *jobs;
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
 
   if (rows == NULL)
     return NULL;
@@ -245,7 +245,7 @@ vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error)
   g_autoptr (JsonObject) task = vh_tasks_get (host, task_id, error);
   g_autoptr (GPtrArray) rows = NULL;
   GPtrArray *jobs;
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
 
   if (task == NULL)
     return NULL;
@@ -278,7 +278,7 @@ vh_tasks_start_run (VigilHost *host, gint64 run_id)
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean started = vh_sql_exec (db, "UPDATE runs SET state = 'running', started_us = ?"
                                   " WHERE id = ? AND state = 'pending'", NULL, "ii",
-                                  vigil_host_now (host), run_id)
+                                  vh_now (host), run_id)
                      && sqlite3_changes (db) == 1;
   vh_store_unlock (vh_context (host)->store);
   return started;
@@ -304,7 +304,7 @@ vh_tasks_store_finding (VigilHost *host, gint64 run_id, JsonObject *finding)
   text = json_to_string (node, FALSE);
   db = vh_store_lock (vh_context (host)->store);
   vh_sql_exec (db, "INSERT INTO findings (run_id, time_us, finding) VALUES (?, ?, ?)", NULL,
-               "iis", run_id, vigil_host_now (host), text);
+               "iis", run_id, vh_now (host), text);
   vh_store_unlock (vh_context (host)->store);
 }
 
@@ -386,7 +386,7 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
   if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?, message = ?,"
                     " result = ?, finished_us = ? WHERE id = ?", &error, "ssdssii",
                     state, error_message, fraction, message, result_text,
-                    vigil_host_now (host), job->run_id))
+                    vh_now (host), job->run_id))
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
   /* Counted under the same lock as the update, so of two runs finishing
    * together exactly one sees none left. */

@@ -197,7 +197,7 @@ static char *
 insert_task (VigilHost *host, const NewTask *t, GError **error)
 {
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
   char *id = NULL;
 
   /* Short ids are easier to type; retry on the rare collision. */
@@ -311,7 +311,7 @@ task_state (VigilHost *host, JsonObject *o, const VhSchedule *s, gint64 next)
   if (json_object_get_boolean_member (o, "requested"))
     return "due";
   if (next != VH_SCHEDULE_NEVER)
-    return next <= vigil_host_now (host) ? "due" : "scheduled";
+    return next <= vh_now (host) ? "due" : "scheduled";
   if (s->kind == VH_SCHEDULE_MANUAL)
     return "manual";
   if (s->kind == VH_SCHEDULE_ON_START || s->kind == VH_SCHEDULE_AFTER_UPDATE)
@@ -330,7 +330,7 @@ add_schedule_members (VigilHost *host, JsonObject *o, const char *schedule_text,
   if (!vh_schedule_parse (schedule_text, vh_context (host)->tasks->tz, &s, NULL))
     s.kind = VH_SCHEDULE_MANUAL;   /* stored schedules were checked on creation */
   else
-    next = vh_schedule_next (&s, created, last_run, vigil_host_now (host), vh_context (host)->tasks->tz);
+    next = vh_schedule_next (&s, created, last_run, vh_now (host), vh_context (host)->tasks->tz);
   describe = vh_schedule_describe (&s, vh_context (host)->tasks->tz);
   json_object_set_string_member (o, "schedule_text", describe);
   set_time_member (o, "next_start", json_object_get_boolean_member (o, "cancelled")
@@ -445,7 +445,7 @@ vh_tasks_cancel (VigilHost *host, const char *task_id, GError **error)
        && vh_sql_exec (db, "UPDATE runs SET state = 'cancelled', finished_us = ?,"
                        " error = 'cancelled before it started'"
                        " WHERE task_id = ? AND state = 'pending'", error, "is",
-                       vigil_host_now (host), task_id)
+                       vh_now (host), task_id)
        && vh_sql_exec (db, "UPDATE runs SET cancel_requested = 1"
                        " WHERE task_id = ? AND state = 'running'", error, "s", task_id);
   vh_store_unlock (vh_context (host)->store);

@@ -156,6 +156,8 @@ vigil_host_free (VigilHost *host)
     vh_tasks_free (host);
   if (host->context.events != NULL)
     vh_events_free (host);
+  /* After the runs that may still ask for a proxy, before the store. */
+  vh_general_free (host);
   if (host->context.logger != NULL)
     vh_logger_free (host);
   g_clear_pointer (&host->context.store, vh_store_close);

@@ -41,6 +41,7 @@ typedef struct {
   VhRegistry     *registry;       /* registry */
   VhEvents       *events;         /* tasks */
   VhTasks        *tasks;          /* tasks */
+  VhGeneralCache *settings;       /* settings */
 } VhContext;
 
 /* (transfer none) the context of @host. */

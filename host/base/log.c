@@ -9,7 +9,6 @@
  * since proxy URIs are the one secret-bearing string that travels widely.
  */
 #include "base.h"
-#include "settings/general.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +22,6 @@ struct _VhLogger {
   guint64   max_bytes;
   guint     max_files;
   gboolean  trace_failed; /* said once on stderr, not on every line */
-  VhGeneralCache *cache;  /* the general module's per-host settings cache */
 };
 
 static GRegex *
@@ -123,7 +121,6 @@ vh_logger_init (VigilHost *host, GError **error)
   ctx->logger = g_new0 (VhLogger, 1);
   g_mutex_init (&ctx->logger->lock);
   ctx->logger->verbose = verbose && *verbose && g_strcmp0 (verbose, "0") != 0;
-  ctx->logger->cache = vh_general_cache_new ();
   return TRUE;
 }
 
@@ -136,16 +133,9 @@ vh_logger_free (VigilHost *host)
     return;
   vh_context (host)->logger = NULL;
   g_clear_pointer (&logger->trace, vh_trace_close);
-  g_clear_pointer (&logger->cache, vh_general_cache_free);
   g_free (logger->folder);
   g_mutex_clear (&logger->lock);
   g_free (logger);
-}
-
-VhGeneralCache *
-vh_logger_cache (VigilHost *host)
-{
-  return host && vh_context (host)->logger ? vh_context (host)->logger->cache : NULL;
 }
 
 void

@@ -217,9 +217,11 @@ vh_general_init (VigilHost *host, GError **error)
 {
   VigilPlugin *self = vh_registry_host_plugin (host);
   const VigilHostApi *api = vh_api ();
+  VhContext *ctx = vh_context (host);
 
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self != NULL && ctx->settings == NULL, FALSE);
 
+  ctx->settings = vh_general_cache_new ();
   if (!api->register_section (self, &general_section, sizeof general_section, error))
     return FALSE;
   if (!vh_general_register_commands (self, error))
@@ -228,4 +230,11 @@ vh_general_init (VigilHost *host, GError **error)
    * from the start; a host that cannot read them yet logs to stderr. */
   vh_logger_reload (host);
   return TRUE;
+}
+
+void
+vh_general_free (VigilHost *host)
+{
+  /* Before the store closes: the cache holds a prepared statement. */
+  g_clear_pointer (&vh_context (host)->settings, vh_general_cache_free);
 }

@@ -151,7 +151,7 @@ char *
 vh_general_resolve_proxy (VigilHost *host, const char *device_id,
                           const char *url, GError **error)
 {
-  VhGeneralCache *cache = vh_logger_cache (host);
+  VhGeneralCache *cache = vh_context (host)->settings;
   JsonObject *settings;
   char *proxy = NULL;
 
@@ -168,7 +168,7 @@ vh_general_resolve_proxy (VigilHost *host, const char *device_id,
 gboolean
 vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
 {
-  VhGeneralCache *cache = vh_logger_cache (host);
+  VhGeneralCache *cache = vh_context (host)->settings;
   g_autoptr (GError) error = NULL;
   JsonObject *settings;
   gboolean excluded = FALSE;

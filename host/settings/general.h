@@ -22,11 +22,11 @@ extern const char *const vh_protected_actions[];
 JsonObject *vh_general_settings (VigilHost *host, const char *device_id,
                                  GError **error);
 
-/* The per-device settings cache of general-settings.c, kept with the
- * module's per-host state (log.c). */
+/* The per-device settings cache of general-settings.c: the settings
+ * layer's state, in its slot of the host context (created by
+ * vh_general_init, freed by vh_general_free). */
 VhGeneralCache *vh_general_cache_new  (void);
 void            vh_general_cache_free (VhGeneralCache *cache);
-VhGeneralCache *vh_logger_cache       (VigilHost *host);
 
 /* protect.c: reads a password from the file descriptor named by
  * VIGIL_PASSWORD_FD, else from the terminal without echo. (transfer full);

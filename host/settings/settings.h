@@ -15,9 +15,11 @@
 G_BEGIN_DECLS
 
 /* Registers the `general` section and the host's commands for the "host"
- * pseudo-plugin and opens the trace files the local machine's settings
- * ask for. */
+ * pseudo-plugin, creates the layer's settings cache and opens the trace
+ * files the local machine's settings ask for. */
 gboolean  vh_general_init    (VigilHost *host, GError **error);
+/* Frees the layer's state; before the store closes. */
+void      vh_general_free    (VigilHost *host);
 /* Password protection of @action ("plugins.disable", "quarantine.restore",
  * "task.delete"): TRUE when no password is set or the one given (prompt,
  * or the fd in VIGIL_PASSWORD_FD) matches. */

@@ -100,7 +100,7 @@ start_modules (VigilHost *host, GError **error)
   if (host->context.store == NULL)
     return FALSE;
   return vh_data_init (host, error) && vh_logger_init (host, error) &&
-         vh_general_init (host, error) &&
+         vh_general_init (host, vh_api (), error) &&
          vh_events_init (host, error) && vh_tasks_init (host, error);
 }
 

@@ -12,7 +12,6 @@
  * when they carry a password hash.
  */
 #include "general.h"
-#include "api/api.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -416,10 +415,9 @@ static const VigilCommand exclusions_command = {
 };
 
 gboolean
-vh_general_register_commands (VigilPlugin *self, GError **error)
+vh_general_register_commands (VigilPlugin *self, const VigilHostApi *api,
+                              GError **error)
 {
-  const VigilHostApi *api = vh_api ();
-
   return api->register_command (self, &password_command, sizeof password_command, error)
          && api->register_command (self, &exclusions_command, sizeof exclusions_command, error);
 }

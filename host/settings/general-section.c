@@ -10,9 +10,12 @@
  * trace files of 50 MB, one file per trace log).
  */
 #include "general.h"
-#include "api/api.h"
 
 #include <string.h>
+
+/* The host API table vh_general_init was handed, kept for the validate
+ * callbacks the way a plugin keeps the table its init got. */
+static const VigilHostApi *api_table;
 
 static const char *const proxy_modes[] = { "none", "auto", "manual", NULL };
 
@@ -95,7 +98,7 @@ static void
 report_via_api (gpointer report, VigilSeverity severity, const char *path,
                 const char *message)
 {
-  vh_api ()->report_problem (report, severity, path, "%s", message);
+  api_table->report_problem (report, severity, path, "%s", message);
 }
 
 static void
@@ -107,13 +110,13 @@ validate_proxy (JsonObject *proxy, VigilReport *report)
   const char *password = vh_json_string (proxy, "password");
 
   if (g_strcmp0 (mode, "manual") == 0 && (address == NULL || *address == '\0'))
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
                                "required when proxy.mode is manual");
   if (address && (strchr (address, '/') || strchr (address, '@') || strchr (address, ' ')))
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
                                "'%s' is not a host name or IP address", address);
   if (password && *password && (user == NULL || *user == '\0'))
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.user",
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.user",
                                "a proxy password is set without a user name");
 }
 
@@ -126,20 +129,20 @@ validate_protection (JsonObject *group, VigilReport *report)
   guint weakness = 0;
 
   if (vh_json_bool (group, "enabled", FALSE) && (hash == NULL || *hash == '\0'))
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR,
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR,
                                "password_protection.password_hash",
                                "required when password protection is enabled: "
                                "set it with `vigil password set --policy FILE`");
   if (hash && *hash && !vh_password_hash_parse (hash, NULL, &weakness, &error))
     /* The message never quotes the value: it is a secret. */
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR,
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR,
                                "password_protection.password_hash", "%s", error->message);
   else if (hash && *hash)
     {
       g_auto (GStrv) advice = vh_password_advice (weakness);
 
       for (gsize i = 0; advice[i]; i++)
-        vh_api ()->report_problem (report, VIGIL_SEVERITY_WARNING,
+        api_table->report_problem (report, VIGIL_SEVERITY_WARNING,
                                    "password_protection.password_hash",
                                    "weak password: %s", advice[i]);
     }
@@ -149,7 +152,7 @@ validate_protection (JsonObject *group, VigilReport *report)
       g_autofree char *path = g_strdup_printf ("password_protection.actions[%u]", i);
 
       if (!g_strv_contains (vh_protected_actions, action))
-        vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path,
+        api_table->report_problem (report, VIGIL_SEVERITY_ERROR, path,
                                    "'%s' is not a protected action (plugins.disable, "
                                    "quarantine.restore, task.delete)", action);
     }
@@ -161,7 +164,7 @@ validate_diagnosis (JsonObject *group, VigilReport *report)
   const char *folder = vh_json_string (group, "folder");
 
   if (vh_json_bool (group, "enabled", FALSE) && (folder == NULL || *folder == '\0'))
-    vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, "failure_diagnosis.folder",
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "failure_diagnosis.folder",
                                "required when failure diagnosis is enabled");
 }
 
@@ -176,7 +179,7 @@ validate_rules (JsonObject *group, const char *list, VigilReport *report)
       g_autofree char *path = g_strdup_printf ("telemetry_exclusions.%s[%u]", list, i);
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        vh_api ()->report_problem (report, VIGIL_SEVERITY_ERROR, path, "must be an object");
+        api_table->report_problem (report, VIGIL_SEVERITY_ERROR, path, "must be an object");
       else if (g_str_equal (list, "processes"))
         vh_exclusions_check_process (json_node_get_object (node), path, report_via_api, report);
       else
@@ -213,18 +216,18 @@ vh_general_section (void)
 /* ------------------------------------------------------------------ */
 
 gboolean
-vh_general_init (VigilHost *host, GError **error)
+vh_general_init (VigilHost *host, const VigilHostApi *api, GError **error)
 {
   VigilPlugin *self = vh_registry_host_plugin (host);
-  const VigilHostApi *api = vh_api ();
   VhContext *ctx = vh_context (host);
 
-  g_return_val_if_fail (self != NULL && ctx->settings == NULL, FALSE);
+  g_return_val_if_fail (self != NULL && api != NULL && ctx->settings == NULL, FALSE);
 
+  api_table = api;
   ctx->settings = vh_general_cache_new ();
   if (!api->register_section (self, &general_section, sizeof general_section, error))
     return FALSE;
-  if (!vh_general_register_commands (self, error))
+  if (!vh_general_register_commands (self, api, error))
     return FALSE;
   /* Trace files follow the local machine's failure diagnosis settings
    * from the start; a host that cannot read them yet logs to stderr. */

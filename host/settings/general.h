@@ -35,7 +35,9 @@ char       *vh_password_read    (const char *prompt, GError **error);
 void        vh_password_free    (char *password);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (char, vh_password_free)
 
-/* cli-general.c */
-gboolean    vh_general_register_commands (VigilPlugin *self, GError **error);
+/* cli-general.c: registers `vigil password` and `vigil exclusions` for
+ * @self (the "host" pseudo-plugin) through @api, as a plugin would. */
+gboolean    vh_general_register_commands (VigilPlugin *self, const VigilHostApi *api,
+                                          GError **error);
 
 G_END_DECLS

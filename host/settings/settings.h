@@ -3,9 +3,9 @@
  * The settings layer of libvigil-host (host/settings/), above tasks: the
  * host-owned `general` section (proxy, password protection, failure
  * diagnosis, telemetry exclusions) and the `vigil password` and `vigil
- * exclusions` commands. It registers them through the VigilHostApi table,
- * like a plugin, and reads its settings through the policy layer's
- * effective settings. docs/architecture.md has the
+ * exclusions` commands. It registers them through the VigilHostApi table
+ * the api layer hands it, like a plugin, and reads its settings through
+ * the policy layer's effective settings. docs/architecture.md has the
  * order.
  */
 #pragma once
@@ -15,9 +15,9 @@
 G_BEGIN_DECLS
 
 /* Registers the `general` section and the host's commands for the "host"
- * pseudo-plugin, creates the layer's settings cache and opens the trace
- * files the local machine's settings ask for. */
-gboolean  vh_general_init    (VigilHost *host, GError **error);
+ * pseudo-plugin through @api, creates the layer's settings cache and opens
+ * the trace files the local machine's settings ask for. */
+gboolean  vh_general_init    (VigilHost *host, const VigilHostApi *api, GError **error);
 /* Frees the layer's state; before the store closes. */
 void      vh_general_free    (VigilHost *host);
 /* Password protection of @action ("plugins.disable", "quarantine.restore",

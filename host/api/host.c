@@ -226,3 +226,27 @@ vigil_host_plugins (VigilHost *host)
   return out;
 }
 
+/* ---- public entry points whose work lives in a lower layer ---------- */
+
+JsonArray *
+vigil_host_validate_policy (VigilHost *host, JsonObject *policy)
+{
+  g_return_val_if_fail (host != NULL && policy != NULL, json_array_new ());
+  return vh_policy_validate (host, policy);
+}
+
+char *
+vigil_host_emit_event (VigilHost *host, const char *source, const char *type,
+                       const char *device_id, guint payload_version,
+                       JsonObject *payload, GError **error)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+  return vh_events_emit (host, source, type, device_id, payload_version, payload, error);
+}
+
+guint
+vigil_host_run_until_idle (VigilHost *host, GCancellable *cancellable)
+{
+  g_return_val_if_fail (host != NULL, 0);
+  return vh_tasks_run_until_idle (host, cancellable);
+}

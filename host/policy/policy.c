@@ -55,7 +55,7 @@ check_with_host (VigilHost *host, JsonObject *doc, gboolean import, VigilReport 
 }
 
 JsonArray *
-vigil_host_validate_policy (VigilHost *host, JsonObject *policy)
+vh_policy_validate (VigilHost *host, JsonObject *policy)
 {
   g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) norm = NULL;

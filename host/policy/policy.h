@@ -58,6 +58,10 @@ gboolean    vh_policy_init   (VigilHost *host, GError **error);
  * store error (@error). */
 gboolean    vh_policy_apply  (VigilHost *host, JsonObject *doc, gboolean import,
                               VigilReport *report, char **demoted, GError **error);
+/* Checks @policy as apply would, without storing it; a group missing from
+ * the inventory is a warning here. (transfer full) the report's problems
+ * (behind vigil_host_validate_policy). */
+JsonArray  *vh_policy_validate (VigilHost *host, JsonObject *policy);
 /* (transfer full) [{name, group, status, sections}] by group then name. */
 JsonArray  *vh_policy_list   (VigilHost *host, GError **error);
 /* (transfer full) the stored document, or NULL with NOT_FOUND. */

@@ -120,15 +120,6 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
   return g_steal_pointer (&id);
 }
 
-char *
-vigil_host_emit_event (VigilHost *host, const char *source, const char *type,
-                       const char *device_id, guint payload_version,
-                       JsonObject *payload, GError **error)
-{
-  g_return_val_if_fail (host != NULL, NULL);
-  return vh_events_emit (host, source, type, device_id, payload_version, payload, error);
-}
-
 /* ---- rows ------------------------------------------------------------ */
 
 #define EVENT_COLUMNS "seq, id, time_us, type, device_id, source, payload_version, payload"

@@ -8,7 +8,7 @@
  * the main context turning. Progress is kept in memory and written to the
  * store at most every PROGRESS_STORE_INTERVAL, plus once at the end, so a
  * chatty task cannot flood the database. Also here: the VigilTaskRun
- * accessors behind the host API and vigil_host_run_until_idle.
+ * accessors behind the host API and vh_tasks_run_until_idle.
  */
 #include "tasks/tasks-private.h"
 
@@ -409,11 +409,10 @@ vh_tasks_run_due (VigilHost *host, GCancellable *cancellable)
 }
 
 guint
-vigil_host_run_until_idle (VigilHost *host, GCancellable *cancellable)
+vh_tasks_run_until_idle (VigilHost *host, GCancellable *cancellable)
 {
   guint total = 0;
 
-  g_return_val_if_fail (host != NULL, 0);
   /* Bounded: a handler that keeps creating tasks that emit the event it
    * handles must not keep the caller forever. */
   for (int round = 0; round < MAX_IDLE_ROUNDS; round++)
@@ -441,5 +440,5 @@ vh_tasks_run_now (VigilHost *host, const char *task_id, GCancellable *cancellabl
   if (jobs == NULL)
     return 0;
   count = vh_runner_execute (host, jobs, cancellable);
-  return count + vigil_host_run_until_idle (host, cancellable);
+  return count + vh_tasks_run_until_idle (host, cancellable);
 }

@@ -304,7 +304,8 @@ vh_events_after (VigilHost *host, gint64 seq, GError **error)
 guint
 vh_events_purge (VigilHost *host)
 {
-  guint days = vh_context (host)->config ? vh_config_event_retention_days (vh_context (host)->config) : 0;
+  VhConfig *config = vh_registry_config (host);
+  guint days = config ? vh_config_event_retention_days (config) : 0;
   gint64 cutoff = vh_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
   g_autoptr (GError) error = NULL;
   sqlite3 *db;

@@ -156,7 +156,7 @@ vigil_host_free (VigilHost *host)
     vh_tasks_free (host);
   if (host->context.events != NULL)
     vh_events_free (host);
-  /* After the runs that may still ask for a proxy, before the store. */
+  /* After the runs, which may still ask for a proxy. */
   vh_general_free (host);
   if (host->context.logger != NULL)
     vh_logger_free (host);

@@ -85,6 +85,10 @@ void     vh_store_rollback (sqlite3 *db, gboolean durable);
 gboolean vh_store_exec     (sqlite3 *db, const char *sql, GError **error);
 /* The schema version recorded for @module, 0 when none. -1 on error. */
 gint64   vh_store_module_version (sqlite3 *db, const char *module, GError **error);
+/* SQLite's PRAGMA data_version: changes when another connection commits,
+ * so a cache of what the store holds knows when to drop its entries.
+ * -1 on error. Thread-safe. */
+gint64   vh_store_data_version (VhStore *store);
 
 /* ---- docs-store.c: the plugins' document store (api store_*) -------- */
 

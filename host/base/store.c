@@ -21,9 +21,10 @@
 #define BUSY_TIMEOUT_MS 10000
 
 struct _VhStore {
-  sqlite3  *db;
-  GRecMutex lock;
-  char     *path;
+  sqlite3      *db;
+  GRecMutex     lock;
+  char         *path;
+  sqlite3_stmt *data_version;  /* PRAGMA data_version, prepared once */
 };
 
 void
@@ -197,6 +198,7 @@ vh_store_close (VhStore *store)
   if (store == NULL)
     return;
   g_rec_mutex_lock (&store->lock);
+  g_clear_pointer (&store->data_version, sqlite3_finalize);
   /* Statements still prepared would keep the handle open (close_v2 defers);
    * every caller finalizes its own, so a plain close is expected to work. */
   sqlite3_close_v2 (store->db);
@@ -350,4 +352,22 @@ vh_store_migrate (VhStore *store, const char *module,
     ok = apply_migration (db, module, &migrations[i], error);
   vh_store_unlock (store);
   return ok;
+}
+
+/* The statement is kept prepared: the settings layer asks for every
+ * telemetry event whether its cache is still current. */
+gint64
+vh_store_data_version (VhStore *store)
+{
+  sqlite3 *db = vh_store_lock (store);
+  gint64 version = -1;
+
+  if (store->data_version == NULL)
+    sqlite3_prepare_v2 (db, "PRAGMA data_version", -1, &store->data_version, NULL);
+  if (store->data_version && sqlite3_step (store->data_version) == SQLITE_ROW)
+    version = sqlite3_column_int64 (store->data_version, 0);
+  if (store->data_version)
+    sqlite3_reset (store->data_version);
+  vh_store_unlock (store);
+  return version;
 }

@@ -238,6 +238,5 @@ vh_general_init (VigilHost *host, const VigilHostApi *api, GError **error)
 void
 vh_general_free (VigilHost *host)
 {
-  /* Before the store closes: the cache holds a prepared statement. */
   g_clear_pointer (&vh_context (host)->settings, vh_general_cache_free);
 }

@@ -20,10 +20,9 @@
 #include "general.h"
 
 struct _VhGeneralCache {
-  GMutex      lock;
-  gint64        version;  /* data_version the entries were computed at */
-  GHashTable   *settings; /* device id -> JsonObject (general section) */
-  sqlite3_stmt *query;    /* PRAGMA data_version, prepared once */
+  GMutex       lock;
+  gint64       version;  /* data_version the entries were computed at */
+  GHashTable  *settings; /* device id -> JsonObject (general section) */
 };
 
 VhGeneralCache *
@@ -44,28 +43,8 @@ vh_general_cache_free (VhGeneralCache *cache)
   if (cache == NULL)
     return;
   g_hash_table_unref (cache->settings);
-  /* The host frees this module before it closes the store. */
-  sqlite3_finalize (cache->query);
   g_mutex_clear (&cache->lock);
   g_free (cache);
-}
-
-/* PRAGMA data_version: changes when another connection commits. The
- * statement is kept prepared: it runs for every telemetry event. */
-static gint64
-data_version (VigilHost *host, VhGeneralCache *cache)
-{
-  sqlite3 *db = vh_store_lock (vh_context (host)->store);
-  gint64 version = -1;
-
-  if (cache->query == NULL)
-    sqlite3_prepare_v2 (db, "PRAGMA data_version", -1, &cache->query, NULL);
-  if (cache->query && sqlite3_step (cache->query) == SQLITE_ROW)
-    version = sqlite3_column_int64 (cache->query, 0);
-  if (cache->query)
-    sqlite3_reset (cache->query);
-  vh_store_unlock (vh_context (host)->store);
-  return version;
 }
 
 /* With the cache locked: the device's settings, (transfer none). */
@@ -73,7 +52,7 @@ static JsonObject *
 cached_settings (VigilHost *host, VhGeneralCache *cache, const char *device_id,
                  GError **error)
 {
-  gint64 version = data_version (host, cache);
+  gint64 version = vh_store_data_version (vh_context (host)->store);
   JsonObject *settings;
 
   if (version < 0 || version != cache->version)

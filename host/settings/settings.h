@@ -18,7 +18,7 @@ G_BEGIN_DECLS
  * pseudo-plugin through @api, creates the layer's settings cache and opens
  * the trace files the local machine's settings ask for. */
 gboolean  vh_general_init    (VigilHost *host, const VigilHostApi *api, GError **error);
-/* Frees the layer's state; before the store closes. */
+/* Frees the layer's state (the settings cache). */
 void      vh_general_free    (VigilHost *host);
 /* Password protection of @action ("plugins.disable", "quarantine.restore",
  * "task.delete"): TRUE when no password is set or the one given (prompt,

@@ -88,9 +88,10 @@ make_state_dir (const char *dir, GError **error)
 }
 
 /* Starts the layers: the store first, the logger before anything that
- * logs, settings (which registers the `general` section through the API
- * table, as a plugin would) before events and tasks, as before the host
- * was layered. */
+ * logs, then settings (which registers the `general` section through the
+ * API table, as a plugin would) out of layer order, before events and
+ * tasks, so that the trace files the local machine's settings ask for are
+ * open before they start. */
 static gboolean
 start_modules (VigilHost *host, GError **error)
 {

@@ -249,5 +249,5 @@ guint
 vigil_host_run_until_idle (VigilHost *host, GCancellable *cancellable)
 {
   g_return_val_if_fail (host != NULL, 0);
-  return vh_tasks_run_until_idle (host, cancellable);
+  return vh_run_until_idle (host, cancellable);
 }

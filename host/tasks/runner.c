@@ -8,7 +8,7 @@
  * the main context turning. Progress is kept in memory and written to the
  * store at most every PROGRESS_STORE_INTERVAL, plus once at the end, so a
  * chatty task cannot flood the database. Also here: the VigilTaskRun
- * accessors behind the host API and vh_tasks_run_until_idle.
+ * accessors behind the host API and vh_run_until_idle.
  */
 #include "tasks/tasks-private.h"
 
@@ -409,7 +409,7 @@ vh_tasks_run_due (VigilHost *host, GCancellable *cancellable)
 }
 
 guint
-vh_tasks_run_until_idle (VigilHost *host, GCancellable *cancellable)
+vh_run_until_idle (VigilHost *host, GCancellable *cancellable)
 {
   guint total = 0;
 
@@ -440,5 +440,5 @@ vh_tasks_run_now (VigilHost *host, const char *task_id, GCancellable *cancellabl
   if (jobs == NULL)
     return 0;
   count = vh_runner_execute (host, jobs, cancellable);
-  return count + vh_tasks_run_until_idle (host, cancellable);
+  return count + vh_run_until_idle (host, cancellable);
 }

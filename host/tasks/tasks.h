@@ -33,7 +33,7 @@ guint     vh_tasks_run_due   (VigilHost *host, GCancellable *cancellable);
 /* Main thread: dispatches events and runs due tasks until neither is left
  * (bounded in rounds); behind vigil_host_run_until_idle. Returns how many
  * runs ran. */
-guint     vh_tasks_run_until_idle (VigilHost *host, GCancellable *cancellable);
+guint     vh_run_until_idle (VigilHost *host, GCancellable *cancellable);
 /* (transfer full) the task as `vigil task show --json` prints it, NULL
  * with NOT_FOUND. Thread-safe. */
 JsonObject *vh_tasks_get     (VigilHost *host, const char *task_id, GError **error);

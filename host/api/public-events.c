@@ -8,7 +8,7 @@
  * and queues the matching ones to the subscriber's GMainContext as one
  * idle source per batch, so that callbacks never run inside a host call.
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 #include <string.h>

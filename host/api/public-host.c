@@ -5,7 +5,7 @@
  * thin wrapper over the owning module's vh_* call; the public API's
  * contract (docs/embedding.md) lives in vigil-host.h.
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 G_DEFINE_QUARK (vigil-host-error-quark, vigil_host_error)
@@ -14,7 +14,7 @@ const char *
 vigil_host_config_path (VigilHost *host)
 {
   g_return_val_if_fail (host != NULL, NULL);
-  return vh_config_path (host->config);
+  return vh_config_path (vh_registry_config (host));
 }
 
 void

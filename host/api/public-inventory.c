@@ -3,9 +3,9 @@
  * The public API's inventory: admin groups and devices (add, move, remove,
  * list, show), a device's out-of-office state and its local settings,
  * checked against the loaded sections before they are stored. Thin
- * wrappers over host/data's inventory.
+ * wrappers over the inventory layer (host/inventory).
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 gboolean

@@ -5,7 +5,7 @@
  * (sections, task types, handlers, commands) as JSON, and running a
  * registered command. Thin wrappers over the registry and the config.
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 static void
@@ -49,7 +49,7 @@ vigil_host_set_plugin_enabled (VigilHost *host, const char *id, gboolean enabled
    * disables may be enabled again even when its file is gone for now. */
   if (id == NULL || (vh_registry_find_plugin (host, id) == NULL &&
                      !(enabled && vh_valid_id (id, "_-") &&
-                       vh_config_is_disabled (host->config, id))))
+                       vh_config_is_disabled (vh_registry_config (host), id))))
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
                    "no plugin '%s' in the plugin folders (vigil plugins --all lists them)",
@@ -58,7 +58,7 @@ vigil_host_set_plugin_enabled (VigilHost *host, const char *id, gboolean enabled
     }
   if (!enabled && !vigil_host_check_protected (host, "plugins.disable", error))
     return FALSE;
-  return vh_config_set_enabled (host->config, id, enabled, error);
+  return vh_config_set_enabled (vh_registry_config (host), id, enabled, error);
 }
 
 JsonArray *

@@ -3,10 +3,10 @@
  * The public API's policies: parsing untrusted documents, validation,
  * apply and import, remove, list, show (masked), a default policy, and a
  * device's effective settings with the origin of each value. Thin wrappers
- * over host/data's policy store and checker; problems come back as the
+ * over the policy layer's store and checker (host/policy); problems come back as the
  * {severity, path, message} arrays `vigil policy --json` prints.
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 G_STATIC_ASSERT (VIGIL_HOST_POLICY_MAX_BYTES == VH_POLICY_MAX_BYTES);
@@ -117,4 +117,11 @@ vigil_host_effective_settings (VigilHost *host, const char *device, const char *
   if (values != NULL)
     vh_schema_mask_secrets (&vs->section, values);
   return values;
+}
+
+JsonArray *
+vigil_host_validate_policy (VigilHost *host, JsonObject *policy)
+{
+  g_return_val_if_fail (host != NULL && policy != NULL, json_array_new ());
+  return vh_policy_validate (host, policy);
 }

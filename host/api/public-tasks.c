@@ -6,7 +6,7 @@
  * wrappers over host/tasks; every entry point that runs something hands
  * the events it caused to the subscribers (public-events.c) on return.
  */
-#define VH_HOST_UMBRELLA
+#include "api-private.h"
 #include "host-private.h"
 
 guint

@@ -8,7 +8,7 @@
  * Exit codes: 0 success, 1 problems found, 2 usage or runtime error.
  */
 #include "cli.h"
-#include "core/vigil-version.h"
+#include "vigil-version.h"
 
 #include <locale.h>
 #include <stdio.h>

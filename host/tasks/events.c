@@ -41,16 +41,16 @@ static const VhMigration migrations[] = {
 gboolean
 vh_events_init (VigilHost *host, GError **error)
 {
-  if (!vh_store_migrate (host->store, "events", migrations, G_N_ELEMENTS (migrations), error))
+  if (!vh_store_migrate (vh_context (host)->store, "events", migrations, G_N_ELEMENTS (migrations), error))
     return FALSE;
-  host->events = g_new0 (VhEvents, 1);
+  vh_context (host)->events = g_new0 (VhEvents, 1);
   return TRUE;
 }
 
 void
 vh_events_free (VigilHost *host)
 {
-  g_clear_pointer (&host->events, g_free);
+  g_clear_pointer (&vh_context (host)->events, g_free);
 }
 
 /* ---- emit ------------------------------------------------------------ */
@@ -60,7 +60,7 @@ insert_event (VigilHost *host, const char *id, gint64 time_us, const char *sourc
               const char *type, const char *device_id, guint version,
               const char *payload, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   gboolean ok;
 
@@ -81,7 +81,7 @@ insert_event (VigilHost *host, const char *id, gint64 time_us, const char *sourc
   if (!ok)
     vh_store_set_error (db, "storing an event", error);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -95,7 +95,7 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
   g_autofree char *text = NULL;
   g_autofree char *id = NULL;
 
-  g_return_val_if_fail (host != NULL && host->events != NULL, NULL);
+  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, NULL);
   if (!vh_event_type_valid (type, error)
       || (device_id != NULL && !vh_event_device_valid (device_id, error)))
     return NULL;
@@ -114,7 +114,7 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
       return NULL;
     }
   id = g_uuid_string_random ();
-  if (!insert_event (host, id, vigil_host_now (host), source ? source : "host", type,
+  if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
                      device_id, payload_version, text, error))
     return NULL;
   return g_steal_pointer (&id);
@@ -182,14 +182,14 @@ static GPtrArray *
 query_events (VigilHost *host, const char *sql, const Binds *binds, GError **error)
 {
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) stored_event_free);
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   int rc, i = 1;
 
   if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       vh_store_set_error (db, "reading events", error);
-      vh_store_unlock (host->store);
+      vh_store_unlock (vh_context (host)->store);
       return NULL;
     }
   for (guint t = 0; t < binds->n_texts; t++)
@@ -201,7 +201,7 @@ query_events (VigilHost *host, const char *sql, const Binds *binds, GError **err
   if (rc != SQLITE_DONE)
     vh_store_set_error (db, "reading events", error);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
 }
 
@@ -277,7 +277,7 @@ vh_events_list (VigilHost *host, gint64 since_us, const char *type,
 gint64
 vh_events_last_seq (VigilHost *host)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   gint64 seq = 0;
 
@@ -285,7 +285,7 @@ vh_events_last_seq (VigilHost *host)
       && sqlite3_step (stmt) == SQLITE_ROW)
     seq = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return seq;
 }
 
@@ -304,22 +304,23 @@ vh_events_after (VigilHost *host, gint64 seq, GError **error)
 guint
 vh_events_purge (VigilHost *host)
 {
-  guint days = host->config ? vh_config_event_retention_days (host->config) : 0;
-  gint64 cutoff = vigil_host_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
+  VhConfig *config = vh_registry_config (host);
+  guint days = config ? vh_config_event_retention_days (config) : 0;
+  gint64 cutoff = vh_now (host) - (gint64) days * 86400 * G_USEC_PER_SEC;
   g_autoptr (GError) error = NULL;
   sqlite3 *db;
   guint count = 0;
 
   if (days == 0)
     return 0;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   /* An event not yet dispatched is work still owed to a handler. */
   if (vh_sql_exec (db, "DELETE FROM events WHERE dispatched = 1 AND time_us < ?",
                    &error, "i", cutoff))
     count = (guint) sqlite3_changes (db);
   else
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return count;
 }
 
@@ -329,7 +330,7 @@ vh_events_purge (VigilHost *host)
 static gboolean
 claim (VigilHost *host, gint64 seq)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   gboolean won = FALSE;
 
@@ -340,7 +341,7 @@ claim (VigilHost *host, gint64 seq)
       won = sqlite3_step (stmt) == SQLITE_DONE && sqlite3_changes (db) == 1;
     }
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return won;
 }
 
@@ -368,8 +369,8 @@ vh_events_dispatch (VigilHost *host)
   Binds binds = { .ints = { DISPATCH_BATCH }, .n_ints = 1 };
   guint count = 0;
 
-  g_return_val_if_fail (host->events != NULL, 0);
-  if (host->events->dispatching > 0)
+  g_return_val_if_fail (vh_context (host)->events != NULL, 0);
+  if (vh_context (host)->events->dispatching > 0)
     return 0;
   rows = query_events (host, "SELECT " EVENT_COLUMNS " FROM events WHERE dispatched = 0"
                        " ORDER BY seq LIMIT ?", &binds, &error);
@@ -378,7 +379,7 @@ vh_events_dispatch (VigilHost *host)
       vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
       return 0;
     }
-  host->events->dispatching++;
+  vh_context (host)->events->dispatching++;
   for (guint i = 0; i < rows->len; i++)
     {
       StoredEvent *stored = rows->pdata[i];
@@ -387,6 +388,6 @@ vh_events_dispatch (VigilHost *host)
       deliver (host, &stored->event);
       count++;
     }
-  host->events->dispatching--;
+  vh_context (host)->events->dispatching--;
   return count;
 }

@@ -41,30 +41,30 @@ static void worker (gpointer data, gpointer user_data);
 gboolean
 vh_runner_init (VigilHost *host, GError **error)
 {
-  host->tasks->pool = g_thread_pool_new (worker, host, N_WORKERS, FALSE, error);
-  return host->tasks->pool != NULL;
+  vh_context (host)->tasks->pool = g_thread_pool_new (worker, host, N_WORKERS, FALSE, error);
+  return vh_context (host)->tasks->pool != NULL;
 }
 
 void
 vh_runner_shutdown (VigilHost *host)
 {
-  if (host->tasks->pool != NULL)
-    g_thread_pool_free (g_steal_pointer (&host->tasks->pool), FALSE, TRUE);
+  if (vh_context (host)->tasks->pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&vh_context (host)->tasks->pool), FALSE, TRUE);
 }
 
 void
 vh_runner_set_progress_func (VigilHost *host, VhProgressFunc func, gpointer user_data)
 {
-  g_mutex_lock (&host->tasks->lock);
-  host->tasks->progress_func = func;
-  host->tasks->progress_data = user_data;
-  g_mutex_unlock (&host->tasks->lock);
+  g_mutex_lock (&vh_context (host)->tasks->lock);
+  vh_context (host)->tasks->progress_func = func;
+  vh_context (host)->tasks->progress_data = user_data;
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
 }
 
 void
 vh_runner_set_pump_main_context (VigilHost *host, gboolean pump)
 {
-  host->tasks->pump = pump;
+  vh_context (host)->tasks->pump = pump;
 }
 
 /* ---- VigilTaskRun accessors (host API, any thread) -------------------- */
@@ -236,10 +236,10 @@ worker (gpointer data, gpointer user_data)
    * exit that may never come, or come while the process is ending. */
   OPENSSL_thread_stop ();
 
-  g_mutex_lock (&host->tasks->lock);
+  g_mutex_lock (&vh_context (host)->tasks->lock);
   run->done = TRUE;
-  g_cond_broadcast (&host->tasks->cond);
-  g_mutex_unlock (&host->tasks->lock);
+  g_cond_broadcast (&vh_context (host)->tasks->cond);
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
 }
 
 /* ---- the main thread's watch ----------------------------------------- */
@@ -255,7 +255,7 @@ typedef struct {
 static void
 relay_progress (VigilHost *host, GPtrArray *runs)
 {
-  VhTasks *tasks = host->tasks;
+  VhTasks *tasks = vh_context (host)->tasks;
   VhProgressFunc func;
   gpointer data;
 
@@ -300,10 +300,10 @@ count_done (VigilHost *host, GPtrArray *runs)
 {
   guint done = 0;
 
-  g_mutex_lock (&host->tasks->lock);
+  g_mutex_lock (&vh_context (host)->tasks->lock);
   for (guint i = 0; i < runs->len; i++)
     done += ((VigilTaskRun *) runs->pdata[i])->done ? 1 : 0;
-  g_mutex_unlock (&host->tasks->lock);
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
   return done;
 }
 
@@ -313,15 +313,15 @@ wait_slice (VigilHost *host, GPtrArray *runs)
   gint64 until = g_get_monotonic_time () + WAIT_SLICE_US;
   gboolean all_done;
 
-  g_mutex_lock (&host->tasks->lock);
+  g_mutex_lock (&vh_context (host)->tasks->lock);
   do
     {
       all_done = TRUE;
       for (guint i = 0; i < runs->len && all_done; i++)
         all_done = ((VigilTaskRun *) runs->pdata[i])->done;
     }
-  while (!all_done && g_cond_wait_until (&host->tasks->cond, &host->tasks->lock, until));
-  g_mutex_unlock (&host->tasks->lock);
+  while (!all_done && g_cond_wait_until (&vh_context (host)->tasks->cond, &vh_context (host)->tasks->lock, until));
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
 }
 
 static void
@@ -341,7 +341,7 @@ watch (VigilHost *host, GPtrArray *runs, GCancellable *cancellable)
           next_poll = g_get_monotonic_time () + CANCEL_POLL_US;
         }
       relay_progress (host, runs);
-      while (host->tasks->pump && g_main_context_pending (NULL))
+      while (vh_context (host)->tasks->pump && g_main_context_pending (NULL))
         g_main_context_iteration (NULL, FALSE);
     }
   relay_progress (host, runs);
@@ -350,7 +350,7 @@ watch (VigilHost *host, GPtrArray *runs, GCancellable *cancellable)
 guint
 vh_runner_execute (VigilHost *host, GPtrArray *jobs, GCancellable *cancellable)
 {
-  VhTasks *tasks = host->tasks;
+  VhTasks *tasks = vh_context (host)->tasks;
   g_autoptr (GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
 
   for (guint i = 0; i < jobs->len; i++)
@@ -375,14 +375,14 @@ vh_runner_execute (VigilHost *host, GPtrArray *jobs, GCancellable *cancellable)
 void
 vh_runner_cancel_task (VigilHost *host, const char *task_id)
 {
-  g_mutex_lock (&host->tasks->lock);
-  for (guint i = 0; i < host->tasks->active->len; i++)
+  g_mutex_lock (&vh_context (host)->tasks->lock);
+  for (guint i = 0; i < vh_context (host)->tasks->active->len; i++)
     {
-      VigilTaskRun *run = host->tasks->active->pdata[i];
+      VigilTaskRun *run = vh_context (host)->tasks->active->pdata[i];
       if (g_str_equal (run->job->task_id, task_id))
         g_cancellable_cancel (run->cancellable);
     }
-  g_mutex_unlock (&host->tasks->lock);
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
 }
 
 /* ---- entry points ---------------------------------------------------- */
@@ -393,7 +393,7 @@ vh_tasks_run_due (VigilHost *host, GCancellable *cancellable)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) jobs = NULL;
 
-  g_return_val_if_fail (host->tasks != NULL, 0);
+  g_return_val_if_fail (vh_context (host)->tasks != NULL, 0);
   vh_tasks_purge (host);
   vh_events_purge (host);
   vh_tasks_recover_interrupted (host);

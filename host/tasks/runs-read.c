@@ -60,7 +60,7 @@ query_runs (VigilHost *host, const char *sql, const char *args, const char *text
             gint64 number, GError **error)
 {
   g_autoptr (JsonArray) runs = json_array_new ();
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = args[0] == 's' ? vh_sql_prepare (db, sql, error, args, text)
                                       : vh_sql_prepare (db, sql, error, args, number);
   int rc = SQLITE_ERROR;
@@ -70,7 +70,7 @@ query_runs (VigilHost *host, const char *sql, const char *args, const char *text
   if (stmt != NULL && rc != SQLITE_DONE)
     vh_store_set_error (db, "reading runs", error);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return rc == SQLITE_DONE ? g_steal_pointer (&runs) : NULL;
 }
 
@@ -78,7 +78,7 @@ static JsonArray *
 run_findings (VigilHost *host, gint64 run_id)
 {
   JsonArray *findings = json_array_new ();
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT finding FROM findings WHERE run_id = ?"
                                        " ORDER BY id", NULL, "i", run_id);
 
@@ -89,7 +89,7 @@ run_findings (VigilHost *host, gint64 run_id)
         json_array_add_element (findings, node);
     }
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return findings;
 }
 
@@ -118,14 +118,14 @@ vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error)
 static gint64
 query_count (VigilHost *host, const char *sql, const char *args, const char *text)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = vh_sql_prepare (db, sql, NULL, args, text);
   gint64 value = 0;
 
   if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
     value = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return value;
 }
 
@@ -152,9 +152,9 @@ vh_tasks_purge (VigilHost *host)
     " WHERE r.finished_us IS NOT NULL AND r.finished_us < ? - t.retention_days * ?";
   g_autofree char *delete_findings = g_strdup_printf ("DELETE FROM findings WHERE run_id IN (%s)", expired);
   g_autofree char *delete_runs = g_strdup_printf ("DELETE FROM runs WHERE id IN (%s)", expired);
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
   g_autoptr (GError) error = NULL;
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   guint count = 0;
 
   if (vh_sql_exec (db, delete_findings, &error, "ii", now, US_PER_DAY)
@@ -162,6 +162,6 @@ vh_tasks_purge (VigilHost *host)
     count = (guint) sqlite3_changes (db);
   else
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return count;
 }

@@ -58,7 +58,7 @@ static GPtrArray *
 read_task_rows (VigilHost *host, const char *task_id, GError **error)
 {
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) task_row_free);
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt;
   int rc = SQLITE_ERROR;
 
@@ -86,7 +86,7 @@ read_task_rows (VigilHost *host, const char *task_id, GError **error)
   if (stmt != NULL && rc != SQLITE_DONE)
     vh_store_set_error (db, "reading tasks", error);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
 }
 
@@ -98,9 +98,9 @@ is_due (VigilHost *host, const TaskRow *row, gint64 now)
 
   if (row->requested)
     return TRUE;
-  if (!vh_schedule_parse (row->schedule, host->tasks->tz, &s, NULL))
+  if (!vh_schedule_parse (row->schedule, vh_context (host)->tasks->tz, &s, NULL))
     return FALSE;
-  next = vh_schedule_next (&s, row->created_us, row->last_run_us, now, host->tasks->tz);
+  next = vh_schedule_next (&s, row->created_us, row->last_run_us, now, vh_context (host)->tasks->tz);
   return next != VH_SCHEDULE_NEVER && next <= now;
 }
 
@@ -108,13 +108,13 @@ is_due (VigilHost *host, const TaskRow *row, gint64 now)
 static gboolean
 claim_task (VigilHost *host, const TaskRow *row, gint64 now)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean won = vh_sql_exec (db, "UPDATE tasks SET last_run_us = ?, requested = 0"
                               " WHERE id = ? AND last_run_us = ? AND requested = ?",
                               NULL, "isii", now, row->id, row->last_run_us,
                               (gint64) row->requested)
                  && sqlite3_changes (db) == 1;
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return won;
 }
 
@@ -150,7 +150,7 @@ static void
 insert_runs (VigilHost *host, const TaskRow *row, GPtrArray *devices, gint64 now,
              GPtrArray *jobs)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
 
   for (guint i = 0; i < devices->len; i++)
     {
@@ -172,7 +172,7 @@ insert_runs (VigilHost *host, const TaskRow *row, GPtrArray *devices, gint64 now
       job->params = g_strdup (row->params);
       g_ptr_array_add (jobs, job);
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
 }
 
 static void
@@ -203,7 +203,7 @@ guint
 vh_tasks_recover_interrupted (VigilHost *host)
 {
   g_autoptr (GArray) dead = g_array_new (FALSE, FALSE, sizeof (gint64));
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT id, runner_pid FROM runs"
                                        " WHERE state IN ('pending', 'running')", NULL, "");
 
@@ -218,8 +218,8 @@ vh_tasks_recover_interrupted (VigilHost *host)
     vh_sql_exec (db, "UPDATE runs SET state = 'failed', finished_us = ?,"
                  " error = 'interrupted: the process running it (pid ' || runner_pid || ') exited'"
                  " WHERE id = ? AND state IN ('pending', 'running')", NULL, "ii",
-                 vigil_host_now (host), g_array_index (dead, gint64, i));
-  vh_store_unlock (host->store);
+                 vh_now (host), g_array_index (dead, gint64, i));
+  vh_store_unlock (vh_context (host)->store);
   return dead->len;
 }
 
@@ -228,7 +228,7 @@ vh_tasks_claim_due (VigilHost *host, GError **error)
 {
   g_autoptr (GPtrArray) rows = read_task_rows (host, NULL, error);
   GPtrArray *jobs;
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
 
   if (rows == NULL)
     return NULL;
@@ -245,7 +245,7 @@ vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error)
   g_autoptr (JsonObject) task = vh_tasks_get (host, task_id, error);
   g_autoptr (GPtrArray) rows = NULL;
   GPtrArray *jobs;
-  gint64 now = vigil_host_now (host);
+  gint64 now = vh_now (host);
 
   if (task == NULL ||
       !vh_registry_protect_task_type (host, json_object_get_string_member (task, "type"),
@@ -277,22 +277,22 @@ vh_tasks_claim_now (VigilHost *host, const char *task_id, GError **error)
 gboolean
 vh_tasks_start_run (VigilHost *host, gint64 run_id)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean started = vh_sql_exec (db, "UPDATE runs SET state = 'running', started_us = ?"
                                   " WHERE id = ? AND state = 'pending'", NULL, "ii",
-                                  vigil_host_now (host), run_id)
+                                  vh_now (host), run_id)
                      && sqlite3_changes (db) == 1;
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return started;
 }
 
 void
 vh_tasks_store_progress (VigilHost *host, gint64 run_id, double fraction, const char *message)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   vh_sql_exec (db, "UPDATE runs SET fraction = ?, message = ? WHERE id = ?", NULL, "dsi",
                fraction, message, run_id);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
 }
 
 void
@@ -304,16 +304,16 @@ vh_tasks_store_finding (VigilHost *host, gint64 run_id, JsonObject *finding)
 
   json_node_set_object (node, finding);
   text = json_to_string (node, FALSE);
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   vh_sql_exec (db, "INSERT INTO findings (run_id, time_us, finding) VALUES (?, ?, ?)", NULL,
-               "iis", run_id, vigil_host_now (host), text);
-  vh_store_unlock (host->store);
+               "iis", run_id, vh_now (host), text);
+  vh_store_unlock (vh_context (host)->store);
 }
 
 gboolean
 vh_tasks_cancel_requested (VigilHost *host, gint64 run_id)
 {
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT cancel_requested FROM runs WHERE id = ?",
                                        NULL, "i", run_id);
   gboolean requested = FALSE;
@@ -321,7 +321,7 @@ vh_tasks_cancel_requested (VigilHost *host, gint64 run_id)
   if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
     requested = sqlite3_column_int64 (stmt, 0) != 0;
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return requested;
 }
 
@@ -382,18 +382,18 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
 {
   g_autofree char *result_text = result ? json_to_string (result, FALSE) : NULL;
   g_autoptr (GError) error = NULL;
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gint64 left;
 
   if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?, message = ?,"
                     " result = ?, finished_us = ? WHERE id = ?", &error, "ssdssii",
                     state, error_message, fraction, message, result_text,
-                    vigil_host_now (host), job->run_id))
+                    vh_now (host), job->run_id))
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
   /* Counted under the same lock as the update, so of two runs finishing
    * together exactly one sees none left. */
   left = unfinished_runs (db, job->task_id);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   emit_outcome (host, job, state, error_message);
   if (left == 0)
     emit_round_finished (host, job);

@@ -2,12 +2,12 @@
 /*
  * Interfaces shared by the files of host/tasks/ (events, schedules, tasks,
  * the runner, the CLI commands, serve) and by their tests. Nothing outside
- * host/tasks/ and tests/tasks/ includes this header; the other host modules
- * use the "tasks" block of host-private.h.
+ * host/tasks/ and tests/tasks/ includes this header; the layers above use
+ * tasks/tasks.h.
  */
 #pragma once
 
-#include "host-private.h"
+#include "tasks/tasks.h"
 
 G_BEGIN_DECLS
 
@@ -129,17 +129,6 @@ JsonArray  *vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error)
 
 /* ---- runner.c (worker pool) and runs.c (claims, run rows) ---- */
 
-/* Called on the main thread while runs are active, about ten times a
- * second, for each active run whose progress changed. */
-typedef void (*VhProgressFunc) (const char *task_id, const char *device_id,
-                                 double fraction, const char *message,
-                                 gpointer user_data);
-
-void        vh_runner_set_progress_func (VigilHost *host, VhProgressFunc func,
-                                         gpointer user_data);
-/* While waiting for runs, also dispatch the thread-default main context
- * (serve keeps its socket alive that way). */
-void        vh_runner_set_pump_main_context (VigilHost *host, gboolean pump);
 
 /* The module's state (host->tasks); runner fields are runner.c's. */
 struct _VhTasks {

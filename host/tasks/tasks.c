@@ -61,21 +61,21 @@ vh_tasks_init (VigilHost *host, GError **error)
 {
   VhTasks *tasks;
 
-  if (!vh_store_migrate (host->store, "tasks", migrations, G_N_ELEMENTS (migrations), error))
+  if (!vh_store_migrate (vh_context (host)->store, "tasks", migrations, G_N_ELEMENTS (migrations), error))
     return FALSE;
   tasks = g_new0 (VhTasks, 1);
   tasks->tz = g_time_zone_new_local ();
   g_mutex_init (&tasks->lock);
   g_cond_init (&tasks->cond);
   tasks->active = g_ptr_array_new ();
-  host->tasks = tasks;
+  vh_context (host)->tasks = tasks;
   return vh_runner_init (host, error);
 }
 
 void
 vh_tasks_free (VigilHost *host)
 {
-  VhTasks *tasks = host->tasks;
+  VhTasks *tasks = vh_context (host)->tasks;
 
   if (tasks == NULL)
     return;
@@ -85,7 +85,7 @@ vh_tasks_free (VigilHost *host)
   g_cond_clear (&tasks->cond);
   g_time_zone_unref (tasks->tz);
   g_free (tasks);
-  host->tasks = NULL;
+  vh_context (host)->tasks = NULL;
 }
 
 /* ---- create ---------------------------------------------------------- */
@@ -196,8 +196,8 @@ typedef struct {
 static char *
 insert_task (VigilHost *host, const NewTask *t, GError **error)
 {
-  sqlite3 *db = vh_store_lock (host->store);
-  gint64 now = vigil_host_now (host);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  gint64 now = vh_now (host);
   char *id = NULL;
 
   /* Short ids are easier to type; retry on the rare collision. */
@@ -220,7 +220,7 @@ insert_task (VigilHost *host, const NewTask *t, GError **error)
           break;
         }
     }
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return id;
 }
 
@@ -252,7 +252,7 @@ vh_tasks_create (VigilHost *host, const char *source, const VigilTaskSpec *spec,
       return NULL;
     }
   if (!check_target (host, spec, error)
-      || !vh_schedule_parse (spec->schedule, host->tasks->tz, &schedule, error)
+      || !vh_schedule_parse (spec->schedule, vh_context (host)->tasks->tz, &schedule, error)
       || (params = check_params (type, spec->params, error)) == NULL)
     return NULL;
 
@@ -313,7 +313,7 @@ task_state (VigilHost *host, JsonObject *o, const VhSchedule *s, gint64 next)
   if (json_object_get_boolean_member (o, "requested"))
     return "due";
   if (next != VH_SCHEDULE_NEVER)
-    return next <= vigil_host_now (host) ? "due" : "scheduled";
+    return next <= vh_now (host) ? "due" : "scheduled";
   if (s->kind == VH_SCHEDULE_MANUAL)
     return "manual";
   if (s->kind == VH_SCHEDULE_ON_START || s->kind == VH_SCHEDULE_AFTER_UPDATE)
@@ -329,11 +329,11 @@ add_schedule_members (VigilHost *host, JsonObject *o, const char *schedule_text,
   g_autofree char *describe = NULL;
   gint64 next = VH_SCHEDULE_NEVER;
 
-  if (!vh_schedule_parse (schedule_text, host->tasks->tz, &s, NULL))
+  if (!vh_schedule_parse (schedule_text, vh_context (host)->tasks->tz, &s, NULL))
     s.kind = VH_SCHEDULE_MANUAL;   /* stored schedules were checked on creation */
   else
-    next = vh_schedule_next (&s, created, last_run, vigil_host_now (host), host->tasks->tz);
-  describe = vh_schedule_describe (&s, host->tasks->tz);
+    next = vh_schedule_next (&s, created, last_run, vh_now (host), vh_context (host)->tasks->tz);
+  describe = vh_schedule_describe (&s, vh_context (host)->tasks->tz);
   json_object_set_string_member (o, "schedule_text", describe);
   set_time_member (o, "next_start", json_object_get_boolean_member (o, "cancelled")
                                     ? VH_SCHEDULE_NEVER : next);
@@ -371,7 +371,7 @@ query_tasks (VigilHost *host, const char *where, const char *task_id, GError **e
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autofree char *sql = g_strdup_printf ("SELECT " TASK_COLUMNS " FROM tasks %s", where);
   g_autoptr (GPtrArray) schedules = g_ptr_array_new_with_free_func (g_free);
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = vh_sql_prepare (db, sql, error, task_id ? "s" : "", task_id);
   int rc = SQLITE_ERROR;
 
@@ -387,7 +387,7 @@ query_tasks (VigilHost *host, const char *where, const char *task_id, GError **e
   if (stmt != NULL && rc != SQLITE_DONE)
     vh_store_set_error (db, "reading tasks", error);
   sqlite3_finalize (stmt);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   if (rc != SQLITE_DONE)
     return NULL;
   for (guint i = 0; i < rows->len; i++)
@@ -441,16 +441,16 @@ vh_tasks_cancel (VigilHost *host, const char *task_id, GError **error)
 
   if (task == NULL)
     return FALSE;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   ok = vh_sql_exec (db, "UPDATE tasks SET cancelled = 1, requested = 0 WHERE id = ?",
                     error, "s", task_id)
        && vh_sql_exec (db, "UPDATE runs SET state = 'cancelled', finished_us = ?,"
                        " error = 'cancelled before it started'"
                        " WHERE task_id = ? AND state = 'pending'", error, "is",
-                       vigil_host_now (host), task_id)
+                       vh_now (host), task_id)
        && vh_sql_exec (db, "UPDATE runs SET cancel_requested = 1"
                        " WHERE task_id = ? AND state = 'running'", error, "s", task_id);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   if (ok)
     vh_runner_cancel_task (host, task_id);
   return ok;
@@ -464,12 +464,12 @@ vh_tasks_delete (VigilHost *host, const char *task_id, GError **error)
 
   if (!vh_tasks_cancel (host, task_id, error))
     return FALSE;
-  db = vh_store_lock (host->store);
+  db = vh_store_lock (vh_context (host)->store);
   ok = vh_sql_exec (db, "DELETE FROM findings WHERE run_id IN"
                     " (SELECT id FROM runs WHERE task_id = ?)", error, "s", task_id)
        && vh_sql_exec (db, "DELETE FROM runs WHERE task_id = ?", error, "s", task_id)
        && vh_sql_exec (db, "DELETE FROM tasks WHERE id = ?", error, "s", task_id);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
@@ -477,13 +477,13 @@ guint
 vh_tasks_trigger (VigilHost *host, VhScheduleKind kind)
 {
   g_autofree char *pattern = g_strdup_printf ("{\"kind\":\"%s\"}", vh_schedule_kind_name (kind));
-  sqlite3 *db = vh_store_lock (host->store);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
   guint count = 0;
 
   /* Stored schedules are normalized, so the text compares exactly. */
   if (vh_sql_exec (db, "UPDATE tasks SET requested = 1 WHERE cancelled = 0 AND schedule = ?",
                    NULL, "s", pattern))
     count = (guint) sqlite3_changes (db);
-  vh_store_unlock (host->store);
+  vh_store_unlock (vh_context (host)->store);
   return count;
 }

@@ -117,7 +117,7 @@ open_engine (const char *dir, const char *device_id, GError **error)
 {
   KataHooks hooks = { host_now, hook_emit, hook_create_task, hook_resolve_proxy, NULL };
   /* WAL with synchronous=NORMAL and a durable point every second, like the
-   * host's event log that feeds the handlers (host/data/store.c): an fsync
+   * host's event log that feeds the handlers (host/base/store.c): an fsync
    * per event would buy nothing end to end, and costs the 10,000 events/s.
    * See docs/kata.md, "Durability". */
   KataEngineOptions options = { .dir = dir, .device_id = device_id, .full_sync = FALSE };

@@ -7,7 +7,7 @@
 # symbols (cli_error) and its import of the public API (vigil_host_new),
 # and the same check run on the internal static library must find vh_
 # symbols there (the control).
-# Usage: check-symbols.sh VIGIL_BINARY INTERNAL_STATIC_LIBRARY
+# Usage: check-symbols.sh VIGIL_BINARY INTERNAL_STATIC_LIBRARY (one layer of the host)
 set -eu
 vigil=$1
 internal=$2

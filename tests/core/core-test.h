@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "core-private.h"
+#include "host-private.h"
 #include "vt-cli.h"
 
 #include <string.h>

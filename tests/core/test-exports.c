@@ -7,7 +7,7 @@
  * its id); one not built yet is skipped with a message. The test plugin
  * "basic" is checked too, as the control that the check works at all.
  */
-#include "core-private.h"
+#include "host-private.h"
 
 #include <string.h>
 

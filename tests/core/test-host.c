@@ -5,6 +5,7 @@
  * folders, and loading plugins only once.
  */
 #include "core-test.h"
+#include "api/api-private.h"
 
 #include <glib/gstdio.h>
 

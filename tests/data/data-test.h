@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "data-private.h"
+#include "host-private.h"
 #include "vt-cli.h"
 
 #include <glib/gstdio.h>

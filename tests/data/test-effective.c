@@ -167,14 +167,14 @@ test_stale_policy_migrated (HostFixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) origins = NULL;
   g_autoptr (JsonObject) values = NULL;
-  sqlite3 *db = vh_store_lock (fx->host->store);
+  sqlite3 *db = vh_store_lock (vh_context (fx->host)->store);
 
   g_assert_true (vh_store_exec (db,
       "INSERT INTO policies (name, group_id, status, document, updated_us) VALUES ("
       "'Old', 'lab', 'active', '{\"name\":\"Old\",\"group\":\"lab\",\"status\":\"active\","
       "\"settings\":{\"legacy\":{\"schema_version\":1,\"scan\":{\"locked\":true,"
       "\"values\":{\"period\":9}}}}}', 0)", &error));
-  vh_store_unlock (fx->host->store);
+  vh_store_unlock (vh_context (fx->host)->store);
   values = vh_effective_section (fx->host, "pc1", "legacy", &origins, &error);
   g_assert_no_error (error);
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (values, "scan"),

@@ -5,7 +5,7 @@
  * suggestion, required fields, defaults filled in, secrets masked and never
  * quoted, report prefixes for plugin validators, and the JSON depth guard.
  */
-#include "data-private.h"
+#include "host-private.h"
 
 static const char *const modes[] = { "fast", "thorough", NULL };
 

@@ -6,7 +6,7 @@
  * leaving an intact database with every committed row and none of the
  * uncommitted ones, and eight processes creating the same database at once.
  */
-#include "data-private.h"
+#include "host-private.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>

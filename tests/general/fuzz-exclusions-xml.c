@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Fuzz target for the exclusion list import (host/general/exclusions-xml.c):
+ * Fuzz target for the exclusion list import (host/settings/exclusions-xml.c):
  * any bytes either fail with an error or give rules that survive an export
  * and a second import unchanged.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <stdint.h>
 #include <string.h>

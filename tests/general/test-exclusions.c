@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Telemetry exclusions (host/general/exclusions.c, exclusions-xml.c): rule
+ * Telemetry exclusions (host/settings/exclusions.c, exclusions-xml.c): rule
  * matching on process and network events, the use and optimize switches,
  * rule checks, and the XML list: round trip, defensive parsing, errors with
  * file and line.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Password hashes and strength advice (host/general/password.c): the hash
+ * Password hashes and strength advice (host/settings/password.c): the hash
  * is salted and self-describing, verifies only the right password, refuses
  * malformed or too-cheap hashes, and records the strength advice so that a
  * policy carrying only the hash can still be warned about.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <string.h>
 

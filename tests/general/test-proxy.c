@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Proxy selection (host/general/proxy.c): none, manual, from the
+ * Proxy selection (host/settings/proxy.c): none, manual, from the
  * environment with no_proxy, bypass for local addresses; and the chosen
  * proxy URI really carries a connection through a loopback HTTP CONNECT
  * proxy started by the test (with its credentials), while a bypassed or
  * no_proxy destination is reached without it.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 #include "net-fixture.h"
 
 #include <string.h>

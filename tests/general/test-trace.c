@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Trace files (host/general/trace.c): rotation by size and by count, as the
+ * Trace files (host/base/trace.c): rotation by size and by count, as the
  * failure diagnosis settings describe it, on real files in a temp folder.
  */
-#include "general-private.h"
+#include "settings/general-private.h"
 
 #include <string.h>
 #include <glib/gstdio.h>

@@ -7,7 +7,7 @@
  */
 #include "fixture.h"
 #include "tasks/tasks-private.h"
-#include "data/data-private.h"
+#include "host-private.h"
 
 static char *
 emit (Fixture *f, const char *type, const char *device)

@@ -33,6 +33,33 @@ wait_for_path (const char *path)
   return FALSE;
 }
 
+/* The socket file appears when serve binds it, a moment before it listens;
+ * a client connecting in between is refused. So the condition waited for
+ * is that a connection is accepted (the probe sends nothing, which serve
+ * takes as a client that left). */
+static gboolean
+wait_for_listening (const char *path)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
+
+  if (!wait_for_path (path))
+    return FALSE;
+  for (int i = 0; i < 3000; i++)
+    {
+      g_autoptr (GSocketConnection) probe = NULL;
+      g_autoptr (GError) error = NULL;
+
+      probe = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+      if (probe != NULL)
+        return g_io_stream_close (G_IO_STREAM (probe), NULL, NULL);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+        return FALSE;
+      g_usleep (10 * 1000);
+    }
+  return FALSE;
+}
+
 static void
 start_serve (ServeFixture *s)
 {
@@ -47,7 +74,7 @@ start_serve (ServeFixture *s)
                                           "serve", "--socket", s->socket_path,
                                           "--inbox", s->inbox, NULL);
   g_assert_no_error (error);
-  g_assert_true (wait_for_path (s->socket_path));
+  g_assert_true (wait_for_listening (s->socket_path));
 }
 
 /* SIGTERM, then the exit status must be a clean 0. */

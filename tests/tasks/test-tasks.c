@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include "fixture.h"
 #include "tasks/tasks-private.h"
-#include "data/data-private.h"
+#include "host-private.h"
 
 static JsonObject *
 params_with (const char *key, const char *value)
@@ -620,9 +620,9 @@ test_run_of_a_dead_process_is_closed (Fixture *f, gconstpointer data)
 
   /* As if a serve claimed the round and was killed before finishing. */
   g_assert_cmpuint (jobs->len, ==, 1);
-  db = vh_store_lock (f->host->store);
+  db = vh_store_lock (vh_context (f->host)->store);
   g_assert_true (vh_sql_exec (db, "UPDATE runs SET runner_pid = ?", NULL, "i", dead_pid ()));
-  vh_store_unlock (f->host->store);
+  vh_store_unlock (vh_context (f->host)->store);
 
   f->now += HOURS (1);
   g_assert_cmpuint (vigil_host_run_until_idle (f->host, NULL), ==, 1);

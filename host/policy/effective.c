@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Effective settings of one section for one device, and where each value
+ * came from. Order: the schema defaults; then, for each group from the root
+ * down to the device's group, that group's active policy (or, for a device
+ * out of the office, the group's out-of-office policy when it has one); then
+ * the device's local settings. A settings group locked by a policy is
+ * enforced from there down: neither a policy below nor local settings can
+ * change it. Within an unlocked group, a policy or local settings override
+ * only the keys they name, the rest is inherited; a locked group enforces
+ * every key of the group (named ones with the policy's value, the others
+ * with what they had inherited).
+ */
+#include "policy.h"
+
+#include <string.h>
+
+typedef struct {
+  VigilHost          *host;
+  const VigilSection *section;
+  JsonObject         *values;   /* group -> key -> value */
+  JsonObject         *origins;  /* group -> key -> origin */
+  GHashTable         *locked;   /* group id -> policy name */
+} Layers;
+
+static void
+set_value (Layers *l, const char *group, const char *key, JsonNode *value,
+           const char *origin)
+{
+  json_object_set_member (json_object_get_object_member (l->values, group), key,
+                          vh_json_node_copy (value));
+  json_object_set_string_member (json_object_get_object_member (l->origins, group), key,
+                                 origin);
+}
+
+static void
+layer_defaults (Layers *l)
+{
+  for (gsize i = 0; i < l->section->n_groups; i++)
+    {
+      const VigilSettingsGroup *g = vh_section_group (l->section, i);
+      JsonObject *d = vh_schema_group_defaults (g);
+      JsonObject *o = json_object_new ();
+
+      for (gsize j = 0; j < g->n_fields; j++)
+        json_object_set_string_member (o, vh_group_field (g, j)->key, "default");
+      json_object_set_object_member (l->values, g->id, d);
+      json_object_set_object_member (l->origins, g->id, o);
+    }
+}
+
+/* Copies the keys of @given the schema knows; stale keys from an older
+ * plugin version are ignored rather than handed to the plugin. */
+static void
+layer_keys (Layers *l, const VigilSettingsGroup *g, JsonObject *given, const char *origin)
+{
+  for (gsize j = 0; given && j < g->n_fields; j++)
+    {
+      const char *key = vh_group_field (g, j)->key;
+      JsonNode *v = json_object_get_member (given, key);
+      if (v != NULL)
+        set_value (l, g->id, key, v, origin);
+    }
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *key)
+{
+  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
+
+  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
+}
+
+/* Stored sections are at the schema version of the day they were applied;
+ * a plugin upgraded since then migrates them here. The ABI runs migrate
+ * callbacks on the main thread only: a task on a worker thread gets the
+ * stored keys the current schema still knows. (transfer full) */
+static JsonObject *
+current_section (VigilHost *host, const VigilSection *s, JsonObject *stored)
+{
+  JsonNode *vn = json_object_get_member (stored, "schema_version");
+  gint64 v = vn && JSON_NODE_HOLDS_VALUE (vn) ? json_node_get_int (vn) : s->schema_version;
+  g_autoptr (JsonObject) copy = NULL;
+
+  if (v >= s->schema_version || v < 1 || s->migrate == NULL ||
+      g_thread_self () != vh_context (host)->main_thread)
+    return json_object_ref (stored);
+  copy = vh_json_object_copy (stored);
+  json_object_remove_member (copy, "schema_version");
+  return s->migrate (copy, (guint) v, s->user_data, NULL);
+}
+
+static void
+layer_policy (Layers *l, JsonObject *doc)
+{
+  const char *name = json_object_get_string_member_with_default (doc, "name", "?");
+  JsonObject *stored = member_object (member_object (doc, "settings"), l->section->id);
+  g_autoptr (JsonObject) sec = stored ? current_section (l->host, l->section, stored) : NULL;
+
+  for (gsize i = 0; sec && i < l->section->n_groups; i++)
+    {
+      const VigilSettingsGroup *g = vh_section_group (l->section, i);
+      JsonObject *grp = member_object (sec, g->id);
+      gboolean locked;
+      g_autofree char *origin = NULL;
+
+      if (grp == NULL || g_hash_table_contains (l->locked, g->id))
+        continue;
+      locked = json_object_get_boolean_member_with_default (grp, "locked", FALSE);
+      origin = g_strdup_printf (locked ? "policy:%s (locked)" : "policy:%s", name);
+      layer_keys (l, g, member_object (grp, "values"), origin);
+      if (!locked)
+        continue;
+      for (gsize j = 0; j < g->n_fields; j++)
+        json_object_set_string_member (member_object (l->origins, g->id),
+                                       vh_group_field (g, j)->key, origin);
+      g_hash_table_insert (l->locked, g_strdup (g->id), g_strdup (name));
+    }
+}
+
+static gboolean
+layer_policies (Layers *l, VigilHost *host, JsonObject *device, GError **error)
+{
+  gboolean away = json_object_get_boolean_member_with_default (device, "out_of_office", FALSE);
+  g_autoptr (GPtrArray) chain = vh_inventory_group_chain (
+      host, json_object_get_string_member (device, "group"), error);
+
+  if (chain == NULL)
+    return FALSE;
+  for (guint i = 0; i < chain->len; i++)
+    {
+      g_autoptr (JsonObject) doc = NULL;
+
+      if (away)
+        doc = vh_policy_for_group (host, chain->pdata[i], "out-of-office", NULL);
+      if (doc == NULL)
+        doc = vh_policy_for_group (host, chain->pdata[i], "active", NULL);
+      if (doc != NULL)
+        layer_policy (l, doc);
+    }
+  return TRUE;
+}
+
+static gboolean
+layer_local (Layers *l, VigilHost *host, const char *device_id, GError **error)
+{
+  g_autoptr (JsonObject) local = vh_inventory_device_local (host, device_id, error);
+  JsonObject *sec;
+
+  if (local == NULL)
+    return FALSE;
+  sec = member_object (local, l->section->id);
+  for (gsize i = 0; sec && i < l->section->n_groups; i++)
+    {
+      const VigilSettingsGroup *g = vh_section_group (l->section, i);
+      if (!g_hash_table_contains (l->locked, g->id))
+        layer_keys (l, g, member_object (sec, g->id), "local");
+    }
+  return TRUE;
+}
+
+JsonObject *
+vh_effective_section (VigilHost *host, const char *device_id,
+                      const char *section_id, JsonObject **origins, GError **error)
+{
+  const VhSection *vs = vh_registry_section (host, section_id);
+  g_autoptr (JsonObject) device = NULL;
+  g_autoptr (GHashTable) locked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (JsonObject) values = json_object_new ();
+  g_autoptr (JsonObject) orig = json_object_new ();
+  Layers l;
+
+  if (vs == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
+                   "section '%s' is not registered by any loaded plugin", section_id);
+      return NULL;
+    }
+  device = vh_inventory_device (host, device_id, error);
+  if (device == NULL)
+    return NULL;
+  l = (Layers) { host, &vs->section, values, orig, locked };
+  layer_defaults (&l);
+  if (!layer_policies (&l, host, device, error) || !layer_local (&l, host, device_id, error))
+    return NULL;
+  if (origins)
+    *origins = g_steal_pointer (&orig);
+  return g_steal_pointer (&values);
+}

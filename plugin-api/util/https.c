@@ -208,6 +208,12 @@ vigil_https_client_new (const VigilHttpsOptions *options, GError **error)
   curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, (long) client->connect_ms);
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, (long) client->total_ms);
+  if (options->idle_timeout_s > 0)
+    {
+      /* Less than one byte a second for that long: the peer went quiet. */
+      curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, (long) options->idle_timeout_s);
+    }
   curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) client->max_body);
   curl_easy_setopt (c, CURLOPT_USERAGENT, options->user_agent ? options->user_agent : "vigil");
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, client->errbuf);
@@ -498,10 +504,14 @@ set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
   if (stage == VIGIL_HTTPS_ERROR_TIMEOUT)
     {
       curl_easy_getinfo (client->curl, CURLINFO_APPCONNECT_TIME, &tls_done);
-      g_set_error (error, VIGIL_HTTPS_ERROR, stage,
-                   tls_done > 0 ? "%s: no complete reply within %u ms"
-                                : "%s: no connection within %u ms",
-                   client->server, tls_done > 0 ? client->total_ms : client->connect_ms);
+      if (tls_done > 0)
+        g_set_error (error, VIGIL_HTTPS_ERROR, stage,
+                     "%s: timed out waiting for the reply (%s)", client->server,
+                     why (client, rc));
+      else
+        g_set_error (error, VIGIL_HTTPS_ERROR, stage,
+                     "%s: no connection within %u ms", client->server,
+                     client->connect_ms);
       return;
     }
   if (stage == VIGIL_HTTPS_ERROR_TOO_LARGE)
@@ -646,6 +656,14 @@ vigil_https_request (VigilHttpsClient *client, const char *method,
   curl_easy_getinfo (client->curl, CURLINFO_RESPONSE_CODE, &status);
   reply->status = (guint) status;
   reply->closing = client->parsed.closing;
-  reply->body = g_byte_array_free_to_bytes (g_steal_pointer (&client->body));
+  {
+    /* A NUL after the body, not counted: text bodies read as strings. */
+    guint len = client->body->len;
+    g_autoptr (GBytes) whole = NULL;
+
+    g_byte_array_append (client->body, (const guint8 *) "", 1);
+    whole = g_byte_array_free_to_bytes (g_steal_pointer (&client->body));
+    reply->body = g_bytes_new_from_bytes (whole, 0, len);
+  }
   return TRUE;
 }

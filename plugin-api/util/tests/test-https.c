@@ -226,7 +226,12 @@ test_timeout (void)
   g_auto (VigilHttpsReply) r = { 0 };
 
   vt_tls_server_script (srv, "", 0, VT_ACTION_STALL);
-  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_TIMEOUT, "no complete reply");
+  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_TIMEOUT, "waiting for the reply");
+  /* The idle timeout: nothing moved for a second. */
+  o.total_timeout_ms = 60000;
+  o.idle_timeout_s = 1;
+  vt_tls_server_script (srv, "", 0, VT_ACTION_STALL);
+  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_TIMEOUT, "waiting for the reply");
 }
 
 static void

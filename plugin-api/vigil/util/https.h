@@ -68,6 +68,8 @@ typedef enum {
  *   key, or NULL; @client_pfx_password its password (may be NULL)
  * @connect_timeout_ms: TCP, proxy and TLS handshake; 0 means 10 s
  * @total_timeout_ms: each whole request, connect included; 0 means 30 s
+ * @idle_timeout_s: give up when no byte moved for this many seconds while
+ *   sending or waiting for the reply; 0: only the total timeout applies
  * @max_body: largest reply body accepted; 0 means 1 MiB
  * @user_agent: the User-Agent header, or NULL for "vigil"
  */
@@ -79,6 +81,7 @@ typedef struct {
   const char *client_pfx_password;
   guint       connect_timeout_ms;
   guint       total_timeout_ms;
+  guint       idle_timeout_s;
   gsize       max_body;
   const char *user_agent;
 } VigilHttpsOptions;
@@ -104,7 +107,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilHttpsClient, vigil_https_client_free)
 /**
  * VigilHttpsReply:
  * @status: the HTTP status of the final reply (any, 2xx or not)
- * @body: (transfer full) its body, never NULL on success
+ * @body: (transfer full) its body, never NULL on success, followed in
+ *   memory by a NUL byte that its size does not count
  * @closing: the server closes the connection after this reply
  */
 typedef struct {

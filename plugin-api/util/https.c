@@ -34,6 +34,7 @@ struct _VigilHttpsClient {
   gsize       max_body;
   guint       connect_ms, total_ms;
   gboolean    has_client_cert;
+  GCancellable *cancellable;
   /* Per request: */
   const char *server;         /* "host:port", for messages */
   gboolean    cert_requested; /* the server asked for a client certificate */
@@ -178,6 +179,8 @@ set_tls (VigilHttpsClient *client, const VigilHttpsOptions *options)
 }
 
 static size_t on_header (char *data, size_t size, size_t n, void *user_data);
+static int    on_progress (void *user_data, curl_off_t dltotal, curl_off_t dlnow,
+                           curl_off_t ultotal, curl_off_t ulnow);
 static size_t on_body   (char *data, size_t size, size_t n, void *user_data);
 
 VigilHttpsClient *
@@ -221,6 +224,13 @@ vigil_https_client_new (const VigilHttpsOptions *options, GError **error)
   curl_easy_setopt (c, CURLOPT_HEADERDATA, client);
   curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, client);
+  if (options->cancellable != NULL)
+    {
+      client->cancellable = g_object_ref (options->cancellable);
+      curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt (c, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt (c, CURLOPT_XFERINFODATA, client);
+    }
   if (!set_proxy (client, options->proxy_uri, error))
     return NULL;
   set_tls (client, options);
@@ -237,6 +247,7 @@ vigil_https_client_free (VigilHttpsClient *client)
   wipe (client->proxy_password);
   wipe (client->pfx_password);
   g_free (client->proxy_name);
+  g_clear_object (&client->cancellable);
   if (client->head != NULL)
     g_string_free (client->head, TRUE);
   g_clear_pointer (&client->body, g_byte_array_unref);
@@ -334,6 +345,23 @@ on_body (char *data, size_t size, size_t n, void *user_data)
   return n;
 }
 
+static int
+on_progress (void *user_data, curl_off_t dltotal, curl_off_t dlnow,
+             curl_off_t ultotal, curl_off_t ulnow)
+{
+  VigilHttpsClient *client = user_data;
+
+  (void) dltotal;
+  (void) dlnow;
+  (void) ultotal;
+  (void) ulnow;
+  if (!g_cancellable_is_cancelled (client->cancellable))
+    return 0;
+  stop (client, g_error_new (VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_CANCELLED,
+                             "%s: cancelled", client->server));
+  return 1;
+}
+
 /* ---- SIGPIPE ------------------------------------------------------------ */
 
 /* libcurl sends with MSG_NOSIGNAL, but a write by a TLS library or a
@@ -400,6 +428,12 @@ proxy_error (VigilHttpsClient *client, CURLcode rc, GError **error)
     g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_CONNECT,
                  "%s: cannot reach the proxy %s: %s", client->server,
                  client->proxy_name, why (client, rc));
+  else if (code == 0 && (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+                         rc == CURLE_GOT_NOTHING || rc == CURLE_WEIRD_SERVER_REPLY))
+    /* The proxy answered the CONNECT with something other than a reply. */
+    g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_PROXY,
+                 "%s: the proxy %s did not open a tunnel: %s", client->server,
+                 client->proxy_name, why (client, rc));
   else
     return FALSE;
   return TRUE;
@@ -463,6 +497,7 @@ stage_text (VigilHttpsError stage)
     case VIGIL_HTTPS_ERROR_TIMEOUT:   return "timed out";
     case VIGIL_HTTPS_ERROR_PROTOCOL:  return "malformed HTTP reply";
     case VIGIL_HTTPS_ERROR_TOO_LARGE: return "reply too large";
+    case VIGIL_HTTPS_ERROR_CANCELLED: return "cancelled";
     case VIGIL_HTTPS_ERROR_SOCKET:
     default:                          return "connection failed";
     }
@@ -529,7 +564,9 @@ set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
       return;
     }
   g_set_error (error, VIGIL_HTTPS_ERROR, stage, "%s: %s: %s", client->server,
-               stage_text (stage), why (client, rc));
+               rc == CURLE_PEER_FAILED_VERIFICATION
+               ? "the server's certificate is not trusted" : stage_text (stage),
+               why (client, rc));
 }
 
 /* ---- requests ------------------------------------------------------------ */

@@ -111,7 +111,7 @@ test_untrusted_chain_refused (void)
   VigilHttpsOptions o = { .ca_file = certs->other_pem };
   g_auto (VigilHttpsReply) r = { 0 };
 
-  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_TLS, "127.0.0.1:");
+  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_TLS, "is not trusted");
 }
 
 static void
@@ -194,6 +194,39 @@ test_proxy_refusal_names_no_password (void)
   assert_failed (error, VIGIL_HTTPS_ERROR_PROXY, "407");
   g_assert_cmpuint (vt_proxy_refused (px), ==, 1);
   g_assert_cmpuint (vt_tls_server_accepted (srv), ==, 0);
+}
+
+static void
+test_not_a_proxy (void)
+{
+  /* A TLS server is no HTTP proxy: it drops the CONNECT. */
+  g_autoptr (VtTlsServer) srv = start_server (NULL);
+  g_autoptr (VtTlsServer) not_proxy = start_server (NULL);
+  g_autofree char *url = url_of (srv, "/x");
+  g_autofree char *proxy = g_strdup_printf ("http://bob:Sup3rSecret@127.0.0.1:%u",
+                                            vt_tls_server_port (not_proxy));
+  VigilHttpsOptions o = { .ca_file = certs->ca_pem, .proxy_uri = proxy };
+  g_auto (VigilHttpsReply) r = { 0 };
+  GError *error = request (&o, url, &r);
+
+  g_assert_nonnull (error);
+  g_assert_null (strstr (error->message, "Sup3rSecret"));
+  assert_failed (error, VIGIL_HTTPS_ERROR_PROXY, "did not open a tunnel");
+  g_assert_cmpuint (vt_tls_server_accepted (srv), ==, 0);
+}
+
+static void
+test_cancelled (void)
+{
+  g_autoptr (VtTlsServer) srv = start_server (NULL);
+  g_autofree char *url = url_of (srv, "/x");
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  VigilHttpsOptions o = { .ca_file = certs->ca_pem, .cancellable = cancellable };
+  g_auto (VigilHttpsReply) r = { 0 };
+
+  g_cancellable_cancel (cancellable);
+  assert_failed (request (&o, url, &r), VIGIL_HTTPS_ERROR_CANCELLED, "cancelled");
+  g_assert_cmpuint (vt_tls_server_requests (srv), ==, 0);
 }
 
 static void
@@ -372,6 +405,8 @@ main (int argc, char **argv)
   g_test_add_func ("/https/proxy-with-credentials", test_proxy_with_credentials);
   g_test_add_func ("/https/proxy-refusal-names-no-password", test_proxy_refusal_names_no_password);
   g_test_add_func ("/https/unreachable-server-and-proxy", test_unreachable);
+  g_test_add_func ("/https/not-a-proxy", test_not_a_proxy);
+  g_test_add_func ("/https/cancelled", test_cancelled);
   g_test_add_func ("/https/timeout", test_timeout);
   g_test_add_func ("/https/body-limit", test_body_limit);
   g_test_add_func ("/https/chunked-and-close", test_chunked_and_close);

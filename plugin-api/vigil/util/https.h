@@ -16,7 +16,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -38,6 +38,7 @@ GQuark vigil_https_error_quark (void);
  * @VIGIL_HTTPS_ERROR_SOCKET: the connection broke while sending or receiving
  * @VIGIL_HTTPS_ERROR_PROTOCOL: a malformed or truncated HTTP reply
  * @VIGIL_HTTPS_ERROR_TOO_LARGE: the reply body exceeds the client's limit
+ * @VIGIL_HTTPS_ERROR_CANCELLED: the client's cancellable was cancelled
  */
 typedef enum {
   VIGIL_HTTPS_ERROR_INVALID = 1,
@@ -49,6 +50,7 @@ typedef enum {
   VIGIL_HTTPS_ERROR_SOCKET,
   VIGIL_HTTPS_ERROR_PROTOCOL,
   VIGIL_HTTPS_ERROR_TOO_LARGE,
+  VIGIL_HTTPS_ERROR_CANCELLED,
 } VigilHttpsError;
 
 /* The largest reply head accepted (status line and headers). */
@@ -72,6 +74,8 @@ typedef enum {
  *   sending or waiting for the reply; 0: only the total timeout applies
  * @max_body: largest reply body accepted; 0 means 1 MiB
  * @user_agent: the User-Agent header, or NULL for "vigil"
+ * @cancellable: (nullable): cancels a request under way (checked several
+ *   times a second); not copied, must outlive the client
  */
 typedef struct {
   const char *proxy_uri;
@@ -84,6 +88,7 @@ typedef struct {
   guint       idle_timeout_s;
   gsize       max_body;
   const char *user_agent;
+  GCancellable *cancellable;
 } VigilHttpsOptions;
 
 typedef struct _VigilHttpsClient VigilHttpsClient;

@@ -319,12 +319,14 @@ on_header (char *data, size_t size, size_t n, void *user_data)
     return stop (client, g_error_new (VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_PROTOCOL,
         "%s: malformed HTTP reply: head larger than %d bytes", client->server,
         VIGIL_HTTPS_MAX_HEAD));
-  g_string_append_len (client->head, data, (gssize) n);
-  if (n == 2 && data[0] == '\r' && data[1] == '\n')
-    return head_complete (client, n);
-  if (n == 1 && data[0] == '\n')
+  /* libcurl also takes bare LF line ends; the head parser splits on CRLF
+   * only, so such a line could hide a second header inside a first. */
+  if (n < 2 || data[n - 2] != '\r' || data[n - 1] != '\n')
     return stop (client, g_error_new (VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_PROTOCOL,
-        "%s: malformed HTTP reply: lines not ended by CRLF", client->server));
+        "%s: malformed HTTP reply: a line not ended by CRLF", client->server));
+  g_string_append_len (client->head, data, (gssize) n);
+  if (n == 2)
+    return head_complete (client, n);
   return n;
 }
 

@@ -324,6 +324,8 @@ test_malformed_replies_refused (void)
     { "HTTP/1.1 200 OK\r\n\r\n{\"ack\":1}", "neither Content-Length nor chunked" },
     { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n{}", "Transfer-Encoding" },
     { "HTTP/1.1 200 OK\r\nbroken header\r\nContent-Length: 2\r\n\r\n{}", "" },
+    { "HTTP/1.1 200 OK\r\nX-A: b\nContent-Length: 5\r\nContent-Length: 2\r\n\r\n{}",
+      "CRLF" },
   };
   g_autoptr (VtTlsServer) srv = start_server (NULL);
   g_autofree char *url = url_of (srv, "/x");

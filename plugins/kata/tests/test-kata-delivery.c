@@ -129,6 +129,34 @@ test_client_certificate_required (void)
   kt_fx_free (fx);
 }
 
+/* A PFX of the older kind (RC2/3DES, `openssl pkcs12 -legacy`), as many
+ * admins still have: libcurl reads it through the legacy provider the
+ * plugin loads. */
+static void
+test_client_certificate_legacy_pfx (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *srv = kt_server_start (certs->server_pem, certs->server_key,
+                                   certs->ca_pem, 0);
+  guint16 port = kt_server_port (srv);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  KataCycleResult r;
+
+  g_assert_true (g_file_get_contents (certs->client_pfx_legacy, &data, &len, NULL));
+  kt_fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 2);
+  fx->settings->use_client_cert = TRUE;
+  fx->settings->client_pfx = g_bytes_new_take (g_steal_pointer (&data), len);
+  fx->settings->client_pfx_password = g_strdup ("s3cret");
+  kata_engine_configure (fx->engine, fx->settings);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
 /* ---- fail-over ------------------------------------------------------ */
 
 static void
@@ -721,6 +749,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/tls/pinned-mismatch-refused", test_pinned_mismatch_refused);
   g_test_add_func ("/kata/tls/unpinned-needs-trusted-chain", test_unpinned_needs_trusted_chain);
   g_test_add_func ("/kata/tls/client-certificate-required", test_client_certificate_required);
+  g_test_add_func ("/kata/tls/client-certificate-legacy-pfx", test_client_certificate_legacy_pfx);
   g_test_add_func ("/kata/failover/third-server", test_failover_to_third_server);
   g_test_add_func ("/kata/failover/back-to-first-next-period", test_failover_returns_to_first);
   g_test_add_func ("/kata/proxy/used-when-set", test_proxy_used_when_set);

@@ -404,11 +404,12 @@ why (VigilHttpsClient *client, CURLcode rc)
   return client->errbuf[0] ? client->errbuf : curl_easy_strerror (rc);
 }
 
+/* A TLS alert from the peer (bad certificate, unknown CA, …) refuses
+ * the session; a reset or an end of stream is the connection breaking. */
 static gboolean
 is_tls_failure (const char *text)
 {
-  return strstr (text, "SSL") != NULL || strstr (text, "TLS") != NULL ||
-         strstr (text, "alert") != NULL;
+  return strstr (text, "alert") != NULL;
 }
 
 /* Proxy trouble: the proxy is the peer until the tunnel is open. */

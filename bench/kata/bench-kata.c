@@ -72,7 +72,7 @@ rss_kib (void)
 }
 
 static pid_t
-start_server_child (KtCerts *certs, guint16 port)
+start_server_child (VtCerts *certs, guint16 port)
 {
   pid_t pid = fork ();
 
@@ -88,7 +88,7 @@ start_server_child (KtCerts *certs, guint16 port)
 }
 
 static KataEngine *
-make_engine (const char *dir, KtCerts *certs, guint16 port, guint64 spool_max)
+make_engine (const char *dir, VtCerts *certs, guint16 port, guint64 spool_max)
 {
   KataHooks hooks = { now_hook, NULL, NULL, NULL, NULL };
   KataEngineOptions opts = { dir, "bench-device", spool_max, fsync_each, NULL };
@@ -100,7 +100,7 @@ make_engine (const char *dir, KtCerts *certs, guint16 port, guint64 spool_max)
     g_error ("%s", error->message);
   s->enabled = TRUE;
   s->use_pinned = TRUE;
-  s->pinned_pem = kt_read_text (certs->server_pem);
+  s->pinned_pem = vt_read_text (certs->server_pem);
   s->throttle_enabled = FALSE;
   s->period_sec = 1;
   kata_settings_add_server (s, "127.0.0.1", port);
@@ -239,7 +239,7 @@ main (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- kata sender benchmark");
-  KtCerts *certs;
+  VtCerts *certs;
   guint16 port;
   pid_t child;
   g_autofree char *dir = NULL;
@@ -252,8 +252,8 @@ main (int argc, char **argv)
           "  (the plugin: WAL synchronous=NORMAL + durable point <= 1 s; "
           "--fsync-each: synchronous=FULL, fsync per commit)\n", mode_name ());
   signal (SIGPIPE, SIG_IGN);
-  certs = kt_certs_new ();
-  port = kt_free_port ();
+  certs = vt_certs_new ();
+  port = vt_free_port ();
   child = start_server_child (certs, port);
   dir = g_dir_make_tmp ("kata-bench-XXXXXX", NULL);
   {
@@ -272,6 +272,6 @@ main (int argc, char **argv)
     if (system (cmd) != 0)
       fprintf (stderr, "could not remove %s\n", dir);
   }
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   return 0;
 }

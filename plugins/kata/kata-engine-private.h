@@ -10,6 +10,11 @@
 
 #include "kata-engine.h"
 
+#include <vigil/util/https.h>
+
+/* Largest reply body taken from a central node. */
+#define KATA_MAX_REPLY_BODY (4 * 1024 * 1024)
+
 struct _KataEngine {
   GMutex        lock;          /* settings, throttle, TTL, counters */
   GMutex        cycle_lock;    /* one send or sync cycle at a time */
@@ -65,10 +70,18 @@ typedef struct {
 KataSnapshot *kata_snapshot_take (KataEngine *engine);
 void          kata_snapshot_free (KataSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataSnapshot, kata_snapshot_free)
-/* Connects to server @index of @snap, through the proxy when configured;
- * a pin mismatch is reported by a kata.connection_refused event. */
-KataConn     *kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap,
-                                     guint index, GError **error);
+/* kata-transport.c: an HTTPS client for server @index of @snap (through
+ * the proxy when configured); nothing is connected before its first
+ * request. */
+VigilHttpsClient *kata_snapshot_client (KataEngine *engine, KataSnapshot *snap,
+                                        guint index, GError **error);
+/* One request to @server ("host:port") at @path, @body JSON or NULL (GET).
+ * Errors are KATA_ERRORs naming the server; a pin mismatch is also
+ * reported by a kata.connection_refused event. */
+gboolean      kata_request       (KataEngine *engine, VigilHttpsClient *client,
+                                  const char *server, const char *method,
+                                  const char *path, const char *body,
+                                  VigilHttpsReply *reply, GError **error);
 char         *kata_server_name   (const KataServer *server);
 /* kata-counters.c. Save and load take engine->lock themselves; load and
  * the throttling totals are called with it held. */

@@ -3,7 +3,7 @@
  * The kata plugin's engine: everything that turns telemetry events into
  * acknowledged HTTPS deliveries to a central node, without the host. Each
  * module has its own file (kata-spool*.c, kata-throttle.c, kata-importance.c,
- * kata-cert-info.c, kata-tls.c, kata-http.c, kata-reply.c, kata-settings.c,
+ * kata-cert-info.c, kata-transport.c, kata-reply.c, kata-settings.c,
  * kata-server-settings.c, kata-sender.c, kata-server-failures.c,
  * kata-sync.c, kata-engine.c, kata-counters.c); this header
  * is their shared contract. plugin.c adapts it to the host API; the tests and the benchmark
@@ -14,7 +14,6 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <vigil/plugin.h>
 #include <vigil/util/error.h>
@@ -91,6 +90,11 @@ KataPackage *kata_spool_next_package (KataSpool *spool, guint max_events,
                                       GError **error);
 /* Deletes an acknowledged package and its events. */
 gboolean     kata_spool_ack       (KataSpool *spool, guint64 seq, GError **error);
+/* Dissolves a package that never left the device (the connection failed
+ * before it was sent): its events wait for the next package again, so
+ * that an unreachable server leaves the spool as it was. Its sequence id
+ * is not reused. */
+gboolean     kata_spool_release   (KataSpool *spool, guint64 seq, GError **error);
 /* A new bound (kata-spool-bound.c); shrinking drops at once, oldest low
  * first, and counts what went in @dropped_low and @dropped_high. */
 gboolean     kata_spool_set_max   (KataSpool *spool, guint64 max_events,
@@ -188,56 +192,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataClientCert, kata_client_cert_free)
  * algorithm OpenSSL cannot use), INVALID (not a PFX, or no key). */
 KataClientCert *kata_pfx_open      (GBytes *der, const char *password,
                                     GError **error);
-
-/* ---- TLS connection (kata-tls.c) ----------------------------------- */
-
-typedef struct {
-  const char     *host;
-  guint16         port;
-  guint           timeout_ms;     /* connect, handshake and each read */
-  const guint8   *pin_spki;       /* 32 bytes, or NULL: verify the chain */
-  const char     *ca_file;        /* chain verification when not pinned */
-  KataClientCert *client;         /* or NULL */
-  const char     *proxy_uri;      /* "http://[user:pass@]host:port" or NULL */
-} KataTlsConfig;
-
-typedef struct _KataConn KataConn;
-
-KataConn *kata_conn_open   (const KataTlsConfig *config, GError **error);
-void      kata_conn_close  (KataConn *conn);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KataConn, kata_conn_close)
-gboolean  kata_conn_write  (KataConn *conn, const void *data, gsize len,
-                            GError **error);
-/* Reads up to @len bytes; 0 at end of stream; -1 with @error. */
-gssize    kata_conn_read   (KataConn *conn, void *buf, gsize len, GError **error);
-/* Opens a plain TCP connection (proxy, tests). Returns the fd or -1. */
-int       kata_tcp_connect (const char *host, guint16 port, guint timeout_ms,
-                            GError **error);
-
-/* ---- HTTP/1.1 (kata-http.c) ---------------------------------------- */
-
-#define KATA_HTTP_MAX_HEADER (16 * 1024)
-#define KATA_HTTP_MAX_BODY   (4 * 1024 * 1024)
-
-typedef struct {
-  guint     status;
-  gint64    content_length;   /* -1 when absent */
-  gboolean  chunked;
-  gboolean  close;            /* "Connection: close" */
-  gsize     header_len;       /* bytes up to and including the blank line */
-} KataHttpHead;
-
-/* Parses a response head from @buf. Returns 1 when complete (filled
- * @head), 0 when more bytes are needed, -1 with @error when malformed. */
-int       kata_http_parse_head (const char *buf, gsize len, KataHttpHead *head,
-                                GError **error);
-/* Sends one request and reads the response body. @closing (may be NULL)
- * tells whether the server closes the connection after this reply. */
-gboolean  kata_http_request    (KataConn *conn, const char *method,
-                                const char *host, const char *path,
-                                const char *body, gsize body_len,
-                                guint *status, GBytes **response,
-                                gboolean *closing, GError **error);
 
 /* ---- server replies (kata-reply.c) --------------------------------- */
 

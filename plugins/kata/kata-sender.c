@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The transmission cycle: take a snapshot of the settings, then walk the
- * ordered server list from the first: connect (TLS, pinning, client
- * certificate, proxy), POST the spool's packages one after the other on the
- * kept connection, and delete a package only when the server acknowledged
+ * ordered server list from the first: POST the spool's packages one after
+ * the other on one kept connection (kata-transport.c: TLS, pinning, client
+ * certificate, proxy), and delete a package only when the server acknowledged
  * its sequence id. A server that cannot be reached, refuses, or answers
  * garbage hands over to the next one; the next cycle starts from the first
  * again. Each failed server gets a kata.server_failed event per cycle
@@ -71,67 +71,6 @@ kata_snapshot_free (KataSnapshot *snap)
   g_free (snap);
 }
 
-static void
-report_refusal (KataEngine *engine, const char *server, const GError *error)
-{
-  g_autoptr (JsonObject) p = json_object_new ();
-  gboolean repeat;
-
-  g_mutex_lock (&engine->lock);
-  repeat = g_strcmp0 (engine->last_refusal, error->message) == 0;
-  if (!repeat)
-    {
-      g_free (engine->last_refusal);
-      engine->last_refusal = g_strdup (error->message);
-    }
-  g_mutex_unlock (&engine->lock);
-  if (repeat)
-    return;
-  json_object_set_string_member (p, "server", server);
-  json_object_set_string_member (p, "reason", "pinned certificate mismatch");
-  json_object_set_string_member (p, "message", error->message);
-  kata_engine_emit (engine, "kata.connection_refused", p);
-}
-
-KataConn *
-kata_snapshot_connect (KataEngine *engine, KataSnapshot *snap, guint index,
-                       GError **error)
-{
-  const KataServer *server = g_ptr_array_index (snap->settings->servers, index);
-  g_autofree char *name = kata_server_name (server);
-  g_autofree char *proxy = NULL;
-  KataTlsConfig config = {
-    .host = server->address, .port = server->port,
-    .timeout_ms = snap->settings->timeout_sec * 1000,
-    .pin_spki = snap->pinned ? snap->pin : NULL,
-    .ca_file = engine->ca_file, .client = snap->client,
-  };
-  KataConn *conn;
-
-  if (snap->config_error != NULL)
-    {
-      g_set_error (error, KATA_ERROR, KATA_ERROR_TLS, "%s", snap->config_error);
-      return NULL;
-    }
-  if (snap->settings->use_proxy && engine->hooks.resolve_proxy)
-    {
-      g_autofree char *url = g_strdup_printf ("https://%s/", name);
-      g_autoptr (GError) perr = NULL;
-      proxy = engine->hooks.resolve_proxy (engine->hooks.user_data, url, &perr);
-      if (perr != NULL)
-        {
-          g_set_error (error, KATA_ERROR, KATA_ERROR_PROXY,
-                       "proxy settings unusable: %s", perr->message);
-          return NULL;
-        }
-      config.proxy_uri = proxy;
-    }
-  conn = kata_conn_open (&config, error);
-  if (conn == NULL && g_error_matches (*error, KATA_ERROR, KATA_ERROR_PIN_MISMATCH))
-    report_refusal (engine, name, *error);
-  return conn;
-}
-
 static char *
 package_body (KataEngine *engine, KataPackage *pkg)
 {
@@ -160,27 +99,26 @@ package_body (KataEngine *engine, KataPackage *pkg)
 }
 
 static gboolean
-post_package (KataEngine *engine, KataConn *conn, const char *host,
-              KataPackage *pkg, gboolean *closing, GError **error)
+post_package (KataEngine *engine, VigilHttpsClient *client, const char *host,
+              KataPackage *pkg, GError **error)
 {
   g_autofree char *body = package_body (engine, pkg);
-  g_autoptr (GBytes) reply = NULL;
-  guint status = 0;
+  g_auto (VigilHttpsReply) reply = { 0 };
   guint64 acked = 0;
   gsize len = 0;
   const char *data;
 
-  if (!kata_http_request (conn, "POST", host, "/kata/v1/events", body,
-                          strlen (body), &status, &reply, closing, error))
+  if (!kata_request (engine, client, host, "POST", "/kata/v1/events", body,
+                     &reply, error))
     return FALSE;
-  if (status / 100 != 2)
+  if (reply.status / 100 != 2)
     {
       g_set_error (error, KATA_ERROR, KATA_ERROR_HTTP_STATUS,
                    "%s: the server answered HTTP %u to package %" G_GUINT64_FORMAT,
-                   host, status, pkg->seq);
+                   host, reply.status, pkg->seq);
       return FALSE;
     }
-  data = g_bytes_get_data (reply, &len);
+  data = g_bytes_get_data (reply.body, &len);
   if (!kata_reply_parse_ack (data, len, &acked, error))
     {
       g_prefix_error (error, "%s: package %" G_GUINT64_FORMAT ": ", host, pkg->seq);
@@ -209,25 +147,37 @@ count_sent (KataEngine *engine, KataPackage *pkg, KataCycleResult *result)
   g_mutex_unlock (&engine->lock);
 }
 
-/* Sends every waiting package to server @i, on one kept connection, or a
- * new one after a reply that said "Connection: close". */
+/* Whether a request failed before any byte of it reached the server: the
+ * connection, the proxy, TLS or the pin check refused it. */
+static gboolean
+never_sent (const GError *error)
+{
+  return g_error_matches (error, KATA_ERROR, KATA_ERROR_CONNECT) ||
+         g_error_matches (error, KATA_ERROR, KATA_ERROR_PROXY) ||
+         g_error_matches (error, KATA_ERROR, KATA_ERROR_TLS) ||
+         g_error_matches (error, KATA_ERROR, KATA_ERROR_PIN_MISMATCH);
+}
+
+/* Sends every waiting package to server @i, on one kept connection (the
+ * client opens a new one after a reply that said "Connection: close"). The
+ * connection opens with the first request: a package formed for a server
+ * that turns out unreachable is dissolved again, so that the packages
+ * formed later follow the settings of that time. */
 static gboolean
 send_packages (KataEngine *engine, KataSnapshot *snap, guint i,
                const char *host, KataCycleResult *result, GError **error)
 {
-  g_autoptr (KataConn) conn = NULL;
+  g_autoptr (VigilHttpsClient) client = NULL;
+  gboolean sent_any = FALSE;
 
+  if (kata_spool_count (engine->spool) == 0)
+    return TRUE;
+  if ((client = kata_snapshot_client (engine, snap, i, error)) == NULL)
+    return FALSE;
   for (;;)
     {
       g_autoptr (KataPackage) pkg = NULL;
-      gboolean closing = FALSE;
 
-      /* Connect before forming a package, so that an unreachable server
-       * leaves the spool as it was. */
-      if (conn == NULL && kata_spool_count (engine->spool) == 0)
-        return TRUE;
-      if (conn == NULL && (conn = kata_snapshot_connect (engine, snap, i, error)) == NULL)
-        return FALSE;
       pkg = kata_spool_next_package (engine->spool, snap->settings->max_per_package, error);
       if (pkg == NULL)
         return error == NULL || *error == NULL;
@@ -236,11 +186,14 @@ send_packages (KataEngine *engine, KataSnapshot *snap, guint i,
        * events, which the server would then take for a duplicate. */
       if (!kata_spool_make_durable (engine->spool, error))
         return FALSE;
-      if (!post_package (engine, conn, host, pkg, &closing, error))
-        return FALSE;
+      if (!post_package (engine, client, host, pkg, error))
+        {
+          if (!sent_any && never_sent (*error))
+            kata_spool_release (engine->spool, pkg->seq, NULL);
+          return FALSE;
+        }
+      sent_any = TRUE;
       count_sent (engine, pkg, result);
-      if (closing)
-        g_clear_pointer (&conn, kata_conn_close);
     }
 }
 

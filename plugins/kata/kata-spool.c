@@ -500,3 +500,23 @@ kata_spool_ack (KataSpool *spool, guint64 seq, GError **error)
   g_mutex_unlock (&spool->lock);
   return ok;
 }
+
+gboolean
+kata_spool_release (KataSpool *spool, guint64 seq, GError **error)
+{
+  g_autofree char *free_events = g_strdup_printf (
+      "UPDATE events SET package = NULL WHERE package = %" G_GUINT64_FORMAT, seq);
+  g_autofree char *del_pkg = g_strdup_printf (
+      "DELETE FROM packages WHERE seq = %" G_GUINT64_FORMAT, seq);
+  gboolean ok;
+
+  g_mutex_lock (&spool->lock);
+  ok = kata_spool_exec (spool, "BEGIN IMMEDIATE", error) &&
+       kata_spool_exec (spool, free_events, error) &&
+       kata_spool_exec (spool, del_pkg, error) &&
+       kata_spool_exec (spool, "COMMIT", error);
+  if (!ok)
+    sqlite3_exec (spool->db, "ROLLBACK", NULL, NULL, NULL);
+  g_mutex_unlock (&spool->lock);
+  return ok;
+}

@@ -88,25 +88,25 @@ sync_with (KataEngine *engine, KataSnapshot *snap, guint i, gboolean *garbage,
 {
   const KataServer *server = g_ptr_array_index (snap->settings->servers, i);
   g_autofree char *name = kata_server_name (server);
-  g_autoptr (KataConn) conn = kata_snapshot_connect (engine, snap, i, error);
+  g_autoptr (VigilHttpsClient) client = kata_snapshot_client (engine, snap, i, error);
   g_autofree char *agent = g_uri_escape_string (kata_spool_agent_id (engine->spool), NULL, FALSE);
   g_autofree char *device = g_uri_escape_string (engine->device_id ? engine->device_id : "", NULL, FALSE);
   g_autofree char *path = g_strdup_printf ("/kata/v1/sync?agent_id=%s&device=%s", agent, device);
-  g_autoptr (GBytes) body = NULL;
-  guint status = 0;
+  g_auto (VigilHttpsReply) reply = { 0 };
 
   *garbage = FALSE;
-  if (conn == NULL ||
-      !kata_http_request (conn, "GET", name, path, NULL, 0, &status, &body, NULL, error))
+  if (client == NULL ||
+      !kata_request (engine, client, name, "GET", path, NULL, &reply, error))
     return FALSE;
-  if (status / 100 != 2)
+  if (reply.status / 100 != 2)
     {
       g_set_error (error, KATA_ERROR, KATA_ERROR_HTTP_STATUS,
-                   "%s: the server answered HTTP %u to the synchronization", name, status);
+                   "%s: the server answered HTTP %u to the synchronization", name,
+                   reply.status);
       return FALSE;
     }
   *garbage = TRUE;
-  return apply_reply (engine, body, name, error);
+  return apply_reply (engine, reply.body, name, error);
 }
 
 gboolean

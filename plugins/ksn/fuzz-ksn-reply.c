@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Fuzz target for what the ksn plugin parses from the reputation service:
- * the HTTP reply (head, Content-Length or chunked body) and the JSON verdict
- * document inside it. The same bytes also go to the JSON parser directly,
- * so that seeds need not wrap every document in HTTP. None may crash, leak
+ * the HTTP reply head (as the plugins' HTTPS client checks it) and the JSON
+ * verdict document after it. The same bytes also go to the JSON parser
+ * directly, so that seeds need not wrap every document in HTTP. None may crash, leak
  * or read out of bounds, whatever the server sends.
  */
 #include "ksn-private.h"
+
+#include <vigil/util/https.h>
 
 #include <stdint.h>
 
@@ -33,13 +35,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* A copy of exactly @size bytes, so that ASan sees any over-read. */
   g_autofree char *copy = g_memdup2 (data, size);
   g_autoptr (GBytes) raw = g_bytes_new (data, size);
-  g_autoptr (GBytes) body = NULL;
+  VigilHttpsHead head;
   GError *error = NULL;
 
-  body = ksn_http_parse_reply (copy, size, "fuzz", &error);
+  if (vigil_https_parse_head (copy, size, &head, &error) == 1)
+    {
+      /* The body as the client would hand it over (a length-framed one). */
+      gsize rest = size - head.head_len;
+      gsize len = head.content_length >= 0 ? MIN (rest, (gsize) head.content_length) : rest;
+      g_autoptr (GBytes) body = g_bytes_new (copy + head.head_len, len);
+
+      g_assert (head.head_len <= size);
+      parse_verdicts (body);
+    }
   g_clear_error (&error);
-  if (body)
-    parse_verdicts (body);
   parse_verdicts (raw);
   return 0;
 }

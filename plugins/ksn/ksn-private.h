@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The ksn plugin's engine: the `ksn` section and its gate, the HTTPS client
- * (OpenSSL over a plain or CONNECT-tunnelled socket), the reputation
- * protocol and its cache. The plugin file (ksn-plugin.c) only wires these
+ * The ksn plugin's engine: the `ksn` section and its gate, the transport
+ * (the helper library's HTTPS client, directly or through a CONNECT
+ * proxy), the reputation protocol and its cache. The plugin file (ksn-plugin.c) only wires these
  * to the host API; tests link the engine directly.
  */
 #pragma once
@@ -50,12 +50,9 @@ typedef struct {
 
 /* POSTs @req->body over TLS 1.2+ with certificate and host name checks.
  * Returns: (transfer full) the reply body of a 200 reply, or NULL with
- * @error (which never contains the proxy's credentials). */
+ * @error (which never contains the proxy's credentials): a malformed or
+ * truncated reply is G_IO_ERROR_INVALID_DATA. */
 GBytes  *ksn_https_post (const KsnHttpsRequest *req, GError **error);
-/* The body of a 200 reply in @data (head, then a Content-Length or chunked
- * body; not NUL-terminated), or NULL with @error naming @host. */
-GBytes  *ksn_http_parse_reply (const char *data, gsize len, const char *host,
-                               GError **error);
 
 /* ---- ksn-lookup.c ---------------------------------------------------- */
 

@@ -72,7 +72,7 @@ open_engine (KtFx *fx)
 }
 
 KtFx *
-kt_fx_new (KtCerts *certs)
+kt_fx_new (VtCerts *certs)
 {
   KtFx *fx = g_new0 (KtFx, 1);
 
@@ -83,7 +83,7 @@ kt_fx_new (KtCerts *certs)
   fx->settings = kata_settings_new_default ();
   fx->settings->enabled = TRUE;
   fx->settings->use_pinned = TRUE;
-  fx->settings->pinned_pem = kt_read_text (certs->server_pem);
+  fx->settings->pinned_pem = vt_read_text (certs->server_pem);
   fx->settings->throttle_enabled = FALSE;
   open_engine (fx);
   return fx;

@@ -23,7 +23,7 @@ typedef struct {
   guint         proxy_asks;   /* how often the engine asked */
 } KtFx;
 
-KtFx     *kt_fx_new     (KtCerts *certs);
+KtFx     *kt_fx_new     (VtCerts *certs);
 void      kt_fx_free    (KtFx *fx);
 /* Frees the engine and opens a new one on the same folder (a restart). */
 void      kt_fx_reopen  (KtFx *fx);

@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <string.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 static void
 submit_n (KtFx *fx, const char *type, guint n)
@@ -112,12 +112,12 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/bound/limits-appends", test_bound_limits_appends);
   g_test_add_func ("/kata/bound/shrink-drops-oldest-low-first", test_shrink_drops_oldest_low_first);
   g_test_add_func ("/kata/bound/shrink-below-detections", test_shrink_below_detections);
   g_test_add_func ("/kata/bound/setting-read-with-range", test_setting_read_with_range);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   return rc;
 }

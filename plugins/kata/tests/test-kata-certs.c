@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 static GBytes *
 read_bytes (const char *path)
@@ -25,7 +25,7 @@ read_bytes (const char *path)
 static void
 test_pem_parses_and_describes (void)
 {
-  g_autofree char *pem = kt_read_text (certs->server_pem);
+  g_autofree char *pem = vt_read_text (certs->server_pem);
   g_autoptr (GError) error = NULL;
   X509 *cert = kata_cert_from_pem (pem, &error);
   g_autoptr (JsonObject) info = NULL;
@@ -52,8 +52,8 @@ test_pem_garbage_rejected (void)
 static void
 test_spki_differs_between_keys (void)
 {
-  g_autofree char *a = kt_read_text (certs->server_pem);
-  g_autofree char *b = kt_read_text (certs->other_pem);
+  g_autofree char *a = vt_read_text (certs->server_pem);
+  g_autofree char *b = vt_read_text (certs->other_pem);
   X509 *ca = kata_cert_from_pem (a, NULL), *cb = kata_cert_from_pem (b, NULL);
   guint8 ha[32], hb[32], ha2[32];
 
@@ -196,7 +196,7 @@ test_validate_enabled_without_servers (void)
 static void
 test_validate_pinned_certificate (void)
 {
-  g_autofree char *pem = kt_read_text (certs->server_pem);
+  g_autofree char *pem = vt_read_text (certs->server_pem);
   g_autoptr (JsonObject) good = values_from ("{\"trusted_connection\":"
                                              "{\"use_pinned_certificate\":true}}");
   g_autoptr (JsonObject) bad = values_from ("{\"trusted_connection\":{\"use_pinned_certificate\":true,"
@@ -219,7 +219,7 @@ test_validate_pinned_certificate (void)
 static GPtrArray *
 validate_pfx (const char *file, const char *password)
 {
-  g_autofree char *b64 = kt_read_b64 (file);
+  g_autofree char *b64 = vt_read_b64 (file);
   g_autoptr (JsonObject) v = values_from ("{\"trusted_connection\":{\"use_client_certificate\":true}}");
   JsonObject *t = json_object_get_object_member (v, "trusted_connection");
 
@@ -290,7 +290,7 @@ main (int argc, char **argv)
   int rc;
 
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/cert/pem-parses-and-describes", test_pem_parses_and_describes);
   g_test_add_func ("/kata/cert/pem-garbage-rejected", test_pem_garbage_rejected);
   g_test_add_func ("/kata/cert/spki-differs-between-keys", test_spki_differs_between_keys);
@@ -307,7 +307,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/settings/pfx-password", test_validate_pfx_password);
   g_test_add_func ("/kata/settings/defaults-and-reading", test_settings_defaults_and_reading);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   kata_crypto_shutdown ();
   return rc;
 }

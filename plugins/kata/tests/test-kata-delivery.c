@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <string.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 /* Payload defaults of the older tests: every start has an image and hash. */
 static void
@@ -129,6 +129,34 @@ test_client_certificate_required (void)
   kt_fx_free (fx);
 }
 
+/* A PFX of the older kind (RC2/3DES, `openssl pkcs12 -legacy`), as many
+ * admins still have: libcurl reads it through the legacy provider the
+ * plugin loads. */
+static void
+test_client_certificate_legacy_pfx (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *srv = kt_server_start (certs->server_pem, certs->server_key,
+                                   certs->ca_pem, 0);
+  guint16 port = kt_server_port (srv);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  KataCycleResult r;
+
+  g_assert_true (g_file_get_contents (certs->client_pfx_legacy, &data, &len, NULL));
+  kt_fx_servers (fx, 1, &port);
+  fx_submit_n (fx, 2);
+  fx->settings->use_client_cert = TRUE;
+  fx->settings->client_pfx = g_bytes_new_take (g_steal_pointer (&data), len);
+  fx->settings->client_pfx_password = g_strdup ("s3cret");
+  kata_engine_configure (fx->engine, fx->settings);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
 /* ---- fail-over ------------------------------------------------------ */
 
 static void
@@ -136,7 +164,7 @@ test_failover_to_third_server (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
-  guint16 ports[3] = { kt_free_port (), kt_free_port (), kt_server_port (srv) };
+  guint16 ports[3] = { vt_free_port (), vt_free_port (), kt_server_port (srv) };
   KataCycleResult r;
 
   kt_fx_servers (fx, 3, ports);
@@ -153,7 +181,7 @@ test_failover_returns_to_first (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *second = good_server ();
-  guint16 first_port = kt_free_port ();
+  guint16 first_port = vt_free_port ();
   guint16 ports[2] = { first_port, kt_server_port (second) };
   KtServer *first;
   KataCycleResult r;
@@ -182,19 +210,19 @@ test_proxy_used_when_set (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
-  KtProxy *px = kt_proxy_start ("edr:pr0xy pass");
+  VtProxy *px = vt_proxy_start ("edr:pr0xy pass");
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
-  fx->proxy_uri = g_strdup_printf ("http://edr:pr0xy%%20pass@127.0.0.1:%u", kt_proxy_port (px));
+  fx->proxy_uri = g_strdup_printf ("http://edr:pr0xy%%20pass@127.0.0.1:%u", vt_proxy_port (px));
   fx->settings->use_proxy = TRUE;
   kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 3);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
-  g_assert_cmpuint (kt_proxy_tunnels (px), ==, 1);
+  g_assert_cmpuint (vt_proxy_tunnels (px), ==, 1);
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 3);
-  kt_proxy_stop (px);
+  vt_proxy_stop (px);
   kt_server_stop (srv);
   kt_fx_free (fx);
 }
@@ -204,21 +232,21 @@ test_proxy_not_used_by_default (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
-  KtProxy *px = kt_proxy_start (NULL);
+  VtProxy *px = vt_proxy_start (NULL);
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
 
   /* A proxy is specified in the general settings, but the section's
    * use_proxy is off (the default): the connection is direct. */
-  fx->proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", kt_proxy_port (px));
+  fx->proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", vt_proxy_port (px));
   kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 2);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, 0);
   g_assert_cmpuint (fx->proxy_asks, ==, 0);
-  g_assert_cmpuint (kt_proxy_tunnels (px), ==, 0);
+  g_assert_cmpuint (vt_proxy_tunnels (px), ==, 0);
   g_assert_cmpuint (kt_server_unique_events (srv), ==, 2);
-  kt_proxy_stop (px);
+  vt_proxy_stop (px);
   kt_server_stop (srv);
   kt_fx_free (fx);
 }
@@ -228,24 +256,24 @@ test_proxy_refusal_keeps_events (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *srv = good_server ();
-  KtProxy *px = kt_proxy_start ("edr:right");
+  VtProxy *px = vt_proxy_start ("edr:right");
   guint16 port = kt_server_port (srv);
   KataCycleResult r;
   g_autoptr (JsonObject) st = NULL;
 
-  fx->proxy_uri = g_strdup_printf ("http://edr:wrong@127.0.0.1:%u", kt_proxy_port (px));
+  fx->proxy_uri = g_strdup_printf ("http://edr:wrong@127.0.0.1:%u", vt_proxy_port (px));
   fx->settings->use_proxy = TRUE;
   kt_fx_servers (fx, 1, &port);
   fx_submit_n (fx, 2);
   kata_engine_send_now (fx->engine, &r);
   g_assert_cmpint (r.server_index, ==, -1);
-  g_assert_cmpuint (kt_proxy_refused (px), ==, 1);
+  g_assert_cmpuint (vt_proxy_refused (px), ==, 1);
   g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 2);
   st = kata_engine_status (fx->engine);
   g_assert_nonnull (strstr (json_object_get_string_member (st, "last_error"), "407"));
   /* The proxy password never shows in an error. */
   g_assert_null (strstr (json_object_get_string_member (st, "last_error"), "wrong"));
-  kt_proxy_stop (px);
+  vt_proxy_stop (px);
   kt_server_stop (srv);
   kt_fx_free (fx);
 }
@@ -256,7 +284,7 @@ static void
 test_down_then_restart_no_loss_no_duplicates (void)
 {
   KtFx *fx = kt_fx_new (certs);
-  guint16 port = kt_free_port ();
+  guint16 port = vt_free_port ();
   KtServer *srv;
   KataCycleResult r;
 
@@ -322,7 +350,7 @@ static void
 test_full_spool_drops_oldest_low_first (void)
 {
   KtFx *fx = kt_fx_new (certs);
-  guint16 port = kt_free_port ();
+  guint16 port = vt_free_port ();
   KtServer *srv;
   KataCycleResult r;
 
@@ -346,7 +374,7 @@ static void
 test_drops_reported_by_next_process (void)
 {
   KtFx *fx = kt_fx_new (certs);
-  guint16 port = kt_free_port ();
+  guint16 port = vt_free_port ();
   KataCycleResult r;
 
   /* A one-shot `vigil event emit` fills the spool and exits before any
@@ -514,7 +542,7 @@ static void
 test_throttling_window_shared_by_processes (void)
 {
   KtFx *fx = kt_fx_new (certs);
-  guint16 port = kt_free_port ();
+  guint16 port = vt_free_port ();
 
   /* Thirty one-shot processes, one process start each, within a minute:
    * throttled as one flow (10 an hour, 15 %: a dominant type may use 1.5),
@@ -716,11 +744,12 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);   /* the test server writes to closed peers */
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/tls/pinned-match-delivers", test_pinned_match_delivers);
   g_test_add_func ("/kata/tls/pinned-mismatch-refused", test_pinned_mismatch_refused);
   g_test_add_func ("/kata/tls/unpinned-needs-trusted-chain", test_unpinned_needs_trusted_chain);
   g_test_add_func ("/kata/tls/client-certificate-required", test_client_certificate_required);
+  g_test_add_func ("/kata/tls/client-certificate-legacy-pfx", test_client_certificate_legacy_pfx);
   g_test_add_func ("/kata/failover/third-server", test_failover_to_third_server);
   g_test_add_func ("/kata/failover/back-to-first-next-period", test_failover_returns_to_first);
   g_test_add_func ("/kata/proxy/used-when-set", test_proxy_used_when_set);
@@ -747,7 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/sync/creates-tasks-once", test_sync_creates_tasks_once);
   g_test_add_func ("/kata/sync/garbage-reported", test_sync_garbage_reported);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   kata_crypto_shutdown ();
   return rc;
 }

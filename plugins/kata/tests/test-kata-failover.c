@@ -5,6 +5,7 @@
  * events reach it once, and each failed server gets one kata.server_failed
  * event per cycle with the stage that failed, counted per server in the
  * status. A pin mismatch still gives its kata.connection_refused event. A
+ * malformed HTTP reply fails its server at the protocol stage. A
  * synchronization that fails over reports the failed server as well.
  */
 #include "kata-test-engine.h"
@@ -12,7 +13,7 @@
 #include <signal.h>
 #include <string.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 static KtServer *
 server (KtReplyMode mode)
@@ -72,7 +73,7 @@ test_connect_and_pin_stages (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *impostor = kt_server_start (certs->other_pem, certs->other_key, NULL, 0);
-  guint16 ports[2] = { kt_free_port (), kt_server_port (impostor) };
+  guint16 ports[2] = { vt_free_port (), kt_server_port (impostor) };
   g_autofree char *down = g_strdup_printf (
       "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"connect\"", ports[0]);
   g_autofree char *pin = g_strdup_printf (
@@ -91,13 +92,63 @@ test_connect_and_pin_stages (void)
   kt_fx_free (fx);
 }
 
+/* Replies the old hand-written client took or guessed at: each one fails
+ * the server at the protocol stage with a reason saying what was wrong,
+ * and the events stay spooled until a proper acknowledgement. */
+static void
+test_malformed_http_refused (void)
+{
+  static const struct { const char *raw, *says; } bad[] = {
+    { "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{\"ack\":1}", "Content-Length" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 3abc\r\n\r\n{\"ack\":1}", "Content-Length" },
+    { "HTTP/1.1 200abc\r\nContent-Length: 9\r\n\r\n{\"ack\":1}", "status line" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 90\r\n\r\n{\"ack\":1}", "truncated" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 5\r\n\r\n{\"ack\":1}",
+      "a second, different Content-Length" },
+    { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{\"ack\":1}",
+      "truncated" },
+  };
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *srv = server (KT_REPLY_OK);
+  guint16 port = kt_server_port (srv);
+  g_autofree char *failed = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"protocol\","
+      "\"reason\":\"127.0.0.1:%u: malformed HTTP reply: ", port, port);
+  KataCycleResult r;
+
+  kt_fx_servers (fx, 1, &port);
+  kt_fx_submit (fx, "process.started");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      guint before = fx->emitted->len;
+      gboolean said = FALSE;
+
+      vt_tls_server_script (kt_server_tls (srv), bad[i].raw, -1, VT_ACTION_CLOSE);
+      kata_engine_send_now (fx->engine, &r);
+      g_assert_cmpint (r.server_index, ==, -1);
+      g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 1);
+      g_assert_cmpuint (kt_fx_emitted (fx, failed), ==, i + 1);
+      for (guint e = before; e < fx->emitted->len; e++)
+        said |= strstr (g_ptr_array_index (fx->emitted, e), bad[i].says) != NULL;
+      if (!said)
+        g_error ("%s: no event says '%s'", bad[i].raw, bad[i].says);
+    }
+  /* A proper acknowledgement takes the event, once. */
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 1);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
 /* A synchronization that fails over says so too, marked "sync". */
 static void
 test_sync_failover_reported (void)
 {
   KtFx *fx = kt_fx_new (certs);
   KtServer *good = server (KT_REPLY_OK);
-  guint16 ports[2] = { kt_free_port (), kt_server_port (good) };
+  guint16 ports[2] = { vt_free_port (), kt_server_port (good) };
   g_autofree char *down = g_strdup_printf (
       "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"connect\"", ports[0]);
 
@@ -119,11 +170,12 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/failover/sync-failover-reported", test_sync_failover_reported);
   g_test_add_func ("/kata/failover/each-failed-server-reported", test_each_failed_server_reported);
   g_test_add_func ("/kata/failover/connect-and-pin-stages", test_connect_and_pin_stages);
+  g_test_add_func ("/kata/failover/malformed-http-refused", test_malformed_http_refused);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   return rc;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 typedef struct {
   char *state;
@@ -55,7 +55,7 @@ write_tmp (Cli *cli, const char *name, const char *text)
 static JsonObject *
 kata_policy (guint16 port, gboolean pinned)
 {
-  g_autofree char *pem = kt_read_text (certs->server_pem);
+  g_autofree char *pem = vt_read_text (certs->server_pem);
   g_autofree char *text = g_strdup_printf (
       "{\"name\":\"edr\",\"group\":\"root\",\"status\":\"active\",\"settings\":{"
       "\"kata\":{\"schema_version\":1,"
@@ -206,7 +206,7 @@ test_serve_sends_without_flush (void)
 static void
 test_outage_then_restart_no_loss (void)
 {
-  guint16 port = kt_free_port ();
+  guint16 port = vt_free_port ();
   KtServer *srv;
   Cli *cli;
   g_autoptr (JsonObject) policy = NULL;
@@ -344,7 +344,7 @@ test_policy_errors_name_fields (void)
   json_object_set_int_member (json_array_get_object_element (
       json_object_get_array_member (conn, "servers"), 0), "port", 443);
   json_object_set_string_member (trust, "pinned_certificate", "not a certificate");
-  pfx = kt_read_b64 (certs->client_pfx);
+  pfx = vt_read_b64 (certs->client_pfx);
   json_object_set_boolean_member (trust, "use_client_certificate", TRUE);
   json_object_set_string_member (trust, "client_pfx", pfx);
   json_object_set_string_member (trust, "client_pfx_password", "Wr0ngPassw0rd");
@@ -408,7 +408,7 @@ test_cert_info_without_secrets (void)
   trust = json_object_get_object_member (json_object_get_object_member (
       json_object_get_object_member (json_object_get_object_member (policy, "settings"),
                                      "kata"), "trusted_connection"), "values");
-  pfx = kt_read_b64 (certs->client_pfx_legacy);
+  pfx = vt_read_b64 (certs->client_pfx_legacy);
   json_object_set_boolean_member (trust, "use_client_certificate", TRUE);
   json_object_set_string_member (trust, "client_pfx", pfx);
   json_object_set_string_member (trust, "client_pfx_password", "s3cret");
@@ -512,7 +512,7 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/host/emit-then-flush-delivers", test_emit_then_flush_delivers);
   g_test_add_func ("/kata/host/serve-sends-without-flush", test_serve_sends_without_flush);
   g_test_add_func ("/kata/host/outage-then-restart-no-loss", test_outage_then_restart_no_loss);
@@ -526,6 +526,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/server-settings-kept-across-processes",
                    test_server_settings_kept_across_processes);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   return rc;
 }

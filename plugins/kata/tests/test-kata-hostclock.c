@@ -108,7 +108,7 @@ run_kata (VigilHost *host, const char *verb)
 static void
 test_ttl_on_host_clock (void)
 {
-  KtCerts *certs;
+  VtCerts *certs;
   KtServer *srv;
   g_autofree char *state = NULL;
   g_autofree char *policy = NULL;
@@ -123,11 +123,11 @@ test_ttl_on_host_clock (void)
       g_test_skip ("VIGIL_CLI is not set");
       return;
     }
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
   state = g_dir_make_tmp ("kata-clock-XXXXXX", NULL);
   policy = g_build_filename (state, "policy.json", NULL);
-  pem = kt_read_text (certs->server_pem);
+  pem = vt_read_text (certs->server_pem);
   write_policy (policy, kt_server_port (srv), pem);
   cli (state, "device", "add", "pc1", "--group", "root");
   cli (state, "policy", "apply", policy, NULL, NULL);
@@ -147,7 +147,7 @@ test_ttl_on_host_clock (void)
   g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 3);
   vigil_host_free (host);
   kt_server_stop (srv);
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   vt_rm_rf (state);
 }
 

@@ -1,70 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The pure parts of the engine: the HTTP reply head parser, the server
- * reply parsers (acknowledgement, synchronization) with the JSON path they
- * name on errors, the importance of event types, and the TTL table.
+ * The pure parts of the engine: the server reply parsers (acknowledgement,
+ * synchronization) with the JSON path they name on errors, the importance
+ * of event types, and the TTL table. The HTTP head parser is the helper
+ * library's (plugin-api/util/tests/test-https-head.c).
  */
 #include "kata-engine.h"
 
 #include <string.h>
-
-static int
-head (const char *text, KataHttpHead *h, GError **error)
-{
-  return kata_http_parse_head (text, strlen (text), h, error);
-}
-
-static void
-test_head_complete (void)
-{
-  KataHttpHead h;
-
-  g_assert_cmpint (head ("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"
-                         "Connection: close\r\n\r\n{\"ack\":1}", &h, NULL), ==, 1);
-  g_assert_cmpuint (h.status, ==, 200);
-  g_assert_cmpint (h.content_length, ==, 12);
-  g_assert_true (h.close);
-  g_assert_cmpuint (h.header_len, ==, 58);
-}
-
-static void
-test_head_incomplete_needs_more (void)
-{
-  KataHttpHead h;
-
-  g_assert_cmpint (head ("HTTP/1.1 200 OK\r\nContent-Le", &h, NULL), ==, 0);
-  g_assert_cmpint (kata_http_parse_head (NULL, 0, &h, NULL), ==, 0);
-}
-
-static void
-test_head_malformed (void)
-{
-  const char *bad[] = {
-    "HTTP/2 200\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "FTP/1.1 200 OK\r\n\r\n",
-    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-    "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
-    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
-  };
-  KataHttpHead h;
-
-  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_assert_cmpint (head (bad[i], &h, &error), ==, -1);
-      g_assert_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL);
-    }
-}
-
-static void
-test_head_too_large (void)
-{
-  g_autofree char *big = g_strnfill (KATA_HTTP_MAX_HEADER + 10, 'a');
-  KataHttpHead h;
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (head (big, &h, &error), ==, -1);
-  g_assert_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL);
-}
 
 static void
 test_ack_reply (void)
@@ -210,10 +153,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/kata/http/head-complete", test_head_complete);
-  g_test_add_func ("/kata/http/head-incomplete-needs-more", test_head_incomplete_needs_more);
-  g_test_add_func ("/kata/http/head-malformed", test_head_malformed);
-  g_test_add_func ("/kata/http/head-too-large", test_head_too_large);
   g_test_add_func ("/kata/reply/ack", test_ack_reply);
   g_test_add_func ("/kata/reply/sync", test_sync_reply);
   g_test_add_func ("/kata/reply/sync-settings-checked", test_sync_settings_checked);

@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <string.h>
 
-static KtCerts *certs;
+static VtCerts *certs;
 
 static KtFx *
 fx_with_server (KtServer **srv)
@@ -148,13 +148,13 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  certs = kt_certs_new ();
+  certs = vt_certs_new ();
   g_test_add_func ("/kata/sync/settings-override-policy", test_settings_override_policy);
   g_test_add_func ("/kata/sync/settings-survive-restart", test_settings_survive_restart);
   g_test_add_func ("/kata/sync/settings-replaced-kept-cleared", test_settings_replaced_kept_cleared);
   g_test_add_func ("/kata/sync/invalid-settings-apply-nothing", test_invalid_settings_apply_nothing);
   g_test_add_func ("/kata/sync/task-schedule-passed-through", test_task_schedule_passed_through);
   rc = g_test_run ();
-  kt_certs_free (certs);
+  vt_certs_free (certs);
   return rc;
 }

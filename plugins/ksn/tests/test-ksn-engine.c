@@ -3,12 +3,11 @@
  * The ksn engine on its own: the privacy gate, the section's validation
  * rules, and look-ups against a loopback HTTPS service with a certificate
  * the test generates (trusted, untrusted, wrong name), through a loopback
- * CONNECT proxy, with malformed replies, and the cache's time-to-live on a
+ * CONNECT proxy, with malformed replies (HTTP and JSON), and the cache's time-to-live on a
  * fake clock.
  */
 #include "ksn-private.h"
-#include "tls-server.h"
-#include "net-fixture.h"
+#include "ksn-test-service.h"
 
 #include <string.h>
 #include <glib/gstdio.h>
@@ -289,15 +288,48 @@ test_http_error_reply (Certs *c, gconstpointer data)
   assert_lookup_fails (c, KT_REPLY_ERROR, c->cert, "replied with HTTP status 503");
 }
 
+/* Replies the old hand-written client took: each refused now, saying what
+ * was wrong, and no verdict taken from them. */
+static void
+test_malformed_http_refused (Certs *c, gconstpointer data)
+{
+  static const struct { const char *raw, *says; } bad[] = {
+    { "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{\"results\":[]}", "Content-Length" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 3abc\r\n\r\n{\"results\":[]}", "Content-Length" },
+    { "HTTP/1.1 200abc\r\nContent-Length: 14\r\n\r\n{\"results\":[]}", "status line" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"results\":[]}", "truncated" },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 14\r\nContent-Length: 2\r\n\r\n{\"results\":[]}",
+      "a second, different Content-Length" },
+  };
+  g_autoptr (KtServer) server = kt_server_start (c->cert, c->key, KT_REPLY_VERDICTS);
+  g_autofree char *url = NULL;
+  KsnLookup lookup = lookup_for (server, c->cert, &url);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GPtrArray) hashes = hashes_of ("sha256", SHA_MAL, NULL);
+      g_autoptr (GError) error = NULL;
+
+      vt_tls_server_script (kt_server_tls (server), bad[i].raw, -1, VT_ACTION_CLOSE);
+      g_assert_false (ksn_lookup (&lookup, hashes, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      if (strstr (error->message, "malformed HTTP reply") == NULL ||
+          strstr (error->message, bad[i].says) == NULL)
+        g_error ("%s: expected '%s' in '%s'", bad[i].raw, bad[i].says, error->message);
+      g_assert_null (nth (hashes, 0)->verdict);
+    }
+  g_assert_cmpuint (kt_server_requests (server), ==, G_N_ELEMENTS (bad));
+}
+
 static void
 test_through_connect_proxy (Certs *c, gconstpointer data)
 {
   g_autoptr (KtServer) server = kt_server_start (c->cert, c->key, KT_REPLY_VERDICTS);
-  g_autoptr (VtServer) proxy = vt_server_start (VT_SERVER_PROXY);
+  g_autoptr (VtProxy) proxy = vt_proxy_start (NULL);
   g_autofree char *url = NULL;
   KsnLookup lookup = lookup_for (server, c->cert, &url);
   g_autofree char *proxy_uri = g_strdup_printf ("http://ksn%%40corp:pa%%3Ass@127.0.0.1:%u",
-                                                vt_server_port (proxy));
+                                                vt_proxy_port (proxy));
   g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", kt_server_port (server));
   g_autofree char *seen = NULL, *auth = NULL;
   g_autofree char *b64 = g_base64_encode ((const guchar *) "ksn@corp:pa:ss", 14);
@@ -309,9 +341,9 @@ test_through_connect_proxy (Certs *c, gconstpointer data)
   ksn_lookup (&lookup, hashes, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (nth (hashes, 0)->verdict, ==, "clean");
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 1);
-  seen = vt_server_last_target (proxy);
-  auth = vt_server_last_auth (proxy);
+  g_assert_cmpuint (vt_proxy_accepted (proxy), ==, 1);
+  seen = vt_proxy_last_target (proxy);
+  auth = vt_proxy_last_auth (proxy);
   g_assert_cmpstr (seen, ==, target);
   g_assert_cmpstr (auth, ==, expected_auth);
 }
@@ -320,12 +352,12 @@ static void
 test_proxy_refusal_hides_credentials (Certs *c, gconstpointer data)
 {
   g_autoptr (KtServer) server = kt_server_start (c->cert, c->key, KT_REPLY_VERDICTS);
-  /* An echo server is no proxy: it answers the CONNECT with itself. */
-  g_autoptr (VtServer) not_proxy = vt_server_start (VT_SERVER_ECHO);
+  /* A TLS server is no proxy: it drops the CONNECT. */
+  g_autoptr (KtServer) not_proxy = kt_server_start (c->cert, c->key, KT_REPLY_VERDICTS);
   g_autofree char *url = NULL;
   KsnLookup lookup = lookup_for (server, c->cert, &url);
   g_autofree char *proxy_uri = g_strdup_printf ("http://bob:Sup3rSecret@127.0.0.1:%u",
-                                                vt_server_port (not_proxy));
+                                                kt_server_port (not_proxy));
   g_autoptr (GPtrArray) hashes = hashes_of ("sha256", SHA_CLEAN, NULL);
   g_autoptr (GError) error = NULL;
 
@@ -478,6 +510,7 @@ main (int argc, char **argv)
   ADD ("/ksn/garbage-reply", test_garbage_reply, NULL);
   ADD ("/ksn/bad-verdict-reply", test_bad_verdict_reply, NULL);
   ADD ("/ksn/http-error-reply", test_http_error_reply, NULL);
+  ADD ("/ksn/malformed-http-refused", test_malformed_http_refused, NULL);
   ADD ("/ksn/through-connect-proxy", test_through_connect_proxy, NULL);
   ADD ("/ksn/proxy-refusal-hides-credentials", test_proxy_refusal_hides_credentials, NULL);
   ADD ("/ksn/cache-ttl", test_cache_ttl, NULL);

@@ -10,8 +10,7 @@
  */
 #include "host-private.h"
 #include "vt-cli.h"
-#include "net-fixture.h"
-#include "tls-server.h"
+#include "ksn-test-service.h"
 
 #include <string.h>
 #include <glib/gstdio.h>
@@ -151,10 +150,10 @@ apply_on_endpoint (Fx *f, guint16 port)
 static void
 test_zero_connections_when_off (Fx *f, gconstpointer data)
 {
-  g_autoptr (VtServer) listener = vt_server_start (VT_SERVER_ECHO);
+  g_autoptr (KtServer) listener = kt_server_start (f->cert, f->key, KT_REPLY_VERDICTS);
   g_autofree char *service = g_strdup_printf ("\"service\":{\"values\":{\"endpoint\":"
                                               "\"https://127.0.0.1:%u/api/v1/reputation\"}}",
-                                              vt_server_port (listener));
+                                              kt_server_port (listener));
   g_autofree char *defaults = g_strdup_printf ("\"ksn\":{\"schema_version\":1,%s}", service);
   g_autofree char *accepted_only = g_strdup_printf (
     "\"ksn\":{\"schema_version\":1,\"statement\":{\"locked\":true,\"values\":{\"accepted\":true,"
@@ -174,13 +173,14 @@ test_zero_connections_when_off (Fx *f, gconstpointer data)
   g_assert_true (g_file_set_contents (local, "{\"ksn\":{\"usage\":{\"enabled\":true}}}", -1, NULL));
   vt_cli_run (&local_result, f->state, NULL, NULL, "device", "settings", "pc1", local, NULL);
   run_everything (f);
-  g_assert_cmpuint (vt_server_connections (listener), ==, 0);
+  g_assert_cmpuint (kt_server_connections (listener), ==, 0);
 
   /* The control: once allowed, the same run does reach the listener
-   * (which speaks no TLS, so the look-ups fail after connecting). */
-  apply_on_endpoint (f, vt_server_port (listener));
+   * (whose certificate no CA vouches for, so the look-ups fail after
+   * connecting). */
+  apply_on_endpoint (f, kt_server_port (listener));
   run_everything (f);
-  g_assert_cmpuint (vt_server_connections (listener), >, 0);
+  g_assert_cmpuint (kt_server_connections (listener), >, 0);
 }
 
 /* The demo of scripts/demo (examples/lab), with a KSN endpoint configured
@@ -190,7 +190,7 @@ static void
 test_zero_connections_in_demo_run (Fx *f, gconstpointer data)
 {
   g_autofree char *lab_sh = g_build_filename (VIGIL_SOURCE_ROOT, "examples", "lab", "lab.sh", NULL);
-  g_autoptr (VtServer) listener = vt_server_start (VT_SERVER_ECHO);
+  g_autoptr (KtServer) listener = kt_server_start (f->cert, f->key, KT_REPLY_VERDICTS);
   g_autofree char *lab = g_build_filename (f->dir, "lab", NULL);
   g_autofree char *state = g_build_filename (f->dir, "demo-state", NULL);
   g_autofree char *ksn_policies = NULL;
@@ -210,7 +210,7 @@ test_zero_connections_in_demo_run (Fx *f, gconstpointer data)
     "{\"schema_version\":1,\"statement\":{\"locked\":true,\"values\":{\"accepted\":true,"
     "\"version\":\"1.0\"}},\"service\":{\"locked\":true,\"values\":{\"endpoint\":"
     "\"https://127.0.0.1:%u/api/v1/reputation\"}}}}}\nJSON\n"
-    "v policy apply \"$LAB/ksn-$g.json\" >/dev/null; done\n", vt_server_port (listener));
+    "v policy apply \"$LAB/ksn-$g.json\" >/dev/null; done\n", kt_server_port (listener));
   /* The set-up of scripts/demo, then its detection. */
   script = g_strdup_printf (
     "set -e\n. \"$SRC/examples/lab/lab.sh\"\nmkdir -p \"$LAB\"\n"
@@ -243,7 +243,7 @@ test_zero_connections_in_demo_run (Fx *f, gconstpointer data)
   vt_cli_run (&events, state, NULL, NULL, "events", "--type", "ioc.found", "--limit", "0", NULL);
   g_assert_cmpint (events.status, ==, 0);
   g_assert_nonnull (strstr (events.out, "pc-bob"));
-  g_assert_cmpuint (vt_server_connections (listener), ==, 0);
+  g_assert_cmpuint (kt_server_connections (listener), ==, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -347,18 +347,18 @@ static void
 test_through_general_proxy (Fx *f, gconstpointer data)
 {
   g_autoptr (KtServer) server = kt_server_start (f->cert, f->key, KT_REPLY_VERDICTS);
-  g_autoptr (VtServer) proxy = vt_server_start (VT_SERVER_PROXY);
+  g_autoptr (VtProxy) proxy = vt_proxy_start (NULL);
   g_autofree char *general = g_strdup_printf (
     "\"general\":{\"schema_version\":1,\"proxy\":{\"locked\":true,\"values\":{\"mode\":\"manual\","
-    "\"address\":\"127.0.0.1\",\"port\":%u}}}", vt_server_port (proxy));
+    "\"address\":\"127.0.0.1\",\"port\":%u}}}", vt_proxy_port (proxy));
   g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", kt_server_port (server));
   g_autofree char *seen = NULL;
 
   apply_on (f, kt_server_port (server), NULL, NULL, general);
   create_lookup (open_host (f));
   vigil_host_run_until_idle (f->host, NULL);
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 1);
-  seen = vt_server_last_target (proxy);
+  g_assert_cmpuint (vt_proxy_accepted (proxy), ==, 1);
+  seen = vt_proxy_last_target (proxy);
   g_assert_cmpstr (seen, ==, target);
   g_assert_cmpuint (kt_server_requests (server), ==, 1);
 }
@@ -367,20 +367,20 @@ static void
 test_through_console_proxy (Fx *f, gconstpointer data)
 {
   g_autoptr (KtServer) server = kt_server_start (f->cert, f->key, KT_REPLY_VERDICTS);
-  g_autoptr (VtServer) console = vt_server_start (VT_SERVER_PROXY);
-  g_autoptr (VtServer) general_proxy = vt_server_start (VT_SERVER_PROXY);
+  g_autoptr (VtProxy) console = vt_proxy_start (NULL);
+  g_autoptr (VtProxy) general_proxy = vt_proxy_start (NULL);
   g_autofree char *general = g_strdup_printf (
     "\"general\":{\"schema_version\":1,\"proxy\":{\"locked\":true,\"values\":{\"mode\":\"manual\","
-    "\"address\":\"127.0.0.1\",\"port\":%u}}}", vt_server_port (general_proxy));
+    "\"address\":\"127.0.0.1\",\"port\":%u}}}", vt_proxy_port (general_proxy));
   g_autofree char *service = g_strdup_printf (",\"console_proxy_address\":\"127.0.0.1\","
-                                              "\"console_proxy_port\":%u", vt_server_port (console));
+                                              "\"console_proxy_port\":%u", vt_proxy_port (console));
 
   apply_on (f, kt_server_port (server), ",\"use_console_proxy\":true", service, general);
   create_lookup (open_host (f));
   vigil_host_run_until_idle (f->host, NULL);
   /* The console's proxy carries KSN traffic; the general proxy sees none. */
-  g_assert_cmpuint (vt_server_connections (console), ==, 1);
-  g_assert_cmpuint (vt_server_connections (general_proxy), ==, 0);
+  g_assert_cmpuint (vt_proxy_accepted (console), ==, 1);
+  g_assert_cmpuint (vt_proxy_accepted (general_proxy), ==, 0);
   g_assert_cmpuint (kt_server_requests (server), ==, 1);
 }
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A loopback HTTPS reputation service for tests: a certificate generated
- * by the test (self-signed, with the subjectAltName asked for), OpenSSL on
- * its own thread, one request per connection, and counters. Verdicts follow
- * the first hex digit of each hash: 'a' malicious, 'c' clean, others left
- * out of the reply (so the client calls them unknown).
+ * The reputation service of the ksn tests, on the project's shared
+ * loopback TLS server (vt-tls-server.h): verdicts follow the first hex
+ * digit of each hash ('a' malicious, 'c' clean, others left out of the
+ * reply, so the client calls them unknown), or the reply is one of the
+ * broken ones the tests need. Certificates are made by the test with the
+ * subjectAltName it asks for.
  */
 #pragma once
 
-#include <glib.h>
+#include "vt-tls-server.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,8 @@ KtServer *kt_server_start       (const char *cert_path, const char *key_path,
                                  KtReply reply);
 void      kt_server_stop        (KtServer *server);
 guint16   kt_server_port        (KtServer *server);
+/* The shared server underneath, for scripted raw replies. */
+VtTlsServer *kt_server_tls      (KtServer *server);
 /* TCP connections accepted / requests answered so far. */
 guint     kt_server_connections (KtServer *server);
 guint     kt_server_requests    (KtServer *server);

@@ -1,33 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The loopback HTTPS reputation service of the ksn tests (tls-server.h).
- * Connections are served one at a time on the server thread, which is all
- * the client under test needs; the listening socket is shut down to stop.
+ * The ksn tests' reputation service (ksn-test-service.h): the verdict
+ * logic and the broken replies, as a handler of the shared loopback TLS
+ * server, one request per connection as the plugin sends them.
  */
-#include "tls-server.h"
+#include "ksn-test-service.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <json-glib/json-glib.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 struct _KtServer {
-  KtReply   reply;
-  SSL_CTX  *ctx;
-  int       listen_fd;
-  guint16   port;
-  GThread  *thread;
-  gint      connections;
-  gint      requests;
-  GMutex    lock;
-  char     *last_body;
+  VtTlsServer *tls;
+  KtReply      reply;
 };
 
 void
@@ -153,102 +139,25 @@ reply_text (KtReply mode, const char *body)
 /* Serving                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Reads the head and a Content-Length body; NULL on any trouble. */
-static char *
-read_request (SSL *ssl)
+static VtAction
+handle (const VtRequest *request, GString *reply, gpointer user_data)
 {
-  g_autoptr (GString) data = g_string_new (NULL);
-  char buf[4096];
-  const char *end, *cl;
-  gsize length = 0;
+  KtServer *server = user_data;
+  g_autofree char *text = reply_text (server->reply, request->body);
 
-  while ((end = strstr (data->str, "\r\n\r\n")) == NULL)
-    {
-      int n = SSL_read (ssl, buf, sizeof buf);
-
-      if (n <= 0 || data->len > 65536)
-        return NULL;
-      g_string_append_len (data, buf, n);
-    }
-  cl = g_strstr_len (data->str, end - data->str, "Content-Length:");
-  if (cl)
-    length = g_ascii_strtoull (cl + 15, NULL, 10);
-  while (data->len - (end - data->str + 4) < length)
-    {
-      gsize head = end - data->str;
-      int n = SSL_read (ssl, buf, sizeof buf);
-
-      if (n <= 0)
-        return NULL;
-      g_string_append_len (data, buf, n);
-      end = data->str + head;
-    }
-  return g_strndup (end + 4, length);
-}
-
-static void
-serve_one (KtServer *server, int fd)
-{
-  SSL *ssl = SSL_new (server->ctx);
-  g_autofree char *body = NULL;
-  g_autofree char *reply = NULL;
-
-  SSL_set_fd (ssl, fd);
-  if (SSL_accept (ssl) == 1 && (body = read_request (ssl)) != NULL)
-    {
-      g_atomic_int_inc (&server->requests);
-      g_mutex_lock (&server->lock);
-      g_free (server->last_body);
-      server->last_body = g_strdup (body);
-      g_mutex_unlock (&server->lock);
-      reply = reply_text (server->reply, body);
-      SSL_write (ssl, reply, strlen (reply));
-      SSL_shutdown (ssl);
-    }
-  ERR_clear_error ();
-  SSL_free (ssl);
-}
-
-static gpointer
-serve (gpointer data)
-{
-  KtServer *server = data;
-
-  for (;;)
-    {
-      int fd = accept (server->listen_fd, NULL, NULL);
-
-      if (fd < 0 && errno == EINTR)
-        continue;
-      if (fd < 0)
-        break;
-      g_atomic_int_inc (&server->connections);
-      serve_one (server, fd);
-      close (fd);
-    }
-  return NULL;
+  g_string_append (reply, text);
+  return VT_ACTION_CLOSE;
 }
 
 KtServer *
 kt_server_start (const char *cert_path, const char *key_path, KtReply reply)
 {
   KtServer *server = g_new0 (KtServer, 1);
-  struct sockaddr_in addr = { .sin_family = AF_INET };
-  socklen_t len = sizeof addr;
+  VtTlsServerOptions options = { .cert_pem = cert_path, .key_pem = key_path,
+                                 .handler = handle, .user_data = server };
 
   server->reply = reply;
-  g_mutex_init (&server->lock);
-  server->ctx = SSL_CTX_new (TLS_server_method ());
-  g_assert_cmpint (SSL_CTX_use_certificate_file (server->ctx, cert_path, SSL_FILETYPE_PEM), ==, 1);
-  g_assert_cmpint (SSL_CTX_use_PrivateKey_file (server->ctx, key_path, SSL_FILETYPE_PEM), ==, 1);
-
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  server->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint (bind (server->listen_fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_cmpint (listen (server->listen_fd, 16), ==, 0);
-  getsockname (server->listen_fd, (struct sockaddr *) &addr, &len);
-  server->port = ntohs (addr.sin_port);
-  server->thread = g_thread_new ("kt-server", serve, server);
+  server->tls = vt_tls_server_start (&options);
   return server;
 }
 
@@ -257,40 +166,36 @@ kt_server_stop (KtServer *server)
 {
   if (server == NULL)
     return;
-  shutdown (server->listen_fd, SHUT_RDWR);
-  g_thread_join (server->thread);
-  close (server->listen_fd);
-  SSL_CTX_free (server->ctx);
-  g_free (server->last_body);
-  g_mutex_clear (&server->lock);
+  vt_tls_server_stop (server->tls);
   g_free (server);
 }
 
 guint16
 kt_server_port (KtServer *server)
 {
-  return server->port;
+  return vt_tls_server_port (server->tls);
+}
+
+VtTlsServer *
+kt_server_tls (KtServer *server)
+{
+  return server->tls;
 }
 
 guint
 kt_server_connections (KtServer *server)
 {
-  return g_atomic_int_get (&server->connections);
+  return vt_tls_server_accepted (server->tls);
 }
 
 guint
 kt_server_requests (KtServer *server)
 {
-  return g_atomic_int_get (&server->requests);
+  return vt_tls_server_requests (server->tls);
 }
 
 char *
 kt_server_last_body (KtServer *server)
 {
-  char *body;
-
-  g_mutex_lock (&server->lock);
-  body = g_strdup (server->last_body);
-  g_mutex_unlock (&server->lock);
-  return body;
+  return vt_tls_server_last_body (server->tls);
 }

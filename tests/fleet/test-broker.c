@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The broker as the fleet configures it, against a real nats-server with
+ * real TLS: who may connect, what a device may read and publish, what the
+ * console may, runs kept for an offline device and stored once per
+ * message id, and revocation while the broker keeps running.
+ */
+#include "fleet-broker.h"
+#include "fleet-common.h"
+#include "fleet-jetstream.h"
+#include "fleet-pki.h"
+#include "fleet-subjects.h"
+#include "vt-fleet.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+static const char *const devices[] = { "dev-a", "dev-b", "dev-c", NULL };
+
+static void
+setup (VtFleet *f, gconstpointer data)
+{
+  vt_fleet_setup (f, devices);
+}
+
+static void
+teardown (VtFleet *f, gconstpointer data)
+{
+  vt_fleet_teardown (f);
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+static void
+publish_run (VtFleet *f, const char *id, const char *run_id, const char *body,
+             gboolean expect_duplicate)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run (id);
+  gboolean duplicate = !expect_duplicate;
+
+  g_assert_true (vigil_fleet_publish (f->console->js, subject, run_id, body,
+                                      (int) strlen (body), &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (duplicate, ==, expect_duplicate);
+}
+
+static uint64_t
+stream_msgs (VtFleet *f, const char *stream, const char *subject_filter)
+{
+  jsStreamInfo *si = NULL;
+  jsOptions o;
+  jsErrCode jerr = 0;
+  uint64_t n = 0;
+
+  jsOptions_Init (&o);
+  o.Stream.Info.SubjectsFilter = subject_filter;
+  g_assert_cmpint (js_GetStreamInfo (&si, f->console->js, stream, &o, &jerr),
+                   ==, NATS_OK);
+  if (subject_filter == NULL)
+    n = si->State.Msgs;
+  else
+    for (int i = 0; si->State.Subjects && i < si->State.Subjects->Count; i++)
+      n += si->State.Subjects->List[i].Msgs;
+  jsStreamInfo_Destroy (si);
+  return n;
+}
+
+static uint64_t
+consumer_pending (VtFleet *f, const char *id)
+{
+  g_autofree char *consumer = vigil_fleet_consumer_runs (id);
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  uint64_t n;
+
+  g_assert_cmpint (js_GetConsumerInfo (&ci, f->console->js,
+                                       VIGIL_FLEET_STREAM_RUNS, consumer,
+                                       NULL, &jerr), ==, NATS_OK);
+  n = ci->NumPending + (uint64_t) ci->NumAckPending;
+  jsConsumerInfo_Destroy (ci);
+  return n;
+}
+
+/* Fetches exactly one run as device @c and acknowledges it; returns its body. */
+static char *
+fetch_one_run (VtClient *c, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  natsSubscription *sub = vigil_fleet_device_runs_subscribe (c->js, id, &error);
+  natsMsgList list = { 0 };
+  jsErrCode jerr = 0;
+  char *body;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (natsSubscription_Fetch (&list, sub, 1,
+                                           VT_BROKER_WAIT_S * 1000, &jerr),
+                   ==, NATS_OK);
+  g_assert_cmpint (list.Count, ==, 1);
+  body = g_strndup (natsMsg_GetData (list.Msgs[0]),
+                    natsMsg_GetDataLength (list.Msgs[0]));
+  g_assert_cmpint (natsMsg_AckSync (list.Msgs[0], NULL, &jerr), ==, NATS_OK);
+  natsMsgList_Destroy (&list);
+  natsSubscription_Destroy (sub);
+  return body;
+}
+
+/* ---- the configuration alone ---------------------------------------- */
+
+/* What cannot be written safely into nats-server's configuration is
+ * refused, naming what was wrong. */
+static void
+test_config_refuses_unsafe_values (void)
+{
+  const char *bad_devices[] = { "dev-a", "dev.b", NULL };
+  VigilFleetBrokerConfig c = {
+    .server_name = "s", .host = "127.0.0.1", .store_dir = "/tmp/store",
+    .ca_file = "/tmp/ca.crt", .cert_file = "/tmp/s.crt", .key_file = "/tmp/s.key",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  c.devices = bad_devices;
+  g_assert_null (vigil_fleet_broker_config_render (&c, &error));
+  g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "device 2"));
+  g_clear_error (&error);
+  c.devices = NULL;
+  c.store_dir = "/tmp/x\"\ninclude /etc/passwd";
+  g_assert_null (vigil_fleet_broker_config_render (&c, &error));
+  g_assert_nonnull (strstr (error->message, "store folder"));
+  g_clear_error (&error);
+  c.store_dir = "/tmp/store";
+  text = vigil_fleet_broker_config_render (&c, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (text, "verify_and_map: true"));
+}
+
+/* ---- against the broker ---------------------------------------------- */
+
+static void
+test_device_gets_its_run (VtFleet *f, gconstpointer data)
+{
+  VtClient *a = vt_client_connect (f, "dev-a");
+  g_autofree char *body = NULL;
+
+  publish_run (f, "dev-a", "run-1", "{\"run\":1}", FALSE);
+  body = fetch_one_run (a, "dev-a");
+  g_assert_cmpstr (body, ==, "{\"run\":1}");
+  /* Work queue: acknowledged, the run is gone from the stream. */
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_RUNS, NULL), ==, 0);
+  vt_client_free (a);
+}
+
+/* Device A's credentials cannot receive device B's runs by any route: not
+ * by subscribing to B's subject, not by pulling from B's consumer, not by
+ * making a consumer of its own, not by reading the stream. B's run stays
+ * pending and B gets it. */
+static void
+test_device_cannot_take_anothers_runs (VtFleet *f, gconstpointer data)
+{
+  VtClient *a = vt_client_connect (f, "dev-a");
+  VtClient *b = NULL;
+  natsSubscription *sub = NULL;
+  g_autofree char *body = NULL;
+  const char *forbidden[] = {
+    "$JS.API.CONSUMER.MSG.NEXT.VIGIL_RUNS.run-dev-b",
+    "$JS.API.CONSUMER.CREATE.VIGIL_RUNS",
+    "$JS.API.CONSUMER.DURABLE.CREATE.VIGIL_RUNS.mine",
+    "$JS.API.STREAM.MSG.GET.VIGIL_RUNS",
+    "$JS.API.CONSUMER.DELETE.VIGIL_RUNS.run-dev-b",
+    NULL,
+  };
+
+  publish_run (f, "dev-b", "run-b-1", "{\"for\":\"b\"}", FALSE);
+  natsConnection_SubscribeSync (&sub, a->nc, "vigil.run.dev-b");
+  vt_client_wait_error (a, "Permissions Violation for Subscription to \"vigil.run.dev-b\"");
+  for (gsize i = 0; forbidden[i]; i++) {
+    g_autofree char *needle =
+      g_strdup_printf ("Permissions Violation for Publish to \"%s\"", forbidden[i]);
+    natsConnection_PublishRequestString (a->nc, forbidden[i],
+                                         "vigil.inbox.dev-a.steal", "{}");
+    vt_client_wait_error (a, needle);
+  }
+  g_assert_cmpuint (consumer_pending (f, "dev-b"), ==, 1);
+  b = vt_client_connect (f, "dev-b");
+  body = fetch_one_run (b, "dev-b");
+  g_assert_cmpstr (body, ==, "{\"for\":\"b\"}");
+  natsSubscription_Destroy (sub);
+  vt_client_free (a);
+  vt_client_free (b);
+}
+
+/* Device A cannot publish B's events; its own are stored; the console
+ * may publish for any device and reads every device's reports. */
+static void
+test_device_cannot_forge_anothers_events (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VtClient *a = vt_client_connect (f, "dev-a");
+  g_autofree char *forged = vigil_fleet_subject_report ("dev-b", "event");
+  g_autofree char *own = vigil_fleet_subject_report ("dev-a", "event");
+
+  natsConnection_PublishString (a->nc, forged, "{\"forged\":true}");
+  g_autofree char *needle =
+    g_strdup_printf ("Permissions Violation for Publish to \"%s\"", forged);
+  vt_client_wait_error (a, needle);
+  g_assert_true (vigil_fleet_publish (a->js, own, "a-ev-1", "{}", 2, NULL, &error));
+  g_assert_no_error (error);
+  /* The stream acknowledged A's own event, published after the forgery
+   * on the same connection: the forgery was refused, not late. */
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_REPORTS, forged), ==, 0);
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_REPORTS, own), ==, 1);
+  g_assert_true (vigil_fleet_publish (f->console->js, forged, "console-1",
+                                      "{}", 2, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_REPORTS, forged), ==, 1);
+  vt_client_free (a);
+}
+
+/* Settings: a device reads its own key (direct get, its own consumer),
+ * and another device's key not at all. */
+static void
+test_device_reads_only_its_settings (VtFleet *f, gconstpointer data)
+{
+  VtClient *a = vt_client_connect (f, "dev-a");
+  kvStore *kv = NULL;
+  natsMsg *msg = NULL;
+  jsDirectGetMsgOptions dg;
+  jsErrCode jerr = 0;
+  g_autofree char *own = vigil_fleet_subject_settings ("dev-a");
+  g_autofree char *other = g_strdup_printf ("$JS.API.DIRECT.GET.%s.$KV.%s.dev-b",
+                                            VIGIL_FLEET_STREAM_SETTINGS,
+                                            VIGIL_FLEET_SETTINGS_BUCKET);
+
+  g_assert_cmpint (js_KeyValue (&kv, f->console->js,
+                                VIGIL_FLEET_SETTINGS_BUCKET), ==, NATS_OK);
+  g_assert_cmpint (kvStore_PutString (NULL, kv, "dev-a", "{\"a\":1}"), ==, NATS_OK);
+  g_assert_cmpint (kvStore_PutString (NULL, kv, "dev-b", "{\"b\":1}"), ==, NATS_OK);
+  jsDirectGetMsgOptions_Init (&dg);
+  dg.LastBySubject = own;
+  g_assert_cmpint (js_DirectGetMsg (&msg, a->js, VIGIL_FLEET_STREAM_SETTINGS,
+                                    NULL, &dg), ==, NATS_OK);
+  g_assert_cmpstr (natsMsg_GetData (msg), ==, "{\"a\":1}");
+  natsMsg_Destroy (msg);
+  natsConnection_PublishRequestString (a->nc, other, "vigil.inbox.dev-a.x", "");
+  g_autofree char *needle =
+    g_strdup_printf ("Permissions Violation for Publish to \"%s\"", other);
+  vt_client_wait_error (a, needle);
+  (void) jerr;
+  kvStore_Destroy (kv);
+  vt_client_free (a);
+}
+
+/* A run published while its device is offline is kept and delivered
+ * when the device connects. */
+static void
+test_offline_device_gets_run_on_connect (VtFleet *f, gconstpointer data)
+{
+  VtClient *c = NULL;
+  g_autofree char *body = NULL;
+
+  publish_run (f, "dev-c", "run-c-1", "{\"for\":\"c\"}", FALSE);
+  g_assert_cmpuint (consumer_pending (f, "dev-c"), ==, 1);
+  c = vt_client_connect (f, "dev-c");
+  body = fetch_one_run (c, "dev-c");
+  g_assert_cmpstr (body, ==, "{\"for\":\"c\"}");
+  g_assert_cmpuint (consumer_pending (f, "dev-c"), ==, 0);
+  vt_client_free (c);
+}
+
+/* The same run id published twice (a console retrying) is stored once. */
+static void
+test_run_deduplicated_by_id (VtFleet *f, gconstpointer data)
+{
+  VtClient *a = NULL;
+  g_autofree char *body = NULL;
+
+  publish_run (f, "dev-a", "task-7.round-3.dev-a", "{\"try\":1}", FALSE);
+  publish_run (f, "dev-a", "task-7.round-3.dev-a", "{\"try\":2}", TRUE);
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_RUNS, NULL), ==, 1);
+  g_assert_cmpuint (consumer_pending (f, "dev-a"), ==, 1);
+  a = vt_client_connect (f, "dev-a");
+  body = fetch_one_run (a, "dev-a");
+  g_assert_cmpstr (body, ==, "{\"try\":1}");
+  g_assert_cmpuint (consumer_pending (f, "dev-a"), ==, 0);
+  vt_client_free (a);
+}
+
+/* Revocation: the configuration is rewritten without the device and the
+ * broker reloads it. The revoked device's live connection is closed, it
+ * cannot connect again, the other devices stay connected, and the broker
+ * is the same process throughout. */
+static void
+test_revocation_without_restart (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VtClient *a = vt_client_connect (f, "dev-a");
+  VtClient *b = vt_client_connect (f, "dev-b");
+  VtClient *again = NULL;
+  g_autofree char *crt = vt_fleet_device_file (f, "dev-a", "crt");
+  g_autofree char *key = vt_fleet_device_file (f, "dev-a", "key");
+  g_autofree char *b_event = vigil_fleet_subject_report ("dev-b", "event");
+  GPid pid = vt_broker_pid (f->broker);
+  gsize mark;
+
+  g_ptr_array_remove_index (f->devices, 0);
+  g_assert_cmpstr (g_ptr_array_index (f->devices, 0), ==, "dev-b");
+  vt_fleet_write_config (f);
+  mark = vt_broker_log_mark (f->broker);
+  g_assert_true (vigil_fleet_broker_reload (pid, &error));
+  vt_broker_wait_log (f->broker, mark, "Reloaded server configuration");
+  /* Nothing else closes it: reconnection is off and the test did not. */
+  vt_client_wait_closed (a);
+  g_assert_cmpint (natsConnection_Status (a->nc), ==, NATS_CONN_STATUS_CLOSED);
+  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &again), !=, NATS_OK);
+  vt_broker_wait_log (f->broker, mark, "authentication error");
+  g_assert_true (vigil_fleet_publish (b->js, b_event, "b-ev-1", "{}", 2, NULL,
+                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (natsConnection_Status (b->nc), ==, NATS_CONN_STATUS_CONNECTED);
+  g_assert_true (vt_broker_running (f->broker));
+  g_assert_cmpint (vt_broker_pid (f->broker), ==, pid);
+  vigil_fleet_device_consumers_delete (f->console->js, "dev-a", &error);
+  g_assert_no_error (error);
+  vt_client_free (again);
+  vt_client_free (a);
+  vt_client_free (b);
+}
+
+/* No client certificate, no connection: the TLS handshake fails. */
+static void
+test_connection_without_certificate_refused (VtFleet *f, gconstpointer data)
+{
+  VtClient *c = NULL;
+  gsize mark = vt_broker_log_mark (f->broker);
+
+  g_assert_cmpint (vt_client_try (f, NULL, NULL, NULL, &c), !=, NATS_OK);
+  vt_broker_wait_log (f->broker, mark, "TLS handshake error");
+  vt_client_free (c);
+}
+
+/* A certificate for an enrolled id but from another CA is refused too:
+ * the name is nothing without the deployment's signature. */
+static void
+test_certificate_from_other_ca_refused (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (f->dir, "rogue", NULL);
+  g_autofree char *ca_crt = g_build_filename (dir, "ca.crt", NULL);
+  g_autofree char *ca_key = g_build_filename (dir, "ca.key", NULL);
+  g_autofree char *key = g_build_filename (dir, "dev-a.key", NULL);
+  g_autofree char *crt = g_build_filename (dir, "dev-a.crt", NULL);
+  g_autoptr (VigilFleetCa) rogue = NULL;
+  g_autofree char *csr = NULL, *cert = NULL;
+  VtClient *c = NULL;
+  gsize mark;
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  rogue = vigil_fleet_ca_create ("rogue", ca_crt, ca_key, &error);
+  csr = vigil_fleet_device_request_new ("dev-a", key, &error);
+  cert = vigil_fleet_ca_sign_device (rogue, "dev-a", csr, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, NULL));
+  mark = vt_broker_log_mark (f->broker);
+  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &c), !=, NATS_OK);
+  vt_broker_wait_log (f->broker, mark, "TLS handshake error");
+  vt_client_free (c);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  vigil_fleet_process_init ();
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/fleet/broker/config-refuses-unsafe-values",
+                   test_config_refuses_unsafe_values);
+#define ADD(name, fn) \
+  g_test_add ("/fleet/broker/" name, VtFleet, NULL, setup, fn, teardown)
+  ADD ("device-gets-its-run", test_device_gets_its_run);
+  ADD ("device-cannot-take-anothers-runs", test_device_cannot_take_anothers_runs);
+  ADD ("device-cannot-forge-anothers-events", test_device_cannot_forge_anothers_events);
+  ADD ("device-reads-only-its-settings", test_device_reads_only_its_settings);
+  ADD ("offline-device-gets-run-on-connect", test_offline_device_gets_run_on_connect);
+  ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
+  ADD ("revocation-without-restart", test_revocation_without_restart);
+  ADD ("connection-without-certificate-refused", test_connection_without_certificate_refused);
+  ADD ("certificate-from-other-ca-refused", test_certificate_from_other_ca_refused);
+#undef ADD
+  rc = g_test_run ();
+  vigil_fleet_process_shutdown ();
+  return rc;
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The fleet tests' deployment and clients (see vt-fleet.h).
+ */
+#include "vt-fleet.h"
+
+#include "fleet-broker.h"
+#include "fleet-common.h"
+#include "fleet-jetstream.h"
+#include "fleet-pki.h"
+#include "vt-cli.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+/* ---- clients ------------------------------------------------------- */
+
+static void
+on_error (natsConnection *nc, natsSubscription *sub, natsStatus err,
+          void *closure)
+{
+  VtClient *c = closure;
+  const char *text = NULL;
+
+  natsConnection_GetLastError (nc, &text);
+  g_mutex_lock (&c->lock);
+  g_ptr_array_add (c->errors, g_strdup_printf ("%s: %s", natsStatus_GetText (err),
+                                               text ? text : ""));
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+}
+
+static void
+on_closed (natsConnection *nc, void *closure)
+{
+  VtClient *c = closure;
+
+  g_mutex_lock (&c->lock);
+  c->closed = TRUE;
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+}
+
+natsStatus
+vt_client_try (VtFleet *f, const char *cert, const char *key, const char *id,
+               VtClient **client)
+{
+  g_autoptr (GError) error = NULL;
+  VtClient *c = g_new0 (VtClient, 1);
+  natsOptions *opts = NULL;
+  natsStatus s;
+
+  g_mutex_init (&c->lock);
+  g_cond_init (&c->cond);
+  c->errors = g_ptr_array_new_with_free_func (g_free);
+  if (cert != NULL) {
+    opts = vigil_fleet_options_new (vt_broker_url (f->broker), f->ca_crt,
+                                    cert, key, id, &error);
+    g_assert_no_error (error);
+  } else {
+    /* What a stranger without a client certificate can do: trust the CA. */
+    g_assert_cmpint (natsOptions_Create (&opts), ==, NATS_OK);
+    natsOptions_SetURL (opts, vt_broker_url (f->broker));
+    natsOptions_SetSecure (opts, true);
+    natsOptions_LoadCATrustedCertificates (opts, f->ca_crt);
+  }
+  natsOptions_SetAllowReconnect (opts, false);
+  natsOptions_SetErrorHandler (opts, on_error, c);
+  natsOptions_SetClosedCB (opts, on_closed, c);
+  s = natsConnection_Connect (&c->nc, opts);
+  natsOptions_Destroy (opts);
+  if (s == NATS_OK)
+    g_assert_cmpint (natsConnection_JetStream (&c->js, c->nc, NULL), ==, NATS_OK);
+  *client = c;
+  return s;
+}
+
+VtClient *
+vt_client_connect (VtFleet *f, const char *id)
+{
+  g_autofree char *cert = id ? vt_fleet_device_file (f, id, "crt")
+                             : g_strdup (f->console_crt);
+  g_autofree char *key = id ? vt_fleet_device_file (f, id, "key")
+                            : g_strdup (f->console_key);
+  VtClient *c = NULL;
+  natsStatus s = vt_client_try (f, cert, key, id, &c);
+
+  if (s != NATS_OK)
+    g_error ("cannot connect as %s: %s: %s", id ? id : "the console",
+             natsStatus_GetText (s), nats_GetLastError (NULL));
+  return c;
+}
+
+void
+vt_client_free (VtClient *c)
+{
+  if (c == NULL)
+    return;
+  jsCtx_Destroy (c->js);
+  if (c->nc) {
+    natsConnection_Close (c->nc);
+    /* The closed callback may still run: wait for it before freeing c. */
+    vt_client_wait_closed (c);
+    natsConnection_Destroy (c->nc);
+  }
+  g_ptr_array_unref (c->errors);
+  g_mutex_clear (&c->lock);
+  g_cond_clear (&c->cond);
+  g_free (c);
+}
+
+static gboolean
+has_error (VtClient *c, const char *needle)
+{
+  for (guint i = 0; i < c->errors->len; i++)
+    if (strstr (g_ptr_array_index (c->errors, i), needle))
+      return TRUE;
+  return FALSE;
+}
+
+void
+vt_client_wait_error (VtClient *c, const char *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + VT_BROKER_WAIT_S * G_USEC_PER_SEC;
+
+  g_mutex_lock (&c->lock);
+  while (!has_error (c, needle))
+    if (!g_cond_wait_until (&c->cond, &c->lock, deadline))
+      g_error ("the broker reported no error with \"%s\" (%u others)",
+               needle, c->errors->len);
+  g_mutex_unlock (&c->lock);
+}
+
+void
+vt_client_wait_closed (VtClient *c)
+{
+  gint64 deadline = g_get_monotonic_time () + VT_BROKER_WAIT_S * G_USEC_PER_SEC;
+
+  g_mutex_lock (&c->lock);
+  while (!c->closed)
+    if (!g_cond_wait_until (&c->cond, &c->lock, deadline))
+      g_error ("the connection was not closed");
+  g_mutex_unlock (&c->lock);
+}
+
+/* ---- the deployment ------------------------------------------------ */
+
+char *
+vt_fleet_device_file (VtFleet *f, const char *id, const char *ext)
+{
+  g_autofree char *name = g_strdup_printf ("%s.%s", id, ext);
+
+  return g_build_filename (f->dir, "devices", name, NULL);
+}
+
+/* Enrollment as designed: the device makes its key and request; the
+ * console's CA signs; the device stores its certificate. */
+static void
+enroll (VtFleet *f, VigilFleetCa *ca, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *key = vt_fleet_device_file (f, id, "key");
+  g_autofree char *crt = vt_fleet_device_file (f, id, "crt");
+  g_autofree char *csr = vigil_fleet_device_request_new (id, key, &error);
+  g_autofree char *cert = NULL;
+
+  g_assert_no_error (error);
+  cert = vigil_fleet_ca_sign_device (ca, id, csr, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, &error));
+  g_ptr_array_add (f->devices, g_strdup (id));
+}
+
+void
+vt_fleet_write_config (VtFleet *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
+  /* Borrowed strings: the array must not free them. */
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  VigilFleetBrokerConfig config = {
+    .server_name = "vigil-test", .host = "127.0.0.1", .port = 0,
+    .store_dir = store, .ca_file = f->ca_crt, .cert_file = f->server_crt,
+    .key_file = f->server_key,
+  };
+
+  for (guint i = 0; i < f->devices->len; i++)
+    g_ptr_array_add (ids, g_ptr_array_index (f->devices, i));
+  g_ptr_array_add (ids, NULL);
+  config.devices = (const char *const *) ids->pdata;
+  g_assert_true (vigil_fleet_broker_config_write (&config, f->config, &error));
+  g_assert_no_error (error);
+}
+
+static void
+make_pki (VtFleet *f, const char *const *device_ids)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VigilFleetCa) ca = NULL;
+  g_autofree char *devices = g_build_filename (f->dir, "devices", NULL);
+  const char *names[] = { "127.0.0.1", "localhost", NULL };
+
+  ca = vigil_fleet_ca_create ("test", f->ca_crt, f->ca_key, &error);
+  g_assert_no_error (error);
+  g_assert_true (vigil_fleet_ca_issue_server (ca, names, f->server_crt,
+                                              f->server_key, &error));
+  g_assert_true (vigil_fleet_ca_issue_console (ca, f->console_crt,
+                                               f->console_key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir (devices, 0700), ==, 0);
+  for (gsize i = 0; device_ids[i]; i++)
+    enroll (f, ca, device_ids[i]);
+}
+
+void
+vt_fleet_setup (VtFleet *f, const char *const *device_ids)
+{
+  g_autoptr (GError) error = NULL;
+
+  memset (f, 0, sizeof *f);
+  f->dir = g_dir_make_tmp ("vigil-fleet-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+#define IN(name) g_build_filename (f->dir, name, NULL)
+  f->ca_crt = IN ("ca.crt");
+  f->ca_key = IN ("ca.key");
+  f->server_crt = IN ("server.crt");
+  f->server_key = IN ("server.key");
+  f->console_crt = IN ("console.crt");
+  f->console_key = IN ("console.key");
+  f->config = IN ("nats.conf");
+#undef IN
+  f->devices = g_ptr_array_new_with_free_func (g_free);
+  make_pki (f, device_ids);
+  vt_fleet_write_config (f);
+  f->broker = vt_broker_start (f->config);
+  f->console = vt_client_connect (f, NULL);
+  vigil_fleet_layout_ensure (f->console->js, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < f->devices->len; i++) {
+    vigil_fleet_device_consumers_ensure (f->console->js,
+                                         g_ptr_array_index (f->devices, i),
+                                         &error);
+    g_assert_no_error (error);
+  }
+}
+
+void
+vt_fleet_teardown (VtFleet *f)
+{
+  vt_client_free (f->console);
+  vt_broker_stop (f->broker);
+  vt_rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->ca_crt);
+  g_free (f->ca_key);
+  g_free (f->server_crt);
+  g_free (f->server_key);
+  g_free (f->console_crt);
+  g_free (f->console_key);
+  g_free (f->config);
+  g_ptr_array_unref (f->devices);
+}

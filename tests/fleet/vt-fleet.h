@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A whole deployment for a fleet test, made through the fleet library as
+ * the console will make it: a CA, the broker's and the console's
+ * certificates, devices enrolled from their own requests, the broker's
+ * configuration, a running broker (vt-broker.h), and the console
+ * connected with the JetStream layout and each device's consumers in
+ * place. Clients record the broker's asynchronous errors (permission
+ * violations) and their closing, so a test waits for those as conditions.
+ */
+#pragma once
+
+#include "vt-broker.h"
+
+#include <nats/nats.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  natsConnection *nc;
+  jsCtx          *js;
+  GMutex          lock;
+  GCond           cond;
+  GPtrArray      *errors;  /* char *, the broker's error texts, under lock */
+  gboolean        closed;
+} VtClient;
+
+typedef struct {
+  char      *dir;
+  char      *ca_crt, *ca_key, *server_crt, *server_key;
+  char      *console_crt, *console_key, *config;
+  GPtrArray *devices;   /* char *, the enrolled ids the broker lets in */
+  VtBroker  *broker;
+  VtClient  *console;
+} VtFleet;
+
+/* Builds the deployment with @device_ids (NULL-terminated) enrolled and
+ * starts it. */
+void      vt_fleet_setup    (VtFleet *fleet, const char *const *device_ids);
+/* Closes the console, stops the broker, removes the folder. */
+void      vt_fleet_teardown (VtFleet *fleet);
+/* Rewrites the broker's configuration from fleet->devices. */
+void      vt_fleet_write_config (VtFleet *fleet);
+/* The enrolled device's certificate and key files. */
+char     *vt_fleet_device_file (VtFleet *fleet, const char *id, const char *ext);
+
+/* Connects as the device @id (its own credentials) or, with NULL, as the
+ * console; asserts success. Reconnection is off, so a connection the
+ * broker closes stays closed. */
+VtClient *vt_client_connect (VtFleet *fleet, const char *id);
+/* Tries to connect with these files (@cert NULL: no client certificate). */
+natsStatus vt_client_try (VtFleet *fleet, const char *cert, const char *key,
+                          const char *id, VtClient **client);
+void      vt_client_free    (VtClient *client);
+/* Waits until the broker reported an error containing @needle. */
+void      vt_client_wait_error  (VtClient *client, const char *needle);
+/* Waits until the connection is closed. */
+void      vt_client_wait_closed (VtClient *client);
+
+G_END_DECLS

@@ -65,9 +65,10 @@ append_console (GString *out)
 }
 
 static void
-append_device (GString *out, const char *id)
+append_device (GString *out, const VigilFleetBrokerDevice *device)
 {
-  g_autofree char *user = g_strdup_printf ("CN=%s", id);
+  const char *id = device->id;
+  g_autofree char *user = vigil_fleet_device_identity (id, device->enrollment);
   g_autofree char *runs = vigil_fleet_consumer_runs (id);
   g_autofree char *settings = vigil_fleet_consumer_settings (id);
   g_autofree char *key = vigil_fleet_subject_settings (id);
@@ -110,9 +111,10 @@ check_config (const VigilFleetBrokerConfig *c, GError **error)
                  "broker configuration: port %d out of range", c->port);
     return FALSE;
   }
-  for (gsize i = 0; c->devices && c->devices[i]; i++) {
+  for (gsize i = 0; i < c->n_devices; i++) {
     g_autoptr (GError) local = NULL;
-    if (!vigil_fleet_device_id_check (c->devices[i], &local)) {
+    if (!vigil_fleet_device_id_check (c->devices[i].id, &local) ||
+        !vigil_fleet_enrollment_check (c->devices[i].enrollment, &local)) {
       g_set_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID,
                    "broker configuration: device %zu: %s", i + 1,
                    local->message);
@@ -137,7 +139,8 @@ vigil_fleet_broker_config_render (const VigilFleetBrokerConfig *c,
                                "port: %d\n", c->server_name, c->host,
                           c->port ? c->port : -1);
   g_string_append (out, "http_port: 0\nmax_payload: 1048576\n\n");
-  /* verify_and_map: no certificate, no connection; the subject is the user. */
+  /* verify_and_map: no certificate, no connection; the certificate's
+   * identity (a device's URI, the console's subject) is the user. */
   g_string_append_printf (out, "tls {\n  ca_file: \"%s\"\n  cert_file: \"%s\"\n"
                                "  key_file: \"%s\"\n  verify_and_map: true\n"
                                "  timeout: 5\n}\n\n",
@@ -146,8 +149,8 @@ vigil_fleet_broker_config_render (const VigilFleetBrokerConfig *c,
                           c->store_dir);
   g_string_append (out, "authorization {\n  users: [\n");
   append_console (out);
-  for (gsize i = 0; c->devices && c->devices[i]; i++)
-    append_device (out, c->devices[i]);
+  for (gsize i = 0; i < c->n_devices; i++)
+    append_device (out, &c->devices[i]);
   g_string_append (out, "  ]\n}\n");
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

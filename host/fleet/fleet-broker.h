@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The broker's configuration, generated: nats-server with TLS required on
- * every connection and the client certificate's subject mapped to a user
- * (verify_and_map), JetStream with its store folder, and one user per
+ * every connection and the client certificate mapped to a user
+ * (verify_and_map: a device's identity URI, the console's subject), JetStream with its store folder, and one user per
  * enrolled device with permissions that confine it to its own subjects,
  * plus the console's user. Revoking a device is rewriting the
  * configuration without it and asking the running broker to reload.
@@ -22,11 +22,23 @@ G_BEGIN_DECLS
  * @ca_file: the CA certificates clients' certificates must chain to
  * @cert_file: the broker's certificate
  * @key_file: its key
- * @devices: (array zero-terminated=1) (nullable): ids of the devices
- *   allowed to connect; a device not listed is refused
+ * @devices: (array length=n_devices): the devices allowed to connect,
+ *   each with its current enrollment; a certificate of a device or of an
+ *   enrollment not listed is refused
+ * @n_devices: how many
  *
  * What the generated nats-server configuration says.
  */
+/**
+ * VigilFleetBrokerDevice:
+ * @id: the device id
+ * @enrollment: the enrollment id in its current certificate
+ */
+typedef struct {
+  const char *id;
+  const char *enrollment;
+} VigilFleetBrokerDevice;
+
 typedef struct {
   const char        *server_name;
   const char        *host;
@@ -35,7 +47,8 @@ typedef struct {
   const char        *ca_file;
   const char        *cert_file;
   const char        *key_file;
-  const char *const *devices;
+  const VigilFleetBrokerDevice *devices;
+  gsize              n_devices;
 } VigilFleetBrokerConfig;
 
 /**

@@ -5,9 +5,12 @@
  * certificate, devices' client certificates issued from a CSR (the device
  * makes its key and the key never leaves it), and the check of an admin's
  * own CA and certificates. Every key is EC P-256 and every file is written
- * atomically with mode 0600. The broker maps a client certificate's
- * subject to a user, so the subject a certificate carries IS the identity:
- * "CN=<device id>" for a device, "CN=vigil console" for the console.
+ * atomically with mode 0600. The broker maps a client certificate to a
+ * user, so what a certificate carries IS the identity: for a device, the
+ * URI "urn:vigil:device:<id>:<enrollment>" in its subject alternative
+ * name (a new enrollment id at each enrollment, so a revoked certificate
+ * never maps again when the id is enrolled anew), with "CN=<id>" as its
+ * subject for people; for the console, "CN=vigil console".
  */
 #pragma once
 
@@ -107,9 +110,28 @@ gboolean vigil_fleet_ca_issue_console (VigilFleetCa *ca, const char *cert_path,
                                        const char *key_path, GError **error);
 
 /**
+ * vigil_fleet_enrollment_new:
+ *
+ * Returns: (transfer full): a new enrollment id: 32 random lower-case
+ *   hex digits, naming one enrollment of one device.
+ */
+char *vigil_fleet_enrollment_new (void);
+
+/**
+ * vigil_fleet_enrollment_check:
+ * @enrollment: an enrollment id
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if @enrollment is 32 lower-case hex digits.
+ */
+gboolean vigil_fleet_enrollment_check (const char *enrollment, GError **error);
+
+/**
  * vigil_fleet_ca_sign_device:
  * @ca: the CA
  * @device_id: the device the certificate is for
+ * @enrollment: this enrollment's id (vigil_fleet_enrollment_new()), put
+ *   in the certificate's identity URI
  * @csr_pem: the device's certificate request (PEM), untrusted
  * @csr_len: length of @csr_pem, or -1 if NUL-terminated
  * @error: return location for a #GError
@@ -117,12 +139,13 @@ gboolean vigil_fleet_ca_issue_console (VigilFleetCa *ca, const char *cert_path,
  * Issues a device's client certificate from its request. The request must
  * be signed by its own key (proof the device holds it), carry a P-256 key,
  * and ask for exactly "CN=@device_id"; the certificate's subject and
- * extensions are the CA's choice, never copied from the request.
+ * extensions are the CA's choice, never copied from the request: the
+ * request cannot name another identity.
  *
  * Returns: (transfer full): the certificate (PEM), or %NULL.
  */
 char *vigil_fleet_ca_sign_device (VigilFleetCa *ca, const char *device_id,
-                                  const char *csr_pem, gssize csr_len,
+                                  const char *enrollment, const char *csr_pem, gssize csr_len,
                                   GError **error);
 
 /**

@@ -6,6 +6,12 @@
 #include "fleet-subjects.h"
 
 char *
+vigil_fleet_device_identity (const char *id, const char *enrollment)
+{
+  return g_strdup_printf ("urn:vigil:device:%s:%s", id, enrollment);
+}
+
+char *
 vigil_fleet_subject_run (const char *id)
 {
   return g_strdup_printf ("vigil.run.%s", id);

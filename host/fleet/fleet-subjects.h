@@ -36,6 +36,9 @@ G_BEGIN_DECLS
 /* The console's durable consumer of VIGIL_REPORTS. */
 #define VIGIL_FLEET_CONSOLE_CONSUMER "console"
 
+/** Returns: (transfer full): "urn:vigil:device:<id>:<enrollment>", the
+ * identity in a device's certificate and its user name on the broker. */
+char *vigil_fleet_device_identity (const char *id, const char *enrollment);
 /** Returns: (transfer full): "vigil.run.<id>", where runs for @id go. */
 char *vigil_fleet_subject_run (const char *id);
 /** Returns: (transfer full): "vigil.dev.<id>.out.<kind>", stored reports. */

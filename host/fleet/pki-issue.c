@@ -7,6 +7,7 @@
  * device's request contributes its public key and nothing else.
  */
 #include "pki-private.h"
+#include "fleet-subjects.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -296,17 +297,45 @@ parse_request (const char *csr_pem, gssize csr_len, GError **error)
 }
 
 char *
+vigil_fleet_enrollment_new (void)
+{
+  unsigned char bytes[16];
+  GString *hex = g_string_sized_new (2 * sizeof bytes);
+
+  /* RAND_bytes only fails without an entropy source: nothing to run on. */
+  if (RAND_bytes (bytes, sizeof bytes) != 1)
+    g_error ("OpenSSL has no randomness for an enrollment id");
+  for (gsize i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (hex, "%02x", bytes[i]);
+  return g_string_free (hex, FALSE);
+}
+
+gboolean
+vigil_fleet_enrollment_check (const char *enrollment, GError **error)
+{
+  if (enrollment == NULL || strlen (enrollment) != 32 ||
+      strspn (enrollment, "0123456789abcdef") != 32) {
+    g_set_error_literal (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID,
+                         "an enrollment id is 32 lower-case hex digits");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+char *
 vigil_fleet_ca_sign_device (VigilFleetCa *ca, const char *device_id,
-                            const char *csr_pem, gssize csr_len,
-                            GError **error)
+                            const char *enrollment, const char *csr_pem,
+                            gssize csr_len, GError **error)
 {
   g_autoptr (X509_REQ) req = NULL;
   g_autoptr (X509_NAME) subject = NULL;
   g_autoptr (X509) cert = NULL;
+  g_autofree char *identity = NULL, *san = NULL;
   EVP_PKEY *key; /* owned by req */
 
   g_return_val_if_fail (ca != NULL && csr_pem != NULL, NULL);
   if (!vigil_fleet_device_id_check (device_id, error) ||
+      !vigil_fleet_enrollment_check (enrollment, error) ||
       (req = parse_request (csr_pem, csr_len, error)) == NULL)
     return NULL;
   key = X509_REQ_get0_pubkey (req);
@@ -323,8 +352,10 @@ vigil_fleet_ca_sign_device (VigilFleetCa *ca, const char *device_id,
   if (!check_request_subject (req, device_id, error))
     return NULL;
   subject = name_new (device_id, NULL);
+  identity = vigil_fleet_device_identity (device_id, enrollment);
+  san = g_strdup_printf ("URI:%s", identity);
   cert = cert_new (subject, key, ca->cert, VIGIL_FLEET_CERT_DAYS);
-  if (cert == NULL || !finish_leaf (cert, ca, "clientAuth", NULL)) {
+  if (cert == NULL || !finish_leaf (cert, ca, "clientAuth", san)) {
     pki_set_error (error, "cannot issue the device's certificate");
     return NULL;
   }

@@ -106,6 +106,27 @@ fetch_one_run (VtClient *c, const char *id)
   return body;
 }
 
+static void
+reload (VtFleet *f)
+{
+  g_autoptr (GError) error = NULL;
+  gsize mark = vt_broker_log_mark (f->broker);
+
+  vt_fleet_write_config (f);
+  g_assert_true (vigil_fleet_broker_reload (vt_broker_pid (f->broker), &error));
+  vt_broker_wait_log (f->broker, mark, "Reloaded server configuration");
+}
+
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+  g_assert_true (vigil_fleet_write_private_file (to, data, len, NULL));
+}
+
 /* ---- the configuration alone ---------------------------------------- */
 
 /* What cannot be written safely into nats-server's configuration is
@@ -113,7 +134,11 @@ fetch_one_run (VtClient *c, const char *id)
 static void
 test_config_refuses_unsafe_values (void)
 {
-  const char *bad_devices[] = { "dev-a", "dev.b", NULL };
+  const VigilFleetBrokerDevice bad_devices[] = {
+    { "dev-a", "0123456789abcdef0123456789abcdef" },
+    { "dev.b", "0123456789abcdef0123456789abcdef" },
+  };
+  const VigilFleetBrokerDevice bad_enrollment[] = { { "dev-a", "xyz" } };
   VigilFleetBrokerConfig c = {
     .server_name = "s", .host = "127.0.0.1", .store_dir = "/tmp/store",
     .ca_file = "/tmp/ca.crt", .cert_file = "/tmp/s.crt", .key_file = "/tmp/s.key",
@@ -122,11 +147,17 @@ test_config_refuses_unsafe_values (void)
   g_autofree char *text = NULL;
 
   c.devices = bad_devices;
+  c.n_devices = G_N_ELEMENTS (bad_devices);
   g_assert_null (vigil_fleet_broker_config_render (&c, &error));
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "device 2"));
   g_clear_error (&error);
-  c.devices = NULL;
+  c.devices = bad_enrollment;
+  c.n_devices = 1;
+  g_assert_null (vigil_fleet_broker_config_render (&c, &error));
+  g_assert_nonnull (strstr (error->message, "enrollment"));
+  g_clear_error (&error);
+  c.n_devices = 0;
   c.store_dir = "/tmp/x\"\ninclude /etc/passwd";
   g_assert_null (vigil_fleet_broker_config_render (&c, &error));
   g_assert_nonnull (strstr (error->message, "store folder"));
@@ -307,10 +338,8 @@ test_revocation_without_restart (VtFleet *f, gconstpointer data)
 
   g_ptr_array_remove_index (f->devices, 0);
   g_assert_cmpstr (g_ptr_array_index (f->devices, 0), ==, "dev-b");
-  vt_fleet_write_config (f);
   mark = vt_broker_log_mark (f->broker);
-  g_assert_true (vigil_fleet_broker_reload (pid, &error));
-  vt_broker_wait_log (f->broker, mark, "Reloaded server configuration");
+  reload (f);
   /* Nothing else closes it: reconnection is off and the test did not. */
   vt_client_wait_closed (a);
   g_assert_cmpint (natsConnection_Status (a->nc), ==, NATS_CONN_STATUS_CLOSED);
@@ -327,6 +356,32 @@ test_revocation_without_restart (VtFleet *f, gconstpointer data)
   vt_client_free (again);
   vt_client_free (a);
   vt_client_free (b);
+}
+
+/* A revoked device enrolled again under the same id gets in with its new
+ * certificate; the old certificate, with the same name, stays refused. */
+static void
+test_reenrolled_device_old_certificate_refused (VtFleet *f, gconstpointer data)
+{
+  g_autofree char *crt = vt_fleet_device_file (f, "dev-a", "crt");
+  g_autofree char *key = vt_fleet_device_file (f, "dev-a", "key");
+  g_autofree char *old_crt = vt_fleet_device_file (f, "dev-a", "old.crt");
+  g_autofree char *old_key = vt_fleet_device_file (f, "dev-a", "old.key");
+  VtClient *old = NULL, *renewed = NULL;
+  gsize mark;
+
+  copy_file (crt, old_crt);
+  copy_file (key, old_key);
+  g_ptr_array_remove_index (f->devices, 0);
+  reload (f);
+  vt_fleet_enroll (f, "dev-a");
+  reload (f);
+  mark = vt_broker_log_mark (f->broker);
+  g_assert_cmpint (vt_client_try (f, old_crt, old_key, "dev-a", &old), !=, NATS_OK);
+  vt_broker_wait_log (f->broker, mark, "authentication error");
+  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &renewed), ==, NATS_OK);
+  vt_client_free (old);
+  vt_client_free (renewed);
 }
 
 /* No client certificate, no connection: the TLS handshake fails. */
@@ -360,7 +415,8 @@ test_certificate_from_other_ca_refused (VtFleet *f, gconstpointer data)
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   rogue = vigil_fleet_ca_create ("rogue", ca_crt, ca_key, &error);
   csr = vigil_fleet_device_request_new ("dev-a", key, &error);
-  cert = vigil_fleet_ca_sign_device (rogue, "dev-a", csr, -1, &error);
+  cert = vigil_fleet_ca_sign_device (rogue, "dev-a", g_hash_table_lookup (f->enrollments, "dev-a"), csr, -1,
+                                     &error);
   g_assert_no_error (error);
   g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, NULL));
   mark = vt_broker_log_mark (f->broker);
@@ -387,6 +443,7 @@ main (int argc, char **argv)
   ADD ("offline-device-gets-run-on-connect", test_offline_device_gets_run_on_connect);
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
   ADD ("revocation-without-restart", test_revocation_without_restart);
+  ADD ("reenrolled-device-old-certificate-refused", test_reenrolled_device_old_certificate_refused);
   ADD ("connection-without-certificate-refused", test_connection_without_certificate_refused);
   ADD ("certificate-from-other-ca-refused", test_certificate_from_other_ca_refused);
 #undef ADD

@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#define ENROLLMENT "0123456789abcdef0123456789abcdef"
 
 typedef struct {
   char *dir;
@@ -167,6 +171,40 @@ test_server_name_injection_refused (Fixture *fx, gconstpointer data)
 
 /* ---- devices' certificates ------------------------------------------ */
 
+/* The identity URIs in @cert_pem's subject alternative name, joined by ' '. */
+static char *
+cert_uris (const char *cert_pem)
+{
+  BIO *bio = BIO_new_mem_buf (cert_pem, -1);
+  X509 *cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL);
+  GENERAL_NAMES *names = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
+  GString *out = g_string_new (NULL);
+
+  for (int i = 0; names && i < sk_GENERAL_NAME_num (names); i++) {
+    GENERAL_NAME *n = sk_GENERAL_NAME_value (names, i);
+    if (n->type == GEN_URI)
+      g_string_append_printf (out, "%s%.*s", out->len ? " " : "",
+                              ASN1_STRING_length (n->d.uniformResourceIdentifier),
+                              ASN1_STRING_get0_data (n->d.uniformResourceIdentifier));
+  }
+  GENERAL_NAMES_free (names);
+  X509_free (cert);
+  BIO_free (bio);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_enrollment_ids (void)
+{
+  g_autofree char *one = vigil_fleet_enrollment_new ();
+  g_autofree char *two = vigil_fleet_enrollment_new ();
+
+  g_assert_true (vigil_fleet_enrollment_check (one, NULL));
+  g_assert_cmpstr (one, !=, two);
+  g_assert_false (vigil_fleet_enrollment_check ("0123", NULL));
+  g_assert_false (vigil_fleet_enrollment_check ("0123456789ABCDEF0123456789abcdef", NULL));
+}
+
 static void
 test_device_certificate_from_request (Fixture *fx, gconstpointer data)
 {
@@ -182,8 +220,13 @@ test_device_certificate_from_request (Fixture *fx, gconstpointer data)
   /* What travels to the console is a request, never a key. */
   g_assert_true (g_str_has_prefix (csr, "-----BEGIN CERTIFICATE REQUEST-----"));
   g_assert_null (strstr (csr, "PRIVATE KEY"));
-  cert = vigil_fleet_ca_sign_device (ca, "dev-a", csr, -1, &error);
+  g_autofree char *uris = NULL;
+
+  cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, csr, -1, &error);
   g_assert_no_error (error);
+  /* The broker's user name for this enrollment, and nothing else. */
+  uris = cert_uris (cert);
+  g_assert_cmpstr (uris, ==, "urn:vigil:device:dev-a:" ENROLLMENT);
   g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, &error));
   g_assert_true (vigil_fleet_pki_check (fx->ca_crt, crt, key,
                                         VIGIL_FLEET_CERT_CLIENT, "dev-a",
@@ -202,7 +245,7 @@ test_request_for_another_id_refused (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *key = path_in (fx, "dev-a.key");
   g_autofree char *csr = vigil_fleet_device_request_new ("dev-a", key, NULL);
-  g_autofree char *cert = vigil_fleet_ca_sign_device (ca, "dev-b", csr, -1,
+  g_autofree char *cert = vigil_fleet_ca_sign_device (ca, "dev-b", ENROLLMENT, csr, -1,
                                                       &error);
 
   g_assert_null (cert);
@@ -226,7 +269,7 @@ test_request_with_extra_subject_refused (Fixture *fx, gconstpointer data)
 
   run_openssl (argv);
   g_assert_true (g_file_get_contents (csr_path, &csr, NULL, NULL));
-  cert = vigil_fleet_ca_sign_device (ca, "dev-a", csr, -1, &error);
+  cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, csr, -1, &error);
   g_assert_null (cert);
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
 }
@@ -248,7 +291,7 @@ test_request_with_bad_signature_refused (Fixture *fx, gconstpointer data)
   while (*victim == '\n' || *victim == '=')
     victim--;
   *victim = *victim == 'A' ? 'B' : 'A';
-  cert = vigil_fleet_ca_sign_device (ca, "dev-a", csr, -1, &error);
+  cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, csr, -1, &error);
   g_assert_null (cert);
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_CRYPTO);
   g_assert_nonnull (strstr (error->message, "signature does not verify"));
@@ -260,13 +303,13 @@ test_request_garbage_refused (Fixture *fx, gconstpointer data)
   g_autoptr (VigilFleetCa) ca = new_ca (fx);
   g_autoptr (GError) error = NULL;
   g_autofree char *huge = g_strnfill (512 * 1024, 'A');
-  char *cert = vigil_fleet_ca_sign_device (ca, "dev-a", "not a request", -1,
+  char *cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, "not a request", -1,
                                            &error);
 
   g_assert_null (cert);
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_CRYPTO);
   g_clear_error (&error);
-  cert = vigil_fleet_ca_sign_device (ca, "dev-a", huge, -1, &error);
+  cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, huge, -1, &error);
   g_assert_null (cert);
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
 }
@@ -294,7 +337,7 @@ test_admin_ca_issues (Fixture *fx, gconstpointer data)
   ca = vigil_fleet_ca_load (fx->ca_crt, fx->ca_key, &error);
   g_assert_no_error (error);
   csr = vigil_fleet_device_request_new ("dev-a", key, NULL);
-  cert = vigil_fleet_ca_sign_device (ca, "dev-a", csr, -1, &error);
+  cert = vigil_fleet_ca_sign_device (ca, "dev-a", ENROLLMENT, csr, -1, &error);
   g_assert_no_error (error);
   g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, NULL));
   g_assert_true (vigil_fleet_pki_check (fx->ca_crt, crt, key,
@@ -368,6 +411,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fleet/pki/device-id-rules", test_device_id_rules);
+  g_test_add_func ("/fleet/pki/enrollment-ids", test_enrollment_ids);
 #define ADD(name, fn) \
   g_test_add ("/fleet/pki/" name, Fixture, NULL, setup, fn, teardown)
   ADD ("ca-files-private", test_ca_files_private);

@@ -156,20 +156,23 @@ vt_fleet_device_file (VtFleet *f, const char *id, const char *ext)
 
 /* Enrollment as designed: the device makes its key and request; the
  * console's CA signs; the device stores its certificate. */
-static void
-enroll (VtFleet *f, VigilFleetCa *ca, const char *id)
+void
+vt_fleet_enroll (VtFleet *f, const char *id)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *key = vt_fleet_device_file (f, id, "key");
   g_autofree char *crt = vt_fleet_device_file (f, id, "crt");
   g_autofree char *csr = vigil_fleet_device_request_new (id, key, &error);
+  char *enrollment = vigil_fleet_enrollment_new ();
   g_autofree char *cert = NULL;
 
   g_assert_no_error (error);
-  cert = vigil_fleet_ca_sign_device (ca, id, csr, -1, &error);
+  cert = vigil_fleet_ca_sign_device (f->ca, id, enrollment, csr, -1, &error);
   g_assert_no_error (error);
   g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, &error));
-  g_ptr_array_add (f->devices, g_strdup (id));
+  g_hash_table_replace (f->enrollments, g_strdup (id), enrollment);
+  if (!g_ptr_array_find_with_equal_func (f->devices, id, g_str_equal, NULL))
+    g_ptr_array_add (f->devices, g_strdup (id));
 }
 
 void
@@ -177,18 +180,21 @@ vt_fleet_write_config (VtFleet *f)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
-  /* Borrowed strings: the array must not free them. */
-  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr (GArray) devices =
+    g_array_new (FALSE, TRUE, sizeof (VigilFleetBrokerDevice));
   VigilFleetBrokerConfig config = {
     .server_name = "vigil-test", .host = "127.0.0.1", .port = 0,
     .store_dir = store, .ca_file = f->ca_crt, .cert_file = f->server_crt,
     .key_file = f->server_key,
   };
 
-  for (guint i = 0; i < f->devices->len; i++)
-    g_ptr_array_add (ids, g_ptr_array_index (f->devices, i));
-  g_ptr_array_add (ids, NULL);
-  config.devices = (const char *const *) ids->pdata;
+  for (guint i = 0; i < f->devices->len; i++) {
+    VigilFleetBrokerDevice d = { g_ptr_array_index (f->devices, i), NULL };
+    d.enrollment = g_hash_table_lookup (f->enrollments, d.id);
+    g_array_append_val (devices, d);
+  }
+  config.devices = (const VigilFleetBrokerDevice *) devices->data;
+  config.n_devices = devices->len;
   g_assert_true (vigil_fleet_broker_config_write (&config, f->config, &error));
   g_assert_no_error (error);
 }
@@ -197,20 +203,19 @@ static void
 make_pki (VtFleet *f, const char *const *device_ids)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (VigilFleetCa) ca = NULL;
   g_autofree char *devices = g_build_filename (f->dir, "devices", NULL);
   const char *names[] = { "127.0.0.1", "localhost", NULL };
 
-  ca = vigil_fleet_ca_create ("test", f->ca_crt, f->ca_key, &error);
+  f->ca = vigil_fleet_ca_create ("test", f->ca_crt, f->ca_key, &error);
   g_assert_no_error (error);
-  g_assert_true (vigil_fleet_ca_issue_server (ca, names, f->server_crt,
+  g_assert_true (vigil_fleet_ca_issue_server (f->ca, names, f->server_crt,
                                               f->server_key, &error));
-  g_assert_true (vigil_fleet_ca_issue_console (ca, f->console_crt,
+  g_assert_true (vigil_fleet_ca_issue_console (f->ca, f->console_crt,
                                                f->console_key, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_mkdir (devices, 0700), ==, 0);
   for (gsize i = 0; device_ids[i]; i++)
-    enroll (f, ca, device_ids[i]);
+    vt_fleet_enroll (f, device_ids[i]);
 }
 
 void
@@ -231,6 +236,7 @@ vt_fleet_setup (VtFleet *f, const char *const *device_ids)
   f->config = IN ("nats.conf");
 #undef IN
   f->devices = g_ptr_array_new_with_free_func (g_free);
+  f->enrollments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   make_pki (f, device_ids);
   vt_fleet_write_config (f);
   f->broker = vt_broker_start (f->config);
@@ -260,4 +266,6 @@ vt_fleet_teardown (VtFleet *f)
   g_free (f->console_key);
   g_free (f->config);
   g_ptr_array_unref (f->devices);
+  g_hash_table_unref (f->enrollments);
+  vigil_fleet_ca_free (f->ca);
 }

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include "fleet-pki.h"
 #include "vt-broker.h"
 
 #include <nats/nats.h>
@@ -29,7 +30,9 @@ typedef struct {
   char      *dir;
   char      *ca_crt, *ca_key, *server_crt, *server_key;
   char      *console_crt, *console_key, *config;
+  VigilFleetCa *ca;
   GPtrArray *devices;   /* char *, the enrolled ids the broker lets in */
+  GHashTable *enrollments; /* id -> its current enrollment id */
   VtBroker  *broker;
   VtClient  *console;
 } VtFleet;
@@ -39,6 +42,9 @@ typedef struct {
 void      vt_fleet_setup    (VtFleet *fleet, const char *const *device_ids);
 /* Closes the console, stops the broker, removes the folder. */
 void      vt_fleet_teardown (VtFleet *fleet);
+/* Enrolls @id anew (new key, request, enrollment id and certificate, over
+ * the old files) and lets it in at the next vt_fleet_write_config(). */
+void      vt_fleet_enroll   (VtFleet *fleet, const char *id);
 /* Rewrites the broker's configuration from fleet->devices. */
 void      vt_fleet_write_config (VtFleet *fleet);
 /* The enrolled device's certificate and key files. */

@@ -73,6 +73,33 @@ vigil_fleet_options_new (const char *url, const char *ca_file,
 /* ---- the layout ---------------------------------------------------- */
 
 static gboolean
+consumer_ensure (jsCtx *js, const char *stream, const char *name,
+                 const char *filter, jsDeliverPolicy deliver, GError **error)
+{
+  jsConsumerConfig cfg;
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  jsConsumerConfig_Init (&cfg);
+  cfg.Durable = name;
+  cfg.FilterSubject = filter;
+  cfg.DeliverPolicy = deliver;
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.AckWait = 60 * NS_PER_S;
+  s = js_AddConsumer (&ci, js, stream, &cfg, NULL, &jerr);
+  jsConsumerInfo_Destroy (ci);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot create consumer %s on %s",
+                                             name, stream);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+
+static gboolean
 stream_ensure (jsCtx *js, jsStreamConfig *cfg, GError **error)
 {
   jsStreamInfo *si = NULL;
@@ -137,36 +164,13 @@ vigil_fleet_layout_ensure (jsCtx *js, GError **error)
 
   return stream_ensure (js, &runs, error) &&
          stream_ensure (js, &reports, error) &&
+         consumer_ensure (js, VIGIL_FLEET_STREAM_REPORTS,
+                          VIGIL_FLEET_CONSOLE_CONSUMER,
+                          VIGIL_FLEET_REPORTS_SUBJECTS, js_DeliverAll, error) &&
          settings_bucket_ensure (js, error);
 }
 
 /* ---- per-device consumers ------------------------------------------ */
-
-static gboolean
-consumer_ensure (jsCtx *js, const char *stream, const char *name,
-                 const char *filter, jsDeliverPolicy deliver, GError **error)
-{
-  jsConsumerConfig cfg;
-  jsConsumerInfo *ci = NULL;
-  jsErrCode jerr = 0;
-  natsStatus s;
-
-  jsConsumerConfig_Init (&cfg);
-  cfg.Durable = name;
-  cfg.FilterSubject = filter;
-  cfg.DeliverPolicy = deliver;
-  cfg.AckPolicy = js_AckExplicit;
-  cfg.AckWait = 60 * NS_PER_S;
-  s = js_AddConsumer (&ci, js, stream, &cfg, NULL, &jerr);
-  jsConsumerInfo_Destroy (ci);
-  if (s != NATS_OK) {
-    g_autofree char *what = g_strdup_printf ("cannot create consumer %s on %s",
-                                             name, stream);
-    vigil_fleet_set_nats_error (error, s, jerr, what);
-    return FALSE;
-  }
-  return TRUE;
-}
 
 gboolean
 vigil_fleet_device_consumers_ensure (jsCtx *js, const char *device_id,
@@ -257,28 +261,60 @@ vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
   return TRUE;
 }
 
-natsSubscription *
-vigil_fleet_device_runs_subscribe (jsCtx *js, const char *device_id,
-                                   GError **error)
+/* Binds to an existing durable pull consumer: the only JetStream API a
+ * device's permissions allow is its own consumers' INFO and MSG.NEXT. */
+static natsSubscription *
+bind_pull (jsCtx *js, const char *stream, const char *consumer,
+           const char *subject, GError **error)
 {
-  g_autofree char *consumer = NULL, *subject = NULL;
   natsSubscription *sub = NULL;
   jsSubOptions so;
   jsErrCode jerr = 0;
   natsStatus s;
 
+  jsSubOptions_Init (&so);
+  so.Stream = stream;
+  so.Consumer = consumer;
+  s = js_PullSubscribe (&sub, js, subject, consumer, NULL, &so, &jerr);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot bind to consumer %s on %s",
+                                             consumer, stream);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return NULL;
+  }
+  return sub;
+}
+
+natsSubscription *
+vigil_fleet_device_runs_subscribe (jsCtx *js, const char *device_id,
+                                   GError **error)
+{
+  g_autofree char *consumer = NULL, *subject = NULL;
+
   if (!vigil_fleet_device_id_check (device_id, error))
     return NULL;
   consumer = vigil_fleet_consumer_runs (device_id);
   subject = vigil_fleet_subject_run (device_id);
-  jsSubOptions_Init (&so);
-  so.Stream = VIGIL_FLEET_STREAM_RUNS;
-  so.Consumer = consumer;
-  s = js_PullSubscribe (&sub, js, subject, consumer, NULL, &so, &jerr);
-  if (s != NATS_OK) {
-    vigil_fleet_set_nats_error (error, s, jerr,
-                                "cannot bind to the device's runs");
+  return bind_pull (js, VIGIL_FLEET_STREAM_RUNS, consumer, subject, error);
+}
+
+natsSubscription *
+vigil_fleet_device_settings_subscribe (jsCtx *js, const char *device_id,
+                                       GError **error)
+{
+  g_autofree char *consumer = NULL, *subject = NULL;
+
+  if (!vigil_fleet_device_id_check (device_id, error))
     return NULL;
-  }
-  return sub;
+  consumer = vigil_fleet_consumer_settings (device_id);
+  subject = vigil_fleet_subject_settings (device_id);
+  return bind_pull (js, VIGIL_FLEET_STREAM_SETTINGS, consumer, subject, error);
+}
+
+natsSubscription *
+vigil_fleet_console_reports_subscribe (jsCtx *js, GError **error)
+{
+  return bind_pull (js, VIGIL_FLEET_STREAM_REPORTS,
+                    VIGIL_FLEET_CONSOLE_CONSUMER, VIGIL_FLEET_REPORTS_SUBJECTS,
+                    error);
 }

@@ -81,7 +81,8 @@ natsOptions *vigil_fleet_options_new (const char *url, const char *ca_file,
  *
  * Creates (or updates to the current shape) the runs stream (work queue:
  * a run is removed once its device acknowledged it), the reports stream
- * and the settings bucket. Idempotent.
+ * with the console's durable consumer of it, and the settings bucket.
+ * Idempotent.
  *
  * Returns: %TRUE on success.
  */
@@ -153,5 +154,34 @@ gboolean vigil_fleet_publish (jsCtx *js, const char *subject,
 natsSubscription *vigil_fleet_device_runs_subscribe (jsCtx *js,
                                                      const char *device_id,
                                                      GError **error);
+
+/**
+ * vigil_fleet_device_settings_subscribe:
+ * @js: a JetStream context of the device's connection
+ * @device_id: the device
+ * @error: return location for a #GError
+ *
+ * Binds to the device's own durable consumer of its settings key: the
+ * first fetch gets the current value, later ones each change.
+ *
+ * Returns: (transfer full): the subscription, or %NULL.
+ */
+natsSubscription *vigil_fleet_device_settings_subscribe (jsCtx *js,
+                                                         const char *device_id,
+                                                         GError **error);
+
+/**
+ * vigil_fleet_console_reports_subscribe:
+ * @js: a JetStream context of the console's connection
+ * @error: return location for a #GError
+ *
+ * Binds to the console's durable consumer of every device's reports.
+ * Acknowledge a report once it is stored in the console's database; the
+ * broker delivers it again otherwise, across restarts of either.
+ *
+ * Returns: (transfer full): the subscription, or %NULL.
+ */
+natsSubscription *vigil_fleet_console_reports_subscribe (jsCtx *js,
+                                                         GError **error);
 
 G_END_DECLS

@@ -83,27 +83,42 @@ consumer_pending (VtFleet *f, const char *id)
   return n;
 }
 
+/* Fetches exactly one message from @sub, acknowledges it and destroys
+ * @sub; returns "SUBJECT BODY". */
+static char *
+fetch_one (natsSubscription *sub)
+{
+  natsMsgList list = { 0 };
+  jsErrCode jerr = 0;
+  char *got;
+
+  g_assert_nonnull (sub);
+  g_assert_cmpint (natsSubscription_Fetch (&list, sub, 1,
+                                           VT_BROKER_WAIT_S * 1000, &jerr),
+                   ==, NATS_OK);
+  g_assert_cmpint (list.Count, ==, 1);
+  got = g_strdup_printf ("%s %.*s", natsMsg_GetSubject (list.Msgs[0]),
+                         natsMsg_GetDataLength (list.Msgs[0]),
+                         natsMsg_GetData (list.Msgs[0]));
+  g_assert_cmpint (natsMsg_AckSync (list.Msgs[0], NULL, &jerr), ==, NATS_OK);
+  natsMsgList_Destroy (&list);
+  natsSubscription_Destroy (sub);
+  return got;
+}
+
 /* Fetches exactly one run as device @c and acknowledges it; returns its body. */
 static char *
 fetch_one_run (VtClient *c, const char *id)
 {
   g_autoptr (GError) error = NULL;
   natsSubscription *sub = vigil_fleet_device_runs_subscribe (c->js, id, &error);
-  natsMsgList list = { 0 };
-  jsErrCode jerr = 0;
-  char *body;
+  g_autofree char *got = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run (id);
 
   g_assert_no_error (error);
-  g_assert_cmpint (natsSubscription_Fetch (&list, sub, 1,
-                                           VT_BROKER_WAIT_S * 1000, &jerr),
-                   ==, NATS_OK);
-  g_assert_cmpint (list.Count, ==, 1);
-  body = g_strndup (natsMsg_GetData (list.Msgs[0]),
-                    natsMsg_GetDataLength (list.Msgs[0]));
-  g_assert_cmpint (natsMsg_AckSync (list.Msgs[0], NULL, &jerr), ==, NATS_OK);
-  natsMsgList_Destroy (&list);
-  natsSubscription_Destroy (sub);
-  return body;
+  got = fetch_one (sub);
+  g_assert_true (g_str_has_prefix (got, subject));
+  return g_strdup (got + strlen (subject) + 1);
 }
 
 static void
@@ -251,7 +266,7 @@ test_device_cannot_forge_anothers_events (VtFleet *f, gconstpointer data)
 }
 
 /* Settings: a device reads its own key (direct get, its own consumer),
- * and another device's key not at all. */
+ * another device's key not at all, and writes none, its own included. */
 static void
 test_device_reads_only_its_settings (VtFleet *f, gconstpointer data)
 {
@@ -259,11 +274,17 @@ test_device_reads_only_its_settings (VtFleet *f, gconstpointer data)
   kvStore *kv = NULL;
   natsMsg *msg = NULL;
   jsDirectGetMsgOptions dg;
-  jsErrCode jerr = 0;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *got = NULL;
   g_autofree char *own = vigil_fleet_subject_settings ("dev-a");
-  g_autofree char *other = g_strdup_printf ("$JS.API.DIRECT.GET.%s.$KV.%s.dev-b",
-                                            VIGIL_FLEET_STREAM_SETTINGS,
-                                            VIGIL_FLEET_SETTINGS_BUCKET);
+  const char *forbidden[] = {
+    "$JS.API.DIRECT.GET." VIGIL_FLEET_STREAM_SETTINGS ".$KV."
+      VIGIL_FLEET_SETTINGS_BUCKET ".dev-b",
+    "$JS.API.DIRECT.GET." VIGIL_FLEET_STREAM_SETTINGS,
+    "$JS.API.CONSUMER.MSG.NEXT." VIGIL_FLEET_STREAM_SETTINGS ".settings-dev-b",
+    "$JS.API.CONSUMER.CREATE." VIGIL_FLEET_STREAM_SETTINGS,
+    "$KV." VIGIL_FLEET_SETTINGS_BUCKET ".dev-a",
+  };
 
   g_assert_cmpint (js_KeyValue (&kv, f->console->js,
                                 VIGIL_FLEET_SETTINGS_BUCKET), ==, NATS_OK);
@@ -275,13 +296,41 @@ test_device_reads_only_its_settings (VtFleet *f, gconstpointer data)
                                     NULL, &dg), ==, NATS_OK);
   g_assert_cmpstr (natsMsg_GetData (msg), ==, "{\"a\":1}");
   natsMsg_Destroy (msg);
-  natsConnection_PublishRequestString (a->nc, other, "vigil.inbox.dev-a.x", "");
-  g_autofree char *needle =
-    g_strdup_printf ("Permissions Violation for Publish to \"%s\"", other);
-  vt_client_wait_error (a, needle);
-  (void) jerr;
+  got = fetch_one (vigil_fleet_device_settings_subscribe (a->js, "dev-a", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (got, ==, "$KV." VIGIL_FLEET_SETTINGS_BUCKET ".dev-a {\"a\":1}");
+  for (gsize i = 0; i < G_N_ELEMENTS (forbidden); i++) {
+    g_autofree char *needle =
+      g_strdup_printf ("Permissions Violation for Publish to \"%s\"", forbidden[i]);
+    natsConnection_PublishRequestString (a->nc, forbidden[i],
+                                         "vigil.inbox.dev-a.x", "");
+    vt_client_wait_error (a, needle);
+  }
   kvStore_Destroy (kv);
   vt_client_free (a);
+}
+
+/* The console reads every device's reports through its durable consumer. */
+static void
+test_console_reads_every_devices_reports (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VtClient *a = vt_client_connect (f, "dev-a");
+  VtClient *b = vt_client_connect (f, "dev-b");
+  g_autofree char *a_ev = vigil_fleet_subject_report ("dev-a", "event");
+  g_autofree char *b_res = vigil_fleet_subject_report ("dev-b", "result");
+  g_autofree char *first = NULL, *second = NULL;
+
+  g_assert_true (vigil_fleet_publish (a->js, a_ev, "a-1", "A", 1, NULL, &error));
+  g_assert_true (vigil_fleet_publish (b->js, b_res, "b-1", "B", 1, NULL, &error));
+  g_assert_no_error (error);
+  first = fetch_one (vigil_fleet_console_reports_subscribe (f->console->js, &error));
+  second = fetch_one (vigil_fleet_console_reports_subscribe (f->console->js, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (first, ==, "vigil.dev.dev-a.out.event A");
+  g_assert_cmpstr (second, ==, "vigil.dev.dev-b.out.result B");
+  vt_client_free (a);
+  vt_client_free (b);
 }
 
 /* A run published while its device is offline is kept and delivered
@@ -440,6 +489,7 @@ main (int argc, char **argv)
   ADD ("device-cannot-take-anothers-runs", test_device_cannot_take_anothers_runs);
   ADD ("device-cannot-forge-anothers-events", test_device_cannot_forge_anothers_events);
   ADD ("device-reads-only-its-settings", test_device_reads_only_its_settings);
+  ADD ("console-reads-every-devices-reports", test_console_reads_every_devices_reports);
   ADD ("offline-device-gets-run-on-connect", test_offline_device_gets_run_on_connect);
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
   ADD ("revocation-without-restart", test_revocation_without_restart);

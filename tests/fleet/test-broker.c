@@ -216,6 +216,9 @@ test_device_cannot_take_anothers_runs (VtFleet *f, gconstpointer data)
     "$JS.API.CONSUMER.DURABLE.CREATE.VIGIL_RUNS.mine",
     "$JS.API.STREAM.MSG.GET.VIGIL_RUNS",
     "$JS.API.CONSUMER.DELETE.VIGIL_RUNS.run-dev-b",
+    /* Nor may it destroy its own queue of runs. */
+    "$JS.API.CONSUMER.DELETE.VIGIL_RUNS.run-dev-a",
+    "$JS.API.STREAM.PURGE.VIGIL_RUNS",
     NULL,
   };
 

@@ -102,7 +102,7 @@ write_pair (X509 *cert, EVP_PKEY *key, const char *cert_path,
             const char *key_path, GError **error)
 {
   g_autofree char *cert_pem = pki_cert_to_pem (cert, error);
-  g_autofree char *key_pem = NULL;
+  g_autoptr (PkiSecret) key_pem = NULL;
 
   if (cert_pem == NULL || (key_pem = pki_key_to_pem (key, error)) == NULL)
     return FALSE;

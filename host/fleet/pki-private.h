@@ -32,7 +32,11 @@ void pki_set_error (GError **error, const char *what);
 
 EVP_PKEY *pki_new_key (GError **error);
 gboolean  pki_key_is_p256 (EVP_PKEY *key);
+/* (transfer full): free with pki_secret_free, which wipes it first. */
 char     *pki_key_to_pem (EVP_PKEY *key, GError **error);
+void      pki_secret_free (char *secret);
+typedef char PkiSecret;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkiSecret, pki_secret_free)
 char     *pki_cert_to_pem (X509 *cert, GError **error);
 
 /* Reads a PEM file (at most PKI_PEM_MAX bytes) into a memory BIO. */

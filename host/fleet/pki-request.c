@@ -15,7 +15,7 @@ vigil_fleet_device_request_new (const char *device_id, const char *key_path,
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (X509_REQ) req = NULL;
   g_autoptr (BIO) bio = NULL;
-  g_autofree char *key_pem = NULL;
+  g_autoptr (PkiSecret) key_pem = NULL;
   char *data = NULL;
   long len;
 

@@ -57,13 +57,23 @@ bio_to_string (BIO *bio)
 char *
 pki_key_to_pem (EVP_PKEY *key, GError **error)
 {
-  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
+  /* secmem: the BIO's buffer is wiped when freed; the caller wipes the copy. */
+  g_autoptr (BIO) bio = BIO_new (BIO_s_secmem ());
 
   if (!PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL)) {
     pki_set_error (error, "cannot encode a private key");
     return NULL;
   }
   return bio_to_string (bio);
+}
+
+void
+pki_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  OPENSSL_cleanse (secret, strlen (secret));
+  g_free (secret);
 }
 
 char *

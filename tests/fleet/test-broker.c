@@ -336,6 +336,36 @@ test_console_reads_every_devices_reports (VtFleet *f, gconstpointer data)
   vt_client_free (b);
 }
 
+/* Heartbeats are plain NATS: nothing stores them, the console hears them
+ * live, and a device sends them only under its own id. */
+static void
+test_heartbeats_live_not_stored (VtFleet *f, gconstpointer data)
+{
+  VtClient *a = vt_client_connect (f, "dev-a");
+  natsSubscription *sub = NULL;
+  natsMsg *msg = NULL;
+  g_autofree char *own = vigil_fleet_subject_live ("dev-a", "heartbeat");
+  g_autofree char *other = vigil_fleet_subject_live ("dev-b", "heartbeat");
+  g_autofree char *needle =
+    g_strdup_printf ("Permissions Violation for Publish to \"%s\"", other);
+
+  g_assert_cmpint (natsConnection_SubscribeSync (&sub, f->console->nc,
+                                                 "vigil.dev.*.live.>"), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_Flush (f->console->nc), ==, NATS_OK);
+  natsConnection_PublishString (a->nc, other, "forged");
+  vt_client_wait_error (a, needle);
+  g_assert_cmpint (natsConnection_PublishString (a->nc, own, "alive"), ==, NATS_OK);
+  g_assert_cmpint (natsSubscription_NextMsg (&msg, sub, VT_BROKER_WAIT_S * 1000),
+                   ==, NATS_OK);
+  /* The forged one, published first on the same connection, never came. */
+  g_assert_cmpstr (natsMsg_GetSubject (msg), ==, own);
+  g_assert_cmpstr (natsMsg_GetData (msg), ==, "alive");
+  g_assert_cmpuint (stream_msgs (f, VIGIL_FLEET_STREAM_REPORTS, NULL), ==, 0);
+  natsMsg_Destroy (msg);
+  natsSubscription_Destroy (sub);
+  vt_client_free (a);
+}
+
 /* A run published while its device is offline is kept and delivered
  * when the device connects. */
 static void
@@ -493,6 +523,7 @@ main (int argc, char **argv)
   ADD ("device-cannot-forge-anothers-events", test_device_cannot_forge_anothers_events);
   ADD ("device-reads-only-its-settings", test_device_reads_only_its_settings);
   ADD ("console-reads-every-devices-reports", test_console_reads_every_devices_reports);
+  ADD ("heartbeats-live-not-stored", test_heartbeats_live_not_stored);
   ADD ("offline-device-gets-run-on-connect", test_offline_device_gets_run_on_connect);
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
   ADD ("revocation-without-restart", test_revocation_without_restart);

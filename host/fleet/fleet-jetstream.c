@@ -1,74 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libnats for the fleet (see fleet-jetstream.h): connection options with
- * a client certificate, the streams, bucket and consumers, publishing
- * with de-duplication, and a device binding to its consumer of runs.
+ * The fleet's JetStream layout and its use (see fleet-jetstream.h): the
+ * streams, bucket and consumers, publishing with de-duplication, and
+ * binding to the consumers the console made.
  */
 #include "fleet-jetstream.h"
 #include "fleet-common.h"
 #include "fleet-subjects.h"
 
-#include <signal.h>
-
-#include <openssl/crypto.h>
-
 /* JetStream's "stream name already in use" (with another configuration). */
 #define JS_STREAM_NAME_EXISTS 10058
 #define JS_CONSUMER_NOT_FOUND 10014
 #define NS_PER_S              ((int64_t) 1000000000)
-
-void
-vigil_fleet_process_init (void)
-{
-  OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL);
-  signal (SIGPIPE, SIG_IGN);
-}
-
-void
-vigil_fleet_process_shutdown (void)
-{
-  nats_CloseAndWait (0);
-}
-
-void
-vigil_fleet_set_nats_error (GError **error, natsStatus s, int js_code,
-                            const char *what)
-{
-  const char *detail = nats_GetLastError (NULL);
-
-  g_set_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_BROKER,
-               "%s: %s%s%s (JetStream code %d)", what, natsStatus_GetText (s),
-               detail && *detail ? ": " : "", detail ? detail : "", js_code);
-}
-
-natsOptions *
-vigil_fleet_options_new (const char *url, const char *ca_file,
-                         const char *cert_file, const char *key_file,
-                         const char *device_id, GError **error)
-{
-  natsOptions *opts = NULL;
-  g_autofree char *inbox = NULL;
-  natsStatus s;
-
-  g_return_val_if_fail (url && ca_file && cert_file && key_file, NULL);
-  if (device_id != NULL && !vigil_fleet_device_id_check (device_id, error))
-    return NULL;
-  inbox = device_id ? vigil_fleet_inbox_prefix (device_id) : NULL;
-  s = natsOptions_Create (&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL (opts, url);
-  if (s == NATS_OK) s = natsOptions_SetSecure (opts, true);
-  if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates (opts, ca_file);
-  if (s == NATS_OK)
-    s = natsOptions_LoadCertificatesChain (opts, cert_file, key_file);
-  if (s == NATS_OK && inbox)
-    s = natsOptions_SetCustomInboxPrefix (opts, inbox);
-  if (s != NATS_OK) {
-    vigil_fleet_set_nats_error (error, s, 0, "cannot set up the TLS connection");
-    natsOptions_Destroy (opts);
-    return NULL;
-  }
-  return opts;
-}
 
 /* ---- the layout ---------------------------------------------------- */
 

@@ -1,41 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The fleet over libnats: TLS connections as the console or as a device,
- * the JetStream layout the console sets up (the runs and reports streams,
- * the settings bucket, each device's two durable consumers), and the
- * publishing and pulling both sides do. Everything that must not be lost
- * is published with a message id, so a retry within the streams'
- * duplicate window is stored once.
+ * The fleet's JetStream layout and its use: what the console sets up (the
+ * runs and reports streams with the console's consumer, the settings
+ * bucket, each device's two durable consumers), and the publishing and
+ * pulling both sides do. Everything that must not be lost is published
+ * with a message id, so a retry within the streams' duplicate window is
+ * stored once.
  */
 #pragma once
 
-#include <glib.h>
-#include <nats/nats.h>
+#include "fleet-connect.h"
 
 G_BEGIN_DECLS
-
-/**
- * vigil_fleet_process_init:
- *
- * Call first in main() of a process that uses the fleet's connections,
- * before anything else touches OpenSSL. libnats 3.4 (Debian 12) frees
- * part of OpenSSL's state in nats_Close() without clearing it (nats.c
- * issue #904), and OpenSSL's own exit-time cleanup then frees it again
- * and crashes; this turns that exit-time cleanup off (the process is
- * exiting: the system takes the memory back). It also ignores SIGPIPE,
- * as GIO does for its sockets: TLS writes to a connection the broker
- * closed (a revoked device, a broker restart) must fail with EPIPE, not
- * kill the console or the agent.
- */
-void vigil_fleet_process_init (void);
-
-/**
- * vigil_fleet_process_shutdown:
- *
- * Call last, after every connection is destroyed: waits for libnats'
- * threads to end and frees its memory.
- */
-void vigil_fleet_process_shutdown (void);
 
 /* How long the streams remember message ids to drop duplicates. */
 #define VIGIL_FLEET_DUPLICATE_WINDOW_S (2 * 3600)
@@ -52,27 +28,6 @@ void vigil_fleet_process_shutdown (void);
  */
 void vigil_fleet_set_nats_error (GError **error, natsStatus s, int js_code,
                                  const char *what);
-
-/**
- * vigil_fleet_options_new:
- * @url: the broker, e.g. "tls://127.0.0.1:4222"
- * @ca_file: the deployment's CA certificate(s)
- * @cert_file: this client's certificate
- * @key_file: its key
- * @device_id: (nullable): the device this client is, or %NULL for the
- *   console; a device's replies come to its own inbox prefix, the only
- *   subjects it may subscribe to
- * @error: return location for a #GError
- *
- * Options for a TLS connection with a client certificate. The caller may
- * add callbacks and reconnection settings before connecting.
- *
- * Returns: (transfer full): the options (natsOptions_Destroy), or %NULL.
- */
-natsOptions *vigil_fleet_options_new (const char *url, const char *ca_file,
-                                      const char *cert_file,
-                                      const char *key_file,
-                                      const char *device_id, GError **error);
 
 /**
  * vigil_fleet_layout_ensure:

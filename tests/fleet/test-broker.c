@@ -183,6 +183,24 @@ test_config_refuses_unsafe_values (void)
   g_assert_nonnull (strstr (text, "verify_and_map: true"));
 }
 
+/* Only TLS, to one named host and port: a plain nats:// URL would send
+ * the client's traffic in clear. */
+static void
+test_options_refuse_non_tls_url (void)
+{
+  const char *bad[] = { "nats://127.0.0.1:4222", "tls://127.0.0.1", "127.0.0.1:4222",
+                        "tls://:4222", NULL };
+
+  for (gsize i = 0; bad[i]; i++) {
+    g_autoptr (GError) error = NULL;
+    natsOptions *opts = vigil_fleet_options_new (bad[i], "ca", "crt", "key",
+                                                 "dev-a", &error);
+    g_assert_null (opts);
+    g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, bad[i]));
+  }
+}
+
 /* ---- against the broker ---------------------------------------------- */
 
 static void
@@ -425,7 +443,7 @@ test_revocation_without_restart (VtFleet *f, gconstpointer data)
   /* Nothing else closes it: reconnection is off and the test did not. */
   vt_client_wait_closed (a);
   g_assert_cmpint (natsConnection_Status (a->nc), ==, NATS_CONN_STATUS_CLOSED);
-  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &again), !=, NATS_OK);
+  g_assert_cmpint (vt_client_try (f, NULL, crt, key, "dev-a", &again), !=, NATS_OK);
   vt_broker_wait_log (f->broker, mark, "authentication error");
   g_assert_true (vigil_fleet_publish (b->js, b_event, "b-ev-1", "{}", 2, NULL,
                                       &error));
@@ -459,11 +477,38 @@ test_reenrolled_device_old_certificate_refused (VtFleet *f, gconstpointer data)
   vt_fleet_enroll (f, "dev-a");
   reload (f);
   mark = vt_broker_log_mark (f->broker);
-  g_assert_cmpint (vt_client_try (f, old_crt, old_key, "dev-a", &old), !=, NATS_OK);
+  g_assert_cmpint (vt_client_try (f, NULL, old_crt, old_key, "dev-a", &old), !=, NATS_OK);
   vt_broker_wait_log (f->broker, mark, "authentication error");
-  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &renewed), ==, NATS_OK);
+  g_assert_cmpint (vt_client_try (f, NULL, crt, key, "dev-a", &renewed), ==, NATS_OK);
   vt_client_free (old);
   vt_client_free (renewed);
+}
+
+/* The broker's certificate must name the host a client connects to (a
+ * certificate of the same CA for another name does not do), and a new
+ * broker certificate takes effect on reload. */
+static void
+test_broker_name_checked (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crt = vt_fleet_device_file (f, "dev-a", "crt");
+  g_autofree char *key = vt_fleet_device_file (f, "dev-a", "key");
+  const char *only_localhost[] = { "localhost", NULL };
+  g_autofree char *by_name = g_strdup_printf ("tls://localhost:%s",
+                                              strrchr (vt_broker_url (f->broker), ':') + 1);
+  VtClient *by_ip = NULL, *named = NULL;
+
+  g_assert_true (vigil_fleet_ca_issue_server (f->ca, only_localhost,
+                                              f->server_crt, f->server_key,
+                                              &error));
+  g_assert_no_error (error);
+  reload (f);
+  g_assert_cmpint (vt_client_try (f, NULL, crt, key, "dev-a", &by_ip), !=, NATS_OK);
+  /* "IP address mismatch": the name, not anything else, was refused. */
+  g_assert_nonnull (strstr (nats_GetLastError (NULL), "address mismatch"));
+  g_assert_cmpint (vt_client_try (f, by_name, crt, key, "dev-a", &named), ==, NATS_OK);
+  vt_client_free (by_ip);
+  vt_client_free (named);
 }
 
 /* No client certificate, no connection: the TLS handshake fails. */
@@ -473,7 +518,7 @@ test_connection_without_certificate_refused (VtFleet *f, gconstpointer data)
   VtClient *c = NULL;
   gsize mark = vt_broker_log_mark (f->broker);
 
-  g_assert_cmpint (vt_client_try (f, NULL, NULL, NULL, &c), !=, NATS_OK);
+  g_assert_cmpint (vt_client_try (f, NULL, NULL, NULL, NULL, &c), !=, NATS_OK);
   vt_broker_wait_log (f->broker, mark, "TLS handshake error");
   vt_client_free (c);
 }
@@ -502,7 +547,7 @@ test_certificate_from_other_ca_refused (VtFleet *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, NULL));
   mark = vt_broker_log_mark (f->broker);
-  g_assert_cmpint (vt_client_try (f, crt, key, "dev-a", &c), !=, NATS_OK);
+  g_assert_cmpint (vt_client_try (f, NULL, crt, key, "dev-a", &c), !=, NATS_OK);
   vt_broker_wait_log (f->broker, mark, "TLS handshake error");
   vt_client_free (c);
 }
@@ -516,6 +561,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fleet/broker/config-refuses-unsafe-values",
                    test_config_refuses_unsafe_values);
+  g_test_add_func ("/fleet/broker/options-refuse-non-tls-url",
+                   test_options_refuse_non_tls_url);
 #define ADD(name, fn) \
   g_test_add ("/fleet/broker/" name, VtFleet, NULL, setup, fn, teardown)
   ADD ("device-gets-its-run", test_device_gets_its_run);
@@ -528,6 +575,7 @@ main (int argc, char **argv)
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
   ADD ("revocation-without-restart", test_revocation_without_restart);
   ADD ("reenrolled-device-old-certificate-refused", test_reenrolled_device_old_certificate_refused);
+  ADD ("broker-name-checked", test_broker_name_checked);
   ADD ("connection-without-certificate-refused", test_connection_without_certificate_refused);
   ADD ("certificate-from-other-ca-refused", test_certificate_from_other_ca_refused);
 #undef ADD

@@ -43,8 +43,8 @@ on_closed (natsConnection *nc, void *closure)
 }
 
 natsStatus
-vt_client_try (VtFleet *f, const char *cert, const char *key, const char *id,
-               VtClient **client)
+vt_client_try (VtFleet *f, const char *url, const char *cert, const char *key,
+               const char *id, VtClient **client)
 {
   g_autoptr (GError) error = NULL;
   VtClient *c = g_new0 (VtClient, 1);
@@ -54,14 +54,15 @@ vt_client_try (VtFleet *f, const char *cert, const char *key, const char *id,
   g_mutex_init (&c->lock);
   g_cond_init (&c->cond);
   c->errors = g_ptr_array_new_with_free_func (g_free);
+  if (url == NULL)
+    url = vt_broker_url (f->broker);
   if (cert != NULL) {
-    opts = vigil_fleet_options_new (vt_broker_url (f->broker), f->ca_crt,
-                                    cert, key, id, &error);
+    opts = vigil_fleet_options_new (url, f->ca_crt, cert, key, id, &error);
     g_assert_no_error (error);
   } else {
     /* What a stranger without a client certificate can do: trust the CA. */
     g_assert_cmpint (natsOptions_Create (&opts), ==, NATS_OK);
-    natsOptions_SetURL (opts, vt_broker_url (f->broker));
+    natsOptions_SetURL (opts, url);
     natsOptions_SetSecure (opts, true);
     natsOptions_LoadCATrustedCertificates (opts, f->ca_crt);
   }
@@ -84,7 +85,7 @@ vt_client_connect (VtFleet *f, const char *id)
   g_autofree char *key = id ? vt_fleet_device_file (f, id, "key")
                             : g_strdup (f->console_key);
   VtClient *c = NULL;
-  natsStatus s = vt_client_try (f, cert, key, id, &c);
+  natsStatus s = vt_client_try (f, NULL, cert, key, id, &c);
 
   if (s != NATS_OK)
     g_error ("cannot connect as %s: %s: %s", id ? id : "the console",

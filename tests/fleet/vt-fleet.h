@@ -54,9 +54,10 @@ char     *vt_fleet_device_file (VtFleet *fleet, const char *id, const char *ext)
  * console; asserts success. Reconnection is off, so a connection the
  * broker closes stays closed. */
 VtClient *vt_client_connect (VtFleet *fleet, const char *id);
-/* Tries to connect with these files (@cert NULL: no client certificate). */
-natsStatus vt_client_try (VtFleet *fleet, const char *cert, const char *key,
-                          const char *id, VtClient **client);
+/* Tries to connect with these files (@cert NULL: no client certificate)
+ * to @url (NULL: the broker's own, tls://127.0.0.1:PORT). */
+natsStatus vt_client_try (VtFleet *fleet, const char *url, const char *cert,
+                          const char *key, const char *id, VtClient **client);
 void      vt_client_free    (VtClient *client);
 /* Waits until the broker reported an error containing @needle. */
 void      vt_client_wait_error  (VtClient *client, const char *needle);

@@ -5,8 +5,10 @@
  * a device may publish under vigil.dev.<id>. and use exactly the
  * JetStream API subjects that pull from, and acknowledge, its own two
  * durable consumers and read its own settings key; it may subscribe only
- * to its own inbox, where its pull requests are answered. The console
- * may use every Vigil subject and the JetStream API.
+ * to its own inbox, where its pull requests are answered. A device being
+ * enrolled exists only as its bootstrap identity, which may publish its
+ * one enrollment request and receive the reply, nothing else. The
+ * console may use every Vigil subject and the JetStream API.
  */
 #include "fleet-broker.h"
 #include "fleet-common.h"
@@ -96,6 +98,19 @@ append_device (GString *out, const VigilFleetBrokerDevice *device)
   append_user (out, user, pub, sub);
 }
 
+static void
+append_bootstrap (GString *out, const VigilFleetBrokerDevice *device)
+{
+  g_autofree char *user = vigil_fleet_bootstrap_identity (device->enrollment);
+  g_autofree char *request = vigil_fleet_subject_enroll (device->enrollment);
+  g_autofree char *inbox = vigil_fleet_enroll_inbox_prefix (device->enrollment);
+  g_autofree char *replies = g_strdup_printf ("%s.>", inbox);
+  const char *const pub[] = { request, NULL };
+  const char *const sub[] = { replies, NULL };
+
+  append_user (out, user, pub, sub);
+}
+
 static gboolean
 check_config (const VigilFleetBrokerConfig *c, GError **error)
 {
@@ -149,8 +164,12 @@ vigil_fleet_broker_config_render (const VigilFleetBrokerConfig *c,
                           c->store_dir);
   g_string_append (out, "authorization {\n  users: [\n");
   append_console (out);
-  for (gsize i = 0; i < c->n_devices; i++)
-    append_device (out, &c->devices[i]);
+  for (gsize i = 0; i < c->n_devices; i++) {
+    if (c->devices[i].pending)
+      append_bootstrap (out, &c->devices[i]);
+    else
+      append_device (out, &c->devices[i]);
+  }
   g_string_append (out, "  ]\n}\n");
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -32,11 +32,15 @@ G_BEGIN_DECLS
 /**
  * VigilFleetBrokerDevice:
  * @id: the device id
- * @enrollment: the enrollment id in its current certificate
+ * @enrollment: the enrollment id in its current certificate or, when
+ *   @pending, in its enrollment file's bootstrap certificate
+ * @pending: the device is being enrolled: only its bootstrap identity
+ *   may connect, to publish its enrollment request and receive the reply
  */
 typedef struct {
   const char *id;
   const char *enrollment;
+  gboolean    pending;
 } VigilFleetBrokerDevice;
 
 typedef struct {

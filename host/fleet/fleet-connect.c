@@ -4,6 +4,7 @@
  */
 #include "fleet-connect.h"
 #include "fleet-common.h"
+#include "fleet-pki.h"
 #include "fleet-subjects.h"
 
 #include <signal.h>
@@ -80,6 +81,32 @@ vigil_fleet_options_new (const char *url, const char *ca_file,
     s = natsOptions_SetCustomInboxPrefix (opts, inbox);
   if (s != NATS_OK) {
     vigil_fleet_set_nats_error (error, s, 0, "cannot set up the TLS connection");
+    natsOptions_Destroy (opts);
+    return NULL;
+  }
+  return opts;
+}
+
+natsOptions *
+vigil_fleet_bootstrap_options_new (const char *url, const char *ca_file,
+                                   const char *cert_file, const char *key_file,
+                                   const char *device_id,
+                                   const char *enrollment, GError **error)
+{
+  g_autofree char *inbox = NULL;
+  natsOptions *opts;
+  natsStatus s;
+
+  if (!vigil_fleet_enrollment_check (enrollment, error))
+    return NULL;
+  opts = vigil_fleet_options_new (url, ca_file, cert_file, key_file,
+                                  device_id, error);
+  if (opts == NULL)
+    return NULL;
+  inbox = vigil_fleet_enroll_inbox_prefix (enrollment);
+  s = natsOptions_SetCustomInboxPrefix (opts, inbox);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, 0, "cannot set up the enrollment connection");
     natsOptions_Destroy (opts);
     return NULL;
   }

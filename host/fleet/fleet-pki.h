@@ -149,6 +149,27 @@ char *vigil_fleet_ca_sign_device (VigilFleetCa *ca, const char *device_id,
                                   GError **error);
 
 /**
+ * vigil_fleet_ca_issue_bootstrap:
+ * @ca: the CA
+ * @enrollment: the pending enrollment's id
+ * @hours: how long the certificate is valid (the enrollment's lifetime)
+ * @cert_pem: (out): the certificate (PEM)
+ * @key_pem: (out): its new private key (PEM); a secret, for the
+ *   enrollment file only
+ * @error: return location for a #GError
+ *
+ * Issues the bootstrap client certificate of an enrollment file, with
+ * the identity "urn:vigil:enroll:@enrollment". The broker lets it do one
+ * thing: ask for the device's certificate (see fleet-broker.h).
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_ca_issue_bootstrap (VigilFleetCa *ca,
+                                         const char *enrollment, guint hours,
+                                         char **cert_pem, char **key_pem,
+                                         GError **error);
+
+/**
  * vigil_fleet_device_request_new:
  * @device_id: the device's id
  * @key_path: where to write the device's new private key

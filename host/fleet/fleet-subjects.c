@@ -12,6 +12,24 @@ vigil_fleet_device_identity (const char *id, const char *enrollment)
 }
 
 char *
+vigil_fleet_bootstrap_identity (const char *enrollment)
+{
+  return g_strdup_printf ("urn:vigil:enroll:%s", enrollment);
+}
+
+char *
+vigil_fleet_subject_enroll (const char *enrollment)
+{
+  return g_strdup_printf ("vigil.enroll.%s.request", enrollment);
+}
+
+char *
+vigil_fleet_enroll_inbox_prefix (const char *enrollment)
+{
+  return g_strdup_printf ("vigil.enroll.%s.inbox", enrollment);
+}
+
+char *
 vigil_fleet_subject_run (const char *id)
 {
   return g_strdup_printf ("vigil.run.%s", id);

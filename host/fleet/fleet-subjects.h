@@ -11,6 +11,8 @@
  *   vigil.dev.<id>.live.<kind>     heartbeats, progress  plain NATS
  *   $KV.VIGIL_SETTINGS.<id>        effective settings    KV bucket VIGIL_SETTINGS
  *   vigil.inbox.<id>.>             the device's replies (its inbox prefix)
+ *   vigil.enroll.<enrollment>.request   a pending device's one enrollment
+ *                                  request; replies to .inbox.> beside it
  *
  * A device reads its runs and settings only through durable pull
  * consumers the console creates for it (run-<id>, settings-<id>), never
@@ -39,6 +41,14 @@ G_BEGIN_DECLS
 /** Returns: (transfer full): "urn:vigil:device:<id>:<enrollment>", the
  * identity in a device's certificate and its user name on the broker. */
 char *vigil_fleet_device_identity (const char *id, const char *enrollment);
+/** Returns: (transfer full): "urn:vigil:enroll:<enrollment>", the identity
+ * of the bootstrap certificate in an enrollment file. */
+char *vigil_fleet_bootstrap_identity (const char *enrollment);
+/** Returns: (transfer full): "vigil.enroll.<enrollment>.request". */
+char *vigil_fleet_subject_enroll (const char *enrollment);
+/** Returns: (transfer full): "vigil.enroll.<enrollment>.inbox", the inbox
+ * prefix of a bootstrap connection. */
+char *vigil_fleet_enroll_inbox_prefix (const char *enrollment);
 /** Returns: (transfer full): "vigil.run.<id>", where runs for @id go. */
 char *vigil_fleet_subject_run (const char *id);
 /** Returns: (transfer full): "vigil.dev.<id>.out.<kind>", stored reports. */

@@ -63,10 +63,12 @@ add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
   return ok;
 }
 
-/* A certificate for @key named @subject, not yet signed and without the
- * extensions of its role. @issuer NULL means self-signed. */
+/* A certificate for @key named @subject, valid for @days and @hours, not
+ * yet signed and without the extensions of its role. @issuer NULL means
+ * self-signed. */
 static X509 *
-cert_new (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days)
+cert_new_for (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days,
+              long hours)
 {
   g_autoptr (X509) cert = X509_new ();
 
@@ -76,11 +78,17 @@ cert_new (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days)
                                           : subject) ||
       !X509_set_pubkey (cert, key) ||
       !X509_gmtime_adj (X509_getm_notBefore (cert), -3600) ||
-      !X509_time_adj_ex (X509_getm_notAfter (cert), days, 0, NULL))
+      !X509_time_adj_ex (X509_getm_notAfter (cert), days, hours * 3600, NULL))
     return NULL;
   if (!add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash"))
     return NULL;
   return g_steal_pointer (&cert);
+}
+
+static X509 *
+cert_new (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days)
+{
+  return cert_new_for (subject, key, issuer, days, 0);
 }
 
 /* End-entity extensions, then the CA's signature. */
@@ -256,6 +264,37 @@ vigil_fleet_ca_issue_console (VigilFleetCa *ca, const char *cert_path,
     return FALSE;
   }
   return write_pair (cert, key, cert_path, key_path, error);
+}
+
+gboolean
+vigil_fleet_ca_issue_bootstrap (VigilFleetCa *ca, const char *enrollment,
+                                guint hours, char **cert_pem, char **key_pem,
+                                GError **error)
+{
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (X509_NAME) subject = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autofree char *identity = NULL, *san = NULL;
+
+  g_return_val_if_fail (ca && cert_pem && key_pem && hours > 0, FALSE);
+  if (!vigil_fleet_enrollment_check (enrollment, error) ||
+      (key = pki_new_key (error)) == NULL)
+    return FALSE;
+  subject = name_new ("vigil enrollment", NULL);
+  identity = vigil_fleet_bootstrap_identity (enrollment);
+  san = g_strdup_printf ("URI:%s", identity);
+  cert = cert_new_for (subject, key, ca->cert, 0, hours);
+  if (cert == NULL || !finish_leaf (cert, ca, "clientAuth", san)) {
+    pki_set_error (error, "cannot issue the bootstrap certificate");
+    return FALSE;
+  }
+  if ((*cert_pem = pki_cert_to_pem (cert, error)) == NULL)
+    return FALSE;
+  if ((*key_pem = pki_key_to_pem (key, error)) == NULL) {
+    g_clear_pointer (cert_pem, g_free);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* The request's subject must be exactly one CN equal to @device_id. */

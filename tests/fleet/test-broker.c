@@ -484,6 +484,84 @@ test_reenrolled_device_old_certificate_refused (VtFleet *f, gconstpointer data)
   vt_client_free (renewed);
 }
 
+/* An enrollment file's bootstrap identity may ask for its certificate
+ * once and hear the answer, and nothing else: not another enrollment's
+ * requests (they carry one-time tokens), not the device's runs, not its
+ * subjects. Once the device is enrolled, the bootstrap is closed out and
+ * the device's own certificate gets in. */
+static void
+test_bootstrap_may_only_ask_to_enroll (VtFleet *f, gconstpointer data)
+{
+  VtClient *boot = NULL, *again = NULL, *device = NULL;
+  natsSubscription *requests = NULL, *replies = NULL;
+  natsMsg *request = NULL, *reply = NULL;
+  g_autofree char *enrollment = NULL;
+  g_autofree char *subject = NULL, *inbox = NULL;
+  g_autofree char *reply_to = NULL;
+  const char *forbidden_pub[] = {
+    "vigil.enroll.0123456789abcdef0123456789abcdef.request",
+    "vigil.dev.dev-d.out.event",
+    "$JS.API.CONSUMER.MSG.NEXT.VIGIL_RUNS.run-dev-d",
+    NULL,
+  };
+  const char *forbidden_sub[] = { "vigil.enroll.*.request", "vigil.inbox.dev-d.>", NULL };
+
+  vt_fleet_add_pending (f, "dev-d");
+  reload (f);
+  /* A copy: enrolling replaces the table's string. */
+  enrollment = g_strdup (g_hash_table_lookup (f->enrollments, "dev-d"));
+  subject = vigil_fleet_subject_enroll (enrollment);
+  inbox = vigil_fleet_enroll_inbox_prefix (enrollment);
+  reply_to = g_strdup_printf ("%s.1", inbox);
+  g_assert_cmpint (vt_client_try_bootstrap (f, "dev-d", &boot), ==, NATS_OK);
+
+  /* The exchange: the console hears the request and answers it. */
+  g_assert_cmpint (natsConnection_SubscribeSync (&requests, f->console->nc,
+                                                 "vigil.enroll.*.request"), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_Flush (f->console->nc), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_SubscribeSync (&replies, boot->nc, reply_to), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_PublishRequestString (boot->nc, subject, reply_to,
+                                                        "{\"csr\":\"...\"}"), ==, NATS_OK);
+  g_assert_cmpint (natsSubscription_NextMsg (&request, requests, VT_BROKER_WAIT_S * 1000),
+                   ==, NATS_OK);
+  g_assert_cmpstr (natsMsg_GetSubject (request), ==, subject);
+  g_assert_cmpint (natsConnection_PublishString (f->console->nc, natsMsg_GetReply (request),
+                                                 "{\"certificate\":\"...\"}"), ==, NATS_OK);
+  g_assert_cmpint (natsSubscription_NextMsg (&reply, replies, VT_BROKER_WAIT_S * 1000),
+                   ==, NATS_OK);
+  g_assert_cmpstr (natsMsg_GetData (reply), ==, "{\"certificate\":\"...\"}");
+
+  for (gsize i = 0; forbidden_pub[i]; i++) {
+    g_autofree char *needle =
+      g_strdup_printf ("Permissions Violation for Publish to \"%s\"", forbidden_pub[i]);
+    natsConnection_PublishString (boot->nc, forbidden_pub[i], "x");
+    vt_client_wait_error (boot, needle);
+  }
+  for (gsize i = 0; forbidden_sub[i]; i++) {
+    g_autofree char *needle =
+      g_strdup_printf ("Permissions Violation for Subscription to \"%s\"", forbidden_sub[i]);
+    natsSubscription *sub = NULL;
+    natsConnection_SubscribeSync (&sub, boot->nc, forbidden_sub[i]);
+    vt_client_wait_error (boot, needle);
+    natsSubscription_Destroy (sub);
+  }
+
+  vt_fleet_enroll (f, "dev-d");
+  g_assert_cmpstr (g_hash_table_lookup (f->enrollments, "dev-d"), ==, enrollment);
+  reload (f);
+  vt_client_wait_closed (boot);
+  g_assert_cmpint (vt_client_try_bootstrap (f, "dev-d", &again), !=, NATS_OK);
+  device = vt_client_connect (f, "dev-d");
+
+  natsMsg_Destroy (request);
+  natsMsg_Destroy (reply);
+  natsSubscription_Destroy (requests);
+  natsSubscription_Destroy (replies);
+  vt_client_free (boot);
+  vt_client_free (again);
+  vt_client_free (device);
+}
+
 /* The broker's certificate must name the host a client connects to (a
  * certificate of the same CA for another name does not do), and a new
  * broker certificate takes effect on reload. */
@@ -575,6 +653,7 @@ main (int argc, char **argv)
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
   ADD ("revocation-without-restart", test_revocation_without_restart);
   ADD ("reenrolled-device-old-certificate-refused", test_reenrolled_device_old_certificate_refused);
+  ADD ("bootstrap-may-only-ask-to-enroll", test_bootstrap_may_only_ask_to_enroll);
   ADD ("broker-name-checked", test_broker_name_checked);
   ADD ("connection-without-certificate-refused", test_connection_without_certificate_refused);
   ADD ("certificate-from-other-ca-refused", test_certificate_from_other_ca_refused);

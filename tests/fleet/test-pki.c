@@ -238,6 +238,36 @@ test_device_certificate_from_request (Fixture *fx, gconstpointer data)
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
 }
 
+/* An enrollment file's certificate: its own identity, and short-lived. */
+static void
+test_bootstrap_certificate (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (VigilFleetCa) ca = new_ca (fx);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cert_pem = NULL, *key_pem = NULL, *uris = NULL;
+  BIO *bio;
+  X509 *cert;
+  int days = -1, secs = -1;
+
+  g_assert_true (vigil_fleet_ca_issue_bootstrap (ca, ENROLLMENT, 24, &cert_pem,
+                                                 &key_pem, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (key_pem, "-----BEGIN PRIVATE KEY-----"));
+  uris = cert_uris (cert_pem);
+  g_assert_cmpstr (uris, ==, "urn:vigil:enroll:" ENROLLMENT);
+  bio = BIO_new_mem_buf (cert_pem, -1);
+  cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL);
+  /* From an hour back (clock skew) to 24 hours ahead. */
+  g_assert_true (ASN1_TIME_diff (&days, &secs, X509_get0_notBefore (cert),
+                                 X509_get0_notAfter (cert)));
+  g_assert_cmpint (days * 86400 + secs, ==, 25 * 3600);
+  X509_free (cert);
+  BIO_free (bio);
+  g_assert_false (vigil_fleet_ca_issue_bootstrap (ca, "not-hex", 24, &cert_pem,
+                                                  &key_pem, &error));
+  g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
+}
+
 static void
 test_request_for_another_id_refused (Fixture *fx, gconstpointer data)
 {
@@ -418,6 +448,7 @@ main (int argc, char **argv)
   ADD ("server-names", test_server_names);
   ADD ("server-name-injection-refused", test_server_name_injection_refused);
   ADD ("device-certificate-from-request", test_device_certificate_from_request);
+  ADD ("bootstrap-certificate", test_bootstrap_certificate);
   ADD ("request-for-another-id-refused", test_request_for_another_id_refused);
   ADD ("request-with-extra-subject-refused", test_request_with_extra_subject_refused);
   ADD ("request-with-bad-signature-refused", test_request_with_bad_signature_refused);

@@ -42,18 +42,34 @@ on_closed (natsConnection *nc, void *closure)
   g_mutex_unlock (&c->lock);
 }
 
-natsStatus
-vt_client_try (VtFleet *f, const char *url, const char *cert, const char *key,
-               const char *id, VtClient **client)
+/* Connects with @opts (consumed), recording errors and the closing. */
+static natsStatus
+client_connect (natsOptions *opts, VtClient **client)
 {
-  g_autoptr (GError) error = NULL;
   VtClient *c = g_new0 (VtClient, 1);
-  natsOptions *opts = NULL;
   natsStatus s;
 
   g_mutex_init (&c->lock);
   g_cond_init (&c->cond);
   c->errors = g_ptr_array_new_with_free_func (g_free);
+  natsOptions_SetAllowReconnect (opts, false);
+  natsOptions_SetErrorHandler (opts, on_error, c);
+  natsOptions_SetClosedCB (opts, on_closed, c);
+  s = natsConnection_Connect (&c->nc, opts);
+  natsOptions_Destroy (opts);
+  if (s == NATS_OK)
+    g_assert_cmpint (natsConnection_JetStream (&c->js, c->nc, NULL), ==, NATS_OK);
+  *client = c;
+  return s;
+}
+
+natsStatus
+vt_client_try (VtFleet *f, const char *url, const char *cert, const char *key,
+               const char *id, VtClient **client)
+{
+  g_autoptr (GError) error = NULL;
+  natsOptions *opts = NULL;
+
   if (url == NULL)
     url = vt_broker_url (f->broker);
   if (cert != NULL) {
@@ -66,15 +82,21 @@ vt_client_try (VtFleet *f, const char *url, const char *cert, const char *key,
     natsOptions_SetSecure (opts, true);
     natsOptions_LoadCATrustedCertificates (opts, f->ca_crt);
   }
-  natsOptions_SetAllowReconnect (opts, false);
-  natsOptions_SetErrorHandler (opts, on_error, c);
-  natsOptions_SetClosedCB (opts, on_closed, c);
-  s = natsConnection_Connect (&c->nc, opts);
-  natsOptions_Destroy (opts);
-  if (s == NATS_OK)
-    g_assert_cmpint (natsConnection_JetStream (&c->js, c->nc, NULL), ==, NATS_OK);
-  *client = c;
-  return s;
+  return client_connect (opts, client);
+}
+
+natsStatus
+vt_client_try_bootstrap (VtFleet *f, const char *id, VtClient **client)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crt = vt_fleet_device_file (f, id, "boot.crt");
+  g_autofree char *key = vt_fleet_device_file (f, id, "boot.key");
+  const char *enrollment = g_hash_table_lookup (f->enrollments, id);
+  natsOptions *opts = vigil_fleet_bootstrap_options_new (
+    vt_broker_url (f->broker), f->ca_crt, crt, key, id, enrollment, &error);
+
+  g_assert_no_error (error);
+  return client_connect (opts, client);
 }
 
 VtClient *
@@ -158,13 +180,36 @@ vt_fleet_device_file (VtFleet *f, const char *id, const char *ext)
 /* Enrollment as designed: the device makes its key and request; the
  * console's CA signs; the device stores its certificate. */
 void
+vt_fleet_add_pending (VtFleet *f, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crt = vt_fleet_device_file (f, id, "boot.crt");
+  g_autofree char *key = vt_fleet_device_file (f, id, "boot.key");
+  g_autofree char *cert_pem = NULL, *key_pem = NULL;
+  char *enrollment = vigil_fleet_enrollment_new ();
+
+  g_assert_true (vigil_fleet_ca_issue_bootstrap (f->ca, enrollment, 1,
+                                                 &cert_pem, &key_pem, &error));
+  g_assert_no_error (error);
+  g_assert_true (vigil_fleet_write_private_file (crt, cert_pem, -1, NULL));
+  g_assert_true (vigil_fleet_write_private_file (key, key_pem, -1, NULL));
+  g_hash_table_replace (f->enrollments, g_strdup (id), enrollment);
+  g_hash_table_add (f->pending, g_strdup (id));
+  if (!g_ptr_array_find_with_equal_func (f->devices, id, g_str_equal, NULL))
+    g_ptr_array_add (f->devices, g_strdup (id));
+}
+
+void
 vt_fleet_enroll (VtFleet *f, const char *id)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *key = vt_fleet_device_file (f, id, "key");
   g_autofree char *crt = vt_fleet_device_file (f, id, "crt");
   g_autofree char *csr = vigil_fleet_device_request_new (id, key, &error);
-  char *enrollment = vigil_fleet_enrollment_new ();
+  /* A pending enrollment's id carries over into the certificate. */
+  char *enrollment = g_hash_table_remove (f->pending, id)
+                       ? g_strdup (g_hash_table_lookup (f->enrollments, id))
+                       : vigil_fleet_enrollment_new ();
   g_autofree char *cert = NULL;
 
   g_assert_no_error (error);
@@ -190,8 +235,9 @@ vt_fleet_write_config (VtFleet *f)
   };
 
   for (guint i = 0; i < f->devices->len; i++) {
-    VigilFleetBrokerDevice d = { g_ptr_array_index (f->devices, i), NULL };
+    VigilFleetBrokerDevice d = { g_ptr_array_index (f->devices, i), NULL, FALSE };
     d.enrollment = g_hash_table_lookup (f->enrollments, d.id);
+    d.pending = g_hash_table_contains (f->pending, d.id);
     g_array_append_val (devices, d);
   }
   config.devices = (const VigilFleetBrokerDevice *) devices->data;
@@ -238,6 +284,7 @@ vt_fleet_setup (VtFleet *f, const char *const *device_ids)
 #undef IN
   f->devices = g_ptr_array_new_with_free_func (g_free);
   f->enrollments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  f->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   make_pki (f, device_ids);
   vt_fleet_write_config (f);
   f->broker = vt_broker_start (f->config);
@@ -268,5 +315,6 @@ vt_fleet_teardown (VtFleet *f)
   g_free (f->config);
   g_ptr_array_unref (f->devices);
   g_hash_table_unref (f->enrollments);
+  g_hash_table_unref (f->pending);
   vigil_fleet_ca_free (f->ca);
 }

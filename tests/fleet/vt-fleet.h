@@ -33,6 +33,7 @@ typedef struct {
   VigilFleetCa *ca;
   GPtrArray *devices;   /* char *, the enrolled ids the broker lets in */
   GHashTable *enrollments; /* id -> its current enrollment id */
+  GHashTable *pending;     /* ids being enrolled: only their bootstrap */
   VtBroker  *broker;
   VtClient  *console;
 } VtFleet;
@@ -42,8 +43,13 @@ typedef struct {
 void      vt_fleet_setup    (VtFleet *fleet, const char *const *device_ids);
 /* Closes the console, stops the broker, removes the folder. */
 void      vt_fleet_teardown (VtFleet *fleet);
-/* Enrolls @id anew (new key, request, enrollment id and certificate, over
- * the old files) and lets it in at the next vt_fleet_write_config(). */
+/* Starts enrolling @id as an enrollment file would: a new enrollment id
+ * and its bootstrap certificate (devices/<id>.boot.crt, .boot.key); the
+ * next vt_fleet_write_config() lets in only that bootstrap identity. */
+void      vt_fleet_add_pending (VtFleet *fleet, const char *id);
+/* Enrolls @id (new key, request and certificate, over the old files; the
+ * pending enrollment's id, or a new one) and lets it in at the next
+ * vt_fleet_write_config(). */
 void      vt_fleet_enroll   (VtFleet *fleet, const char *id);
 /* Rewrites the broker's configuration from fleet->devices. */
 void      vt_fleet_write_config (VtFleet *fleet);
@@ -58,6 +64,9 @@ VtClient *vt_client_connect (VtFleet *fleet, const char *id);
  * to @url (NULL: the broker's own, tls://127.0.0.1:PORT). */
 natsStatus vt_client_try (VtFleet *fleet, const char *url, const char *cert,
                           const char *key, const char *id, VtClient **client);
+/* Tries to connect with @id's bootstrap certificate (vt_fleet_add_pending). */
+natsStatus vt_client_try_bootstrap (VtFleet *fleet, const char *id,
+                                    VtClient **client);
 void      vt_client_free    (VtClient *client);
 /* Waits until the broker reported an error containing @needle. */
 void      vt_client_wait_error  (VtClient *client, const char *needle);

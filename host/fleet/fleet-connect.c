@@ -3,8 +3,8 @@
  * Connecting to the fleet's broker (see fleet-connect.h).
  */
 #include "fleet-connect.h"
+#include "fleet-private.h"
 #include "fleet-common.h"
-#include "fleet-pki.h"
 #include "fleet-subjects.h"
 
 #include <signal.h>
@@ -39,8 +39,8 @@ vigil_fleet_set_nats_error (GError **error, natsStatus s, int js_code,
  * names HOST (the URL's host, for each server it connects to; tested by
  * /fleet/broker/broker-name-checked), so HOST must be what the broker's
  * certificate was issued for. */
-static gboolean
-check_url (const char *url, GError **error)
+gboolean
+fleet_check_url (const char *url, GError **error)
 {
   g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
 
@@ -55,30 +55,28 @@ check_url (const char *url, GError **error)
 }
 
 natsOptions *
-vigil_fleet_options_new (const char *url, const char *ca_file,
-                         const char *cert_file, const char *key_file,
-                         const char *device_id, GError **error)
+fleet_options_new (const char *url, const char *ca, const char *cert,
+                   const char *key, gboolean in_memory, const char *inbox,
+                   const char *name, GError **error)
 {
   natsOptions *opts = NULL;
-  g_autofree char *inbox = NULL;
   natsStatus s;
 
-  g_return_val_if_fail (url && ca_file && cert_file && key_file, NULL);
-  if (device_id != NULL && !vigil_fleet_device_id_check (device_id, error))
+  if (!fleet_check_url (url, error))
     return NULL;
-  if (!check_url (url, error))
-    return NULL;
-  inbox = device_id ? vigil_fleet_inbox_prefix (device_id) : NULL;
   s = natsOptions_Create (&opts);
   if (s == NATS_OK) s = natsOptions_SetURL (opts, url);
   if (s == NATS_OK) s = natsOptions_SetSecure (opts, true);
-  if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates (opts, ca_file);
   if (s == NATS_OK)
-    s = natsOptions_LoadCertificatesChain (opts, cert_file, key_file);
+    s = in_memory ? natsOptions_SetCATrustedCertificates (opts, ca)
+                  : natsOptions_LoadCATrustedCertificates (opts, ca);
   if (s == NATS_OK)
-    s = natsOptions_SetName (opts, device_id ? device_id : "vigil console");
+    s = in_memory ? natsOptions_SetCertificatesChain (opts, cert, key)
+                  : natsOptions_LoadCertificatesChain (opts, cert, key);
   if (s == NATS_OK && inbox)
     s = natsOptions_SetCustomInboxPrefix (opts, inbox);
+  if (s == NATS_OK)
+    s = natsOptions_SetName (opts, name);
   if (s != NATS_OK) {
     vigil_fleet_set_nats_error (error, s, 0, "cannot set up the TLS connection");
     natsOptions_Destroy (opts);
@@ -88,27 +86,16 @@ vigil_fleet_options_new (const char *url, const char *ca_file,
 }
 
 natsOptions *
-vigil_fleet_bootstrap_options_new (const char *url, const char *ca_file,
-                                   const char *cert_file, const char *key_file,
-                                   const char *device_id,
-                                   const char *enrollment, GError **error)
+vigil_fleet_options_new (const char *url, const char *ca_file,
+                         const char *cert_file, const char *key_file,
+                         const char *device_id, GError **error)
 {
   g_autofree char *inbox = NULL;
-  natsOptions *opts;
-  natsStatus s;
 
-  if (!vigil_fleet_enrollment_check (enrollment, error))
+  g_return_val_if_fail (url && ca_file && cert_file && key_file, NULL);
+  if (device_id != NULL && !vigil_fleet_device_id_check (device_id, error))
     return NULL;
-  opts = vigil_fleet_options_new (url, ca_file, cert_file, key_file,
-                                  device_id, error);
-  if (opts == NULL)
-    return NULL;
-  inbox = vigil_fleet_enroll_inbox_prefix (enrollment);
-  s = natsOptions_SetCustomInboxPrefix (opts, inbox);
-  if (s != NATS_OK) {
-    vigil_fleet_set_nats_error (error, s, 0, "cannot set up the enrollment connection");
-    natsOptions_Destroy (opts);
-    return NULL;
-  }
-  return opts;
+  inbox = device_id ? vigil_fleet_inbox_prefix (device_id) : NULL;
+  return fleet_options_new (url, ca_file, cert_file, key_file, FALSE, inbox,
+                            device_id ? device_id : "vigil console", error);
 }

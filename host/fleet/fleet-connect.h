@@ -58,27 +58,4 @@ natsOptions *vigil_fleet_options_new (const char *url, const char *ca_file,
                                       const char *key_file,
                                       const char *device_id, GError **error);
 
-/**
- * vigil_fleet_bootstrap_options_new:
- * @url: the broker, as for vigil_fleet_options_new()
- * @ca_file: the deployment's CA certificate (from the enrollment file)
- * @cert_file: the enrollment file's bootstrap certificate
- * @key_file: its key
- * @device_id: the device being enrolled
- * @enrollment: the enrollment's id
- * @error: return location for a #GError
- *
- * Options for the one connection an enrollment file allows: its replies
- * come to the enrollment's own inbox prefix.
- *
- * Returns: (transfer full): the options, or %NULL.
- */
-natsOptions *vigil_fleet_bootstrap_options_new (const char *url,
-                                                const char *ca_file,
-                                                const char *cert_file,
-                                                const char *key_file,
-                                                const char *device_id,
-                                                const char *enrollment,
-                                                GError **error);
-
 G_END_DECLS

@@ -70,6 +70,16 @@ VigilFleetCa *vigil_fleet_ca_create (const char *deployment,
 VigilFleetCa *vigil_fleet_ca_load (const char *cert_path, const char *key_path,
                                    GError **error);
 
+/**
+ * vigil_fleet_ca_cert_pem:
+ * @ca: the CA
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the CA's certificate (PEM), what clients
+ *   trust, or %NULL.
+ */
+char *vigil_fleet_ca_cert_pem (VigilFleetCa *ca, GError **error);
+
 void vigil_fleet_ca_free (VigilFleetCa *ca);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilFleetCa, vigil_fleet_ca_free)
 

@@ -131,6 +131,13 @@ vigil_fleet_ca_free (VigilFleetCa *ca)
   g_free (ca);
 }
 
+char *
+vigil_fleet_ca_cert_pem (VigilFleetCa *ca, GError **error)
+{
+  g_return_val_if_fail (ca != NULL, NULL);
+  return pki_cert_to_pem (ca->cert, error);
+}
+
 VigilFleetCa *
 vigil_fleet_ca_create (const char *deployment, const char *cert_path,
                        const char *key_path, GError **error)

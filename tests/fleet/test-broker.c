@@ -7,6 +7,7 @@
  */
 #include "fleet-broker.h"
 #include "fleet-common.h"
+#include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-pki.h"
 #include "fleet-subjects.h"
@@ -562,6 +563,123 @@ test_bootstrap_may_only_ask_to_enroll (VtFleet *f, gconstpointer data)
   vt_client_free (device);
 }
 
+/* The console's side of enrollment, on a libnats thread: answers a request
+ * for the pending enrollment its subject names. */
+typedef struct {
+  VtFleet *fleet;
+  guint    answered;
+} Enroller;
+
+static void
+on_enroll_request (natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+                   void *closure)
+{
+  Enroller *e = closure;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cert = NULL, *reply = NULL;
+  VigilFleetPendingEnrollment *pending = NULL;
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, e->fleet->pending);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    g_autofree char *subject =
+      vigil_fleet_subject_enroll (((VigilFleetPendingEnrollment *) value)->enrollment);
+    if (g_str_equal (subject, natsMsg_GetSubject (msg)))
+      pending = value;
+  }
+  if (pending != NULL)
+    cert = vigil_fleet_enroll_answer (e->fleet->ca, pending, natsMsg_GetData (msg),
+                                      natsMsg_GetDataLength (msg),
+                                      g_get_real_time () / G_USEC_PER_SEC, &error);
+  reply = vigil_fleet_enroll_reply_new (cert, error ? error->message
+                                                    : "no such enrollment");
+  /* Counted before replying: the agent may see the reply at once. */
+  g_atomic_int_inc (&e->answered);
+  natsConnection_PublishString (nc, natsMsg_GetReply (msg), reply);
+  natsMsg_Destroy (msg);
+}
+
+/* Sends the enrollment request of @id's file; returns the reply body. */
+static char *
+request_enrollment (VtFleet *f, const char *id, const char *token_override)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = vt_fleet_device_file (f, id, "enroll");
+  g_autofree char *key = vt_fleet_device_file (f, id, "key");
+  g_autoptr (VigilFleetEnrollmentFile) file =
+    vigil_fleet_enrollment_file_read (path, &error);
+  g_autofree char *request = NULL, *subject = NULL;
+  VtClient *boot = NULL;
+  natsMsg *reply = NULL;
+  char *body;
+
+  g_assert_no_error (error);
+  if (token_override) {
+    g_free (file->token);
+    file->token = g_strdup (token_override);
+  }
+  request = vigil_fleet_enroll_request_new (file, key, &error);
+  g_assert_no_error (error);
+  subject = vigil_fleet_subject_enroll (file->enrollment);
+  g_assert_cmpint (vt_client_try_bootstrap (f, id, &boot), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_RequestString (&reply, boot->nc, subject, request,
+                                                 VT_BROKER_WAIT_S * 1000), ==, NATS_OK);
+  body = g_strndup (natsMsg_GetData (reply), natsMsg_GetDataLength (reply));
+  natsMsg_Destroy (reply);
+  vt_client_free (boot);
+  return body;
+}
+
+/* Enrollment end to end: the console writes the file; the agent makes
+ * its key and request and sends them over the bootstrap connection; a
+ * wrong token is refused; the right one gets a certificate; once the
+ * console switches the device to enrolled, the agent connects as itself
+ * and gets its runs, and the spent file no longer connects. */
+static void
+test_enrollment_end_to_end (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  Enroller e = { f, 0 };
+  natsSubscription *answers = NULL;
+  g_autofree char *refused = NULL, *granted = NULL, *cert = NULL, *body = NULL;
+  g_autofree char *crt = vt_fleet_device_file (f, "dev-e", "crt");
+  VtClient *device = NULL, *spent = NULL;
+
+  vt_fleet_add_pending (f, "dev-e");
+  reload (f);
+  g_assert_cmpint (natsConnection_Subscribe (&answers, f->console->nc,
+                                             "vigil.enroll.*.request",
+                                             on_enroll_request, &e), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_Flush (f->console->nc), ==, NATS_OK);
+
+  refused = request_enrollment (f, "dev-e", "00000000000000000000000000000000"
+                                            "00000000000000000000000000000000");
+  g_assert_null (vigil_fleet_enroll_reply_read (refused, strlen (refused), &error));
+  g_assert_nonnull (strstr (error->message, "wrong token"));
+  g_clear_error (&error);
+
+  granted = request_enrollment (f, "dev-e", NULL);
+  cert = vigil_fleet_enroll_reply_read (granted, strlen (granted), &error);
+  g_assert_no_error (error);
+  g_assert_true (vigil_fleet_write_private_file (crt, cert, -1, &error));
+  g_assert_cmpuint (g_atomic_int_get (&e.answered), ==, 2);
+  natsSubscription_Destroy (answers);
+
+  /* The console spends the token and lets the device in as itself. */
+  g_hash_table_remove (f->pending, "dev-e");
+  vigil_fleet_device_consumers_ensure (f->console->js, "dev-e", &error);
+  g_assert_no_error (error);
+  reload (f);
+  g_assert_cmpint (vt_client_try_bootstrap (f, "dev-e", &spent), !=, NATS_OK);
+  device = vt_client_connect (f, "dev-e");
+  publish_run (f, "dev-e", "run-e-1", "{\"for\":\"e\"}", FALSE);
+  body = fetch_one_run (device, "dev-e");
+  g_assert_cmpstr (body, ==, "{\"for\":\"e\"}");
+  vt_client_free (spent);
+  vt_client_free (device);
+}
+
 /* The broker's certificate must name the host a client connects to (a
  * certificate of the same CA for another name does not do), and a new
  * broker certificate takes effect on reload. */
@@ -654,6 +772,7 @@ main (int argc, char **argv)
   ADD ("revocation-without-restart", test_revocation_without_restart);
   ADD ("reenrolled-device-old-certificate-refused", test_reenrolled_device_old_certificate_refused);
   ADD ("bootstrap-may-only-ask-to-enroll", test_bootstrap_may_only_ask_to_enroll);
+  ADD ("enrollment-end-to-end", test_enrollment_end_to_end);
   ADD ("broker-name-checked", test_broker_name_checked);
   ADD ("connection-without-certificate-refused", test_connection_without_certificate_refused);
   ADD ("certificate-from-other-ca-refused", test_certificate_from_other_ca_refused);

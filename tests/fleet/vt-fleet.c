@@ -6,6 +6,7 @@
 
 #include "fleet-broker.h"
 #include "fleet-common.h"
+#include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-pki.h"
 #include "vt-cli.h"
@@ -89,12 +90,13 @@ natsStatus
 vt_client_try_bootstrap (VtFleet *f, const char *id, VtClient **client)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *crt = vt_fleet_device_file (f, id, "boot.crt");
-  g_autofree char *key = vt_fleet_device_file (f, id, "boot.key");
-  const char *enrollment = g_hash_table_lookup (f->enrollments, id);
-  natsOptions *opts = vigil_fleet_bootstrap_options_new (
-    vt_broker_url (f->broker), f->ca_crt, crt, key, id, enrollment, &error);
+  g_autofree char *path = vt_fleet_device_file (f, id, "enroll");
+  g_autoptr (VigilFleetEnrollmentFile) file =
+    vigil_fleet_enrollment_file_read (path, &error);
+  natsOptions *opts;
 
+  g_assert_no_error (error);
+  opts = vigil_fleet_bootstrap_options_new (file, &error);
   g_assert_no_error (error);
   return client_connect (opts, client);
 }
@@ -179,22 +181,28 @@ vt_fleet_device_file (VtFleet *f, const char *id, const char *ext)
 
 /* Enrollment as designed: the device makes its key and request; the
  * console's CA signs; the device stores its certificate. */
+static void
+pending_free (gpointer data)
+{
+  vigil_fleet_pending_enrollment_clear (data);
+  g_free (data);
+}
+
 void
 vt_fleet_add_pending (VtFleet *f, const char *id)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *crt = vt_fleet_device_file (f, id, "boot.crt");
-  g_autofree char *key = vt_fleet_device_file (f, id, "boot.key");
-  g_autofree char *cert_pem = NULL, *key_pem = NULL;
-  char *enrollment = vigil_fleet_enrollment_new ();
+  g_autofree char *path = vt_fleet_device_file (f, id, "enroll");
+  VigilFleetPendingEnrollment *pending = g_new0 (VigilFleetPendingEnrollment, 1);
+  g_autoptr (VigilFleetEnrollmentFile) file =
+    vigil_fleet_enrollment_start (f->ca, id, vt_broker_url (f->broker), 1,
+                                  g_get_real_time () / G_USEC_PER_SEC,
+                                  pending, &error);
 
-  g_assert_true (vigil_fleet_ca_issue_bootstrap (f->ca, enrollment, 1,
-                                                 &cert_pem, &key_pem, &error));
   g_assert_no_error (error);
-  g_assert_true (vigil_fleet_write_private_file (crt, cert_pem, -1, NULL));
-  g_assert_true (vigil_fleet_write_private_file (key, key_pem, -1, NULL));
-  g_hash_table_replace (f->enrollments, g_strdup (id), enrollment);
-  g_hash_table_add (f->pending, g_strdup (id));
+  g_assert_true (vigil_fleet_enrollment_file_write (file, path, &error));
+  g_hash_table_replace (f->enrollments, g_strdup (id), g_strdup (pending->enrollment));
+  g_hash_table_replace (f->pending, g_strdup (id), pending);
   if (!g_ptr_array_find_with_equal_func (f->devices, id, g_str_equal, NULL))
     g_ptr_array_add (f->devices, g_strdup (id));
 }
@@ -284,7 +292,7 @@ vt_fleet_setup (VtFleet *f, const char *const *device_ids)
 #undef IN
   f->devices = g_ptr_array_new_with_free_func (g_free);
   f->enrollments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  f->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  f->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, pending_free);
   make_pki (f, device_ids);
   vt_fleet_write_config (f);
   f->broker = vt_broker_start (f->config);

@@ -33,7 +33,8 @@ typedef struct {
   VigilFleetCa *ca;
   GPtrArray *devices;   /* char *, the enrolled ids the broker lets in */
   GHashTable *enrollments; /* id -> its current enrollment id */
-  GHashTable *pending;     /* ids being enrolled: only their bootstrap */
+  GHashTable *pending;     /* id -> VigilFleetPendingEnrollment *: ids being
+                            enrolled, which only their bootstrap serves */
   VtBroker  *broker;
   VtClient  *console;
 } VtFleet;
@@ -43,9 +44,9 @@ typedef struct {
 void      vt_fleet_setup    (VtFleet *fleet, const char *const *device_ids);
 /* Closes the console, stops the broker, removes the folder. */
 void      vt_fleet_teardown (VtFleet *fleet);
-/* Starts enrolling @id as an enrollment file would: a new enrollment id
- * and its bootstrap certificate (devices/<id>.boot.crt, .boot.key); the
- * next vt_fleet_write_config() lets in only that bootstrap identity. */
+/* Starts enrolling @id as the console will: the enrollment file is
+ * devices/<id>.enroll, the console's record in fleet->pending; the next
+ * vt_fleet_write_config() lets in only the file's bootstrap identity. */
 void      vt_fleet_add_pending (VtFleet *fleet, const char *id);
 /* Enrolls @id (new key, request and certificate, over the old files; the
  * pending enrollment's id, or a new one) and lets it in at the next
@@ -64,7 +65,7 @@ VtClient *vt_client_connect (VtFleet *fleet, const char *id);
  * to @url (NULL: the broker's own, tls://127.0.0.1:PORT). */
 natsStatus vt_client_try (VtFleet *fleet, const char *url, const char *cert,
                           const char *key, const char *id, VtClient **client);
-/* Tries to connect with @id's bootstrap certificate (vt_fleet_add_pending). */
+/* Tries to connect with @id's enrollment file (vt_fleet_add_pending). */
 natsStatus vt_client_try_bootstrap (VtFleet *fleet, const char *id,
                                     VtClient **client);
 void      vt_client_free    (VtClient *client);

@@ -207,8 +207,15 @@ test_options_refuse_non_tls_url (void)
 static void
 test_device_gets_its_run (VtFleet *f, gconstpointer data)
 {
+  g_autoptr (GError) error = NULL;
   VtClient *a = vt_client_connect (f, "dev-a");
   g_autofree char *body = NULL;
+
+  /* Setting up is idempotent: a console restart does it again. */
+  vigil_fleet_layout_ensure (f->console->js, &error);
+  g_assert_no_error (error);
+  vigil_fleet_device_consumers_ensure (f->console->js, "dev-a", &error);
+  g_assert_no_error (error);
 
   publish_run (f, "dev-a", "run-1", "{\"run\":1}", FALSE);
   body = fetch_one_run (a, "dev-a");

@@ -37,7 +37,7 @@ vigil_fleet_set_nats_error (GError **error, natsStatus s, int js_code,
 
 /* One "tls://HOST:PORT" URL. libnats checks that the broker's certificate
  * names HOST (the URL's host, for each server it connects to; tested by
- * /fleet/broker/broker-name-checked), so HOST must be what the broker's
+ * /fleet/identity/broker-name-checked), so HOST must be what the broker's
  * certificate was issued for. */
 gboolean
 fleet_check_url (const char *url, GError **error)

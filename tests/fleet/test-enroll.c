@@ -3,7 +3,7 @@
  * Enrollment without a broker: the enrollment file written and read back,
  * files that are damaged or forged refused with the member named, and
  * the console's answer to right, wrong, expired and malformed requests.
- * (The exchange over a real broker is in test-broker.c.)
+ * (The exchange over a real broker is in test-identity.c.)
  */
 #include "fleet-common.h"
 #include "fleet-enroll.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The fleet tests' deployment and clients (see vt-fleet.h).
+ * The fleet tests' deployment and clients, and what tests do as the
+ * console (see vt-fleet.h).
  */
 #include "vt-fleet.h"
 
@@ -8,6 +9,7 @@
 #include "fleet-common.h"
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
+#include "fleet-subjects.h"
 #include "fleet-pki.h"
 #include "vt-cli.h"
 
@@ -307,6 +309,20 @@ vt_fleet_setup (VtFleet *f, const char *const *device_ids)
   }
 }
 
+static const char *const fixture_devices[] = { "dev-a", "dev-b", "dev-c", NULL };
+
+void
+vt_fleet_fixture_setup (VtFleet *f, gconstpointer data)
+{
+  vt_fleet_setup (f, fixture_devices);
+}
+
+void
+vt_fleet_fixture_teardown (VtFleet *f, gconstpointer data)
+{
+  vt_fleet_teardown (f);
+}
+
 void
 vt_fleet_teardown (VtFleet *f)
 {
@@ -325,4 +341,106 @@ vt_fleet_teardown (VtFleet *f)
   g_hash_table_unref (f->enrollments);
   g_hash_table_unref (f->pending);
   vigil_fleet_ca_free (f->ca);
+}
+
+/* ---- what tests do as the console -------------------------------- */
+
+void
+vt_fleet_publish_run (VtFleet *f, const char *id, const char *run_id,
+                      const char *body, gboolean expect_duplicate)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run (id);
+  gboolean duplicate = !expect_duplicate;
+
+  g_assert_true (vigil_fleet_publish (f->console->js, subject, run_id, body,
+                                      (int) strlen (body), &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (duplicate, ==, expect_duplicate);
+}
+
+uint64_t
+vt_fleet_stream_msgs (VtFleet *f, const char *stream, const char *subject_filter)
+{
+  jsStreamInfo *si = NULL;
+  jsOptions o;
+  jsErrCode jerr = 0;
+  uint64_t n = 0;
+
+  jsOptions_Init (&o);
+  o.Stream.Info.SubjectsFilter = subject_filter;
+  g_assert_cmpint (js_GetStreamInfo (&si, f->console->js, stream, &o, &jerr),
+                   ==, NATS_OK);
+  if (subject_filter == NULL)
+    n = si->State.Msgs;
+  else
+    for (int i = 0; si->State.Subjects && i < si->State.Subjects->Count; i++)
+      n += si->State.Subjects->List[i].Msgs;
+  jsStreamInfo_Destroy (si);
+  return n;
+}
+
+uint64_t
+vt_fleet_consumer_pending (VtFleet *f, const char *id)
+{
+  g_autofree char *consumer = vigil_fleet_consumer_runs (id);
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  uint64_t n;
+
+  g_assert_cmpint (js_GetConsumerInfo (&ci, f->console->js,
+                                       VIGIL_FLEET_STREAM_RUNS, consumer,
+                                       NULL, &jerr), ==, NATS_OK);
+  n = ci->NumPending + (uint64_t) ci->NumAckPending;
+  jsConsumerInfo_Destroy (ci);
+  return n;
+}
+
+/* Fetches exactly one message from @sub, acknowledges it and destroys
+ * @sub; returns "SUBJECT BODY". */
+char *
+vt_fetch_one (natsSubscription *sub)
+{
+  natsMsgList list = { 0 };
+  jsErrCode jerr = 0;
+  char *got;
+
+  g_assert_nonnull (sub);
+  g_assert_cmpint (natsSubscription_Fetch (&list, sub, 1,
+                                           VT_BROKER_WAIT_S * 1000, &jerr),
+                   ==, NATS_OK);
+  g_assert_cmpint (list.Count, ==, 1);
+  got = g_strdup_printf ("%s %.*s", natsMsg_GetSubject (list.Msgs[0]),
+                         natsMsg_GetDataLength (list.Msgs[0]),
+                         natsMsg_GetData (list.Msgs[0]));
+  g_assert_cmpint (natsMsg_AckSync (list.Msgs[0], NULL, &jerr), ==, NATS_OK);
+  natsMsgList_Destroy (&list);
+  natsSubscription_Destroy (sub);
+  return got;
+}
+
+/* Fetches exactly one run as device @c and acknowledges it; returns its body. */
+char *
+vt_fetch_one_run (VtClient *c, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  natsSubscription *sub = vigil_fleet_device_runs_subscribe (c->js, id, &error);
+  g_autofree char *got = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run (id);
+
+  g_assert_no_error (error);
+  got = vt_fetch_one (sub);
+  g_assert_true (g_str_has_prefix (got, subject));
+  return g_strdup (got + strlen (subject) + 1);
+}
+
+void
+vt_fleet_reload (VtFleet *f)
+{
+  g_autoptr (GError) error = NULL;
+  gsize mark = vt_broker_log_mark (f->broker);
+
+  vt_fleet_write_config (f);
+  g_assert_true (vigil_fleet_broker_reload (vt_broker_pid (f->broker), &error));
+  vt_broker_wait_log (f->broker, mark, "Reloaded server configuration");
 }

@@ -74,4 +74,27 @@ void      vt_client_wait_error  (VtClient *client, const char *needle);
 /* Waits until the connection is closed. */
 void      vt_client_wait_closed (VtClient *client);
 
+/* The devices every fixture enrolls: dev-a, dev-b, dev-c. */
+void      vt_fleet_fixture_setup    (VtFleet *fleet, gconstpointer data);
+void      vt_fleet_fixture_teardown (VtFleet *fleet, gconstpointer data);
+
+/* Rewrites the configuration and has the broker reload it; waits for the
+ * broker to say it did. */
+void      vt_fleet_reload (VtFleet *fleet);
+/* Publishes a run for @id as the console, with @run_id as message id;
+ * asserts it was (or, with @expect_duplicate, was not) stored anew. */
+void      vt_fleet_publish_run (VtFleet *fleet, const char *id,
+                                const char *run_id, const char *body,
+                                gboolean expect_duplicate);
+/* Messages in @stream, on subjects matching @subject_filter (or all). */
+uint64_t  vt_fleet_stream_msgs (VtFleet *fleet, const char *stream,
+                                const char *subject_filter);
+/* Runs of @id not yet acknowledged (pending and in flight). */
+uint64_t  vt_fleet_consumer_pending (VtFleet *fleet, const char *id);
+/* Fetches one message from @sub, acknowledges it, destroys @sub;
+ * returns "SUBJECT BODY". */
+char     *vt_fetch_one     (natsSubscription *sub);
+/* Fetches one run as device @id through its consumer; returns its body. */
+char     *vt_fetch_one_run (VtClient *client, const char *id);
+
 G_END_DECLS

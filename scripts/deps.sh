@@ -4,11 +4,12 @@
 
 vigil_build_packages="gcc libc6-dev pkg-config meson ninja-build git ca-certificates
   libglib2.0-dev libjson-glib-dev libxml2-dev libssl-dev libsqlite3-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libnats-dev
   binutils openssl"
 # What the tests use as real peers: ClamAV, a D-Bus daemon, clang for the
-# fuzz targets and sanitizer runtimes, zip/unzip to read exported archives.
-vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps"
+# fuzz targets and sanitizer runtimes, zip/unzip to read exported archives,
+# nats-server as the fleet's broker.
+vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps nats-server"
 
 vigil_missing_packages() {
   local missing=""

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The fleet's JetStream layout and its use (see fleet-jetstream.h): the
+ * streams, bucket and consumers, publishing with de-duplication, and
+ * binding to the consumers the console made.
+ */
+#include "fleet-jetstream.h"
+#include "fleet-common.h"
+#include "fleet-subjects.h"
+
+/* JetStream's "stream name already in use" (with another configuration). */
+#define JS_STREAM_NAME_EXISTS 10058
+#define JS_CONSUMER_NOT_FOUND 10014
+#define NS_PER_S              ((int64_t) 1000000000)
+
+/* ---- the layout ---------------------------------------------------- */
+
+static gboolean
+consumer_ensure (jsCtx *js, const char *stream, const char *name,
+                 const char *filter, jsDeliverPolicy deliver, GError **error)
+{
+  jsConsumerConfig cfg;
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  jsConsumerConfig_Init (&cfg);
+  cfg.Durable = name;
+  cfg.FilterSubject = filter;
+  cfg.DeliverPolicy = deliver;
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.AckWait = 60 * NS_PER_S;
+  s = js_AddConsumer (&ci, js, stream, &cfg, NULL, &jerr);
+  jsConsumerInfo_Destroy (ci);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot create consumer %s on %s",
+                                             name, stream);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+
+static gboolean
+stream_ensure (jsCtx *js, jsStreamConfig *cfg, GError **error)
+{
+  jsStreamInfo *si = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_AddStream (&si, js, cfg, NULL, &jerr);
+
+  if (s != NATS_OK && jerr == JS_STREAM_NAME_EXISTS)
+    s = js_UpdateStream (&si, js, cfg, NULL, &jerr);
+  jsStreamInfo_Destroy (si);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot create stream %s",
+                                             cfg->Name);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+settings_bucket_ensure (jsCtx *js, GError **error)
+{
+  kvStore *kv = NULL;
+  kvConfig cfg;
+  natsStatus s;
+
+  kvConfig_Init (&cfg);
+  cfg.Bucket = VIGIL_FLEET_SETTINGS_BUCKET;
+  cfg.History = 1;
+  cfg.StorageType = js_FileStorage;
+  s = js_CreateKeyValue (&kv, js, &cfg);
+  kvStore_Destroy (kv);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, 0, "cannot create the settings bucket");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+vigil_fleet_layout_ensure (jsCtx *js, GError **error)
+{
+  const char *runs_subjects[] = { VIGIL_FLEET_RUNS_SUBJECTS };
+  const char *reports_subjects[] = { VIGIL_FLEET_REPORTS_SUBJECTS };
+  jsStreamConfig runs, reports;
+
+  jsStreamConfig_Init (&runs);
+  runs.Name = VIGIL_FLEET_STREAM_RUNS;
+  runs.Subjects = runs_subjects;
+  runs.SubjectsLen = 1;
+  /* A run leaves the stream once its device acknowledged it. */
+  runs.Retention = js_WorkQueuePolicy;
+  runs.Storage = js_FileStorage;
+  runs.Duplicates = VIGIL_FLEET_DUPLICATE_WINDOW_S * NS_PER_S;
+
+  jsStreamConfig_Init (&reports);
+  reports.Name = VIGIL_FLEET_STREAM_REPORTS;
+  reports.Subjects = reports_subjects;
+  reports.SubjectsLen = 1;
+  reports.Retention = js_LimitsPolicy;
+  reports.Storage = js_FileStorage;
+  reports.Duplicates = VIGIL_FLEET_DUPLICATE_WINDOW_S * NS_PER_S;
+
+  return stream_ensure (js, &runs, error) &&
+         stream_ensure (js, &reports, error) &&
+         consumer_ensure (js, VIGIL_FLEET_STREAM_REPORTS,
+                          VIGIL_FLEET_CONSOLE_CONSUMER,
+                          VIGIL_FLEET_REPORTS_SUBJECTS, js_DeliverAll, error) &&
+         settings_bucket_ensure (js, error);
+}
+
+/* ---- per-device consumers ------------------------------------------ */
+
+gboolean
+vigil_fleet_device_consumers_ensure (jsCtx *js, const char *device_id,
+                                     GError **error)
+{
+  g_autofree char *runs = NULL, *runs_subject = NULL;
+  g_autofree char *settings = NULL, *settings_subject = NULL;
+
+  if (!vigil_fleet_device_id_check (device_id, error))
+    return FALSE;
+  runs = vigil_fleet_consumer_runs (device_id);
+  runs_subject = vigil_fleet_subject_run (device_id);
+  settings = vigil_fleet_consumer_settings (device_id);
+  settings_subject = vigil_fleet_subject_settings (device_id);
+  return consumer_ensure (js, VIGIL_FLEET_STREAM_RUNS, runs, runs_subject,
+                          js_DeliverAll, error) &&
+         consumer_ensure (js, VIGIL_FLEET_STREAM_SETTINGS, settings,
+                          settings_subject, js_DeliverLastPerSubject, error);
+}
+
+static gboolean
+consumer_delete (jsCtx *js, const char *stream, const char *name,
+                 GError **error)
+{
+  jsErrCode jerr = 0;
+  natsStatus s = js_DeleteConsumer (js, stream, name, NULL, &jerr);
+
+  if (s != NATS_OK && jerr != JS_CONSUMER_NOT_FOUND) {
+    g_autofree char *what = g_strdup_printf ("cannot delete consumer %s on %s",
+                                             name, stream);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+vigil_fleet_device_consumers_delete (jsCtx *js, const char *device_id,
+                                     GError **error)
+{
+  g_autofree char *runs = NULL, *settings = NULL, *subject = NULL;
+  jsOptions o;
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  if (!vigil_fleet_device_id_check (device_id, error))
+    return FALSE;
+  runs = vigil_fleet_consumer_runs (device_id);
+  settings = vigil_fleet_consumer_settings (device_id);
+  if (!consumer_delete (js, VIGIL_FLEET_STREAM_RUNS, runs, error) ||
+      !consumer_delete (js, VIGIL_FLEET_STREAM_SETTINGS, settings, error))
+    return FALSE;
+  subject = vigil_fleet_subject_run (device_id);
+  jsOptions_Init (&o);
+  o.Stream.Purge.Subject = subject;
+  s = js_PurgeStream (js, VIGIL_FLEET_STREAM_RUNS, &o, &jerr);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, jerr, "cannot purge the device's runs");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- publishing and pulling ---------------------------------------- */
+
+gboolean
+vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
+                     const void *data, int len, gboolean *duplicate,
+                     GError **error)
+{
+  jsPubOptions po;
+  jsPubAck *ack = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  g_return_val_if_fail (js && subject && msg_id && *msg_id, FALSE);
+  jsPubOptions_Init (&po);
+  po.MsgId = msg_id;
+  s = js_Publish (&ack, js, subject, data, len, &po, &jerr);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot publish to %s", subject);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return FALSE;
+  }
+  if (duplicate)
+    *duplicate = ack->Duplicate;
+  jsPubAck_Destroy (ack);
+  return TRUE;
+}
+
+/* Binds to an existing durable pull consumer: the only JetStream API a
+ * device's permissions allow is its own consumers' INFO and MSG.NEXT. */
+static natsSubscription *
+bind_pull (jsCtx *js, const char *stream, const char *consumer,
+           const char *subject, GError **error)
+{
+  natsSubscription *sub = NULL;
+  jsSubOptions so;
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  jsSubOptions_Init (&so);
+  so.Stream = stream;
+  so.Consumer = consumer;
+  s = js_PullSubscribe (&sub, js, subject, consumer, NULL, &so, &jerr);
+  if (s != NATS_OK) {
+    g_autofree char *what = g_strdup_printf ("cannot bind to consumer %s on %s",
+                                             consumer, stream);
+    vigil_fleet_set_nats_error (error, s, jerr, what);
+    return NULL;
+  }
+  return sub;
+}
+
+natsSubscription *
+vigil_fleet_device_runs_subscribe (jsCtx *js, const char *device_id,
+                                   GError **error)
+{
+  g_autofree char *consumer = NULL, *subject = NULL;
+
+  if (!vigil_fleet_device_id_check (device_id, error))
+    return NULL;
+  consumer = vigil_fleet_consumer_runs (device_id);
+  subject = vigil_fleet_subject_run (device_id);
+  return bind_pull (js, VIGIL_FLEET_STREAM_RUNS, consumer, subject, error);
+}
+
+natsSubscription *
+vigil_fleet_device_settings_subscribe (jsCtx *js, const char *device_id,
+                                       GError **error)
+{
+  g_autofree char *consumer = NULL, *subject = NULL;
+
+  if (!vigil_fleet_device_id_check (device_id, error))
+    return NULL;
+  consumer = vigil_fleet_consumer_settings (device_id);
+  subject = vigil_fleet_subject_settings (device_id);
+  return bind_pull (js, VIGIL_FLEET_STREAM_SETTINGS, consumer, subject, error);
+}
+
+natsSubscription *
+vigil_fleet_console_reports_subscribe (jsCtx *js, GError **error)
+{
+  return bind_pull (js, VIGIL_FLEET_STREAM_REPORTS,
+                    VIGIL_FLEET_CONSOLE_CONSUMER, VIGIL_FLEET_REPORTS_SUBJECTS,
+                    error);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The fleet's JetStream layout and its use: what the console sets up (the
+ * runs and reports streams with the console's consumer, the settings
+ * bucket, each device's two durable consumers), and the publishing and
+ * pulling both sides do. Everything that must not be lost is published
+ * with a message id, so a retry within the streams' duplicate window is
+ * stored once.
+ */
+#pragma once
+
+#include "fleet-connect.h"
+
+G_BEGIN_DECLS
+
+/* How long the streams remember message ids to drop duplicates. */
+#define VIGIL_FLEET_DUPLICATE_WINDOW_S (2 * 3600)
+
+/**
+ * vigil_fleet_set_nats_error:
+ * @error: return location for a #GError
+ * @s: libnats' status
+ * @js_code: the JetStream error code, or 0
+ * @what: what was being done, for the message
+ *
+ * Sets @error (domain %VIGIL_FLEET_ERROR, code BROKER) from libnats' status
+ * and its last error text.
+ */
+void vigil_fleet_set_nats_error (GError **error, natsStatus s, int js_code,
+                                 const char *what);
+
+/**
+ * vigil_fleet_layout_ensure:
+ * @js: a JetStream context of the console's connection
+ * @error: return location for a #GError
+ *
+ * Creates (or updates to the current shape) the runs stream (work queue:
+ * a run is removed once its device acknowledged it), the reports stream
+ * with the console's durable consumer of it, and the settings bucket.
+ * Idempotent.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_layout_ensure (jsCtx *js, GError **error);
+
+/**
+ * vigil_fleet_device_consumers_ensure:
+ * @js: a JetStream context of the console's connection
+ * @device_id: the device
+ * @error: return location for a #GError
+ *
+ * Creates the device's durable pull consumers: run-<id> (its runs, kept
+ * while it is offline) and settings-<id> (its settings key, starting from
+ * the last value). Idempotent; done at enrollment.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_device_consumers_ensure (jsCtx *js, const char *device_id,
+                                              GError **error);
+
+/**
+ * vigil_fleet_device_consumers_delete:
+ * @js: a JetStream context of the console's connection
+ * @device_id: the device
+ * @error: return location for a #GError
+ *
+ * Deletes the device's consumers and purges its pending runs; done at
+ * revocation, after the broker no longer lets the device in. A consumer
+ * already gone is not an error.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_device_consumers_delete (jsCtx *js, const char *device_id,
+                                              GError **error);
+
+/**
+ * vigil_fleet_publish:
+ * @js: a JetStream context
+ * @subject: where to publish (a run's or a report's subject)
+ * @msg_id: the message's id for de-duplication (a run id and round, a
+ *   report's id); must not be %NULL
+ * @data: the payload
+ * @len: its length
+ * @duplicate: (out) (optional): set to whether the stream already had
+ *   @msg_id and so did not store it again
+ * @error: return location for a #GError
+ *
+ * Publishes to a stream and waits for the broker's acknowledgement, so a
+ * %TRUE return means the message is stored (or was already).
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_publish (jsCtx *js, const char *subject,
+                              const char *msg_id, const void *data, int len,
+                              gboolean *duplicate, GError **error);
+
+/**
+ * vigil_fleet_device_runs_subscribe:
+ * @js: a JetStream context of the device's connection
+ * @device_id: the device
+ * @error: return location for a #GError
+ *
+ * Binds to the device's own durable consumer of runs (never creates one),
+ * for natsSubscription_Fetch(). Acknowledge a run once it is recorded on
+ * the device; the broker delivers it again otherwise.
+ *
+ * Returns: (transfer full): the subscription, or %NULL.
+ */
+natsSubscription *vigil_fleet_device_runs_subscribe (jsCtx *js,
+                                                     const char *device_id,
+                                                     GError **error);
+
+/**
+ * vigil_fleet_device_settings_subscribe:
+ * @js: a JetStream context of the device's connection
+ * @device_id: the device
+ * @error: return location for a #GError
+ *
+ * Binds to the device's own durable consumer of its settings key: the
+ * first fetch gets the current value, later ones each change.
+ *
+ * Returns: (transfer full): the subscription, or %NULL.
+ */
+natsSubscription *vigil_fleet_device_settings_subscribe (jsCtx *js,
+                                                         const char *device_id,
+                                                         GError **error);
+
+/**
+ * vigil_fleet_console_reports_subscribe:
+ * @js: a JetStream context of the console's connection
+ * @error: return location for a #GError
+ *
+ * Binds to the console's durable consumer of every device's reports.
+ * Acknowledge a report once it is stored in the console's database; the
+ * broker delivers it again otherwise, across restarts of either.
+ *
+ * Returns: (transfer full): the subscription, or %NULL.
+ */
+natsSubscription *vigil_fleet_console_reports_subscribe (jsCtx *js,
+                                                         GError **error);
+
+G_END_DECLS

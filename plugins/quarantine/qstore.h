@@ -89,6 +89,10 @@ int  qpath_open_dir    (int root_fd, const char *path, gboolean create,
 char *qpath_normalize  (const char *path, GError **error);
 /* Opens a host folder (an allowed root or the store) as an O_DIRECTORY fd. */
 int  qpath_open_root   (const char *host_path, GError **error);
+/* Whether @name (a device id, an object id...) can be one component of a
+ * host path: not empty, not "." or "..", no '/'. Else FALSE with @error
+ * naming @what. */
+gboolean qpath_check_component (const char *name, const char *what, GError **error);
 
 /* ---- objects (qobject-format.c) ------------------------------------- */
 

@@ -2,7 +2,8 @@
 /*
  * IOC collections: the documents of one task or one CLI run, each added
  * from memory or from a file (refused before reading when over the size
- * limit) or from a folder (its .ioc/.xml files in name order), parsed or
+ * limit) or from a folder (its .ioc/.xml files and those of its subfolders,
+ * in name order), parsed or
  * taken from the cache of parsed documents (openioc-cache.c), then
  * prepared once: duplicate ids are reported and left out deterministically
  * (the first in order keeps its id) and the index is built. Also owns the
@@ -10,6 +11,7 @@
  */
 #include "openioc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -493,23 +495,82 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
+/* How deep an IOC folder is searched: public collections sort their files
+ * in a few levels of subfolders (vendor/campaign/...); deeper is a mistake
+ * or a mount loop. */
+#define IOC_DIR_MAX_DEPTH 16
+
+/* Lists the IOC files under @fd (the folder @path, @depth levels below
+ * the one named) into @paths. Subfolders are opened from their parent's fd
+ * with O_NOFOLLOW, so a link to a folder is never followed and cannot make
+ * a loop; files are taken whatever they are (links too), and the load
+ * refuses what is not a regular file. A folder that cannot be read, or is
+ * too deep, becomes a document with that problem. */
+static void
+list_folder (IocCollection *coll, int fd, const char *path, guint depth, GPtrArray *paths)
+{
+  DIR *d = fdopendir (fd);
+  struct dirent *ent;
+
+  if (d == NULL)
+    {
+      ioc_doc_add_problem (ioc_doc_new (coll, path), TRUE, 0, "cannot list folder: %s",
+                           g_strerror (errno));
+      close (fd);
+      return;
+    }
+  while ((ent = readdir (d)) != NULL)
+    {
+      g_autofree char *child = NULL;
+      int sub;
+
+      if (strcmp (ent->d_name, ".") == 0 || strcmp (ent->d_name, "..") == 0)
+        continue;
+      child = g_build_filename (path, ent->d_name, NULL);
+      if (ent->d_type == DT_DIR || ent->d_type == DT_UNKNOWN)
+        {
+          sub = openat (dirfd (d), ent->d_name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+          if (sub >= 0 && depth + 1 > IOC_DIR_MAX_DEPTH)
+            {
+              ioc_doc_add_problem (ioc_doc_new (coll, child), TRUE, 0,
+                                   "folder more than %d levels deep: not searched",
+                                   IOC_DIR_MAX_DEPTH);
+              close (sub);
+              continue;
+            }
+          if (sub >= 0)
+            {
+              list_folder (coll, sub, child, depth + 1, paths);
+              continue;
+            }
+          if (ent->d_type == DT_DIR && errno != ELOOP && errno != ENOTDIR)
+            {
+              ioc_doc_add_problem (ioc_doc_new (coll, child), TRUE, 0,
+                                   "cannot open folder: %s", g_strerror (errno));
+              continue;
+            }
+        }
+      if (is_ioc_name (ent->d_name))
+        g_ptr_array_add (paths, g_steal_pointer (&child));
+    }
+  closedir (d);
+}
+
 guint
 ioc_collection_add_path (IocCollection *coll, const char *path)
 {
-  g_autoptr (GDir) dir = NULL;
   g_autoptr (GPtrArray) paths = NULL;
   gint64 start = g_get_monotonic_time ();
-  const char *name;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
 
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || (dir = g_dir_open (path, 0, NULL)) == NULL)
+  if (fd < 0)
     {
       ioc_collection_add_file (coll, path);
       return 1;
     }
   paths = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (is_ioc_name (name))
-      g_ptr_array_add (paths, g_build_filename (path, name, NULL));
+  list_folder (coll, fd, path, 0, paths);
   /* Sorted, so that duplicate ids resolve the same way on every run. */
   g_ptr_array_sort (paths, compare_names);
   load_files (coll, paths);

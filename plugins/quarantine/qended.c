@@ -4,7 +4,7 @@
  * deleted, so that a copy of an ended object put back into the folder
  * (from a backup, or by hand) is never restorable again. It is the file
  * `.ended` in the store, one id per line, append-only. Crash safety: the
- * id is appended and fdatasync-ed, under the store lock, BEFORE the object
+ * id is appended and fsync-ed, under the store lock, BEFORE the object
  * file is unlinked; a crash in between leaves an object whose id is ended,
  * which every read refuses and the recovery sweep removes (finishing the
  * removal). A crash inside the append leaves a torn last line with no

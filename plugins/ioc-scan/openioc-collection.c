@@ -2,7 +2,8 @@
 /*
  * IOC collections: the documents of one task or one CLI run, each added
  * from memory or from a file (refused before reading when over the size
- * limit) or from a folder (its .ioc/.xml files in name order), parsed or
+ * limit) or from a folder (its .ioc/.xml files and those of its subfolders,
+ * in name order), parsed or
  * taken from the cache of parsed documents (openioc-cache.c), then
  * prepared once: duplicate ids are reported and left out deterministically
  * (the first in order keeps its id) and the index is built. Also owns the
@@ -10,8 +11,12 @@
  */
 #include "openioc.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* Documents                                                           */
@@ -275,41 +280,106 @@ ioc_collection_add_memory (IocCollection *coll, const char *file,
   return doc;
 }
 
-/* Reads and parses @path into @doc; a file over the limit is refused
- * before it is read. Safe to run on several documents at once. */
+/* Reads all of @fd (a regular file) into @out, refusing more than @max
+ * bytes: the size fstat gave may be out of date (the file may grow while
+ * it is read), so the bound is on the read itself. */
+static gboolean
+read_bounded (int fd, gsize max, GByteArray *out, int *errsv)
+{
+  guint8 chunk[65536];
+
+  for (;;)
+    {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          *errsv = errno;
+          return FALSE;
+        }
+      if (n == 0)
+        return TRUE;
+      if (out->len + (gsize) n > max)
+        {
+          *errsv = EFBIG;
+          return FALSE;
+        }
+      g_byte_array_append (out, chunk, (guint) n);
+    }
+}
+
+/* Opens @path to read it: without blocking (a FIFO would hang the load
+ * forever) and only when it is a regular file (a device such as /dev/zero
+ * never ends). Returns the fd, or -1 with a problem in @doc. */
+static int
+open_regular (IocDoc *doc, const char *path, struct stat *st)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      ioc_doc_add_problem (doc, TRUE, 0, "cannot open: %s", g_strerror (errno));
+      return -1;
+    }
+  if (fstat (fd, st) != 0)
+    ioc_doc_add_problem (doc, TRUE, 0, "cannot read: %s", g_strerror (errno));
+  else if (!S_ISREG (st->st_mode))
+    ioc_doc_add_problem (doc, TRUE, 0, "not a regular file (%s): not read",
+                         S_ISFIFO (st->st_mode) ? "a FIFO"
+                         : S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode) ? "a device"
+                         : S_ISDIR (st->st_mode) ? "a folder" : "a special file");
+  else
+    return fd;
+  close (fd);
+  return -1;
+}
+
+/* Reads and parses @path into @doc; only a regular file is read, one over
+ * the limit is refused before it is read, and the read itself stops at
+ * the limit. Safe to run on several documents at once. */
 static void
 load_file (IocCollection *coll, IocDoc *doc, const char *path)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) data = g_byte_array_new ();
   struct stat st, after;
-  gsize len = 0;
   guint8 key[32];
   gboolean keyed = FALSE;
+  int fd = open_regular (doc, path, &st);
+  int errsv = 0;
+  gboolean read_ok;
 
-  if (stat (path, &st) == 0 && S_ISREG (st.st_mode))
+  if (fd < 0)
+    return;
+  if (!check_size (coll, doc, (guint64) st.st_size))
     {
-      if (!check_size (coll, doc, (guint64) st.st_size))
-        return;
-      /* A file that did not change is not even read. */
-      keyed = coll->cache_dir != NULL && ioc_cache_key_file (path, &st, key);
-      if (keyed && ioc_cache_load (coll->cache_dir, key, entry_max (coll), doc))
-        {
-          g_atomic_int_inc (&coll->cache_hits);
-          return;
-        }
-    }
-  if (!g_file_get_contents (path, &data, &len, &error))
-    {
-      ioc_doc_add_problem (doc, TRUE, 0, "%s", error->message);
+      close (fd);
       return;
     }
-  if (!check_size (coll, doc, len))
-    return;
-  parse (doc, data, len);
+  /* A file that did not change is not even read. */
+  keyed = coll->cache_dir != NULL && ioc_cache_key_file (path, &st, key);
+  if (keyed && ioc_cache_load (coll->cache_dir, key, entry_max (coll), doc))
+    {
+      g_atomic_int_inc (&coll->cache_hits);
+      close (fd);
+      return;
+    }
+  read_ok = read_bounded (fd, coll->max_file_size, data, &errsv);
   /* Stored under the identity it had before the read only when it still
    * has it: a file changed while being read is parsed again next time. */
-  if (keyed && stat (path, &after) == 0 && same_file (&st, &after))
+  keyed = keyed && fstat (fd, &after) == 0 && same_file (&st, &after);
+  close (fd);
+  if (!read_ok && errsv == EFBIG)
+    ioc_doc_add_problem (doc, TRUE, 0,
+                         "file grew over the limit of %" G_GSIZE_FORMAT
+                         " bytes while it was read (setting ioc_scan.limits.max_ioc_file_kb)",
+                         coll->max_file_size);
+  else if (!read_ok)
+    ioc_doc_add_problem (doc, TRUE, 0, "cannot read: %s", g_strerror (errsv));
+  if (!read_ok)
+    return;
+  parse (doc, (const char *) data->data, data->len);
+  if (keyed)
     store (coll, doc, key);
 }
 
@@ -425,23 +495,82 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
+/* How deep an IOC folder is searched: public collections sort their files
+ * in a few levels of subfolders (vendor/campaign/...); deeper is a mistake
+ * or a mount loop. */
+#define IOC_DIR_MAX_DEPTH 16
+
+/* Lists the IOC files under @fd (the folder @path, @depth levels below
+ * the one named) into @paths. Subfolders are opened from their parent's fd
+ * with O_NOFOLLOW, so a link to a folder is never followed and cannot make
+ * a loop; files are taken whatever they are (links too), and the load
+ * refuses what is not a regular file. A folder that cannot be read, or is
+ * too deep, becomes a document with that problem. */
+static void
+list_folder (IocCollection *coll, int fd, const char *path, guint depth, GPtrArray *paths)
+{
+  DIR *d = fdopendir (fd);
+  struct dirent *ent;
+
+  if (d == NULL)
+    {
+      ioc_doc_add_problem (ioc_doc_new (coll, path), TRUE, 0, "cannot list folder: %s",
+                           g_strerror (errno));
+      close (fd);
+      return;
+    }
+  while ((ent = readdir (d)) != NULL)
+    {
+      g_autofree char *child = NULL;
+      int sub;
+
+      if (strcmp (ent->d_name, ".") == 0 || strcmp (ent->d_name, "..") == 0)
+        continue;
+      child = g_build_filename (path, ent->d_name, NULL);
+      if (ent->d_type == DT_DIR || ent->d_type == DT_UNKNOWN)
+        {
+          sub = openat (dirfd (d), ent->d_name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+          if (sub >= 0 && depth + 1 > IOC_DIR_MAX_DEPTH)
+            {
+              ioc_doc_add_problem (ioc_doc_new (coll, child), TRUE, 0,
+                                   "folder more than %d levels deep: not searched",
+                                   IOC_DIR_MAX_DEPTH);
+              close (sub);
+              continue;
+            }
+          if (sub >= 0)
+            {
+              list_folder (coll, sub, child, depth + 1, paths);
+              continue;
+            }
+          if (ent->d_type == DT_DIR && errno != ELOOP && errno != ENOTDIR)
+            {
+              ioc_doc_add_problem (ioc_doc_new (coll, child), TRUE, 0,
+                                   "cannot open folder: %s", g_strerror (errno));
+              continue;
+            }
+        }
+      if (is_ioc_name (ent->d_name))
+        g_ptr_array_add (paths, g_steal_pointer (&child));
+    }
+  closedir (d);
+}
+
 guint
 ioc_collection_add_path (IocCollection *coll, const char *path)
 {
-  g_autoptr (GDir) dir = NULL;
   g_autoptr (GPtrArray) paths = NULL;
   gint64 start = g_get_monotonic_time ();
-  const char *name;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
 
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || (dir = g_dir_open (path, 0, NULL)) == NULL)
+  if (fd < 0)
     {
       ioc_collection_add_file (coll, path);
       return 1;
     }
   paths = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (is_ioc_name (name))
-      g_ptr_array_add (paths, g_build_filename (path, name, NULL));
+  list_folder (coll, fd, path, 0, paths);
   /* Sorted, so that duplicate ids resolve the same way on every run. */
   g_ptr_array_sort (paths, compare_names);
   load_files (coll, paths);

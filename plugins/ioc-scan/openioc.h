@@ -241,7 +241,9 @@ void           ioc_collection_add_memory_many (IocCollection *coll, const char *
                                                guint n);
 /* Reads a file (refusing one over the size limit before reading it). */
 IocDoc        *ioc_collection_add_file   (IocCollection *coll, const char *path);
-/* Adds every *.ioc / *.xml file of a folder (sorted), or the file itself. */
+/* Adds every *.ioc / *.xml file of a folder and of its subfolders (at most
+ * 16 levels, links to folders not followed; sorted by path), or the file
+ * itself. Returns the number of files found. */
 guint          ioc_collection_add_path   (IocCollection *coll, const char *path);
 /* Keeps parsed documents in @dir (openioc-cache.c) for the documents
  * added after this call; FALSE with @error when @dir cannot be private to

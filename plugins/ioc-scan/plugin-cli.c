@@ -214,6 +214,13 @@ print_summary (const IocScanResult *r, IocCollection *coll)
             fprintf (stderr, "vigil ioc scan: %s, line %u: %s\n", doc->file, p->line, p->message);
         }
     }
+  /* A scan path that is absent or refused: the exit code says 2, this
+   * says why. */
+  for (guint i = 0; i < r->scope_notes->len; i++)
+    {
+      IocPathNote *n = r->scope_notes->pdata[i];
+      fprintf (stderr, "vigil ioc scan: %s: %s\n", n->path, n->reason);
+    }
   for (guint i = 0; i < r->error_list->len; i++)
     {
       IocPathNote *n = r->error_list->pdata[i];

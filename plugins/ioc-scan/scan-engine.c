@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Runs a scan: the calling thread walks the scope and hands batches of
- * paths to worker threads (one per core) through a bounded queue; each
- * worker opens a file once (never following a link), takes its metadata,
+ * files to worker threads (one per core) through a bounded queue; each
+ * worker opens a file once, as a name in its folder's fd (scan-dir.c),
+ * never following a link, takes its metadata,
  * reads and hashes it in one pass only when the collection needs a hash
  * for a file of that size, and asks the index which IOCs match. The
  * calling thread reports progress while it walks and while it waits, so
@@ -32,12 +33,13 @@ typedef struct {
   IocCollection        *coll;
   const IocScanOptions *opt;
   char                 *root_real;
+  IocDirs              *dirs;          /* the folders, opened from the root's fd */
   IocScanResult        *result;
   GHashTable           *doc_results;   /* IocDoc -> IocDocResult */
   GMutex                lock;          /* result, doc results */
   GMutex                qlock;         /* queue */
   GCond                 qcond;
-  GQueue                batches;       /* GPtrArray of host paths */
+  GQueue                batches;       /* GPtrArray of Item */
   GPtrArray            *batch;         /* being filled by the walker */
   gboolean              closed;
   guint                 active;        /* workers still running */
@@ -54,9 +56,18 @@ typedef struct {
   const char           *phase;
 } Engine;
 
+/* A file the walk listed: @name (the last component of @host_path) in
+ * the folder @dir. The host path is for notes and results only. */
+typedef struct {
+  IocDir *dir;
+  char   *host_path;
+} Item;
+
 typedef struct {
   Engine     *e;
+  IocDir     *dir;
   const char *host_path;
+  uid_t       uid;
 } Found;
 
 /* One worker thread's tools. */
@@ -69,7 +80,8 @@ typedef struct {
 
 /* A file waiting in a multi-buffer lane. */
 typedef struct {
-  char        *host_path;
+  Item         item;
+  uid_t        uid;
   IocFileFacts f;
 } Pending;
 
@@ -94,6 +106,22 @@ ioc_note_add (GPtrArray *list, guint cap, const char *path, const char *format, 
   note->reason = g_strdup_vprintf (format, args);
   va_end (args);
   g_ptr_array_add (list, note);
+}
+
+static const char *
+base_name (const char *host_path)
+{
+  const char *slash = strrchr (host_path, '/');
+  return slash != NULL ? slash + 1 : host_path;
+}
+
+static void
+item_free (gpointer p)
+{
+  Item *item = p;
+  ioc_dir_unref (item->dir);
+  g_free (item->host_path);
+  g_free (item);
 }
 
 static void
@@ -178,8 +206,10 @@ note (Engine *e, gboolean error, const char *host_path, const char *reason)
 /* ------------------------------------------------------------------ */
 
 static void
-fill_match_hashes (IocMatch *m, const IocFileFacts *f, const char *host_path)
+fill_match_hashes (IocMatch *m, const IocFileFacts *f, const Found *found)
 {
+  int dir_fd;
+
   if ((f->have & IOC_HASH_ALL) == IOC_HASH_ALL)
     {
       memcpy (m->md5, f->md5, sizeof m->md5);
@@ -189,24 +219,25 @@ fill_match_hashes (IocMatch *m, const IocFileFacts *f, const char *host_path)
     }
   /* Detections are rare: the card's hashes come from a second read of
    * the detected file only, never of the others. */
-  if (!ioc_hash_path (host_path, m->md5, m->sha1, m->sha256, NULL))
+  dir_fd = ioc_dir_acquire (found->dir);
+  if (dir_fd < 0 || !ioc_hash_at (dir_fd, base_name (found->host_path), m->md5, m->sha1,
+                                  m->sha256, NULL))
     m->md5[0] = m->sha1[0] = m->sha256[0] = '\0';
+  if (dir_fd >= 0)
+    ioc_dir_release (found->dir);
 }
 
 /* The card names the owner even when no item asked for it: detections are
- * rare, so the detected file alone is looked at again. */
+ * rare, so only the detected file's owner is looked up. */
 static char *
-match_owner (Engine *e, const IocFileFacts *f, const char *host_path)
+match_owner (Engine *e, const IocFileFacts *f, uid_t uid)
 {
   g_autoptr (GHashTable) cache = NULL;
-  struct stat st;
 
   if (f->owner != NULL)
     return g_strdup (f->owner);
-  if (lstat (host_path, &st) != 0)
-    return NULL;
   cache = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  return g_strdup (ioc_owner_name (e->device_users, cache, st.st_uid));
+  return g_strdup (ioc_owner_name (e->device_users, cache, uid));
 }
 
 static void
@@ -223,9 +254,9 @@ on_found (IocDoc *doc, const IocFileFacts *f, GHashTable *marked, gpointer data)
   m->modified = f->modified;
   m->accessed = f->accessed;
   m->changed = f->changed;
-  m->owner = match_owner (e, f, found->host_path);
+  m->owner = match_owner (e, f, found->uid);
   m->matched = ioc_matched_text (doc->root, f, marked);
-  fill_match_hashes (m, f, found->host_path);
+  fill_match_hashes (m, f, found);
   g_mutex_lock (&e->lock);
   dr = g_hash_table_lookup (e->doc_results, doc);
   dr->n_matches++;
@@ -252,12 +283,12 @@ facts_from_statx (IocFileFacts *f, const struct statx *stx)
   f->created = (stx->stx_mask & STATX_BTIME) ? ts (&stx->stx_btime) : IOC_TIME_UNKNOWN;
 }
 
-/* Metadata by path, without following a link: a file that needs no hash
- * costs this one system call. */
+/* Metadata by name in its folder, without following a link: a file that
+ * needs no hash costs this one system call. */
 static gboolean
-stat_file (Engine *e, const char *host_path, struct statx *stx)
+stat_file (Engine *e, int dir_fd, const char *host_path, struct statx *stx)
 {
-  if (statx (AT_FDCWD, host_path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+  if (statx (dir_fd, base_name (host_path), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
              STATX_BASIC_STATS | STATX_BTIME, stx) != 0)
     {
       note (e, TRUE, host_path, errno == ENOENT ? "vanished during the scan"
@@ -275,11 +306,11 @@ stat_file (Engine *e, const char *host_path, struct statx *stx)
  * FIFO, and checks it is still the regular file stat_file saw (it may
  * have been replaced in between). */
 static gboolean
-open_file (Engine *e, const char *host_path, const struct statx *stx, int *fd)
+open_file (Engine *e, int dir_fd, const char *host_path, const struct statx *stx, int *fd)
 {
   struct stat st;
 
-  *fd = open (host_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  *fd = openat (dir_fd, base_name (host_path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (*fd < 0)
     {
       if (errno == ELOOP)
@@ -301,10 +332,10 @@ open_file (Engine *e, const char *host_path, const struct statx *stx, int *fd)
 
 /* Evaluates a file whose facts (and hashes) are known. */
 static void
-finish_file (Engine *e, IocFileFacts *f, const char *host_path)
+finish_file (Engine *e, IocFileFacts *f, const Item *item, uid_t uid)
 {
   IocDerived derived = { 0 };
-  Found found = { e, host_path };
+  Found found = { e, item->dir, item->host_path, uid };
 
   f->derived = &derived;
   ioc_index_match (e->coll->index, f, on_found, &found);
@@ -341,21 +372,24 @@ mb_done (gpointer data, int fd, const char *hex, guint64 bytes, int error, gpoin
       p->f.have |= IOC_HASH_MD5;
     }
   else
-    note (w->e, TRUE, p->host_path, g_strerror (error));
-  finish_file (w->e, &p->f, p->host_path);
-  g_free (p->host_path);
+    note (w->e, TRUE, p->item.host_path, g_strerror (error));
+  finish_file (w->e, &p->f, &p->item, p->uid);
+  ioc_dir_unref (p->item.dir);
+  g_free (p->item.host_path);
   g_free (p);
 }
 
 /* MD5 only, of a file worth it: hand it to a multi-buffer lane. The
  * facts move with it, pointing into its own copy of the path. */
 static void
-queue_md5 (Worker *w, int fd, const char *host_path, const struct statx *stx)
+queue_md5 (Worker *w, int fd, const Item *item, const struct statx *stx)
 {
   Pending *p = g_new0 (Pending, 1);
 
-  p->host_path = g_strdup (host_path);
-  fill_facts (&p->f, w, p->host_path, stx);
+  p->item.dir = ioc_dir_ref (item->dir);
+  p->item.host_path = g_strdup (item->host_path);
+  p->uid = stx->stx_uid;
+  fill_facts (&p->f, w, p->item.host_path, stx);
   while (!ioc_md5mb_has_room (w->mb))
     ioc_md5mb_step (w->mb, mb_done, w);
   ioc_md5mb_add (w->mb, fd, stx->stx_size, p);
@@ -368,26 +402,28 @@ at_stage (Engine *e, const char *host_path, IocFileStage stage)
     e->opt->file_hook (host_path, stage, e->opt->file_hook_data);
 }
 
+/* Examines @item, whose folder is open as @dir_fd. */
 static void
-scan_file (Worker *w, const char *host_path)
+scan_file (Worker *w, const Item *item, int dir_fd)
 {
   Engine *e = w->e;
+  const char *host_path = item->host_path;
   IocFileFacts f;
   struct statx stx;
   guint mask;
   int fd = -1;
 
   at_stage (e, host_path, IOC_FILE_LISTED);
-  if (!stat_file (e, host_path, &stx))
+  if (!stat_file (e, dir_fd, host_path, &stx))
     return;
   mask = ioc_index_hashes_for_size (e->coll->index, stx.stx_size);
   if (mask != 0)
     at_stage (e, host_path, IOC_FILE_OPENING);
-  if (mask != 0 && !open_file (e, host_path, &stx, &fd))
+  if (mask != 0 && !open_file (e, dir_fd, host_path, &stx, &fd))
     return;
   if (mask == IOC_HASH_MD5 && w->mb != NULL && stx.stx_size >= MB_MIN_SIZE)
     {
-      queue_md5 (w, fd, host_path, &stx);
+      queue_md5 (w, fd, item, &stx);
       return;
     }
   fill_facts (&f, w, host_path, &stx);
@@ -401,7 +437,40 @@ scan_file (Worker *w, const char *host_path)
       ADD (e->hashed_files, 1);
       close (fd);
     }
-  finish_file (e, &f, host_path);
+  finish_file (e, &f, item, stx.stx_uid);
+}
+
+/* Examines a batch. The files of one folder come in a row: its fd is
+ * taken once for the row, not once per file. */
+static void
+scan_batch (Worker *w, GPtrArray *batch)
+{
+  Engine *e = w->e;
+  IocDir *held = NULL;
+  int dir_fd = -1;
+  int errsv = 0;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      const Item *item = batch->pdata[i];
+
+      if (g_cancellable_is_cancelled (e->opt->cancellable))
+        break;
+      if (item->dir != held)
+        {
+          if (held != NULL && dir_fd >= 0)
+            ioc_dir_release (held);
+          held = item->dir;
+          dir_fd = ioc_dir_acquire (held);
+          errsv = errno;
+        }
+      if (dir_fd >= 0)
+        scan_file (w, item, dir_fd);
+      else
+        note (e, TRUE, item->host_path, ioc_dir_reason (errsv));
+    }
+  if (held != NULL && dir_fd >= 0)
+    ioc_dir_release (held);
 }
 
 /* ------------------------------------------------------------------ */
@@ -452,9 +521,7 @@ worker (gpointer data)
 
   while ((batch = queue_pop (e)) != NULL)
     {
-      for (guint i = 0; i < batch->len; i++)
-        if (!g_cancellable_is_cancelled (e->opt->cancellable))
-          scan_file (&w, batch->pdata[i]);
+      scan_batch (&w, batch);
       g_ptr_array_unref (batch);
     }
   while (w.mb != NULL && !ioc_md5mb_idle (w.mb))
@@ -493,15 +560,19 @@ report_progress (Engine *e, gboolean force)
 }
 
 static void
-sink_file (const char *host_path, gpointer data)
+sink_file (IocDir *dir, const char *host_path, gpointer data)
 {
   Engine *e = data;
-  g_ptr_array_add (e->batch, g_strdup (host_path));
+  Item *item = g_new (Item, 1);
+
+  item->dir = ioc_dir_ref (dir);
+  item->host_path = g_strdup (host_path);
+  g_ptr_array_add (e->batch, item);
   ADD (e->files_found, 1);
   if (e->batch->len >= BATCH)
     {
       queue_push (e, e->batch);
-      e->batch = g_ptr_array_new_full (BATCH, g_free);
+      e->batch = g_ptr_array_new_full (BATCH, item_free);
     }
 }
 
@@ -521,6 +592,13 @@ static void
 sink_tick (gpointer data)
 {
   report_progress (data, FALSE);
+}
+
+static void
+sink_opening_dir (const char *host_path, gpointer data)
+{
+  Engine *e = data;
+  e->opt->file_hook (host_path, IOC_DIR_OPENING, e->opt->file_hook_data);
 }
 
 /* ------------------------------------------------------------------ */
@@ -576,7 +654,7 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->root_real = root_real;
   e->doc_results = g_hash_table_new (NULL, NULL);
   e->result = result_new (coll, e->doc_results);
-  e->batch = g_ptr_array_new_full (BATCH, g_free);
+  e->batch = g_ptr_array_new_full (BATCH, item_free);
   e->need_owner = ioc_index_uses_term (coll->index, IOC_TERM_USERNAME);
   /* Also when no item needs owners: the cards name them. */
   e->device_users = ioc_device_users_load (root_real);
@@ -595,7 +673,9 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
 {
   char real[PATH_MAX];
   Engine e;
-  IocWalkSink sink = { sink_file, sink_skip, sink_error, sink_tick, &e };
+  IocWalkSink sink = { sink_file, sink_skip, sink_error, sink_tick,
+                       opt->file_hook != NULL ? sink_opening_dir : NULL, &e };
+  IocDirs *dirs;
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   guint n_threads = opt->threads > 0 ? opt->threads : g_get_num_processors ();
   gint64 start;
@@ -610,12 +690,16 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
                    "device root %s: %s", opt->root, g_strerror (errno));
       return NULL;
     }
+  dirs = ioc_dirs_new (real, error);
+  if (dirs == NULL)
+    return NULL;
   engine_init (&e, coll, opt, real);
+  e.dirs = dirs;
   e.result->threads = n_threads;
   e.active = n_threads;
   for (guint i = 0; i < n_threads; i++)
     g_ptr_array_add (threads, g_thread_new ("ioc-scan", worker, &e));
-  ioc_walk (real, opt->scope, &sink, e.result->scope_notes, e.max_listed,
+  ioc_walk (dirs, real, opt->scope, &sink, e.result->scope_notes, e.max_listed,
             opt->cancellable);
   queue_push (&e, e.batch);
   e.batch = NULL;
@@ -630,5 +714,6 @@ ioc_scan_run (IocCollection *coll, const IocScanOptions *opt, GError **error)
   g_mutex_clear (&e.lock);
   g_mutex_clear (&e.qlock);
   g_cond_clear (&e.qcond);
+  ioc_dirs_free (dirs);
   return e.result;
 }

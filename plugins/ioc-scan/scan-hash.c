@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -126,25 +127,32 @@ ioc_hasher_run (IocHasher *h, int fd, guint mask, guint64 size_hint,
 }
 
 gboolean
-ioc_hash_path (const char *path, char md5[33], char sha1[41], char sha256[65],
-               GError **error)
+ioc_hash_at (int dir_fd, const char *name, char md5[33], char sha1[41], char sha256[65],
+             GError **error)
 {
   g_autoptr (IocHasher) h = ioc_hasher_new ();
   IocFileFacts facts = { 0 };
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
   gint64 n;
 
   if (fd < 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "%s: %s", path, g_strerror (errno));
+                   "%s: %s", name, g_strerror (errno));
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file", name);
+      close (fd);
       return FALSE;
     }
   n = ioc_hasher_run (h, fd, IOC_HASH_ALL, G_MAXUINT64, &facts, NULL);
   close (fd);
   if (n < 0)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read failed", path);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read failed", name);
       return FALSE;
     }
   g_strlcpy (md5, facts.md5, 33);

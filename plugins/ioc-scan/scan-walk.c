@@ -4,11 +4,15 @@
  * or the Linux meaning of "critical areas" and "system drives", see
  * docs/ioc-scan.md) minus exclusions, resolved inside the device's root
  * folder. The walk never follows a symbolic link: scope roots are resolved
- * once and must stay inside the root, and links met during the walk are
- * skipped, so nothing outside the scope is ever read. Special files and
+ * once and must stay inside the root, then every folder, scope roots
+ * included, is opened from its parent's fd with O_NOFOLLOW (scan-dir.c),
+ * never by path: a folder swapped for a link after it was listed is
+ * refused, and there is no limit on depth or path length. Links met during
+ * the walk are skipped, so nothing outside the scope is ever read. Special files and
  * pseudo file systems (proc, sysfs, cgroup...) are skipped; directories
  * are visited once even when scope paths overlap.
  */
+#define _GNU_SOURCE   /* getdents64 */
 #include "scan.h"
 
 #include <dirent.h>
@@ -172,11 +176,18 @@ ioc_resolve_in_root (const char *root_real, const char *device_path, char **why)
 /* The walk                                                            */
 /* ------------------------------------------------------------------ */
 
+/* A folder to visit: its node (opened from its parent's fd when visited)
+ * and its host path, for exclusions, notes and results only. */
+typedef struct {
+  IocDir *dir;
+  char   *path;
+} Pending;
+
 typedef struct {
   const char        *root_real;
   const IocScope    *scope;
   const IocWalkSink *sink;
-  GPtrArray         *stack;    /* host paths of directories to visit */
+  GArray            *stack;    /* Pending */
   GHashTable        *visited;  /* "dev:ino" of directories seen */
 } Walk;
 
@@ -217,23 +228,31 @@ not_a_drive (const Walk *w, const char *device_path)
 }
 
 static unsigned char
-type_of (int dirfd, const struct dirent *ent)
+type_of (int dirfd, const char *name, unsigned char d_type)
 {
   struct stat st;
-  if (ent->d_type != DT_UNKNOWN)
-    return ent->d_type;
-  if (fstatat (dirfd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+  if (d_type != DT_UNKNOWN)
+    return d_type;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return DT_UNKNOWN;
   return S_ISDIR (st.st_mode) ? DT_DIR : S_ISREG (st.st_mode) ? DT_REG
          : S_ISLNK (st.st_mode) ? DT_LNK : DT_FIFO;
 }
 
 static void
-visit_entry (Walk *w, int dirfd, const char *dir, const struct dirent *ent)
+push (Walk *w, IocDir *dir, char *path)
+{
+  Pending p = { dir, path };
+  g_array_append_val (w->stack, p);
+}
+
+static void
+visit_entry (Walk *w, IocDir *dir, int dirfd, const char *path, const char *name,
+             unsigned char d_type)
 {
   const IocWalkSink *sink = w->sink;
-  g_autofree char *child = strcmp (dir, "/") == 0 ? g_strconcat ("/", ent->d_name, NULL)
-                                                  : g_strconcat (dir, "/", ent->d_name, NULL);
+  g_autofree char *child = strcmp (path, "/") == 0 ? g_strconcat ("/", name, NULL)
+                                                   : g_strconcat (path, "/", name, NULL);
   const char *device = ioc_device_path (w->root_real, child);
 
   if (ioc_scope_excluded (w->scope, device))
@@ -241,16 +260,16 @@ visit_entry (Walk *w, int dirfd, const char *dir, const struct dirent *ent)
       sink->skip (child, "excluded", sink->data);
       return;
     }
-  switch (type_of (dirfd, ent))
+  switch (type_of (dirfd, name, d_type))
     {
     case DT_DIR:
       if (not_a_drive (w, device))
         sink->skip (child, "not a drive (kernel or runtime tree)", sink->data);
       else
-        g_ptr_array_add (w->stack, g_steal_pointer (&child));
+        push (w, ioc_dir_child (dir, name), g_steal_pointer (&child));
       break;
     case DT_REG:
-      sink->file (child, sink->data);
+      sink->file (dir, child, sink->data);
       break;
     case DT_LNK:
       sink->skip (child, "symbolic link: not followed", sink->data);
@@ -265,52 +284,88 @@ visit_entry (Walk *w, int dirfd, const char *dir, const struct dirent *ent)
 }
 
 static gboolean
-first_visit (Walk *w, int fd)
+first_visit (Walk *w, IocDir *dir)
 {
-  struct stat st;
-  char *key;
+  dev_t dev;
+  ino_t ino;
 
-  if (fstat (fd, &st) != 0)
-    return FALSE;
-  key = g_strdup_printf ("%ju:%ju", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
-  return g_hash_table_add (w->visited, key);
+  ioc_dir_identity (dir, &dev, &ino);
+  return g_hash_table_add (w->visited,
+                           g_strdup_printf ("%ju:%ju", (uintmax_t) dev, (uintmax_t) ino));
 }
 
+/* Lists a folder through the node's own fd with getdents64 (no stream to
+ * open: the fd stays the node's, for the workers reading its files; its
+ * offset is used by this listing only, as a folder is listed once). */
 static void
-visit_dir (Walk *w, const char *dir)
+visit_dir (Walk *w, IocDir *dir, const char *path)
 {
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *d;
-  struct dirent *ent;
+  const IocWalkSink *sink = w->sink;
+  char buf[32768];
+  ssize_t n;
+  int fd;
 
+  if (sink->opening_dir != NULL)
+    sink->opening_dir (path, sink->data);
+  fd = ioc_dir_acquire (dir);
   if (fd < 0)
     {
-      w->sink->error (dir, errno == ENOENT ? "vanished during the scan"
-                                           : g_strerror (errno), w->sink->data);
+      if (errno == ELOOP)
+        sink->skip (path, "symbolic link: not followed", sink->data);
+      else
+        sink->error (path, ioc_dir_reason (errno), sink->data);
       return;
     }
-  if (!first_visit (w, fd) || skip_fs (w, fd))
+  if (!first_visit (w, dir) || skip_fs (w, fd))
     {
-      close (fd);
+      ioc_dir_release (dir);
       return;
     }
-  d = fdopendir (fd);
-  if (d == NULL)
+  while ((n = getdents64 (fd, buf, sizeof buf)) > 0)
+    for (ssize_t off = 0; off < n;)
+      {
+        struct dirent64 *ent = (struct dirent64 *) (buf + off);
+        off += ent->d_reclen;
+        if (strcmp (ent->d_name, ".") != 0 && strcmp (ent->d_name, "..") != 0)
+          visit_entry (w, dir, fd, path, ent->d_name, ent->d_type);
+      }
+  if (n < 0)
+    sink->error (path, g_strerror (errno), sink->data);
+  ioc_dir_release (dir);
+}
+
+/* The node of the folder that holds @rel's last component (a relative
+ * path without symbolic links, from realpath), one node per component
+ * from the root, so that even scope roots are opened with O_NOFOLLOW one
+ * step at a time. (transfer full) */
+static IocDir *
+parent_node (IocDirs *dirs, char **parts, guint n)
+{
+  IocDir *dir = ioc_dir_ref (ioc_dirs_root (dirs));
+
+  for (guint i = 0; i < n; i++)
     {
-      close (fd);
-      return;
+      IocDir *child;
+      if (parts[i][0] == '\0')
+        continue;
+      child = ioc_dir_child (dir, parts[i]);
+      ioc_dir_unref (dir);
+      dir = child;
     }
-  while ((ent = readdir (d)) != NULL)
-    if (strcmp (ent->d_name, ".") != 0 && strcmp (ent->d_name, "..") != 0)
-      visit_entry (w, dirfd (d), dir, ent);
-  closedir (d);
+  return dir;
 }
 
 static void
-start_root (Walk *w, const char *device_root, GPtrArray *notes, guint max_listed)
+start_root (Walk *w, IocDirs *dirs, const char *device_root, GPtrArray *notes,
+            guint max_listed)
 {
   g_autofree char *why = NULL;
   g_autofree char *host = ioc_resolve_in_root (w->root_real, device_root, &why);
+  g_auto (GStrv) parts = NULL;
+  const char *rel;
+  IocDir *parent;
+  guint n;
+  int fd;
   struct stat st;
 
   if (host == NULL)
@@ -321,42 +376,82 @@ start_root (Walk *w, const char *device_root, GPtrArray *notes, guint max_listed
     }
   if (ioc_scope_excluded (w->scope, ioc_device_path (w->root_real, host)))
     return;
-  if (lstat (host, &st) != 0)
-    return;
+  rel = ioc_device_path (w->root_real, host);
+  while (*rel == '/')
+    rel++;
+  if (*rel == '\0')
+    {
+      push (w, ioc_dir_ref (ioc_dirs_root (dirs)), g_steal_pointer (&host));
+      return;
+    }
+  parts = g_strsplit (rel, "/", -1);
+  n = g_strv_length (parts);
+  parent = parent_node (dirs, parts, n - 1);
+  fd = ioc_dir_acquire (parent);
+  if (fd < 0)
+    {
+      if (w->scope->kind == IOC_SCOPE_CUSTOM)
+        ioc_note_add (notes, max_listed, device_root, "%s", ioc_dir_reason (errno));
+      ioc_dir_unref (parent);
+      return;
+    }
+  if (fstatat (fd, parts[n - 1], &st, AT_SYMLINK_NOFOLLOW) != 0)
+    st.st_mode = 0;
   if (S_ISDIR (st.st_mode))
-    g_ptr_array_add (w->stack, g_steal_pointer (&host));
+    push (w, ioc_dir_child (parent, parts[n - 1]), g_steal_pointer (&host));
   else if (S_ISREG (st.st_mode))
-    w->sink->file (host, w->sink->data);
+    w->sink->file (parent, host, w->sink->data);
+  else if (S_ISLNK (st.st_mode))
+    w->sink->skip (host, "symbolic link: not followed", w->sink->data);
+  else if (st.st_mode == 0)
+    w->sink->error (host, "vanished during the scan", w->sink->data);
   else
     w->sink->skip (host, "special file", w->sink->data);
+  ioc_dir_release (parent);
+  ioc_dir_unref (parent);
+}
+
+static void
+pending_clear (gpointer data)
+{
+  Pending *p = data;
+  ioc_dir_unref (p->dir);
+  g_free (p->path);
 }
 
 gboolean
-ioc_walk (const char *root_real, const IocScope *scope, const IocWalkSink *sink,
-          GPtrArray *scope_notes, guint max_listed, GCancellable *cancellable)
+ioc_walk (IocDirs *dirs, const char *root_real, const IocScope *scope,
+          const IocWalkSink *sink, GPtrArray *scope_notes, guint max_listed,
+          GCancellable *cancellable)
 {
   g_autoptr (GPtrArray) roots = ioc_scope_roots (scope);
   Walk w = { root_real, scope, sink, NULL, NULL };
   gboolean done = TRUE;
 
-  w.stack = g_ptr_array_new_with_free_func (g_free);
+  /* No clear function: popping must not free what it pops. */
+  w.stack = g_array_new (FALSE, FALSE, sizeof (Pending));
   w.visited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* Reversed, so that the first root is walked first. */
   for (guint i = roots->len; i > 0; i--)
-    start_root (&w, roots->pdata[i - 1], scope_notes, max_listed);
+    start_root (&w, dirs, roots->pdata[i - 1], scope_notes, max_listed);
   while (w.stack->len > 0)
     {
-      g_autofree char *dir = g_ptr_array_steal_index (w.stack, w.stack->len - 1);
+      Pending p = g_array_index (w.stack, Pending, w.stack->len - 1);
+      g_array_set_size (w.stack, w.stack->len - 1);
       if (g_cancellable_is_cancelled (cancellable))
         {
+          pending_clear (&p);
           done = FALSE;
           break;
         }
-      visit_dir (&w, dir);
+      visit_dir (&w, p.dir, p.path);
+      pending_clear (&p);
       if (sink->tick != NULL)
         sink->tick (sink->data);
     }
-  g_ptr_array_unref (w.stack);
+  for (guint i = 0; i < w.stack->len; i++)
+    pending_clear (&g_array_index (w.stack, Pending, i));
+  g_array_unref (w.stack);
   g_hash_table_unref (w.visited);
   return done;
 }

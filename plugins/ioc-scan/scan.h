@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The file scanner of the ioc-scan plugin: scopes and the directory walk
- * (scan-walk.c), file owners (scan-owner.c), reading and hashing a file
+ * (scan-walk.c) over folders opened from their parent's fd (scan-dir.c),
+ * file owners (scan-owner.c), reading and hashing a file
  * in one pass (scan-hash.c, and
  * scan-md5mb.c for MD5 in vector lanes), the bounded work queue, the
  * worker threads and the per-file evaluation (scan-engine.c) and the JSON
@@ -43,11 +44,13 @@ typedef void (*IocProgressFunc) (const IocScanProgress *progress, gpointer user_
 typedef enum {
   IOC_FILE_LISTED,    /* about to take its metadata */
   IOC_FILE_OPENING,   /* metadata taken, about to open it to hash it */
+  IOC_DIR_OPENING,    /* a folder the walk listed, about to be opened */
 } IocFileStage;
 
-/* Called on a worker thread at each stage of a file (tests use it to make
- * a file vanish or change between the walk and its read, deterministically;
- * the scan itself never needs it). */
+/* Called at each stage of a file (on a worker thread) and of a folder (on
+ * the walking thread): tests use it to make a file vanish or a folder be
+ * swapped between the walk and the open, deterministically; the scan
+ * itself never needs it. */
 typedef void (*IocFileHook) (const char *host_path, IocFileStage stage, gpointer user_data);
 
 typedef struct {
@@ -104,21 +107,51 @@ typedef struct {
   guint      threads;
 } IocScanResult;
 
+/* ---- scan-dir.c ---- */
+/* The folders of one scan: nodes opened from their parent's fd, never by
+ * path (see scan-dir.c). Thread-safe. */
+typedef struct _IocDirs IocDirs;
+typedef struct _IocDir IocDir;
+/* Opens the device root @root_real (a canonical host folder). */
+IocDirs       *ioc_dirs_new               (const char *root_real, GError **error);
+/* Frees the tree; every node other than the root must be unreferenced. */
+void           ioc_dirs_free              (IocDirs *dirs);
+/* The root (transfer none; its fd is open until ioc_dirs_free()). */
+IocDir        *ioc_dirs_root              (IocDirs *dirs);
+/* A new node for the folder @name (one component) in @parent; not opened
+ * yet. (transfer full) */
+IocDir        *ioc_dir_child              (IocDir *parent, const char *name);
+IocDir        *ioc_dir_ref                (IocDir *dir);
+void           ioc_dir_unref              (IocDir *dir);
+/* @dir's fd, opened (again) from its parent with O_NOFOLLOW when needed and
+ * kept open until ioc_dir_release(). -1 with errno: ELOOP (now a symbolic
+ * link), ENOTDIR, ESTALE (not the folder first opened), ENOENT... */
+int            ioc_dir_acquire            (IocDir *dir);
+void           ioc_dir_release            (IocDir *dir);
+/* The device and inode @dir had when first opened (acquired at least once). */
+void           ioc_dir_identity           (IocDir *dir, dev_t *dev, ino_t *ino);
+/* The reason to list for an ioc_dir_acquire() errno. */
+const char    *ioc_dir_reason             (int errsv);
+
 /* ---- scan-walk.c ---- */
-/* Where the walk sends what it finds. Paths are host paths. */
+/* Where the walk sends what it finds. Paths are host paths, for notes and
+ * results only: files are opened as @name in @dir (its last component). */
 typedef struct {
-  void   (*file)  (const char *host_path, gpointer data);
+  void   (*file)  (IocDir *dir, const char *host_path, gpointer data);
   void   (*skip)  (const char *host_path, const char *reason, gpointer data);
   void   (*error) (const char *host_path, const char *reason, gpointer data);
   void   (*tick)  (gpointer data);   /* once per directory */
+  void   (*opening_dir) (const char *host_path, gpointer data);  /* NULL; tests */
   gpointer data;
 } IocWalkSink;
 
-/* Walks the scope inside @root_real (a canonical host folder): never
- * follows a symlink, skips special files, excluded paths and pseudo file
- * systems. Scope roots that are absent or refused go to @scope_notes.
- * Returns FALSE when cancelled. */
-gboolean       ioc_walk                   (const char *root_real, const IocScope *scope,
+/* Walks the scope inside @dirs' root: every folder is opened from its
+ * parent's fd with O_NOFOLLOW, so the walk never follows a symlink and
+ * cannot be led out of the root, at any depth; skips special files,
+ * excluded paths and pseudo file systems. Scope roots that are absent or
+ * refused go to @scope_notes. Returns FALSE when cancelled. */
+gboolean       ioc_walk                   (IocDirs *dirs, const char *root_real,
+                                           const IocScope *scope,
                                            const IocWalkSink *sink, GPtrArray *scope_notes,
                                            guint max_listed, GCancellable *cancellable);
 /* The device path of a host path under @root_real. */
@@ -167,9 +200,10 @@ void           ioc_hasher_free            (IocHasher *hasher);
 gint64         ioc_hasher_run             (IocHasher *hasher, int fd, guint mask,
                                            guint64 size_hint, IocFileFacts *facts,
                                            GCancellable *cancellable);
-/* Hashes a whole file by host path into the three hex digests. */
-gboolean       ioc_hash_path              (const char *path, char md5[33], char sha1[41],
-                                           char sha256[65], GError **error);
+/* Hashes a whole regular file, @name in the folder @dir_fd (never
+ * through a link), into the three hex digests. */
+gboolean       ioc_hash_at                (int dir_fd, const char *name, char md5[33],
+                                           char sha1[41], char sha256[65], GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocHasher, ioc_hasher_free)
 
 /* ---- scan-result.c ---- */

@@ -36,10 +36,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fd = memfd_create ("qobject", MFD_CLOEXEC);
   if (fd < 0 || !vigil_write_all (fd, data, size))
     abort ();
-  meta = qobject_read_meta (fd, &key, NULL);
+  meta = qobject_read_meta (fd, &key, NULL, NULL);
   if (meta != NULL)
     json_object_unref (meta);
-  qobject_decrypt (fd, &key, -1, NULL, NULL, NULL);
+  qobject_decrypt (fd, &key, NULL, -1, NULL, NULL, NULL);
   close (fd);
   return 0;
 }

@@ -95,8 +95,19 @@ place (QpDevice *d, JsonObject *settings, GError **error)
   g_autofree char *device_folder = NULL;
 
   if (folder == NULL && machine)
-    device_folder = g_build_filename (qp_api->data_dir (qp_self), "devices",
-                                      d->device_id, "Quarantine", NULL);
+    {
+      /* The id becomes a folder name: "." or ".." would put the store of
+       * this device outside devices/ (or share another's). */
+      g_autoptr (GError) local = NULL;
+      if (!qpath_check_component (d->device_id, "device id", &local))
+        {
+          g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                       "quarantine of device %s: %s", d->device_id, local->message);
+          return FALSE;
+        }
+      device_folder = g_build_filename (qp_api->data_dir (qp_self), "devices",
+                                        d->device_id, "Quarantine", NULL);
+    }
   else
     device_folder = qpath_normalize (folder != NULL ? folder : ROOTED_QUARANTINE, error);
   if (device_folder == NULL)

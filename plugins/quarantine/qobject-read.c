@@ -16,9 +16,10 @@
 #include <unistd.h>
 
 static gboolean
-read_header (int fd, const QKey *key, QoHeader *h, GError **error)
+read_header (int fd, const QKey *key, const char *id, QoHeader *h, GError **error)
 {
   guint8 raw[QO_HEADER_LEN];
+  char id_hex[2 * Q_ID_LEN + 1];
   gssize n = q_pread_full (fd, raw, sizeof raw, 0);
 
   if (n < 0)
@@ -30,6 +31,17 @@ read_header (int fd, const QKey *key, QoHeader *h, GError **error)
       g_set_error (error, Q_ERROR, Q_ERROR_WRONG_KEY,
                    "object was sealed with another store key (restore the "
                    "store.key backup of this quarantine folder)");
+      return FALSE;
+    }
+  /* The header is the AAD of every block, so its id is authenticated as
+   * soon as the metadata block is; checked here, before anything is
+   * decrypted. */
+  q_hex (h->id, Q_ID_LEN, id_hex);
+  if (id != NULL && strcmp (id_hex, id) != 0)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_AUTH,
+                   "object file %s%s holds object %s (a renamed or swapped "
+                   "object file): refused", id, Q_OBJECT_SUFFIX, id_hex);
       return FALSE;
     }
   return TRUE;
@@ -54,15 +66,15 @@ parse_meta (const char *text, gsize len, GError **error)
 }
 
 static JsonObject *
-read_meta_block (int fd, const QKey *key, QoHeader *h, guint8 okey[Q_KEY_LEN],
-                 EVP_CIPHER_CTX *ctx, GError **error)
+read_meta_block (int fd, const QKey *key, const char *id, QoHeader *h,
+                 guint8 okey[Q_KEY_LEN], EVP_CIPHER_CTX *ctx, GError **error)
 {
   gsize len;
   g_autofree guint8 *sealed = NULL;
   g_autofree char *text = NULL;
   gssize n;
 
-  if (!read_header (fd, key, h, error) || !qo_derive_key (key, h->id, okey, error))
+  if (!read_header (fd, key, id, h, error) || !qo_derive_key (key, h->id, okey, error))
     return NULL;
   len = h->meta_len;
   sealed = g_malloc (len + QO_TAG_LEN);
@@ -87,12 +99,12 @@ read_meta_block (int fd, const QKey *key, QoHeader *h, guint8 okey[Q_KEY_LEN],
 }
 
 JsonObject *
-qobject_read_meta (int fd, const QKey *key, GError **error)
+qobject_read_meta (int fd, const QKey *key, const char *id, GError **error)
 {
   QoHeader h;
   guint8 okey[Q_KEY_LEN];
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  JsonObject *meta = read_meta_block (fd, key, &h, okey, ctx, error);
+  JsonObject *meta = read_meta_block (fd, key, id, &h, okey, ctx, error);
 
   EVP_CIPHER_CTX_free (ctx);
   OPENSSL_cleanse (okey, sizeof okey);
@@ -228,8 +240,8 @@ decrypt_chunks (Reader *r, JsonObject *meta, GCancellable *cancellable,
 }
 
 gboolean
-qobject_decrypt (int fd, const QKey *key, int out_fd, JsonObject **meta_out,
-                 GCancellable *cancellable, GError **error)
+qobject_decrypt (int fd, const QKey *key, const char *id, int out_fd,
+                 JsonObject **meta_out, GCancellable *cancellable, GError **error)
 {
   Reader r = { .fd = fd, .out_fd = out_fd };
   g_autoptr (JsonObject) meta = NULL;
@@ -238,7 +250,7 @@ qobject_decrypt (int fd, const QKey *key, int out_fd, JsonObject **meta_out,
   r.ctx = EVP_CIPHER_CTX_new ();
   r.sha256 = EVP_MD_CTX_new ();
   EVP_DigestInit_ex (r.sha256, EVP_sha256 (), NULL);
-  meta = read_meta_block (fd, key, &r.h, r.okey, r.ctx, error);
+  meta = read_meta_block (fd, key, id, &r.h, r.okey, r.ctx, error);
   if (meta != NULL)
     {
       r.sealed = g_malloc (r.h.chunk_size + QO_TAG_LEN);

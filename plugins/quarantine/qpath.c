@@ -170,3 +170,20 @@ qpath_open_root (const char *host_path, GError **error)
     q_set_errno (error, errno, "cannot open folder", host_path);
   return fd;
 }
+
+gboolean
+qpath_check_component (const char *name, const char *what, GError **error)
+{
+  /* "." and ".." would name the folder itself or its parent, and a '/'
+   * more than one folder: the path built from @name would leave the folder
+   * it is meant to stay in. */
+  if (name == NULL || *name == '\0' || strcmp (name, ".") == 0
+      || strcmp (name, "..") == 0 || strchr (name, '/') != NULL)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
+                   "%s '%s' cannot name a folder (empty, '.', '..' or with a '/'); refused",
+                   what, name != NULL ? name : "");
+      return FALSE;
+    }
+  return TRUE;
+}

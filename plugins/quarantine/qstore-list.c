@@ -24,7 +24,7 @@ entry_for (QStore *store, const char *id)
 
   if (fd < 0)
     return NULL;  /* deleted meanwhile */
-  entry = qobject_read_meta (fd, qstore_key (store), &error);
+  entry = qobject_read_meta (fd, qstore_key (store), id, &error);
   if (entry == NULL)
     {
       entry = json_object_new ();
@@ -92,7 +92,7 @@ qstore_show (QStore *store, const char *id, GError **error)
 
   if (fd < 0)
     return NULL;
-  meta = qobject_read_meta (fd, qstore_key (store), error);
+  meta = qobject_read_meta (fd, qstore_key (store), id, error);
   if (meta != NULL && fstat (fd, &st) == 0)
     json_object_set_int_member (meta, "object_size", st.st_size);
   close (fd);
@@ -108,7 +108,7 @@ qstore_verify (QStore *store, const char *id, GCancellable *cancellable,
 
   if (fd < 0)
     return FALSE;
-  ok = qobject_decrypt (fd, qstore_key (store), -1, NULL, cancellable, error);
+  ok = qobject_decrypt (fd, qstore_key (store), id, -1, NULL, cancellable, error);
   close (fd);
   return ok;
 }
@@ -125,7 +125,7 @@ qstore_delete (QStore *store, const char *id, guint64 *size_before,
   if (fd < 0)
     return FALSE;
   if (meta_out != NULL)
-    *meta_out = qobject_read_meta (fd, qstore_key (store), NULL);
+    *meta_out = qobject_read_meta (fd, qstore_key (store), id, NULL);
   close (fd);
   return qstore_remove_object (store, name, "cannot delete the object",
                                size_before, size_after, error);

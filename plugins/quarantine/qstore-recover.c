@@ -5,7 +5,8 @@
  * store and a restore without O_TMPFILE support writes `.vigil-restore-*`
  * beside its destination, announced first by a `.restore-*.journal` in the
  * store. A process killed mid-way leaves those behind; the sweep removes
- * them and returns what it removed so the caller can report it. Every live
+ * them and returns what it removed so the caller can report it; it also
+ * removes objects whose id is recorded as ended (qended.c). Every live
  * writer holds an flock on its temporary file (or journal) for its whole
  * life and the kernel drops it when the process dies, so a temporary file
  * that can be locked belongs to nobody and one that cannot is left alone.
@@ -78,6 +79,23 @@ sweep_temp (int dir_fd, const char *name, GPtrArray *removed)
   close (fd);
 }
 
+/* An object whose id is recorded as ended: a restore or delete killed
+ * between the record and the unlink, or a copy put back. Removed (the
+ * ledger is recounted below). */
+static void
+sweep_ended (QStore *store, const char *name, GPtrArray *removed)
+{
+  char id[2 * Q_ID_LEN + 1];
+  gboolean ended = FALSE;
+
+  if (qobject_name_parse (name, id) && qended_contains (store, id, &ended, NULL) && ended
+      && unlinkat (qstore_dir_fd (store), name, 0) == 0)
+    {
+      g_ptr_array_add (removed, g_strdup (name));
+      qledger_begin (store);   /* the size changed: recount it */
+    }
+}
+
 GPtrArray *
 qstore_recover (QStore *store, GError **error)
 {
@@ -107,6 +125,8 @@ qstore_recover (QStore *store, GError **error)
       else if (g_str_has_prefix (de->d_name, ".restore-")
                && g_str_has_suffix (de->d_name, ".journal"))
         sweep_journal (dir_fd, de->d_name, removed);
+      else
+        sweep_ended (store, de->d_name, removed);
     }
   closedir (dir);
   if (removed->len > 0)

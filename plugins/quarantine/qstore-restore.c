@@ -236,10 +236,10 @@ qstore_restore (QStore *store, const QRestoreRequest *req,
   gboolean ok = FALSE;
 
   r.obj_fd = qstore_open_object (store, req->id, error);
-  if (r.obj_fd >= 0 && (meta = qobject_read_meta (r.obj_fd, qstore_key (store), error)) != NULL
+  if (r.obj_fd >= 0 && (meta = qobject_read_meta (r.obj_fd, qstore_key (store), req->id, error)) != NULL
       && open_destination (store, req, meta, &r, &name, error)
       && open_temp (store, req, &r, error)
-      && qobject_decrypt (r.obj_fd, qstore_key (store), r.tmp_fd, NULL, cancellable, error))
+      && qobject_decrypt (r.obj_fd, qstore_key (store), req->id, r.tmp_fd, NULL, cancellable, error))
     {
       apply_attributes (r.tmp_fd, meta);
       if (q_fsync (r.tmp_fd) < 0)

@@ -168,6 +168,7 @@ int
 qstore_open_object (QStore *store, const char *id, GError **error)
 {
   g_autofree char *name = NULL;
+  gboolean ended = FALSE;
   int fd;
 
   if (!valid_id (id))
@@ -175,6 +176,15 @@ qstore_open_object (QStore *store, const char *id, GError **error)
       g_set_error (error, Q_ERROR, Q_ERROR_NOT_FOUND,
                    "'%s' is not a quarantine object id (32 lower-case hex "
                    "characters)", id != NULL ? id : "");
+      return -1;
+    }
+  if (!qended_contains (store, id, &ended, error))
+    return -1;
+  if (ended)
+    {
+      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
+                   "object %s was restored or deleted; a copy of it put back in "
+                   "the quarantine %s is refused", id, store->dir);
       return -1;
     }
   name = g_strconcat (id, Q_OBJECT_SUFFIX, NULL);
@@ -206,8 +216,19 @@ qstore_remove_object (QStore *store, const char *name, const char *what,
   guint64 before, after;
   int errsv = 0;
 
+  char id[2 * Q_ID_LEN + 1];
+  g_autoptr (GError) local = NULL;
+
   if (!qstore_lock (store, error))
     return FALSE;
+  /* The id is recorded as ended first, durably: after a crash before the
+   * unlink, the object left behind is refused and swept (qended.c). */
+  if (qobject_name_parse (name, id) && !qended_add (store, id, &local))
+    {
+      qstore_unlock (store);
+      g_set_error (error, Q_ERROR, local->code, "%s: %s", what, local->message);
+      return FALSE;
+    }
   before = after = qledger_begin (store);
   if (fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0
       || unlinkat (store->dir_fd, name, 0) < 0)

@@ -89,6 +89,10 @@ int  qpath_open_dir    (int root_fd, const char *path, gboolean create,
 char *qpath_normalize  (const char *path, GError **error);
 /* Opens a host folder (an allowed root or the store) as an O_DIRECTORY fd. */
 int  qpath_open_root   (const char *host_path, GError **error);
+/* Whether @name (a device id, an object id...) can be one component of a
+ * host path: not empty, not "." or "..", no '/'. Else FALSE with @error
+ * naming @what. */
+gboolean qpath_check_component (const char *name, const char *what, GError **error);
 
 /* ---- objects (qobject-format.c) ------------------------------------- */
 
@@ -99,15 +103,20 @@ int  qpath_open_root   (const char *host_path, GError **error);
 gboolean qobject_name_parse (const char *name, char id_hex[2 * Q_ID_LEN + 1]);
 
 /* Reads and authenticates only the header and the metadata block of the
- * object open at @fd (position anywhere). Returns: (transfer full) the
- * metadata, or NULL with @error (FORMAT, WRONG_KEY, AUTH, TRUNCATED). */
-JsonObject *qobject_read_meta (int fd, const QKey *key, GError **error);
+ * object open at @fd (position anywhere). @id (32 hex characters, or NULL
+ * for any) is the id the object must have: its file name's. The id in the
+ * authenticated header binds the object to its name, so a renamed or
+ * swapped object file is refused (AUTH) instead of being read under
+ * another object's id. Returns: (transfer full) the metadata, or NULL with
+ * @error (FORMAT, WRONG_KEY, AUTH, TRUNCATED). */
+JsonObject *qobject_read_meta (int fd, const QKey *key, const char *id,
+                               GError **error);
 
 /* Decrypts the whole object at @fd into @out_fd (or only checks it when
  * @out_fd is -1), verifying every chunk tag, the chunk order, the final
  * chunk and the SHA-256 and size recorded in the metadata. Nothing written
  * to @out_fd may be used unless this returns TRUE. */
-gboolean qobject_decrypt (int fd, const QKey *key, int out_fd,
+gboolean qobject_decrypt (int fd, const QKey *key, const char *id, int out_fd,
                           JsonObject **meta_out, GCancellable *cancellable,
                           GError **error);
 
@@ -173,8 +182,16 @@ guint64      qledger_recount (QStore *store);
 gboolean     qstore_remove_object (QStore *store, const char *name,
                                    const char *what, guint64 *size_before,
                                    guint64 *size_after, GError **error);
-/* Opens the object @id (32 hex characters) for reading. */
+/* Opens the object @id (32 hex characters) for reading; an id that was
+ * restored or deleted is refused (REFUSED), even when a copy of its file
+ * is back in the folder. */
 int          qstore_open_object (QStore *store, const char *id, GError **error);
+/* The record of ended (restored or deleted) ids (qended.c). contains()
+ * sets *ended; add() appends @id durably (call it with the lock held,
+ * before the object file is removed). */
+gboolean     qended_contains (QStore *store, const char *id, gboolean *ended,
+                              GError **error);
+gboolean     qended_add      (QStore *store, const char *id, GError **error);
 /* Whether @fd's folder is the store itself (put refuses such files). */
 gboolean     qstore_is_store_dir (QStore *store, int dir_fd);
 

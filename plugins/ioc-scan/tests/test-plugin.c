@@ -145,6 +145,39 @@ params_json (const char *scope, gboolean quarantine, gboolean critical)
 }
 
 /* Creates and runs an ioc.scan task for dev1; returns the last run. */
+/* A scan path that does not exist: exit 2 and, in text mode too, the
+ * reason on stderr. */
+static void
+test_scan_missing_path_says_why (Lab *lab, gconstpointer data)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *good = write_text (lab, "good.ioc", xml);
+  g_autofree char *missing = g_build_filename (lab->root, "no-such-folder", NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *expect = g_strdup_printf ("%s: absent (No such file or directory)", missing);
+
+  g_assert_cmpint (vigil (lab, NULL, &err, "ioc", "scan", "--no-progress", "--ioc", good,
+                          missing, NULL), ==, 2);
+  g_assert_nonnull (strstr (err, expect));
+}
+
+/* --ioc FOLDER takes the IOC files of its subfolders: the public corpus is
+ * organised in subfolders (vendor/campaign/file.ioc). */
+static void
+test_scan_ioc_folder_with_subfolders (Lab *lab, gconstpointer data)
+{
+  g_autofree char *xml = evil_ioc ();
+  g_autofree char *iocs = g_build_filename (lab->base, "iocs", NULL);
+  g_autofree char *nested = plant (iocs, "vendor/campaign/evil.ioc", xml, strlen (xml));
+  g_autofree char *home = g_build_filename (lab->root, "home", NULL);
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (vigil (lab, &out, NULL, "ioc", "scan", "--no-progress", "--ioc", iocs,
+                          home, NULL), ==, 1);
+  g_assert_nonnull (strstr (out, "/Downloads/evil.exe: FOUND Test evil-1"));
+  g_assert_nonnull (strstr (out, "IOC files loaded: 1 of 1"));
+}
+
 static JsonObject *
 run_scan (Lab *lab, const char *params, char **task_id)
 {
@@ -476,6 +509,9 @@ main (int argc, char **argv)
   ADD ("/ioc/plugin/check-exit-codes", FALSE, test_check_exit_codes);
   ADD ("/ioc/plugin/scan-exit-codes", FALSE, test_scan_exit_codes);
   ADD ("/ioc/plugin/scan-cache", FALSE, test_scan_cache);
+  ADD ("/ioc/plugin/scan-missing-path-says-why", FALSE, test_scan_missing_path_says_why);
+  ADD ("/ioc/plugin/scan-ioc-folder-with-subfolders", FALSE,
+       test_scan_ioc_folder_with_subfolders);
   ADD ("/ioc/plugin/export-zip", FALSE, test_export_zip);
   ADD ("/ioc/plugin/export-task-not-run", FALSE, test_export_task_not_run);
   ADD ("/ioc/plugin/export-deleted-task", FALSE, test_export_deleted_task);

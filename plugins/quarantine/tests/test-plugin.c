@@ -418,6 +418,36 @@ test_store_never_leaves_the_root (Lab *lab, gconstpointer data)
   g_assert_true (g_file_test (host, G_FILE_TEST_EXISTS));
 }
 
+/* Device ids "." and "..": the store of a device without a root folder is
+ * <data>/devices/<id>/Quarantine, so they would put it in devices/ itself
+ * or in the plugin's data folder. Refused, and nothing is created there.
+ * (Whether the inventory accepts such ids is the host's business: if it
+ * refuses them, the command fails earlier and the folders stay absent.) */
+static void
+test_dot_device_ids_refused (Lab *lab, gconstpointer data)
+{
+  static const char *const ids[] = { ".", ".." };
+  g_autofree char *qdata = g_build_filename (lab->state, "plugins", "quarantine", NULL);
+  g_autofree char *in_data = g_build_filename (qdata, "Quarantine", NULL);
+  g_autofree char *in_devices = g_build_filename (qdata, "devices", "Quarantine", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autofree char *err = NULL;
+      gboolean added = vigil (lab, NULL, NULL, "device", "add", ids[i], "--group", "root",
+                              NULL) == 0;
+
+      g_assert_cmpint (vigil (lab, NULL, &err, "quarantine", "list", "--device", ids[i], NULL),
+                       ==, 2);
+      if (added)
+        g_assert_nonnull (strstr (err, "cannot name a folder"));
+      g_assert_cmpint (vigil (lab, NULL, NULL, "quarantine", "key", "--device", ids[i], NULL),
+                       ==, 2);
+    }
+  g_assert_false (g_file_test (in_data, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (in_devices, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_key_fingerprint (Lab *lab, gconstpointer data)
 {
@@ -551,6 +581,7 @@ main (int argc, char **argv)
   ADD ("/quarantine/plugin/startup-sweep-removes-leftovers", test_startup_sweep);
   ADD ("/quarantine/plugin/store-never-leaves-the-device-root", test_store_never_leaves_the_root);
   ADD ("/quarantine/plugin/key-location-and-fingerprint", test_key_fingerprint);
+  ADD ("/quarantine/plugin/dot-device-ids-refused", test_dot_device_ids_refused);
   ADD ("/quarantine/plugin/group-put-runs-per-device-in-parallel", test_group_put);
   ADD ("/quarantine/plugin/cli-restore-is-password-protected", test_restore_password_protected);
   return g_test_run ();

@@ -129,7 +129,28 @@ lab_setup (Lab *lab, gconstpointer data)
   lab->dir = g_dir_make_tmp ("vigil-fleet-cli-XXXXXX", &error);
   g_assert_no_error (error);
   lab->console = g_build_filename (lab->dir, "console", NULL);
-  fleet = run_json (lab->console, "fleet", "init", "--port", "0", NULL);
+  if (g_strcmp0 (data, "own-ca") == 0)
+    {
+      /* The admin's own issuing CA, made with the openssl tool (RSA). */
+      g_autofree char *crt = g_build_filename (lab->dir, "admin-ca.crt", NULL);
+      g_autofree char *key = g_build_filename (lab->dir, "admin-ca.key", NULL);
+      const char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                             "-keyout", key, "-out", crt, "-days", "30",
+                             "-subj", "/O=Example/CN=Example Fleet CA",
+                             "-addext", "basicConstraints=critical,CA:TRUE",
+                             "-addext", "keyUsage=critical,keyCertSign,cRLSign", NULL };
+      int status = -1;
+
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                    | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      fleet = run_json (lab->console, "fleet", "init", "--port", "0", "--ca-cert", crt,
+                        "--ca-key", key, NULL);
+      g_assert_true (json_object_get_boolean_member (fleet, "own_ca"));
+    }
+  else
+    fleet = run_json (lab->console, "fleet", "init", "--port", "0", NULL);
   g_assert_true (g_str_has_prefix (json_object_get_string_member (fleet, "broker_url"),
                                    "tls://127.0.0.1:"));
   vt_cli_ok (lab->console, "group", "add", "lab", NULL);
@@ -312,6 +333,39 @@ test_agent_waits_for_broker (Lab *lab, gconstpointer data)
   vt_proc_stop (agent);
 }
 
+/* With the admin's own CA: the console issues the broker's, its own and
+ * the devices' certificates from it, and an agent enrolls and reports. */
+static void
+test_own_ca (Lab *lab, gconstpointer data)
+{
+  g_autofree char *agent_dir = g_build_filename (lab->dir, "endpoint", NULL);
+  g_autofree char *online = online_line ("dev-3", TRUE);
+  g_autofree char *admin_ca = NULL, *fleet_ca = NULL, *file = NULL;
+  g_autofree char *admin_path = g_build_filename (lab->dir, "admin-ca.crt", NULL);
+  g_autofree char *fleet_path = g_build_filename (lab->console, "fleet", "ca.crt", NULL);
+  g_autofree char *agent_ca = g_build_filename (agent_dir, "agent", "ca.crt", NULL);
+  g_autofree char *trusted = NULL;
+  g_auto (VtCli) r = { 0 };
+  g_autoptr (JsonObject) seen = NULL;
+  gsize mb = 0, ms = vt_proc_mark (lab->serve);
+  VtProc *agent;
+
+  g_assert_true (g_file_get_contents (admin_path, &admin_ca, NULL, NULL));
+  g_assert_true (g_file_get_contents (fleet_path, &fleet_ca, NULL, NULL));
+  g_assert_cmpstr (admin_ca, ==, fleet_ca);
+  file = enroll_file (lab, "dev-3", &mb);
+  run_plain (&r, "agent", "enroll", file, "--state-dir", agent_dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  /* The agent trusts the admin's CA, from the file. */
+  g_assert_true (g_file_get_contents (agent_ca, &trusted, NULL, NULL));
+  g_assert_cmpstr (trusted, ==, admin_ca);
+  agent = agent_start (agent_dir);
+  vt_proc_wait (lab->serve, ms, online);
+  seen = agent_of (lab, "dev-3");
+  g_assert_true (json_object_get_boolean_member (seen, "online"));
+  vt_proc_stop (agent);
+}
+
 /* Wrong uses fail with exit 2 and say what to do; nothing half-done. */
 static void
 test_refusals (Lab *lab, gconstpointer data)
@@ -402,6 +456,7 @@ main (int argc, char **argv)
   g_test_add ("/fleet/cli/" name, Lab, running, lab_setup, fn, lab_teardown)
   ADD ("enroll-heartbeat-revoke", test_enroll_heartbeat_revoke, "");
   ADD ("agent-waits-for-broker", test_agent_waits_for_broker, "");
+  ADD ("own-ca", test_own_ca, "own-ca");
   ADD ("refusals", test_refusals, NULL);
   ADD ("broker-background", test_broker_background, NULL);
 #undef ADD

@@ -449,6 +449,9 @@ gboolean     vigil_host_move_device      (VigilHost   *host,
  * @host: the host
  * @id: a device
  * @error: NOT_FOUND
+ *
+ * Also forgets the device's agent record (vigil_host_device_agent()), so
+ * that a device added again under the same id starts without an agent.
  * Returns: TRUE when removed. Since: 1.1
  */
 gboolean     vigil_host_remove_device    (VigilHost   *host,

@@ -327,6 +327,13 @@ device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
     return 2;
   if (!vigil_host_remove_device (host, argv[1], &error))
     return fail ("device", error);
+  /* A device that had an agent is let into the broker no more. */
+  if (cli_fleet_configured (host))
+    {
+      g_autoptr (CliFleet) f = cli_fleet_load (host, &error);
+      if (f == NULL || !cli_fleet_sync_broker (f, host, NULL, &error))
+        cli_error ("device", "removed, but the broker was not updated: %s", error->message);
+    }
   if (globals->json)
     print_removed_json (argv[1]);
   else

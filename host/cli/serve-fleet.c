@@ -179,23 +179,23 @@ handle_heartbeat (ServeFleet *fleet, natsMsg *msg)
 {
   VigilHost *host = fleet->serve->host;
   g_autofree char *device = subject_token (natsMsg_GetSubject (msg), 2);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (JsonObject) before = NULL, after = NULL;
+  g_autoptr (JsonObject) heartbeat = NULL, before = NULL, after = NULL;
   g_autoptr (GError) error = NULL;
-  JsonNode *root;
 
   if (device == NULL || !vigil_fleet_device_id_check (device, NULL))
     return;
-  if (!json_parser_load_from_data (parser, natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
-                                   &error) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  /* The host's parser for untrusted payloads: size and nesting bounded
+   * before json-glib (which recurses) sees it. */
+  heartbeat = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
+                                              natsMsg_GetSubject (msg), &error);
+  if (heartbeat == NULL)
     {
-      g_printerr ("vigil serve: fleet: heartbeat of device '%s' is not a JSON object%s%s\n",
-                  device, error ? ": " : "", error ? error->message : "");
+      g_printerr ("vigil serve: fleet: heartbeat of device '%s' refused: %s\n", device,
+                  error->message);
       return;
     }
   before = vigil_host_device_agent (host, device, NULL);
-  if (!vigil_host_record_device_heartbeat (host, device, json_node_get_object (root), &error))
+  if (!vigil_host_record_device_heartbeat (host, device, heartbeat, &error))
     {
       g_printerr ("vigil serve: fleet: %s\n", error->message);
       return;

@@ -172,6 +172,22 @@ vh_device_agent_revoke (VigilHost *host, const char *id, GError **error)
   return changed > 0;
 }
 
+gboolean
+vh_device_agent_forget (VigilHost *host, const char *id, GError **error)
+{
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  sqlite3_stmt *stmt = prepare (db, "DELETE FROM device_agents WHERE device_id = ?", error);
+  gint64 changed = -1;
+
+  if (stmt != NULL)
+    {
+      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+      changed = write_stmt (db, stmt, TRUE, error);
+    }
+  vh_store_unlock (vh_context (host)->store);
+  return changed >= 0;
+}
+
 /* ---- heartbeats ------------------------------------------------------- */
 
 static gboolean

@@ -62,6 +62,8 @@ gboolean    vh_device_agent_begin     (VigilHost *host, const char *id,
 gboolean    vh_device_agent_complete  (VigilHost *host, const char *id,
                                        const char *enrollment, GError **error);
 gboolean    vh_device_agent_revoke    (VigilHost *host, const char *id, GError **error);
+/* Deletes the record (the device left the inventory); none is no error. */
+gboolean    vh_device_agent_forget    (VigilHost *host, const char *id, GError **error);
 /* Checks and stores an enrolled device's heartbeat (untrusted). */
 gboolean    vh_device_agent_heartbeat (VigilHost *host, const char *id,
                                        JsonObject *heartbeat, GError **error);

@@ -120,6 +120,12 @@ test_enrollment_states (Fixture *f, gconstpointer data)
   g_clear_error (&error);
   all = vigil_host_device_agents (f->host, &error);
   g_assert_cmpuint (json_array_get_length (all), ==, 1);
+
+  /* Removing the device forgets its agent: added again, it has none. */
+  g_assert_true (vigil_host_remove_device (f->host, "dev-1", &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-1", NULL, "lab", NULL, &error));
+  g_assert_null (vigil_host_device_agent (f->host, "dev-1", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
 }
 
 static void

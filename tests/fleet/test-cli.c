@@ -331,6 +331,21 @@ test_agent_waits_for_broker (Lab *lab, gconstpointer data)
   vt_proc_wait (lab->serve, ms, online);
   seen = agent_of (lab, "dev-2");
   g_assert_true (json_object_get_boolean_member (seen, "online"));
+
+  /* Removed from the inventory: cut off like a revoked one, and added
+   * again it has no agent (the old certificate does not come back). */
+  {
+    gsize ma = vt_proc_mark (agent);
+    g_autoptr (JsonObject) again = NULL;
+
+    mb = vt_proc_mark (lab->broker);
+    vt_cli_ok (lab->console, "device", "remove", "dev-2", NULL);
+    vt_proc_wait (agent, ma, "disconnected from the broker");
+    vt_proc_wait (lab->broker, mb, "authentication error");
+    vt_cli_ok (lab->console, "device", "add", "dev-2", "--group", "lab", NULL);
+    again = run_json (lab->console, "device", "show", "dev-2", NULL);
+    g_assert_true (json_object_get_null_member (again, "agent"));
+  }
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
 }
 

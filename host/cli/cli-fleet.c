@@ -123,7 +123,7 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address the broker listens on (default 127.0.0.1)", "ADDR" },
     { "port", 0, 0, G_OPTION_ARG_INT, &port, "Port (default 4222; 0: a free one, chosen now)", "PORT" },
-    { "host", 0, 0, G_OPTION_ARG_STRING, &url_host, "Name agents reach the broker by (default: the listen address)", "NAME" },
+    { "host", 0, 0, G_OPTION_ARG_STRING, &url_host, "Name agents reach the broker by (default: the listen address, or the host name for 0.0.0.0 and ::)", "NAME" },
     { "name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, "Another name for the broker's certificate (repeatable)", "NAME" },
     { "deployment", 0, 0, G_OPTION_ARG_STRING, &deployment, "Name in the CA's subject (default: Vigil fleet)", "NAME" },
     { "ca-cert", 0, 0, G_OPTION_ARG_FILENAME, &ca_cert, "The admin's own issuing CA certificate", "FILE" },
@@ -159,6 +159,9 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return 2;
     }
   f->listen = g_strdup (listen ? listen : "127.0.0.1");
+  /* Nobody dials a wildcard address: agents get the host's name. */
+  if (url_host == NULL && (g_str_equal (f->listen, "0.0.0.0") || g_str_equal (f->listen, "::")))
+    url_host = g_strdup (g_get_host_name ());
   f->url_host = g_strdup (url_host ? url_host : f->listen);
   f->port = port ? port : free_port (f->listen, &error);
   if (f->port == 0)

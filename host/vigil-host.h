@@ -449,6 +449,9 @@ gboolean     vigil_host_move_device      (VigilHost   *host,
  * @host: the host
  * @id: a device
  * @error: NOT_FOUND
+ *
+ * Also forgets the device's agent record (vigil_host_device_agent()), so
+ * that a device added again under the same id starts without an agent.
  * Returns: TRUE when removed. Since: 1.1
  */
 gboolean     vigil_host_remove_device    (VigilHost   *host,
@@ -477,6 +480,106 @@ JsonObject  *vigil_host_device           (VigilHost   *host,
  */
 JsonArray   *vigil_host_devices          (VigilHost   *host,
                                           const char  *group,
+                                          GError     **error);
+
+/**
+ * vigil_host_begin_device_enrollment:
+ * @host: the host (a console)
+ * @device_id: a device of the inventory
+ * @enrollment: the new enrollment's id
+ * @token_sha256: the hex SHA-256 of its one-time token (the token itself
+ *   is never stored)
+ * @expires: Unix time (seconds) after which the token is refused
+ * @error: NOT_FOUND (device), INVALID, or a store error
+ *
+ * Records that @device_id is being enrolled as an agent of the fleet:
+ * its state becomes "pending", replacing whatever it was (a new
+ * enrollment makes any older certificate of the device a stranger).
+ * Returns: TRUE on success. Since: 1.1
+ */
+gboolean     vigil_host_begin_device_enrollment (VigilHost   *host,
+                                                 const char  *device_id,
+                                                 const char  *enrollment,
+                                                 const char  *token_sha256,
+                                                 gint64       expires,
+                                                 GError     **error);
+
+/**
+ * vigil_host_complete_device_enrollment:
+ * @host: the host
+ * @device_id: a device
+ * @enrollment: the pending enrollment's id
+ * @error: NOT_FOUND when @device_id has no such pending enrollment (never
+ *   started, already completed by another process, or replaced)
+ *
+ * Spends the enrollment's token: the state becomes "enrolled" and the
+ * token's hash is forgotten. Succeeds once per enrollment, also across
+ * processes sharing the state folder.
+ * Returns: TRUE on success. Since: 1.1
+ */
+gboolean     vigil_host_complete_device_enrollment (VigilHost   *host,
+                                                    const char  *device_id,
+                                                    const char  *enrollment,
+                                                    GError     **error);
+
+/**
+ * vigil_host_revoke_device_agent:
+ * @host: the host
+ * @device_id: a device
+ * @error: NOT_FOUND when the device never had an agent
+ *
+ * Marks the device's agent "revoked": its heartbeats are no longer
+ * recorded. Cutting it off the broker is the caller's part.
+ * Returns: TRUE on success. Since: 1.1
+ */
+gboolean     vigil_host_revoke_device_agent (VigilHost   *host,
+                                             const char  *device_id,
+                                             GError     **error);
+
+/**
+ * vigil_host_record_device_heartbeat:
+ * @host: the host
+ * @device_id: the device the heartbeat came from (as the transport
+ *   authenticated it, not as the heartbeat claims)
+ * @heartbeat: the heartbeat, untrusted: {agent_version (string, at most
+ *   64), plugins ([{name, version}], at most 256), interval (seconds, 1 to
+ *   3600), status ("online" or "stopping")}; other members are ignored
+ * @error: INVALID (naming the member), NOT_FOUND when the device is not
+ *   enrolled (pending, revoked or unknown: the heartbeat is dropped)
+ *
+ * Stores what the heartbeat says, with the host clock's time as last seen.
+ * Returns: TRUE if stored. Since: 1.1
+ */
+gboolean     vigil_host_record_device_heartbeat (VigilHost   *host,
+                                                 const char  *device_id,
+                                                 JsonObject  *heartbeat,
+                                                 GError     **error);
+
+/**
+ * vigil_host_device_agent:
+ * @host: the host
+ * @device_id: a device
+ * @error: NOT_FOUND when the device never had an agent
+ *
+ * Returns: (transfer full) {device, state ("pending", "enrolled",
+ *   "revoked"), enrollment, token_sha256 and expires (pending only, else
+ *   null), enrolled_at, last_seen (microseconds, or null), agent_version,
+ *   plugins ([{name, version}]), heartbeat_interval (seconds), online
+ *   (enrolled, and its last heartbeat said "online" less than three
+ *   intervals ago)}, or NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_device_agent     (VigilHost   *host,
+                                          const char  *device_id,
+                                          GError     **error);
+
+/**
+ * vigil_host_device_agents:
+ * @host: the host
+ * @error: a store error
+ * Returns: (transfer full) every agent record, as vigil_host_device_agent(),
+ *   by device id. Since: 1.1
+ */
+JsonArray   *vigil_host_device_agents    (VigilHost   *host,
                                           GError     **error);
 
 /**

@@ -8,8 +8,8 @@ vigil_build_packages="gcc libc6-dev pkg-config meson ninja-build git ca-certific
   binutils openssl"
 # What the tests use as real peers: ClamAV, a D-Bus daemon, clang for the
 # fuzz targets and sanitizer runtimes, zip/unzip to read exported archives,
-# nats-server as the fleet's broker.
-vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps nats-server"
+# nats-server as the fleet's broker, systemd-analyze to verify its units.
+vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps nats-server systemd"
 
 vigil_missing_packages() {
   local missing=""

@@ -11,6 +11,7 @@ vh_data_init (VigilHost *host, GError **error)
 {
   g_return_val_if_fail (host != NULL && host->context.store != NULL, FALSE);
   return vh_inventory_init (host, error) &&
+         vh_device_agents_init (host, error) &&
          vh_policy_init (host, error) &&
          vh_docs_init (host, error);
 }

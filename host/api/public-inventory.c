@@ -76,7 +76,10 @@ gboolean
 vigil_host_remove_device (VigilHost *host, const char *id, GError **error)
 {
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_device_remove (host, id, error);
+  /* Its agent's record goes too: a device added again under the same id
+   * must not inherit the old enrollment (and its certificate). */
+  return vh_inventory_device_remove (host, id, error) &&
+         vh_device_agent_forget (host, id, error);
 }
 
 JsonObject *

@@ -7,6 +7,7 @@
  * sections; they apply only to settings groups no policy locks.
  */
 #include "cli-data.h"
+#include "fleet-config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -234,19 +235,23 @@ device_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   devices = vigil_host_devices (host, group, &error);
   if (devices == NULL)
     return fail ("device", error);
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    cli_device_add_agent (host, json_array_get_object_element (devices, i));
   if (globals->json)
     {
       print_array (devices);
       return 0;
     }
-  printf ("%-20s %-20s %-24s %-4s %s\n", "ID", "NAME", "GROUP", "AWAY", "ROOT");
+  printf ("%-20s %-20s %-24s %-4s %-17s %s\n", "ID", "NAME", "GROUP", "AWAY", "AGENT", "ROOT");
   for (guint i = 0; i < json_array_get_length (devices); i++)
     {
       JsonObject *d = json_array_get_object_element (devices, i);
-      printf ("%-20s %-20s %-24s %-4s %s\n", json_object_get_string_member (d, "id"),
+      g_autofree char *agent = cli_device_agent_summary (d);
+      printf ("%-20s %-20s %-24s %-4s %-17s %s\n", json_object_get_string_member (d, "id"),
               json_object_get_string_member (d, "name"),
               json_object_get_string_member (d, "group_path"),
               json_object_get_boolean_member (d, "out_of_office") ? "yes" : "no",
+              agent,
               json_object_get_string_member_with_default (d, "root", NULL)
                 ? json_object_get_string_member (d, "root") : "/");
     }
@@ -322,6 +327,13 @@ device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
     return 2;
   if (!vigil_host_remove_device (host, argv[1], &error))
     return fail ("device", error);
+  /* A device that had an agent is let into the broker no more. */
+  if (cli_fleet_configured (host))
+    {
+      g_autoptr (CliFleet) f = cli_fleet_load (host, &error);
+      if (f == NULL || !cli_fleet_sync_broker (f, host, NULL, &error))
+        cli_error ("device", "removed, but the broker was not updated: %s", error->message);
+    }
   if (globals->json)
     print_removed_json (argv[1]);
   else
@@ -435,6 +447,7 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   } subs[] = {
     { "list", device_list }, { "add", device_add }, { "move", device_move },
     { "remove", device_remove }, { "set", device_set }, { "settings", device_settings },
+    { "show", cli_device_show }, { "enroll", cli_device_enroll }, { "revoke", cli_device_revoke },
   };
   const char *sub = argc > 1 ? argv[1] : "";
 
@@ -451,8 +464,10 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 }
 
 const CliCommand cli_device = {
-  "device", "Devices: add, list, move, remove, out-of-office, local settings",
-  "add ID --group G [--name NAME] [--root DIR] | list [--group G] | move ID --group G | "
-  "remove ID | set ID --out-of-office yes|no | settings ID FILE.json",
+  "device", "Devices: add, list, show, move, remove, out-of-office, local settings, "
+  "enroll and revoke agents",
+  "add ID --group G [--name NAME] [--root DIR] | list [--group G] | show ID | "
+  "move ID --group G | remove ID | set ID --out-of-office yes|no | settings ID FILE.json | "
+  "enroll ID --group G [--output FILE] [--hours H] | revoke ID",
   device_run,
 };

@@ -152,7 +152,8 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   serve.json = json;
   serve.loop = g_main_loop_new (NULL, FALSE);
   serve.cancellable = g_cancellable_new ();
-  if (!serve_make_inbox (serve.inbox, &error) || !serve_listen (&serve, &error))
+  if (!serve_make_inbox (serve.inbox, &error) || !serve_listen (&serve, &error) ||
+      ((serve.fleet = serve_fleet_start (&serve, &error)) == NULL && error != NULL))
     {
       cli_error ("serve", "%s", error->message);
       serve_clear (&serve);
@@ -175,6 +176,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   vigil_host_set_pump_main_context (host, FALSE);
+  serve_fleet_stop (serve.fleet);
   serve_clear (&serve);
   g_print ("vigil serve: stopped\n");
   return 0;

@@ -37,6 +37,8 @@ extern const CliCommand cli_event;     /* cli-event.c     */
 extern const CliCommand cli_events;    /* cli-event.c     */
 extern const CliCommand cli_task;      /* cli-task.c      */
 extern const CliCommand cli_serve;     /* cli-serve.c     */
+extern const CliCommand cli_fleet;     /* cli-fleet.c     */
+extern const CliCommand cli_agent;     /* cli-agent.c     */
 
 /* Helpers (cli-util.c). */
 /* Prints @node as pretty JSON on stdout, with a newline. */

@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "vigil-version.h"
+#include "fleet-connect.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 static const CliCommand *const builtins[] = {
   &cli_plugins, &cli_policy, &cli_group, &cli_device,
-  &cli_event, &cli_events, &cli_task, &cli_serve, NULL,
+  &cli_event, &cli_events, &cli_task, &cli_serve, &cli_fleet, &cli_agent, NULL,
 };
 
 typedef struct {
@@ -110,6 +111,39 @@ parse_globals (int argc, char **argv, Options *o)
         }
     }
   return i;
+}
+
+/* `vigil agent --state-dir DIR`: a --state-dir after the command (before
+ * "--") is the global one, so that an endpoint's service line reads
+ * naturally. No built-in command has an option of that name. */
+static gboolean
+hoist_state_dir (int argc, char **argv, int first, Options *o)
+{
+  int out = first;
+  gboolean bad = FALSE;
+
+  for (int i = first; i < argc; i++)
+    {
+      const char *v = NULL;
+
+      if (g_str_equal (argv[i], "--"))
+        {
+          while (i < argc)
+            argv[out++] = argv[i++];
+          break;
+        }
+      if (i > first && (v = option_value (argc, argv, &i, "--state-dir", &bad)) != NULL)
+        {
+          g_free (o->state_dir);
+          o->state_dir = g_strdup (v);
+          continue;
+        }
+      if (bad)
+        return FALSE;
+      argv[out++] = argv[i];
+    }
+  argv[out] = NULL;
+  return TRUE;
 }
 
 /* Takes --json out of a built-in command's arguments (up to "--"). */
@@ -300,7 +334,18 @@ main (int argc, char **argv)
   int first, status;
 
   setlocale (LC_ALL, "");
+  /* Before anything touches OpenSSL (fleet-connect.h says why). */
+  vigil_fleet_process_init ();
   first = parse_globals (argc, argv, &o);
+  if (first >= 0 && first < argc && find_builtin (argv[first]) != NULL)
+    {
+      int before = argc;
+      if (!hoist_state_dir (argc, argv, first, &o))
+        first = -1;
+      else
+        for (argc = first; argv[argc] != NULL && argc < before; argc++)
+          ;
+    }
   if (first < 0 || (first >= argc && !o.help && !o.version))
     {
       if (first >= 0)

@@ -2,13 +2,16 @@
 /*
  * Shared by the files of `vigil serve`: cli-serve.c (start, tick, stop),
  * serve-socket.c (events as JSON lines on a Unix socket) and
- * serve-inbox.c (events as files dropped in a folder).
+ * serve-inbox.c (events as files dropped in a folder) and serve-fleet.c
+ * (the console's side of the fleet).
  */
 #pragma once
 
 #include "cli.h"
 
 G_BEGIN_DECLS
+
+typedef struct _ServeFleet ServeFleet;
 
 typedef struct {
   VigilHost      *host;
@@ -20,6 +23,7 @@ typedef struct {
   gboolean        busy;
   gboolean        json;          /* one JSON object per line on stdout */
   guint           idle_id;
+  ServeFleet     *fleet;         /* the fleet's console side, or NULL */
 } Serve;
 
 /* Parses, checks and stores one event from @where; logs it. Returns its
@@ -35,5 +39,10 @@ void      serve_process_inbox (Serve *serve);
 
 /* serve-socket.c: listens on serve->socket_path (mode 0600). */
 gboolean  serve_listen        (Serve *serve, GError **error);
+
+/* serve-fleet.c: when the state folder has a fleet, connects to its
+ * broker as the console; NULL without a fleet (no error) or on @error. */
+ServeFleet *serve_fleet_start (Serve *serve, GError **error);
+void        serve_fleet_stop  (ServeFleet *fleet);
 
 G_END_DECLS

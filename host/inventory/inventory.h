@@ -50,4 +50,26 @@ JsonObject *vh_inventory_device_local (VigilHost *host, const char *id, GError *
 JsonArray  *vh_inventory_devices      (VigilHost *host, const char *group_id,
                                        GError **error);
 
+/* ---- device-agents.c: each device's agent, for the fleet (#13) ------- */
+
+gboolean    vh_device_agents_init     (VigilHost *host, GError **error);
+/* Records a pending enrollment (replacing any earlier state). */
+gboolean    vh_device_agent_begin     (VigilHost *host, const char *id,
+                                       const char *enrollment,
+                                       const char *token_sha256, gint64 expires,
+                                       GError **error);
+/* Pending -> enrolled, once; NOT_FOUND when no such pending enrollment. */
+gboolean    vh_device_agent_complete  (VigilHost *host, const char *id,
+                                       const char *enrollment, GError **error);
+gboolean    vh_device_agent_revoke    (VigilHost *host, const char *id, GError **error);
+/* Deletes the record (the device left the inventory); none is no error. */
+gboolean    vh_device_agent_forget    (VigilHost *host, const char *id, GError **error);
+/* Checks and stores an enrolled device's heartbeat (untrusted). */
+gboolean    vh_device_agent_heartbeat (VigilHost *host, const char *id,
+                                       JsonObject *heartbeat, GError **error);
+/* (transfer full) the agent record, NULL with NOT_FOUND. */
+JsonObject *vh_device_agent           (VigilHost *host, const char *id, GError **error);
+/* (transfer full) every agent record, by device id. */
+JsonArray  *vh_device_agents          (VigilHost *host, GError **error);
+
 G_END_DECLS

@@ -26,7 +26,7 @@
 static const char *const host_namespaces[] = {
   "host", "vigil", "cli", "general", "task", "tasks", "plugins", "password",
   "exclusions", "help", "version", "policy", "group", "device", "event",
-  "events", "serve", NULL,
+  "events", "serve", "fleet", "agent", NULL,
 };
 
 static gboolean

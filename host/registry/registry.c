@@ -29,7 +29,7 @@ struct _VhRegistry {
 /* Names the CLI keeps for its own commands and options. */
 static const char *const reserved_commands[] = {
   "help", "version", "plugins", "policy", "group", "device", "event",
-  "events", "task", "serve", NULL,
+  "events", "task", "serve", "fleet", "agent", NULL,
 };
 
 /* ---- plugin records ------------------------------------------------ */

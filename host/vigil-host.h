@@ -846,6 +846,63 @@ JsonArray   *vigil_host_run_due          (VigilHost     *host,
                                           GError       **error);
 
 /**
+ * VigilRunDispatchFunc:
+ * @host: the host
+ * @run: the new run: {run (integer id), task, type, device, params}
+ * @user_data: as given to vigil_host_set_run_dispatcher()
+ *
+ * Offered each new run on the main thread, before it would execute in
+ * this process. Return TRUE to take it: the run is then stored
+ * "dispatched" and executes elsewhere (an agent); what happens to it comes
+ * back through vigil_host_record_run_report(). Return FALSE to let it
+ * execute here as usual. Since: 1.1
+ */
+typedef gboolean (*VigilRunDispatchFunc) (VigilHost  *host,
+                                          JsonObject *run,
+                                          gpointer    user_data);
+
+/**
+ * vigil_host_set_run_dispatcher:
+ * @host: the host
+ * @func: (nullable) the dispatcher; NULL: every run executes in-process
+ * @user_data: for @func
+ *
+ * Registers the dispatcher of this host object (a fleet console does).
+ * vigil_host_run_until_idle() and vigil_host_run_task() wait only for the
+ * runs that execute in this process; a dispatched run stays "dispatched"
+ * (then "running") until its reports end it, and its task does not start
+ * another round before. Since: 1.1
+ */
+void         vigil_host_set_run_dispatcher (VigilHost            *host,
+                                            VigilRunDispatchFunc  func,
+                                            gpointer              user_data);
+
+/**
+ * vigil_host_record_run_report:
+ * @host: the host
+ * @device_id: the device the report came from (as the transport
+ *   authenticated it, not as the report claims)
+ * @report: untrusted: {run (integer), state ("running", "completed" or
+ *   "failed"), error (string, required when failed), progress (0 to 1),
+ *   message (string), result (any JSON), findings (array of objects)}
+ * @error: INVALID naming the member; NOT_FOUND when @device_id has no
+ *   such run (another device's run is refused the same way)
+ *
+ * Applies what the executing side says about a dispatched run:
+ * dispatched → running → completed | failed. An ending stores the
+ * findings and emits task.completed or task.failed (and
+ * task.round_finished after the round's last run), as an in-process run
+ * does. Idempotent: a run that ended stays as it ended, so a report
+ * delivered twice is stored once and returns TRUE. The report is stored
+ * durably when this returns, so a transport may acknowledge it then.
+ * Returns: TRUE when applied (or already applied). Since: 1.1
+ */
+gboolean     vigil_host_record_run_report  (VigilHost   *host,
+                                            const char  *device_id,
+                                            JsonObject  *report,
+                                            GError     **error);
+
+/**
  * vigil_host_cancel_task:
  * @host: the host
  * @id: a task

@@ -7,7 +7,8 @@
  * sets a flag in the store and is therefore polled) and, for serve, keeps
  * the main context turning. Progress is kept in memory and written to the
  * store at most every PROGRESS_STORE_INTERVAL, plus once at the end, so a
- * chatty task cannot flood the database. Also here: the VigilTaskRun
+ * chatty task cannot flood the database. A run the registered dispatcher
+ * takes (dispatch.c) never reaches the pool. Also here: the VigilTaskRun
  * accessors behind the host API and vh_run_until_idle.
  */
 #include "tasks/tasks-private.h"
@@ -353,8 +354,11 @@ vh_runner_execute (VigilHost *host, GPtrArray *jobs, GCancellable *cancellable)
   VhTasks *tasks = vh_context (host)->tasks;
   g_autoptr (GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
 
+  /* A run the dispatcher takes executes elsewhere: this process neither
+   * runs nor waits for it. */
   for (guint i = 0; i < jobs->len; i++)
-    g_ptr_array_add (runs, run_new (host, jobs->pdata[i]));
+    if (!vh_dispatch_offer (host, jobs->pdata[i]))
+      g_ptr_array_add (runs, run_new (host, jobs->pdata[i]));
 
   g_mutex_lock (&tasks->lock);
   for (guint i = 0; i < runs->len; i++)
@@ -369,7 +373,7 @@ vh_runner_execute (VigilHost *host, GPtrArray *jobs, GCancellable *cancellable)
   for (guint i = 0; i < runs->len; i++)
     g_ptr_array_remove_fast (tasks->active, runs->pdata[i]);
   g_mutex_unlock (&tasks->lock);
-  return runs->len;
+  return jobs->len;
 }
 
 void

@@ -139,7 +139,7 @@ gint64
 vh_tasks_active_runs (VigilHost *host, const char *task_id)
 {
   return query_count (host, "SELECT count(*) FROM runs WHERE task_id = ?"
-                      " AND state IN ('pending', 'running')", "s", task_id);
+                      " AND state IN ('pending', 'dispatched', 'running')", "s", task_id);
 }
 
 /* ---- retention ------------------------------------------------------- */

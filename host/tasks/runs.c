@@ -66,7 +66,7 @@ read_task_rows (VigilHost *host, const char *task_id, GError **error)
   stmt = vh_sql_prepare (db, "SELECT id, type, device_id, group_id, exclusions, params,"
                          " schedule, created_us, last_run_us, requested FROM tasks t"
                          " WHERE (?1 IS NULL AND cancelled = 0 AND NOT EXISTS (SELECT 1 FROM runs r"
-                         "   WHERE r.task_id = t.id AND r.state IN ('pending', 'running')))"
+                         "   WHERE r.task_id = t.id AND r.state IN ('pending', 'dispatched', 'running')))"
                          " OR id = ?1 ORDER BY created_us, rowid", error, "s", task_id);
   while (stmt != NULL && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
@@ -350,7 +350,8 @@ static gint64
 unfinished_runs (sqlite3 *db, const char *task_id)
 {
   sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT COUNT(*) FROM runs WHERE task_id = ?"
-                                       " AND state IN ('pending', 'running')", NULL, "s", task_id);
+                                       " AND state IN ('pending', 'dispatched', 'running')",
+                                       NULL, "s", task_id);
   gint64 n = -1;
 
   if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
@@ -397,4 +398,18 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
   emit_outcome (host, job, state, error_message);
   if (left == 0)
     emit_round_finished (host, job);
+}
+
+/* For dispatch.c: a run that ended elsewhere announces itself the same way. */
+void
+vh_tasks_emit_run_outcome (VigilHost *host, const VhRunJob *job, const char *state,
+                           const char *error_message)
+{
+  emit_outcome (host, job, state, error_message);
+}
+
+void
+vh_tasks_emit_round_finished (VigilHost *host, const VhRunJob *job)
+{
+  emit_round_finished (host, job);
 }

@@ -140,6 +140,8 @@ struct _VhTasks {
   VhProgressFunc  progress_func;
   gpointer        progress_data;
   gboolean        pump;
+  VhRunDispatchFunc dispatch_func;  /* dispatch.c: runs executed elsewhere */
+  gpointer        dispatch_data;
 };
 
 /* Internal between tasks.c and runner.c: a run to execute. */
@@ -180,6 +182,13 @@ void        vh_tasks_store_progress (VigilHost *host, gint64 run_id,
                                      double fraction, const char *message);
 void        vh_tasks_store_finding  (VigilHost *host, gint64 run_id,
                                      JsonObject *finding);
+/* dispatch.c: offers a new run to the registered dispatcher; TRUE when it
+ * took the run (stored "dispatched", not for a worker). */
+gboolean    vh_dispatch_offer (VigilHost *host, const VhRunJob *job);
+/* runs.c: task.completed/task.failed and task.round_finished. */
+void        vh_tasks_emit_run_outcome    (VigilHost *host, const VhRunJob *job,
+                                          const char *state, const char *error_message);
+void        vh_tasks_emit_round_finished (VigilHost *host, const VhRunJob *job);
 /* Whether another process asked to cancel this run. */
 gboolean    vh_tasks_cancel_requested (VigilHost *host, gint64 run_id);
 

@@ -446,7 +446,7 @@ vh_tasks_cancel (VigilHost *host, const char *task_id, GError **error)
                     error, "s", task_id)
        && vh_sql_exec (db, "UPDATE runs SET state = 'cancelled', finished_us = ?,"
                        " error = 'cancelled before it started'"
-                       " WHERE task_id = ? AND state = 'pending'", error, "is",
+                       " WHERE task_id = ? AND state IN ('pending', 'dispatched')", error, "is",
                        vh_now (host), task_id)
        && vh_sql_exec (db, "UPDATE runs SET cancel_requested = 1"
                        " WHERE task_id = ? AND state = 'running'", error, "s", task_id);

@@ -46,6 +46,20 @@ void        vh_runner_set_progress_func (VigilHost *host, VhProgressFunc func,
 /* While waiting for runs, also dispatch the thread-default main context
  * (serve keeps its socket alive that way). */
 void        vh_runner_set_pump_main_context (VigilHost *host, gboolean pump);
+/* Runs executed elsewhere (dispatch.c). The dispatcher is offered each
+ * new run on the main thread, as {run, task, type, device, params}; it
+ * returns TRUE when it took the run, which is then stored "dispatched" and
+ * never reaches a worker. NULL @func: every run executes in-process. */
+typedef gboolean (*VhRunDispatchFunc) (VigilHost *host, JsonObject *run,
+                                       gpointer user_data);
+void        vh_tasks_set_dispatcher (VigilHost *host, VhRunDispatchFunc func,
+                                     gpointer user_data);
+/* Applies what the executing side reports about a dispatched run of
+ * @device_id: {run, state: running|completed|failed, error, progress,
+ * message, result, findings}. Idempotent: a run that ended stays as it
+ * ended. NOT_FOUND for a run that is not @device_id's. */
+gboolean    vh_tasks_record_run_report (VigilHost *host, const char *device_id,
+                                        JsonObject *report, GError **error);
 /* (transfer full) the task as `vigil task show --json` prints it, NULL
  * with NOT_FOUND. Thread-safe. */
 JsonObject *vh_tasks_get     (VigilHost *host, const char *task_id, GError **error);

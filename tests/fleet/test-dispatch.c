@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runs that execute elsewhere, through the public API only
+ * (vigil_host_set_run_dispatcher, vigil_host_record_run_report, Since 1.1):
+ * a run the dispatcher takes is stored "dispatched" and never executes
+ * here, its task starts no new round until it ends, and the reports move
+ * it dispatched → running → completed | failed; a report delivered twice
+ * is stored once, a report about another device's run is refused, a
+ * malformed one names its member; a run the dispatcher declines executes
+ * in-process as before; cancelling a task ends its dispatched runs.
+ */
+#include "vigil-host.h"
+#include "vt-cli.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct {
+  char      *dir;
+  char      *root;
+  VigilHost *host;
+  GPtrArray *offered;      /* JsonObject* runs the dispatcher saw */
+} Fixture;
+
+static gboolean
+take_dev1 (VigilHost *host, JsonObject *run, gpointer data)
+{
+  Fixture *f = data;
+
+  g_ptr_array_add (f->offered, json_object_ref (run));
+  return g_strcmp0 (json_object_get_string_member (run, "device"), "dev-1") == 0;
+}
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  VigilHostOptions options = { sizeof options };
+
+  f->dir = g_dir_make_tmp ("vigil-dispatch-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->root = g_build_filename (f->dir, "root", NULL);
+  g_assert_cmpint (g_mkdir (f->root, 0700), ==, 0);
+  options.state_dir = f->dir;
+  f->host = vigil_host_new (&options, &error);
+  g_assert_no_error (error);
+  vigil_host_load_plugins (f->host);
+  g_assert_true (vigil_host_add_group (f->host, "lab", NULL, NULL, &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-1", NULL, "lab", f->root, &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-2", NULL, "lab", f->root, &error));
+  g_assert_no_error (error);
+  f->offered = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  vigil_host_set_run_dispatcher (f->host, take_dev1, f);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  vigil_host_free (f->host);
+  g_ptr_array_unref (f->offered);
+  vt_rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->root);
+}
+
+#define IOC "<?xml version=\"1.0\"?><OpenIOC xmlns=\"http://openioc.org/schemas/OpenIOC_1.1\" " \
+  "id=\"t\"><criteria><Indicator operator=\"OR\" id=\"i\"><IndicatorItem id=\"a\" " \
+  "condition=\"is\"><Context document=\"FileItem\" search=\"FileItem/FileName\" type=\"mir\"/>" \
+  "<Content type=\"string\">evil.exe</Content></IndicatorItem></Indicator></criteria></OpenIOC>"
+
+static JsonObject *
+object (const char *json)
+{
+  g_autoptr (JsonNode) node = json_from_string (json, NULL);
+  g_assert_nonnull (node);
+  return json_object_ref (json_node_get_object (node));
+}
+
+static char *
+create_scan (Fixture *f, const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+  VigilTaskSpec spec = { .type = "ioc.scan", .device_id = device,
+                         .schedule = "{\"kind\": \"manual\"}" };
+  char *id;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "iocs");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, "evil.ioc");
+  json_builder_set_member_name (b, "xml");
+  json_builder_add_string_value (b, IOC);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "scope");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, "custom");
+  json_builder_set_member_name (b, "paths");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "/");
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  spec.params = json_node_get_object (node);
+  id = vigil_host_create_task (f->host, "test", &spec, &error);
+  g_assert_no_error (error);
+  return id;
+}
+
+static JsonObject *
+only_run (Fixture *f, const char *task, gboolean findings)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) runs = vigil_host_task_runs (f->host, task, findings, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  return json_object_ref (json_array_get_object_element (runs, 0));
+}
+
+static gboolean
+report (Fixture *f, const char *device, gint64 run, const char *rest, GError **error)
+{
+  g_autofree char *json = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT "%s%s}", run,
+                                           rest[0] ? ", " : "", rest);
+  g_autoptr (JsonObject) o = object (json);
+  return vigil_host_record_run_report (f->host, device, o, error);
+}
+
+static guint
+count_events (Fixture *f, const char *type)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) events = vigil_host_events (f->host, 0, type, NULL, 0, &error);
+  g_assert_no_error (error);
+  return json_array_get_length (events);
+}
+
+static void
+test_dispatched_then_reported (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task = create_scan (f, "dev-1");
+  g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run = NULL, running = NULL, done = NULL, again = NULL;
+  JsonObject *offered;
+  gint64 id;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->offered->len, ==, 1);
+  offered = f->offered->pdata[0];
+  g_assert_cmpstr (json_object_get_string_member (offered, "task"), ==, task);
+  g_assert_cmpstr (json_object_get_string_member (offered, "type"), ==, "ioc.scan");
+  g_assert_cmpstr (json_object_get_string_member (offered, "device"), ==, "dev-1");
+  g_assert_true (json_object_has_member (json_object_get_object_member (offered, "params"), "iocs"));
+  run = only_run (f, task, FALSE);
+  id = json_object_get_int_member (run, "id");
+  g_assert_cmpint (json_object_get_int_member (offered, "run"), ==, id);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "dispatched");
+
+  /* Not executed here, and no second round while it is out. */
+  vigil_host_run_until_idle (f->host, NULL);
+  g_assert_null (vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "already running"));
+  g_clear_error (&error);
+  g_assert_cmpuint (count_events (f, "task.*"), ==, 0);
+
+  /* Another device cannot report about it, and learns nothing. */
+  g_assert_false (report (f, "dev-2", id, "\"state\": \"completed\"", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (report (f, "dev-1", id + 1000, "\"state\": \"completed\"", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"running\", \"progress\": 0.25,"
+                         " \"message\": \"walking\"", &error));
+  g_assert_no_error (error);
+  running = only_run (f, task, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (running, "state"), ==, "running");
+  g_assert_cmpstr (json_object_get_string_member (running, "message"), ==, "walking");
+
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"completed\", \"result\": {\"found\": 1},"
+                         " \"findings\": [{\"path\": \"/evil.exe\"}]", &error));
+  g_assert_no_error (error);
+  /* Delivered twice: stored once. */
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"completed\", \"result\": {\"found\": 1},"
+                         " \"findings\": [{\"path\": \"/evil.exe\"}]", &error));
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"failed\", \"error\": \"late\"", &error));
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"running\"", &error));
+  g_assert_no_error (error);
+  done = only_run (f, task, TRUE);
+  g_assert_cmpstr (json_object_get_string_member (done, "state"), ==, "completed");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (done, "result"), "found"), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (done, "findings")), ==, 1);
+  g_assert_cmpuint (count_events (f, "task.completed"), ==, 1);
+  g_assert_cmpuint (count_events (f, "task.round_finished"), ==, 1);
+
+  /* The round ended: the task may run again. */
+  g_clear_pointer (&round, json_array_unref);
+  round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->offered->len, ==, 2);
+}
+
+static void
+test_failed_report (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task = create_scan (f, "dev-1");
+  g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run = only_run (f, task, FALSE), failed = NULL;
+  g_autoptr (JsonArray) events = NULL;
+  gint64 id = json_object_get_int_member (run, "id");
+
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"failed\","
+                         " \"error\": \"the agent has no plugin for task type ioc.scan\"", &error));
+  g_assert_no_error (error);
+  failed = only_run (f, task, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (failed, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (failed, "error"), ==,
+                   "the agent has no plugin for task type ioc.scan");
+  events = vigil_host_events (f->host, 0, "task.failed", NULL, 0, &error);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+}
+
+static void
+test_bad_reports (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *json; const char *member; } cases[] = {
+    { "{\"state\": \"completed\"}", "\"run\"" },
+    { "{\"run\": \"1\", \"state\": \"completed\"}", "\"run\"" },
+    { "{\"run\": 0, \"state\": \"completed\"}", "\"run\"" },
+    { "{\"run\": 1}", "\"state\"" },
+    { "{\"run\": 1, \"state\": \"done\"}", "\"state\"" },
+    { "{\"run\": 1, \"state\": 7}", "\"state\"" },
+    { "{\"run\": 1, \"state\": \"failed\"}", "\"error\"" },
+    { "{\"run\": 1, \"state\": \"completed\", \"progress\": 2}", "\"progress\"" },
+    { "{\"run\": 1, \"state\": \"completed\", \"progress\": \"x\"}", "\"progress\"" },
+    { "{\"run\": 1, \"state\": \"completed\", \"findings\": {}}", "\"findings\"" },
+    { "{\"run\": 1, \"state\": \"completed\", \"findings\": [1]}", "\"findings\"[0]" },
+    { "{\"run\": 1, \"state\": \"completed\", \"message\": []}", "\"message\"" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) o = object (cases[i].json);
+
+      g_assert_false (vigil_host_record_run_report (f->host, "dev-1", o, &error));
+      g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+      if (strstr (error->message, cases[i].member) == NULL)
+        g_error ("%s: \"%s\" does not name %s", cases[i].json, error->message, cases[i].member);
+    }
+}
+
+static void
+test_declined_runs_here (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task = create_scan (f, "dev-2");
+  g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run = only_run (f, task, FALSE);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->offered->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "completed");
+
+  /* Without a dispatcher, dev-1's runs execute here too. */
+  vigil_host_set_run_dispatcher (f->host, NULL, NULL);
+  {
+    g_autofree char *task1 = create_scan (f, "dev-1");
+    g_autoptr (JsonArray) round1 = vigil_host_run_task (f->host, task1, NULL, NULL, NULL, &error);
+    g_autoptr (JsonObject) run1 = only_run (f, task1, FALSE);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (run1, "state"), ==, "completed");
+    g_assert_cmpuint (f->offered->len, ==, 1);
+  }
+}
+
+static void
+test_cancel_dispatched (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task = create_scan (f, "dev-1");
+  g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run = only_run (f, task, FALSE), after = NULL;
+  gint64 id = json_object_get_int_member (run, "id");
+
+  g_assert_true (vigil_host_cancel_task (f->host, task, &error));
+  g_assert_no_error (error);
+  /* The agent's late report changes nothing. */
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"completed\"", &error));
+  after = only_run (f, task, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "cancelled");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
+  ADD ("/fleet/dispatch/dispatched-then-reported", test_dispatched_then_reported);
+  ADD ("/fleet/dispatch/failed-report", test_failed_report);
+  ADD ("/fleet/dispatch/bad-reports", test_bad_reports);
+  ADD ("/fleet/dispatch/declined-runs-here", test_declined_runs_here);
+  ADD ("/fleet/dispatch/cancel-dispatched", test_cancel_dispatched);
+  return g_test_run ();
+}

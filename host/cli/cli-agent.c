@@ -9,9 +9,10 @@
  * too), and sends a heartbeat (plain NATS: it may be lost) with its agent
  * version and loaded plugins at every interval and on every (re)connect;
  * on SIGTERM or SIGINT it says "stopping" so the console shows it offline
- * at once.
+ * at once. Its runs are fetched, executed and reported by agent-runs.c.
  */
 #include "cli-data.h"
+#include "agent-runs.h"
 #include "fleet-config.h"
 #include "fleet-common.h"
 #include "fleet-enroll.h"
@@ -153,6 +154,7 @@ typedef struct {
   GMainLoop        *loop;
   char             *subject;
   int               interval;
+  AgentRuns        *runs;
 } Agent;
 
 static char *
@@ -333,13 +335,23 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       cli_agent_identity_free (agent.identity);
       return cli_fail ("agent", error);
     }
+  agent.runs = agent_runs_new (host, agent.identity->device_id, root, agent.nc, &error);
+  if (agent.runs == NULL)
+    {
+      natsConnection_Destroy (agent.nc);
+      natsOptions_Destroy (opts);
+      g_main_loop_unref (agent.loop);
+      g_free (agent.subject);
+      cli_agent_identity_free (agent.identity);
+      return cli_fail ("agent", error);
+    }
   ids[0] = g_unix_signal_add (SIGINT, on_stop, &agent);
   ids[1] = g_unix_signal_add (SIGTERM, on_stop, &agent);
   ids[2] = g_timeout_add_seconds ((guint) agent.interval, on_heartbeat_timer, &agent);
   g_main_loop_run (agent.loop);
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
-
+  agent_runs_free (agent.runs);
   natsConnection_Destroy (agent.nc);
   agent.nc = NULL;
   natsOptions_Destroy (opts);

@@ -277,16 +277,27 @@ static int
 print_runs_outcome (Ctx *ctx, JsonArray *runs)
 {
   int status = 0;
+  guint dispatched = 0;
 
+  /* A dispatched run left for its device's agent (the fleet): not a
+   * failure, its end comes later (`vigil task show`). */
   for (guint i = 0; i < json_array_get_length (runs); i++)
-    if (!g_str_equal (json_object_get_string_member (json_array_get_object_element (runs, i),
-                                                     "state"), "completed"))
-      status = 1;
+    {
+      const char *state = json_object_get_string_member (json_array_get_object_element (runs, i),
+                                                         "state");
+      if (g_str_equal (state, "dispatched"))
+        dispatched++;
+      else if (!g_str_equal (state, "completed"))
+        status = 1;
+    }
   if (ctx->json)
     return print_json_array (runs), status;
   g_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
+  if (dispatched > 0)
+    g_print ("%u run%s dispatched to the device's agent: `vigil task show` follows it\n",
+             dispatched, dispatched == 1 ? "" : "s");
   return status;
 }
 

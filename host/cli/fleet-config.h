@@ -50,6 +50,10 @@ gboolean  cli_fleet_sync_broker (CliFleet *fleet, VigilHost *host,
 /* Options for the console's own connection (TLS, its certificate). */
 natsOptions *cli_fleet_console_options (CliFleet *fleet, GError **error);
 
+/* fleet-dispatch.c: with a fleet, runs of devices with an enrolled agent
+ * are stored "dispatched" for `vigil serve` to publish. */
+void      cli_fleet_dispatch_install (VigilHost *host);
+
 /* The agent's credentials in its state folder (STATE/agent/). */
 typedef struct {
   char *dir, *json_path, *ca_crt, *crt, *key;

@@ -8,6 +8,7 @@
  * Exit codes: 0 success, 1 problems found, 2 usage or runtime error.
  */
 #include "cli.h"
+#include "fleet-config.h"
 #include "vigil-version.h"
 #include "fleet-connect.h"
 
@@ -185,6 +186,7 @@ open_host (Options *o, GError **error)
   if (o->globals.verbose)
     vigil_host_set_verbose (host, TRUE);
   vigil_host_load_plugins (host);
+  cli_fleet_dispatch_install (host);
   return host;
 }
 

@@ -5,7 +5,8 @@
  * as the console (and keeps reconnecting), sets up the JetStream layout,
  * answers enrollment requests (token checked against the stored hash, the
  * device's CSR signed, its consumers created, the token spent, the broker
- * reloaded) and records heartbeats. Messages arrive on libnats' threads
+ * reloaded) and records heartbeats; runs and their reports go through
+ * serve-runs.c. Messages arrive on libnats' threads
  * and are handled on the main loop, where the host is used. The device a
  * message is from is the one its subject names: the broker lets a device
  * publish under its own id only.
@@ -16,6 +17,7 @@
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
+#include "serve-runs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,8 @@ struct _ServeFleet {
   jsCtx            *js;
   natsSubscription *enroll_sub, *heartbeat_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
+  ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
+  guint             publish_id;
 };
 
 typedef struct {
@@ -84,6 +88,8 @@ on_connected_main (gpointer data)
   fleet->layout_ready = FALSE;
   if (!ensure_layout (fleet, &error))
     g_printerr ("vigil serve: fleet: cannot set up the streams: %s\n", error->message);
+  else if (fleet->runs != NULL)
+    serve_runs_reconnected (fleet->runs);
   return G_SOURCE_REMOVE;
 }
 
@@ -248,6 +254,19 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
   g_idle_add_full (G_PRIORITY_DEFAULT, on_message_main, d, delivery_free);
 }
 
+/* ---- runs ---------------------------------------------------------------- */
+
+static gboolean
+on_publish_timer (gpointer data)
+{
+  ServeFleet *fleet = data;
+
+  /* Publishing waits for the stream's answer: not while disconnected. */
+  if (fleet->layout_ready && natsConnection_Status (fleet->nc) == NATS_CONN_STATUS_CONNECTED)
+    serve_runs_publish (fleet->runs);
+  return G_SOURCE_CONTINUE;
+}
+
 /* ---- start and stop ------------------------------------------------------ */
 
 ServeFleet *
@@ -293,6 +312,8 @@ serve_fleet_start (Serve *serve, GError **error)
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
       goto fail;
     }
+  fleet->runs = serve_runs_new (serve, fleet->js);
+  fleet->publish_id = g_timeout_add_seconds (1, on_publish_timer, fleet);
   return fleet;
 
 fail:
@@ -305,6 +326,9 @@ serve_fleet_stop (ServeFleet *fleet)
 {
   if (fleet == NULL)
     return;
+  if (fleet->publish_id)
+    g_source_remove (fleet->publish_id);
+  g_clear_pointer (&fleet->runs, serve_runs_free);
   if (fleet->enroll_sub)
     natsSubscription_Unsubscribe (fleet->enroll_sub);
   if (fleet->heartbeat_sub)

@@ -6,10 +6,18 @@
  * real TLS) and `vigil serve`; an endpoint enrolls (`agent enroll`) and
  * runs `vigil agent`. Every wait is for a line a process prints (the
  * broker ready or reloaded, the console connected, a device online, the
- * agent cut off), never for a duration.
+ * agent cut off, a run ended), never for a duration.
+ *
+ * Runs of an agent's device (the runs tests): `vigil task run` on the
+ * console stores the run "dispatched", `vigil serve` publishes it, the
+ * agent executes it on its own device `self` (rooted at --root) and its
+ * reports reach the console's task, once, whenever the agent comes.
  */
 #include "vt-cli.h"
 #include "vt-proc.h"
+#include "fleet-jetstream.h"
+#include "fleet-outbox.h"
+#include "fleet-subjects.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -463,6 +471,331 @@ test_broker_background (Lab *lab, gconstpointer data)
   g_assert_cmpint (r.status, ==, 1);
 }
 
+/* ---- runs of agents' devices -------------------------------------------- */
+
+#define EVIL_IOC \
+  "<?xml version=\"1.0\"?><OpenIOC xmlns=\"http://openioc.org/schemas/OpenIOC_1.1\" " \
+  "id=\"t\"><criteria><Indicator operator=\"OR\" id=\"i\"><IndicatorItem id=\"a\" " \
+  "condition=\"is\"><Context document=\"FileItem\" search=\"FileItem/FileName\" type=\"mir\"/>" \
+  "<Content type=\"string\">evil.exe</Content></IndicatorItem></Indicator></criteria></OpenIOC>"
+
+/* Enrolls @id with an agent folder under the lab; (transfer full) it. */
+static char *
+enrolled_agent (Lab *lab, const char *id, gsize *mb)
+{
+  g_autofree char *dir = g_build_filename (lab->dir, id, NULL);
+  g_autofree char *file = enroll_file (lab, id, mb);
+  g_auto (VtCli) r = { 0 };
+
+  run_plain (&r, "agent", "enroll", file, "--state-dir", dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  return g_steal_pointer (&dir);
+}
+
+/* A lab folder standing for a device's file system, with evil.exe in it. */
+static char *
+device_root (Lab *lab, const char *id)
+{
+  g_autofree char *root = g_strdup_printf ("%s/%s-root", lab->dir, id);
+  g_autofree char *evil = g_build_filename (root, "evil.exe", NULL);
+
+  g_assert_cmpint (g_mkdir (root, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (evil, "not really evil", -1, NULL));
+  return g_steal_pointer (&root);
+}
+
+/* The agent of @state with --root @root; @plugin_dir alone as its plugins
+ * when given. */
+static VtProc *
+agent_start_at (const char *state, const char *root, const char *plugin_dir)
+{
+  g_autofree char *path = plugin_dir ? g_strconcat ("VIGIL_PLUGIN_PATH=", plugin_dir, NULL) : NULL;
+  const char *env[] = { path, NULL };
+  const char *argv[] = { "agent", "--state-dir", state, "--root", root, NULL };
+
+  return vt_proc_start ("agent", plugin_dir ? env : NULL, argv);
+}
+
+/* Creates a manual task on the console; (transfer full) its id. */
+static char *
+create_task (Lab *lab, const char *type, const char *device, const char *params_json)
+{
+  g_autofree char *params = g_strdup_printf ("%s/params-%s-%s.json", lab->dir, type, device);
+  g_autoptr (JsonObject) task = NULL;
+
+  g_assert_true (g_file_set_contents (params, params_json, -1, NULL));
+  task = run_json (lab->console, "task", "create", "--type", type, "--device", device,
+                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+  return g_strdup (json_object_get_string_member (task, "id"));
+}
+
+static char *
+scan_params (void)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *ioc = json_object_new (), *scope = json_object_new ();
+  JsonArray *iocs = json_array_new (), *paths = json_array_new ();
+
+  json_object_set_string_member (ioc, "name", "evil.ioc");
+  json_object_set_string_member (ioc, "xml", EVIL_IOC);
+  json_array_add_object_element (iocs, ioc);
+  json_object_set_array_member (o, "iocs", iocs);
+  json_object_set_string_member (scope, "kind", "custom");
+  json_array_add_string_element (paths, "/");
+  json_object_set_array_member (scope, "paths", paths);
+  json_object_set_object_member (o, "scope", scope);
+  json_node_set_object (node, json_object_ref (o));
+  return json_to_string (node, FALSE);
+}
+
+/* `task run ID` on the console: the run is stored "dispatched" at once
+ * (not executed by the CLI); its id. */
+static gint64
+dispatch (Lab *lab, const char *task)
+{
+  g_autoptr (JsonObject) shown = NULL;
+  JsonObject *run;
+
+  vt_cli_ok (lab->console, "task", "run", task, NULL);
+  shown = run_json (lab->console, "task", "show", task, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (shown, "runs")), ==, 1);
+  run = json_array_get_object_element (json_object_get_array_member (shown, "runs"), 0);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "dispatched");
+  return json_object_get_int_member (run, "id");
+}
+
+/* The task's only run as `task results --json` shows it. */
+static JsonObject *
+only_result (Lab *lab, const char *task)
+{
+  g_autofree char *json = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_auto (VtCli) r = { 0 };
+  JsonArray *runs;
+
+  vt_cli_run (&r, lab->console, NULL, NULL, "--json", "task", "results", task, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  node = json_from_string (r.out, NULL);
+  g_assert_nonnull (node);
+  runs = json_node_get_array (node);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  return json_object_ref (json_array_get_object_element (runs, 0));
+}
+
+static char *
+ended_line (gint64 run, const char *id, const char *state)
+{
+  return g_strdup_printf ("run %" G_GINT64_FORMAT " of device '%s' %s", run, id, state);
+}
+
+/* Publishes @run again as the console would, under another message id:
+ * the stream stores it a second time and the agent gets it twice. */
+static void
+publish_again (Lab *lab, const char *device, const char *task, gint64 run)
+{
+  g_autoptr (JsonObject) fleet = run_json (lab->console, "fleet", "show", NULL);
+  g_autofree char *ca = g_build_filename (lab->console, "fleet", "ca.crt", NULL);
+  g_autofree char *crt = g_build_filename (lab->console, "fleet", "console.crt", NULL);
+  g_autofree char *key = g_build_filename (lab->console, "fleet", "console.key", NULL);
+  g_autofree char *subject = vigil_fleet_subject_run (device);
+  g_autofree char *body = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"task\": \"%s\","
+                                           " \"type\": \"ioc.scan\", \"device\": \"%s\","
+                                           " \"params\": {}}", run, task, device);
+  g_autoptr (GError) error = NULL;
+  natsOptions *opts = vigil_fleet_options_new (json_object_get_string_member (fleet, "broker_url"),
+                                               ca, crt, key, NULL, &error);
+  natsConnection *nc = NULL;
+  jsCtx *js = NULL;
+  gboolean duplicate = TRUE;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (natsConnection_Connect (&nc, opts), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_JetStream (&js, nc, NULL), ==, NATS_OK);
+  g_assert_true (vigil_fleet_publish (js, subject, "a-late-duplicate", body, (int) strlen (body),
+                                      &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_false (duplicate);
+  jsCtx_Destroy (js);
+  natsConnection_Destroy (nc);
+  natsOptions_Destroy (opts);
+}
+
+/* An agent online when the run is dispatched executes it under its own
+ * root; the result and the finding reach the console's task, once, also
+ * when the run is delivered to the agent a second time. */
+static void
+test_run_on_agent (Lab *lab, gconstpointer data)
+{
+  g_autofree char *online = online_line ("dev-1", TRUE);
+  g_autofree char *root = device_root (lab, "dev-1");
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *done = NULL, *key = NULL, *again = NULL;
+  g_autofree char *started = NULL, *log = NULL;
+  g_autoptr (JsonObject) result = NULL, after = NULL;
+  gsize mb = 0, ms = 0, ma;
+  JsonArray *findings;
+  VtProc *agent;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-1", &mb);
+  ms = vt_proc_mark (lab->serve);
+  agent = agent_start_at (agent_dir, root, NULL);
+  ms = vt_proc_wait (lab->serve, ms, online);
+
+  task = create_task (lab, "ioc.scan", "dev-1", params);
+  run = dispatch (lab, task);
+  done = ended_line (run, "dev-1", "completed");
+  ms = vt_proc_wait (lab->serve, ms, done);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "completed");
+  g_assert_cmpstr (json_object_get_string_member (result, "device"), ==, "dev-1");
+  findings = json_object_get_array_member (result, "findings");
+  g_assert_cmpuint (json_array_get_length (findings), ==, 1);
+  g_assert_nonnull (strstr (json_to_string (json_array_get_element (findings, 0), FALSE),
+                            "evil.exe"));
+
+  /* Delivered again (a late duplicate under another message id): the
+   * journal says it ran, and it does not run again. */
+  key = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task, run);
+  again = g_strdup_printf ("run %s delivered again: not executed again", key);
+  started = g_strdup_printf ("run %s (ioc.scan) started", key);
+  ma = vt_proc_mark (agent);
+  publish_again (lab, "dev-1", task, run);
+  vt_proc_wait (agent, ma, again);
+  log = vt_proc_log (agent);
+  g_assert_nonnull (strstr (log, started));
+  g_assert_null (strstr (strstr (log, started) + 1, started));
+  after = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "completed");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (after, "findings")), ==, 1);
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* A run dispatched while the device's agent is not running waits in the
+ * stream and executes when the agent starts. */
+static void
+test_run_waits_for_agent (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "dev-2");
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *done = NULL, *published = NULL;
+  g_autoptr (JsonObject) result = NULL, pending = NULL;
+  gsize mb = 0, ms = 0;
+  VtProc *agent;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-2", &mb);
+  task = create_task (lab, "ioc.scan", "dev-2", params);
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device 'dev-2'",
+                               task, run, task);
+  ms = vt_proc_wait (lab->serve, ms, published);
+  pending = run_json (lab->console, "task", "show", task, NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (pending, "runs"), 0), "state"), ==, "dispatched");
+
+  agent = agent_start_at (agent_dir, root, NULL);
+  done = ended_line (run, "dev-2", "completed");
+  ms = vt_proc_wait (lab->serve, ms, done);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "completed");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (result, "findings")), ==, 1);
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* The build folder of one plugin, from the test's VIGIL_PLUGIN_PATH. */
+static char *
+plugin_dir (const char *name)
+{
+  g_auto (GStrv) dirs = g_strsplit (g_getenv ("VIGIL_PLUGIN_PATH"), ":", -1);
+
+  for (guint i = 0; dirs[i] != NULL; i++)
+    if (g_str_has_suffix (dirs[i], name))
+      return g_strdup (dirs[i]);
+  g_error ("no %s in VIGIL_PLUGIN_PATH", name);
+  return NULL;
+}
+
+/* An agent without the task type's plugin fails the run, saying so. */
+static void
+test_run_missing_plugin (Lab *lab, gconstpointer data)
+{
+  g_autofree char *online = online_line ("dev-3", TRUE);
+  g_autofree char *root = device_root (lab, "dev-3");
+  g_autofree char *only_ioc = plugin_dir ("ioc-scan");
+  g_autofree char *agent_dir = NULL, *task = NULL, *failed = NULL;
+  g_autoptr (JsonObject) result = NULL;
+  gsize mb = 0, ms = 0;
+  VtProc *agent;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-3", &mb);
+  ms = vt_proc_mark (lab->serve);
+  agent = agent_start_at (agent_dir, root, only_ioc);
+  ms = vt_proc_wait (lab->serve, ms, online);
+  task = create_task (lab, "epp.critical_scan", "dev-3", "{}");
+  run = dispatch (lab, task);
+  failed = ended_line (run, "dev-3", "failed");
+  ms = vt_proc_wait (lab->serve, ms, failed);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (result, "error"), ==,
+                   "the agent has no plugin for task type epp.critical_scan");
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* An agent killed during a run leaves the run claimed in its journal and
+ * never ended. Set up as such a kill leaves it (the claim, made with the
+ * agent's own journal call, and no end), the agent reports the run failed
+ * when it starts again, does not execute it although it is delivered,
+ * and the task's next round runs. */
+static void
+test_run_agent_died (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "dev-4");
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *failed = NULL, *journal = NULL, *key = NULL;
+  g_autofree char *published = NULL, *done = NULL, *again = NULL;
+  g_autoptr (JsonObject) result = NULL, shown = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize mb = 0, ms = 0;
+  VtProc *agent;
+  gint64 run, next;
+
+  agent_dir = enrolled_agent (lab, "dev-4", &mb);
+  task = create_task (lab, "ioc.scan", "dev-4", params);
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  key = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task, run);
+  published = g_strdup_printf ("run %s of task %s published to device 'dev-4'", key, task);
+  ms = vt_proc_wait (lab->serve, ms, published);
+  journal = g_build_filename (agent_dir, "agent", "runs", NULL);
+  g_assert_cmpint (vigil_fleet_run_claim (journal, key, &error), ==, VIGIL_FLEET_CLAIM_NEW);
+  g_assert_no_error (error);
+
+  agent = agent_start_at (agent_dir, root, NULL);
+  failed = ended_line (run, "dev-4", "failed");
+  ms = vt_proc_wait (lab->serve, ms, failed);
+  again = g_strdup_printf ("run %s delivered again: not executed again", key);
+  vt_proc_wait (agent, 0, again);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (result, "error"), ==,
+                   "the agent stopped during the run");
+
+  /* The next round is not blocked. */
+  vt_cli_ok (lab->console, "task", "run", task, NULL);
+  shown = run_json (lab->console, "task", "show", task, NULL);
+  next = json_object_get_int_member (json_array_get_object_element (
+           json_object_get_array_member (shown, "runs"), 0), "id");
+  g_assert_cmpint (next, >, run);
+  done = ended_line (next, "dev-4", "completed");
+  ms = vt_proc_wait (lab->serve, ms, done);
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,6 +807,10 @@ main (int argc, char **argv)
   ADD ("own-ca", test_own_ca, "own-ca");
   ADD ("refusals", test_refusals, NULL);
   ADD ("broker-background", test_broker_background, NULL);
+  ADD ("run-on-agent", test_run_on_agent, "");
+  ADD ("run-waits-for-agent", test_run_waits_for_agent, "");
+  ADD ("run-missing-plugin", test_run_missing_plugin, "");
+  ADD ("run-agent-died", test_run_agent_died, "");
 #undef ADD
   return g_test_run ();
 }

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The console's runs over the broker, in `vigil serve` with a fleet.
+ * Publishing: every run stored "dispatched" (fleet-dispatch.c took it, in
+ * this process or another) is published to vigil.run.<device> with the
+ * message id <task>.<run>, so however often it is published again (after
+ * a reconnection, a console restart) the stream keeps it once. The body is
+ * {run, task, type, device, params, settings}, settings being the device's
+ * effective settings of every section. Ingesting: a thread pulls the
+ * devices' reports through the console's durable consumer and hands each
+ * to the main loop, which stores it with vigil_host_record_run_report and
+ * only then acknowledges it, so a console that stops in between gets it
+ * again. The device a report is about is the one its subject names (the
+ * broker lets a device publish under its own id only).
+ */
+#include "serve-runs.h"
+#include "fleet-common.h"
+#include "fleet-subjects.h"
+
+#include <string.h>
+
+#define FETCH_BATCH     32
+#define FETCH_WAIT_MS   500
+#define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
+#define MAX_REPORT_BYTES (1024 * 1024)
+
+struct _ServeRuns {
+  Serve            *serve;
+  jsCtx            *js;
+  GHashTable       *published;   /* run ids (gint64*) published since connecting */
+  gint64            cursor;      /* runs up to this id need no publishing */
+  GThread          *thread;
+  GMutex            lock;
+  GCond             cond;
+  gboolean          stopping;
+};
+
+typedef struct {
+  ServeRuns *runs;
+  natsMsg   *msg;
+} Report;
+
+/* ---- publishing ------------------------------------------------------- */
+
+static JsonObject *
+device_settings (VigilHost *host, const char *device)
+{
+  g_autoptr (JsonArray) sections = vigil_host_sections (host);
+  JsonObject *settings = json_object_new ();
+
+  for (guint i = 0; sections != NULL && i < json_array_get_length (sections); i++)
+    {
+      const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
+                                                      "id");
+      JsonObject *values = vigil_host_effective_settings (host, device, id, NULL, NULL);
+
+      if (values != NULL)
+        json_object_set_object_member (settings, id, values);
+    }
+  return settings;
+}
+
+static gboolean
+publish_one (ServeRuns *runs, JsonObject *run, GError **error)
+{
+  VigilHost *host = runs->serve->host;
+  const char *task_id = json_object_get_string_member (run, "task_id");
+  const char *device = json_object_get_string_member (run, "device");
+  gint64 id = json_object_get_int_member (run, "id");
+  g_autoptr (JsonObject) task = vigil_host_task (host, task_id, error);
+  g_autoptr (JsonObject) body = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *text = NULL, *subject = NULL, *msg_id = NULL;
+  gboolean duplicate = FALSE;
+
+  if (task == NULL)
+    return FALSE;
+  body = json_object_new ();
+  json_object_set_int_member (body, "run", id);
+  json_object_set_string_member (body, "task", task_id);
+  json_object_set_string_member (body, "type", json_object_get_string_member (task, "type"));
+  json_object_set_string_member (body, "device", device);
+  json_object_set_member (body, "params",
+                          json_node_copy (json_object_get_member (task, "params")));
+  json_object_set_object_member (body, "settings", device_settings (host, device));
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, body);
+  text = json_to_string (node, FALSE);
+  subject = vigil_fleet_subject_run (device);
+  msg_id = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task_id, id);
+  if (!vigil_fleet_publish (runs->js, subject, msg_id, text, (int) strlen (text), &duplicate,
+                            error))
+    return FALSE;
+  g_printerr ("vigil serve: fleet: run %s of task %s published to device '%s'%s\n", msg_id,
+              task_id, device, duplicate ? " (the stream had it already)" : "");
+  return TRUE;
+}
+
+void
+serve_runs_publish (ServeRuns *runs)
+{
+  g_autoptr (JsonArray) all = vigil_host_runs_after (runs->serve->host, runs->cursor, NULL);
+  gint64 cursor = runs->cursor;
+  gboolean blocked = FALSE;
+
+  gboolean held = FALSE;
+
+  for (guint i = 0; all != NULL && i < json_array_get_length (all); i++)
+    {
+      JsonObject *run = json_array_get_object_element (all, i);
+      const char *state = json_object_get_string_member (run, "state");
+      gint64 id = json_object_get_int_member (run, "id");
+      g_autoptr (GError) error = NULL;
+
+      if (!blocked && g_strcmp0 (state, "dispatched") == 0
+          && !g_hash_table_contains (runs->published, &id))
+        {
+          if (publish_one (runs, run, &error))
+            g_hash_table_add (runs->published, g_memdup2 (&id, sizeof id));
+          else
+            {
+              g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: %s\n",
+                          id, error->message);
+              blocked = TRUE;   /* in order: the later ones wait too */
+            }
+        }
+      /* The cursor stops before a run not published yet, and before a
+       * pending one: another process may dispatch it a moment later. */
+      if (blocked || g_strcmp0 (state, "pending") == 0)
+        held = TRUE;
+      if (!held)
+        cursor = id;
+    }
+  runs->cursor = cursor;
+}
+
+void
+serve_runs_reconnected (ServeRuns *runs)
+{
+  g_hash_table_remove_all (runs->published);
+  runs->cursor = 0;
+  serve_runs_publish (runs);
+}
+
+/* ---- ingesting -------------------------------------------------------- */
+
+/* The subject's token @index (0-based), or NULL. (transfer full) */
+static char *
+token (const char *subject, guint index)
+{
+  g_auto (GStrv) tokens = g_strsplit (subject, ".", 8);
+  return index < g_strv_length (tokens) ? g_strdup (tokens[index]) : NULL;
+}
+
+static gboolean
+handle_report (gpointer data)
+{
+  Report *r = data;
+  VigilHost *host = r->runs->serve->host;
+  const char *subject = natsMsg_GetSubject (r->msg);
+  g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
+  g_autoptr (JsonObject) report = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
+      || g_strcmp0 (kind, "run") != 0 || natsMsg_GetDataLength (r->msg) > MAX_REPORT_BYTES)
+    {
+      /* Nothing else is reported yet; kept out of the way, not retried. */
+      g_printerr ("vigil serve: fleet: report on %s dropped: not a run report\n", subject);
+      natsMsg_Term (r->msg, NULL);
+      return G_SOURCE_REMOVE;
+    }
+  report = vigil_host_parse_event_payload (natsMsg_GetData (r->msg),
+                                           natsMsg_GetDataLength (r->msg), subject, &error);
+  if (report != NULL && vigil_host_record_run_report (host, device, report, &error))
+    {
+      const char *state = json_object_get_string_member_with_default (report, "state", "");
+
+      if (!g_str_equal (state, "running"))
+        g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
+                    json_object_get_int_member_with_default (report, "run", 0), device, state);
+      natsMsg_Ack (r->msg, NULL);
+      serve_tick_soon (r->runs->serve);
+      return G_SOURCE_REMOVE;
+    }
+  if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID)
+      || g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
+    {
+      /* From the device: wrong now, wrong at every redelivery. */
+      g_printerr ("vigil serve: fleet: report of device '%s' refused: %s\n", device,
+                  error->message);
+      natsMsg_Term (r->msg, NULL);
+    }
+  else
+    {
+      g_printerr ("vigil serve: fleet: report of device '%s' not stored, will come again: %s\n",
+                  device, error->message);
+      natsMsg_Nak (r->msg, NULL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report_free (gpointer data)
+{
+  Report *r = data;
+  natsMsg_Destroy (r->msg);
+  g_free (r);
+}
+
+static gboolean
+wait_or_stop (ServeRuns *runs)
+{
+  gint64 until = g_get_monotonic_time () + RETRY_WAIT_US;
+  gboolean stopping;
+
+  g_mutex_lock (&runs->lock);
+  while (!runs->stopping && g_cond_wait_until (&runs->cond, &runs->lock, until))
+    ;
+  stopping = runs->stopping;
+  g_mutex_unlock (&runs->lock);
+  return stopping;
+}
+
+static gboolean
+stopping (ServeRuns *runs)
+{
+  gboolean stop;
+
+  g_mutex_lock (&runs->lock);
+  stop = runs->stopping;
+  g_mutex_unlock (&runs->lock);
+  return stop;
+}
+
+static gpointer
+reader (gpointer data)
+{
+  ServeRuns *runs = data;
+  natsSubscription *sub = NULL;
+
+  while (!stopping (runs))
+    {
+      natsMsgList list = { 0 };
+      jsErrCode jerr = 0;
+      natsStatus s;
+
+      if (sub == NULL)
+        {
+          /* The broker may be down, or the layout not made yet. */
+          sub = vigil_fleet_console_reports_subscribe (runs->js, NULL);
+          if (sub == NULL && wait_or_stop (runs))
+            break;
+          continue;
+        }
+      s = natsSubscription_Fetch (&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
+      if (s == NATS_OK)
+        {
+          for (int i = 0; i < list.Count; i++)
+            {
+              Report *r = g_new0 (Report, 1);
+
+              r->runs = runs;
+              r->msg = g_steal_pointer (&list.Msgs[i]);
+              g_idle_add_full (G_PRIORITY_DEFAULT, handle_report, r, report_free);
+            }
+          natsMsgList_Destroy (&list);
+        }
+      else if (s != NATS_TIMEOUT && wait_or_stop (runs))
+        break;
+    }
+  if (sub != NULL)
+    natsSubscription_Destroy (sub);
+  return NULL;
+}
+
+ServeRuns *
+serve_runs_new (Serve *serve, jsCtx *js)
+{
+  ServeRuns *runs = g_new0 (ServeRuns, 1);
+
+  runs->serve = serve;
+  runs->js = js;
+  runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_mutex_init (&runs->lock);
+  g_cond_init (&runs->cond);
+  runs->thread = g_thread_new ("vigil-reports", reader, runs);
+  return runs;
+}
+
+void
+serve_runs_free (ServeRuns *runs)
+{
+  if (runs == NULL)
+    return;
+  g_mutex_lock (&runs->lock);
+  runs->stopping = TRUE;
+  g_cond_broadcast (&runs->cond);
+  g_mutex_unlock (&runs->lock);
+  g_thread_join (runs->thread);
+  /* Reports already handed to the main loop are stored (and acknowledged)
+   * now rather than dropped: either way the stream keeps what was not. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_hash_table_destroy (runs->published);
+  g_mutex_clear (&runs->lock);
+  g_cond_clear (&runs->cond);
+  g_free (runs);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The console's runs over the broker (serve-runs.c), used by
+ * serve-fleet.c: publishing dispatched runs to their devices and
+ * ingesting the devices' run reports.
+ */
+#pragma once
+
+#include "serve.h"
+#include "fleet-config.h"
+#include "fleet-jetstream.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ServeRuns ServeRuns;
+
+/* Starts the reports' reader thread on @js (the console's connection). */
+ServeRuns *serve_runs_new       (Serve *serve, jsCtx *js);
+/* Main thread: publishes every stored "dispatched" run not yet published
+ * by this process; a run that fails (broker down) is tried again later. */
+void       serve_runs_publish   (ServeRuns *runs);
+/* After a (re)connection: publish everything again (the stream drops what
+ * it already has, by message id). */
+void       serve_runs_reconnected (ServeRuns *runs);
+void       serve_runs_free      (ServeRuns *runs);
+
+G_END_DECLS

@@ -631,7 +631,7 @@ test_run_on_agent (Lab *lab, gconstpointer data)
   g_autofree char *root = device_root (lab, "dev-1");
   g_autofree char *params = scan_params ();
   g_autofree char *agent_dir = NULL, *task = NULL, *done = NULL, *key = NULL, *again = NULL;
-  g_autofree char *started = NULL, *log = NULL;
+  g_autofree char *started = NULL, *log = NULL, *finding = NULL;
   g_autoptr (JsonObject) result = NULL, after = NULL;
   gsize mb = 0, ms = 0, ma;
   JsonArray *findings;
@@ -652,8 +652,8 @@ test_run_on_agent (Lab *lab, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (result, "device"), ==, "dev-1");
   findings = json_object_get_array_member (result, "findings");
   g_assert_cmpuint (json_array_get_length (findings), ==, 1);
-  g_assert_nonnull (strstr (json_to_string (json_array_get_element (findings, 0), FALSE),
-                            "evil.exe"));
+  finding = json_to_string (json_array_get_element (findings, 0), FALSE);
+  g_assert_nonnull (strstr (finding, "evil.exe"));
 
   /* Delivered again (a late duplicate under another message id): the
    * journal says it ran, and it does not run again. */

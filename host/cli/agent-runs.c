@@ -151,10 +151,13 @@ recover (AgentRuns *runs)
 
       if (run == 0 || is_done (runs, name))
         continue;
-      g_printerr ("vigil agent: run %s was interrupted: reporting it failed\n", name);
       report = report_new (run, "failed", DIED_REASON);
       if (put_report (runs, name, "end", report))
-        mark_done (runs, name);
+        {
+          mark_done (runs, name);
+          g_printerr ("vigil agent: run %s was interrupted: reported failed (in the outbox "
+                      "until the broker has it)\n", name);
+        }
     }
 }
 

@@ -796,6 +796,95 @@ test_run_agent_died (Lab *lab, gconstpointer data)
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
 }
 
+/* The console is stopped between publishing a run and the agent's report:
+ * the report waits in the stream (the console's durable consumer) and is
+ * stored when the console is back, once. */
+static void
+test_run_console_restart (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "dev-5");
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *published = NULL, *done = NULL;
+  g_autofree char *ran = NULL;
+  g_autoptr (JsonObject) result = NULL, waiting = NULL;
+  gsize mb = 0, ms;
+  VtProc *agent;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-5", &mb);
+  task = create_task (lab, "ioc.scan", "dev-5", params);
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device 'dev-5'",
+                               task, run, task);
+  vt_proc_wait (lab->serve, ms, published);
+  g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
+  lab->serve = NULL;
+
+  agent = agent_start_at (agent_dir, root, NULL);
+  ran = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " completed", task, run);
+  vt_proc_wait (agent, 0, ran);
+  waiting = run_json (lab->console, "task", "show", task, NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (waiting, "runs"), 0), "state"), ==, "dispatched");
+
+  lab->serve = serve_start (lab);
+  done = ended_line (run, "dev-5", "completed");
+  vt_proc_wait (lab->serve, 0, done);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "completed");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (result, "findings")), ==, 1);
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* Reports wait in the agent's outbox on disk while the broker is down, and
+ * reach the console once it is back: an agent that died during a run
+ * starts again while the broker is down (its "failed" end goes to the
+ * outbox), then the broker comes back. */
+static void
+test_run_report_waits_for_broker (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "dev-6");
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *published = NULL, *journal = NULL;
+  g_autofree char *key = NULL, *kept = NULL, *failed = NULL, *outbox = NULL;
+  g_autoptr (JsonObject) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = NULL;
+  gsize mb = 0, ms;
+  VtProc *agent;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-6", &mb);
+  task = create_task (lab, "ioc.scan", "dev-6", params);
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  key = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task, run);
+  published = g_strdup_printf ("run %s of task %s published to device 'dev-6'", key, task);
+  ms = vt_proc_wait (lab->serve, ms, published);
+  journal = g_build_filename (agent_dir, "agent", "runs", NULL);
+  g_assert_cmpint (vigil_fleet_run_claim (journal, key, &error), ==, VIGIL_FLEET_CLAIM_NEW);
+
+  vt_proc_stop (lab->broker);
+  lab->broker = NULL;
+  ms = vt_proc_wait (lab->serve, ms, "disconnected from the broker");
+  agent = agent_start_at (agent_dir, root, NULL);
+  kept = g_strdup_printf ("run %s was interrupted: reported failed", key);
+  vt_proc_wait (agent, 0, kept);
+  outbox = g_build_filename (agent_dir, "agent", "outbox", NULL);
+  dir = g_dir_open (outbox, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g_dir_read_name (dir));
+
+  lab->broker = broker_start (lab);
+  failed = ended_line (run, "dev-6", "failed");
+  vt_proc_wait (lab->serve, ms, failed);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "error"), ==,
+                   "the agent stopped during the run");
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -811,6 +900,8 @@ main (int argc, char **argv)
   ADD ("run-waits-for-agent", test_run_waits_for_agent, "");
   ADD ("run-missing-plugin", test_run_missing_plugin, "");
   ADD ("run-agent-died", test_run_agent_died, "");
+  ADD ("run-console-restart", test_run_console_restart, "");
+  ADD ("run-report-waits-for-broker", test_run_report_waits_for_broker, "");
 #undef ADD
   return g_test_run ();
 }

@@ -185,6 +185,7 @@ cli_device_revoke (VigilHost *host, const CliGlobals *globals, int argc, char **
   g_autoptr (CliFleet) f = NULL;
   gboolean reloaded = FALSE, cleaned = FALSE;
   const char *id;
+  guint failed;
 
   if (!cli_parse ("device", "revoke ID",
                   "Cut a device's agent off the broker now (no broker restart).", NULL,
@@ -198,6 +199,7 @@ cli_device_revoke (VigilHost *host, const CliGlobals *globals, int argc, char **
   if (!vigil_host_revoke_device_agent (host, id, &error) ||
       !cli_fleet_sync_broker (f, host, &reloaded, &error))
     return cli_fail ("device", error);
+  failed = cli_fleet_fail_device_runs (host, id, "the device's agent was revoked");
   /* The device is out once the broker reloaded; its consumers can only go
    * while the broker runs (a stopped broker lets nobody in anyway). */
   if (reloaded)
@@ -213,11 +215,13 @@ cli_device_revoke (VigilHost *host, const CliGlobals *globals, int argc, char **
       json_object_set_string_member (o, "state", "revoked");
       json_object_set_boolean_member (o, "broker_reloaded", reloaded);
       json_object_set_boolean_member (o, "runs_deleted", cleaned);
+      json_object_set_int_member (o, "runs_failed", failed);
       print_object (o);
     }
   else
-    printf ("revoked device '%s'%s\n", id,
-            reloaded ? "; the broker closed its connection" : " (the broker is not running)");
+    printf ("revoked device '%s'%s; %u open run%s failed\n", id,
+            reloaded ? "; the broker closed its connection" : " (the broker is not running)",
+            failed, failed == 1 ? "" : "s");
   return 0;
 }
 

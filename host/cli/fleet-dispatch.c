@@ -7,7 +7,8 @@
  * device (serve-runs.c), so a run started by `vigil task run` in another
  * process reaches its agent just the same, and one taken while the broker
  * was down is published once it is back. Without a fleet nothing is
- * registered and every run executes in-process, as before.
+ * registered and every run executes in-process, as before. A device cut
+ * off (revoked) will never report again: its open runs are closed here.
  */
 #include "fleet-config.h"
 
@@ -26,4 +27,34 @@ cli_fleet_dispatch_install (VigilHost *host)
 {
   if (cli_fleet_configured (host))
     vigil_host_set_run_dispatcher (host, take_agent_runs, NULL);
+}
+
+guint
+cli_fleet_fail_device_runs (VigilHost *host, const char *device_id, const char *why)
+{
+  g_autoptr (JsonArray) runs = vigil_host_runs_after (host, 0, NULL);
+  guint failed = 0;
+
+  for (guint i = 0; runs != NULL && i < json_array_get_length (runs); i++)
+    {
+      JsonObject *run = json_array_get_object_element (runs, i);
+      const char *state = json_object_get_string_member (run, "state");
+      g_autoptr (JsonObject) report = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (g_strcmp0 (json_object_get_string_member (run, "device"), device_id) != 0
+          || !(g_strcmp0 (state, "dispatched") == 0 || g_strcmp0 (state, "running") == 0))
+        continue;
+      /* The console ends it as the device would have: once, with events. */
+      report = json_object_new ();
+      json_object_set_int_member (report, "run", json_object_get_int_member (run, "id"));
+      json_object_set_string_member (report, "state", "failed");
+      json_object_set_string_member (report, "error", why);
+      if (vigil_host_record_run_report (host, device_id, report, &error))
+        failed++;
+      else
+        cli_error ("device", "run %" G_GINT64_FORMAT " not closed: %s",
+                   json_object_get_int_member (run, "id"), error->message);
+    }
+  return failed;
 }

@@ -885,6 +885,32 @@ test_run_report_waits_for_broker (Lab *lab, gconstpointer data)
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
 }
 
+/* Revoking a device ends its runs still out: its agent will never report
+ * them, and they must not hold up their task. */
+static void
+test_run_revoked (Lab *lab, gconstpointer data)
+{
+  g_autofree char *params = scan_params ();
+  g_autofree char *agent_dir = NULL, *task = NULL, *published = NULL;
+  g_autoptr (JsonObject) revoked = NULL, result = NULL;
+  gsize mb = 0, ms;
+  gint64 run;
+
+  agent_dir = enrolled_agent (lab, "dev-7", &mb);
+  task = create_task (lab, "ioc.scan", "dev-7", params);
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device 'dev-7'",
+                               task, run, task);
+  vt_proc_wait (lab->serve, ms, published);
+  revoked = run_json (lab->console, "device", "revoke", "dev-7", NULL);
+  g_assert_cmpint (json_object_get_int_member (revoked, "runs_failed"), ==, 1);
+  result = only_result (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (result, "error"), ==,
+                   "the device's agent was revoked");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -902,6 +928,7 @@ main (int argc, char **argv)
   ADD ("run-agent-died", test_run_agent_died, "");
   ADD ("run-console-restart", test_run_console_restart, "");
   ADD ("run-report-waits-for-broker", test_run_report_waits_for_broker, "");
+  ADD ("run-revoked", test_run_revoked, "");
 #undef ADD
   return g_test_run ();
 }

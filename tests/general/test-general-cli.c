@@ -286,7 +286,13 @@ test_hash_cost_floor (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations", "5000", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_cmpstr (r.out, ==, "");
-  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 or more"));
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
+  /* And a ceiling: a count that would make every check spin for hours. */
+  vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations",
+              "2000000000", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
 }
 
 /* ------------------------------------------------------------------ */

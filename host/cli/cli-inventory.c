@@ -280,7 +280,14 @@ device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    printf ("added device '%s' to group '%s'\n", argv[1], group);
+    {
+      g_autofree char *machine = vigil_host_machine_device (host, NULL);
+
+      printf ("added device '%s' to group '%s'\n", argv[1], group);
+      /* The first device without a root folder becomes this machine: say so. */
+      if (g_strcmp0 (machine, argv[1]) == 0)
+        printf ("device '%s' is this machine (its policies protect this machine)\n", argv[1]);
+    }
   return 0;
 }
 
@@ -360,6 +367,27 @@ device_set (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   return 0;
 }
 
+/* The machine's device is explicit: set here, asked with the password
+ * when the change weakens this machine's protection (the host decides). */
+static int
+device_set_machine (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cli_parse ("device", "set-machine ID",
+                  "Record ID as the device that stands for this machine.", NULL, &argc,
+                  &argv) ||
+      !cli_need_args ("device", argc, 2, "device set-machine ID"))
+    return 2;
+  if (!vigil_host_set_machine_device (host, argv[1], &error))
+    return fail ("device", error);
+  if (globals->json)
+    print_device_json (host, argv[1]);
+  else
+    printf ("device '%s' is this machine\n", argv[1]);
+  return 0;
+}
+
 /* Local values of a group a policy locks are kept but ignored: say so, so
  * that an admin is not surprised by `policy effective`. */
 static void
@@ -435,6 +463,7 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   } subs[] = {
     { "list", device_list }, { "add", device_add }, { "move", device_move },
     { "remove", device_remove }, { "set", device_set }, { "settings", device_settings },
+    { "set-machine", device_set_machine },
   };
   const char *sub = argc > 1 ? argv[1] : "";
 
@@ -453,6 +482,6 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 const CliCommand cli_device = {
   "device", "Devices: add, list, move, remove, out-of-office, local settings",
   "add ID --group G [--name NAME] [--root DIR] | list [--group G] | move ID --group G | "
-  "remove ID | set ID --out-of-office yes|no | settings ID FILE.json",
+  "remove ID | set ID --out-of-office yes|no | settings ID FILE.json | set-machine ID",
   device_run,
 };

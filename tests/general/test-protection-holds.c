@@ -227,6 +227,76 @@ test_set_machine (Fx *f, gconstpointer data)
   assert_protected (f, NULL);
 }
 
+/* A policy with another password: choosing it takes the current one. */
+static void
+test_password_change (Fx *f, gconstpointer data)
+{
+  g_autofree char *other = write_file (f, "other-pw.json",
+    "{\"name\":\"PW\",\"group\":\"office\",\"status\":\"active\",\"settings\":"
+    "{\"general\":{\"schema_version\":1}}}");
+  const char *argv[] = { "policy", "apply", other, NULL };
+  g_auto (VtCli) r = { 0 };
+
+  vt_cli_run (&r, f->state, "An0ther-Secret!", NULL, "password", "set", "--policy", other,
+              "--iterations", "100000", NULL);
+  expect (&r, 0, NULL);
+  vt_cli_runv (&r, f->state, NULL, NULL, argv);
+  expect_refused (&r);
+  /* Only the current password, not the new one, lets it through. */
+  vt_cli_runv (&r, f->state, "An0ther-Secret!", NULL, argv);
+  expect (&r, 2, "wrong password: applying policy 'PW' would change the password");
+  assert_protected (f, NULL);
+  vt_cli_runv (&r, f->state, PASSWORD, NULL, argv);
+  expect (&r, 0, NULL);
+  vt_cli_run (&r, f->state, "An0ther-Secret!", NULL, "password", "check", "task.delete", NULL);
+  expect (&r, 0, "task.delete: allowed");
+}
+
+/* Moving the machine's group under one that locks protection off. */
+static void
+test_group_move (Fx *f, gconstpointer data)
+{
+  g_autofree char *off = write_file (f, "lockoff.json",
+    "{\"name\":\"Off\",\"group\":\"lockoff\",\"status\":\"active\",\"settings\":"
+    "{\"general\":{\"schema_version\":1,\"password_protection\":{\"locked\":true,"
+    "\"values\":{\"enabled\":false}}}}}");
+  const char *argv[] = { "group", "move", "office", "--parent", "lockoff", NULL };
+  g_auto (VtCli) r = { 0 };
+
+  /* Neither touches this machine: no password. */
+  vt_cli_ok (f->state, "group", "add", "lockoff", NULL);
+  vt_cli_run (&r, f->state, NULL, NULL, "policy", "apply", off, NULL);
+  expect (&r, 0, NULL);
+  try_change (f, argv, TRUE);
+}
+
+/* Local settings switch protection off where no policy locks it. */
+static void
+test_local_settings (Fx *f, gconstpointer data)
+{
+  g_autofree char *unlocked = NULL;
+  g_autofree char *local = write_file (f, "local.json",
+    "{\"general\":{\"password_protection\":{\"enabled\":false}}}");
+  const char *argv[] = { "device", "settings", "here", local, NULL };
+  g_auto (VtCli) r = { 0 };
+  g_autofree char *hash = NULL;
+  g_autofree char *doc = NULL;
+
+  vt_cli_run (&r, f->state, PASSWORD, NULL, "password", "hash", "--iterations", "100000", NULL);
+  expect (&r, 0, NULL);
+  hash = g_strstrip (g_strdup (r.out));
+  doc = g_strdup_printf ("{\"name\":\"PW\",\"group\":\"office\",\"status\":\"active\","
+    "\"settings\":{\"general\":{\"schema_version\":1,\"password_protection\":{\"locked\":"
+    "false,\"values\":{\"enabled\":true,\"password_hash\":\"%s\"}}}}}", hash);
+  unlocked = write_file (f, "unlocked.json", doc);
+  /* A new hash of the same password is still a new hash: it takes the
+   * current password, given here. */
+  vt_cli_run (&r, f->state, PASSWORD, NULL, "policy", "apply", unlocked, NULL);
+  expect (&r, 0, NULL);
+  assert_protected (f, NULL);
+  try_change (f, argv, TRUE);
+}
+
 /* A quarantine.restore task, however created, asks the password. */
 static void
 test_restore_task_create (Fx *f, gconstpointer data)
@@ -349,6 +419,9 @@ main (int argc, char **argv)
   ADD ("device-out-of-office", test_device_out_of_office);
   ADD ("local-device-env-ignored", test_local_device_env_ignored);
   ADD ("set-machine", test_set_machine);
+  ADD ("password-change", test_password_change);
+  ADD ("group-move", test_group_move);
+  ADD ("local-settings", test_local_settings);
   ADD ("restore-task-create", test_restore_task_create);
   ADD ("audit-events", test_audit_events);
   ADD ("audit-task-deleted", test_audit_task_deleted);

@@ -425,8 +425,9 @@ JsonObject  *vigil_host_group            (VigilHost   *host,
  *   system (labs, tests); NULL means "/"
  * @error: INVALID, NOT_FOUND (group)
  *
- * In a store that records no device as this machine yet, the first device
- * added without @root becomes it (see vigil_host_set_machine_device).
+ * The device is never made this machine by being added (see
+ * vigil_host_set_machine_device; the `vigil device add` command does that
+ * for the first device without a root folder of a host that has none).
  * Like every inventory change, the change is refused with
  * VIGIL_HOST_ERROR_PROTECTED when it would weaken this machine's password
  * protection and the current password is not given (asked on the

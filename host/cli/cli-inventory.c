@@ -257,7 +257,9 @@ static int
 device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *group = NULL, *name = NULL, *root = NULL, *abs_root = NULL;
+  g_autofree char *machine = NULL;
   g_autoptr (GError) error = NULL;
+  gboolean made_machine = FALSE;
   const GOptionEntry entries[] = {
     { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Admin group (required)", "G" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name (default: the id)", "NAME" },
@@ -277,17 +279,25 @@ device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     abs_root = g_canonicalize_filename (root, NULL);
   if (!vigil_host_add_device (host, argv[1], name, group, abs_root, &error))
     return fail ("device", error);
+  /* An admin adding a device without a root folder on a host that has no
+   * machine device is setting up this machine: record it, and say so. The
+   * library never does this by itself (enrolled devices are not it). */
+  machine = vigil_host_machine_device (host, &error);
+  if (machine == NULL && error == NULL && abs_root == NULL)
+    {
+      if (!vigil_host_set_machine_device (host, argv[1], &error))
+        return fail ("device", error);
+      made_machine = TRUE;
+    }
+  g_clear_error (&error);
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    {
-      g_autofree char *machine = vigil_host_machine_device (host, NULL);
-
-      printf ("added device '%s' to group '%s'\n", argv[1], group);
-      /* The first device without a root folder becomes this machine: say so. */
-      if (g_strcmp0 (machine, argv[1]) == 0)
-        printf ("device '%s' is this machine (its policies protect this machine)\n", argv[1]);
-    }
+    printf ("added device '%s' to group '%s'\n", argv[1], group);
+  if (made_machine)
+    fprintf (globals->json ? stderr : stdout,
+             "device '%s' is this machine (`vigil device set-machine ID` changes it)\n",
+             argv[1]);
   return 0;
 }
 

@@ -8,9 +8,9 @@
  * group that still holds subgroups, devices or policies cannot be removed.
  * One device is recorded as this machine, the one whose settings protect
  * and describe the machine `vigil` runs on (password protection, trace
- * files). It is set explicitly (vh_inventory_set_machine) or, in a store
- * that has none, by adding the first device without a root folder; it is
- * never inferred from ids. Every change is made inside the change guard
+ * files). It is only ever set explicitly (vh_inventory_set_machine), never
+ * inferred from ids or roots, except once, by the migration that made the
+ * record, for stores of older versions. Every change is made inside the change guard
  * (registry/guard.c): one that weakens this machine's password protection
  * is committed only with the current password; and every change is
  * recorded as a host.inventory_changed audit event in the same transaction.
@@ -556,16 +556,13 @@ vh_inventory_device_add (VigilHost *host, const char *id, const char *name,
     not_found ("group", params[2], error);
   else
     {
-      /* In a store with no machine device yet, the first device without a
-       * root folder is this machine (recorded now, never re-inferred). */
-      const Step steps[2] = {
-        { "INSERT INTO devices (id, name, group_id, root) VALUES (?, ?, ?, ?)", params, 4 },
-        { "INSERT INTO machine (one, device_id) SELECT 1, ?"
-          " WHERE NOT EXISTS (SELECT 1 FROM machine)", params, 1 },
-      };
+      /* Never this machine by itself: a device enrolled or added by an
+       * application is a managed device until someone says otherwise. */
+      const Step step = { "INSERT INTO devices (id, name, group_id, root) VALUES (?, ?, ?, ?)",
+                          params, 4 };
       g_autofree char *change = g_strdup_printf ("adding device '%s'", id);
 
-      ok = guarded_write (host, db, steps, root == NULL ? 2 : 1, change, id,
+      ok = guarded_write (host, db, &step, 1, change, id,
                           audit_with (audit_payload ("device_added", "device", id),
                                       "group", params[2]), error);
     }

@@ -111,7 +111,9 @@ vh_guard_check (VhGuard *guard, const char *change, GError **error)
       /* Recorded by vh_guard_finish, after the caller's rollback. */
       guard->refused_change = g_strdup (change);
       guard->refused_reason = g_strdup (local->message);
-      g_propagate_error (error, g_steal_pointer (&local));
+      /* One code for every refusal (a wrong password, none to be had, a bad
+       * VIGIL_PASSWORD_FD), which the public API reports as PROTECTED. */
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, local->message);
     }
   return ok;
 }

@@ -213,8 +213,9 @@ password_make (VigilHost *host, gboolean set, const PasswordOptions *o)
 
   if (set && o->policy_path == NULL)
     return password_usage ("set needs --policy FILE.json");
-  if (o->iterations < 0 || (o->iterations > 0 && o->iterations < VH_PASSWORD_MIN_ITERATIONS))
-    return password_usage ("--iterations must be 100000 or more");
+  if (o->iterations < 0 || (o->iterations > 0 && o->iterations < VH_PASSWORD_MIN_ITERATIONS)
+      || o->iterations > VH_PASSWORD_MAX_ITERATIONS)
+    return password_usage ("--iterations must be 100000 to 10000000");
   if (set && (policy = load_policy (o->policy_path, &error)) == NULL)
     goto failed;
   if ((hash = make_hash (host, o->accounts, o->devices, o->iterations, &error)) == NULL)
@@ -251,7 +252,7 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     { "policy", 0, 0, G_OPTION_ARG_FILENAME, &o.policy_path, "Policy file to write the hash into (set)", "FILE" },
     { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.accounts, "An account name the password must not contain", "NAME" },
     { "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices, "A device name the password must not contain", "NAME" },
-    { "iterations", 0, 0, G_OPTION_ARG_INT, &o.iterations, "PBKDF2 iterations (100000 or more; default 600000)", "N" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &o.iterations, "PBKDF2 iterations (100000 to 10000000; default 600000)", "N" },
     { NULL }
   };
   int code;

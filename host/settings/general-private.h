@@ -19,6 +19,10 @@ G_BEGIN_DECLS
 #define VH_PASSWORD_ITERATIONS 600000
 /* Accepted when verifying: a hash below this is refused as too weak. */
 #define VH_PASSWORD_MIN_ITERATIONS 100000
+/* And above this as absurd: a policy with i=2000000000 would make every
+ * protected action spin for hours. 10 million takes seconds on a slow
+ * device, far more than any recommendation asks. */
+#define VH_PASSWORD_MAX_ITERATIONS 10000000
 /* Longest password accepted from a prompt or a file descriptor. */
 #define VH_PASSWORD_MAX_LEN 1024
 

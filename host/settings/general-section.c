@@ -244,6 +244,7 @@ vh_general_init (VigilHost *host, const VigilHostApi *api, GError **error)
                                          error))
       return FALSE;
   vh_registry_set_protect_func (host, vh_protect_check);
+  vh_protect_install_guard (host);
   if (!vh_general_register_commands (self, api, error))
     return FALSE;
   /* Trace files follow the local machine's failure diagnosis settings

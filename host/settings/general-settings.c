@@ -5,10 +5,8 @@
  * (api->telemetry_excluded) and the logger's trace files. Proxy and
  * exclusions are per device, because policies are per admin group. The
  * trace files and password protection belong to the machine the host runs
- * on, so they read the local machine's settings: those of the device named
- * by env VIGIL_LOCAL_DEVICE, else of the first device (by id) without a root
- * folder, which by the inventory's convention is the machine itself; with
- * no such device, the schema defaults.
+ * on, so they read the local machine's settings: those of the device the
+ * inventory records as this machine; with none, the schema defaults.
  *
  * The kata sender asks about every telemetry event, and computing effective
  * settings costs several queries, so per-device settings are cached while
@@ -71,27 +69,14 @@ cached_settings (VigilHost *host, VhGeneralCache *cache, const char *device_id,
   return settings;
 }
 
-/* (transfer full) the id of the device standing for this machine, or NULL. */
+/* (transfer full) the id of the device standing for this machine, or NULL.
+ * It is recorded in the inventory, never taken from the environment: an
+ * environment variable naming another device would redirect protection
+ * to a device without it. */
 static char *
 local_device (VigilHost *host, GError **error)
 {
-  const char *named = g_getenv ("VIGIL_LOCAL_DEVICE");
-  g_autoptr (GPtrArray) ids = NULL;
-
-  if (named && *named)
-    return g_strdup (named);
-  ids = vh_inventory_group_devices (host, "root", error);
-  if (ids == NULL)
-    return NULL;
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr (JsonObject) device = vh_inventory_device (host, ids->pdata[i], NULL);
-      JsonNode *root = device ? json_object_get_member (device, "root") : NULL;
-
-      if (device && (root == NULL || JSON_NODE_HOLDS_NULL (root)))
-        return g_strdup (ids->pdata[i]);
-    }
-  return NULL;
+  return vh_inventory_machine (host, error);
 }
 
 static JsonObject *

@@ -145,7 +145,13 @@ test_unprotected_action_allowed (Fx *f, gconstpointer data)
   g_free (text);
   text = json_to_string (doc, FALSE);
   g_assert_true (g_file_set_contents (policy, text, -1, NULL));
-  vt_cli_ok (f->state, "policy", "apply", policy, NULL);
+  /* Narrowing the protected actions weakens protection: it takes the
+   * password, and only the right one. */
+  vt_cli_run (&r, f->state, "wrong", NULL, "policy", "apply", policy, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "would narrow the protected actions"));
+  vt_cli_run (&r, f->state, PASSWORD, NULL, "policy", "apply", policy, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   vt_cli_run (&r, f->state, "wrong", NULL, "password", "check", "plugins.disable", NULL);
   g_assert_cmpint (r.status, ==, 0);
 }
@@ -286,7 +292,13 @@ test_hash_cost_floor (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations", "5000", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_cmpstr (r.out, ==, "");
-  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 or more"));
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
+  /* And a ceiling: a count that would make every check spin for hours. */
+  vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations",
+              "2000000000", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
 }
 
 /* ------------------------------------------------------------------ */

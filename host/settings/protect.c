@@ -140,7 +140,7 @@ vh_protected_action_list (VigilHost *host)
 static gboolean
 action_protected (JsonObject *protection, const char *action)
 {
-  JsonArray *actions = vh_json_array (protection, "actions");
+  JsonArray *actions = vigil_json_get_array (protection, "actions");
 
   if (actions == NULL)
     return TRUE;
@@ -180,9 +180,9 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
                    action, local->message);
       return FALSE;
     }
-  protection = vh_json_object (settings, "password_protection");
-  hash = vh_json_string (protection, "password_hash");
-  if (!vh_json_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
+  protection = vigil_json_get_object (settings, "password_protection");
+  hash = vigil_json_get_string (protection, "password_hash");
+  if (!vigil_json_get_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
     return TRUE;
   if (hash == NULL || *hash == '\0')
     {

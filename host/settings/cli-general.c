@@ -309,10 +309,7 @@ exclusions_import (const char *xml_path, const char *policy_path, GError **error
     return 1;
   if (policy_path == NULL)
     {
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), rules);
-      g_autofree char *text = json_to_string (node, TRUE);
-
-      printf ("%s\n", text);
+      vigil_json_print_object (rules);
       return 0;
     }
   if ((policy = load_policy (policy_path, error)) == NULL)

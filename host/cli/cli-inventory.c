@@ -19,30 +19,14 @@ fail (const char *command, GError *error)
   return 2;
 }
 
-static void
-print_array (JsonArray *array)
-{
-  g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), array);
-
-  cli_print_json (node);
-}
-
 /* With --json, a changed object is printed as it now is. */
-static void
-print_object (JsonObject *o)
-{
-  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-
-  cli_print_json (node);
-}
-
 static void
 print_group_json (VigilHost *host, const char *id)
 {
   g_autoptr (JsonObject) g = vigil_host_group (host, id, NULL);
 
   if (g != NULL)
-    print_object (g);
+    vigil_json_print_object (g);
 }
 
 static void
@@ -51,7 +35,7 @@ print_device_json (VigilHost *host, const char *id)
   g_autoptr (JsonObject) d = vigil_host_device (host, id, NULL);
 
   if (d != NULL)
-    print_object (d);
+    vigil_json_print_object (d);
 }
 
 static void
@@ -60,7 +44,7 @@ print_removed_json (const char *id)
   g_autoptr (JsonObject) o = json_object_new ();
 
   json_object_set_string_member (o, "removed", id);
-  print_object (o);
+  vigil_json_print_object (o);
 }
 
 /* ---- groups ---------------------------------------------------------- */
@@ -104,7 +88,7 @@ group_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return fail ("group", error);
   if (globals->json)
     {
-      print_array (groups);
+      vigil_json_print_array (groups);
       return 0;
     }
   for (guint i = 0; i < json_array_get_length (groups); i++)
@@ -239,7 +223,7 @@ device_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     cli_device_add_agent (host, json_array_get_object_element (devices, i));
   if (globals->json)
     {
-      print_array (devices);
+      vigil_json_print_array (devices);
       return 0;
     }
   printf ("%-20s %-20s %-24s %-4s %-17s %s\n", "ID", "NAME", "GROUP", "AWAY", "AGENT", "ROOT");
@@ -467,7 +451,7 @@ device_settings (VigilHost *host, const CliGlobals *globals, int argc, char **ar
     }
   cli_print_problems (problems, argv[2]);
   if (globals->json)
-    print_object (local);
+    vigil_json_print_object (local);
   else
     {
       printf ("set the local settings of device '%s'\n", argv[1]);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers every `vigil` command shares: printing JSON, printing errors in
+ * Helpers every `vigil` command shares: printing errors in
  * the one format the CLI uses ("vigil <cmd>: <what> (<where>)"), and
  * reading a JSON object from a file or stdin defensively. Input files are
  * admin- or attacker-supplied (policies, event payloads), so reading is
@@ -18,20 +18,6 @@
 
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)
 #define MAX_DEPTH 512
-
-void
-cli_print_json (JsonNode *node)
-{
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
-}
 
 void
 cli_error (const char *command, const char *format, ...)

@@ -11,6 +11,8 @@
 
 #include "vigil-host.h"
 
+#include <vigil/util/json.h>
+
 G_BEGIN_DECLS
 
 /* Global options shared by every command. */
@@ -40,9 +42,8 @@ extern const CliCommand cli_serve;     /* cli-serve.c     */
 extern const CliCommand cli_fleet;     /* cli-fleet.c     */
 extern const CliCommand cli_agent;     /* cli-agent.c     */
 
-/* Helpers (cli-util.c). */
-/* Prints @node as pretty JSON on stdout, with a newline. */
-void      cli_print_json   (JsonNode *node);
+/* Helpers (cli-util.c). --json output is printed with the helper library's
+ * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it. */
 /* Parses a JSON object from @path ("-" is stdin), with a size limit and an
  * error naming the file, line and column. Returns: (transfer full). */
 JsonObject *cli_read_json_object (const char *path, GError **error);

@@ -65,7 +65,7 @@ save_policy (const char *path, JsonObject *policy, GError **error)
 static JsonObject *
 ensure_object (JsonObject *parent, const char *key)
 {
-  JsonObject *child = vh_json_object (parent, key);
+  JsonObject *child = vigil_json_get_object (parent, key);
 
   if (child == NULL)
     {
@@ -81,7 +81,7 @@ static JsonObject *
 policy_group_values (JsonObject *policy, const char *group_id)
 {
   JsonObject *general = ensure_object (ensure_object (policy, "settings"), "general");
-  JsonObject *group = vh_json_object (general, group_id);
+  JsonObject *group = vigil_json_get_object (general, group_id);
 
   if (!json_object_has_member (general, "schema_version"))
     json_object_set_int_member (general, "schema_version", 1);
@@ -115,8 +115,8 @@ weak_names (VigilHost *host, char **accounts, char **devices)
       g_autoptr (JsonObject) device = vh_inventory_device (host, ids->pdata[i], NULL);
 
       g_strv_builder_add (b, ids->pdata[i]);
-      if (device && vh_json_string (device, "name"))
-        g_strv_builder_add (b, vh_json_string (device, "name"));
+      if (device && vigil_json_get_string (device, "name"))
+        g_strv_builder_add (b, vigil_json_get_string (device, "name"));
     }
   return g_strv_builder_end (b);
 }
@@ -310,10 +310,7 @@ exclusions_import (const char *xml_path, const char *policy_path, GError **error
     return 1;
   if (policy_path == NULL)
     {
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), rules);
-      g_autofree char *text = json_to_string (node, TRUE);
-
-      printf ("%s\n", text);
+      vigil_json_print_object (rules);
       return 0;
     }
   if ((policy = load_policy (policy_path, error)) == NULL)
@@ -342,14 +339,14 @@ exclusions_export (VigilHost *host, const char *xml_path, const char *policy_pat
     {
       if ((source = load_policy (policy_path, error)) == NULL)
         return 2;
-      group = vh_json_object (vh_json_object (vh_json_object (vh_json_object (
+      group = vigil_json_get_object (vigil_json_get_object (vigil_json_get_object (vigil_json_get_object (
                 source, "settings"), "general"), "telemetry_exclusions"), "values");
     }
   else
     {
       if ((source = vh_general_settings (host, device_id, error)) == NULL)
         return 2;
-      group = vh_json_object (source, "telemetry_exclusions");
+      group = vigil_json_get_object (source, "telemetry_exclusions");
     }
   if (group == NULL)
     {

@@ -2,8 +2,8 @@
 /*
  * The pure parts of the settings layer (host/settings/): password hashing
  * and strength, proxy selection, exclusion rules and their XML form. They
- * take plain values and JSON and need nothing of the host but the base
- * layer's JSON helpers, so their tests link them with the base library
+ * take plain values and JSON and need nothing of the host but the helper
+ * library's JSON getters, so their tests link them with the base library
  * only; the glue that reads the host's effective settings lives in
  * general-settings.c (general.h).
  */

@@ -124,7 +124,7 @@ vh_general_resolve_proxy (VigilHost *host, const char *device_id,
   g_mutex_lock (&cache->lock);
   settings = cached_settings (host, cache, device_id, error);
   if (settings)
-    proxy = vh_proxy_select (vh_json_object (settings, "proxy"), url, g_getenv, error);
+    proxy = vh_proxy_select (vigil_json_get_object (settings, "proxy"), url, g_getenv, error);
   g_mutex_unlock (&cache->lock);
   return proxy;
 }
@@ -145,7 +145,7 @@ vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
   g_mutex_lock (&cache->lock);
   settings = cached_settings (host, cache, event->device_id, &error);
   if (settings)
-    excluded = vh_exclusions_match (vh_json_object (settings, "telemetry_exclusions"),
+    excluded = vh_exclusions_match (vigil_json_get_object (settings, "telemetry_exclusions"),
                                     event->type, event->payload);
   g_mutex_unlock (&cache->lock);
   if (settings == NULL)
@@ -178,11 +178,11 @@ vh_logger_reload (VigilHost *host)
       vh_logger_set_trace (host, NULL, 0, 0, NULL);
       return;
     }
-  diag = vh_json_object (settings, "failure_diagnosis");
-  if (vh_json_bool (diag, "enabled", FALSE))
-    folder = vh_json_string (diag, "folder");
-  vh_json_int (diag, "max_file_size_mb", &size_mb);
-  vh_json_int (diag, "max_files", &files);
+  diag = vigil_json_get_object (settings, "failure_diagnosis");
+  if (vigil_json_get_bool (diag, "enabled", FALSE))
+    folder = vigil_json_get_string (diag, "folder");
+  vigil_json_get_int (diag, "max_file_size_mb", &size_mb);
+  vigil_json_get_int (diag, "max_files", &files);
   if (!vh_logger_set_trace (host, folder, (guint64) CLAMP (size_mb, 1, 4096) * 1024 * 1024,
                             CLAMP (files, 1, 100), &error))
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);

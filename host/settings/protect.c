@@ -144,7 +144,7 @@ vh_protected_action_list (VigilHost *host)
 static gboolean
 action_protected (JsonObject *protection, const char *action)
 {
-  JsonArray *actions = vh_json_array (protection, "actions");
+  JsonArray *actions = vigil_json_get_array (protection, "actions");
 
   if (actions == NULL)
     return TRUE;
@@ -239,9 +239,9 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
                    action, local->message);
       return FALSE;
     }
-  protection = vh_json_object (settings, "password_protection");
-  hash = vh_json_string (protection, "password_hash");
-  if (!vh_json_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
+  protection = vigil_json_get_object (settings, "password_protection");
+  hash = vigil_json_get_string (protection, "password_hash");
+  if (!vigil_json_get_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
     return TRUE;
   if (hash == NULL || *hash == '\0')
     {
@@ -308,12 +308,12 @@ protection_snapshot (VigilHost *host, GError **error)
     return NULL;
   p = g_new0 (VhProtection, 1);
   p->device = g_steal_pointer (&device);
-  protection = vh_json_object (settings, "password_protection");
-  hash = vh_json_string (protection, "password_hash");
-  if (!vh_json_bool (protection, "enabled", FALSE) || hash == NULL || *hash == '\0')
+  protection = vigil_json_get_object (settings, "password_protection");
+  hash = vigil_json_get_string (protection, "password_hash");
+  if (!vigil_json_get_bool (protection, "enabled", FALSE) || hash == NULL || *hash == '\0')
     return p;
   p->hash = g_strdup (hash);
-  actions = vh_json_array (protection, "actions");
+  actions = vigil_json_get_array (protection, "actions");
   if (actions != NULL)
     {
       g_autoptr (GStrvBuilder) b = g_strv_builder_new ();

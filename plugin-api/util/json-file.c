@@ -22,6 +22,9 @@ vigil_json_print (JsonNode *node)
   g_autofree char *text = json_to_string (node, TRUE);
 
   printf ("%s\n", text);
+  /* Out whole now, before whatever the command does next (a long wait,
+   * messages on stderr): a script reading the pipe gets the document. */
+  fflush (stdout);
 }
 
 void

@@ -91,10 +91,10 @@ protect_with_password (Fx *f)
 static void
 test_wrong_password_refused (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_auto (VtCli) wrong = { 0 };
   g_auto (VtCli) right = { 0 };
 
+  g_free (protect_with_password (f));
   vt_cli_run (&wrong, f->state, "not-the-password", NULL, "password", "check", "task.delete", NULL);
   g_assert_cmpint (wrong.status, ==, 1);
   g_assert_nonnull (strstr (wrong.err, "wrong password: 'task.delete' is password-protected"));
@@ -105,9 +105,9 @@ test_wrong_password_refused (Fx *f, gconstpointer data)
 static void
 test_no_terminal_refused (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_auto (VtCli) r = { 0 };
 
+  g_free (protect_with_password (f));
   /* Neither VIGIL_PASSWORD_FD nor a terminal: refused, not waved through. */
   vt_cli_run (&r, f->state, NULL, NULL, "password", "check", "task.delete", NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -159,7 +159,6 @@ test_unprotected_action_allowed (Fx *f, gconstpointer data)
 static void
 test_task_delete_protected (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_autofree char *params = write_file (f, "params.json",
     "{\"sha256\":[\"a0000000000000000000000000000000000000000000000000000000000000aa\"]}");
   g_auto (VtCli) created = { 0 };
@@ -168,6 +167,7 @@ test_task_delete_protected (Fx *f, gconstpointer data)
   g_auto (VtCli) right = { 0 };
   g_autofree char *id = NULL;
 
+  g_free (protect_with_password (f));
   vt_cli_run (&created, f->state, NULL, NULL, "task", "create", "--type", "ksn.lookup",
               "--device", "here", "--params", params, "--schedule", "{\"kind\":\"manual\"}",
               "--json", NULL);
@@ -188,7 +188,6 @@ test_task_delete_protected (Fx *f, gconstpointer data)
 static void
 test_plugins_disable_protected (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_autofree char *conf = g_build_filename (f->state, "vigil.conf", NULL);
   g_auto (VtCli) wrong = { 0 };
   g_auto (VtCli) still = { 0 };
@@ -196,6 +195,7 @@ test_plugins_disable_protected (Fx *f, gconstpointer data)
   g_auto (VtCli) after = { 0 };
   g_autofree char *text = NULL;
 
+  g_free (protect_with_password (f));
   vt_cli_run (&wrong, f->state, "bad guess", NULL, "plugins", "disable", "ksn", NULL);
   g_assert_cmpint (wrong.status, !=, 0);
   g_assert_nonnull (strstr (wrong.err, "wrong password"));

@@ -75,8 +75,9 @@ JsonArray *vigil_json_get_array (JsonObject *o, const char *key);
  * vigil_json_print:
  * @node: the node to print
  *
- * Prints @node pretty on stdout followed by a newline: a command's --json
- * output.
+ * Prints @node pretty (two-space indent) on stdout followed by a newline,
+ * and flushes stdout: a command's --json output. The `vigil` CLI prints
+ * its own --json output with it too.
  */
 void vigil_json_print (JsonNode *node);
 

@@ -66,6 +66,7 @@ vh_tasks_init (VigilHost *host, GError **error)
   tasks = g_new0 (VhTasks, 1);
   tasks->tz = g_time_zone_new_local ();
   g_mutex_init (&tasks->lock);
+  g_mutex_init (&tasks->finish_lock);
   g_cond_init (&tasks->cond);
   tasks->active = g_ptr_array_new ();
   vh_context (host)->tasks = tasks;
@@ -82,6 +83,7 @@ vh_tasks_free (VigilHost *host)
   vh_runner_shutdown (host);
   g_ptr_array_unref (tasks->active);
   g_mutex_clear (&tasks->lock);
+  g_mutex_clear (&tasks->finish_lock);
   g_cond_clear (&tasks->cond);
   g_time_zone_unref (tasks->tz);
   g_free (tasks);

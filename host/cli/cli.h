@@ -41,12 +41,13 @@ extern const CliCommand cli_serve;     /* cli-serve.c     */
 /* Helpers (cli-util.c). */
 /* Prints @node as pretty JSON on stdout, with a newline. */
 void      cli_print_json   (JsonNode *node);
-/* Parses a JSON object from @path ("-" is stdin), with a size limit and an
- * error naming the file, line and column. Returns: (transfer full). */
+/* Parses a JSON object from @path ("-" is stdin) with the strict reader
+ * (<vigil/util/json.h>), with a size limit and an error naming the file,
+ * line, column and JSON path. Returns: (transfer full). */
 JsonObject *cli_read_json_object (const char *path, GError **error);
 /* Like cli_read_json_object, with an explicit size limit in bytes
- * (cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
- * refused too, with its line and column. */
+ * (cli_read_json_object uses 16 MiB). Nesting deeper than
+ * VIGIL_JSON_MAX_DEPTH levels is refused too, with its line and column. */
 JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
                                        GError **error);
 /* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command

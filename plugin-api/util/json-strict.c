@@ -33,6 +33,7 @@ typedef struct
   Frame frames[VIGIL_JSON_MAX_DEPTH + 1];
   guint depth;          /* frames in use */
   GArray *big;          /* offsets and lengths of integers kept as strings */
+  const char *keep_under; /* the JSON path under which they are kept */
   GError **error;
   const char *where;
 } Scanner;
@@ -254,6 +255,23 @@ is_delimiter (Scanner *s, gsize at)
   return at >= s->len || strchr (" \t\r\n,]}:", s->data[at]) != NULL;
 }
 
+/* Whether an integer beyond 64 bits at the current path is kept. */
+static gboolean
+keep_here (Scanner *s)
+{
+  g_autofree char *path = NULL;
+  gsize n;
+
+  if (!(s->flags & VIGIL_JSON_KEEP_BIG_INTEGERS))
+    return FALSE;
+  if (s->keep_under == NULL)
+    return TRUE;
+  path = render_path (s);
+  n = strlen (s->keep_under);
+  return strncmp (path, s->keep_under, n) == 0
+         && (path[n] == '\0' || path[n] == '.' || path[n] == '[');
+}
+
 /* A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static gboolean
 scan_number (Scanner *s)
@@ -302,7 +320,7 @@ scan_number (Scanner *s)
       (void) g_ascii_strtoll (token, NULL, 10);
       if (errno == ERANGE)
         {
-          if (!(s->flags & VIGIL_JSON_KEEP_BIG_INTEGERS))
+          if (!keep_here (s))
             return fail_at (s, start, JSON_PARSER_ERROR_INVALID_DATA,
                             "integer %.40s%s is outside the 64-bit range (-2^63 to 2^63-1)",
                             token, strlen (token) > 40 ? "..." : "");
@@ -522,6 +540,13 @@ JsonNode *
 vigil_json_parse (const char *data, gssize length, VigilJsonFlags flags,
                   const char *where, GError **error)
 {
+  return vigil_json_parse_full (data, length, flags, NULL, where, error);
+}
+
+JsonNode *
+vigil_json_parse_full (const char *data, gssize length, VigilJsonFlags flags,
+                       const char *keep_under, const char *where, GError **error)
+{
   g_autofree Scanner *s = g_new0 (Scanner, 1);
   g_autoptr (GArray) big = g_array_new (FALSE, FALSE, sizeof (gsize));
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
@@ -540,6 +565,7 @@ vigil_json_parse (const char *data, gssize length, VigilJsonFlags flags,
   s->where = where;
   s->error = error;
   s->big = big;
+  s->keep_under = keep_under;
   if (!scan_document (s))
     return NULL;
 

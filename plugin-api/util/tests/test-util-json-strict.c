@@ -158,6 +158,31 @@ test_big_integers_kept_as_written (void)
   g_assert_cmpint (json_array_get_int_element (vigil_json_get_array (o, "a"), 0), ==, 1);
 }
 
+/* In an envelope, big integers are kept in the payload only: elsewhere a
+ * number where a field wants a string must not become one. */
+static void
+test_big_integers_kept_under_a_path (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) ok = vigil_json_parse_full ("{\"device\":\"d\",\"payload\":{\"n\":[18446744073709551616]}}",
+                                                   -1, VIGIL_JSON_KEEP_BIG_INTEGERS, "$.payload", NULL, &error);
+  g_autoptr (JsonNode) bad = NULL;
+  g_autoptr (JsonNode) near = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ok);
+  bad = vigil_json_parse_full ("{\"device\":18446744073709551616,\"payload\":{}}", -1,
+                               VIGIL_JSON_KEEP_BIG_INTEGERS, "$.payload", NULL, &error);
+  g_assert_null (bad);
+  g_assert_cmpstr (error->message, ==, "line 1, column 11: integer 18446744073709551616 is outside "
+                   "the 64-bit range (-2^63 to 2^63-1) (at $.device)");
+  g_clear_error (&error);
+  near = vigil_json_parse_full ("{\"payloads\":18446744073709551616}", -1,
+                                VIGIL_JSON_KEEP_BIG_INTEGERS, "$.payload", NULL, &error);
+  g_assert_null (near);
+  g_assert_nonnull (error);
+}
+
 /* A string value may be a secret (a password in a settings file): it is
  * never quoted in an error, even when the error is inside it. */
 static void
@@ -231,6 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/json-strict/accepted-as-json-glib-reads", test_accepted);
   g_test_add_func ("/util/json-strict/int64-limits-exact", test_int64_limits_exact);
   g_test_add_func ("/util/json-strict/big-integers-kept-as-written", test_big_integers_kept_as_written);
+  g_test_add_func ("/util/json-strict/big-integers-kept-under-a-path", test_big_integers_kept_under_a_path);
   g_test_add_func ("/util/json-strict/values-never-echoed", test_values_never_echoed);
   g_test_add_func ("/util/json-strict/depth-bounded", test_depth_bounded);
   g_test_add_func ("/util/json-strict/where-and-path", test_where_and_path);

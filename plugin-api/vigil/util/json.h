@@ -149,6 +149,25 @@ JsonNode *vigil_json_parse (const char *data, gssize length, VigilJsonFlags flag
                             const char *where, GError **error);
 
 /**
+ * vigil_json_parse_full:
+ * @data: the document
+ * @length: its length in bytes, or -1 when @data is NUL-terminated
+ * @flags: #VigilJsonFlags
+ * @keep_under: (nullable): with %VIGIL_JSON_KEEP_BIG_INTEGERS, the JSON
+ *   path under which big integers are kept ("$.payload"); elsewhere they
+ *   are refused. %NULL keeps them everywhere.
+ * @where: (nullable): the document's name for errors
+ * @error: return location for a #GError (JSON_PARSER_ERROR)
+ *
+ * vigil_json_parse() for a document where only one part is data to keep
+ * as written (an event envelope: its payload), the rest being fields.
+ *
+ * Returns: (transfer full) (nullable): the root node, or %NULL with @error set.
+ */
+JsonNode *vigil_json_parse_full (const char *data, gssize length, VigilJsonFlags flags,
+                                 const char *keep_under, const char *where, GError **error);
+
+/**
  * vigil_json_parse_object:
  * @data: the document
  * @length: its length in bytes, or -1 when @data is NUL-terminated

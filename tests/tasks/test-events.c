@@ -9,6 +9,8 @@
 #include "tasks/tasks-private.h"
 #include "host-private.h"
 
+#include <math.h>
+
 static char *
 emit (Fixture *f, const char *type, const char *device)
 {
@@ -186,6 +188,27 @@ test_big_integers_in_payload_kept_as_written (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (listed, "n"), ==, 7);
 }
 
+/* A payload json-glib would write as text no reader accepts (NaN as
+ * nan.0, invalid UTF-8 raw) is refused when emitted, not stored to read
+ * back as an empty payload. */
+static void
+test_unreadable_payload_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (JsonObject) nan_payload = json_object_new ();
+  g_autoptr (JsonObject) utf8_payload = json_object_new ();
+
+  json_object_set_double_member (nan_payload, "score", NAN);
+  json_object_set_string_member (utf8_payload, "path", "/tmp/\xff");
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, nan_payload, &e1));
+  g_assert_error (e1, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (e1->message, "would not read back as JSON"));
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, utf8_payload, &e2));
+  g_assert_nonnull (strstr (e2->message, "not valid UTF-8 (at $.path)"));
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 0);
+}
+
 static void
 test_dispatched_once (Fixture *f, gconstpointer data)
 {
@@ -339,6 +362,7 @@ main (int argc, char **argv)
   ADD ("/events/malformed-refused", test_malformed_refused);
   ADD ("/events/payload-size-limited", test_payload_size_limited);
   ADD ("/events/misread-json-refused", test_misread_json_refused);
+  ADD ("/events/unreadable-payload-refused", test_unreadable_payload_refused);
   ADD ("/events/big-integers-in-payload-kept-as-written", test_big_integers_in_payload_kept_as_written);
   ADD ("/events/dispatched-once", test_dispatched_once);
   ADD ("/events/dispatched-once-by-two-hosts", test_dispatched_once_by_two_hosts);

@@ -3,7 +3,7 @@
  * Fuzz target for the strict JSON reader (plugin-api/util/json-strict.c):
  * any bytes either are refused with an error, or give a tree that json-glib
  * prints as text the strict reader accepts again and reads to the same
- * tree; the check alone and the parse always agree, and keeping big
+ * tree (except json-glib's known misprinting of some doubles, below); the check alone and the parse always agree, and keeping big
  * integers never refuses what the strict mode accepts.
  */
 #include <stdint.h>
@@ -12,6 +12,19 @@
 #include "vigil/util/json.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+/* json-glib (1.6) writes a double such as 1e17 as "1e+17.0", which no
+ * JSON reader accepts, json-glib's own included: a known generator bug,
+ * not the reader's. The store and event emit refuse such documents. */
+static gboolean
+glib_wrote_bad_exponent (const char *text)
+{
+  static GRegex *re;
+
+  if (g_once_init_enter (&re))
+    g_once_init_leave (&re, g_regex_new ("[eE][-+]?[0-9]+\\.0", G_REGEX_OPTIMIZE, 0, NULL));
+  return g_regex_match (re, text, 0, NULL);
+}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -36,6 +49,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_assert (kept != NULL);
   printed = json_to_string (root, FALSE);
   again = vigil_json_parse (printed, -1, VIGIL_JSON_STRICT, NULL, NULL);
+  if (again == NULL && glib_wrote_bad_exponent (printed))
+    return 0;
   g_assert (again != NULL);
   reprinted = json_to_string (again, FALSE);
   g_assert (strcmp (printed, reprinted) == 0);

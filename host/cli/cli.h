@@ -44,12 +44,13 @@ extern const CliCommand cli_agent;     /* cli-agent.c     */
 
 /* Helpers (cli-util.c). --json output is printed with the helper library's
  * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it. */
-/* Parses a JSON object from @path ("-" is stdin), with a size limit and an
- * error naming the file, line and column. Returns: (transfer full). */
+/* Parses a JSON object from @path ("-" is stdin) with the strict reader
+ * (<vigil/util/json.h>), with a size limit and an error naming the file,
+ * line, column and JSON path. Returns: (transfer full). */
 JsonObject *cli_read_json_object (const char *path, GError **error);
 /* Like cli_read_json_object, with an explicit size limit in bytes
- * (cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
- * refused too, with its line and column. */
+ * (cli_read_json_object uses 16 MiB). Nesting deeper than
+ * VIGIL_JSON_MAX_DEPTH levels is refused too, with its line and column. */
 JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
                                        GError **error);
 /* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command

@@ -13,6 +13,8 @@
  */
 #include "general.h"
 
+#include "vigil/util/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -22,33 +24,22 @@
 /* Policy files                                                        */
 /* ------------------------------------------------------------------ */
 
+/* A policy file is read like any document from outside: a regular file
+ * only, bounded, through the strict reader. */
 static JsonObject *
 load_policy (const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  gsize len = 0;
+  g_autoptr (JsonNode) root = vigil_json_read_file (path, POLICY_MAX, error);
 
-  if (!g_file_get_contents (path, &data, &len, error))
+  if (root == NULL)
     return NULL;
-  if (len > POLICY_MAX)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: larger than %d bytes", path, POLICY_MAX);
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, data, len, error))
-    {
-      g_prefix_error (error, "%s: ", path);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: not a JSON object", path);
       return NULL;
     }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return json_object_ref (json_node_get_object (root));
 }
 
 static gboolean

@@ -118,9 +118,17 @@ validate_proxy (JsonObject *proxy, VigilReport *report)
   if (g_strcmp0 (mode, "manual") == 0 && (address == NULL || *address == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
                                "required when proxy.mode is manual");
-  if (address && (strchr (address, '/') || strchr (address, '@') || strchr (address, ' ')))
+  /* The value is never quoted: what does not belong in an address is
+   * usually credentials typed into it (user:password@host). */
+  if (address && strchr (address, '@'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
-                               "'%s' is not a host name or IP address", address);
+                               "is not a host name or IP address: it contains '@' (credentials "
+                               "go in proxy.user and proxy.password, never in the address)");
+  else if (address && (strchr (address, '/') || strchr (address, ' ')))
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+                               "is not a host name or IP address: it contains '%c' (give the "
+                               "host alone, without a scheme, a path or spaces)",
+                               strchr (address, '/') ? '/' : ' ');
   if (password && *password && (user == NULL || *user == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.user",
                                "a proxy password is set without a user name");

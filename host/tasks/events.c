@@ -14,6 +14,8 @@
  */
 #include "tasks/tasks-private.h"
 
+#include "vigil/util/json.h"
+
 #define DISPATCH_BATCH 256
 
 struct _VhEvents {
@@ -143,6 +145,18 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
                    "event %s: the payload is larger than %d bytes", type, VH_EVENT_MAX_PAYLOAD);
       return NULL;
     }
+  /* json-glib writes a NaN as nan.0 and invalid UTF-8 raw: such a payload
+   * would read back as nothing. Refused here, where the emitter hears it. */
+  {
+    g_autoptr (GError) local = NULL;
+    if (!vigil_json_check (text, strlen (text), VIGIL_JSON_STRICT, NULL, &local))
+      {
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                     "event %s: the payload would not read back as JSON: %s", type,
+                     local->message);
+        return NULL;
+      }
+  }
   id = g_uuid_string_random ();
   if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
                      device_id, payload_version, text, error))

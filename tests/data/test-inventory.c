@@ -8,6 +8,8 @@
  */
 #include "data-test.h"
 
+#include <math.h>
+
 static void
 test_root_always_present (HostFixture *fx, gconstpointer data)
 {
@@ -140,6 +142,31 @@ test_device_move_and_remove (HostFixture *fx, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
 }
 
+/* A plugin's document is trusted no more than any input (issue #14): one
+ * that would not read back (json-glib writes NaN as "nan.0", invalid UTF-8
+ * raw) is refused when stored, not lost when read. */
+static void
+test_docs_unreadable_refused (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (JsonObject) nan_doc = json_object_new ();
+  g_autoptr (JsonObject) utf8_doc = json_object_new ();
+  g_autoptr (JsonNode) n1 = NULL;
+  g_autoptr (JsonNode) n2 = NULL;
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+
+  json_object_set_double_member (nan_doc, "score", NAN);
+  json_object_set_string_member (utf8_doc, "name", "bad \xff byte");
+  n1 = json_node_init_object (json_node_alloc (), nan_doc);
+  n2 = json_node_init_object (json_node_alloc (), utf8_doc);
+  g_assert_false (vh_docs_put (fx->host, "kata", "items", "nan", n1, &e1));
+  g_assert_error (e1, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (e1->message, "kata/items/nan would not read back as JSON"));
+  g_assert_false (vh_docs_put (fx->host, "kata", "items", "utf8", n2, &e2));
+  g_assert_nonnull (strstr (e2->message, "not valid UTF-8 (at $.name)"));
+  g_assert_null (vh_docs_get (fx->host, "kata", "items", "nan", NULL));
+}
+
 static void
 test_docs_namespaced (HostFixture *fx, gconstpointer data)
 {
@@ -258,6 +285,7 @@ main (int argc, char **argv)
   ADD ("/inventory/machine-recorded", test_machine_recorded);
   ADD ("/inventory/machine-migrated-from-old-store", test_machine_migrated_from_old_store);
   ADD ("/docs/namespaced", test_docs_namespaced);
+  ADD ("/docs/unreadable-refused", test_docs_unreadable_refused);
 #undef ADD
   return g_test_run ();
 }

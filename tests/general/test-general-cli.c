@@ -336,6 +336,10 @@ static const Rule rules[] = {
     "general.proxy.address", "required when proxy.mode is manual" },
   { "\"proxy\":{\"values\":{\"address\":\"user@proxy\"}}",
     "general.proxy.address", "is not a host name" },
+  { "\"proxy\":{\"values\":{\"address\":\"http://proxy.example/\"}}",
+    "general.proxy.address", "it contains '/' (give the host alone" },
+  { "\"failure_diagnosis\":{\"values\":{\"folder\":\"/var/log/vigil/../../../etc\"}}",
+    "general.failure_diagnosis.folder", "contains '..'" },
   { "\"proxy\":{\"values\":{\"password\":\"x\"}}",
     "general.proxy.user", "a proxy password is set without a user name" },
   { "\"proxy\":{\"values\":{\"port\":0}}", "general.proxy.port", "out of range" },
@@ -383,6 +387,32 @@ test_validation_rules (Fx *f, gconstpointer data)
         g_error ("rule %zu: expected exit 1 and '%s...%s', got %d:\n%s%s", i, expected,
                  rules[i].message, r.status, r.out, r.err);
     }
+}
+
+/* Credentials typed into proxy.address (issue #14) are refused without
+ * being echoed: neither the text nor the JSON output of `policy validate`
+ * holds them. */
+static void
+test_proxy_address_credentials_not_echoed (Fx *f, gconstpointer data)
+{
+  g_autofree char *policy = write_file (f, "creds.json",
+    "{\"name\":\"C\",\"group\":\"root\",\"status\":\"active\",\"settings\":{\"general\":"
+    "{\"schema_version\":1,\"proxy\":{\"values\":{\"mode\":\"manual\","
+    "\"address\":\"alice:" PROXY_SECRET "@proxy.example\"}}}}}");
+  g_auto (VtCli) r = { 0 };
+  g_auto (VtCli) j = { 0 };
+
+  vt_cli_run (&r, f->state, NULL, NULL, "policy", "validate", policy, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "general.proxy.address: is not a host name or IP address: "
+                            "it contains '@'"));
+  g_assert_null (strstr (r.out, PROXY_SECRET));
+  g_assert_null (strstr (r.err, PROXY_SECRET));
+  vt_cli_run (&j, f->state, NULL, NULL, "--json", "policy", "validate", policy, NULL);
+  g_assert_cmpint (j.status, ==, 1);
+  g_assert_nonnull (strstr (j.out, "general.proxy.address"));
+  g_assert_null (strstr (j.out, PROXY_SECRET));
+  g_assert_null (strstr (j.err, PROXY_SECRET));
 }
 
 /* ------------------------------------------------------------------ */
@@ -441,6 +471,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)
+  ADD ("/general/cli/proxy-address-credentials-not-echoed", test_proxy_address_credentials_not_echoed);
   ADD ("/general/cli/wrong-password-refused", test_wrong_password_refused);
   ADD ("/general/cli/no-terminal-refused", test_no_terminal_refused);
   ADD ("/general/cli/no-password-no-prompt", test_no_password_no_prompt);

@@ -5,7 +5,7 @@
  * which includes the one below it. Nothing here is installed or visible
  * to plugins. A file of a lower layer includes its own layer's header,
  * never this one (docs/architecture.md):
- *   host/base/base.h           store, document store, reports, JSON, logger,
+ *   host/base/base.h           store, document store, reports, logger,
  *                              trace files, the host clock and context
  *   host/registry/registry.h   plugin handle, loader, config, validation,
  *                              normalizing, schema checks, the registry

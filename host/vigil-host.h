@@ -372,7 +372,9 @@ gboolean     vigil_host_add_group        (VigilHost   *host,
  * @host: the host
  * @id: the group to move (not "root")
  * @parent: its new parent; a move that would make a cycle is refused
- * @error: the reason when refused
+ * @error: the reason when refused; VIGIL_HOST_ERROR_PROTECTED when the move
+ *   would weaken this machine's password protection and the current
+ *   password is not given (see vigil_host_add_device)
  * Returns: TRUE when moved. Since: 1.1
  */
 gboolean     vigil_host_move_group       (VigilHost   *host,
@@ -422,6 +424,14 @@ JsonObject  *vigil_host_group            (VigilHost   *host,
  * @root: (nullable) an absolute folder standing for the device's file
  *   system (labs, tests); NULL means "/"
  * @error: INVALID, NOT_FOUND (group)
+ *
+ * The device is never made this machine by being added (see
+ * vigil_host_set_machine_device; the `vigil device add` command does that
+ * for the first device without a root folder of a host that has none).
+ * Like every inventory change, the change is refused with
+ * VIGIL_HOST_ERROR_PROTECTED when it would weaken this machine's password
+ * protection and the current password is not given (asked on the
+ * terminal or read from the fd named by env VIGIL_PASSWORD_FD).
  * Returns: TRUE when added. Since: 1.1
  */
 gboolean     vigil_host_add_device       (VigilHost   *host,
@@ -436,7 +446,7 @@ gboolean     vigil_host_add_device       (VigilHost   *host,
  * @host: the host
  * @id: a device
  * @group: its new group
- * @error: NOT_FOUND
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (see vigil_host_add_device)
  * Returns: TRUE when moved. Since: 1.1
  */
 gboolean     vigil_host_move_device      (VigilHost   *host,
@@ -448,14 +458,41 @@ gboolean     vigil_host_move_device      (VigilHost   *host,
  * vigil_host_remove_device:
  * @host: the host
  * @id: a device
- * @error: NOT_FOUND
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (see vigil_host_add_device)
  *
- * Also forgets the device's agent record (vigil_host_device_agent()), so
- * that a device added again under the same id starts without an agent.
+ * Removing this machine's device leaves the machine without one. Also
+ * forgets the device's agent record (vigil_host_device_agent()), so that a
+ * device added again under the same id starts without an agent.
  * Returns: TRUE when removed. Since: 1.1
  */
 gboolean     vigil_host_remove_device    (VigilHost   *host,
                                           const char  *id,
+                                          GError     **error);
+
+/**
+ * vigil_host_set_machine_device:
+ * @host: the host
+ * @id: a device
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (see vigil_host_add_device)
+ *
+ * Records @id as the device that stands for the machine this host runs
+ * on: its effective `general` settings are this machine's password
+ * protection and trace files. Nothing else (no environment variable, no
+ * device id) chooses it.
+ * Returns: TRUE when recorded. Since: 1.1
+ */
+gboolean     vigil_host_set_machine_device (VigilHost   *host,
+                                            const char  *id,
+                                            GError     **error);
+
+/**
+ * vigil_host_machine_device:
+ * @host: the host
+ * @error: a store error
+ * Returns: (transfer full) (nullable) the id of this machine's device, or
+ *   NULL when none is recorded (@error unset). Since: 1.1
+ */
+char        *vigil_host_machine_device   (VigilHost   *host,
                                           GError     **error);
 
 /**
@@ -464,7 +501,7 @@ gboolean     vigil_host_remove_device    (VigilHost   *host,
  * @id: a device
  * @error: NOT_FOUND
  * Returns: (transfer full) {id, name, group, group_path, root (or null),
- *   out_of_office}, or NULL. Since: 1.1
+ *   out_of_office, this_machine}, or NULL. Since: 1.1
  */
 JsonObject  *vigil_host_device           (VigilHost   *host,
                                           const char  *id,
@@ -587,7 +624,7 @@ JsonArray   *vigil_host_device_agents    (VigilHost   *host,
  * @host: the host
  * @id: a device
  * @out_of_office: TRUE when the device left the corporate network
- * @error: NOT_FOUND
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (see vigil_host_add_device)
  * Returns: TRUE when changed. Since: 1.1
  */
 gboolean     vigil_host_set_device_out_of_office (VigilHost   *host,
@@ -604,7 +641,8 @@ gboolean     vigil_host_set_device_out_of_office (VigilHost   *host,
  *   every problem found, warnings included
  * @stored: (out) (optional) (transfer full) the settings as stored (known
  *   keys only)
- * @error: INVALID when @problems has errors (nothing changed), NOT_FOUND
+ * @error: INVALID when @problems has errors (nothing changed), NOT_FOUND,
+ *   VIGIL_HOST_ERROR_PROTECTED (see vigil_host_add_device)
  *
  * Checks @settings against the loaded sections, then replaces the device's
  * local settings. They apply only to settings groups no policy locks.
@@ -655,9 +693,15 @@ JsonObject  *vigil_host_parse_policy     (const char  *data,
  * @made_inactive: (out) (optional) (transfer full) the name of the policy of
  *   the same group and status that this one displaced (it is now
  *   inactive), or NULL
- * @error: INVALID when @problems has errors, or a store error
+ * @error: INVALID when @problems has errors, a store error, or
+ *   VIGIL_HOST_ERROR_PROTECTED
  *
  * Validates @policy and stores it, replacing a policy of the same name.
+ * When the change would weaken this machine's password protection (turn
+ * it off, change the password, narrow the protected actions; also by
+ * making the policy that carries it inactive) it asks the current
+ * password (terminal, or the fd named by env VIGIL_PASSWORD_FD) and is
+ * refused with VIGIL_HOST_ERROR_PROTECTED without it.
  * Returns: TRUE when stored. Since: 1.1
  */
 gboolean     vigil_host_apply_policy     (VigilHost   *host,
@@ -681,7 +725,7 @@ gboolean     vigil_host_import_policy    (VigilHost   *host,
  * vigil_host_remove_policy:
  * @host: the host
  * @name: a stored policy
- * @error: NOT_FOUND
+ * @error: NOT_FOUND, VIGIL_HOST_ERROR_PROTECTED (as vigil_host_apply_policy)
  * Returns: TRUE when removed. Since: 1.1
  */
 gboolean     vigil_host_remove_policy    (VigilHost   *host,

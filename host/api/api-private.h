@@ -26,4 +26,10 @@ struct _VigilHost {
  * documents'. Called by vigil_host_new once the store is open. */
 gboolean  vh_data_init (VigilHost *host, GError **error);
 
+/* For the wrappers of changes the change guard watches (policies, the
+ * inventory): returns @ok; @local (transfer full) goes to @error, a
+ * refusal for want of the password (G_IO_ERROR_PERMISSION_DENIED) as
+ * VIGIL_HOST_ERROR_PROTECTED, the code the public API documents. */
+gboolean  vh_api_guarded (gboolean ok, GError *local, GError **error);
+
 G_END_DECLS

@@ -66,6 +66,8 @@ vigil_host_emit_event (VigilHost *host, const char *source, const char *type,
   char *id;
 
   g_return_val_if_fail (host != NULL, NULL);
+  if (!vh_event_type_refuse_audit (type, error))
+    return NULL;
   /* A malformed device id gets the emitter's own INVALID error below; a
    * well-formed one must name a device of the inventory. */
   if (device_id != NULL && vh_event_device_valid (device_id, NULL))
@@ -111,6 +113,8 @@ vigil_host_emit_event_envelope (VigilHost *host, const char *source, const char 
     }
   envelope = vh_event_envelope_parse (data, length, where, error);
   if (envelope == NULL)
+    return NULL;
+  if (!vh_event_type_refuse_audit (envelope->type, error))
     return NULL;
   if (envelope->device_id != NULL)
     {

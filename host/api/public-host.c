@@ -32,6 +32,21 @@ vigil_host_set_pump_main_context (VigilHost *host, gboolean pump)
 }
 
 gboolean
+vh_api_guarded (gboolean ok, GError *local, GError **error)
+{
+  if (local == NULL)
+    return ok;
+  if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    {
+      g_set_error_literal (error, VIGIL_HOST_ERROR, VIGIL_HOST_ERROR_PROTECTED, local->message);
+      g_error_free (local);
+    }
+  else
+    g_propagate_error (error, local);
+  return ok;
+}
+
+gboolean
 vigil_host_check_protected (VigilHost *host, const char *action, GError **error)
 {
   GError *local = NULL;

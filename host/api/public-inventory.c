@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The public API's inventory: admin groups and devices (add, move, remove,
- * list, show), a device's out-of-office state and its local settings,
- * checked against the loaded sections before they are stored. Thin
- * wrappers over the inventory layer (host/inventory).
+ * list, show), this machine's device, a device's out-of-office state and
+ * its local settings, checked against the loaded sections before they are
+ * stored. Thin wrappers over the inventory layer (host/inventory), which
+ * guards every change against weakening password protection.
  */
 #include "api-private.h"
 #include "host-private.h"
@@ -12,22 +13,34 @@ gboolean
 vigil_host_add_group (VigilHost *host, const char *id, const char *name,
                       const char *parent, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_group_add (host, id, name, parent, error);
+  ok = vh_inventory_group_add (host, id, name, parent, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 gboolean
 vigil_host_move_group (VigilHost *host, const char *id, const char *parent, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_group_move (host, id, parent, error);
+  ok = vh_inventory_group_move (host, id, parent, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 gboolean
 vigil_host_remove_group (VigilHost *host, const char *id, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_group_remove (host, id, error);
+  ok = vh_inventory_group_remove (host, id, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 JsonArray *
@@ -61,25 +74,55 @@ gboolean
 vigil_host_add_device (VigilHost *host, const char *id, const char *name,
                        const char *group, const char *root, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_device_add (host, id, name, group, root, error);
+  ok = vh_inventory_device_add (host, id, name, group, root, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 gboolean
 vigil_host_move_device (VigilHost *host, const char *id, const char *group, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_device_move (host, id, group, error);
+  ok = vh_inventory_device_move (host, id, group, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 gboolean
 vigil_host_remove_device (VigilHost *host, const char *id, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
   /* Its agent's record goes too: a device added again under the same id
    * must not inherit the old enrollment (and its certificate). */
-  return vh_inventory_device_remove (host, id, error) &&
-         vh_device_agent_forget (host, id, error);
+  ok = vh_inventory_device_remove (host, id, &local) &&
+       vh_device_agent_forget (host, id, &local);
+  return vh_api_guarded (ok, local, error);
+}
+
+gboolean
+vigil_host_set_machine_device (VigilHost *host, const char *id, GError **error)
+{
+  GError *local = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (host != NULL, FALSE);
+  ok = vh_inventory_set_machine (host, id, &local);
+  return vh_api_guarded (ok, local, error);
+}
+
+char *
+vigil_host_machine_device (VigilHost *host, GError **error)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+  return vh_inventory_machine (host, error);
 }
 
 JsonObject *
@@ -100,8 +143,12 @@ gboolean
 vigil_host_set_device_out_of_office (VigilHost *host, const char *id,
                                      gboolean out_of_office, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_inventory_device_set_out_of_office (host, id, out_of_office, error);
+  ok = vh_inventory_device_set_out_of_office (host, id, out_of_office, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 gboolean
@@ -110,6 +157,8 @@ vigil_host_set_device_settings (VigilHost *host, const char *id, JsonObject *set
 {
   g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) local = NULL;
+  GError *inner = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (host != NULL, FALSE);
   if (settings == NULL)
@@ -128,7 +177,8 @@ vigil_host_set_device_settings (VigilHost *host, const char *id, JsonObject *set
                    id ? id : "");
       return FALSE;
     }
-  if (!vh_inventory_device_set_local (host, id, local, error))
+  ok = vh_inventory_device_set_local (host, id, local, &inner);
+  if (!vh_api_guarded (ok, inner, error))
     return FALSE;
   if (stored != NULL)
     *stored = g_steal_pointer (&local);

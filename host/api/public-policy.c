@@ -48,7 +48,7 @@ apply (VigilHost *host, JsonObject *policy, gboolean import, JsonArray **problem
       return TRUE;
     }
   if (local != NULL)
-    g_propagate_error (error, g_steal_pointer (&local));
+    vh_api_guarded (FALSE, g_steal_pointer (&local), error);
   else
     g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
                  "the policy has problems; nothing was stored");
@@ -72,8 +72,12 @@ vigil_host_import_policy (VigilHost *host, JsonObject *policy, JsonArray **probl
 gboolean
 vigil_host_remove_policy (VigilHost *host, const char *name, GError **error)
 {
+  GError *local = NULL;
+  gboolean ok;
+
   g_return_val_if_fail (host != NULL, FALSE);
-  return vh_policy_remove (host, name, error);
+  ok = vh_policy_remove (host, name, &local);
+  return vh_api_guarded (ok, local, error);
 }
 
 JsonArray *

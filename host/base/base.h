@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The base layer of libvigil-host (host/base/): the SQLite store and its
- * migrations, the plugins' document store, validation reports, typed JSON
- * reads, the logger and its trace files, the host clock, and the context
+ * migrations, the plugins' document store, validation reports, the logger
+ * and its trace files, the host clock, and the context
  * every layer above reaches from a VigilHost. It depends on no other layer;
  * docs/architecture.md explains the order.
  */
 #pragma once
 
 #include <sqlite3.h>
+#include <vigil/util/json.h>
 #include "vigil-host.h"
 
 G_BEGIN_DECLS
@@ -120,15 +121,10 @@ guint        vh_report_error_count (VigilReport *report);
 JsonArray   *vh_report_to_json    (VigilReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilReport, vh_report_free)
 
-/* ---- json.c: typed reads with fallbacks ------------------------------ */
-
-/* NULL (or @fallback, or FALSE) when @obj is NULL, the key is missing or
- * the value has another type. Results are borrowed from @obj. */
-const char *vh_json_string (JsonObject *obj, const char *key);
-gboolean    vh_json_int    (JsonObject *obj, const char *key, gint64 *out);
-gboolean    vh_json_bool   (JsonObject *obj, const char *key, gboolean fallback);
-JsonArray  *vh_json_array  (JsonObject *obj, const char *key);
-JsonObject *vh_json_object (JsonObject *obj, const char *key);
+/* Typed JSON reads (NULL, FALSE or the fallback when the object is NULL,
+ * the key is missing or the value has another type) are the helper
+ * library's vigil_json_get_*() of <vigil/util/json.h>, one copy for the
+ * host and the plugins. */
 
 /* ---- trace.c: rotated trace files ------------------------------------ */
 

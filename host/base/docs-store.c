@@ -4,11 +4,17 @@
  * in one table keyed by (plugin, collection, key), so that a plugin keeps
  * durable state in the host database without a schema of its own. Plugins
  * are namespaced by the host (the plugin id comes from the handle, never
- * from the plugin), so one plugin cannot read another's documents.
+ * from the plugin), so one plugin cannot read another's documents. What a
+ * plugin stores is trusted no more than any input: a document must be
+ * one the strict JSON reader reads back (json-glib writes a NaN as
+ * "nan.0" and a string of invalid UTF-8 raw), and documents are read
+ * back with that reader.
  */
 #include "base.h"
 
 #include <string.h>
+
+#include "vigil/util/json.h"
 
 /* Documents are small records, not files: refuse anything larger. */
 #define DOC_MAX_BYTES (4 * 1024 * 1024)
@@ -79,6 +85,16 @@ vh_docs_put (VigilHost *host, const char *plugin, const char *collection,
                    plugin, collection, key, DOC_MAX_BYTES);
       return FALSE;
     }
+  {
+    g_autoptr (GError) local = NULL;
+    if (!vigil_json_check (text, strlen (text), VIGIL_JSON_STRICT, NULL, &local))
+      {
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                     "document store: %s/%s/%s would not read back as JSON: %s",
+                     plugin, collection, key, local->message);
+        return FALSE;
+      }
+  }
   db = vh_store_lock (vh_context (host)->store);
   stmt = prepare_bound (db, "INSERT OR REPLACE INTO plugin_docs (plugin, collection, key, document)"
                         " VALUES (?, ?, ?, ?)", plugin, collection, key, error);
@@ -113,7 +129,8 @@ vh_docs_get (VigilHost *host, const char *plugin, const char *collection,
     {
       rc = sqlite3_step (stmt);
       if (rc == SQLITE_ROW)
-        node = json_from_string ((const char *) sqlite3_column_text (stmt, 0), error);
+        node = vigil_json_parse ((const char *) sqlite3_column_text (stmt, 0), -1,
+                                 VIGIL_JSON_STRICT, NULL, error);
       else if (rc != SQLITE_DONE)
         vh_store_set_error (db, "document store", error);
       sqlite3_finalize (stmt);
@@ -165,7 +182,8 @@ vh_docs_list (VigilHost *host, const char *plugin, const char *collection,
       out = json_object_new ();
       while (sqlite3_step (stmt) == SQLITE_ROW)
         {
-          JsonNode *doc = json_from_string ((const char *) sqlite3_column_text (stmt, 1), NULL);
+          JsonNode *doc = vigil_json_parse ((const char *) sqlite3_column_text (stmt, 1), -1,
+                                            VIGIL_JSON_STRICT, NULL, NULL);
           if (doc != NULL)
             json_object_set_member (out, (const char *) sqlite3_column_text (stmt, 0), doc);
         }

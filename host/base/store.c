@@ -18,6 +18,8 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include <vigil/util/sqlite.h>
+
 #define BUSY_TIMEOUT_MS 10000
 
 struct _VhStore {
@@ -82,54 +84,14 @@ vh_store_rollback (sqlite3 *db, gboolean durable)
     sqlite3_exec (db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 }
 
-/* How long to keep asking for WAL while another process holds the new
- * database: the switch needs it alone, and SQLite answers with the old
- * mode at once rather than wait on the busy timeout. A file system that
- * cannot do WAL at all fails after this long. */
-#define WAL_RETRY_MS 3000
-#define WAL_RETRY_STEP_MS 5
-
-static gboolean
-switch_to_wal (sqlite3 *db, GError **error)
-{
-  for (guint waited = 0;; waited += WAL_RETRY_STEP_MS)
-    {
-      sqlite3_stmt *stmt = NULL;
-      gboolean wal = FALSE;
-
-      if (sqlite3_prepare_v2 (db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) != SQLITE_OK)
-        {
-          vh_store_set_error (db, "cannot configure the database", error);
-          return FALSE;
-        }
-      if (sqlite3_step (stmt) == SQLITE_ROW)
-        wal = g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") == 0;
-      sqlite3_finalize (stmt);
-      if (wal)
-        return TRUE;
-      if (waited >= WAL_RETRY_MS)
-        return FALSE;
-      g_usleep (WAL_RETRY_STEP_MS * 1000);
-    }
-}
-
+/* The connection comes in WAL mode with the busy timeout set from
+ * vigil_sqlite_open_wal(), the helper library's one copy of the switch to
+ * WAL and its retries (another process, `vigil event emit` beside
+ * `vigil serve`, may be creating the same new database). */
 static gboolean
 store_configure (sqlite3 *db, GError **error)
 {
-  GError *local = NULL;
-
-  sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes (db, 1);
-  if (!switch_to_wal (db, &local))
-    {
-      if (local != NULL)
-        g_propagate_error (error, local);
-      else
-        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
-                     "cannot switch the database to WAL mode (%s): is it on a "
-                     "network file system?", sqlite3_db_filename (db, "main"));
-      return FALSE;
-    }
   return vh_store_exec (db,
                         "PRAGMA synchronous=NORMAL;"
                         "PRAGMA foreign_keys=ON;"
@@ -161,25 +123,16 @@ create_private (const char *path, GError **error)
 VhStore *
 vh_store_open (const char *path, GError **error)
 {
-  sqlite3 *db = NULL;
+  sqlite3 *db;
   VhStore *store;
-  int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
   if (!create_private (path, error))
     return NULL;
 
-  rc = sqlite3_open_v2 (path, &db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_FULLMUTEX, NULL);
-  if (rc != SQLITE_OK)
-    {
-      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
-                   "cannot open the database: %s (%s)",
-                   db ? sqlite3_errmsg (db) : sqlite3_errstr (rc), path);
-      sqlite3_close (db);
-      return NULL;
-    }
+  db = vigil_sqlite_open_wal (path, BUSY_TIMEOUT_MS, SQLITE_OPEN_FULLMUTEX, error);
+  if (db == NULL)
+    return NULL;
   if (!store_configure (db, error))
     {
       sqlite3_close (db);

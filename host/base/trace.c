@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include <vigil/util/io.h>
+
 struct _VhTrace {
   char    *folder;
   char    *name;
@@ -127,23 +129,6 @@ rotate (VhTrace *trace, GError **error)
   return open_current (trace, TRUE, error);
 }
 
-static gboolean
-write_all (int fd, const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      gssize n = write (fd, data, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /* Other processes of the host may append to or rotate the same log:
  * write to the current file and count its real size. */
 static gboolean
@@ -183,7 +168,7 @@ vh_trace_write (VhTrace *trace, const char *line, GError **error)
   buf = g_malloc (len + 1);
   memcpy (buf, line, len);
   buf[len] = '\n';
-  if (!write_all (trace->fd, buf, len + 1))
+  if (!vigil_write_all (trace->fd, buf, len + 1))
     {
       int saved = errno;
 

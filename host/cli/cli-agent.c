@@ -136,7 +136,7 @@ agent_enroll (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       json_object_set_string_member (o, "broker", a->broker_url);
       json_object_set_string_member (o, "credentials", a->dir);
       json_node_set_object (node, o);
-      cli_print_json (node);
+      vigil_json_print (node);
     }
   else
     printf ("enrolled as device '%s' (broker %s); credentials in %s\n", a->device_id,

@@ -23,7 +23,7 @@ static void
 print_object (JsonObject *o)
 {
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-  cli_print_json (node);
+  vigil_json_print (node);
 }
 
 void

@@ -74,13 +74,11 @@ print_outcome (const char *id, const char *type, const char *device, JsonArray *
   if (json)
     {
       g_autoptr (JsonObject) o = json_object_new ();
-      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
 
       json_object_set_string_member (o, "event", id);
       json_object_set_array_member (o, "runs", json_array_ref (runs));
       json_object_set_array_member (o, "events", json_array_ref (events));
-      json_node_set_object (node, o);
-      cli_print_json (node);
+      vigil_json_print_object (o);
       return;
     }
   g_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
@@ -257,9 +255,7 @@ events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return cli_error ("events", "%s", error->message), 2;
   if (json)
     {
-      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
-      json_node_set_array (node, events);
-      cli_print_json (node);
+      vigil_json_print_array (events);
       return 0;
     }
   if (json_array_get_length (events) == 0)

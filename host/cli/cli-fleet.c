@@ -96,7 +96,7 @@ print_fleet (VigilHost *host, CliFleet *f, gboolean json)
       else
         json_object_set_null_member (o, "broker_pid");
       json_node_set_object (node, o);
-      cli_print_json (node);
+      vigil_json_print (node);
       return;
     }
   printf ("broker URL:     %s\n", url);

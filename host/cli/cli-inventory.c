@@ -19,30 +19,14 @@ fail (const char *command, GError *error)
   return 2;
 }
 
-static void
-print_array (JsonArray *array)
-{
-  g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), array);
-
-  cli_print_json (node);
-}
-
 /* With --json, a changed object is printed as it now is. */
-static void
-print_object (JsonObject *o)
-{
-  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-
-  cli_print_json (node);
-}
-
 static void
 print_group_json (VigilHost *host, const char *id)
 {
   g_autoptr (JsonObject) g = vigil_host_group (host, id, NULL);
 
   if (g != NULL)
-    print_object (g);
+    vigil_json_print_object (g);
 }
 
 static void
@@ -51,7 +35,7 @@ print_device_json (VigilHost *host, const char *id)
   g_autoptr (JsonObject) d = vigil_host_device (host, id, NULL);
 
   if (d != NULL)
-    print_object (d);
+    vigil_json_print_object (d);
 }
 
 static void
@@ -60,7 +44,7 @@ print_removed_json (const char *id)
   g_autoptr (JsonObject) o = json_object_new ();
 
   json_object_set_string_member (o, "removed", id);
-  print_object (o);
+  vigil_json_print_object (o);
 }
 
 /* ---- groups ---------------------------------------------------------- */
@@ -104,7 +88,7 @@ group_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return fail ("group", error);
   if (globals->json)
     {
-      print_array (groups);
+      vigil_json_print_array (groups);
       return 0;
     }
   for (guint i = 0; i < json_array_get_length (groups); i++)
@@ -239,7 +223,7 @@ device_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     cli_device_add_agent (host, json_array_get_object_element (devices, i));
   if (globals->json)
     {
-      print_array (devices);
+      vigil_json_print_array (devices);
       return 0;
     }
   printf ("%-20s %-20s %-24s %-4s %-17s %s\n", "ID", "NAME", "GROUP", "AWAY", "AGENT", "ROOT");
@@ -262,7 +246,9 @@ static int
 device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *group = NULL, *name = NULL, *root = NULL, *abs_root = NULL;
+  g_autofree char *machine = NULL;
   g_autoptr (GError) error = NULL;
+  gboolean made_machine = FALSE;
   const GOptionEntry entries[] = {
     { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Admin group (required)", "G" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name (default: the id)", "NAME" },
@@ -282,10 +268,25 @@ device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     abs_root = g_canonicalize_filename (root, NULL);
   if (!vigil_host_add_device (host, argv[1], name, group, abs_root, &error))
     return fail ("device", error);
+  /* An admin adding a device without a root folder on a host that has no
+   * machine device is setting up this machine: record it, and say so. The
+   * library never does this by itself (enrolled devices are not it). */
+  machine = vigil_host_machine_device (host, &error);
+  if (machine == NULL && error == NULL && abs_root == NULL)
+    {
+      if (!vigil_host_set_machine_device (host, argv[1], &error))
+        return fail ("device", error);
+      made_machine = TRUE;
+    }
+  g_clear_error (&error);
   if (globals->json)
     print_device_json (host, argv[1]);
   else
     printf ("added device '%s' to group '%s'\n", argv[1], group);
+  if (made_machine)
+    fprintf (globals->json ? stderr : stdout,
+             "device '%s' is this machine (`vigil device set-machine ID` changes it)\n",
+             argv[1]);
   return 0;
 }
 
@@ -372,6 +373,27 @@ device_set (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   return 0;
 }
 
+/* The machine's device is explicit: set here, asked with the password
+ * when the change weakens this machine's protection (the host decides). */
+static int
+device_set_machine (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cli_parse ("device", "set-machine ID",
+                  "Record ID as the device that stands for this machine.", NULL, &argc,
+                  &argv) ||
+      !cli_need_args ("device", argc, 2, "device set-machine ID"))
+    return 2;
+  if (!vigil_host_set_machine_device (host, argv[1], &error))
+    return fail ("device", error);
+  if (globals->json)
+    print_device_json (host, argv[1]);
+  else
+    printf ("device '%s' is this machine\n", argv[1]);
+  return 0;
+}
+
 /* Local values of a group a policy locks are kept but ignored: say so, so
  * that an admin is not surprised by `policy effective`. */
 static void
@@ -429,7 +451,7 @@ device_settings (VigilHost *host, const CliGlobals *globals, int argc, char **ar
     }
   cli_print_problems (problems, argv[2]);
   if (globals->json)
-    print_object (local);
+    vigil_json_print_object (local);
   else
     {
       printf ("set the local settings of device '%s'\n", argv[1]);
@@ -448,6 +470,7 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     { "list", device_list }, { "add", device_add }, { "move", device_move },
     { "remove", device_remove }, { "set", device_set }, { "settings", device_settings },
     { "show", cli_device_show }, { "enroll", cli_device_enroll }, { "revoke", cli_device_revoke },
+    { "set-machine", device_set_machine },
   };
   const char *sub = argc > 1 ? argv[1] : "";
 
@@ -465,9 +488,9 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 
 const CliCommand cli_device = {
   "device", "Devices: add, list, show, move, remove, out-of-office, local settings, "
-  "enroll and revoke agents",
+  "this machine's device, enroll and revoke agents",
   "add ID --group G [--name NAME] [--root DIR] | list [--group G] | show ID | "
   "move ID --group G | remove ID | set ID --out-of-office yes|no | settings ID FILE.json | "
-  "enroll ID --group G [--output FILE] [--hours H] | revoke ID",
+  "set-machine ID | enroll ID --group G [--output FILE] [--hours H] | revoke ID",
   device_run,
 };

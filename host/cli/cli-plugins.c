@@ -111,8 +111,7 @@ list_plugins (VigilHost *host, gboolean json, gboolean all)
     }
   if (json)
     {
-      g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), shown);
-      cli_print_json (node);
+      vigil_json_print_array (shown);
       return refused > 0 ? 1 : 0;
     }
   print_table (shown);
@@ -203,8 +202,7 @@ show_plugin (VigilHost *host, const char *id, gboolean json)
     }
   if (json)
     {
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), info);
-      cli_print_json (node);
+      vigil_json_print_object (info);
       return 0;
     }
   id = json_object_get_string_member (info, "id");

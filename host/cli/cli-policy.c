@@ -19,14 +19,6 @@ fail (GError *error)
   return 2;
 }
 
-static void
-print_object (JsonObject *o)
-{
-  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-
-  cli_print_json (node);
-}
-
 /* Reads and parses FILE; syntax problems go to @problems. */
 static JsonObject *
 load_document (const char *path, JsonArray **problems, GError **error)
@@ -65,7 +57,7 @@ report_result (const CliGlobals *globals, JsonArray *problems, const char *file,
       g_autoptr (JsonObject) o = extra ? json_object_ref (extra) : json_object_new ();
       json_object_set_boolean_member (o, "valid", errors == 0);
       json_object_set_array_member (o, "problems", json_array_ref (problems));
-      print_object (o);
+      vigil_json_print_object (o);
     }
   else
     cli_print_problems (problems, file);
@@ -167,8 +159,7 @@ policy_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return fail (error);
   if (globals->json)
     {
-      g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), list);
-      cli_print_json (node);
+      vigil_json_print_array (list);
       return 0;
     }
   printf ("%-28s %-20s %-14s %s\n", "NAME", "GROUP", "STATUS", "SECTIONS");
@@ -200,7 +191,7 @@ policy_show (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   doc = vigil_host_policy (host, argv[1], &error);
   if (doc == NULL)
     return fail (error);
-  print_object (doc);
+  vigil_json_print_object (doc);
   return 0;
 }
 
@@ -230,7 +221,7 @@ policy_defaults (VigilHost *host, const CliGlobals *globals, int argc, char **ar
       !cli_need_args ("policy", argc, 1, "policy defaults"))
     return 2;
   doc = vigil_host_default_policy (host);
-  print_object (doc);
+  vigil_json_print_object (doc);
   return 0;
 }
 
@@ -338,7 +329,7 @@ policy_effective (VigilHost *host, const CliGlobals *globals, int argc, char **a
         return fail (error);
     }
   if (globals->json)
-    print_object (out);
+    vigil_json_print_object (out);
   return 0;
 }
 

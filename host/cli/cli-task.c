@@ -53,22 +53,6 @@ parse (Ctx *ctx, const char *what, GOptionEntry *extra, int *argc, char ***argv)
   return TRUE;
 }
 
-static void
-print_json_object (JsonObject *object)
-{
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (node, object);
-  cli_print_json (node);
-}
-
-static void
-print_json_array (JsonArray *array)
-{
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
-  json_node_set_array (node, array);
-  cli_print_json (node);
-}
-
 /* {"task": ID, "<what>": true} for scripts. */
 static void
 print_done (const char *task_id, const char *what)
@@ -77,7 +61,7 @@ print_done (const char *task_id, const char *what)
 
   json_object_set_string_member (o, "task", task_id);
   json_object_set_boolean_member (o, what, TRUE);
-  print_json_object (o);
+  vigil_json_print_object (o);
 }
 
 static const char *
@@ -169,7 +153,7 @@ task_create (Ctx *ctx, int argc, char **argv)
   if (task == NULL)
     return cli_error ("task create", "%s", error->message), 2;
   if (ctx->json)
-    print_json_object (task);
+    vigil_json_print_object (task);
   else
     {
       g_autofree char *next = local_time_of (task, "next_start");
@@ -194,7 +178,7 @@ task_list (Ctx *ctx, int argc, char **argv)
   if ((tasks = vigil_host_tasks (ctx->host, &error)) == NULL)
     return cli_error ("task list", "%s", error->message), 2;
   if (ctx->json)
-    return print_json_array (tasks), 0;
+    return vigil_json_print_array (tasks), 0;
   if (json_array_get_length (tasks) == 0)
     return g_print ("no tasks\n"), 0;
   g_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", "ID", "TYPE", "TARGET", "SCHEDULE", "STATE",
@@ -252,7 +236,7 @@ task_show (Ctx *ctx, int argc, char **argv)
   if (ctx->json)
     {
       json_object_set_array_member (task, "runs", json_array_ref (runs));
-      return print_json_object (task), 0;
+      return vigil_json_print_object (task), 0;
     }
   print_task (task);
   g_print ("runs (newest first):%s\n", json_array_get_length (runs) ? "" : " none");
@@ -291,7 +275,7 @@ print_runs_outcome (Ctx *ctx, JsonArray *runs)
         status = 1;
     }
   if (ctx->json)
-    return print_json_array (runs), status;
+    return vigil_json_print_array (runs), status;
   g_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
@@ -397,7 +381,7 @@ task_results (Ctx *ctx, int argc, char **argv)
       || (runs = vigil_host_task_runs (ctx->host, argv[1], TRUE, &error)) == NULL)
     return cli_error ("task results", "%s", error->message), 2;
   if (ctx->json)
-    return print_json_array (runs), 0;
+    return vigil_json_print_array (runs), 0;
   if (json_array_get_length (runs) == 0)
     g_print ("task %s has no results (kept %" G_GINT64_FORMAT " days)\n", argv[1],
              json_object_get_int_member (task, "retention_days"));

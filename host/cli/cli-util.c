@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers every `vigil` command shares: printing JSON, printing errors in
+ * Helpers every `vigil` command shares: printing errors in
  * the one format the CLI uses ("vigil <cmd>: <what> (<where>)"), and
  * reading a JSON object from a file or stdin defensively. Input files are
  * admin- or attacker-supplied (policies, event payloads), so reading is
  * bounded in size and in nesting depth (json-glib's parser recurses, and a
- * file of 16 MiB of '[' would otherwise exhaust the stack), and parse
- * errors name the file, line and column.
+ * file of 16 MiB of '[' would otherwise exhaust the stack), and go through
+ * the strict reader (duplicate keys, NUL in strings, non-standard numbers
+ * refused), whose errors name the file, line, column and JSON path.
  */
 #include "cli.h"
+
+#include "vigil/util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,21 +20,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)
-#define MAX_DEPTH 512
-
-void
-cli_print_json (JsonNode *node)
-{
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
-}
+#define MAX_DEPTH VIGIL_JSON_MAX_DEPTH
 
 void
 cli_error (const char *command, const char *format, ...)
@@ -138,18 +127,6 @@ depth_ok (const char *data, gsize len, guint *line, guint *column)
   return TRUE;
 }
 
-/* json-glib names in-memory input "<data>"; say which file it was. */
-static void
-rename_parse_error (GError *local, const char *name, GError **error)
-{
-  const char *msg = local->message;
-
-  if (g_str_has_prefix (msg, "<data>"))
-    g_set_error (error, local->domain, local->code, "%s%s", name, msg + strlen ("<data>"));
-  else
-    g_set_error (error, local->domain, local->code, "%s: %s", name, msg);
-}
-
 /**
  * cli_read_json_object_full:
  * @path: a file, or "-" for stdin
@@ -163,12 +140,10 @@ cli_read_json_object_full (const char *path, gsize max_size, GError **error)
 {
   const char *name = g_str_equal (path, "-") ? "<stdin>" : path;
   g_autoptr(GBytes) bytes = read_input (path, name, max_size, error);
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) root = NULL;
   const char *data;
   gsize len;
   guint line, column;
-  JsonNode *root;
 
   if (bytes == NULL)
     return NULL;
@@ -179,18 +154,16 @@ cli_read_json_object_full (const char *path, gsize max_size, GError **error)
                    "%s:%u:%u: nested deeper than %d levels", name, line, column, MAX_DEPTH);
       return NULL;
     }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, len > 0 ? data : "", len, &local))
-    {
-      rename_parse_error (local, name, error);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  /* Task parameters and local settings are acted on: big integers are
+   * refused like every other thing json-glib would read wrongly. */
+  root = vigil_json_parse (len > 0 ? data : "", (gssize) len, VIGIL_JSON_STRICT, name, error);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
                    "%s: expected a JSON object at the top level, found %s", name,
-                   root == NULL ? "nothing" : json_node_type_name (root));
+                   json_node_type_name (root));
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

@@ -11,6 +11,8 @@
 
 #include "vigil-host.h"
 
+#include <vigil/util/json.h>
+
 G_BEGIN_DECLS
 
 /* Global options shared by every command. */
@@ -40,15 +42,15 @@ extern const CliCommand cli_serve;     /* cli-serve.c     */
 extern const CliCommand cli_fleet;     /* cli-fleet.c     */
 extern const CliCommand cli_agent;     /* cli-agent.c     */
 
-/* Helpers (cli-util.c). */
-/* Prints @node as pretty JSON on stdout, with a newline. */
-void      cli_print_json   (JsonNode *node);
-/* Parses a JSON object from @path ("-" is stdin), with a size limit and an
- * error naming the file, line and column. Returns: (transfer full). */
+/* Helpers (cli-util.c). --json output is printed with the helper library's
+ * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it. */
+/* Parses a JSON object from @path ("-" is stdin) with the strict reader
+ * (<vigil/util/json.h>), with a size limit and an error naming the file,
+ * line, column and JSON path. Returns: (transfer full). */
 JsonObject *cli_read_json_object (const char *path, GError **error);
 /* Like cli_read_json_object, with an explicit size limit in bytes
- * (cli_read_json_object uses 16 MiB). Nesting deeper than 512 levels is
- * refused too, with its line and column. */
+ * (cli_read_json_object uses 16 MiB). Nesting deeper than
+ * VIGIL_JSON_MAX_DEPTH levels is refused too, with its line and column. */
 JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
                                        GError **error);
 /* Prints "vigil <cmd>: <message>" on stderr (just "vigil: " when @command

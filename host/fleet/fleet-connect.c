@@ -3,6 +3,7 @@
  * Connecting to the fleet's broker (see fleet-connect.h).
  */
 #include "fleet-connect.h"
+#include "fleet-jetstream.h"
 #include "fleet-private.h"
 #include "fleet-common.h"
 #include "fleet-subjects.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <vigil/util/json.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -158,7 +159,10 @@ parse_object (JsonParser *parser, const char *what, const char *data,
                  ENROLL_JSON_MAX);
     return NULL;
   }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local)) {
+  /* The strict reader's check first: a second "token" or "certificate"
+   * must not silently win (issue #14). */
+  if (!vigil_json_check (data, len, VIGIL_JSON_STRICT, NULL, &local)
+      || !json_parser_load_from_data (parser, data, (gssize) len, &local)) {
     g_set_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID,
                  "%s: not JSON: %s", what, local->message);
     return NULL;

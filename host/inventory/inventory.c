@@ -6,6 +6,14 @@
  * out-of-office flag and local settings. The tree rules live here: the root
  * cannot move or go, a group cannot move under its own descendant, and a
  * group that still holds subgroups, devices or policies cannot be removed.
+ * One device is recorded as this machine, the one whose settings protect
+ * and describe the machine `vigil` runs on (password protection, trace
+ * files). It is only ever set explicitly (vh_inventory_set_machine), never
+ * inferred from ids or roots, except once, by the migration that made the
+ * record, for stores of older versions. Every change is made inside the change guard
+ * (registry/guard.c): one that weakens this machine's password protection
+ * is committed only with the current password; and every change is
+ * recorded as a host.inventory_changed audit event in the same transaction.
  */
 #include "inventory.h"
 
@@ -26,6 +34,14 @@ static const VhMigration inventory_migrations[] = {
     "  out_of_office  INTEGER NOT NULL DEFAULT 0,"
     "  local_settings TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX devices_by_group ON devices (group_id);" },
+  /* The machine's device, recorded. Until now it was the first device by
+   * id without a root folder: keep that one for existing stores, once. */
+  { 2,
+    "CREATE TABLE machine ("
+    "  one       INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  device_id TEXT NOT NULL REFERENCES devices (id));"
+    "INSERT INTO machine (one, device_id)"
+    "  SELECT 1, id FROM devices WHERE root IS NULL ORDER BY id LIMIT 1;" },
 };
 
 gboolean
@@ -99,22 +115,16 @@ scalar (sqlite3 *db, const char *sql, const char *a, const char *b, GError **err
   return v;
 }
 
-/* A durable one-statement write with text parameters (NULL binds NULL). */
+/* Runs one statement with text parameters (NULL binds NULL). */
 static gboolean
-write_row (sqlite3 *db, const char *sql, const char *const *params, guint n,
-           GError **error)
+step_row (sqlite3 *db, const char *sql, const char *const *params, guint n,
+          GError **error)
 {
-  sqlite3_stmt *stmt;
+  sqlite3_stmt *stmt = prepare (db, sql, error);
   int rc;
 
-  if (!vh_store_begin (db, TRUE, error))
-    return FALSE;
-  stmt = prepare (db, sql, error);
   if (stmt == NULL)
-    {
-      vh_store_rollback (db, TRUE);
-      return FALSE;
-    }
+    return FALSE;
   for (guint i = 0; i < n; i++)
     sqlite3_bind_text (stmt, i + 1, params[i], -1, SQLITE_TRANSIENT);
   rc = sqlite3_step (stmt);
@@ -122,10 +132,64 @@ write_row (sqlite3 *db, const char *sql, const char *const *params, guint n,
   if (rc != SQLITE_DONE)
     {
       vh_store_set_error (db, "cannot change the inventory", error);
-      vh_store_rollback (db, TRUE);
       return FALSE;
     }
-  return vh_store_commit (db, TRUE, error);
+  return TRUE;
+}
+
+/* One statement of a change and its text parameters. */
+typedef struct {
+  const char        *sql;
+  const char *const *params;
+  guint              n;
+} Step;
+
+/* One inventory change: its statements, in one durable transaction,
+ * inside the change guard, with its audit event. @change is what the
+ * password prompt and the errors say ("removing device 'pc1'"); @audit the
+ * event's payload (transfer full). The store is locked by the caller. */
+static gboolean
+guarded_write (VigilHost *host, sqlite3 *db, const Step *steps, guint n_steps,
+               const char *change, const char *device_id, JsonObject *audit,
+               GError **error)
+{
+  g_autoptr (JsonObject) payload = audit;
+  VhGuard *guard = NULL;
+  gboolean ok = vh_store_begin (db, TRUE, error);
+
+  if (ok)
+    ok = (guard = vh_guard_begin (host, error)) != NULL;
+  for (guint i = 0; ok && i < n_steps; i++)
+    ok = step_row (db, steps[i].sql, steps[i].params, steps[i].n, error);
+  ok = ok && vh_guard_check (guard, change, error)
+       && vh_audit (host, "host.inventory_changed", device_id,
+                    g_steal_pointer (&payload), error)
+       && vh_store_commit (db, TRUE, error);
+  if (!ok)
+    vh_store_rollback (db, TRUE);
+  vh_guard_finish (guard);
+  return ok;
+}
+
+/* The payload of a host.inventory_changed event. (transfer full) */
+static JsonObject *
+audit_payload (const char *change, const char *kind, const char *id)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "change", change);
+  json_object_set_string_member (o, kind, id);
+  return o;
+}
+
+static JsonObject *
+audit_with (JsonObject *o, const char *key, const char *value)
+{
+  if (value)
+    json_object_set_string_member (o, key, value);
+  else
+    json_object_set_null_member (o, key);
+  return o;
 }
 
 static gboolean
@@ -180,8 +244,14 @@ vh_inventory_group_add (VigilHost *host, const char *id, const char *name,
   else if (group_exists_db (db, params[2], error) == 0)
     not_found ("parent group", params[2], error);
   else
-    ok = write_row (db, "INSERT INTO groups (id, name, parent) VALUES (?, ?, ?)",
-                    params, 3, error);
+    {
+      const Step step = { "INSERT INTO groups (id, name, parent) VALUES (?, ?, ?)", params, 3 };
+      g_autofree char *change = g_strdup_printf ("adding group '%s'", id);
+
+      ok = guarded_write (host, db, &step, 1, change, NULL,
+                          audit_with (audit_payload ("group_added", "group", id),
+                                      "parent", params[2]), error);
+    }
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
@@ -269,9 +339,13 @@ vh_inventory_group_move (VigilHost *host, const char *id, const char *parent,
                          GError **error)
 {
   const char *params[2] = { parent, id };
+  const Step step = { "UPDATE groups SET parent = ? WHERE id = ?", params, 2 };
+  g_autofree char *change = g_strdup_printf ("moving group '%s' under '%s'", id, parent);
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = check_move (db, id, parent, error) &&
-                write_row (db, "UPDATE groups SET parent = ? WHERE id = ?", params, 2, error);
+                guarded_write (host, db, &step, 1, change, NULL,
+                               audit_with (audit_payload ("group_moved", "group", id),
+                                           "parent", parent), error);
 
   vh_store_unlock (vh_context (host)->store);
   return ok;
@@ -311,7 +385,13 @@ vh_inventory_group_remove (VigilHost *host, const char *id, GError **error)
   if (group_exists_db (db, id, error) == 0)
     not_found ("group", id, error);
   else if (check_empty (db, id, error))
-    ok = write_row (db, "DELETE FROM groups WHERE id = ?", &id, 1, error);
+    {
+      const Step step = { "DELETE FROM groups WHERE id = ?", &id, 1 };
+      g_autofree char *change = g_strdup_printf ("removing group '%s'", id);
+
+      ok = guarded_write (host, db, &step, 1, change, NULL,
+                          audit_payload ("group_removed", "group", id), error);
+    }
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
@@ -369,10 +449,12 @@ device_from_row (sqlite3 *db, sqlite3_stmt *stmt, GError **error)
   else
     json_object_set_string_member (o, "root", (const char *) sqlite3_column_text (stmt, 3));
   json_object_set_boolean_member (o, "out_of_office", sqlite3_column_int (stmt, 4) != 0);
+  json_object_set_boolean_member (o, "this_machine", sqlite3_column_int (stmt, 5) != 0);
   return o;
 }
 
-#define DEVICE_COLUMNS "SELECT id, name, group_id, root, out_of_office FROM devices"
+#define DEVICE_COLUMNS "SELECT id, name, group_id, root, out_of_office," \
+  " id IN (SELECT device_id FROM machine) FROM devices"
 
 JsonObject *
 vh_inventory_device (VigilHost *host, const char *device_id, GError **error)
@@ -473,25 +555,38 @@ vh_inventory_device_add (VigilHost *host, const char *id, const char *name,
   else if (group_exists_db (db, params[2], error) == 0)
     not_found ("group", params[2], error);
   else
-    ok = write_row (db, "INSERT INTO devices (id, name, group_id, root) VALUES (?, ?, ?, ?)",
-                    params, 4, error);
+    {
+      /* Never this machine by itself: a device enrolled or added by an
+       * application is a managed device until someone says otherwise. */
+      const Step step = { "INSERT INTO devices (id, name, group_id, root) VALUES (?, ?, ?, ?)",
+                          params, 4 };
+      g_autofree char *change = g_strdup_printf ("adding device '%s'", id);
+
+      ok = guarded_write (host, db, &step, 1, change, id,
+                          audit_with (audit_payload ("device_added", "device", id),
+                                      "group", params[2]), error);
+    }
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
-/* Updates one column of an existing device. */
+/* Updates one column of an existing device; @what names the change for
+ * the audit event ("device_moved"), @value is recorded under @key. */
 static gboolean
-device_update (VigilHost *host, const char *id, const char *sql,
-               const char *value, GError **error)
+device_update (VigilHost *host, const char *id, const char *sql, const char *value,
+               const char *what, const char *key, const char *change, GError **error)
 {
   const char *params[2] = { value, id };
+  const Step step = { sql, params, 2 };
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = FALSE;
 
   if (device_exists_db (db, id, error) == 0)
     not_found ("device", id ? id : "", error);
   else
-    ok = write_row (db, sql, params, 2, error);
+    ok = guarded_write (host, db, &step, 1, change, id,
+                        key ? audit_with (audit_payload (what, "device", id), key, value)
+                            : audit_payload (what, "device", id), error);
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
@@ -500,21 +595,31 @@ gboolean
 vh_inventory_device_move (VigilHost *host, const char *id, const char *group,
                           GError **error)
 {
+  g_autofree char *change = g_strdup_printf ("moving device '%s' to group '%s'", id, group);
+
   if (!vh_inventory_group_exists (host, group))
     return not_found ("group", group ? group : "", error);
-  return device_update (host, id, "UPDATE devices SET group_id = ? WHERE id = ?", group, error);
+  return device_update (host, id, "UPDATE devices SET group_id = ? WHERE id = ?", group,
+                        "device_moved", "group", change, error);
 }
 
 gboolean
 vh_inventory_device_remove (VigilHost *host, const char *id, GError **error)
 {
+  /* Removing the machine's device leaves the machine without one. */
+  const Step steps[2] = {
+    { "DELETE FROM machine WHERE device_id = ?", &id, 1 },
+    { "DELETE FROM devices WHERE id = ?", &id, 1 },
+  };
+  g_autofree char *change = g_strdup_printf ("removing device '%s'", id);
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = FALSE;
 
   if (device_exists_db (db, id, error) == 0)
     not_found ("device", id ? id : "", error);
   else
-    ok = write_row (db, "DELETE FROM devices WHERE id = ?", &id, 1, error);
+    ok = guarded_write (host, db, steps, 2, change, id,
+                        audit_payload ("device_removed", "device", id), error);
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
@@ -523,8 +628,51 @@ gboolean
 vh_inventory_device_set_out_of_office (VigilHost *host, const char *id,
                                        gboolean out_of_office, GError **error)
 {
+  g_autofree char *change = g_strdup_printf ("marking device '%s' %s", id,
+                                             out_of_office ? "out of the office"
+                                                           : "in the office");
+
   return device_update (host, id, "UPDATE devices SET out_of_office = ? WHERE id = ?",
-                        out_of_office ? "1" : "0", error);
+                        out_of_office ? "1" : "0", "device_out_of_office", "out_of_office",
+                        change, error);
+}
+
+char *
+vh_inventory_machine (VigilHost *host, GError **error)
+{
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  sqlite3_stmt *stmt = prepare (db, "SELECT device_id FROM machine WHERE one = 1", error);
+  char *id = NULL;
+  int rc;
+
+  if (stmt != NULL)
+    {
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      else if (rc != SQLITE_DONE)
+        vh_store_set_error (db, "cannot read this machine's device", error);
+      sqlite3_finalize (stmt);
+    }
+  vh_store_unlock (vh_context (host)->store);
+  return id;
+}
+
+gboolean
+vh_inventory_set_machine (VigilHost *host, const char *id, GError **error)
+{
+  const Step step = { "INSERT OR REPLACE INTO machine (one, device_id) VALUES (1, ?)", &id, 1 };
+  g_autofree char *change = g_strdup_printf ("making device '%s' this machine", id);
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  gboolean ok = FALSE;
+
+  if (device_exists_db (db, id, error) == 0)
+    not_found ("device", id ? id : "", error);
+  else
+    ok = guarded_write (host, db, &step, 1, change, id,
+                        audit_payload ("machine_set", "device", id), error);
+  vh_store_unlock (vh_context (host)->store);
+  return ok;
 }
 
 gboolean
@@ -534,8 +682,11 @@ vh_inventory_device_set_local (VigilHost *host, const char *id,
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), settings);
   g_autofree char *text = json_to_string (node, FALSE);
 
+  g_autofree char *change = g_strdup_printf ("changing the local settings of device '%s'", id);
+
+  /* The settings themselves are not recorded: they may hold secrets. */
   return device_update (host, id, "UPDATE devices SET local_settings = ? WHERE id = ?",
-                        text, error);
+                        text, "device_local_settings", NULL, change, error);
 }
 
 JsonObject *

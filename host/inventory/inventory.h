@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 gboolean    vh_inventory_init         (VigilHost *host, GError **error);
 
 /* A device object: id, name, group, group_path, root (or null),
- * out_of_office. Returns: (transfer full), NULL with NOT_FOUND. */
+ * out_of_office, this_machine. Returns: (transfer full), NULL with NOT_FOUND. */
 JsonObject *vh_inventory_device        (VigilHost *host, const char *device_id,
                                         GError **error);
 gboolean    vh_inventory_group_exists  (VigilHost *host, const char *group_id);
@@ -46,6 +46,12 @@ gboolean    vh_inventory_device_set_out_of_office (VigilHost *host, const char *
 gboolean    vh_inventory_device_set_local (VigilHost *host, const char *id,
                                            JsonObject *settings, GError **error);
 JsonObject *vh_inventory_device_local (VigilHost *host, const char *id, GError **error);
+/* This machine's device: (transfer full) its id, or NULL when the store
+ * records none (then @error is set only on a store error). */
+char       *vh_inventory_machine      (VigilHost *host, GError **error);
+/* Records @id as this machine's device (guarded: asks the current password
+ * when the change weakens this machine's password protection). */
+gboolean    vh_inventory_set_machine  (VigilHost *host, const char *id, GError **error);
 /* (transfer full) device objects of @group_id's subtree (all when NULL). */
 JsonArray  *vh_inventory_devices      (VigilHost *host, const char *group_id,
                                        GError **error);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Policy documents as untrusted input: parsing with size and depth limits,
- * then a check of every part against the registered sections (passed in, so
+ * Policy documents as untrusted input: parsing with size and depth limits
+ * through the strict reader (a duplicate key, NUL in a string, a
+ * non-standard number or an integer beyond 64 bits is refused, not read
+ * the way json-glib would), then a check of every part against the registered sections (passed in, so
  * that this file needs no host and the fuzz target can drive it): the
  * top-level fields, unknown sections, groups and keys with suggestions, the
  * generic schema checks per settings group, the section's schema version
@@ -13,6 +15,8 @@
 #include "policy.h"
 
 #include <string.h>
+
+#include "vigil/util/json.h"
 
 #define NAME_MAX_CHARS 200
 
@@ -45,9 +49,8 @@ member_object (JsonObject *o, const char *key)
 JsonObject *
 vh_policy_parse (const char *data, gsize len, VigilReport *report)
 {
-  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) error = NULL;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   if (len > VH_POLICY_MAX_BYTES)
     {
@@ -62,14 +65,13 @@ vh_policy_parse (const char *data, gsize len, VigilReport *report)
                      "the document is nested deeper than %d levels", VH_JSON_MAX_DEPTH);
       return NULL;
     }
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
+  root = vigil_json_parse (data, (gssize) len, VIGIL_JSON_STRICT, NULL, &error);
+  if (root == NULL)
     {
       vh_report_add (report, VIGIL_SEVERITY_ERROR, "", "invalid JSON: %s", error->message);
       return NULL;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       vh_report_add (report, VIGIL_SEVERITY_ERROR, "", "a policy is a JSON object");
       return NULL;

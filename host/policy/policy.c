@@ -7,6 +7,12 @@
  * console does when another policy is made active), list, show, remove,
  * and the look-up effective.c uses. Documents are stored normalized: every
  * section at its current schema version, every group {locked, values}.
+ * Apply and remove run inside the change guard (registry/guard.c): a
+ * change that weakens this machine's password protection (removing the
+ * policy that carries it, replacing it, demoting it by making another
+ * policy active) is committed only with the current password. Each is
+ * recorded as an audit event (host.policy_applied, host.policy_removed) in
+ * the same transaction.
  */
 #include "policy.h"
 
@@ -122,9 +128,12 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
   g_autofree char *secrets_text = json_to_string (secrets, FALSE);
   const char *row[5] = { name, group, status, text, secrets_text };
   g_autofree char *holder = NULL;
+  g_autofree char *change = NULL;
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   gboolean ok = vh_store_begin (db, TRUE, error);
+  VhGuard *guard = ok ? vh_guard_begin (host, error) : NULL;
 
+  ok = guard != NULL;
   if (ok && (holder = holder_of (db, group, status, name)) != NULL)
     ok = step_text (db, "UPDATE policies SET status = 'inactive',"
                     " document = json_set (document, '$.status', 'inactive') WHERE name = ?",
@@ -134,9 +143,27 @@ store_policy (VigilHost *host, JsonObject *norm, char **demoted, GError **error)
                     " secret_paths, updated_us) VALUES (?, ?, ?, ?, ?, ?)", row, 5,
                     vh_now (host), error);
   if (ok)
+    {
+      JsonObject *audit = json_object_new ();
+
+      change = holder ? g_strdup_printf ("applying policy '%s' (which makes policy '%s' "
+                                         "inactive)", name, holder)
+                      : g_strdup_printf ("applying policy '%s'", name);
+      json_object_set_string_member (audit, "name", name);
+      json_object_set_string_member (audit, "group", group);
+      json_object_set_string_member (audit, "status", status);
+      if (holder)
+        json_object_set_string_member (audit, "made_inactive", holder);
+      else
+        json_object_set_null_member (audit, "made_inactive");
+      ok = vh_guard_check (guard, change, error)
+           && vh_audit (host, "host.policy_applied", NULL, audit, error);
+    }
+  if (ok)
     ok = vh_store_commit (db, TRUE, error);
   else
     vh_store_rollback (db, TRUE);
+  vh_guard_finish (guard);
   vh_store_unlock (vh_context (host)->store);
   if (ok && demoted)
     *demoted = g_steal_pointer (&holder);
@@ -277,10 +304,23 @@ vh_policy_list (VigilHost *host, GError **error)
 gboolean
 vh_policy_remove (VigilHost *host, const char *name, GError **error)
 {
+  g_autofree char *change = g_strdup_printf ("removing policy '%s'", name);
+  g_autofree char *group = NULL;
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
-  gboolean ok = vh_store_begin (db, TRUE, error) &&
-                step_text (db, "DELETE FROM policies WHERE name = ?", &name, 1, -1, error);
+  gboolean ok = vh_store_begin (db, TRUE, error);
+  VhGuard *guard = ok ? vh_guard_begin (host, error) : NULL;
+  sqlite3_stmt *stmt = NULL;
 
+  ok = guard != NULL;
+  if (ok && sqlite3_prepare_v2 (db, "SELECT group_id FROM policies WHERE name = ?", -1,
+                                &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        group = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    }
+  sqlite3_finalize (stmt);
+  ok = ok && step_text (db, "DELETE FROM policies WHERE name = ?", &name, 1, -1, error);
   if (ok && sqlite3_changes (db) == 0)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
@@ -288,9 +328,19 @@ vh_policy_remove (VigilHost *host, const char *name, GError **error)
       ok = FALSE;
     }
   if (ok)
+    {
+      JsonObject *audit = json_object_new ();
+
+      json_object_set_string_member (audit, "name", name);
+      json_object_set_string_member (audit, "group", group ? group : "");
+      ok = vh_guard_check (guard, change, error)
+           && vh_audit (host, "host.policy_removed", NULL, audit, error);
+    }
+  if (ok)
     ok = vh_store_commit (db, TRUE, error);
   else
     vh_store_rollback (db, TRUE);
+  vh_guard_finish (guard);
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }

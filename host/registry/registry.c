@@ -22,6 +22,7 @@ struct _VhRegistry {
   GPtrArray   *commands;    /* VhCommand *, owned */
   GPtrArray   *actions;     /* VhAction *, owned */
   VhProtectFunc protect;    /* installed by the settings layer */
+  gpointer     hooks;       /* guard.c: the change guard and audit hooks */
   gboolean     loaded;
   const VigilHostApi *api; /* the table handed to plugin inits */
 };
@@ -141,6 +142,7 @@ vh_registry_free (VhRegistry *registry)
   g_ptr_array_unref (registry->sections);
   g_ptr_array_unref (registry->plugins);
   vh_plugin_free (registry->host_plugin);
+  g_free (registry->hooks);
   g_free (registry);
 }
 
@@ -337,6 +339,12 @@ vh_registry_protect_task_type (VigilHost *host, const char *type_id, GError **er
       return FALSE;
     }
   return vh_context (host)->registry->protect (host, type_id, error);
+}
+
+gpointer *
+vh_registry_hook_slot (VigilHost *host)
+{
+  return &vh_context (host)->registry->hooks;
 }
 
 /* ---- look-ups ------------------------------------------------------ */

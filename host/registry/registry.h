@@ -111,6 +111,50 @@ void              vh_registry_set_protect_func (VigilHost *host, VhProtectFunc f
  * none is installed). */
 gboolean          vh_registry_protect_task_type (VigilHost *host, const char *type_id,
                                                  GError **error);
+
+/* ---- guard.c: the change guard and the audit trail ------------------ */
+
+/* This machine's password protection at one moment; made, compared and
+ * freed by the settings layer only. */
+typedef struct _VhProtection VhProtection;
+typedef struct {
+  /* (transfer full) the protection now, or NULL with @error. */
+  VhProtection *(*snapshot)  (VigilHost *host, GError **error);
+  /* TRUE when @after protects all that @before did, or the user gave the
+   * current password; @change says what is done ("removing policy 'PW'"). */
+  gboolean      (*authorize) (VigilHost *host, const VhProtection *before,
+                              const VhProtection *after, const char *change,
+                              GError **error);
+  void          (*free)      (VhProtection *protection);
+} VhGuardFuncs;
+/* The settings layer installs its guard (a copy of @funcs is kept). */
+void      vh_registry_set_guard (VigilHost *host, const VhGuardFuncs *funcs);
+/* (internal to guard.c) where the hooks are kept. */
+gpointer *vh_registry_hook_slot (VigilHost *host);
+
+/* A change that may weaken password protection is bracketed by these.
+ * Inside the transaction that makes it: begin takes a snapshot (NULL with
+ * @error when it cannot: refuse the change), the change is made, check
+ * takes another and asks the settings layer (which may ask the current
+ * password); commit only when check returns TRUE. After the commit or
+ * rollback, finish (NULL-safe) records a refused check as
+ * host.password_refused and frees the guard. */
+typedef struct _VhGuard VhGuard;
+VhGuard  *vh_guard_begin  (VigilHost *host, GError **error);
+gboolean  vh_guard_check  (VhGuard *guard, const char *change, GError **error);
+void      vh_guard_finish (VhGuard *guard);
+
+/* Records an audit event (host.*) with the account and pid of this
+ * process added to @payload (transfer full; NULL for none). The tasks
+ * layer, which owns the event log, installs the recorder; without one
+ * nothing is recorded. Called inside a transaction, the event is part of
+ * it: it is stored if and only if the change is. */
+typedef gboolean (*VhAuditFunc) (VigilHost *host, const char *type, const char *device_id,
+                                 JsonObject *payload, GError **error);
+void      vh_registry_set_audit_func (VigilHost *host, VhAuditFunc func);
+gboolean  vh_audit (VigilHost *host, const char *type, const char *device_id,
+                    JsonObject *payload, GError **error);
+
 /* For error messages: "enable the plugin 'quarantine' (it is disabled)". */
 char             *vh_registry_explain_missing_task_type (VigilHost *host,
                                                          const char *type_id);

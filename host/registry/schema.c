@@ -194,6 +194,16 @@ check_enum (const VigilField *f, const char *s, const char *path, VigilReport *r
                  q, allowed->str);
 }
 
+/* Whether @s has a ".." component ("/a/../b", "/..", "/a/.."). */
+static gboolean
+has_dotdot (const char *s)
+{
+  for (const char *p = s; (p = strstr (p, "..")) != NULL; p += 2)
+    if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+      return TRUE;
+  return FALSE;
+}
+
 static void check_value (const VigilField *f, JsonNode *node, const char *path,
                          VigilReport *report);
 
@@ -278,6 +288,14 @@ check_value (const VigilField *f, JsonNode *node, const char *path, VigilReport 
         {
           q = quote (f, s);
           vh_report_add (report, VIGIL_SEVERITY_ERROR, path, "%s is not an absolute path", q);
+        }
+      else if (has_dotdot (s))
+        {
+          /* Refused here, not at run time: a path that climbs out of the
+           * folder it names is a mistake or an attempt, never a setting. */
+          q = quote (f, s);
+          vh_report_add (report, VIGIL_SEVERITY_ERROR, path,
+                         "%s contains '..': a path setting names its folder directly", q);
         }
       break;
     case VIGIL_FIELD_LIST:

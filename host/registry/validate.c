@@ -8,6 +8,8 @@
  */
 #include "registry.h"
 
+#include "vigil/util/json.h"
+
 #include <string.h>
 
 #define MAX_ID_LEN 64
@@ -144,16 +146,19 @@ default_fits (const VigilField *field, JsonNode *node, const char **why)
 static gboolean
 check_default (const VigilField *field, const char *where, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) local = NULL;
   const char *why = NULL;
 
   if (field->default_json == NULL)
     return TRUE;
-  if (!json_parser_load_from_data (parser, field->default_json, -1, &local))
+  /* The strict reader, as for every document: a default of 010 or with a
+   * duplicate key would otherwise be read differently from how it reads. */
+  root = vigil_json_parse (field->default_json, -1, VIGIL_JSON_STRICT, NULL, &local);
+  if (root == NULL)
     return invalid (error, "%s.%s: default_json '%s' is not JSON: %s", where,
                     field->key, field->default_json, local->message);
-  if (default_fits (field, json_parser_get_root (parser), &why))
+  if (default_fits (field, root, &why))
     return TRUE;
   if (why == OUT_OF_RANGE)
     return invalid (error, "%s.%s: default %s %s %" G_GINT64_FORMAT "–%" G_GINT64_FORMAT

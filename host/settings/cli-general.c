@@ -13,6 +13,8 @@
  */
 #include "general.h"
 
+#include "vigil/util/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -22,33 +24,22 @@
 /* Policy files                                                        */
 /* ------------------------------------------------------------------ */
 
+/* A policy file is read like any document from outside: a regular file
+ * only, bounded, through the strict reader. */
 static JsonObject *
 load_policy (const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  gsize len = 0;
+  g_autoptr (JsonNode) root = vigil_json_read_file (path, POLICY_MAX, error);
 
-  if (!g_file_get_contents (path, &data, &len, error))
+  if (root == NULL)
     return NULL;
-  if (len > POLICY_MAX)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: larger than %d bytes", path, POLICY_MAX);
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, data, len, error))
-    {
-      g_prefix_error (error, "%s: ", path);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: not a JSON object", path);
       return NULL;
     }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return json_object_ref (json_node_get_object (root));
 }
 
 static gboolean
@@ -65,7 +56,7 @@ save_policy (const char *path, JsonObject *policy, GError **error)
 static JsonObject *
 ensure_object (JsonObject *parent, const char *key)
 {
-  JsonObject *child = vh_json_object (parent, key);
+  JsonObject *child = vigil_json_get_object (parent, key);
 
   if (child == NULL)
     {
@@ -81,7 +72,7 @@ static JsonObject *
 policy_group_values (JsonObject *policy, const char *group_id)
 {
   JsonObject *general = ensure_object (ensure_object (policy, "settings"), "general");
-  JsonObject *group = vh_json_object (general, group_id);
+  JsonObject *group = vigil_json_get_object (general, group_id);
 
   if (!json_object_has_member (general, "schema_version"))
     json_object_set_int_member (general, "schema_version", 1);
@@ -115,8 +106,8 @@ weak_names (VigilHost *host, char **accounts, char **devices)
       g_autoptr (JsonObject) device = vh_inventory_device (host, ids->pdata[i], NULL);
 
       g_strv_builder_add (b, ids->pdata[i]);
-      if (device && vh_json_string (device, "name"))
-        g_strv_builder_add (b, vh_json_string (device, "name"));
+      if (device && vigil_json_get_string (device, "name"))
+        g_strv_builder_add (b, vigil_json_get_string (device, "name"));
     }
   return g_strv_builder_end (b);
 }
@@ -213,8 +204,9 @@ password_make (VigilHost *host, gboolean set, const PasswordOptions *o)
 
   if (set && o->policy_path == NULL)
     return password_usage ("set needs --policy FILE.json");
-  if (o->iterations < 0 || (o->iterations > 0 && o->iterations < VH_PASSWORD_MIN_ITERATIONS))
-    return password_usage ("--iterations must be 100000 or more");
+  if (o->iterations < 0 || (o->iterations > 0 && o->iterations < VH_PASSWORD_MIN_ITERATIONS)
+      || o->iterations > VH_PASSWORD_MAX_ITERATIONS)
+    return password_usage ("--iterations must be 100000 to 10000000");
   if (set && (policy = load_policy (o->policy_path, &error)) == NULL)
     goto failed;
   if ((hash = make_hash (host, o->accounts, o->devices, o->iterations, &error)) == NULL)
@@ -251,7 +243,7 @@ password_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     { "policy", 0, 0, G_OPTION_ARG_FILENAME, &o.policy_path, "Policy file to write the hash into (set)", "FILE" },
     { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.accounts, "An account name the password must not contain", "NAME" },
     { "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices, "A device name the password must not contain", "NAME" },
-    { "iterations", 0, 0, G_OPTION_ARG_INT, &o.iterations, "PBKDF2 iterations (100000 or more; default 600000)", "N" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &o.iterations, "PBKDF2 iterations (100000 to 10000000; default 600000)", "N" },
     { NULL }
   };
   int code;
@@ -309,10 +301,7 @@ exclusions_import (const char *xml_path, const char *policy_path, GError **error
     return 1;
   if (policy_path == NULL)
     {
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), rules);
-      g_autofree char *text = json_to_string (node, TRUE);
-
-      printf ("%s\n", text);
+      vigil_json_print_object (rules);
       return 0;
     }
   if ((policy = load_policy (policy_path, error)) == NULL)
@@ -341,14 +330,14 @@ exclusions_export (VigilHost *host, const char *xml_path, const char *policy_pat
     {
       if ((source = load_policy (policy_path, error)) == NULL)
         return 2;
-      group = vh_json_object (vh_json_object (vh_json_object (vh_json_object (
+      group = vigil_json_get_object (vigil_json_get_object (vigil_json_get_object (vigil_json_get_object (
                 source, "settings"), "general"), "telemetry_exclusions"), "values");
     }
   else
     {
       if ((source = vh_general_settings (host, device_id, error)) == NULL)
         return 2;
-      group = vh_json_object (source, "telemetry_exclusions");
+      group = vigil_json_get_object (source, "telemetry_exclusions");
     }
   if (group == NULL)
     {

@@ -80,29 +80,29 @@ regex_for (const char *pattern)
 static gboolean
 process_rule_matches (JsonObject *rule, JsonObject *payload)
 {
-  const char *image = vh_json_string (rule, "image");
-  const char *sha256 = vh_json_string (rule, "sha256");
-  const char *cmdline = vh_json_string (rule, "cmdline");
-  const char *user = vh_json_string (rule, "user");
+  const char *image = vigil_json_get_string (rule, "image");
+  const char *sha256 = vigil_json_get_string (rule, "sha256");
+  const char *cmdline = vigil_json_get_string (rule, "cmdline");
+  const char *user = vigil_json_get_string (rule, "user");
   const char *value;
 
   /* A rule without criteria would exclude everything; validation refuses
    * it, and matching ignores it in case one slipped through. */
   if (!image && !sha256 && !cmdline && !user)
     return FALSE;
-  if (image && (!(value = vh_json_string (payload, "image"))
+  if (image && (!(value = vigil_json_get_string (payload, "image"))
                 || !g_pattern_match_simple (image, value)))
     return FALSE;
-  if (sha256 && (!(value = vh_json_string (payload, "sha256"))
+  if (sha256 && (!(value = vigil_json_get_string (payload, "sha256"))
                  || g_ascii_strcasecmp (sha256, value) != 0))
     return FALSE;
-  if (user && g_strcmp0 (user, vh_json_string (payload, "user")) != 0)
+  if (user && g_strcmp0 (user, vigil_json_get_string (payload, "user")) != 0)
     return FALSE;
   if (cmdline)
     {
       g_autoptr (GRegex) re = regex_for (cmdline);
 
-      value = vh_json_string (payload, "cmdline");
+      value = vigil_json_get_string (payload, "cmdline");
       if (re == NULL || value == NULL
           || !g_regex_match (re, value, G_REGEX_MATCH_DEFAULT, NULL))
         return FALSE;
@@ -115,27 +115,27 @@ process_rule_matches (JsonObject *rule, JsonObject *payload)
 static gboolean
 service_port (JsonObject *payload, gint64 *port)
 {
-  gboolean inbound = g_strcmp0 (vh_json_string (payload, "direction"), "inbound") == 0;
+  gboolean inbound = g_strcmp0 (vigil_json_get_string (payload, "direction"), "inbound") == 0;
 
-  return vh_json_int (payload, inbound ? "local_port" : "remote_port", port);
+  return vigil_json_get_int (payload, inbound ? "local_port" : "remote_port", port);
 }
 
 static gboolean
 network_rule_matches (JsonObject *rule, JsonObject *payload)
 {
-  const char *address = vh_json_string (rule, "address");
-  const char *direction = vh_json_string (rule, "direction");
+  const char *address = vigil_json_get_string (rule, "address");
+  const char *direction = vigil_json_get_string (rule, "direction");
   gint64 port = 0, event_port = 0;
-  gboolean has_port = vh_json_int (rule, "port", &port);
+  gboolean has_port = vigil_json_get_int (rule, "port", &port);
 
   if (!address && !has_port)
     return FALSE;
-  if (address && !vh_address_in_cidr (vh_json_string (payload, "remote_address"), address))
+  if (address && !vh_address_in_cidr (vigil_json_get_string (payload, "remote_address"), address))
     return FALSE;
   if (has_port && (!service_port (payload, &event_port) || event_port != port))
     return FALSE;
   if (direction && g_strcmp0 (direction, "any") != 0
-      && g_strcmp0 (direction, vh_json_string (payload, "direction")) != 0)
+      && g_strcmp0 (direction, vigil_json_get_string (payload, "direction")) != 0)
     return FALSE;
   return TRUE;
 }
@@ -159,12 +159,12 @@ any_rule_matches (JsonArray *rules, JsonObject *payload,
 static gboolean
 optimized_away (JsonObject *payload)
 {
-  const char *image = vh_json_string (payload, "image");
+  const char *image = vigil_json_get_string (payload, "image");
   g_autofree char *base = image ? g_path_get_basename (image) : NULL;
   gint64 lport = 0, rport = 0;
 
-  vh_json_int (payload, "local_port", &lport);
-  vh_json_int (payload, "remote_port", &rport);
+  vigil_json_get_int (payload, "local_port", &lport);
+  vigil_json_get_int (payload, "remote_port", &rport);
   if (lport == 445 || lport == 139 || rport == 445 || rport == 139)
     return TRUE;
   return g_strcmp0 (base, "vigil") == 0;
@@ -173,8 +173,8 @@ optimized_away (JsonObject *payload)
 gboolean
 vh_exclusions_match (JsonObject *group, const char *type, JsonObject *payload)
 {
-  gboolean use = vh_json_bool (group, "use_exclusions", FALSE);
-  gboolean optimize = vh_json_bool (group, "optimize_telemetry", TRUE);
+  gboolean use = vigil_json_get_bool (group, "use_exclusions", FALSE);
+  gboolean optimize = vigil_json_get_bool (group, "optimize_telemetry", TRUE);
   gboolean is_process = g_str_has_prefix (type, "process.");
   gboolean is_network = g_str_has_prefix (type, "network.");
 
@@ -184,10 +184,10 @@ vh_exclusions_match (JsonObject *group, const char *type, JsonObject *payload)
     return TRUE;
   if (!use)
     return FALSE;
-  if (any_rule_matches (vh_json_array (group, "processes"), payload, process_rule_matches))
+  if (any_rule_matches (vigil_json_get_array (group, "processes"), payload, process_rule_matches))
     return TRUE;
   return is_network
-         && any_rule_matches (vh_json_array (group, "networks"), payload, network_rule_matches);
+         && any_rule_matches (vigil_json_get_array (group, "networks"), payload, network_rule_matches);
 }
 
 /* ------------------------------------------------------------------ */
@@ -260,13 +260,13 @@ vh_exclusions_check_process (JsonObject *rule, const char *path,
 
   if (!check_keys (rule, process_keys, path, func, report))
     return;
-  if (!vh_json_string (rule, "image") && !vh_json_string (rule, "sha256")
-      && !vh_json_string (rule, "cmdline") && !vh_json_string (rule, "user"))
+  if (!vigil_json_get_string (rule, "image") && !vigil_json_get_string (rule, "sha256")
+      && !vigil_json_get_string (rule, "cmdline") && !vigil_json_get_string (rule, "user"))
     reportf (func, report, path, NULL,
              "the rule sets no criterion (image, sha256, cmdline or user)");
-  if ((sha256 = vh_json_string (rule, "sha256")) && !is_sha256 (sha256))
+  if ((sha256 = vigil_json_get_string (rule, "sha256")) && !is_sha256 (sha256))
     reportf (func, report, path, "sha256", "'%s' is not 64 hexadecimal digits", sha256);
-  if ((cmdline = vh_json_string (rule, "cmdline")))
+  if ((cmdline = vigil_json_get_string (rule, "cmdline")))
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (GRegex) re = g_regex_new (cmdline, G_REGEX_DEFAULT, G_REGEX_MATCH_DEFAULT, &error);
@@ -275,25 +275,25 @@ vh_exclusions_check_process (JsonObject *rule, const char *path,
         reportf (func, report, path, "cmdline", "not a valid regular expression: %s",
                  error->message);
     }
-  if (vh_json_string (rule, "image") && vh_json_string (rule, "image")[0] != '/'
-      && vh_json_string (rule, "image")[0] != '*')
+  if (vigil_json_get_string (rule, "image") && vigil_json_get_string (rule, "image")[0] != '/'
+      && vigil_json_get_string (rule, "image")[0] != '*')
     reportf (func, report, path, "image",
              "'%s' is neither an absolute path nor a pattern starting with *",
-             vh_json_string (rule, "image"));
+             vigil_json_get_string (rule, "image"));
 }
 
 void
 vh_exclusions_check_network (JsonObject *rule, const char *path,
                              VhReportFunc func, gpointer report)
 {
-  const char *address = vh_json_string (rule, "address");
-  const char *direction = vh_json_string (rule, "direction");
+  const char *address = vigil_json_get_string (rule, "address");
+  const char *direction = vigil_json_get_string (rule, "direction");
   JsonNode *port_node = json_object_get_member (rule, "port");
   gint64 port = 0;
 
   if (!check_keys (rule, network_keys, path, func, report))
     return;
-  if (port_node && !vh_json_int (rule, "port", &port))
+  if (port_node && !vigil_json_get_int (rule, "port", &port))
     reportf (func, report, path, "port", "must be an integer");
   else if (port_node && (port < 1 || port > 65535))
     reportf (func, report, path, "port", "%" G_GINT64_FORMAT " is out of range 1–65535", port);

@@ -2,8 +2,8 @@
 /*
  * The pure parts of the settings layer (host/settings/): password hashing
  * and strength, proxy selection, exclusion rules and their XML form. They
- * take plain values and JSON and need nothing of the host but the base
- * layer's JSON helpers, so their tests link them with the base library
+ * take plain values and JSON and need nothing of the host but the helper
+ * library's JSON getters, so their tests link them with the base library
  * only; the glue that reads the host's effective settings lives in
  * general-settings.c (general.h).
  */
@@ -19,6 +19,10 @@ G_BEGIN_DECLS
 #define VH_PASSWORD_ITERATIONS 600000
 /* Accepted when verifying: a hash below this is refused as too weak. */
 #define VH_PASSWORD_MIN_ITERATIONS 100000
+/* And above this as absurd: a policy with i=2000000000 would make every
+ * protected action spin for hours. 10 million takes seconds on a slow
+ * device, far more than any recommendation asks. */
+#define VH_PASSWORD_MAX_ITERATIONS 10000000
 /* Longest password accepted from a prompt or a file descriptor. */
 #define VH_PASSWORD_MAX_LEN 1024
 

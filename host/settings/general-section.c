@@ -110,17 +110,25 @@ report_via_api (gpointer report, VigilSeverity severity, const char *path,
 static void
 validate_proxy (JsonObject *proxy, VigilReport *report)
 {
-  const char *mode = vh_json_string (proxy, "mode");
-  const char *address = vh_json_string (proxy, "address");
-  const char *user = vh_json_string (proxy, "user");
-  const char *password = vh_json_string (proxy, "password");
+  const char *mode = vigil_json_get_string (proxy, "mode");
+  const char *address = vigil_json_get_string (proxy, "address");
+  const char *user = vigil_json_get_string (proxy, "user");
+  const char *password = vigil_json_get_string (proxy, "password");
 
   if (g_strcmp0 (mode, "manual") == 0 && (address == NULL || *address == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
                                "required when proxy.mode is manual");
-  if (address && (strchr (address, '/') || strchr (address, '@') || strchr (address, ' ')))
+  /* The value is never quoted: what does not belong in an address is
+   * usually credentials typed into it (user:password@host). */
+  if (address && strchr (address, '@'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
-                               "'%s' is not a host name or IP address", address);
+                               "is not a host name or IP address: it contains '@' (credentials "
+                               "go in proxy.user and proxy.password, never in the address)");
+  else if (address && (strchr (address, '/') || strchr (address, ' ')))
+    api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.address",
+                               "is not a host name or IP address: it contains '%c' (give the "
+                               "host alone, without a scheme, a path or spaces)",
+                               strchr (address, '/') ? '/' : ' ');
   if (password && *password && (user == NULL || *user == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "proxy.user",
                                "a proxy password is set without a user name");
@@ -129,12 +137,12 @@ validate_proxy (JsonObject *proxy, VigilReport *report)
 static void
 validate_protection (VigilHost *host, JsonObject *group, VigilReport *report)
 {
-  const char *hash = vh_json_string (group, "password_hash");
-  JsonArray *actions = vh_json_array (group, "actions");
+  const char *hash = vigil_json_get_string (group, "password_hash");
+  JsonArray *actions = vigil_json_get_array (group, "actions");
   g_autoptr (GError) error = NULL;
   guint weakness = 0;
 
-  if (vh_json_bool (group, "enabled", FALSE) && (hash == NULL || *hash == '\0'))
+  if (vigil_json_get_bool (group, "enabled", FALSE) && (hash == NULL || *hash == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR,
                                "password_protection.password_hash",
                                "required when password protection is enabled: "
@@ -170,9 +178,9 @@ validate_protection (VigilHost *host, JsonObject *group, VigilReport *report)
 static void
 validate_diagnosis (JsonObject *group, VigilReport *report)
 {
-  const char *folder = vh_json_string (group, "folder");
+  const char *folder = vigil_json_get_string (group, "folder");
 
-  if (vh_json_bool (group, "enabled", FALSE) && (folder == NULL || *folder == '\0'))
+  if (vigil_json_get_bool (group, "enabled", FALSE) && (folder == NULL || *folder == '\0'))
     api_table->report_problem (report, VIGIL_SEVERITY_ERROR, "failure_diagnosis.folder",
                                "required when failure diagnosis is enabled");
 }
@@ -180,7 +188,7 @@ validate_diagnosis (JsonObject *group, VigilReport *report)
 static void
 validate_rules (JsonObject *group, const char *list, VigilReport *report)
 {
-  JsonArray *rules = vh_json_array (group, list);
+  JsonArray *rules = vigil_json_get_array (group, list);
 
   for (guint i = 0; rules && i < json_array_get_length (rules); i++)
     {
@@ -199,11 +207,11 @@ validate_rules (JsonObject *group, const char *list, VigilReport *report)
 static void
 validate_general (JsonObject *values, VigilReport *report, gpointer user_data)
 {
-  validate_proxy (vh_json_object (values, "proxy"), report);
-  validate_protection (user_data, vh_json_object (values, "password_protection"), report);
-  validate_diagnosis (vh_json_object (values, "failure_diagnosis"), report);
-  validate_rules (vh_json_object (values, "telemetry_exclusions"), "processes", report);
-  validate_rules (vh_json_object (values, "telemetry_exclusions"), "networks", report);
+  validate_proxy (vigil_json_get_object (values, "proxy"), report);
+  validate_protection (user_data, vigil_json_get_object (values, "password_protection"), report);
+  validate_diagnosis (vigil_json_get_object (values, "failure_diagnosis"), report);
+  validate_rules (vigil_json_get_object (values, "telemetry_exclusions"), "processes", report);
+  validate_rules (vigil_json_get_object (values, "telemetry_exclusions"), "networks", report);
 }
 
 static const VigilSection general_section = {
@@ -244,6 +252,7 @@ vh_general_init (VigilHost *host, const VigilHostApi *api, GError **error)
                                          error))
       return FALSE;
   vh_registry_set_protect_func (host, vh_protect_check);
+  vh_protect_install_guard (host);
   if (!vh_general_register_commands (self, api, error))
     return FALSE;
   /* Trace files follow the local machine's failure diagnosis settings

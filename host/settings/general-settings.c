@@ -5,10 +5,8 @@
  * (api->telemetry_excluded) and the logger's trace files. Proxy and
  * exclusions are per device, because policies are per admin group. The
  * trace files and password protection belong to the machine the host runs
- * on, so they read the local machine's settings: those of the device named
- * by env VIGIL_LOCAL_DEVICE, else of the first device (by id) without a root
- * folder, which by the inventory's convention is the machine itself; with
- * no such device, the schema defaults.
+ * on, so they read the local machine's settings: those of the device the
+ * inventory records as this machine; with none, the schema defaults.
  *
  * The kata sender asks about every telemetry event, and computing effective
  * settings costs several queries, so per-device settings are cached while
@@ -71,27 +69,14 @@ cached_settings (VigilHost *host, VhGeneralCache *cache, const char *device_id,
   return settings;
 }
 
-/* (transfer full) the id of the device standing for this machine, or NULL. */
+/* (transfer full) the id of the device standing for this machine, or NULL.
+ * It is recorded in the inventory, never taken from the environment: an
+ * environment variable naming another device would redirect protection
+ * to a device without it. */
 static char *
 local_device (VigilHost *host, GError **error)
 {
-  const char *named = g_getenv ("VIGIL_LOCAL_DEVICE");
-  g_autoptr (GPtrArray) ids = NULL;
-
-  if (named && *named)
-    return g_strdup (named);
-  ids = vh_inventory_group_devices (host, "root", error);
-  if (ids == NULL)
-    return NULL;
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr (JsonObject) device = vh_inventory_device (host, ids->pdata[i], NULL);
-      JsonNode *root = device ? json_object_get_member (device, "root") : NULL;
-
-      if (device && (root == NULL || JSON_NODE_HOLDS_NULL (root)))
-        return g_strdup (ids->pdata[i]);
-    }
-  return NULL;
+  return vh_inventory_machine (host, error);
 }
 
 static JsonObject *
@@ -139,7 +124,7 @@ vh_general_resolve_proxy (VigilHost *host, const char *device_id,
   g_mutex_lock (&cache->lock);
   settings = cached_settings (host, cache, device_id, error);
   if (settings)
-    proxy = vh_proxy_select (vh_json_object (settings, "proxy"), url, g_getenv, error);
+    proxy = vh_proxy_select (vigil_json_get_object (settings, "proxy"), url, g_getenv, error);
   g_mutex_unlock (&cache->lock);
   return proxy;
 }
@@ -160,7 +145,7 @@ vh_general_telemetry_excluded (VigilHost *host, const VigilEvent *event)
   g_mutex_lock (&cache->lock);
   settings = cached_settings (host, cache, event->device_id, &error);
   if (settings)
-    excluded = vh_exclusions_match (vh_json_object (settings, "telemetry_exclusions"),
+    excluded = vh_exclusions_match (vigil_json_get_object (settings, "telemetry_exclusions"),
                                     event->type, event->payload);
   g_mutex_unlock (&cache->lock);
   if (settings == NULL)
@@ -193,11 +178,11 @@ vh_logger_reload (VigilHost *host)
       vh_logger_set_trace (host, NULL, 0, 0, NULL);
       return;
     }
-  diag = vh_json_object (settings, "failure_diagnosis");
-  if (vh_json_bool (diag, "enabled", FALSE))
-    folder = vh_json_string (diag, "folder");
-  vh_json_int (diag, "max_file_size_mb", &size_mb);
-  vh_json_int (diag, "max_files", &files);
+  diag = vigil_json_get_object (settings, "failure_diagnosis");
+  if (vigil_json_get_bool (diag, "enabled", FALSE))
+    folder = vigil_json_get_string (diag, "folder");
+  vigil_json_get_int (diag, "max_file_size_mb", &size_mb);
+  vigil_json_get_int (diag, "max_files", &files);
   if (!vh_logger_set_trace (host, folder, (guint64) CLAMP (size_mb, 1, 4096) * 1024 * 1024,
                             CLAMP (files, 1, 100), &error))
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);

@@ -128,6 +128,13 @@ vh_password_hash (const char *password, guint iterations, guint weakness,
                    VH_PASSWORD_MIN_ITERATIONS);
       return NULL;
     }
+  if (iterations > VH_PASSWORD_MAX_ITERATIONS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%u iterations is above the maximum %u", iterations,
+                   VH_PASSWORD_MAX_ITERATIONS);
+      return NULL;
+    }
   if (RAND_bytes (salt, sizeof salt) != 1)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -184,6 +191,14 @@ parse (const char *hash, guint *iterations, guint *weakness,
                    "the password hash uses %" G_GUINT64_FORMAT " iterations, "
                    "fewer than the minimum %u: make a new one with "
                    "`vigil password hash`", iter, VH_PASSWORD_MIN_ITERATIONS);
+      return FALSE;
+    }
+  if (iter > VH_PASSWORD_MAX_ITERATIONS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "the password hash uses %" G_GUINT64_FORMAT " iterations, "
+                   "more than the maximum %u: make a new one with "
+                   "`vigil password hash`", iter, VH_PASSWORD_MAX_ITERATIONS);
       return FALSE;
     }
 

@@ -9,10 +9,14 @@
  * the terminal with echo off, compared in constant time with the salted
  * hash of the local machine's `general` settings, and wiped from memory.
  * Protection belongs to the machine where the command runs, not to a
- * managed device: an action is protected when the policy that reaches this
- * machine (the root group's, and the defaults) says so. A missing terminal,
- * an undeclared action or a check from a worker thread (no one to ask) is
- * an error, never a silent pass.
+ * managed device: an action is protected when the effective settings of
+ * this machine's recorded device say so. A missing terminal, an undeclared
+ * action or a check from a worker thread (no one to ask) is an error,
+ * never a silent pass, and every refusal is recorded (host.password_refused).
+ * The same password guards protection itself: the change guard the layers
+ * below call (registry/guard.c) compares this machine's protection before
+ * and after a change and asks the current password when the change turns
+ * it off, changes the password or narrows the protected actions.
  */
 #include "general.h"
 
@@ -140,7 +144,7 @@ vh_protected_action_list (VigilHost *host)
 static gboolean
 action_protected (JsonObject *protection, const char *action)
 {
-  JsonArray *actions = vh_json_array (protection, "actions");
+  JsonArray *actions = vigil_json_get_array (protection, "actions");
 
   if (actions == NULL)
     return TRUE;
@@ -150,16 +154,71 @@ action_protected (JsonObject *protection, const char *action)
   return FALSE;
 }
 
+/* Records a refused check of @action (never the password given) and
+ * returns FALSE with @why in @error. */
+static gboolean
+refused (VigilHost *host, const char *action, GError *why, GError **error)
+{
+  JsonObject *audit = json_object_new ();
+  g_autoptr (GError) not_recorded = NULL;
+
+  json_object_set_string_member (audit, "action", action);
+  json_object_set_string_member (audit, "reason", why->message);
+  if (!vh_audit (host, "host.password_refused", NULL, audit, &not_recorded))
+    vh_log (host, "host", G_LOG_LEVEL_WARNING, not_recorded->message);
+  g_propagate_error (error, why);
+  return FALSE;
+}
+
+typedef enum { ASK_OK, ASK_WRONG, ASK_FAILED } AskResult;
+
+/* Asks the password with @prompt and checks it against @hash. ASK_FAILED
+ * with @error when it cannot be asked (no terminal, a worker thread, a bad
+ * VIGIL_PASSWORD_FD) or the hash is unusable; ASK_WRONG (no error) for a
+ * wrong password. The caller words the refusal. */
+static AskResult
+ask_and_verify (VigilHost *host, const char *prompt, const char *hash, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *password = NULL;
+  gboolean ok;
+
+  if (g_thread_self () != vh_context (host)->main_thread)
+    {
+      /* A worker (a task run creating a task) has no terminal of its own:
+       * two runs asking at once would interleave on it. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "the password can only be asked on the host's main thread, "
+                   "not from a task run");
+      return ASK_FAILED;
+    }
+  password = vh_password_read (prompt, error);
+  if (password == NULL)
+    return ASK_FAILED;
+  ok = vh_password_verify (password, hash, &local);
+  vh_password_free (g_steal_pointer (&password));
+  if (local)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "the stored hash is unusable: %s", local->message);
+      return ASK_FAILED;
+    }
+  if (!ok)
+    {
+      vh_log (host, "host", G_LOG_LEVEL_WARNING, "wrong password for a protected action");
+      return ASK_WRONG;
+    }
+  return ASK_OK;
+}
+
 gboolean
 vh_protect_check (VigilHost *host, const char *action, GError **error)
 {
   g_autoptr (JsonObject) settings = NULL;
   g_autoptr (GError) local = NULL;
   g_autofree char *prompt = NULL;
-  g_autofree char *password = NULL;
   JsonObject *protection;
   const char *hash;
-  gboolean ok;
 
   g_return_val_if_fail (action != NULL, FALSE);
 
@@ -180,9 +239,9 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
                    action, local->message);
       return FALSE;
     }
-  protection = vh_json_object (settings, "password_protection");
-  hash = vh_json_string (protection, "password_hash");
-  if (!vh_json_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
+  protection = vigil_json_get_object (settings, "password_protection");
+  hash = vigil_json_get_string (protection, "password_hash");
+  if (!vigil_json_get_bool (protection, "enabled", FALSE) || !action_protected (protection, action))
     return TRUE;
   if (hash == NULL || *hash == '\0')
     {
@@ -191,35 +250,143 @@ vh_protect_check (VigilHost *host, const char *action, GError **error)
               "the action is allowed");
       return TRUE;
     }
-
-  if (g_thread_self () != vh_context (host)->main_thread)
-    {
-      /* A worker (a task run creating a task) has no terminal of its own:
-       * two runs asking at once would interleave on it. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "'%s' is password-protected and the password can only be asked "
-                   "on the host's main thread, not from a task run", action);
-      return FALSE;
-    }
   prompt = g_strdup_printf ("Password for %s: ", action);
-  password = vh_password_read (prompt, error);
-  if (password == NULL)
-    return FALSE;
-  ok = vh_password_verify (password, hash, &local);
-  vh_password_free (g_steal_pointer (&password));
+  switch (ask_and_verify (host, prompt, hash, &local))
+    {
+    case ASK_OK:
+      return TRUE;
+    case ASK_WRONG:
+      g_set_error (&local, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "wrong password: '%s' is password-protected", action);
+      break;
+    case ASK_FAILED:
+      g_prefix_error (&local, "'%s' is password-protected: ", action);
+      break;
+    }
+  return refused (host, action, g_steal_pointer (&local), error);
+}
+
+/* ---- the change guard (registry/guard.c) ----------------------------- */
+
+struct _VhProtection {
+  char  *device;   /* this machine's device, or NULL */
+  char  *hash;     /* NULL when protection is off (or has no hash) */
+  GStrv  actions;  /* NULL: every declared action */
+};
+
+static void
+protection_free (VhProtection *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->device);
+  g_free (p->hash);
+  g_strfreev (p->actions);
+  g_free (p);
+}
+
+/* This machine's protection now; inside the caller's transaction it sees
+ * the change being made. Never cached. */
+static VhProtection *
+protection_snapshot (VigilHost *host, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonObject) settings = NULL;
+  g_autofree char *device = vh_inventory_machine (host, &local);
+  VhProtection *p;
+  JsonObject *protection;
+  JsonArray *actions;
+  const char *hash;
+
   if (local)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "'%s' is password-protected but the stored hash is unusable: %s",
-                   action, local->message);
-      return FALSE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
     }
-  if (!ok)
+  settings = vh_general_settings (host, NULL, error);
+  if (settings == NULL)
+    return NULL;
+  p = g_new0 (VhProtection, 1);
+  p->device = g_steal_pointer (&device);
+  protection = vigil_json_get_object (settings, "password_protection");
+  hash = vigil_json_get_string (protection, "password_hash");
+  if (!vigil_json_get_bool (protection, "enabled", FALSE) || hash == NULL || *hash == '\0')
+    return p;
+  p->hash = g_strdup (hash);
+  actions = vigil_json_get_array (protection, "actions");
+  if (actions != NULL)
     {
-      vh_log (host, "host", G_LOG_LEVEL_WARNING, "wrong password for a protected action");
+      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+
+      for (guint i = 0; i < json_array_get_length (actions); i++)
+        {
+          const char *a = json_array_get_string_element (actions, i);
+          if (a)
+            g_strv_builder_add (b, a);
+        }
+      p->actions = g_strv_builder_end (b);
+    }
+  return p;
+}
+
+/* How @after is weaker than @before ("turn password protection off"), or
+ * NULL when it protects all that @before did (a different password counts
+ * as weaker: choosing it takes the current one). */
+static const char *
+weakened (const VhProtection *before, const VhProtection *after)
+{
+  if (before->hash == NULL)
+    return NULL;
+  if (after->hash == NULL)
+    return "turn password protection off";
+  if (strcmp (before->hash, after->hash) != 0)
+    return "change the password";
+  if (after->actions == NULL)
+    return NULL;
+  if (before->actions == NULL)
+    return "narrow the protected actions";
+  for (gsize i = 0; before->actions[i]; i++)
+    if (!g_strv_contains ((const char *const *) after->actions, before->actions[i]))
+      return "narrow the protected actions";
+  return NULL;
+}
+
+/* A refusal is recorded by the guard (registry/guard.c) once the change's
+ * transaction is rolled back, so that the record is not rolled back too. */
+static gboolean
+protection_authorize (VigilHost *host, const VhProtection *before,
+                      const VhProtection *after, const char *change, GError **error)
+{
+  const char *how = weakened (before, after);
+  g_autofree char *prompt = NULL;
+
+  if (how == NULL)
+    return TRUE;
+  prompt = g_strdup_printf ("Password (%s would %s): ", change, how);
+  switch (ask_and_verify (host, prompt, before->hash, error))
+    {
+    case ASK_OK:
+      return TRUE;
+    case ASK_WRONG:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "wrong password: '%s' is password-protected", action);
+                   "wrong password: %s would %s on this machine", change, how);
+      return FALSE;
+    case ASK_FAILED:
+      g_prefix_error (error, "%s would %s on this machine and needs the current "
+                      "password: ", change, how);
       return FALSE;
     }
-  return TRUE;
+  return FALSE;
+}
+
+void
+vh_protect_install_guard (VigilHost *host)
+{
+  static const VhGuardFuncs funcs = {
+    .snapshot = protection_snapshot,
+    .authorize = protection_authorize,
+    .free = protection_free,
+  };
+
+  vh_registry_set_guard (host, &funcs);
 }

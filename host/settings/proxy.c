@@ -19,7 +19,7 @@ get_int (JsonObject *obj, const char *key, gint64 fallback)
 {
   gint64 value;
 
-  return vh_json_int (obj, key, &value) ? value : fallback;
+  return vigil_json_get_int (obj, key, &value) ? value : fallback;
 }
 
 /* fc00::/7, the IPv6 unique-local range (GLib only knows fec0::/10). */
@@ -149,9 +149,9 @@ select_auto (const char *scheme, const char *host, VhGetenvFunc getenv_func,
 static char *
 select_manual (JsonObject *proxy, GError **error)
 {
-  const char *address = vh_json_string (proxy, "address");
-  const char *user = vh_json_string (proxy, "user");
-  const char *password = vh_json_string (proxy, "password");
+  const char *address = vigil_json_get_string (proxy, "address");
+  const char *user = vigil_json_get_string (proxy, "user");
+  const char *password = vigil_json_get_string (proxy, "password");
   gint64 port = get_int (proxy, "port", 8080);
   g_autofree char *userinfo = NULL;
   g_autofree char *host = NULL;
@@ -178,7 +178,7 @@ char *
 vh_proxy_select (JsonObject *proxy, const char *url, VhGetenvFunc getenv_func,
                  GError **error)
 {
-  const char *mode = vh_json_string (proxy, "mode");
+  const char *mode = vigil_json_get_string (proxy, "mode");
   g_autoptr (GUri) parsed = NULL;
   g_autoptr (GError) local = NULL;
 
@@ -193,7 +193,7 @@ vh_proxy_select (JsonObject *proxy, const char *url, VhGetenvFunc getenv_func,
                    "cannot choose a proxy for %s: not an absolute URI", url);
       return NULL;
     }
-  if (vh_json_bool (proxy, "bypass_local", FALSE) && vh_proxy_host_is_local (g_uri_get_host (parsed)))
+  if (vigil_json_get_bool (proxy, "bypass_local", FALSE) && vh_proxy_host_is_local (g_uri_get_host (parsed)))
     return NULL;
   if (g_strcmp0 (mode, "auto") == 0)
     return select_auto (g_uri_get_scheme (parsed), g_uri_get_host (parsed),

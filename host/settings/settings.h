@@ -26,6 +26,10 @@ void      vh_general_free    (VigilHost *host);
  * FALSE with @error otherwise, for an undeclared action, and off the main
  * thread when it would have to ask. */
 gboolean  vh_protect_check   (VigilHost *host, const char *action, GError **error);
+/* Installs the change guard (registry/guard.c) that keeps policy and
+ * inventory changes from weakening this machine's password protection
+ * without the current password; vh_general_init calls it. */
+void      vh_protect_install_guard (VigilHost *host);
 /* Behind VigilHostApi resolve_proxy and telemetry_excluded. */
 char     *vh_general_resolve_proxy      (VigilHost *host, const char *device_id,
                                          const char *url, GError **error);

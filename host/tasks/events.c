@@ -14,6 +14,8 @@
  */
 #include "tasks/tasks-private.h"
 
+#include "vigil/util/json.h"
+
 #define DISPATCH_BATCH 256
 
 struct _VhEvents {
@@ -38,12 +40,42 @@ static const VhMigration migrations[] = {
     "CREATE INDEX events_pending ON events (dispatched, seq);" },
 };
 
+/* The audit events the host records (docs/events.md), never accepted
+ * from outside: a forged one would falsify the audit trail. */
+static const char *const audit_types[] = {
+  "host.policy_applied", "host.policy_removed", "host.inventory_changed",
+  "host.task_deleted", "host.password_refused", NULL,
+};
+
+gboolean
+vh_event_type_refuse_audit (const char *type, GError **error)
+{
+  if (type == NULL || !g_strv_contains (audit_types, type))
+    return TRUE;
+  g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+               "event type '%s' is an audit event the host records itself; "
+               "it cannot be emitted", type);
+  return FALSE;
+}
+
+/* The audit recorder the layers below reach through vh_audit: host.*
+ * events in the event log, from the host. */
+static gboolean
+record_audit (VigilHost *host, const char *type, const char *device_id,
+              JsonObject *payload, GError **error)
+{
+  g_autofree char *id = vh_events_emit (host, "host", type, device_id, 1, payload, error);
+
+  return id != NULL;
+}
+
 gboolean
 vh_events_init (VigilHost *host, GError **error)
 {
   if (!vh_store_migrate (vh_context (host)->store, "events", migrations, G_N_ELEMENTS (migrations), error))
     return FALSE;
   vh_context (host)->events = g_new0 (VhEvents, 1);
+  vh_registry_set_audit_func (host, record_audit);
   return TRUE;
 }
 
@@ -113,6 +145,18 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
                    "event %s: the payload is larger than %d bytes", type, VH_EVENT_MAX_PAYLOAD);
       return NULL;
     }
+  /* json-glib writes a NaN as nan.0 and invalid UTF-8 raw: such a payload
+   * would read back as nothing. Refused here, where the emitter hears it. */
+  {
+    g_autoptr (GError) local = NULL;
+    if (!vigil_json_check (text, strlen (text), VIGIL_JSON_STRICT, NULL, &local))
+      {
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                     "event %s: the payload would not read back as JSON: %s", type,
+                     local->message);
+        return NULL;
+      }
+  }
   id = g_uuid_string_random ();
   if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
                      device_id, payload_version, text, error))

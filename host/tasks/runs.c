@@ -383,9 +383,16 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
 {
   g_autofree char *result_text = result ? json_to_string (result, FALSE) : NULL;
   g_autoptr (GError) error = NULL;
-  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  VhTasks *tasks = vh_context (host)->tasks;
+  sqlite3 *db;
   gint64 left;
 
+  /* Two runs of a round ending together: without this lock the first
+   * could emit its outcome after the second counted none left and emitted
+   * task.round_finished, and a listener would see the round end before
+   * one of its runs. */
+  g_mutex_lock (&tasks->finish_lock);
+  db = vh_store_lock (vh_context (host)->store);
   if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?, message = ?,"
                     " result = ?, finished_us = ? WHERE id = ?", &error, "ssdssii",
                     state, error_message, fraction, message, result_text,
@@ -398,6 +405,7 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
   emit_outcome (host, job, state, error_message);
   if (left == 0)
     emit_round_finished (host, job);
+  g_mutex_unlock (&tasks->finish_lock);
 }
 
 /* For dispatch.c: a run that ended elsewhere announces itself the same way. */

@@ -13,6 +13,8 @@
  */
 #include "tasks/tasks-private.h"
 
+#include "vigil/util/json.h"
+
 #define US_PER_MIN  (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define US_PER_HOUR (60 * US_PER_MIN)
 
@@ -191,9 +193,8 @@ gboolean
 vh_schedule_parse (const char *text, GTimeZone *tz, VhSchedule *out,
                    GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   memset (out, 0, sizeof *out);
   if (text == NULL)
@@ -204,11 +205,10 @@ vh_schedule_parse (const char *text, GTimeZone *tz, VhSchedule *out,
   if (strlen (text) > VH_SCHEDULE_MAX_TEXT)
     return fail (error, "schedule: longer than %d bytes", VH_SCHEDULE_MAX_TEXT);
 
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, -1, &local_error))
+  root = vigil_json_parse (text, -1, VIGIL_JSON_STRICT, NULL, &local_error);
+  if (root == NULL)
     return fail (error, "schedule: not valid JSON: %s", local_error->message);
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     return fail (error, "schedule: must be a JSON object such as {\"kind\":\"now\"}");
   return parse_object (json_node_get_object (root), tz, out, error);
 }

@@ -134,6 +134,10 @@ JsonArray  *vh_tasks_runs_after (VigilHost *host, gint64 run_id, GError **error)
 struct _VhTasks {
   GTimeZone      *tz;            /* local time zone, for schedules */
   GThreadPool    *pool;          /* two workers */
+  /* Held while a run's end is stored and its events emitted, so that the
+   * round's last run emits task.round_finished after every other run of
+   * the round has emitted its outcome (vh_tasks_finish_run). */
+  GMutex          finish_lock;
   GMutex          lock;          /* guards the fields below */
   GCond           cond;          /* a run finished */
   GPtrArray      *active;        /* VigilTaskRun* running in this process */

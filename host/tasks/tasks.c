@@ -66,6 +66,7 @@ vh_tasks_init (VigilHost *host, GError **error)
   tasks = g_new0 (VhTasks, 1);
   tasks->tz = g_time_zone_new_local ();
   g_mutex_init (&tasks->lock);
+  g_mutex_init (&tasks->finish_lock);
   g_cond_init (&tasks->cond);
   tasks->active = g_ptr_array_new ();
   vh_context (host)->tasks = tasks;
@@ -82,6 +83,7 @@ vh_tasks_free (VigilHost *host)
   vh_runner_shutdown (host);
   g_ptr_array_unref (tasks->active);
   g_mutex_clear (&tasks->lock);
+  g_mutex_clear (&tasks->finish_lock);
   g_cond_clear (&tasks->cond);
   g_time_zone_unref (tasks->tz);
   g_free (tasks);
@@ -459,16 +461,38 @@ vh_tasks_cancel (VigilHost *host, const char *task_id, GError **error)
 gboolean
 vh_tasks_delete (VigilHost *host, const char *task_id, GError **error)
 {
+  g_autofree char *type = NULL;
+  sqlite3_stmt *stmt;
   sqlite3 *db;
   gboolean ok;
 
   if (!vh_tasks_cancel (host, task_id, error))
     return FALSE;
   db = vh_store_lock (vh_context (host)->store);
-  ok = vh_sql_exec (db, "DELETE FROM findings WHERE run_id IN"
-                    " (SELECT id FROM runs WHERE task_id = ?)", error, "s", task_id)
+  stmt = vh_sql_prepare (db, "SELECT type FROM tasks WHERE id = ?", error, "s", task_id);
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    type = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  /* The task, its runs and the audit event go together or not at all. */
+  ok = stmt != NULL && vh_store_begin (db, FALSE, error)
+       && vh_sql_exec (db, "DELETE FROM findings WHERE run_id IN"
+                       " (SELECT id FROM runs WHERE task_id = ?)", error, "s", task_id)
        && vh_sql_exec (db, "DELETE FROM runs WHERE task_id = ?", error, "s", task_id)
        && vh_sql_exec (db, "DELETE FROM tasks WHERE id = ?", error, "s", task_id);
+  if (ok)
+    {
+      JsonObject *audit = json_object_new ();
+
+      json_object_set_string_member (audit, "task", task_id);
+      if (type)
+        json_object_set_string_member (audit, "type", type);
+      else
+        json_object_set_null_member (audit, "type");
+      ok = vh_audit (host, "host.task_deleted", NULL, audit, error)
+           && vh_store_commit (db, FALSE, error);
+    }
+  if (!ok)
+    vh_store_rollback (db, FALSE);
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }

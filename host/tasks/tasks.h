@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 gboolean  vh_events_init     (VigilHost *host, GError **error);
 void      vh_events_free     (VigilHost *host);
 /* Thread-safe: stores the event, then queues it for dispatch. */
+/* FALSE with INVALID when @type is one of the host's audit events
+ * (host.policy_applied, ...), which only the host records. */
+gboolean  vh_event_type_refuse_audit (const char *type, GError **error);
 char     *vh_events_emit     (VigilHost *host, const char *source,
                               const char *type, const char *device_id,
                               guint payload_version, JsonObject *payload,

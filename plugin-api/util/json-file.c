@@ -4,8 +4,9 @@
  * `vigil` command prints --json output, and reading a JSON file named on a
  * command line. The file is opened without blocking and checked to be a
  * regular file before a byte is read (a FIFO would hang the command, a
- * device would never end), its size is bounded, and a parse error names
- * the file, line and column.
+ * device would never end), its size is bounded, and the contents go through
+ * the strict reader (json-strict.c), whose errors name the file, line,
+ * column and JSON path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,9 @@ vigil_json_print (JsonNode *node)
   g_autofree char *text = json_to_string (node, TRUE);
 
   printf ("%s\n", text);
+  /* Out whole now, before whatever the command does next (a long wait,
+   * messages on stderr): a script reading the pipe gets the document. */
+  fflush (stdout);
 }
 
 void
@@ -101,8 +105,6 @@ JsonNode *
 vigil_json_read_file (const char *path, gsize max_bytes, GError **error)
 {
   g_autoptr (GByteArray) data = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -116,21 +118,6 @@ vigil_json_read_file (const char *path, gsize max_bytes, GError **error)
                    "%s: no JSON document (the file is empty)", path);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, (const char *) data->data, (gssize) data->len, &local))
-    {
-      /* json-glib says "<data>:LINE:COLUMN: ..." for a buffer. */
-      if (g_str_has_prefix (local->message, "<data>:"))
-        g_set_error (error, local->domain, local->code, "%s%s", path,
-                     local->message + strlen ("<data>"));
-      else
-        g_set_error (error, local->domain, local->code, "%s: %s", path, local->message);
-      return NULL;
-    }
-  if (json_parser_get_root (parser) == NULL)
-    {
-      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-                   "%s: no JSON document", path);
-      return NULL;
-    }
-  return json_parser_steal_root (parser);
+  return vigil_json_parse ((const char *) data->data, (gssize) data->len,
+                           VIGIL_JSON_STRICT, path, error);
 }

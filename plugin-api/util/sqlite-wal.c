@@ -65,7 +65,8 @@ vigil_sqlite_open_wal (const char *path, int busy_timeout_ms, int extra_flags,
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | extra_flags,
                        NULL) != SQLITE_OK)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", path,
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s: cannot open the database: %s", path,
                    db != NULL ? sqlite3_errmsg (db) : "out of memory");
       sqlite3_close (db);
       return NULL;

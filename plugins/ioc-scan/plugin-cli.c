@@ -351,8 +351,6 @@ find_iocs (JsonNode *node)
 static JsonNode *
 load_export_source (const char *task, const char *params, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
-
   if (task != NULL)
     {
       g_autoptr (GError) missing = NULL;
@@ -374,22 +372,23 @@ load_export_source (const char *task, const char *params, GError **error)
     }
   if (strcmp (params, "-") != 0)
     return vigil_json_read_file (params, EXPORT_PARAMS_MAX, error);
-  parser = json_parser_new ();
   {
     g_autoptr (GString) text = g_string_new (NULL);
     char buf[4096];
     size_t n;
     while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
-      g_string_append_len (text, buf, (gssize) n);
-    if (!json_parser_load_from_data (parser, text->str, (gssize) text->len, error))
-      return NULL;
+      {
+        g_string_append_len (text, buf, (gssize) n);
+        if (text->len > EXPORT_PARAMS_MAX)
+          {
+            g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                         "<stdin>: larger than the limit of %d bytes", EXPORT_PARAMS_MAX);
+            return NULL;
+          }
+      }
+    /* The same strict reader as a parameters file. */
+    return vigil_json_parse (text->str, (gssize) text->len, VIGIL_JSON_STRICT, "<stdin>", error);
   }
-  if (json_parser_get_root (parser) == NULL)
-    {
-      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, "no JSON document");
-      return NULL;
-    }
-  return json_node_copy (json_parser_get_root (parser));
 }
 
 static GBytes *

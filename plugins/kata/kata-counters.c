@@ -53,7 +53,7 @@ kata_engine_load_counters (KataEngine *engine)
 {
   g_autoptr (JsonObject) totals = kata_spool_counters (engine->spool);
   g_autofree char *last = kata_spool_meta_get (engine->spool, "last_state");
-  g_autoptr (JsonNode) n = last ? json_from_string (last, NULL) : NULL;
+  g_autoptr (JsonNode) n = last ? vigil_json_parse (last, -1, VIGIL_JSON_STRICT, NULL, NULL) : NULL;
   JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
 
 #define LOAD(f) engine->f = engine->saved.f = \

@@ -2,13 +2,17 @@
 /*
  * Parsers for the central node's JSON replies: the acknowledgement of a
  * package and the synchronization answer (settings and tasks). Replies are
- * untrusted: sizes are limited, every member is type-checked, and errors
+ * untrusted: sizes are limited, the text goes through the strict reader
+ * (duplicate keys, NUL in strings, non-standard numbers and integers
+ * beyond 64 bits refused), every member is type-checked, and errors
  * name the JSON path that was wrong, so that the event reporting a garbage
  * reply tells an admin what the server got wrong.
  */
 #include "kata-engine.h"
 
 #include <string.h>
+
+#include <vigil/util/json.h>
 
 #define MAX_REPLY       (1024 * 1024)
 #define MAX_SYNC_TASKS  256
@@ -17,9 +21,8 @@
 static JsonObject *
 parse_object (const char *data, gsize len, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   if (len > MAX_REPLY)
     {
@@ -33,14 +36,17 @@ parse_object (const char *data, gsize len, GError **error)
                    len ? "reply contains NUL bytes" : "empty reply");
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
+  /* The strict reader: a duplicate key, NUL in a string, 010 or an
+   * integer beyond 64 bits in a reply is a protocol error, not a value
+   * json-glib would pick or wrap silently. */
+  root = vigil_json_parse (data, (gssize) len, VIGIL_JSON_STRICT, NULL, &local);
+  if (root == NULL)
     {
       g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                    "reply is not JSON: %s", local->message);
       return NULL;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, KATA_ERROR, KATA_ERROR_PROTOCOL,
                    "reply ($) is not a JSON object");

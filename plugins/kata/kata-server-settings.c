@@ -202,7 +202,7 @@ void
 kata_engine_load_overrides (KataEngine *engine)
 {
   g_autofree char *text = kata_spool_meta_get (engine->spool, OVERRIDES_META);
-  g_autoptr (JsonNode) n = text ? json_from_string (text, NULL) : NULL;
+  g_autoptr (JsonNode) n = text ? vigil_json_parse (text, -1, VIGIL_JSON_STRICT, NULL, NULL) : NULL;
 
   /* Only what passed the check was stored; check again all the same, the
    * file is not ours alone. */

@@ -126,20 +126,29 @@ bad:
 gboolean
 ksn_parse_reply (GBytes *reply, GPtrArray *hashes, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (GError) local = NULL;
   gsize len = 0;
   const char *data = g_bytes_get_data (reply, &len);
-  JsonNode *root, *results;
+  JsonNode *results;
   JsonArray *array;
 
-  if (len > KSN_MAX_REPLY || !json_parser_load_from_data (parser, data, len, NULL))
+  if (len > KSN_MAX_REPLY)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "reputation reply: not a JSON document");
+                   "reputation reply: larger than %d bytes", KSN_MAX_REPLY);
       return FALSE;
     }
-  root = json_parser_get_root (parser);
-  results = root && JSON_NODE_HOLDS_OBJECT (root)
+  /* The strict reader: a second "verdict" for a hash, NUL in a string or
+   * a non-standard number is refused, not read the way json-glib would. */
+  root = vigil_json_parse (data, (gssize) len, VIGIL_JSON_STRICT, NULL, &local);
+  if (root == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "reputation reply: not a JSON document: %s", local->message);
+      return FALSE;
+    }
+  results = JSON_NODE_HOLDS_OBJECT (root)
     ? json_object_get_member (json_node_get_object (root), "results") : NULL;
   if (results == NULL || !JSON_NODE_HOLDS_ARRAY (results))
     {

@@ -10,6 +10,8 @@
  */
 #include "notify-engine.h"
 
+#include <vigil/util/json.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -165,8 +167,7 @@ find_in_sessions_file (const char *root, const char *user, char **why,
 {
   g_autofree char *path = path_in_root (root, VN_SESSIONS_FILE, error);
   g_autofree char *data = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonNode *top;
+  g_autoptr (JsonNode) top = NULL;
   JsonArray *list;
   GError *local = NULL;
 
@@ -184,14 +185,15 @@ find_in_sessions_file (const char *root, const char *user, char **why,
                               "(no sessions are recorded in %s)", user, path);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, -1, &local))
+  /* The device writes this file: the strict reader, so a second entry
+   * for a user or a "\u0000" in a name is refused, not misread. */
+  top = vigil_json_parse (data, -1, VIGIL_JSON_STRICT, path, &local);
+  if (top == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", path,
-                   local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", local->message);
       g_error_free (local);
       return NULL;
     }
-  top = json_parser_get_root (parser);
   if (!JSON_NODE_HOLDS_OBJECT (top)
       || !json_object_has_member (json_node_get_object (top), "sessions")
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (top), "sessions")))

@@ -11,6 +11,8 @@
 
 #include "sr-engine.h"
 
+#include <vigil/util/json.h>
+
 #define FUZZ_MAX_INPUT (64 * 1024)
 
 static void
@@ -57,15 +59,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   if (size < 1 || size > FUZZ_MAX_INPUT)
     return 0;
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, (const char *) data + 1, size - 1, NULL))
-    return 0;
-  root = json_parser_get_root (parser);
+  /* Read as the host reads them: a payload with the strict reader keeping
+   * big integers as written (strings), settings (from a policy) strict. */
+  root = vigil_json_parse ((const char *) data + 1, (gssize) size - 1,
+                           data[0] % 2 == 0 ? VIGIL_JSON_KEEP_BIG_INTEGERS : VIGIL_JSON_STRICT,
+                           NULL, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return 0;
   if (data[0] % 2 == 0)

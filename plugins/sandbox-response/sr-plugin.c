@@ -13,8 +13,6 @@
 const VigilHostApi *sr_api;
 VigilPlugin        *sr_self;
 
-void sr_on_threat_detected (const VigilEvent *event, gpointer user_data);
-
 static void
 on_task_ended (const VigilEvent *event, gpointer user_data)
 {

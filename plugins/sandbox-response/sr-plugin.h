@@ -16,6 +16,9 @@ extern VigilPlugin        *sr_self;
 /* sr-section.c */
 gboolean sr_register_section (VigilPlugin *self, GError **error);
 
+/* sr-respond.c: the handler of `sandbox.threat_detected`. */
+void     sr_on_threat_detected (const VigilEvent *event, gpointer user_data);
+
 /* sr-pending.c: group scans created and not finished yet, per group and
  * object, in the host document store. */
 char    *sr_pending_find   (const char *group_id, const char *sha256);

@@ -170,7 +170,8 @@ test_emit_unknown_device_refused (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
   g_assert_true (g_str_has_prefix (error->message, "line 1: "));
   g_clear_error (&error);
-  events = vigil_host_events (f->host, 0, NULL, NULL, 0, &error);
+  /* Nothing of type x.y (the fixture's inventory left its own audit events). */
+  events = vigil_host_events (f->host, 0, "x.y", NULL, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (json_array_get_length (events), ==, 0);
 
@@ -326,6 +327,12 @@ test_task_delete_protected (Fixture *f, gconstpointer data)
   int fds[2];
 
   g_assert_no_error (error);
+  /* Protection is this machine's: an application says which device it is
+   * (adding pc1, without a root folder, did not make it that). */
+  g_assert_null (vigil_host_machine_device (f->host, &error));
+  g_assert_no_error (error);
+  g_assert_true (vigil_host_set_machine_device (f->host, "pc1", &error));
+  g_assert_no_error (error);
   hash = password_hash (f);
   text = g_strdup_printf ("{\"name\":\"Locked\",\"group\":\"root\",\"status\":\"active\","
                           "\"settings\":{\"general\":{\"schema_version\":1,"
@@ -344,6 +351,17 @@ test_task_delete_protected (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_HOST_ERROR, VIGIL_HOST_ERROR_PROTECTED);
   g_clear_error (&error);
   g_assert_nonnull (vigil_host_task (f->host, id, &error));
+  /* Nor can the protection itself be removed through the API without it. */
+  g_assert_false (vigil_host_remove_policy (f->host, "Locked", &error));
+  g_assert_error (error, VIGIL_HOST_ERROR, VIGIL_HOST_ERROR_PROTECTED);
+  g_clear_error (&error);
+  g_assert_false (vigil_host_remove_device (f->host, "pc1", &error));
+  g_assert_error (error, VIGIL_HOST_ERROR, VIGIL_HOST_ERROR_PROTECTED);
+  g_clear_error (&error);
+  g_clear_pointer (&policy, json_object_unref);
+  policy = vigil_host_policy (f->host, "Locked", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (policy);
 
   /* The right one on a pipe: deleted. */
   g_assert_cmpint (pipe (fds), ==, 0);

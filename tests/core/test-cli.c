@@ -365,7 +365,31 @@ test_json_depth_limit (void)
     g_string_append_c (deep, '[');
   path = write_tmp (&fx, "deep.json", deep->str);
   g_assert_null (cli_read_json_object (path, &error));
-  assert_contains (error->message, ":1:517: nested deeper than 512 levels");
+  assert_contains (error->message, ":1:261: nested deeper than 256 levels");
+  core_fixture_clear (&fx);
+}
+
+/* Task parameters and local settings files go through the strict reader
+ * (issue #14): a duplicate key, "\u0000" or 010 is refused, not misread. */
+static void
+test_json_strict (void)
+{
+  static const char *const cases[][2] = {
+    { "{\"sha256\": [\"a\"],\n \"sha256\": []}", ":2:2: duplicate key \"sha256\" (at $)" },
+    { "{\"path\": \"/x\\u0000/y\"}", ":1:13: \\u0000 (NUL) in a string (at $.path)" },
+    { "{\"retention_days\": 010}", ":1:20: non-standard number '010'" },
+    { "{\"limit\": 9223372036854775808}", "outside the 64-bit range (-2^63 to 2^63-1) (at $.limit)" },
+  };
+  CoreFixture fx;
+
+  core_fixture_init (&fx);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_tmp (&fx, "params.json", cases[i][0]);
+      g_autoptr(GError) error = NULL;
+      g_assert_null (cli_read_json_object (path, &error));
+      assert_contains (error->message, cases[i][1]);
+    }
   core_fixture_clear (&fx);
 }
 
@@ -441,6 +465,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/read-json/error-names-file-line-column", test_json_error_names_line_column);
   g_test_add_func ("/cli/read-json/size-limit", test_json_size_limit);
   g_test_add_func ("/cli/read-json/depth-limit", test_json_depth_limit);
+  g_test_add_func ("/cli/read-json/strict", test_json_strict);
   g_test_add_func ("/cli/read-json/top-level-must-be-object", test_json_top_level_object);
   g_test_add_func ("/cli/read-json/missing-file-named", test_json_missing_file);
   g_test_add_func ("/cli/read-json/stdin", test_json_stdin);

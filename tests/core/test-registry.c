@@ -152,6 +152,9 @@ test_default_must_fit_type (void)
     { .key = "e", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_INT,
       .default_json = "[1, \"2\"]" },
     { .key = "f", .type = VIGIL_FIELD_INT, .default_json = "{oops" },
+    /* Read strictly (issue #14): json-glib would read 8 and {"a":2}. */
+    { .key = "h", .type = VIGIL_FIELD_INT, .default_json = "010" },
+    { .key = "i", .type = VIGIL_FIELD_OBJECT, .default_json = "{\"a\":1,\"a\":2}" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -193,7 +193,42 @@ test_parse_error_has_line (void)
   problems = vh_report_to_json (report);
   msg = json_object_get_string_member (json_array_get_object_element (problems, 0), "message");
   g_assert_true (g_str_has_prefix (msg, "invalid JSON: "));
-  g_assert_nonnull (strstr (msg, ":3:"));
+  g_assert_nonnull (strstr (msg, "line 3, column 11: expected ':' after a key"));
+}
+
+/* What json-glib alone read wrongly (issue #14): a second "group" moved a
+ * policy to another group, "victim\u0000evil" replaced policy victim, 010
+ * read as 8 and 0x10 as 16, an integer beyond 2^63 wrapped. Each is
+ * refused, with line, column and JSON path. */
+static void
+test_parse_refuses_what_json_glib_misreads (void)
+{
+  static const struct { const char *text; const char *message; } cases[] = {
+    { "{\"name\":\"p\",\"group\":\"root\",\"group\":\"other\"}",
+      "invalid JSON: line 1, column 28: duplicate key \"group\" (at $)" },
+    { "{\"name\":\"victim\\u0000evil\",\"group\":\"root\"}",
+      "invalid JSON: line 1, column 16: \\u0000 (NUL) in a string (at $.name)" },
+    { "{\"name\":\"p\",\"settings\":{\"s\":{\"g\":{\"values\":{\"n\":010}}}}}",
+      "(at $.settings.s.g.values.n)" },
+    { "{\"name\":\"p\",\"settings\":{\"s\":{\"g\":{\"values\":{\"n\":0x10}}}}}",
+      "non-standard number '0x10'" },
+    { "{\"name\":\"p\",\"settings\":{\"s\":{\"g\":{\"values\":{\"n\":18446744073709551616}}}}}",
+      "integer 18446744073709551616 is outside the 64-bit range" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (VigilReport) report = vh_report_new ();
+      g_autoptr (JsonArray) problems = NULL;
+      g_autoptr (JsonObject) doc = vh_policy_parse (cases[i].text, strlen (cases[i].text), report);
+      const char *msg;
+
+      g_assert_null (doc);
+      problems = vh_report_to_json (report);
+      msg = json_object_get_string_member (json_array_get_object_element (problems, 0), "message");
+      g_test_message ("%s", msg);
+      g_assert_nonnull (strstr (msg, cases[i].message));
+    }
 }
 
 static void
@@ -344,6 +379,8 @@ main (int argc, char **argv)
   ADD ("/policy/import-without-migrate-fails", test_import_without_migrate_fails);
   g_test_add_func ("/policy/parse-limits", test_parse_limits);
   g_test_add_func ("/policy/parse-error-has-line", test_parse_error_has_line);
+  g_test_add_func ("/policy/parse-refuses-what-json-glib-misreads",
+                   test_parse_refuses_what_json_glib_misreads);
   ADD ("/policy/apply-replaces-same-name", test_apply_replaces_same_name);
   ADD ("/policy/apply-demotes-previous-active", test_apply_demotes_previous_active);
   ADD ("/policy/apply-unknown-group-fails", test_apply_unknown_group_fails);

@@ -96,6 +96,22 @@ test_path_must_be_absolute (void)
   g_assert_cmpstr (r, ==, "kata.connection.folder: 'var/lib' is not an absolute path\n");
 }
 
+/* ".." in a path setting is refused at validation (issue #14), not left to
+ * fail at run time; a name that merely contains two dots is a name. */
+static void
+test_path_dotdot_refused (void)
+{
+  g_autofree char *r1 = check ("{\"name\":\"x\",\"folder\":\"/var/lib/../../etc\"}");
+  g_autofree char *r2 = check ("{\"name\":\"x\",\"folder\":\"/var/..\"}");
+  g_autofree char *ok = check ("{\"name\":\"x\",\"folder\":\"/var/lib/a..b/..c/d..\"}");
+
+  g_assert_cmpstr (r1, ==, "kata.connection.folder: '/var/lib/../../etc' contains '..': a path "
+                   "setting names its folder directly\n");
+  g_assert_cmpstr (r2, ==, "kata.connection.folder: '/var/..' contains '..': a path "
+                   "setting names its folder directly\n");
+  g_assert_cmpstr (ok, ==, "");
+}
+
 static void
 test_list_items_and_length (void)
 {
@@ -267,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/schema/enum-lists-allowed-values", test_enum_lists_allowed_values);
   g_test_add_func ("/schema/time-of-day", test_time_of_day);
   g_test_add_func ("/schema/path-must-be-absolute", test_path_must_be_absolute);
+  g_test_add_func ("/schema/path-dotdot-refused", test_path_dotdot_refused);
   g_test_add_func ("/schema/list-items-and-length", test_list_items_and_length);
   g_test_add_func ("/schema/unknown-key-suggests", test_unknown_key_suggests);
   g_test_add_func ("/schema/required-missing", test_required_missing);

@@ -6,6 +6,7 @@
  * invalid payloads, disabled plugins (a clear recorded failure, the rest
  * still works) and the policy's validation messages.
  */
+#include "e2e-cases.h"
 #include "lab-fixture.h"
 
 #define ALICE_FILE "/home/alice/Downloads/invoice.exe"

@@ -8,6 +8,7 @@
  * objects are listed and verify, and the store holds the expected events
  * and task results.
  */
+#include "e2e-cases.h"
 #include "lab-fixture.h"
 
 #define ALICE_FILE "/home/alice/Downloads/invoice.exe"

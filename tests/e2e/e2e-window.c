@@ -6,6 +6,7 @@
  * 08:00 -> starts in the next window), and manual start (created, never
  * started until an admin runs it).
  */
+#include "e2e-cases.h"
 #include "lab-fixture.h"
 
 #define BOB_FILE "/home/bob/Downloads/invoice.exe"

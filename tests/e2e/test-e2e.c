@@ -4,11 +4,8 @@
  * a sandbox detection to quarantined files and recorded events. Each case
  * builds its own lab in a temporary folder (see lab-fixture.h).
  */
+#include "e2e-cases.h"
 #include "lab-fixture.h"
-
-void e2e_add_scenario_tests (void);
-void e2e_add_window_tests (void);
-void e2e_add_response_tests (void);
 
 int
 main (int argc, char **argv)

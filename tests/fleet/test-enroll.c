@@ -229,12 +229,36 @@ test_reply_refusal_read_as_error (void)
   g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
 }
 
+/* A reply json-glib would misread (issue #14): of two "certificate"
+ * members the last would silently win, "\u0000" would cut a reason short.
+ * Refused, with where. */
+static void
+test_reply_strict_json (void)
+{
+  static const char *const replies[][2] = {
+    { "{\"certificate\":\"x\",\"certificate\":\"y\"}", "duplicate key \"certificate\" (at $)" },
+    { "{\"refused\":\"no\\u0000pe\"}", "\\u0000 (NUL) in a string (at $.refused)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *cert = vigil_fleet_enroll_reply_read (replies[i][0], strlen (replies[i][0]), &error);
+
+      g_assert_null (cert);
+      g_assert_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, replies[i][1]));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fleet/enroll/reply-refusal-read-as-error",
                    test_reply_refusal_read_as_error);
+  g_test_add_func ("/fleet/enroll/reply-strict-json", test_reply_strict_json);
 #define ADD(name, fn) \
   g_test_add ("/fleet/enroll/" name, Fixture, NULL, setup, fn, teardown)
   ADD ("file-round-trip", test_file_round_trip);

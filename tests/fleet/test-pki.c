@@ -113,10 +113,10 @@ test_device_id_rules (void)
 static void
 test_ca_files_private (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (VigilFleetCa) ca = new_ca (fx);
   g_autoptr (GError) error = NULL;
   g_autoptr (VigilFleetCa) again = NULL;
 
+  vigil_fleet_ca_free (new_ca (fx));
   assert_mode_0600 (fx->ca_crt);
   assert_mode_0600 (fx->ca_key);
   again = vigil_fleet_ca_load (fx->ca_crt, fx->ca_key, &error);
@@ -395,7 +395,6 @@ test_leaf_is_no_ca (Fixture *fx, gconstpointer data)
 static void
 test_check_refuses_other_ca (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (VigilFleetCa) ca = new_ca (fx);
   g_autoptr (GError) error = NULL;
   g_autofree char *other_crt = path_in (fx, "other.crt");
   g_autofree char *other_key = path_in (fx, "other.key");
@@ -404,6 +403,7 @@ test_check_refuses_other_ca (Fixture *fx, gconstpointer data)
   g_autofree char *crt = path_in (fx, "console.crt");
   g_autofree char *key = path_in (fx, "console.key");
 
+  vigil_fleet_ca_free (new_ca (fx));
   g_assert_true (vigil_fleet_ca_issue_console (other, crt, key, &error));
   g_assert_false (vigil_fleet_pki_check (fx->ca_crt, crt, key,
                                          VIGIL_FLEET_CERT_CLIENT,
@@ -420,8 +420,11 @@ test_check_refuses_wrong_key_and_open_mode (Fixture *fx, gconstpointer data)
   g_autofree char *crt = path_in (fx, "console.crt");
   g_autofree char *key = path_in (fx, "console.key");
   g_autofree char *dev_key = path_in (fx, "dev.key");
-  g_autofree char *csr = vigil_fleet_device_request_new ("dev", dev_key, NULL);
+  g_autofree char *csr = NULL;
 
+  /* Making a device's request writes its key: a key of the wrong pair. */
+  csr = vigil_fleet_device_request_new ("dev", dev_key, NULL);
+  g_assert_nonnull (csr);
   g_assert_true (vigil_fleet_ca_issue_console (ca, crt, key, NULL));
   g_assert_true (vigil_fleet_pki_check (fx->ca_crt, crt, key,
                                         VIGIL_FLEET_CERT_CLIENT,

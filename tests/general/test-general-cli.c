@@ -91,10 +91,10 @@ protect_with_password (Fx *f)
 static void
 test_wrong_password_refused (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_auto (VtCli) wrong = { 0 };
   g_auto (VtCli) right = { 0 };
 
+  g_free (protect_with_password (f));
   vt_cli_run (&wrong, f->state, "not-the-password", NULL, "password", "check", "task.delete", NULL);
   g_assert_cmpint (wrong.status, ==, 1);
   g_assert_nonnull (strstr (wrong.err, "wrong password: 'task.delete' is password-protected"));
@@ -105,9 +105,9 @@ test_wrong_password_refused (Fx *f, gconstpointer data)
 static void
 test_no_terminal_refused (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_auto (VtCli) r = { 0 };
 
+  g_free (protect_with_password (f));
   /* Neither VIGIL_PASSWORD_FD nor a terminal: refused, not waved through. */
   vt_cli_run (&r, f->state, NULL, NULL, "password", "check", "task.delete", NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -145,7 +145,13 @@ test_unprotected_action_allowed (Fx *f, gconstpointer data)
   g_free (text);
   text = json_to_string (doc, FALSE);
   g_assert_true (g_file_set_contents (policy, text, -1, NULL));
-  vt_cli_ok (f->state, "policy", "apply", policy, NULL);
+  /* Narrowing the protected actions weakens protection: it takes the
+   * password, and only the right one. */
+  vt_cli_run (&r, f->state, "wrong", NULL, "policy", "apply", policy, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "would narrow the protected actions"));
+  vt_cli_run (&r, f->state, PASSWORD, NULL, "policy", "apply", policy, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   vt_cli_run (&r, f->state, "wrong", NULL, "password", "check", "plugins.disable", NULL);
   g_assert_cmpint (r.status, ==, 0);
 }
@@ -153,7 +159,6 @@ test_unprotected_action_allowed (Fx *f, gconstpointer data)
 static void
 test_task_delete_protected (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_autofree char *params = write_file (f, "params.json",
     "{\"sha256\":[\"a0000000000000000000000000000000000000000000000000000000000000aa\"]}");
   g_auto (VtCli) created = { 0 };
@@ -162,6 +167,7 @@ test_task_delete_protected (Fx *f, gconstpointer data)
   g_auto (VtCli) right = { 0 };
   g_autofree char *id = NULL;
 
+  g_free (protect_with_password (f));
   vt_cli_run (&created, f->state, NULL, NULL, "task", "create", "--type", "ksn.lookup",
               "--device", "here", "--params", params, "--schedule", "{\"kind\":\"manual\"}",
               "--json", NULL);
@@ -182,7 +188,6 @@ test_task_delete_protected (Fx *f, gconstpointer data)
 static void
 test_plugins_disable_protected (Fx *f, gconstpointer data)
 {
-  g_autofree char *hash = protect_with_password (f);
   g_autofree char *conf = g_build_filename (f->state, "vigil.conf", NULL);
   g_auto (VtCli) wrong = { 0 };
   g_auto (VtCli) still = { 0 };
@@ -190,6 +195,7 @@ test_plugins_disable_protected (Fx *f, gconstpointer data)
   g_auto (VtCli) after = { 0 };
   g_autofree char *text = NULL;
 
+  g_free (protect_with_password (f));
   vt_cli_run (&wrong, f->state, "bad guess", NULL, "plugins", "disable", "ksn", NULL);
   g_assert_cmpint (wrong.status, !=, 0);
   g_assert_nonnull (strstr (wrong.err, "wrong password"));
@@ -286,7 +292,13 @@ test_hash_cost_floor (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations", "5000", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_cmpstr (r.out, ==, "");
-  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 or more"));
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
+  /* And a ceiling: a count that would make every check spin for hours. */
+  vt_cli_run (&r, f->state, "Long-enough-1", NULL, "password", "hash", "--iterations",
+              "2000000000", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "--iterations must be 100000 to 10000000"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -324,6 +336,10 @@ static const Rule rules[] = {
     "general.proxy.address", "required when proxy.mode is manual" },
   { "\"proxy\":{\"values\":{\"address\":\"user@proxy\"}}",
     "general.proxy.address", "is not a host name" },
+  { "\"proxy\":{\"values\":{\"address\":\"http://proxy.example/\"}}",
+    "general.proxy.address", "it contains '/' (give the host alone" },
+  { "\"failure_diagnosis\":{\"values\":{\"folder\":\"/var/log/vigil/../../../etc\"}}",
+    "general.failure_diagnosis.folder", "contains '..'" },
   { "\"proxy\":{\"values\":{\"password\":\"x\"}}",
     "general.proxy.user", "a proxy password is set without a user name" },
   { "\"proxy\":{\"values\":{\"port\":0}}", "general.proxy.port", "out of range" },
@@ -371,6 +387,32 @@ test_validation_rules (Fx *f, gconstpointer data)
         g_error ("rule %zu: expected exit 1 and '%s...%s', got %d:\n%s%s", i, expected,
                  rules[i].message, r.status, r.out, r.err);
     }
+}
+
+/* Credentials typed into proxy.address (issue #14) are refused without
+ * being echoed: neither the text nor the JSON output of `policy validate`
+ * holds them. */
+static void
+test_proxy_address_credentials_not_echoed (Fx *f, gconstpointer data)
+{
+  g_autofree char *policy = write_file (f, "creds.json",
+    "{\"name\":\"C\",\"group\":\"root\",\"status\":\"active\",\"settings\":{\"general\":"
+    "{\"schema_version\":1,\"proxy\":{\"values\":{\"mode\":\"manual\","
+    "\"address\":\"alice:" PROXY_SECRET "@proxy.example\"}}}}}");
+  g_auto (VtCli) r = { 0 };
+  g_auto (VtCli) j = { 0 };
+
+  vt_cli_run (&r, f->state, NULL, NULL, "policy", "validate", policy, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "general.proxy.address: is not a host name or IP address: "
+                            "it contains '@'"));
+  g_assert_null (strstr (r.out, PROXY_SECRET));
+  g_assert_null (strstr (r.err, PROXY_SECRET));
+  vt_cli_run (&j, f->state, NULL, NULL, "--json", "policy", "validate", policy, NULL);
+  g_assert_cmpint (j.status, ==, 1);
+  g_assert_nonnull (strstr (j.out, "general.proxy.address"));
+  g_assert_null (strstr (j.out, PROXY_SECRET));
+  g_assert_null (strstr (j.err, PROXY_SECRET));
 }
 
 /* ------------------------------------------------------------------ */
@@ -429,6 +471,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)
+  ADD ("/general/cli/proxy-address-credentials-not-echoed", test_proxy_address_credentials_not_echoed);
   ADD ("/general/cli/wrong-password-refused", test_wrong_password_refused);
   ADD ("/general/cli/no-terminal-refused", test_no_terminal_refused);
   ADD ("/general/cli/no-password-no-prompt", test_no_password_no_prompt);

@@ -73,6 +73,26 @@ test_hash_refuses_low_cost (void)
   g_assert_nonnull (strstr (error->message, "minimum"));
 }
 
+/* i=2000000000 would make one check spin for hours: refused unread, by
+ * the parser that policy validation and verification share. */
+static void
+test_hash_refuses_absurd_cost (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *absurd = "$pbkdf2-sha256$i=2000000000,w=0$c2FsdHNhbHRzYWx0c2FsdA==$"
+                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+  g_assert_null (vh_password_hash ("x", VH_PASSWORD_MAX_ITERATIONS + 1, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (vh_password_hash_parse (absurd, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "2000000000 iterations, more than the maximum 10000000"));
+  g_clear_error (&error);
+  g_assert_false (vh_password_verify ("x", absurd, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+}
+
 static void
 test_hash_malformed (void)
 {
@@ -136,6 +156,7 @@ main (int argc, char **argv)
   g_test_add_func ("/password/hash-is-salted", test_hash_is_salted);
   g_test_add_func ("/password/hash-default-cost", test_hash_default_cost);
   g_test_add_func ("/password/hash-refuses-low-cost", test_hash_refuses_low_cost);
+  g_test_add_func ("/password/hash-refuses-absurd-cost", test_hash_refuses_absurd_cost);
   g_test_add_func ("/password/hash-malformed", test_hash_malformed);
   g_test_add_func ("/password/weakness-rules", test_weakness_rules);
   g_test_add_func ("/password/weakness-recorded-in-hash", test_weakness_recorded_in_hash);

@@ -2,14 +2,19 @@
 /*
  * Proxy selection (host/settings/proxy.c): none, manual, from the
  * environment with no_proxy, bypass for local addresses; and the chosen
- * proxy URI really carries a connection through a loopback HTTP CONNECT
- * proxy started by the test (with its credentials), while a bypassed or
- * no_proxy destination is reached without it.
+ * proxy URI really carries an HTTPS request of the plugins' client through
+ * the project's loopback HTTP CONNECT proxy started by the test (with its
+ * credentials) to its loopback TLS server, while a bypassed or no_proxy
+ * destination is reached without it.
  */
 #include "settings/general-private.h"
-#include "net-fixture.h"
 
 #include <string.h>
+
+#include <vigil/util/https.h>
+
+#include "vt-certs.h"
+#include "vt-tls-server.h"
 
 /* A fake environment for the "auto" mode. */
 static GHashTable *fake_env;
@@ -201,100 +206,137 @@ test_no_bypass_by_default (void)
 /* Through a real CONNECT proxy                                        */
 /* ------------------------------------------------------------------ */
 
-/* Connects to @url, through @proxy_uri when not NULL, and checks that a
- * line comes back from the echo server. */
-static void
-round_trip (const char *proxy_uri, const char *url)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) conn = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GDataInputStream) in = NULL;
-  g_autofree char *line = NULL;
+/* The shared loopback TLS server (plugin-api/util/tests) answering "pong"
+ * to every request, with its certificates. */
+typedef struct {
+  VtCerts     *certs;
+  VtTlsServer *server;
+} Target;
 
-  if (proxy_uri)
-    {
-      g_autoptr (GProxyResolver) resolver = g_simple_proxy_resolver_new (proxy_uri, NULL);
-      g_socket_client_set_proxy_resolver (client, resolver);
-    }
-  else
-    g_socket_client_set_enable_proxy (client, FALSE);
-  conn = g_socket_client_connect_to_uri (client, url, 0, NULL, &error);
+static VtAction
+pong (const VtRequest *request, GString *reply, gpointer user_data)
+{
+  vt_http_reply (reply, 200, NULL, "pong");
+  return VT_ACTION_KEEP;
+}
+
+static void
+target_start (Target *t)
+{
+  VtTlsServerOptions options = { 0 };
+
+  t->certs = vt_certs_new ();
+  options.cert_pem = t->certs->server_pem;
+  options.key_pem = t->certs->server_key;
+  options.handler = pong;
+  t->server = vt_tls_server_start (&options);
+}
+
+static void
+target_stop (Target *t)
+{
+  g_clear_pointer (&t->server, vt_tls_server_stop);
+  g_clear_pointer (&t->certs, vt_certs_free);
+}
+
+static char *
+target_url (Target *t)
+{
+  return g_strdup_printf ("https://127.0.0.1:%u/ping", vt_tls_server_port (t->server));
+}
+
+/* Requests @url with the HTTPS client the plugins use (the helper
+ * library's, on libcurl), through @proxy_uri when not NULL, and checks
+ * that the target's answer comes back. */
+static void
+round_trip (Target *t, const char *proxy_uri, const char *url)
+{
+  VigilHttpsOptions options = { .proxy_uri = proxy_uri, .ca_file = t->certs->ca_pem };
+  g_autoptr (VigilHttpsClient) client = NULL;
+  g_auto (VigilHttpsReply) reply = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  client = vigil_https_client_new (&options, &error);
   g_assert_no_error (error);
-  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
-                                            "ping\n", 5, NULL, NULL, &error));
-  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
-  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_true (vigil_https_request (client, "GET", url, NULL, NULL, 0, &reply, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (line, ==, "ping");
+  g_assert_cmpuint (reply.status, ==, 200);
+  g_assert_cmpstr (g_bytes_get_data (reply.body, NULL), ==, "pong");
 }
 
 static void
 test_manual_through_connect_proxy (void)
 {
-  g_autoptr (VtServer) target = vt_server_start (VT_SERVER_ECHO);
-  g_autoptr (VtServer) proxy = vt_server_start (VT_SERVER_PROXY);
+  Target t;
+  /* The proxy opens a tunnel only with these credentials. */
+  g_autoptr (VtProxy) proxy = vt_proxy_start ("bob:s3cret");
   g_autofree char *json = g_strdup_printf ("{\"mode\":\"manual\",\"address\":\"127.0.0.1\","
                                            "\"port\":%u,\"user\":\"bob\",\"password\":\"s3cret\"}",
-                                           vt_server_port (proxy));
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", vt_server_port (target));
-  g_autofree char *uri = select_for (json, url);
-  g_autofree char *expected_target = g_strdup_printf ("127.0.0.1:%u", vt_server_port (target));
-  g_autofree char *target_seen = NULL;
-  g_autofree char *auth = NULL;
+                                           vt_proxy_port (proxy));
+  g_autofree char *url = NULL, *uri = NULL, *expected_target = NULL;
+  g_autofree char *target_seen = NULL, *auth = NULL;
   g_autofree char *basic = g_base64_encode ((const guchar *) "bob:s3cret", 10);
   g_autofree char *expected_auth = g_strconcat ("Basic ", basic, NULL);
 
-  round_trip (uri, url);
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 1);
-  target_seen = vt_server_last_target (proxy);
-  auth = vt_server_last_auth (proxy);
+  target_start (&t);
+  url = target_url (&t);
+  uri = select_for (json, url);
+  expected_target = g_strdup_printf ("127.0.0.1:%u", vt_tls_server_port (t.server));
+  round_trip (&t, uri, url);
+  g_assert_cmpuint (vt_proxy_tunnels (proxy), ==, 1);
+  g_assert_cmpuint (vt_proxy_refused (proxy), ==, 0);
+  target_seen = vt_proxy_last_target (proxy);
+  auth = vt_proxy_last_auth (proxy);
   g_assert_cmpstr (target_seen, ==, expected_target);
   g_assert_cmpstr (auth, ==, expected_auth);
+  target_stop (&t);
 }
 
 static void
 test_env_through_connect_proxy (void)
 {
-  g_autoptr (VtServer) target = vt_server_start (VT_SERVER_ECHO);
-  g_autoptr (VtServer) proxy = vt_server_start (VT_SERVER_PROXY);
-  g_autofree char *env_proxy = g_strdup_printf ("http://127.0.0.1:%u", vt_server_port (proxy));
-  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u/", vt_server_port (target));
-  g_autofree char *plain_url = g_strdup_printf ("http://127.0.0.1:%u/", vt_server_port (target));
-  g_autofree char *uri = NULL;
-  g_autofree char *none = NULL;
+  Target t;
+  g_autoptr (VtProxy) proxy = vt_proxy_start (NULL);
+  g_autofree char *env_proxy = g_strdup_printf ("http://127.0.0.1:%u", vt_proxy_port (proxy));
+  g_autofree char *url = NULL, *uri = NULL, *none = NULL;
 
+  target_start (&t);
+  url = target_url (&t);
   set_env ("https_proxy", env_proxy);
   uri = select_for ("{\"mode\":\"auto\"}", url);
   g_assert_cmpstr (uri, ==, env_proxy);
-  round_trip (uri, plain_url);
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 1);
+  round_trip (&t, uri, url);
+  g_assert_cmpuint (vt_proxy_accepted (proxy), ==, 1);
 
   /* Listed in no_proxy: direct, the proxy sees nothing more. */
   set_env ("no_proxy", "127.0.0.1");
   none = select_for ("{\"mode\":\"auto\"}", url);
   g_assert_null (none);
-  round_trip (none, plain_url);
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 1);
-  g_assert_cmpuint (vt_server_connections (target), ==, 2);
+  round_trip (&t, none, url);
+  g_assert_cmpuint (vt_proxy_accepted (proxy), ==, 1);
+  g_assert_cmpuint (vt_tls_server_accepted (t.server), ==, 2);
   clear_env ();
+  target_stop (&t);
 }
 
 static void
 test_bypass_skips_connect_proxy (void)
 {
-  g_autoptr (VtServer) target = vt_server_start (VT_SERVER_ECHO);
-  g_autoptr (VtServer) proxy = vt_server_start (VT_SERVER_PROXY);
+  Target t;
+  g_autoptr (VtProxy) proxy = vt_proxy_start (NULL);
   g_autofree char *json = g_strdup_printf ("{\"mode\":\"manual\",\"address\":\"127.0.0.1\","
                                            "\"port\":%u,\"bypass_local\":true}",
-                                           vt_server_port (proxy));
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", vt_server_port (target));
-  g_autofree char *uri = select_for (json, url);
+                                           vt_proxy_port (proxy));
+  g_autofree char *url = NULL, *uri = NULL;
 
+  target_start (&t);
+  url = target_url (&t);
+  uri = select_for (json, url);
   g_assert_null (uri);
-  round_trip (uri, url);
-  g_assert_cmpuint (vt_server_connections (proxy), ==, 0);
-  g_assert_cmpuint (vt_server_connections (target), ==, 1);
+  round_trip (&t, uri, url);
+  g_assert_cmpuint (vt_proxy_accepted (proxy), ==, 0);
+  g_assert_cmpuint (vt_tls_server_accepted (t.server), ==, 1);
+  target_stop (&t);
 }
 
 int

@@ -55,6 +55,9 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->now = T0;
   f->host = fixture_open_host (f);
   add_inventory (f);
+  /* The inventory's audit events (host.inventory_changed) are dispatched
+   * now, so that each test's dispatch counts only its own events. */
+  vigil_host_run_until_idle (f->host, NULL);
 }
 
 void

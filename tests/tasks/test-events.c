@@ -9,6 +9,8 @@
 #include "tasks/tasks-private.h"
 #include "host-private.h"
 
+#include <math.h>
+
 static char *
 emit (Fixture *f, const char *type, const char *device)
 {
@@ -22,21 +24,32 @@ emit (Fixture *f, const char *type, const char *device)
   return id;
 }
 
+/* Events matching the filters, leaving out the host's own audit events
+ * (host.inventory_changed of the fixture's devices, ...) unless @type asks
+ * for them; @limit applies before that, as it does in the host. */
 static guint
 count (Fixture *f, gint64 since, const char *type, const char *device, guint limit)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) events = vh_events_list (f->host, since, type, device, limit, &error);
+  guint n = 0;
 
   g_assert_no_error (error);
-  return json_array_get_length (events);
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    if (type || !g_str_has_prefix (json_object_get_string_member (
+                    json_array_get_object_element (events, i), "type"), "host."))
+      n++;
+  return n;
 }
 
 static void
 test_stored_with_envelope (Fixture *f, gconstpointer data)
 {
   g_autofree char *id = emit (f, "sandbox.threat_detected", "a");
-  g_autoptr (JsonArray) events = vh_events_list (f->host, 0, NULL, NULL, 0, NULL);
+  /* The type filter leaves out the host's audit events of the fixture's
+   * inventory (host.inventory_changed). */
+  g_autoptr (JsonArray) events = vh_events_list (f->host, 0, "sandbox.threat_detected", NULL,
+                                                 0, NULL);
   JsonObject *event = json_array_get_object_element (events, 0);
 
   g_assert_cmpuint (json_array_get_length (events), ==, 1);
@@ -116,6 +129,99 @@ test_payload_size_limited (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
 }
 
+/* Untrusted JSON (issue #14): a payload or an envelope with a duplicate
+ * key, NUL in a string or a non-standard number is refused with line,
+ * column and path; nothing is stored. */
+static void
+test_misread_json_refused (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *text; const char *message; } payloads[] = {
+    { "{\"path\":\"/a\",\"path\":\"/b\"}", "p.json: the payload is not valid JSON: line 1, "
+      "column 14: duplicate key \"path\" (at $)" },
+    { "{\"path\":\"/a\\u0000/b\"}", "\\u0000 (NUL) in a string (at $.path)" },
+    { "{\"pid\":010}", "non-standard number '010'" },
+    { "{\"pid\":0x10}", "non-standard number '0x10'" },
+  };
+  static const struct { const char *text; const char *message; } envelopes[] = {
+    { "{\"type\":\"a.b\",\"device\":\"d1\",\"device\":\"d2\"}", "duplicate key \"device\" (at $)" },
+    { "{\"type\":\"a.b\",\"payload\":{\"k\":1,\"k\":2}}", "duplicate key \"k\" (at $.payload)" },
+    { "{\"type\":\"a.b\",\"device\":18446744073709551616}", "outside the 64-bit range (-2^63 to 2^63-1) (at $.device)" },
+    { "{\"type\":\"a.b\",\"payload_version\":01}", "non-standard number '01'" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) o = vh_event_payload_parse (payloads[i].text, -1, "p.json", &error);
+      g_assert_null (o);
+      g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, payloads[i].message));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (envelopes); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (VhEventEnvelope) e = vh_event_envelope_parse (envelopes[i].text, -1, "socket line 1", &error);
+      g_assert_null (e);
+      g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, envelopes[i].message));
+    }
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 0);
+}
+
+/* An integer beyond 2^63 in a payload (a device's unsigned 64-bit value)
+ * is stored and listed as written, never wrapped: the payload is reported,
+ * not acted on. */
+static void
+test_big_integers_in_payload_kept_as_written (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) payload = vh_event_payload_parse (
+      "{\"inode\":18446744073709551615,\"delta\":-9223372036854775809,\"n\":7}", -1, "p.json", &error);
+  g_autoptr (VhEventEnvelope) e = vh_event_envelope_parse (
+      "{\"type\":\"a.b\",\"payload\":{\"big\":[99999999999999999999]}}", -1, "line 1", &error);
+  g_autofree char *id = NULL;
+  g_autoptr (JsonArray) events = NULL;
+  JsonObject *listed;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (e);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (e->payload, "big"), 0),
+                   ==, "99999999999999999999");
+  id = vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, payload, &error);
+  g_assert_no_error (error);
+  /* By type: the fixture's set-up also left audit events (host.*). */
+  events = vh_events_list (f->host, 0, "a.b", NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  listed = json_object_get_object_member (json_array_get_object_element (events, 0), "payload");
+  g_assert_cmpstr (json_object_get_string_member (listed, "inode"), ==, "18446744073709551615");
+  g_assert_cmpstr (json_object_get_string_member (listed, "delta"), ==, "-9223372036854775809");
+  g_assert_cmpint (json_object_get_int_member (listed, "n"), ==, 7);
+}
+
+/* A payload json-glib would write as text no reader accepts (NaN as
+ * nan.0, invalid UTF-8 raw) is refused when emitted, not stored to read
+ * back as an empty payload. */
+static void
+test_unreadable_payload_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (JsonObject) nan_payload = json_object_new ();
+  g_autoptr (JsonObject) utf8_payload = json_object_new ();
+
+  json_object_set_double_member (nan_payload, "score", NAN);
+  json_object_set_string_member (utf8_payload, "path", "/tmp/\xff");
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, nan_payload, &e1));
+  g_assert_error (e1, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (e1->message, "would not read back as JSON"));
+  g_assert_null (vigil_host_emit_event (f->host, "test", "a.b", NULL, 1, utf8_payload, &e2));
+  g_assert_nonnull (strstr (e2->message, "not valid UTF-8 (at $.path)"));
+  g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 0);
+}
+
 static void
 test_dispatched_once (Fixture *f, gconstpointer data)
 {
@@ -178,6 +284,17 @@ test_run_until_idle_drives_a_chain (Fixture *f, gconstpointer data)
                    ==, "from-pong");
 }
 
+/* vh_events_purge, counting only the test's own events: the host's audit
+ * events of the fixture's inventory (host.*) age and go with them. */
+static guint
+purge (Fixture *f)
+{
+  guint audit = count (f, 0, "host.*", NULL, 0);
+  guint purged = vh_events_purge (f->host);
+
+  return purged - (audit - count (f, 0, "host.*", NULL, 0));
+}
+
 /* The default retention is 30 days: what is older goes, what is not stays. */
 static void
 test_purged_after_retention (Fixture *f, gconstpointer data)
@@ -188,7 +305,7 @@ test_purged_after_retention (Fixture *f, gconstpointer data)
   vh_events_dispatch (f->host);
   f->now = T0 + DAYS (30) + 1;
 
-  g_assert_cmpuint (vh_events_purge (f->host), ==, 1);
+  g_assert_cmpuint (purge (f), ==, 1);
   g_assert_cmpuint (count (f, 0, NULL, NULL, 0), ==, 1);
   g_assert_cmpuint (count (f, 0, "quarantine.deleted", NULL, 0), ==, 1);
 }
@@ -200,7 +317,7 @@ test_undispatched_never_purged (Fixture *f, gconstpointer data)
   g_free (emit (f, "tasks-test.ping", "a"));
   f->now += DAYS (400);
 
-  g_assert_cmpuint (vh_events_purge (f->host), ==, 0);
+  g_assert_cmpuint (purge (f), ==, 0);
   g_assert_cmpuint (count (f, 0, "tasks-test.ping", NULL, 0), ==, 1);
 }
 
@@ -237,7 +354,7 @@ purged_at_age (Fixture *f, const char *days, gint64 age)
   g_free (emit (f, "quarantine.added", "a"));
   vh_events_dispatch (f->host);
   f->now += age;
-  return vh_events_purge (f->host);
+  return purge (f);
 }
 
 static void
@@ -245,7 +362,7 @@ test_retention_from_config (Fixture *f, gconstpointer data)
 {
   g_assert_cmpuint (purged_at_age (f, "2", DAYS (2)), ==, 0);
   f->now += 1;
-  g_assert_cmpuint (vh_events_purge (f->host), ==, 1);
+  g_assert_cmpuint (purge (f), ==, 1);
 }
 
 static void
@@ -268,6 +385,9 @@ main (int argc, char **argv)
   ADD ("/events/limit-keeps-the-newest-in-time-order", test_limit_keeps_the_newest_in_time_order);
   ADD ("/events/malformed-refused", test_malformed_refused);
   ADD ("/events/payload-size-limited", test_payload_size_limited);
+  ADD ("/events/misread-json-refused", test_misread_json_refused);
+  ADD ("/events/unreadable-payload-refused", test_unreadable_payload_refused);
+  ADD ("/events/big-integers-in-payload-kept-as-written", test_big_integers_in_payload_kept_as_written);
   ADD ("/events/dispatched-once", test_dispatched_once);
   ADD ("/events/dispatched-once-by-two-hosts", test_dispatched_once_by_two_hosts);
   ADD ("/events/dispatched-by-a-later-host", test_dispatched_by_a_later_host);

@@ -128,6 +128,26 @@ test_read_parse_error_says_where (void)
   g_rmdir (dir);
 }
 
+/* A file goes through the strict reader: a second "group" does not
+ * silently win, and the error names the file, the line, the column and
+ * the object. */
+static void
+test_read_refuses_duplicate_key (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *path = write_file (dir, "dup.json",
+                                      "{\n  \"name\": \"p\",\n  \"group\": \"a\",\n  \"group\": \"b\"\n}\n");
+  g_autofree char *expected = g_strdup_printf ("%s:4:3: duplicate key \"group\" (at $)", path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) n = vigil_json_read_file (path, 1024, &error);
+
+  g_assert_null (n);
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_read_empty_file (void)
 {
@@ -208,6 +228,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/util/json/getters-return-typed-members", test_getters_typed);
+  g_test_add_func ("/util/json/read-refuses-duplicate-key", test_read_refuses_duplicate_key);
   g_test_add_func ("/util/json/getters-treat-wrong-type-as-absent", test_getters_wrong_type_is_absent);
   g_test_add_func ("/util/json/print-pretty-on-stdout", test_print);
   g_test_add_func ("/util/json/read-file", test_read_ok);

@@ -337,10 +337,10 @@ test_folder_sorted_and_filtered (void)
   g_autoptr (IocCollection) coll = ioc_collection_new (0);
   g_autofree char *dir = g_dir_make_tmp ("ioc-dir-XXXXXX", NULL);
   g_autofree char *x = md5_item_doc ("dup");
-  g_autofree char *p1 = plant (dir, "b.xml", x, strlen (x));
-  g_autofree char *p2 = plant (dir, "a.ioc", x, strlen (x));
-  g_autofree char *p3 = plant (dir, "notes.txt", "hello", 5);
 
+  g_free (plant (dir, "b.xml", x, strlen (x)));
+  g_free (plant (dir, "a.ioc", x, strlen (x)));
+  g_free (plant (dir, "notes.txt", "hello", 5));
   g_assert_cmpuint (ioc_collection_add_path (coll, dir), ==, 2);
   ioc_collection_prepare (coll);
   g_assert_true (g_str_has_suffix (((IocDoc *) coll->docs->pdata[0])->file, "a.ioc"));

@@ -168,9 +168,10 @@ test_scan_ioc_folder_with_subfolders (Lab *lab, gconstpointer data)
 {
   g_autofree char *xml = evil_ioc ();
   g_autofree char *iocs = g_build_filename (lab->base, "iocs", NULL);
-  g_autofree char *nested = plant (iocs, "vendor/campaign/evil.ioc", xml, strlen (xml));
   g_autofree char *home = g_build_filename (lab->root, "home", NULL);
   g_autofree char *out = NULL;
+
+  g_free (plant (iocs, "vendor/campaign/evil.ioc", xml, strlen (xml)));
 
   g_assert_cmpint (vigil (lab, &out, NULL, "ioc", "scan", "--no-progress", "--ioc", iocs,
                           home, NULL), ==, 1);
@@ -478,10 +479,10 @@ test_export_deleted_task (Lab *lab, gconstpointer data)
   g_autofree char *params = params_json ("{\"kind\":\"custom\",\"paths\":[\"/srv\"]}", FALSE, FALSE);
   g_autofree char *zip = g_build_filename (lab->base, "deleted.zip", NULL);
   g_autofree char *task_id = NULL, *content = NULL, *xml = evil_ioc ();
-  g_autoptr (JsonObject) run = run_scan (lab, params, &task_id);
   g_autoptr (GError) error = NULL;
   const char *cat_argv[] = { "unzip", "-p", zip, "evil.ioc", NULL };
 
+  json_object_unref (run_scan (lab, params, &task_id));
   g_assert_cmpint (vigil (lab, NULL, NULL, "task", "delete", task_id, NULL), ==, 0);
   g_assert_cmpint (vigil (lab, NULL, NULL, "ioc", "export", "--task", task_id, "-o", zip, NULL), ==, 0);
   g_spawn_sync (NULL, (char **) cat_argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,

@@ -247,12 +247,16 @@ test_critical_areas_and_system_drives (Lab *lab, gconstpointer data)
 {
   g_autofree char *body = indicator ("OR", item11 ("FileItem/FileName", "ends-with", "string", ".exe", NULL), NULL);
   g_autofree char *x = ioc11 ("areas", body);
-  g_autofree char *proc = plant (lab->root, "proc/1/evil.exe", "x", 1);
-  g_autoptr (IocScanResult) crit = scan_with (lab, x, IOC_SCOPE_CRITICAL_AREAS, NULL, NULL, NULL);
-  g_autoptr (IocScanResult) drives = scan_with (lab, x, IOC_SCOPE_SYSTEM_DRIVES, NULL, NULL, NULL);
-  g_autofree char *c = found_paths (crit);
-  g_autofree char *d = found_paths (drives);
+  g_autoptr (IocScanResult) crit = NULL;
+  g_autoptr (IocScanResult) drives = NULL;
+  g_autofree char *c = NULL;
+  g_autofree char *d = NULL;
 
+  g_free (plant (lab->root, "proc/1/evil.exe", "x", 1));
+  crit = scan_with (lab, x, IOC_SCOPE_CRITICAL_AREAS, NULL, NULL, NULL);
+  drives = scan_with (lab, x, IOC_SCOPE_SYSTEM_DRIVES, NULL, NULL, NULL);
+  c = found_paths (crit);
+  d = found_paths (drives);
   /* /srv is not a critical area; /proc is not a drive. */
   g_assert_cmpstr (c, ==, "/home/alice/Downloads/Invoice.EXE /home/alice/Downloads/invoice.exe "
                           "/home/bob/evil.exe");

@@ -68,10 +68,11 @@ test_fifo_and_device_link_in_folder (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("ioc-sources-XXXXXX", NULL);
   g_autofree char *xml = good_ioc ();
-  g_autofree char *a = plant (dir, "a.ioc", xml, strlen (xml));
   g_autofree char *b = g_build_filename (dir, "b.ioc", NULL);
   g_autofree char *c = g_build_filename (dir, "c.ioc", NULL);
   g_autoptr (IocCollection) coll = ioc_collection_new (1024 * 1024);
+
+  g_free (plant (dir, "a.ioc", xml, strlen (xml)));
 
   g_assert_cmpint (mkfifo (b, 0600), ==, 0);
   g_assert_cmpint (symlink ("/dev/zero", c), ==, 0);
@@ -107,12 +108,13 @@ test_subfolders (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("ioc-sources-XXXXXX", NULL);
   g_autofree char *xml = good_ioc ();
-  g_autofree char *nested = plant (dir, "vendor/campaign/a.ioc", xml, strlen (xml));
   g_autofree char *loop = g_build_filename (dir, "vendor/campaign/loop", NULL);
   g_autoptr (GString) deep = g_string_new ("deep");
   g_autofree char *too_deep = NULL;
   g_autoptr (IocCollection) coll = ioc_collection_new (1024 * 1024);
   IocDoc *doc;
+
+  g_free (plant (dir, "vendor/campaign/a.ioc", xml, strlen (xml)));
 
   g_assert_cmpint (symlink ("..", loop), ==, 0);
   for (guint i = 0; i < 17; i++)

@@ -39,7 +39,7 @@ lab_setup (Lab *lab, gconstpointer data)
   lab->root = g_dir_make_tmp ("ioc-vanish-XXXXXX", NULL);
   g_free (plant (lab->root, "home/alice/Downloads/invoice.exe", "MZ-evil-payload", 15));
   /* 4 KiB: big enough for the multi-buffer MD5 path, had it been opened. */
-  g_free (plant (lab->root, VICTIM + 1, big, 4096));
+  g_free (plant (lab->root, &VICTIM[1], big, 4096));
   g_free (plant (lab->root, "home/bob/evil.exe", "0123456789", 10));
   g_free (plant (lab->root, "tmp/a.bin", "a", 1));
 }

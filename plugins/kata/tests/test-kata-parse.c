@@ -26,6 +26,38 @@ test_ack_reply (void)
   g_assert_error (e3, KATA_ERROR, KATA_ERROR_PROTOCOL);
 }
 
+/* A reply json-glib would misread (issue #14) is a protocol error naming
+ * where: a second "ack", "\u0000" in a task id, 010, 0x10, 2^64. */
+static void
+test_reply_strict (void)
+{
+  static const char *const cases[][2] = {
+    { "{\"ack\":7,\"ack\":8}", "duplicate key \"ack\" (at $)" },
+    { "{\"ack\":010}", "non-standard number '010'" },
+    { "{\"ack\":0x10}", "non-standard number '0x10'" },
+    { "{\"ack\":18446744073709551623}", "outside the 64-bit range" },
+    { "{\"tasks\":[{\"id\":\"t1\\u0000evil\",\"type\":\"ioc.scan\",\"params\":{}}]}",
+      "\\u0000 (NUL) in a string (at $.tasks[0].id)" },
+    { "{\"settings\":{},\"settings\":{\"x\":1}}", "duplicate key \"settings\"" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) e1 = NULL;
+      g_autoptr (GError) e2 = NULL;
+      g_autoptr (KataSyncReply) r = NULL;
+      guint64 seq = 0;
+
+      g_assert_false (kata_reply_parse_ack (cases[i][0], strlen (cases[i][0]), &seq, &e1));
+      g_assert_error (e1, KATA_ERROR, KATA_ERROR_PROTOCOL);
+      g_test_message ("%s", e1->message);
+      g_assert_nonnull (strstr (e1->message, cases[i][1]));
+      r = kata_reply_parse_sync (cases[i][0], strlen (cases[i][0]), &e2);
+      g_assert_null (r);
+      g_assert_nonnull (strstr (e2->message, cases[i][1]));
+    }
+}
+
 static void
 test_sync_reply (void)
 {
@@ -155,6 +187,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/kata/reply/ack", test_ack_reply);
   g_test_add_func ("/kata/reply/sync", test_sync_reply);
+  g_test_add_func ("/kata/reply/strict-json", test_reply_strict);
   g_test_add_func ("/kata/reply/sync-settings-checked", test_sync_settings_checked);
   g_test_add_func ("/kata/reply/sync-schedule-checked", test_sync_schedule_checked);
   g_test_add_func ("/kata/importance/detections-are-high", test_importance);

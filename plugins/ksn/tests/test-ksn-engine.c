@@ -495,6 +495,38 @@ test_cache_off (Certs *c, gconstpointer data)
   g_hash_table_unref (store.docs);
 }
 
+/* A reply json-glib would misread (issue #14): a second "verdict" for the
+ * hash would silently win, "\u0000" would cut a value short. Refused. */
+static void
+test_reply_strict (void)
+{
+  static const char *const cases[][2] = {
+    { "{\"results\":[{\"type\":\"sha256\",\"value\":\"" SHA_MAL "\",\"verdict\":\"clean\","
+      "\"verdict\":\"malicious\"}]}", "duplicate key \"verdict\" (at $.results[0])" },
+    { "{\"results\":[{\"type\":\"sha256\",\"value\":\"" SHA_MAL "\\u0000x\",\"verdict\":\"clean\"}]}",
+      "\\u0000 (NUL) in a string (at $.results[0].value)" },
+    { "{\"protocol\":010,\"results\":[]}", "non-standard number '010'" },
+    { "{\"protocol\":18446744073709551616,\"results\":[]}", "outside the 64-bit range" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GPtrArray) hashes = g_ptr_array_new_with_free_func ((GDestroyNotify) ksn_verdict_free);
+      g_autoptr (GBytes) body = g_bytes_new_static (cases[i][0], strlen (cases[i][0]));
+      g_autoptr (GError) error = NULL;
+      KsnVerdict *v = g_new0 (KsnVerdict, 1);
+
+      v->type = g_strdup ("sha256");
+      v->value = g_strdup (SHA_MAL);
+      g_ptr_array_add (hashes, v);
+      g_assert_false (ksn_parse_reply (body, hashes, &error));
+      g_test_message ("%s", error->message);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, cases[i][1]));
+      g_assert_null (v->verdict);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -502,6 +534,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ksn/gate", test_gate);
   g_test_add_func ("/ksn/validate-rules", test_validate_rules);
   g_test_add_func ("/ksn/hash-valid", test_hash_valid);
+  g_test_add_func ("/ksn/reply-strict-json", test_reply_strict);
 #define ADD(path, fn, san) g_test_add (path, Certs, san, certs_setup, fn, certs_teardown)
   ADD ("/ksn/lookup-verdicts", test_lookup_verdicts, NULL);
   ADD ("/ksn/lookup-chunked-reply", test_lookup_chunked_reply, NULL);

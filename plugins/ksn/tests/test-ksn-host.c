@@ -130,9 +130,9 @@ static void
 run_everything (Fx *f)
 {
   VigilHost *host = open_host (f);
-  g_autofree char *e1 = emit (host, "sandbox.threat_detected", detection);
-  g_autofree char *e2 = emit (host, "ioc.found", ioc_found);
 
+  g_free (emit (host, "sandbox.threat_detected", detection));
+  g_free (emit (host, "ioc.found", ioc_found));
   create_lookup (host);
   vigil_host_run_until_idle (host, NULL);
   g_clear_pointer (&f->host, vigil_host_free);

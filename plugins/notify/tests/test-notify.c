@@ -314,6 +314,36 @@ test_malformed_sessions_file_fails (void)
   vt_rm_rf (root);
 }
 
+/* The device writes the sessions file: a second "uid" for alice (json-glib
+ * would take the last) or a "\u0000" in a user name is refused (#14). */
+static void
+test_misread_sessions_file_refused (void)
+{
+  static const char *const cases[][2] = {
+    { "{\"sessions\":[{\"user\":\"alice\",\"uid\":1000,\"uid\":0,\"bus\":\"x\"}]}",
+      "duplicate key \"uid\" (at $.sessions[0])" },
+    { "{\"sessions\":[{\"user\":\"alice\\u0000root\",\"uid\":1000,\"bus\":\"x\"}]}",
+      "\\u0000 (NUL) in a string (at $.sessions[0].user)" },
+    { "{\"sessions\":[{\"user\":\"alice\",\"uid\":01750,\"bus\":\"x\"}]}",
+      "non-standard number '01750'" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *root = make_root (cases[i][0]);
+      g_autoptr (JsonObject) params = params_for ("alice");
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) r = vn_notify_user (root, params, NULL, &error);
+
+      g_assert_null (r);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, cases[i][1]));
+      g_assert_nonnull (strstr (error->message, VN_SESSIONS_FILE));
+      vt_rm_rf (root);
+    }
+}
+
 static void
 test_symlinked_sessions_file_refused (void)
 {
@@ -505,6 +535,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify/task/logged-in-without-bus-not-displayed", test_logged_in_without_bus);
   g_test_add_func ("/notify/task/uid-bus-socket-resolved-inside-root", test_uid_socket_resolved_inside_root);
   g_test_add_func ("/notify/task/malformed-sessions-file-fails", test_malformed_sessions_file_fails);
+  g_test_add_func ("/notify/task/misread-sessions-file-refused", test_misread_sessions_file_refused);
   g_test_add_func ("/notify/task/symlinked-sessions-file-refused", test_symlinked_sessions_file_refused);
   g_test_add_func ("/notify/task/missing-user-param-fails", test_missing_user_param_fails);
   g_test_add_func ("/notify/task/machine-user-not-in-utmp", test_machine_user_not_in_utmp);

@@ -390,10 +390,10 @@ test_exit_codes (Lab *lab, gconstpointer data)
 static void
 test_startup_sweep (Lab *lab, gconstpointer data)
 {
-  g_autofree char *id = add_file (lab, "/x.exe", "x");
   g_autofree char *tmp = g_build_filename (lab->root, "var/lib/vigil/Quarantine/.tmp-0badf00d", NULL);
   g_autofree char *err = NULL;
 
+  g_free (add_file (lab, "/x.exe", "x"));
   g_assert_true (g_file_set_contents (tmp, "half an object", -1, NULL));
   /* Any command loads the plugin, whose init sweeps the known stores. */
   g_assert_cmpint (vigil (lab, NULL, &err, "plugins", NULL), ==, 0);
@@ -451,7 +451,6 @@ test_dot_device_ids_refused (Lab *lab, gconstpointer data)
 static void
 test_key_fingerprint (Lab *lab, gconstpointer data)
 {
-  g_autofree char *id = add_file (lab, "/x.exe", "x");
   g_autofree char *out = NULL, *key = NULL, *expect = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -461,6 +460,7 @@ test_key_fingerprint (Lab *lab, gconstpointer data)
   struct stat st;
   g_autofree char *folder = NULL;
 
+  g_free (add_file (lab, "/x.exe", "x"));
   g_assert_cmpint (vigil (lab, &out, NULL, "quarantine", "key", "--device", "dev1", "--json", NULL), ==, 0);
   node = parse_json (out);
   o = json_node_get_object (node);

@@ -116,8 +116,9 @@ put_killed_rounds (QFixture *f, guint rounds, gsize min, gsize max, gsize calib)
   gint64 span;
 
   {
-    g_autofree char *h = qtest_write_file (f->root, "/calib.bin", calib, 999);
     const char *args[] = { helper, "put", f->store_dir, f->root, "/calib.bin", NULL };
+
+    g_free (qtest_write_file (f->root, "/calib.bin", calib, 999));
     span = one_clean_run_us (args) * 6 / 5;
   }
   for (guint i = 0; i < rounds; i++)

@@ -114,10 +114,11 @@ test_metadata_recorded (QFixture *f, gconstpointer data)
 static char *
 make_object (QFixture *f, char **id_out)
 {
-  g_autofree char *host = qtest_write_file (f->root, "/victim.bin", 2 * CHUNK + CHUNK / 2, 3);
-  char *id = qtest_put (f, "/victim.bin", FALSE);
-  char *path = object_path (f, id);
+  char *id, *path;
 
+  g_free (qtest_write_file (f->root, "/victim.bin", 2 * CHUNK + CHUNK / 2, 3));
+  id = qtest_put (f, "/victim.bin", FALSE);
+  path = object_path (f, id);
   *id_out = id;
   return path;
 }
@@ -288,10 +289,11 @@ test_trailing_data (QFixture *f, gconstpointer data)
 static void
 test_wrong_key (QFixture *f, gconstpointer data)
 {
-  g_autofree char *id = NULL, *path = make_object (f, &id);
+  g_autofree char *id = NULL;
   g_autofree char *key = g_build_filename (f->store_dir, "store.key", NULL);
   g_autoptr (GError) error = NULL;
 
+  g_free (make_object (f, &id));
   /* Another store's key in place of this one's. */
   g_clear_pointer (&f->store, qstore_free);
   g_assert_cmpint (g_unlink (key), ==, 0);
@@ -316,10 +318,11 @@ static void
 test_key_mode_and_reuse (QFixture *f, gconstpointer data)
 {
   g_autofree char *key = g_build_filename (f->store_dir, "store.key", NULL);
-  g_autofree char *id = NULL, *path = make_object (f, &id);
+  g_autofree char *id = NULL;
   g_autoptr (GError) error = NULL;
   struct stat st;
 
+  g_free (make_object (f, &id));
   g_assert_cmpint (stat (key, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_cmpint (st.st_size, ==, 32);

@@ -55,11 +55,11 @@ plant_ledger (QFixture *f, const char *state, guint64 size, const char *boot)
 static QPutResult
 put_file (QFixture *f, QStore *store, const char *path, gsize len)
 {
-  g_autofree char *host = qtest_write_file (f->root, path, len, len);
   QPutRequest req = { .root = f->root, .path = path, .now_us = 1 };
   g_autoptr (GError) error = NULL;
   QPutResult res;
 
+  g_free (qtest_write_file (f->root, path, len, len));
   g_assert_true (qstore_put (store, &req, NULL, &res, &error));
   g_assert_no_error (error);
   return res;

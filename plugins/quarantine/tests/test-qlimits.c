@@ -62,11 +62,11 @@ test_store_sequence (QFixture *f, gconstpointer data)
   for (guint i = 1; i <= 10; i++)
     {
       g_autofree char *path = g_strdup_printf ("/f%u.bin", i);
-      g_autofree char *host = qtest_write_file (f->root, path, 300 * 1024, i);
       QPutRequest req = { .root = f->root, .path = path, .delete_original = TRUE };
       QPutResult res;
       QCrossed c;
 
+      g_free (qtest_write_file (f->root, path, 300 * 1024, i));
       g_assert_true (qstore_put (f->store, &req, NULL, &res, NULL));
       c = qlimits_crossed (res.size_before, res.size_after, 2, 1);
       g_assert_cmpuint (res.size_after, ==, qstore_total_size (f->store));

@@ -163,13 +163,13 @@ test_keeps_original_unless_asked (QFixture *f, gconstpointer data)
 static void
 test_result_reports_sizes (QFixture *f, gconstpointer data)
 {
-  g_autofree char *host = qtest_write_file (f->root, "/a.bin", 1000, 3);
   QPutRequest req = { .root = f->root, .path = "/a.bin", .delete_original = TRUE };
   QPutResult res;
   g_autoptr (GError) error = NULL;
   g_autofree char *obj = NULL;
   struct stat st;
 
+  g_free (qtest_write_file (f->root, "/a.bin", 1000, 3));
   g_assert_true (qstore_put (f->store, &req, NULL, &res, &error));
   g_assert_true (res.original_deleted);
   g_assert_null (res.original_kept);
@@ -232,10 +232,10 @@ test_temp_files_never_listed (QFixture *f, gconstpointer data)
 {
   g_autofree char *id = NULL;
   g_autofree char *tmp = NULL;
-  g_autofree char *host = qtest_write_file (f->root, "/a.bin", 10, 1);
   g_autoptr (JsonArray) list = NULL;
   int fd;
 
+  g_free (qtest_write_file (f->root, "/a.bin", 10, 1));
   id = qtest_put (f, "/a.bin", FALSE);
   tmp = g_strdup_printf ("%s/.tmp-%s", f->store_dir, "ffffffffffffffffffffffffffffffff");
   g_assert_true (g_file_set_contents (tmp, "half", -1, NULL));
@@ -260,12 +260,12 @@ count_progress (double fraction, gpointer data)
 static void
 test_progress_reported (QFixture *f, gconstpointer data)
 {
-  g_autofree char *host = qtest_write_file (f->root, "/p.bin", 3 * 1024 * 1024 + 5, 6);
   double last = 0;
   QPutRequest req = { .root = f->root, .path = "/p.bin", .progress = count_progress,
                       .progress_data = &last };
   QPutResult res;
 
+  g_free (qtest_write_file (f->root, "/p.bin", 3 * 1024 * 1024 + 5, 6));
   g_assert_true (qstore_put (f->store, &req, NULL, &res, NULL));
   g_assert_cmpfloat (last, ==, 1.0);
   qput_result_clear (&res);

@@ -194,20 +194,6 @@ read_run (sqlite3 *db, gint64 run_id, VhRunJob *job, char **state)
   return found;
 }
 
-static gint64
-unfinished_runs (sqlite3 *db, const char *task_id)
-{
-  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT COUNT(*) FROM runs WHERE task_id = ?"
-                                       " AND state IN ('pending', 'dispatched', 'running')",
-                                       NULL, "s", task_id);
-  gint64 n = -1;
-
-  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    n = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return n;
-}
-
 /* Applies @r under the store's lock; *ended says whether it ended the run
  * (and *left how many runs of the round are still open). */
 static gboolean
@@ -243,13 +229,13 @@ apply (VigilHost *host, sqlite3 *db, const VhRunJob *job, const Report *r,
                         error, "iis", r->run_id, now, text))
         return FALSE;
     }
-  *left = unfinished_runs (db, job->task_id);
+  *left = vh_tasks_unfinished_runs (db, job->task_id);
   return TRUE;
 }
 
-gboolean
-vh_tasks_record_run_report (VigilHost *host, const char *device_id, JsonObject *report,
-                            GError **error)
+static gboolean
+record_run_report (VigilHost *host, const char *device_id, JsonObject *report,
+                   GError **error)
 {
   VhRunJob job = { 0 };
   g_autofree char *state = NULL;
@@ -297,5 +283,21 @@ vh_tasks_record_run_report (VigilHost *host, const char *device_id, JsonObject *
   g_free (job.task_id);
   g_free (job.type);
   g_free (job.device_id);
+  return ok;
+}
+
+gboolean
+vh_tasks_record_run_report (VigilHost *host, const char *device_id, JsonObject *report,
+                            GError **error)
+{
+  VhTasks *tasks = vh_context (host)->tasks;
+  gboolean ok;
+
+  /* A round may mix runs here and runs on agents: as in
+   * vh_tasks_finish_run, a run's end and its events are one critical
+   * section, so task.round_finished follows every run's outcome. */
+  g_mutex_lock (&tasks->finish_lock);
+  ok = record_run_report (host, device_id, report, error);
+  g_mutex_unlock (&tasks->finish_lock);
   return ok;
 }

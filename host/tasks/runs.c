@@ -345,9 +345,8 @@ emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const cha
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
 }
 
-/* Runs of the task not finished yet; called with the store locked. */
-static gint64
-unfinished_runs (sqlite3 *db, const char *task_id)
+gint64
+vh_tasks_unfinished_runs (sqlite3 *db, const char *task_id)
 {
   sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT COUNT(*) FROM runs WHERE task_id = ?"
                                        " AND state IN ('pending', 'dispatched', 'running')",
@@ -400,7 +399,7 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
     vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
   /* Counted under the same lock as the update, so of two runs finishing
    * together exactly one sees none left. */
-  left = unfinished_runs (db, job->task_id);
+  left = vh_tasks_unfinished_runs (db, job->task_id);
   vh_store_unlock (vh_context (host)->store);
   emit_outcome (host, job, state, error_message);
   if (left == 0)

@@ -190,6 +190,9 @@ void        vh_tasks_store_finding  (VigilHost *host, gint64 run_id,
  * took the run (stored "dispatched", not for a worker). */
 gboolean    vh_dispatch_offer (VigilHost *host, const VhRunJob *job);
 /* runs.c: task.completed/task.failed and task.round_finished. */
+/* Runs of the task not ended yet (pending, dispatched, running); called
+ * with the store locked. */
+gint64      vh_tasks_unfinished_runs     (sqlite3 *db, const char *task_id);
 void        vh_tasks_emit_run_outcome    (VigilHost *host, const VhRunJob *job,
                                           const char *state, const char *error_message);
 void        vh_tasks_emit_round_finished (VigilHost *host, const VhRunJob *job);

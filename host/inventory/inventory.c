@@ -56,6 +56,10 @@ vh_inventory_id_valid (const char *id)
 {
   if (id == NULL || *id == '\0' || strlen (id) > 128)
     return FALSE;
+  /* Plugins name folders after device ids (a rootless device's quarantine
+   * store): "." and ".." would put them outside the device's folder. */
+  if (strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
+    return FALSE;
   for (const char *p = id; *p; p++)
     if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
       return FALSE;
@@ -69,7 +73,7 @@ check_id (const char *what, const char *id, GError **error)
     return TRUE;
   g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
                "invalid %s id '%s': use letters, digits, '.', '_' and '-' "
-               "(at most 128)", what, id ? id : "");
+               "(at most 128; not '.' or '..')", what, id ? id : "");
   return FALSE;
 }
 

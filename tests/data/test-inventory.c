@@ -38,6 +38,19 @@ test_invalid_and_duplicate_ids (HostFixture *fx, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (vh_inventory_group_add (fx->host, "x", NULL, "ghost", &error));
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  /* Plugins name folders after device ids: "." and ".." would escape. */
+  g_assert_false (vh_inventory_device_add (fx->host, ".", NULL, "lab", NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vh_inventory_device_add (fx->host, "..", NULL, "lab", NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vh_inventory_group_add (fx->host, "..", NULL, NULL, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (vh_inventory_device_add (fx->host, "..a", NULL, "lab", NULL, &error));
+  g_assert_no_error (error);
 }
 
 static void

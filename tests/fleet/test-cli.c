@@ -569,7 +569,6 @@ dispatch (Lab *lab, const char *task)
 static JsonObject *
 only_result (Lab *lab, const char *task)
 {
-  g_autofree char *json = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_auto (VtCli) r = { 0 };
   JsonArray *runs;

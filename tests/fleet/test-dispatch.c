@@ -148,7 +148,7 @@ test_dispatched_then_reported (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *task = create_scan (f, "dev-1");
   g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
-  g_autoptr (JsonObject) run = NULL, running = NULL, done = NULL, again = NULL;
+  g_autoptr (JsonObject) run = NULL, running = NULL, done = NULL;
   JsonObject *offered;
   gint64 id;
 
@@ -219,6 +219,7 @@ test_failed_report (Fixture *f, gconstpointer data)
   g_autoptr (JsonArray) events = NULL;
   gint64 id = json_object_get_int_member (run, "id");
 
+  g_assert_nonnull (round);
   g_assert_true (report (f, "dev-1", id, "\"state\": \"failed\","
                          " \"error\": \"the agent has no plugin for task type ioc.scan\"", &error));
   g_assert_no_error (error);
@@ -268,6 +269,7 @@ test_declined_runs_here (Fixture *f, gconstpointer data)
   g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
   g_autoptr (JsonObject) run = only_run (f, task, FALSE);
 
+  g_assert_nonnull (round);
   g_assert_no_error (error);
   g_assert_cmpuint (f->offered->len, ==, 1);
   g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "completed");
@@ -279,6 +281,7 @@ test_declined_runs_here (Fixture *f, gconstpointer data)
     g_autoptr (JsonArray) round1 = vigil_host_run_task (f->host, task1, NULL, NULL, NULL, &error);
     g_autoptr (JsonObject) run1 = only_run (f, task1, FALSE);
 
+    g_assert_nonnull (round1);
     g_assert_no_error (error);
     g_assert_cmpstr (json_object_get_string_member (run1, "state"), ==, "completed");
     g_assert_cmpuint (f->offered->len, ==, 1);
@@ -294,6 +297,7 @@ test_cancel_dispatched (Fixture *f, gconstpointer data)
   g_autoptr (JsonObject) run = only_run (f, task, FALSE), after = NULL;
   gint64 id = json_object_get_int_member (run, "id");
 
+  g_assert_nonnull (round);
   g_assert_true (vigil_host_cancel_task (f->host, task, &error));
   g_assert_no_error (error);
   /* The agent's late report changes nothing. */

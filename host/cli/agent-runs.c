@@ -17,6 +17,7 @@
  * is ever stored.
  */
 #include "agent-runs.h"
+#include "stop-flag.h"
 #include "fleet-common.h"
 #include "fleet-jetstream.h"
 #include "fleet-outbox.h"
@@ -45,9 +46,7 @@ struct _AgentRuns {
   VigilFleetOutbox *outbox;
   GThread          *thread;
   GAsyncQueue      *handled;      /* main → reader: a run was handled */
-  GMutex            lock;
-  GCond             cond;
-  gboolean          stopping;
+  CliStopFlag       stop;
   guint             flush_id;
 };
 
@@ -224,7 +223,6 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
   return report;
 }
 
-static gboolean stopping (AgentRuns *runs);
 
 /* ---- one delivery, on the main thread ---------------------------------- */
 
@@ -322,7 +320,7 @@ on_delivery (gpointer data)
   Delivery *d = data;
 
   /* Stopping: not acknowledged, so the broker delivers it again. */
-  if (!stopping (d->runs))
+  if (!cli_stop_flag_raised (&d->runs->stop))
     handle (d->runs, d->msg);
   g_async_queue_push (d->runs->handled, GINT_TO_POINTER (1));
   return G_SOURCE_REMOVE;
@@ -338,38 +336,13 @@ delivery_free (gpointer data)
 
 /* ---- the reader thread -------------------------------------------------- */
 
-static gboolean
-wait_or_stop (AgentRuns *runs)
-{
-  gint64 until = g_get_monotonic_time () + RETRY_WAIT_US;
-  gboolean stopping;
-
-  g_mutex_lock (&runs->lock);
-  while (!runs->stopping && g_cond_wait_until (&runs->cond, &runs->lock, until))
-    ;
-  stopping = runs->stopping;
-  g_mutex_unlock (&runs->lock);
-  return stopping;
-}
-
-static gboolean
-stopping (AgentRuns *runs)
-{
-  gboolean stop;
-
-  g_mutex_lock (&runs->lock);
-  stop = runs->stopping;
-  g_mutex_unlock (&runs->lock);
-  return stop;
-}
-
 static gpointer
 reader (gpointer data)
 {
   AgentRuns *runs = data;
   natsSubscription *sub = NULL;
 
-  while (!stopping (runs))
+  while (!cli_stop_flag_raised (&runs->stop))
     {
       natsMsgList list = { 0 };
       jsErrCode jerr = 0;
@@ -378,7 +351,7 @@ reader (gpointer data)
       if (sub == NULL)
         {
           sub = vigil_fleet_device_runs_subscribe (runs->js, runs->device_id, NULL);
-          if (sub == NULL && wait_or_stop (runs))
+          if (sub == NULL && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
             break;
           continue;
         }
@@ -395,12 +368,12 @@ reader (gpointer data)
               g_idle_add_full (G_PRIORITY_DEFAULT, on_delivery, d, delivery_free);
               /* Handled, or the main loop is gone and so is the agent. */
               while (g_async_queue_timeout_pop (runs->handled, RETRY_WAIT_US) == NULL)
-                if (stopping (runs))
+                if (cli_stop_flag_raised (&runs->stop))
                   break;
             }
           natsMsgList_Destroy (&list);
         }
-      else if (s != NATS_TIMEOUT && wait_or_stop (runs))
+      else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
         break;
     }
   if (sub != NULL)
@@ -453,8 +426,7 @@ agent_runs_new (VigilHost *host, const char *device_id, const char *root, natsCo
   runs->ack_prefix = g_strdup_printf ("$JS.ACK.%s.%s.", VIGIL_FLEET_STREAM_RUNS, consumer);
   runs->report_subject = vigil_fleet_subject_report (device_id, "run");
   runs->handled = g_async_queue_new ();
-  g_mutex_init (&runs->lock);
-  g_cond_init (&runs->cond);
+  cli_stop_flag_init (&runs->stop);
   if (g_mkdir_with_parents (runs->journal_dir, 0700) != 0
       || g_mkdir_with_parents (runs->done_dir, 0700) != 0)
     {
@@ -487,10 +459,7 @@ agent_runs_free (AgentRuns *runs)
 {
   if (runs == NULL)
     return;
-  g_mutex_lock (&runs->lock);
-  runs->stopping = TRUE;
-  g_cond_broadcast (&runs->cond);
-  g_mutex_unlock (&runs->lock);
+  cli_stop_flag_raise (&runs->stop);
   if (runs->thread != NULL)
     g_thread_join (runs->thread);
   if (runs->flush_id)
@@ -502,8 +471,7 @@ agent_runs_free (AgentRuns *runs)
     vigil_fleet_outbox_free (runs->outbox);
   jsCtx_Destroy (runs->js);
   g_async_queue_unref (runs->handled);
-  g_mutex_clear (&runs->lock);
-  g_cond_clear (&runs->cond);
+  cli_stop_flag_clear (&runs->stop);
   g_free (runs->device_id);
   g_free (runs->journal_dir);
   g_free (runs->done_dir);

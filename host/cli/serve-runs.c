@@ -14,6 +14,7 @@
  * broker lets a device publish under its own id only).
  */
 #include "serve-runs.h"
+#include "stop-flag.h"
 #include "fleet-common.h"
 #include "fleet-subjects.h"
 
@@ -30,9 +31,7 @@ struct _ServeRuns {
   GHashTable       *published;   /* run ids (gint64*) published since connecting */
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
-  GMutex            lock;
-  GCond             cond;
-  gboolean          stopping;
+  CliStopFlag       stop;
 };
 
 typedef struct {
@@ -208,38 +207,13 @@ report_free (gpointer data)
   g_free (r);
 }
 
-static gboolean
-wait_or_stop (ServeRuns *runs)
-{
-  gint64 until = g_get_monotonic_time () + RETRY_WAIT_US;
-  gboolean stopping;
-
-  g_mutex_lock (&runs->lock);
-  while (!runs->stopping && g_cond_wait_until (&runs->cond, &runs->lock, until))
-    ;
-  stopping = runs->stopping;
-  g_mutex_unlock (&runs->lock);
-  return stopping;
-}
-
-static gboolean
-stopping (ServeRuns *runs)
-{
-  gboolean stop;
-
-  g_mutex_lock (&runs->lock);
-  stop = runs->stopping;
-  g_mutex_unlock (&runs->lock);
-  return stop;
-}
-
 static gpointer
 reader (gpointer data)
 {
   ServeRuns *runs = data;
   natsSubscription *sub = NULL;
 
-  while (!stopping (runs))
+  while (!cli_stop_flag_raised (&runs->stop))
     {
       natsMsgList list = { 0 };
       jsErrCode jerr = 0;
@@ -249,7 +223,7 @@ reader (gpointer data)
         {
           /* The broker may be down, or the layout not made yet. */
           sub = vigil_fleet_console_reports_subscribe (runs->js, NULL);
-          if (sub == NULL && wait_or_stop (runs))
+          if (sub == NULL && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
             break;
           continue;
         }
@@ -266,7 +240,7 @@ reader (gpointer data)
             }
           natsMsgList_Destroy (&list);
         }
-      else if (s != NATS_TIMEOUT && wait_or_stop (runs))
+      else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
         break;
     }
   if (sub != NULL)
@@ -282,8 +256,7 @@ serve_runs_new (Serve *serve, jsCtx *js)
   runs->serve = serve;
   runs->js = js;
   runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_mutex_init (&runs->lock);
-  g_cond_init (&runs->cond);
+  cli_stop_flag_init (&runs->stop);
   runs->thread = g_thread_new ("vigil-reports", reader, runs);
   return runs;
 }
@@ -293,17 +266,13 @@ serve_runs_free (ServeRuns *runs)
 {
   if (runs == NULL)
     return;
-  g_mutex_lock (&runs->lock);
-  runs->stopping = TRUE;
-  g_cond_broadcast (&runs->cond);
-  g_mutex_unlock (&runs->lock);
+  cli_stop_flag_raise (&runs->stop);
   g_thread_join (runs->thread);
   /* Reports already handed to the main loop are stored (and acknowledged)
    * now rather than dropped: either way the stream keeps what was not. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_hash_table_destroy (runs->published);
-  g_mutex_clear (&runs->lock);
-  g_cond_clear (&runs->cond);
+  cli_stop_flag_clear (&runs->stop);
   g_free (runs);
 }

@@ -38,6 +38,7 @@ struct _VigilHttpsClient {
   /* Per request: */
   const char *server;         /* "host:port", for messages */
   gboolean    cert_requested; /* the server asked for a client certificate */
+  int         tls_version;    /* the version negotiated when it asked */
   GString    *head;           /* the current reply head, line by line */
   gboolean    head_done;
   VigilHttpsHead parsed;
@@ -115,16 +116,17 @@ set_proxy (VigilHttpsClient *client, const char *proxy_uri, GError **error)
 }
 
 /* Under TLS 1.3 a server refuses a client certificate (or its absence)
- * after the handshake, and the client only sees the connection reset at
- * its next write: remember that the server asked for one, so that the
- * error can say what the reset most likely means. */
+ * after the handshake, and the client only learns it at its first read or
+ * write, as an alert or as a reset, whichever arrives first: remember that
+ * the server asked for one, and under which version, so that the error can
+ * say what was refused and when. */
 static int
 on_cert_request (SSL *ssl, void *user_data)
 {
   VigilHttpsClient *client = user_data;
 
-  (void) ssl;
   client->cert_requested = TRUE;
+  client->tls_version = SSL_version (ssl);
   return 1;
 }
 
@@ -412,6 +414,69 @@ is_tls_failure (const char *text)
   return strstr (text, "alert") != NULL;
 }
 
+/* (transfer full) the alert OpenSSL quotes in @text ("tlsv13 alert
+ * certificate required" from "error:0A00045C:SSL routines::tlsv13 alert
+ * certificate required, errno 0"), or NULL. */
+static char *
+alert_of (const char *text)
+{
+  const char *alert = strstr (text, "alert");
+  const char *start = alert, *end;
+
+  if (alert == NULL)
+    return NULL;
+  for (const char *p = text; (p = strstr (p, "::")) != NULL && p < alert; p += 2)
+    start = p + 2;
+  end = strchr (alert, ',');
+  return g_strndup (start, end ? (gsize) (end - start) : strlen (start));
+}
+
+/* Whether the handshake was complete when the transfer failed. */
+static gboolean
+handshake_done (VigilHttpsClient *client)
+{
+  double tls_done = 0;
+
+  curl_easy_getinfo (client->curl, CURLINFO_APPCONNECT_TIME, &tls_done);
+  return tls_done > 0;
+}
+
+/* A server that asked for a client certificate and then broke off before
+ * any reply refused ours, or our having none; say so, and at which stage.
+ * Under TLS 1.3 that is after the handshake, at the first read or write
+ * (an alert, or a reset that overtook it); under TLS 1.2 during the
+ * handshake. Our own verification of the server is not such a refusal. */
+static gboolean
+client_cert_refused (VigilHttpsClient *client, CURLcode rc, GError **error)
+{
+  g_autofree char *alert = NULL;
+  g_autofree char *detail = NULL;
+  const char *what;
+
+  if (!client->cert_requested || client->head->len > 0 || client->head_done)
+    return FALSE;
+  if (rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CLIENTCERT &&
+      rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING)
+    return FALSE;
+  alert = alert_of (why (client, rc));
+  detail = alert ? g_strdup_printf ("the server's alert: %s", alert)
+                 : g_strdup ("no alert arrived before the connection closed");
+  what = client->has_client_cert
+      ? "the server refused our client certificate"
+      : "the server requires a client certificate and none is configured";
+  if (handshake_done (client))
+    g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_TLS,
+                 "%s: TLS failed: %s (after the %s handshake, at the first %s; %s)",
+                 client->server, what,
+                 client->tls_version == TLS1_3_VERSION ? "TLS 1.3" : "TLS",
+                 rc == CURLE_SEND_ERROR ? "write" : "read", detail);
+  else
+    g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_TLS,
+                 "%s: TLS failed: %s (during the handshake; %s)",
+                 client->server, what, detail);
+  return TRUE;
+}
+
 /* Proxy trouble: the proxy is the peer until the tunnel is open. */
 static gboolean
 proxy_error (VigilHttpsClient *client, CURLcode rc, GError **error)
@@ -461,6 +526,7 @@ stage_of (VigilHttpsClient *client, CURLcode rc)
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CLIENTCERT:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_ENGINE_NOTFOUND:
@@ -510,7 +576,6 @@ static void
 set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
 {
   VigilHttpsError stage;
-  double tls_done = 0;
 
   if (client->error != NULL)
     {
@@ -519,19 +584,9 @@ set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
     }
   if (proxy_error (client, rc, error))
     return;
+  if (client_cert_refused (client, rc, error))
+    return;
   stage = stage_of (client, rc);
-  if (client->cert_requested && client->head->len == 0 &&
-      (stage == VIGIL_HTTPS_ERROR_SOCKET || rc == CURLE_GOT_NOTHING))
-    {
-      g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_TLS,
-                   client->has_client_cert
-                   ? "%s: TLS failed: the server asked for a client certificate "
-                     "and closed the connection: it does not accept ours (%s)"
-                   : "%s: TLS failed: the server requires a client certificate "
-                     "and none is configured (%s)",
-                   client->server, why (client, rc));
-      return;
-    }
   if (rc == CURLE_GOT_NOTHING)
     {
       g_set_error (error, VIGIL_HTTPS_ERROR, VIGIL_HTTPS_ERROR_SOCKET,
@@ -541,8 +596,7 @@ set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
     }
   if (stage == VIGIL_HTTPS_ERROR_TIMEOUT)
     {
-      curl_easy_getinfo (client->curl, CURLINFO_APPCONNECT_TIME, &tls_done);
-      if (tls_done > 0)
+      if (handshake_done (client))
         g_set_error (error, VIGIL_HTTPS_ERROR, stage,
                      "%s: timed out waiting for the reply (%s)", client->server,
                      why (client, rc));
@@ -563,6 +617,18 @@ set_curl_error (VigilHttpsClient *client, CURLcode rc, GError **error)
     {
       g_set_error (error, VIGIL_HTTPS_ERROR, stage,
                    "%s: malformed HTTP reply: truncated (%s)", client->server,
+                   why (client, rc));
+      return;
+    }
+  if (stage == VIGIL_HTTPS_ERROR_TLS &&
+      (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && handshake_done (client))
+    {
+      /* A TLS 1.3 server may refuse the session after the handshake: the
+       * alert is what a read or write finds, not a broken socket. */
+      g_set_error (error, VIGIL_HTTPS_ERROR, stage,
+                   "%s: TLS failed after the handshake, while %s: %s",
+                   client->server,
+                   rc == CURLE_SEND_ERROR ? "sending the request" : "reading the reply",
                    why (client, rc));
       return;
     }
@@ -627,6 +693,7 @@ reset_request (VigilHttpsClient *client)
   g_clear_error (&client->error);
   client->errbuf[0] = '\0';
   client->cert_requested = FALSE;
+  client->tls_version = 0;
 }
 
 static CURLcode

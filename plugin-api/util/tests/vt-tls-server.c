@@ -349,6 +349,8 @@ server_ctx (const VtTlsServerOptions *o)
   SSL_CTX *ctx = SSL_CTX_new (TLS_server_method ());
 
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
+  if (o->tls12_only)
+    SSL_CTX_set_max_proto_version (ctx, TLS1_2_VERSION);
   g_assert_cmpint (SSL_CTX_use_certificate_chain_file (ctx, o->cert_pem), ==, 1);
   g_assert_cmpint (SSL_CTX_use_PrivateKey_file (ctx, o->key_pem, SSL_FILETYPE_PEM), ==, 1);
   if (o->client_ca != NULL)

@@ -5,10 +5,10 @@
  * every connection on its own thread. The server reads HTTP/1.1 requests
  * (head and Content-Length body) and answers each with what the test's
  * handler writes, or with raw bytes queued by the test (for malformed
- * replies), and can require a client certificate. The proxy tunnels
- * CONNECT requests to loopback ports, optionally only with the right
- * Basic credentials. Counters let tests wait for conditions; nothing here
- * waits for a duration.
+ * replies), and can require a client certificate, under TLS 1.3 or
+ * 1.2 only. The proxy tunnels CONNECT requests to loopback ports,
+ * optionally only with the right Basic credentials. Counters let tests
+ * wait for conditions; nothing here waits for a duration.
  */
 #pragma once
 
@@ -44,6 +44,10 @@ typedef struct {
   gpointer    user_data;
   gboolean    reset_after_head;  /* read a request's head, then reset the
                                   * connection without reading the body */
+  gboolean    tls12_only;        /* at most TLS 1.2: a refused client
+                                  * certificate fails the handshake itself
+                                  * (under TLS 1.3 the client learns it
+                                  * only at its first read) */
 } VtTlsServerOptions;
 
 typedef struct _VtTlsServer VtTlsServer;

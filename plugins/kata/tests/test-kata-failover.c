@@ -163,6 +163,75 @@ test_sync_failover_reported (void)
   kt_fx_free (fx);
 }
 
+
+static void
+use_client_pfx (KtFx *fx)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (certs->client_pfx, &data, &len, NULL));
+  fx->settings->use_client_cert = TRUE;
+  g_clear_pointer (&fx->settings->client_pfx, g_bytes_unref);
+  fx->settings->client_pfx = g_bytes_new_take (g_steal_pointer (&data), len);
+  g_free (fx->settings->client_pfx_password);
+  fx->settings->client_pfx_password = g_strdup ("s3cret");
+  kata_engine_configure (fx->engine, fx->settings);
+}
+
+/* A node that demands a client certificate, with pinning on: the device
+ * without one, and the device whose certificate the node does not trust,
+ * each get a kata.server_failed at the `tls` stage whose reason says what
+ * the node refused and that it did so after the TLS 1.3 handshake, for
+ * sends and synchronizations alike. The refusal reaches the device as an
+ * alert or as a reset, whichever comes first: several cycles meet both. */
+static void
+assert_tls_refusals (KtFx *fx, guint16 port, const char *says)
+{
+  g_autofree char *prefix = g_strdup_printf (
+      "kata.server_failed: {\"server\":\"127.0.0.1:%u\",\"stage\":\"tls\","
+      "\"reason\":\"127.0.0.1:%u: TLS failed: %s (after the TLS 1.3 handshake, at the first ",
+      port, port, says);
+  KataCycleResult r;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      guint before = kt_fx_emitted (fx, prefix);
+
+      kata_engine_send_now (fx->engine, &r);
+      g_assert_cmpint (r.server_index, ==, -1);
+      g_assert_false (kata_engine_sync_now (fx->engine));
+      if (kt_fx_emitted (fx, prefix) != before + 2)
+        g_error ("expected two events starting '%s', the last one is: %s", prefix,
+                 (char *) g_ptr_array_index (fx->emitted, fx->emitted->len - 1));
+    }
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 1);
+}
+
+static void
+test_client_certificate_refusal_stage (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+  KtServer *srv = kt_server_start (certs->server_pem, certs->server_key,
+                                   certs->ca_pem, 0);
+  KtServer *strict = kt_server_start (certs->server_pem, certs->server_key,
+                                      certs->other_pem, 0);
+  guint16 port = kt_server_port (srv);
+  guint16 strict_port = kt_server_port (strict);
+
+  g_assert_true (fx->settings->use_pinned);
+  kt_fx_servers (fx, 1, &port);
+  kt_fx_submit (fx, "process.started");
+  assert_tls_refusals (fx, port, "the server requires a client certificate and none is configured");
+  use_client_pfx (fx);
+  kt_fx_servers (fx, 1, &strict_port);
+  assert_tls_refusals (fx, strict_port, "the server refused our client certificate");
+  g_assert_cmpuint (kt_server_packages (srv) + kt_server_packages (strict), ==, 0);
+  kt_server_stop (srv);
+  kt_server_stop (strict);
+  kt_fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -175,6 +244,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/failover/each-failed-server-reported", test_each_failed_server_reported);
   g_test_add_func ("/kata/failover/connect-and-pin-stages", test_connect_and_pin_stages);
   g_test_add_func ("/kata/failover/malformed-http-refused", test_malformed_http_refused);
+  g_test_add_func ("/kata/failover/client-certificate-refusal-stage",
+                   test_client_certificate_refusal_stage);
   rc = g_test_run ();
   vt_certs_free (certs);
   return rc;

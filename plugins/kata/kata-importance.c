@@ -3,8 +3,8 @@
  * How important each telemetry event is. Detections
  * (sandbox, IOC, endpoint protection findings, objects quarantined because
  * of one) are of high importance: throttling never holds them back. The
- * rest (process starts, quarantine housekeeping, failed responses) are of
- * low importance. docs/kata.md lists the same table.
+ * rest (process starts, network connections, quarantine housekeeping,
+ * failed responses) are of low importance. docs/kata.md lists the same table.
  */
 #include "kata-engine.h"
 

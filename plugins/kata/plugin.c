@@ -2,8 +2,8 @@
 /*
  * The kata plugin: sends EDR telemetry to a central node (KATA). It
  * registers the `kata` policy section, subscribes to the telemetry events
- * (process starts, detections, IOC finds, quarantine events, failed
- * responses; docs/kata.md lists them), and queues each one in its device's
+ * (process starts, network connections, detections, IOC finds, quarantine
+ * events, failed responses; docs/kata.md lists them), and queues each one in its device's
  * on-disk spool before the handler returns, unless the general section's
  * telemetry exclusions keep it out. Delivery, fail-over and
  * synchronization run from the per-device engines (plugin-engines.c);
@@ -54,6 +54,8 @@ on_telemetry (const VigilEvent *event, gpointer user_data)
 
 static const VigilEventHandler handlers[] = {
   { "process.started", on_telemetry, NULL },
+  /* What the network exclusions and "optimize telemetry" act on. */
+  { "network.*", on_telemetry, NULL },
   { "sandbox.threat_detected", on_telemetry, NULL },
   { "ioc.found", on_telemetry, NULL },
   { "epp.scan_finding", on_telemetry, NULL },
@@ -94,6 +96,6 @@ kata_shutdown (VigilPlugin *self)
 
 VIGIL_PLUGIN_DEFINE ("kata", "EDR telemetry to the central node",
                      "0.1.0", "LGPL-2.1-or-later",
-                     "Sends process, detection and quarantine telemetry to a "
+                     "Sends process, network, detection and quarantine telemetry to a "
                      "KATA central node over pinned TLS, without loss.",
                      kata_init, kata_shutdown)

@@ -293,6 +293,57 @@ test_exclusions_applied (void)
 }
 
 static void
+emit_connection (Cli *cli, const char *address, guint port)
+{
+  g_autofree char *payload = g_strdup_printf (
+      "{\"image\":\"/usr/bin/curl\",\"sha256\":\"%s\",\"user\":\"alice\",\"pid\":42,"
+      "\"direction\":\"outbound\",\"local_address\":\"192.0.2.10\",\"local_port\":50000,"
+      "\"remote_address\":\"%s\",\"remote_port\":%u,\"protocol\":\"tcp\"}",
+      "9b2c2f5d8d0c5ad3c3b1c8a1fb0a8f0e2cf6b5f3b8b1f3b0f4a3c1d9e8f7a6b5", address, port);
+  g_autofree char *file = write_tmp (cli, "connection.json", payload);
+
+  g_assert_cmpint (vigil (cli, "event", "emit", "network.connection", file,
+                          "--device", "pc1", NULL), ==, 0);
+}
+
+/* Network connections are telemetry like process starts: forwarded, and
+ * the network exclusion rules and "optimize telemetry" (SMB) keep out the
+ * ones they match. */
+static void
+test_network_events_forwarded (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  g_autoptr (JsonNode) general = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  general = json_from_string (
+      "{\"schema_version\":1,\"telemetry_exclusions\":{\"locked\":true,\"values\":{"
+      "\"use_exclusions\":true,\"optimize_telemetry\":true,"
+      "\"networks\":[{\"address\":\"10.0.0.0/8\",\"direction\":\"outbound\"}]}}}", NULL);
+  json_object_set_member (json_object_get_object_member (policy, "settings"),
+                          "general", g_steal_pointer (&general));
+  setup_device (cli, policy);
+  emit_connection (cli, "198.51.100.7", 443);
+  emit_connection (cli, "10.1.2.3", 443);      /* the network rule */
+  emit_connection (cli, "198.51.100.8", 445);  /* SMB: optimized away */
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_type_count (srv, "network.connection"), ==, 1);
+  g_assert_cmpuint (kt_server_type_count (srv, "process.started"), ==, 1);
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"excluded\" : 2"));
+  g_assert_nonnull (strstr (cli->out, "\"sent_events\" : 2"));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
 test_policy_errors_name_fields (void)
 {
   Cli *cli;
@@ -519,6 +570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/pinned-mismatch-reported-as-event",
                    test_pinned_mismatch_reported_as_event);
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
+  g_test_add_func ("/kata/host/network-events-forwarded", test_network_events_forwarded);
   g_test_add_func ("/kata/host/ttl-across-processes", test_ttl_across_processes);
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);

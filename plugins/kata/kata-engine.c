@@ -141,7 +141,10 @@ kata_engine_configure (KataEngine *engine, const KataSettings *settings)
 {
   KataSettings *copy = kata_settings_copy (settings);
 
-  if (!engine->fixed_bound)
+  /* With the integration off the spool is left as it is, for when it is
+   * on again: the bound of settings that send nothing (the defaults, once
+   * the policy is gone) must not drop what an earlier policy kept. */
+  if (!engine->fixed_bound && settings->enabled)
     apply_bound (engine, settings->spool_max_events);
   g_mutex_lock (&engine->lock);
   kata_settings_free (engine->policy);

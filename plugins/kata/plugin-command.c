@@ -155,9 +155,21 @@ cmd_flush (const char *device, gboolean json)
 
       if (!engine_matches (engine, device))
         continue;
+      o = kata_engine_status (engine);
+      if (!json_object_get_boolean_member (o, "enabled"))
+        {
+          /* Integration off: nothing is sent, synchronized or dropped; the
+           * spool waits for it to be on again, and the last error belongs
+           * to the settings before. Not a failed flush. */
+          json_object_set_boolean_member (o, "skipped", TRUE);
+          json_array_add_object_element (arr, o);
+          continue;
+        }
+      json_object_unref (o);
       kata_engine_send_now (engine, &r);
       synced = kata_engine_sync_now (engine);
       o = kata_engine_status (engine);
+      json_object_set_boolean_member (o, "skipped", FALSE);
       json_object_set_int_member (o, "flushed_events", r.events);
       json_object_set_int_member (o, "flushed_packages", r.packages);
       json_object_set_int_member (o, "server_index", r.server_index);
@@ -177,6 +189,14 @@ cmd_flush (const char *device, gboolean json)
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
       JsonObject *o = json_array_get_object_element (arr, i);
+      if (json_object_get_boolean_member (o, "skipped"))
+        {
+          printf ("device %s: integration disabled, nothing sent; %" G_GINT64_FORMAT
+                  " events stay spooled\n",
+                  json_object_get_string_member_with_default (o, "device", "(host)"),
+                  json_object_get_int_member (o, "spooled"));
+          continue;
+        }
       printf ("device %s: sent %" G_GINT64_FORMAT " events in %" G_GINT64_FORMAT
               " packages, %" G_GINT64_FORMAT " still spooled%s%s\n",
               json_object_get_string_member_with_default (o, "device", "(host)"),
@@ -269,7 +289,8 @@ static const char usage[] =
   "  cert-info  the pinned and the client certificate of a device's settings,\n"
   "             or of FILE.pem (never the PFX or its password)\n"
   "  flush      send what is spooled and synchronize now (exit 1 when events\n"
-  "             stay spooled)\n";
+  "             stay spooled; a device whose integration is disabled is left\n"
+  "             as it is)\n";
 
 int
 kata_command_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)

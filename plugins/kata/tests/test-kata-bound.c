@@ -105,6 +105,25 @@ test_setting_read_with_range (void)
     }
 }
 
+/* Turning the integration off (a policy removed: the default bound) keeps
+ * the spool whole; the bound applies again once it is on. */
+static void
+test_disabled_keeps_spool (void)
+{
+  KtFx *fx = kt_fx_new (certs);
+
+  submit_n (fx, "process.started", 1200);
+  fx->settings->enabled = FALSE;
+  set_bound (fx, 1000);
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 1200);
+  g_assert_cmpint (kt_fx_status_int (fx, "dropped_low"), ==, 0);
+  fx->settings->enabled = TRUE;
+  set_bound (fx, 1000);
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 1000);
+  g_assert_cmpint (kt_fx_status_int (fx, "dropped_low"), ==, 200);
+  kt_fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -117,6 +136,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/bound/shrink-drops-oldest-low-first", test_shrink_drops_oldest_low_first);
   g_test_add_func ("/kata/bound/shrink-below-detections", test_shrink_below_detections);
   g_test_add_func ("/kata/bound/setting-read-with-range", test_setting_read_with_range);
+  g_test_add_func ("/kata/bound/disabled-keeps-spool", test_disabled_keeps_spool);
   rc = g_test_run ();
   vt_certs_free (certs);
   return rc;

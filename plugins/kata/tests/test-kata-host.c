@@ -344,6 +344,71 @@ test_network_events_forwarded (void)
 }
 
 static void
+apply_policy (Cli *cli, JsonObject *policy)
+{
+  g_autofree char *text = to_text (policy);
+  g_autofree char *file = write_tmp (cli, "policy.json", text);
+
+  g_assert_cmpint (vigil (cli, "policy", "apply", file, NULL), ==, 0);
+}
+
+static void
+set_enabled (JsonObject *policy, gboolean enabled)
+{
+  JsonObject *conn = json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (
+          json_object_get_object_member (policy, "settings"), "kata"),
+          "connection"), "values");
+
+  json_object_set_boolean_member (conn, "enabled", enabled);
+}
+
+/* `kata flush` on a device whose integration was turned off: it says so,
+ * exits 0, shows no error of the settings before, and leaves the spool
+ * as it was (nothing sent, synchronized or dropped), so that the events
+ * go out once the integration is on again. */
+static void
+test_flush_when_disabled (void)
+{
+  guint16 port = vt_free_port ();
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  cli = cli_new ();
+  policy = kata_policy (port, TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/ssh");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 1);   /* server down */
+  g_assert_nonnull (strstr (cli->out, "1 still spooled: "));
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"sync_failures\" : 1"));
+
+  set_enabled (policy, FALSE);
+  apply_policy (cli, policy);
+  if (vigil (cli, "kata", "flush", NULL) != 0)
+    g_error ("flush with the integration off exited non-zero: %s%s", cli->out, cli->err);
+  g_assert_cmpstr (cli->out, ==, "device pc1: integration disabled, nothing sent; "
+                                 "1 events stay spooled\n");
+  g_assert_cmpint (vigil (cli, "kata", "flush", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"skipped\" : true"));
+  g_assert_cmpint (vigil (cli, "kata", "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"spooled\" : 1"));
+  g_assert_nonnull (strstr (cli->out, "\"sync_failures\" : 1"));   /* no new attempt */
+
+  /* On again, with the node up: the kept event goes out. */
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, port);
+  set_enabled (policy, TRUE);
+  apply_policy (cli, policy);
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_unique_events (srv), ==, 1);
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
+static void
 test_policy_errors_name_fields (void)
 {
   Cli *cli;
@@ -571,6 +636,7 @@ main (int argc, char **argv)
                    test_pinned_mismatch_reported_as_event);
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
   g_test_add_func ("/kata/host/network-events-forwarded", test_network_events_forwarded);
+  g_test_add_func ("/kata/host/flush-when-disabled", test_flush_when_disabled);
   g_test_add_func ("/kata/host/ttl-across-processes", test_ttl_across_processes);
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);

@@ -408,6 +408,36 @@ test_flush_when_disabled (void)
   cli_free (cli);
 }
 
+/* With pinning on, a node that demands a client certificate the device
+ * does not have: `kata flush` and `kata status` say that, at the `tls`
+ * stage, not a verdict on the node's chain nor a connection failure. */
+static void
+test_client_certificate_demand_reported (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  const char *says = "TLS failed: the server requires a client certificate and "
+                     "none is configured (after the TLS 1.3 handshake, at the first ";
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, certs->ca_pem, 0);
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  emit_process (cli, "/usr/bin/curl");
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 1);
+  if (strstr (cli->out, says) == NULL || strstr (cli->out, "self-signed") != NULL)
+    g_error ("flush does not say '%s': %s", says, cli->out);
+  g_assert_cmpint (vigil (cli, "kata", "status", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, says));
+  g_assert_nonnull (strstr (cli->out, "failed 2 times: tls 2"));   /* send and sync */
+  g_assert_cmpuint (kt_server_packages (srv), ==, 0);
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
 static void
 test_policy_errors_name_fields (void)
 {
@@ -637,6 +667,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/exclusions-applied", test_exclusions_applied);
   g_test_add_func ("/kata/host/network-events-forwarded", test_network_events_forwarded);
   g_test_add_func ("/kata/host/flush-when-disabled", test_flush_when_disabled);
+  g_test_add_func ("/kata/host/client-certificate-demand-reported",
+                   test_client_certificate_demand_reported);
   g_test_add_func ("/kata/host/ttl-across-processes", test_ttl_across_processes);
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);

@@ -38,6 +38,7 @@ typedef enum {
   KATA_ERROR_UNSUPPORTED,     /* PFX algorithms OpenSSL cannot handle */
   KATA_ERROR_INVALID,         /* malformed certificate, PFX or setting */
   KATA_ERROR_SOCKET,          /* an established connection broke */
+  KATA_ERROR_TASK_UNSUPPORTED,/* a task type this device cannot run */
 } KataError;
 
 /* ---- importance ---------------------------------------------------- */
@@ -276,7 +277,8 @@ typedef struct {
                            JsonObject *payload);
   /* Creates a task from synchronization: {"id","type","name","params",
    * "schedule"} (schedule: an object, or absent for "now").
-   * Returns: (transfer full) the host's task id or NULL with @error. */
+   * Returns: (transfer full) the host's task id or NULL with @error,
+   * KATA_ERROR_TASK_UNSUPPORTED when the device cannot run the type. */
   char  *(*create_task)   (gpointer user_data, JsonObject *task,
                            GError **error);
   /* (transfer full) a proxy URI for @url, or NULL for direct. */
@@ -335,6 +337,9 @@ guint64     kata_engine_spooled   (KataEngine *engine);
 void        kata_engine_set_hook_data (KataEngine *engine, gpointer user_data);
 /* The device whose telemetry this engine sends (may be NULL). */
 const char *kata_engine_device    (KataEngine *engine);
+/* (transfer full) the central node's id of the task the host knows as
+ * @host_task_id, when synchronization created it; NULL otherwise. */
+char       *kata_engine_node_task (KataEngine *engine, const char *host_task_id);
 /* Counts an event the telemetry exclusions kept out (for the status). */
 void        kata_engine_note_excluded (KataEngine *engine);
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * How important each telemetry event is. Detections
- * (sandbox, IOC, endpoint protection findings, objects quarantined because
- * of one) are of high importance: throttling never holds them back. The
- * rest (process starts, network connections, quarantine housekeeping,
- * failed responses) are of low importance. docs/kata.md lists the same table.
+ * How important each telemetry event is. Detections (sandbox, IOC,
+ * endpoint protection findings, objects quarantined because of one) and
+ * the outcomes of tasks the central node sent are of high importance:
+ * throttling never holds them back. The rest (process starts, network
+ * connections, quarantine housekeeping, failed responses) are of low
+ * importance. docs/kata.md lists the same table.
  */
 #include "kata-engine.h"
 
@@ -13,6 +14,10 @@ static const char *const high_importance[] = {
   "ioc.found",
   "epp.scan_finding",
   "quarantine.added",
+  /* What became of a task the central node sent: never held back. */
+  "task.completed",
+  "task.failed",
+  "task.rejected",
   NULL,
 };
 

@@ -4,9 +4,14 @@
  * reachable server for this agent's settings and tasks (GET
  * /kata/v1/sync), apply the settings it may set (kata-server-settings.c),
  * and create each task it lists through the host, once per task id (ids are
- * remembered in the spool database across restarts). A reply that is not
- * what the protocol says gets a kata.sync_failed event naming the server
- * and what was wrong, never a crash.
+ * remembered in the spool database across restarts). The node learns what
+ * became of each: a task the device would not create goes back to it as a
+ * task.rejected record in the next package (saying whether the device
+ * cannot run the type at all), and a created one is remembered with the
+ * node's id so that its task.completed / task.failed go back too
+ * (plugin.c). A reply that is not what the protocol says gets a
+ * kata.sync_failed event naming the server and what was wrong, never a
+ * crash.
  */
 #include "kata-engine-private.h"
 
@@ -22,17 +27,70 @@ report_sync_failure (KataEngine *engine, const char *server, const GError *error
   kata_engine_emit (engine, "kata.sync_failed", p);
 }
 
-/* The host would not create a task the server sent (unknown type, bad
- * parameters): it is not asked for again, and the admin learns why. */
+/* The node learns that a task it sent was not created: a task.rejected
+ * record (high importance) in the next package, with the node's task id. */
 static void
-report_rejected (KataEngine *engine, JsonObject *task, const GError *error)
+queue_rejection (KataEngine *engine, JsonObject *task, const GError *error,
+                 gboolean unsupported, gint64 now)
+{
+  g_autoptr (JsonObject) record = json_object_new ();
+  JsonObject *p = json_object_new ();
+  g_autofree char *id = g_uuid_string_random ();
+  g_autofree char *time = kata_iso_time (now);
+  g_autoptr (GError) local = NULL;
+
+  json_object_set_string_member (p, "node_task_id", json_object_get_string_member (task, "id"));
+  json_object_set_string_member (p, "type", json_object_get_string_member (task, "type"));
+  json_object_set_string_member (p, "state", "rejected");
+  json_object_set_boolean_member (p, "unsupported", unsupported);
+  json_object_set_string_member (p, "reason", error ? error->message : "not created");
+  json_object_set_string_member (record, "id", id);
+  json_object_set_string_member (record, "type", "task.rejected");
+  if (engine->device_id != NULL)
+    json_object_set_string_member (record, "device", engine->device_id);
+  json_object_set_string_member (record, "time", time);
+  json_object_set_int_member (record, "payload_version", 1);
+  json_object_set_string_member (record, "source", "kata");
+  json_object_set_object_member (record, "payload", p);
+  if (!kata_engine_submit (engine, "task.rejected", record, &local))
+    kata_engine_set_error (engine, NULL, local);
+}
+
+/* The host would not create a task the server sent (a type this device
+ * cannot run, bad parameters, a schedule it refuses): it is not asked for
+ * again, the admin learns why from the event, and the node from the next
+ * package. */
+static void
+report_rejected (KataEngine *engine, JsonObject *task, const GError *error, gint64 now)
 {
   g_autoptr (JsonObject) p = json_object_new ();
+  gboolean unsupported = g_error_matches (error, KATA_ERROR, KATA_ERROR_TASK_UNSUPPORTED);
 
   json_object_set_string_member (p, "task", json_object_get_string_member (task, "id"));
   json_object_set_string_member (p, "type", json_object_get_string_member (task, "type"));
+  json_object_set_boolean_member (p, "unsupported", unsupported);
   json_object_set_string_member (p, "reason", error ? error->message : "not created");
   kata_engine_emit (engine, "kata.sync_task_rejected", p);
+  queue_rejection (engine, task, error, unsupported, now);
+}
+
+/* Where the node's id of a created task is kept (spool meta). */
+static char *
+node_task_key (const char *host_task_id)
+{
+  return g_strconcat ("node_task/", host_task_id, NULL);
+}
+
+char *
+kata_engine_node_task (KataEngine *engine, const char *host_task_id)
+{
+  g_autofree char *key = NULL;
+
+  g_return_val_if_fail (engine != NULL, NULL);
+  if (host_task_id == NULL)
+    return NULL;
+  key = node_task_key (host_task_id);
+  return kata_spool_meta_get (engine->spool, key);
 }
 
 static void
@@ -51,9 +109,17 @@ create_tasks (KataEngine *engine, KataSyncReply *reply, gint64 now)
           ? engine->hooks.create_task (engine->hooks.user_data, task, &error) : NULL;
       if (task_id == NULL)
         {
-          report_rejected (engine, task, error);
+          report_rejected (engine, task, error, now);
           continue;
         }
+      {
+        g_autofree char *key = node_task_key (task_id);
+        g_autoptr (GError) link_error = NULL;
+
+        /* Without it the outcome would not go back: say so, go on. */
+        if (!kata_spool_meta_set (engine->spool, key, id, &link_error))
+          kata_engine_set_error (engine, NULL, link_error);
+      }
       g_mutex_lock (&engine->lock);
       engine->tasks_created++;
       g_mutex_unlock (&engine->lock);

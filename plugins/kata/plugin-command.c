@@ -168,6 +168,18 @@ cmd_flush (const char *device, gboolean json)
       json_object_unref (o);
       kata_engine_send_now (engine, &r);
       synced = kata_engine_sync_now (engine);
+      if (synced && kata_engine_spooled (engine) > 0)
+        {
+          /* What the synchronization queued for the node (tasks it
+           * rejected) goes now too. */
+          KataCycleResult again;
+
+          kata_engine_send_now (engine, &again);
+          r.events += again.events;
+          r.packages += again.packages;
+          if (again.server_index >= 0)
+            r.server_index = again.server_index;
+        }
       o = kata_engine_status (engine);
       json_object_set_boolean_member (o, "skipped", FALSE);
       json_object_set_int_member (o, "flushed_events", r.events);

@@ -76,8 +76,23 @@ hook_create_task (gpointer data, JsonObject *task, GError **error)
     .params = params ? json_node_get_object (params) : empty,
     .schedule = schedule_json,   /* NULL: now */
   };
+  GError *local = NULL;
+  char *id = kata_api->create_task (kata_self, &spec, sizeof spec, &local);
 
-  return kata_api->create_task (kata_self, &spec, sizeof spec, error);
+  if (id == NULL && spec.type != NULL && VIGIL_API_HAS (kata_api, has_task_type) &&
+      !kata_api->has_task_type (kata_self, spec.type))
+    {
+      /* No plugin here provides the type: the node must hear that this
+       * device cannot run it, apart from a task it got wrong. */
+      g_set_error (error, KATA_ERROR, KATA_ERROR_TASK_UNSUPPORTED,
+                   "this device cannot run tasks of type '%s': %s", spec.type,
+                   local ? local->message : "no plugin provides it");
+      g_clear_error (&local);
+      return NULL;
+    }
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return id;
 }
 
 static char *

@@ -3,9 +3,10 @@
  * The kata plugin: sends EDR telemetry to a central node (KATA). It
  * registers the `kata` policy section, subscribes to the telemetry events
  * (process starts, network connections, detections, IOC finds, quarantine
- * events, failed responses; docs/kata.md lists them), and queues each one in its device's
- * on-disk spool before the handler returns, unless the general section's
- * telemetry exclusions keep it out. Delivery, fail-over and
+ * events, failed responses; docs/kata.md lists them) and to the ends of
+ * runs of tasks the central node sent, and queues each one in its
+ * device's on-disk spool before the handler returns, unless the general
+ * section's telemetry exclusions keep it out. Delivery, fail-over and
  * synchronization run from the per-device engines (plugin-engines.c);
  * `vigil kata` shows their state and flushes them.
  */
@@ -52,6 +53,36 @@ on_telemetry (const VigilEvent *event, gpointer user_data)
                    "event %s was not spooled: %s", event->id, error->message);
 }
 
+/* The end of a run of a task the central node sent goes back to it, with
+ * the node's task id, in the device's next package; other tasks' runs are
+ * none of its business. */
+static void
+on_task_outcome (const VigilEvent *event, gpointer user_data)
+{
+  const char *task_id = vigil_json_get_string (event->payload, "task_id");
+  KataEngine *engine;
+  g_autofree char *node_task = NULL;
+  g_autoptr (JsonObject) record = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GList) members = NULL;
+  JsonObject *payload;
+
+  if (task_id == NULL || (engine = kata_engines_for (event->device_id)) == NULL ||
+      (node_task = kata_engine_node_task (engine, task_id)) == NULL)
+    return;
+  record = record_from_event (event);
+  payload = json_object_new ();
+  members = json_object_get_members (event->payload);
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (payload, l->data,
+                            json_node_copy (json_object_get_member (event->payload, l->data)));
+  json_object_set_string_member (payload, "node_task_id", node_task);
+  json_object_set_object_member (record, "payload", payload);
+  if (!kata_engine_submit (engine, event->type, record, &error))
+    kata_api->log (kata_self, G_LOG_LEVEL_WARNING,
+                   "event %s was not spooled: %s", event->id, error->message);
+}
+
 static const VigilEventHandler handlers[] = {
   { "process.started", on_telemetry, NULL },
   /* What the network exclusions and "optimize telemetry" act on. */
@@ -61,6 +92,8 @@ static const VigilEventHandler handlers[] = {
   { "epp.scan_finding", on_telemetry, NULL },
   { "quarantine.*", on_telemetry, NULL },
   { "response.failed", on_telemetry, NULL },
+  { "task.completed", on_task_outcome, NULL },
+  { "task.failed", on_task_outcome, NULL },
 };
 
 static const VigilCommand command = {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The test engine fixture (kata-test-engine.h). Task creation refuses the
- * type "nope.none" and a schedule {"kind":"refused"}, as the host refuses
- * what it does not know.
+ * type "nope.none" as one the device cannot run (as the plugin's hook
+ * says of a type no plugin provides) and a schedule {"kind":"refused"},
+ * as the host refuses what it does not know.
  */
 #include "kata-test-engine.h"
 #include "vt-cli.h"
@@ -35,7 +36,8 @@ fx_create_task (gpointer data, JsonObject *task, GError **error)
 
   if (g_strcmp0 (json_object_get_string_member (task, "type"), "nope.none") == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "unknown task type");
+      g_set_error (error, KATA_ERROR, KATA_ERROR_TASK_UNSUPPORTED,
+                   "this device cannot run tasks of type 'nope.none'");
       return NULL;
     }
   if (schedule && JSON_NODE_HOLDS_OBJECT (schedule) &&

@@ -17,6 +17,7 @@ struct _KtServer {
   GHashTable  *seqs;          /* "agent/seq" seen */
   GHashTable  *event_ids;     /* event id -> "agent/seq" of first package */
   GHashTable  *types;         /* type -> count (distinct packages) */
+  GHashTable  *last_payload;  /* type -> JSON of the last payload seen */
   GArray      *sizes;
   gboolean     duplicate;
 };
@@ -46,6 +47,9 @@ record_package (KtServer *s, JsonObject *pkg)
         s->duplicate = TRUE;
       g_hash_table_insert (s->event_ids, g_strdup (id), g_strdup (key));
       g_hash_table_insert (s->types, g_strdup (type), GUINT_TO_POINTER (c + 1));
+      if (json_object_has_member (e, "payload"))
+        g_hash_table_insert (s->last_payload, g_strdup (type),
+                             json_to_string (json_object_get_member (e, "payload"), FALSE));
     }
 }
 
@@ -130,6 +134,7 @@ kt_server_start (const char *cert_pem, const char *key_pem,
   s->seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->event_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->last_payload = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->sizes = g_array_new (FALSE, FALSE, sizeof (guint));
   s->tls = vt_tls_server_start (&options);
   return s;
@@ -144,6 +149,7 @@ kt_server_stop (KtServer *s)
   g_hash_table_unref (s->seqs);
   g_hash_table_unref (s->event_ids);
   g_hash_table_unref (s->types);
+  g_hash_table_unref (s->last_payload);
   g_array_unref (s->sizes);
   g_free (s->sync_body);
   g_mutex_clear (&s->lock);
@@ -204,6 +210,17 @@ kt_server_type_count (KtServer *s, const char *type)
 
   g_mutex_lock (&s->lock);
   v = GPOINTER_TO_UINT (g_hash_table_lookup (s->types, type));
+  g_mutex_unlock (&s->lock);
+  return v;
+}
+
+char *
+kt_server_last_payload (KtServer *s, const char *type)
+{
+  char *v;
+
+  g_mutex_lock (&s->lock);
+  v = g_strdup (g_hash_table_lookup (s->last_payload, type));
   g_mutex_unlock (&s->lock);
   return v;
 }

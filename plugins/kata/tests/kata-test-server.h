@@ -50,5 +50,8 @@ guint       kt_server_events_total  (KtServer *server);
 GArray     *kt_server_package_sizes (KtServer *server);  /* guint */
 /* Per type count of events in distinct packages. */
 guint       kt_server_type_count (KtServer *server, const char *type);
+/* (transfer full) the compact JSON of the payload of the last event of
+ * @type received, or NULL. */
+char       *kt_server_last_payload (KtServer *server, const char *type);
 /* Whether any event id was received in two different packages. */
 gboolean    kt_server_saw_duplicate_event (KtServer *server);

@@ -621,6 +621,86 @@ test_sync_task_rejected_is_an_event (void)
   cli_free (cli);
 }
 
+/* The id of the task named @name in `vigil task list --json`. */
+static char *
+task_id_named (Cli *cli, const char *name)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonArray *tasks;
+
+  g_assert_cmpint (vigil (cli, "task", "list", "--json", NULL), ==, 0);
+  root = json_from_string (cli->out, NULL);
+  g_assert_true (root != NULL && JSON_NODE_HOLDS_ARRAY (root));
+  tasks = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tasks, i);
+      if (g_strcmp0 (json_object_get_string_member (t, "name"), name) == 0)
+        return g_strdup (json_object_get_string_member (t, "id"));
+    }
+  g_error ("no task named %s in %s", name, cli->out);
+  return NULL;
+}
+
+/* The node learns what became of the tasks it sent, through the real
+ * host: a type no plugin here provides comes back as task.rejected marked
+ * unsupported, with a reason that says so; a task the host created runs
+ * (here it fails: no such quarantined object) and its task.failed goes
+ * back with the node's task id. A task created by an admin does not. */
+static void
+test_node_learns_task_outcomes (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *rejected = NULL;
+  g_autofree char *failed = NULL;
+  g_autofree char *params = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-iso\",\"type\":\"network.isolate\"},"
+      "{\"id\":\"k-del\",\"type\":\"quarantine.delete\",\"name\":\"node delete\","
+      "\"schedule\":{\"kind\":\"manual\"},"
+      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}}]}");
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  params = write_tmp (cli, "params.json", "{\"id\":\"fedcba9876543210fedcba9876543210\"}");
+  g_assert_cmpint (vigil (cli, "task", "create", "--type", "quarantine.delete",
+                          "--device", "pc1", "--params", params, "--name", "admin delete",
+                          "--schedule", "{\"kind\":\"manual\"}", NULL), ==, 0);
+  emit_process (cli, "/usr/bin/curl");   /* the device's engine starts with its telemetry */
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);   /* sync: creates, rejects */
+  g_assert_cmpint (vigil (cli, "events", "--type", "kata.sync_task_rejected", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"unsupported\" : true"));
+  g_assert_nonnull (strstr (cli->out, "this device cannot run tasks of type 'network.isolate'"));
+
+  id = task_id_named (cli, "node delete");
+  g_assert_cmpint (vigil (cli, "task", "run", id, NULL), ==, 1);   /* fails: no object */
+  g_free (id);
+  id = task_id_named (cli, "admin delete");
+  g_assert_cmpint (vigil (cli, "task", "run", id, NULL), ==, 1);
+  g_assert_cmpint (vigil (cli, "task", "run-due", NULL), ==, 0);  /* dispatches what is left */
+  g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);
+
+  g_assert_cmpuint (kt_server_type_count (srv, "task.rejected"), ==, 1);
+  rejected = kt_server_last_payload (srv, "task.rejected");
+  g_assert_nonnull (strstr (rejected, "\"node_task_id\":\"k-iso\""));
+  g_assert_nonnull (strstr (rejected, "\"unsupported\":true"));
+  g_assert_nonnull (strstr (rejected, "cannot run tasks of type 'network.isolate'"));
+  /* Only the node's task's end went back. */
+  g_assert_cmpuint (kt_server_type_count (srv, "task.failed"), ==, 1);
+  failed = kt_server_last_payload (srv, "task.failed");
+  g_assert_nonnull (strstr (failed, "\"node_task_id\":\"k-del\""));
+  g_assert_nonnull (strstr (failed, "\"state\":\"failed\""));
+  g_assert_cmpuint (kt_server_type_count (srv, "task.completed"), ==, 0);
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
 /* The central node's settings, applied by one process (`kata flush`), are
  * kept in the spool: the next process (`kata status`) shows them in force
  * over the policy's. */
@@ -673,6 +753,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/cert-info-without-secrets", test_cert_info_without_secrets);
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
   g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);
+  g_test_add_func ("/kata/host/node-learns-task-outcomes", test_node_learns_task_outcomes);
   g_test_add_func ("/kata/host/server-settings-kept-across-processes",
                    test_server_settings_kept_across_processes);
   rc = g_test_run ();

@@ -141,6 +141,48 @@ test_task_schedule_passed_through (void)
   kt_fx_free (fx);
 }
 
+/* The node learns what became of the tasks it sent: a type the device
+ * cannot run, and a schedule the host refuses, come back as task.rejected
+ * records (the first marked unsupported) in the next package; a created
+ * task is remembered with the node's id, for its outcome to go back. */
+static void
+test_rejections_reach_the_node (void)
+{
+  KtServer *srv;
+  KtFx *fx = fx_with_server (&srv);
+  g_autofree char *node_task = NULL;
+  g_autofree char *rejected = NULL;
+  KataCycleResult r;
+
+  kt_server_set_sync_body (srv,
+      "{\"tasks\":[{\"id\":\"n-1\",\"type\":\"ioc.scan\"},"
+      "{\"id\":\"n-2\",\"type\":\"nope.none\"},"
+      "{\"id\":\"n-3\",\"type\":\"ioc.scan\",\"schedule\":{\"kind\":\"refused\"}}]}");
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpuint (fx->tasks->len, ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_task_rejected: {\"task\":\"n-2\","
+                                       "\"type\":\"nope.none\",\"unsupported\":true,"
+                                       "\"reason\":\"this device cannot run tasks of type"), ==, 1);
+  g_assert_cmpuint (kt_fx_emitted (fx, "kata.sync_task_rejected: {\"task\":\"n-3\","
+                                       "\"type\":\"ioc.scan\",\"unsupported\":false,"), ==, 1);
+  node_task = kata_engine_node_task (fx->engine, "task-1");
+  g_assert_cmpstr (node_task, ==, "n-1");
+  g_assert_null (kata_engine_node_task (fx->engine, "task-2"));
+  /* Both rejections are spooled as high-importance records and sent. */
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 2);
+  kata_engine_send_now (fx->engine, &r);
+  g_assert_cmpint (r.server_index, ==, 0);
+  g_assert_cmpuint (kt_server_type_count (srv, "task.rejected"), ==, 2);
+  rejected = kt_server_last_payload (srv, "task.rejected");
+  g_assert_nonnull (strstr (rejected, "\"node_task_id\":\"n-3\""));
+  g_assert_nonnull (strstr (rejected, "\"state\":\"rejected\""));
+  /* Asked again, nothing new: ids are remembered. */
+  g_assert_true (kata_engine_sync_now (fx->engine));
+  g_assert_cmpuint (kata_engine_spooled (fx->engine), ==, 0);
+  kt_server_stop (srv);
+  kt_fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -154,6 +196,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/sync/settings-replaced-kept-cleared", test_settings_replaced_kept_cleared);
   g_test_add_func ("/kata/sync/invalid-settings-apply-nothing", test_invalid_settings_apply_nothing);
   g_test_add_func ("/kata/sync/task-schedule-passed-through", test_task_schedule_passed_through);
+  g_test_add_func ("/kata/sync/rejections-reach-the-node", test_rejections_reach_the_node);
   rc = g_test_run ();
   vt_certs_free (certs);
   return rc;

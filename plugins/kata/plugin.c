@@ -59,7 +59,8 @@ on_telemetry (const VigilEvent *event, gpointer user_data)
 static void
 on_task_outcome (const VigilEvent *event, gpointer user_data)
 {
-  const char *task_id = vigil_json_get_string (event->payload, "task_id");
+  const char *task_id = event->payload
+      ? vigil_json_get_string (event->payload, "task_id") : NULL;
   KataEngine *engine;
   g_autofree char *node_task = NULL;
   g_autoptr (JsonObject) record = NULL;

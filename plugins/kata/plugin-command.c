@@ -145,6 +145,11 @@ cmd_flush (const char *device, gboolean json)
   int rc = 0;
 
   kata_engines_refresh ();
+  /* A device named here gets its engine now if its integration is on,
+   * so that it synchronizes (and receives the node's tasks) before it has
+   * sent any telemetry. */
+  if (device != NULL)
+    kata_engines_for (device);
   all = kata_engines_all ();
   for (guint i = 0; i < all->len; i++)
     {

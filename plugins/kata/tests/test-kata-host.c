@@ -621,6 +621,32 @@ test_sync_task_rejected_is_an_event (void)
   cli_free (cli);
 }
 
+/* `kata flush --device D` synchronizes a device that has sent no
+ * telemetry yet, so the node's tasks reach it. */
+static void
+test_flush_device_syncs_before_telemetry (void)
+{
+  KtServer *srv;
+  Cli *cli;
+  g_autoptr (JsonObject) policy = NULL;
+
+  if (g_getenv ("VIGIL_CLI") == NULL)
+    return skip_without_cli ();
+  srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
+  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-1\",\"type\":\"quarantine.delete\","
+      "\"name\":\"early\",\"schedule\":{\"kind\":\"manual\"},"
+      "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}}]}");
+  cli = cli_new ();
+  policy = kata_policy (kt_server_port (srv), TRUE);
+  setup_device (cli, policy);
+  g_assert_cmpint (vigil (cli, "kata", "flush", "--device", "pc1", NULL), ==, 0);
+  g_assert_cmpuint (kt_server_syncs (srv), ==, 1);
+  g_assert_cmpint (vigil (cli, "task", "list", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (cli->out, "\"early\""));
+  kt_server_stop (srv);
+  cli_free (cli);
+}
+
 /* The id of the task named @name in `vigil task list --json`. */
 static char *
 task_id_named (Cli *cli, const char *name)
@@ -754,6 +780,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kata/host/policy-errors-name-fields", test_policy_errors_name_fields);
   g_test_add_func ("/kata/host/sync-creates-tasks-and-reports-rejects", test_sync_task_rejected_is_an_event);
   g_test_add_func ("/kata/host/node-learns-task-outcomes", test_node_learns_task_outcomes);
+  g_test_add_func ("/kata/host/flush-device-syncs-before-telemetry",
+                   test_flush_device_syncs_before_telemetry);
   g_test_add_func ("/kata/host/server-settings-kept-across-processes",
                    test_server_settings_kept_across_processes);
   rc = g_test_run ();

@@ -180,6 +180,16 @@ test_kill_by_path_and_hash_in_lab (void)
   g_assert_cmpint (json_object_get_int_member (again, "matched"), ==, 1);
   reap (a);
   g_assert_true (alive (c));
+  /* Nor by PID: a process outside the lab root is not the lab device's. */
+  {
+    g_autofree char *pid_json = g_strdup_printf ("{\"pid\": %d}", c);
+    g_autoptr (JsonObject) by_pid = params_of (pid_json);
+    g_autoptr (JsonObject) none = resp_kill (lab, by_pid, NULL, &all, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (json_object_get_int_member (none, "matched"), ==, 0);
+    g_assert_true (alive (c));
+  }
   kill (c, SIGKILL);
   reap (c);
   vt_rm_rf (lab);

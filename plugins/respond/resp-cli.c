@@ -31,11 +31,27 @@
   "stdout and stderr. A protected action: with password protection on, it\n"  \
   "asks for the password. Creates a process.run task that runs now.\n"
 
+#define ISOLATE_USAGE                                                           \
+  "Usage: vigil respond isolate (--device ID | --group ID) [--minutes N]\n"   \
+  "                             [--exclusions FILE.json] [--json]\n"          \
+  "Cuts the device(s) off the network except loopback, the agent's\n"        \
+  "connection to the console, DNS/DHCP if the policy allows them, the\n"     \
+  "policy's exclusions and those in FILE.json (a list of {\"address\",\n"    \
+  "\"port\", \"protocol\", \"direction\"}). Ends by itself after N minutes\n" \
+  "(default: the policy's period, 480). Creates a network.isolate task.\n"
+
+#define RELEASE_USAGE                                                           \
+  "Usage: vigil respond release (--device ID | --group ID) [--json]\n"        \
+  "Ends the isolation now. A protected action: with password protection\n"   \
+  "on, it asks for the password. Creates a network.release task.\n"
+
 #define USAGE                                                                   \
   "Usage: vigil respond COMMAND ...\n"                                        \
   "Detection and Response actions on devices (docs/respond.md):\n"           \
-  "  kill    end processes by PID, executable path or SHA-256\n"               \
-  "  run     run a program, with a timeout, capturing its output\n"            \
+  "  kill     end processes by PID, executable path or SHA-256\n"              \
+  "  run      run a program, with a timeout, capturing its output\n"           \
+  "  isolate  cut the device off the network, except what must keep working\n" \
+  "  release  end a network isolation\n"                                      \
   "Each creates a task that runs now; follow it with `vigil task show ID`.\n"
 
 static const VigilHostApi *rc_api;
@@ -200,12 +216,83 @@ respond_run (int argc, char **argv)
 }
 
 static int
+respond_isolate (int argc, char **argv)
+{
+  g_auto (GStrv) args = g_strdupv (argv);
+  Target t = { 0 };
+  g_autofree char *file = NULL;
+  gint64 minutes = 0;
+  int rc;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &t.device, "The device", "ID" },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &t.group, "Every device of the admin group", "ID" },
+    { "minutes", 0, 0, G_OPTION_ARG_INT64, &minutes, "How long (default: the policy's period)", "N" },
+    { "exclusions", 0, 0, G_OPTION_ARG_FILENAME, &file, "Traffic still allowed (JSON list)", "FILE" },
+    { NULL },
+  };
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (JsonNode) list = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!vigil_command_parse ("respond isolate", ISOLATE_USAGE, entries, &t.json, &args, &rc))
+    {
+      target_clear (&t);
+      return rc;
+    }
+  if (g_strv_length (args) > 1)
+    rc = vigil_command_usage_error ("respond isolate", ISOLATE_USAGE, "unexpected arguments");
+  else if (file != NULL && (list = vigil_json_read_file (file, 1 << 20, &error)) == NULL)
+    rc = vigil_command_fail ("respond isolate", "%s", error->message);
+  else if (list != NULL && !JSON_NODE_HOLDS_ARRAY (list))
+    rc = vigil_command_fail ("respond isolate", "%s: must be a JSON list of exclusions", file);
+  else
+    {
+      if (minutes != 0)
+        json_object_set_int_member (params, "minutes", minutes);
+      if (list != NULL)
+        json_object_set_member (params, "exclusions", json_node_ref (list));
+      rc = create ("respond isolate", "network.isolate", &t, params);
+    }
+  target_clear (&t);
+  return rc;
+}
+
+static int
+respond_release (int argc, char **argv)
+{
+  g_auto (GStrv) args = g_strdupv (argv);
+  Target t = { 0 };
+  int rc;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &t.device, "The device", "ID" },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &t.group, "Every device of the admin group", "ID" },
+    { NULL },
+  };
+  g_autoptr (JsonObject) params = json_object_new ();
+
+  if (!vigil_command_parse ("respond release", RELEASE_USAGE, entries, &t.json, &args, &rc))
+    {
+      target_clear (&t);
+      return rc;
+    }
+  rc = g_strv_length (args) > 1
+         ? vigil_command_usage_error ("respond release", RELEASE_USAGE, "unexpected arguments")
+         : create ("respond release", "network.release", &t, params);
+  target_clear (&t);
+  return rc;
+}
+
+static int
 respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
   if (argc >= 2 && g_strcmp0 (argv[1], "kill") == 0)
     return respond_kill (argc - 1, argv + 1);
   if (argc >= 2 && g_strcmp0 (argv[1], "run") == 0)
     return respond_run (argc - 1, argv + 1);
+  if (argc >= 2 && g_strcmp0 (argv[1], "isolate") == 0)
+    return respond_isolate (argc - 1, argv + 1);
+  if (argc >= 2 && g_strcmp0 (argv[1], "release") == 0)
+    return respond_release (argc - 1, argv + 1);
   if (argc >= 2 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0))
     {
       g_print ("%s", USAGE);
@@ -217,7 +304,7 @@ respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 
 static const VigilCommand respond_cmd = {
   .name = "respond",
-  .summary = "Take a response action on devices: kill or run processes",
+  .summary = "Take a response action on devices: kill or run processes, isolate",
   .run = respond_command,
   .flags = VIGIL_COMMAND_JSON,
 };

@@ -12,6 +12,7 @@
 
 #include "resp-cli.h"
 #include "resp-engine.h"
+#include "resp-isolate-task.h"
 
 static const VigilHostApi *rp_api;
 
@@ -136,10 +137,11 @@ respond_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   return api->register_task_type (self, &kill_type, sizeof kill_type, error)
          && api->register_task_type (self, &run_type, sizeof run_type, error)
          && api->register_protected_action (self, &run_action, sizeof run_action, error)
-         && resp_cli_register (api, self, error);
+         && resp_cli_register (api, self, error)
+         && resp_isolation_register (api, self, error);
 }
 
-static const char *const respond_namespaces[] = { "process", NULL };
+static const char *const respond_namespaces[] = { "process", "network", NULL };
 
 VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("respond", "Response actions", "0.1.0", "LGPL-2.1-or-later",
                                      "Detection and Response actions on the device: kill and "

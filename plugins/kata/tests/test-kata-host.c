@@ -687,7 +687,7 @@ test_node_learns_task_outcomes (void)
   if (g_getenv ("VIGIL_CLI") == NULL)
     return skip_without_cli ();
   srv = kt_server_start (certs->server_pem, certs->server_key, NULL, 0);
-  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-iso\",\"type\":\"network.isolate\"},"
+  kt_server_set_sync_body (srv, "{\"tasks\":[{\"id\":\"k-yara\",\"type\":\"yara.scan\"},"
       "{\"id\":\"k-del\",\"type\":\"quarantine.delete\",\"name\":\"node delete\","
       "\"schedule\":{\"kind\":\"manual\"},"
       "\"params\":{\"id\":\"0123456789abcdef0123456789abcdef\"}}]}");
@@ -702,7 +702,7 @@ test_node_learns_task_outcomes (void)
   g_assert_cmpint (vigil (cli, "kata", "flush", NULL), ==, 0);   /* sync: creates, rejects */
   g_assert_cmpint (vigil (cli, "events", "--type", "kata.sync_task_rejected", "--json", NULL), ==, 0);
   g_assert_nonnull (strstr (cli->out, "\"unsupported\" : true"));
-  g_assert_nonnull (strstr (cli->out, "this device cannot run tasks of type 'network.isolate'"));
+  g_assert_nonnull (strstr (cli->out, "this device cannot run tasks of type 'yara.scan'"));
 
   id = task_id_named (cli, "node delete");
   g_assert_cmpint (vigil (cli, "task", "run", id, NULL), ==, 1);   /* fails: no object */
@@ -714,9 +714,9 @@ test_node_learns_task_outcomes (void)
 
   g_assert_cmpuint (kt_server_type_count (srv, "task.rejected"), ==, 1);
   rejected = kt_server_last_payload (srv, "task.rejected");
-  g_assert_nonnull (strstr (rejected, "\"node_task_id\":\"k-iso\""));
+  g_assert_nonnull (strstr (rejected, "\"node_task_id\":\"k-yara\""));
   g_assert_nonnull (strstr (rejected, "\"unsupported\":true"));
-  g_assert_nonnull (strstr (rejected, "cannot run tasks of type 'network.isolate'"));
+  g_assert_nonnull (strstr (rejected, "cannot run tasks of type 'yara.scan'"));
   /* Only the node's task's end went back. */
   g_assert_cmpuint (kt_server_type_count (srv, "task.failed"), ==, 1);
   failed = kt_server_last_payload (srv, "task.failed");

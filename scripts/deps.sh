@@ -8,8 +8,9 @@ vigil_build_packages="gcc libc6-dev pkg-config meson ninja-build git ca-certific
   binutils openssl"
 # What the tests use as real peers: ClamAV, a D-Bus daemon, clang for the
 # fuzz targets and sanitizer runtimes, zip/unzip to read exported archives,
-# nats-server as the fleet's broker, systemd-analyze to verify its units.
-vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps nats-server systemd"
+# nats-server as the fleet's broker, systemd-analyze to verify its units,
+# faketime for the agent's clock skew in the fault tests (fleet-faults-skew).
+vigil_test_packages="clamav dbus clang libclang-rt-14-dev unzip zip procps nats-server systemd faketime"
 
 vigil_missing_packages() {
   local missing=""

@@ -21,10 +21,13 @@ G_BEGIN_DECLS
 /* The console's common name: the space keeps any device id from equal to it. */
 #define VIGIL_FLEET_CONSOLE_CN "vigil console"
 
-/* Validity, in days. Certificates start an hour in the past so that an
- * endpoint whose clock is a little behind accepts a fresh one. */
+/* Validity, in days. Certificates start VIGIL_FLEET_BACKDATE_DAYS in the
+ * past so that an endpoint whose clock is behind (up to that) still
+ * accepts a fresh CA and broker certificate: an hour was not enough for an
+ * agent two days behind (test fleet-faults-skew). */
 #define VIGIL_FLEET_CA_DAYS   3650
 #define VIGIL_FLEET_CERT_DAYS 825
+#define VIGIL_FLEET_BACKDATE_DAYS 7
 
 typedef struct _VigilFleetCa VigilFleetCa;
 

@@ -219,4 +219,23 @@ gboolean vigil_fleet_pki_check (const char *ca_path, const char *cert_path,
                                 const char *key_path, VigilFleetCertRole role,
                                 const char *name, GError **error);
 
+/**
+ * vigil_fleet_pki_check_console:
+ * @ca_path: the deployment's CA certificate
+ * @cert_path: the admin's own console certificate
+ * @key_path: its private key
+ * @error: return location for a #GError
+ *
+ * Checks an admin's own console certificate as vigil_fleet_pki_check()
+ * does for a client named %VIGIL_FLEET_CONSOLE_CN, and that the broker
+ * will map it to the console's user: its subject is exactly
+ * "CN=" %VIGIL_FLEET_CONSOLE_CN (nats-server maps a subject with more
+ * attributes to another user name), and no subject alternative name is a
+ * Vigil identity URI ("urn:vigil:…", which the broker would take first).
+ *
+ * Returns: %TRUE if usable; otherwise the error says what is wrong.
+ */
+gboolean vigil_fleet_pki_check_console (const char *ca_path, const char *cert_path,
+                                        const char *key_path, GError **error);
+
 G_END_DECLS

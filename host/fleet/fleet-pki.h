@@ -238,4 +238,15 @@ gboolean vigil_fleet_pki_check (const char *ca_path, const char *cert_path,
 gboolean vigil_fleet_pki_check_console (const char *ca_path, const char *cert_path,
                                         const char *key_path, GError **error);
 
+/**
+ * vigil_fleet_cert_not_after:
+ * @cert_path: a certificate (PEM)
+ * @not_after: (out): when it expires, in Unix seconds
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_cert_not_after (const char *cert_path, gint64 *not_after,
+                                     GError **error);
+
 G_END_DECLS

@@ -5,7 +5,7 @@
  * validity dates, the role (extended key usage), the name, the key pair
  * and the key file's mode. Each failure names the file and what to fix,
  * so an admin finds out at setup and not from a broker that refuses
- * every device.
+ * every device. Also when a certificate ends (the agent's renewal).
  */
 #include "pki-private.h"
 
@@ -203,5 +203,27 @@ vigil_fleet_pki_check_console (const char *ca_path, const char *cert_path,
                    "(the broker would take it for a device)", cert_path);
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+vigil_fleet_cert_not_after (const char *cert_path, gint64 *not_after, GError **error)
+{
+  g_autoptr (X509) leaf = NULL;
+  STACK_OF (X509) *chain = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  int days = 0, secs = 0;
+
+  if ((leaf = load_leaf_and_chain (cert_path, &chain, error)) == NULL)
+    return FALSE;
+  free_cert_stack (chain);
+  /* From now (NULL) to the end: OpenSSL does the calendar. */
+  if (ASN1_TIME_diff (&days, &secs, NULL, X509_get0_notAfter (leaf)) != 1)
+    {
+      g_autofree char *what = g_strdup_printf ("%s: unreadable end of validity", cert_path);
+      pki_set_error (error, what);
+      return FALSE;
+    }
+  *not_after = now + (gint64) days * 86400 + secs;
   return TRUE;
 }

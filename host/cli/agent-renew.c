@@ -18,6 +18,7 @@
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-pki.h"
+#include "fleet-subjects.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -79,7 +80,7 @@ ask (AgentRenew *r, const char *key_new, GError **error)
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   body = json_to_string (node, FALSE);
-  subject = g_strdup_printf ("vigil.dev.%s.renew", r->identity->device_id);
+  subject = vigil_fleet_subject_renew (r->identity->device_id);
   s = natsConnection_RequestString (&reply, r->nc, subject, body, REQUEST_WAIT_MS);
   if (s != NATS_OK)
     {

@@ -307,7 +307,7 @@ serve_fleet_start (Serve *serve, GError **error)
     }
   enroll = g_strdup ("vigil.enroll.*.request");
   heartbeats = vigil_fleet_subject_live ("*", "heartbeat");
-  renew = g_strdup_printf (SERVE_RENEW_SUBJECT_FMT, "*");
+  renew = vigil_fleet_subject_renew ("*");
   if ((s = natsConnection_JetStream (&fleet->js, fleet->nc, NULL)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->enroll_sub, fleet->nc, enroll, on_message,
                                      fleet)) != NATS_OK ||

@@ -12,10 +12,6 @@
 
 G_BEGIN_DECLS
 
-/* The subject agents ask on: vigil.dev.<id>.renew (under the device's own
- * publish permission). */
-#define SERVE_RENEW_SUBJECT_FMT "vigil.dev.%s.renew"
-
 /* Answers the renewal request @msg on its reply subject: a certificate
  * signed by @ca for the device's current enrollment, or a refusal. On the
  * main loop. */

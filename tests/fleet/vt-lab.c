@@ -147,7 +147,8 @@ char *
 vt_lab_task (VtLab *lab, const char *type, const char *target, const char *params_json,
              const char *schedule_json)
 {
-  g_autofree char *params = g_strdup_printf ("%s/params-%u.json", lab->dir, g_random_int ());
+  static guint made;
+  g_autofree char *params = g_strdup_printf ("%s/params-%u.json", lab->dir, ++made);
   g_auto (GStrv) t = g_strsplit (target, ":", 2);
   g_autofree char *flag = g_strconcat ("--", t[0], NULL);
   g_autoptr (JsonObject) task = NULL;

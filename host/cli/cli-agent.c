@@ -9,9 +9,11 @@
  * too), and sends a heartbeat (plain NATS: it may be lost) with its agent
  * version and loaded plugins at every interval and on every (re)connect;
  * on SIGTERM or SIGINT it says "stopping" so the console shows it offline
- * at once. Its runs are fetched, executed and reported by agent-runs.c.
+ * at once. Its runs are fetched, executed and reported by agent-runs.c,
+ * and its certificate renewed before it ends by agent-renew.c.
  */
 #include "cli-data.h"
+#include "agent-renew.h"
 #include "agent-runs.h"
 #include "fleet-config.h"
 #include "fleet-common.h"
@@ -155,6 +157,7 @@ typedef struct {
   char             *subject;
   int               interval;
   AgentRuns        *runs;
+  AgentRenew       *renew;
 } Agent;
 
 static char *
@@ -269,6 +272,7 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *root = NULL;
   Agent agent = { host };
+  int renew_days = AGENT_RENEW_DAYS_DEFAULT;
   natsOptions *opts = NULL;
   natsStatus s;
   guint ids[3];
@@ -277,6 +281,8 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       "The device's file system root (default /; lab and test agents)", "DIR" },
     { "heartbeat-interval", 0, 0, G_OPTION_ARG_INT, &agent.interval,
       "Seconds between heartbeats (default 10)", "S" },
+    { "renew-days", 0, 0, G_OPTION_ARG_INT, &renew_days,
+      "Renew the device certificate when fewer days are left (default 30)", "D" },
     { NULL },
   };
 
@@ -292,6 +298,11 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       cli_error ("agent", "--heartbeat-interval must be 1 to 3600 seconds");
       return 2;
     }
+  if (renew_days < 1 || renew_days > 3650)
+    {
+      cli_error ("agent", "--renew-days must be 1 to 3650");
+      return 2;
+    }
   if (root != NULL && !g_file_test (root, G_FILE_TEST_IS_DIR))
     {
       cli_error ("agent", "--root %s is not a folder", root);
@@ -300,6 +311,7 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   agent.identity = cli_agent_identity_load (host, &error);
   if (agent.identity == NULL)
     return cli_fail ("agent", error);
+  agent_renew_recover (agent.identity);
   opts = vigil_fleet_options_new (agent.identity->broker_url, agent.identity->ca_crt,
                                   agent.identity->crt, agent.identity->key,
                                   agent.identity->device_id, &error);
@@ -345,12 +357,14 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       cli_agent_identity_free (agent.identity);
       return cli_fail ("agent", error);
     }
+  agent.renew = agent_renew_new (agent.identity, opts, agent.nc, renew_days);
   ids[0] = g_unix_signal_add (SIGINT, on_stop, &agent);
   ids[1] = g_unix_signal_add (SIGTERM, on_stop, &agent);
   ids[2] = g_timeout_add_seconds ((guint) agent.interval, on_heartbeat_timer, &agent);
   g_main_loop_run (agent.loop);
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
+  agent_renew_free (agent.renew);
   agent_runs_free (agent.runs);
   natsConnection_Destroy (agent.nc);
   agent.nc = NULL;
@@ -376,6 +390,6 @@ agent_main (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 
 const CliCommand cli_agent = {
   "agent", "Run this device's agent of the fleet, or enroll it",
-  "[--root DIR] [--heartbeat-interval S] | enroll FILE [--force] [--keep-file]",
+  "[--root DIR] [--heartbeat-interval S] [--renew-days D] | enroll FILE [--force] [--keep-file]",
   agent_main,
 };

@@ -2,8 +2,8 @@
 /*
  * `vigil fleet ...` on the console: `init` sets the fleet up in the state
  * folder (a private CA made for the deployment or the admin's own, the
- * broker's and the console's certificates, fleet.json, the nats-server
- * configuration); `show` prints it; `broker run|start|stop|status` runs
+ * broker's and the console's certificates, issued from it or the admin's
+ * own, checked first; fleet.json, the nats-server configuration); `show` prints it; `broker run|start|stop|status` runs
  * Debian's nats-server on that configuration, in the foreground (a
  * service, a test) or in the background (a lab, the demo). Its pid file is
  * how enrollment and revocation find the broker to reload.
@@ -114,6 +114,7 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autofree char *listen = NULL, *url_host = NULL, *ca_cert = NULL, *ca_key = NULL;
   g_autofree char *broker_cert = NULL, *broker_key = NULL, *deployment = NULL;
+  g_autofree char *console_cert = NULL, *console_key = NULL;
   g_auto (GStrv) names = NULL;
   int port = 4222;
   g_autoptr (CliFleet) f = cli_fleet_paths (host);
@@ -130,6 +131,8 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     { "ca-key", 0, 0, G_OPTION_ARG_FILENAME, &ca_key, "Its key", "FILE" },
     { "broker-cert", 0, 0, G_OPTION_ARG_FILENAME, &broker_cert, "The admin's own broker certificate", "FILE" },
     { "broker-key", 0, 0, G_OPTION_ARG_FILENAME, &broker_key, "Its key", "FILE" },
+    { "console-cert", 0, 0, G_OPTION_ARG_FILENAME, &console_cert, "The admin's own console (client) certificate, subject CN=vigil console", "FILE" },
+    { "console-key", 0, 0, G_OPTION_ARG_FILENAME, &console_key, "Its key", "FILE" },
     { NULL },
   };
 
@@ -137,15 +140,17 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
                   "broker configuration.", entries, &argc, &argv) ||
       !cli_need_args ("fleet", argc, 1, "fleet init [--listen ADDR] [--port PORT] [--host NAME] ..."))
     return 2;
-  if ((ca_cert == NULL) != (ca_key == NULL) || (broker_cert == NULL) != (broker_key == NULL))
+  if ((ca_cert == NULL) != (ca_key == NULL) || (broker_cert == NULL) != (broker_key == NULL)
+      || (console_cert == NULL) != (console_key == NULL))
     {
       cli_error ("fleet", "--ca-cert and --ca-key go together, and so do --broker-cert "
-                 "and --broker-key");
+                 "and --broker-key, and --console-cert and --console-key");
       return 2;
     }
-  if (broker_cert != NULL && ca_cert == NULL)
+  if ((broker_cert != NULL || console_cert != NULL) && ca_cert == NULL)
     {
-      cli_error ("fleet", "an own broker certificate needs its issuing CA (--ca-cert, --ca-key)");
+      cli_error ("fleet", "an own broker or console certificate needs its issuing CA "
+                 "(--ca-cert, --ca-key)");
       return 2;
     }
   if (port < 0 || port > 65535)
@@ -206,8 +211,16 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   else if (!vigil_fleet_ca_issue_server (ca, (const char *const *) f->names, f->broker_crt,
                                          f->broker_key, &error))
     return cli_fail ("fleet", error);
-  if (!vigil_fleet_ca_issue_console (ca, f->console_crt, f->console_key, &error) ||
-      !cli_fleet_sync_broker (f, host, NULL, &error) ||
+  if (console_cert != NULL)
+    {
+      if (!vigil_fleet_pki_check_console (f->ca_crt, console_cert, console_key, &error) ||
+          !copy_private (console_cert, f->console_crt, &error) ||
+          !copy_private (console_key, f->console_key, &error))
+        return cli_fail ("fleet", error);
+    }
+  else if (!vigil_fleet_ca_issue_console (ca, f->console_crt, f->console_key, &error))
+    return cli_fail ("fleet", error);
+  if (!cli_fleet_sync_broker (f, host, NULL, &error) ||
       /* fleet.json last: it is what says the fleet is configured. */
       !cli_fleet_save (f, &error))
     return cli_fail ("fleet", error);
@@ -432,7 +445,8 @@ fleet_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 const CliCommand cli_fleet = {
   "fleet", "The console's fleet: set up (CA, certificates), show, run the broker",
   "init [--listen ADDR] [--port PORT] [--host NAME] [--name NAME]... "
-  "[--ca-cert FILE --ca-key FILE [--broker-cert FILE --broker-key FILE]] | show | "
+  "[--ca-cert FILE --ca-key FILE [--broker-cert FILE --broker-key FILE] "
+  "[--console-cert FILE --console-key FILE]] | show | "
   "broker run|start|stop|status",
   fleet_run,
 };

@@ -5,7 +5,8 @@
  * as the console (and keeps reconnecting), sets up the JetStream layout,
  * answers enrollment requests (token checked against the stored hash, the
  * device's CSR signed, its consumers created, the token spent, the broker
- * reloaded) and records heartbeats; runs and their reports go through
+ * reloaded), renews device certificates (serve-renew.c) and records
+ * heartbeats; runs and their reports go through
  * serve-runs.c. Messages arrive on libnats' threads
  * and are handled on the main loop, where the host is used. The device a
  * message is from is the one its subject names: the broker lets a device
@@ -17,6 +18,7 @@
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
+#include "serve-renew.h"
 #include "serve-runs.h"
 
 #include <stdio.h>
@@ -33,7 +35,7 @@ struct _ServeFleet {
   natsOptions      *opts;
   natsConnection   *nc;
   jsCtx            *js;
-  natsSubscription *enroll_sub, *heartbeat_sub;
+  natsSubscription *enroll_sub, *heartbeat_sub, *renew_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   guint             publish_id;
@@ -231,6 +233,8 @@ on_message_main (gpointer data)
                 MAX_MESSAGE_BYTES);
   else if (g_str_has_prefix (subject, "vigil.enroll."))
     handle_enroll (d->fleet, d->msg);
+  else if (g_str_has_suffix (subject, ".renew"))
+    serve_renew_handle (d->fleet->serve->host, d->fleet->ca, d->fleet->nc, d->msg);
   else
     handle_heartbeat (d->fleet, d->msg);
   return G_SOURCE_REMOVE;
@@ -272,7 +276,7 @@ on_publish_timer (gpointer data)
 ServeFleet *
 serve_fleet_start (Serve *serve, GError **error)
 {
-  g_autofree char *enroll = NULL, *heartbeats = NULL;
+  g_autofree char *enroll = NULL, *heartbeats = NULL, *renew = NULL;
   ServeFleet *fleet;
   natsStatus s;
 
@@ -303,10 +307,13 @@ serve_fleet_start (Serve *serve, GError **error)
     }
   enroll = g_strdup ("vigil.enroll.*.request");
   heartbeats = vigil_fleet_subject_live ("*", "heartbeat");
+  renew = vigil_fleet_subject_renew ("*");
   if ((s = natsConnection_JetStream (&fleet->js, fleet->nc, NULL)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->enroll_sub, fleet->nc, enroll, on_message,
                                      fleet)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->heartbeat_sub, fleet->nc, heartbeats, on_message,
+                                     fleet)) != NATS_OK ||
+      (s = natsConnection_Subscribe (&fleet->renew_sub, fleet->nc, renew, on_message,
                                      fleet)) != NATS_OK)
     {
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
@@ -335,6 +342,9 @@ serve_fleet_stop (ServeFleet *fleet)
     natsSubscription_Unsubscribe (fleet->heartbeat_sub);
   natsSubscription_Destroy (fleet->enroll_sub);
   natsSubscription_Destroy (fleet->heartbeat_sub);
+  if (fleet->renew_sub)
+    natsSubscription_Unsubscribe (fleet->renew_sub);
+  natsSubscription_Destroy (fleet->renew_sub);
   jsCtx_Destroy (fleet->js);
   natsConnection_Destroy (fleet->nc);
   natsOptions_Destroy (fleet->opts);

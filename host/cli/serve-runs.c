@@ -175,9 +175,8 @@ handle_report (gpointer data)
     {
       const char *state = json_object_get_string_member_with_default (report, "state", "");
 
-      if (!g_str_equal (state, "running"))
-        g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
-                    json_object_get_int_member_with_default (report, "run", 0), device, state);
+      g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
+                  json_object_get_int_member_with_default (report, "run", 0), device, state);
       natsMsg_Ack (r->msg, NULL);
       serve_tick_soon (r->runs->serve);
       return G_SOURCE_REMOVE;

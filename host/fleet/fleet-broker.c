@@ -153,7 +153,12 @@ vigil_fleet_broker_config_render (const VigilFleetBrokerConfig *c,
   g_string_append_printf (out, "server_name: \"%s\"\nhost: \"%s\"\n"
                                "port: %d\n", c->server_name, c->host,
                           c->port ? c->port : -1);
-  g_string_append (out, "http_port: 0\nmax_payload: 1048576\n\n");
+  /* The limits nats-server 2.9 has per connection (it has no message
+   * rates): a message is at most 1 MiB, and a connection holds at most
+   * VIGIL_FLEET_BROKER_MAX_SUBS subscriptions (an agent needs a handful),
+   * so one device cannot grow the broker's interest graph without bound. */
+  g_string_append_printf (out, "http_port: 0\nmax_payload: %d\nmax_subscriptions: %d\n\n",
+                          VIGIL_FLEET_BROKER_MAX_PAYLOAD, VIGIL_FLEET_BROKER_MAX_SUBS);
   /* verify_and_map: no certificate, no connection; the certificate's
    * identity (a device's URI, the console's subject) is the user. */
   g_string_append_printf (out, "tls {\n  ca_file: \"%s\"\n  cert_file: \"%s\"\n"

@@ -13,6 +13,11 @@
 
 G_BEGIN_DECLS
 
+/* The broker's limits per connection (see docs/fleet.md, Failure
+ * semantics, for what they protect and what they do not). */
+#define VIGIL_FLEET_BROKER_MAX_PAYLOAD (1024 * 1024)
+#define VIGIL_FLEET_BROKER_MAX_SUBS    256
+
 /**
  * VigilFleetBrokerConfig:
  * @server_name: the broker's name (letters, digits, '-', '_')

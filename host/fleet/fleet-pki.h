@@ -21,10 +21,13 @@ G_BEGIN_DECLS
 /* The console's common name: the space keeps any device id from equal to it. */
 #define VIGIL_FLEET_CONSOLE_CN "vigil console"
 
-/* Validity, in days. Certificates start an hour in the past so that an
- * endpoint whose clock is a little behind accepts a fresh one. */
+/* Validity, in days. Certificates start VIGIL_FLEET_BACKDATE_DAYS in the
+ * past so that an endpoint whose clock is behind (up to that) still
+ * accepts a fresh CA and broker certificate: an hour was not enough for an
+ * agent two days behind (test fleet-faults-skew). */
 #define VIGIL_FLEET_CA_DAYS   3650
 #define VIGIL_FLEET_CERT_DAYS 825
+#define VIGIL_FLEET_BACKDATE_DAYS 7
 
 typedef struct _VigilFleetCa VigilFleetCa;
 
@@ -215,5 +218,35 @@ char *vigil_fleet_device_request_new (const char *device_id,
 gboolean vigil_fleet_pki_check (const char *ca_path, const char *cert_path,
                                 const char *key_path, VigilFleetCertRole role,
                                 const char *name, GError **error);
+
+/**
+ * vigil_fleet_pki_check_console:
+ * @ca_path: the deployment's CA certificate
+ * @cert_path: the admin's own console certificate
+ * @key_path: its private key
+ * @error: return location for a #GError
+ *
+ * Checks an admin's own console certificate as vigil_fleet_pki_check()
+ * does for a client named %VIGIL_FLEET_CONSOLE_CN, and that the broker
+ * will map it to the console's user: its subject is exactly
+ * "CN=" %VIGIL_FLEET_CONSOLE_CN (nats-server maps a subject with more
+ * attributes to another user name), and no subject alternative name is a
+ * Vigil identity URI ("urn:vigil:…", which the broker would take first).
+ *
+ * Returns: %TRUE if usable; otherwise the error says what is wrong.
+ */
+gboolean vigil_fleet_pki_check_console (const char *ca_path, const char *cert_path,
+                                        const char *key_path, GError **error);
+
+/**
+ * vigil_fleet_cert_not_after:
+ * @cert_path: a certificate (PEM)
+ * @not_after: (out): when it expires, in Unix seconds
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_cert_not_after (const char *cert_path, gint64 *not_after,
+                                     GError **error);
 
 G_END_DECLS

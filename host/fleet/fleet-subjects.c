@@ -48,6 +48,12 @@ vigil_fleet_subject_live (const char *id, const char *kind)
 }
 
 char *
+vigil_fleet_subject_renew (const char *id)
+{
+  return g_strdup_printf ("vigil.dev.%s.renew", id);
+}
+
+char *
 vigil_fleet_subject_settings (const char *id)
 {
   return g_strdup_printf ("$KV.%s.%s", VIGIL_FLEET_SETTINGS_BUCKET, id);

@@ -9,6 +9,7 @@
  *   vigil.dev.<id>.out.<kind>      events, findings,     stream VIGIL_REPORTS
  *                                  results from a device
  *   vigil.dev.<id>.live.<kind>     heartbeats, progress  plain NATS
+ *   vigil.dev.<id>.renew           certificate renewal   plain request/reply
  *   $KV.VIGIL_SETTINGS.<id>        effective settings    KV bucket VIGIL_SETTINGS
  *   vigil.inbox.<id>.>             the device's replies (its inbox prefix)
  *   vigil.enroll.<enrollment>.request   a pending device's one enrollment
@@ -55,6 +56,9 @@ char *vigil_fleet_subject_run (const char *id);
 char *vigil_fleet_subject_report (const char *id, const char *kind);
 /** Returns: (transfer full): "vigil.dev.<id>.live.<kind>", plain NATS. */
 char *vigil_fleet_subject_live (const char *id, const char *kind);
+/** Returns: (transfer full): "vigil.dev.<id>.renew", a device's
+ * certificate renewal request (plain request/reply). */
+char *vigil_fleet_subject_renew (const char *id);
 /** Returns: (transfer full): "$KV.VIGIL_SETTINGS.<id>". */
 char *vigil_fleet_subject_settings (const char *id);
 /** Returns: (transfer full): "vigil.inbox.<id>", the device's inbox prefix. */

@@ -5,7 +5,7 @@
  * validity dates, the role (extended key usage), the name, the key pair
  * and the key file's mode. Each failure names the file and what to fix,
  * so an admin finds out at setup and not from a broker that refuses
- * every device.
+ * every device. Also when a certificate ends (the agent's renewal).
  */
 #include "pki-private.h"
 
@@ -152,4 +152,78 @@ vigil_fleet_pki_check (const char *ca_path, const char *cert_path,
     ok = FALSE;
   }
   return ok;
+}
+
+/* The broker maps a client certificate by its identity URIs before its
+ * subject: a console certificate carrying a device's URI would be that
+ * device. */
+static gboolean
+has_vigil_uri (X509 *leaf)
+{
+  GENERAL_NAMES *sans = X509_get_ext_d2i (leaf, NID_subject_alt_name, NULL, NULL);
+  gboolean found = FALSE;
+
+  for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num (sans); i++)
+    {
+      const GENERAL_NAME *san = sk_GENERAL_NAME_value (sans, i);
+      const unsigned char *uri;
+
+      if (san->type != GEN_URI)
+        continue;
+      uri = ASN1_STRING_get0_data (san->d.uniformResourceIdentifier);
+      found |= g_ascii_strncasecmp ((const char *) uri, "urn:vigil:", 10) == 0;
+    }
+  GENERAL_NAMES_free (sans);
+  return found;
+}
+
+gboolean
+vigil_fleet_pki_check_console (const char *ca_path, const char *cert_path,
+                               const char *key_path, GError **error)
+{
+  g_autoptr (X509) leaf = NULL;
+  STACK_OF (X509) *chain = NULL;
+
+  if (!vigil_fleet_pki_check (ca_path, cert_path, key_path, VIGIL_FLEET_CERT_CLIENT,
+                              VIGIL_FLEET_CONSOLE_CN, error) ||
+      (leaf = load_leaf_and_chain (cert_path, &chain, error)) == NULL)
+    return FALSE;
+  free_cert_stack (chain);
+  if (X509_NAME_entry_count (X509_get_subject_name (leaf)) != 1)
+    {
+      g_set_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID,
+                   "%s: the subject must be exactly CN=%s, with no other attribute "
+                   "(the broker knows the console by it)", cert_path, VIGIL_FLEET_CONSOLE_CN);
+      return FALSE;
+    }
+  if (has_vigil_uri (leaf))
+    {
+      g_set_error (error, VIGIL_FLEET_ERROR, VIGIL_FLEET_ERROR_INVALID,
+                   "%s: a console certificate must not carry a urn:vigil: identity URI "
+                   "(the broker would take it for a device)", cert_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vigil_fleet_cert_not_after (const char *cert_path, gint64 *not_after, GError **error)
+{
+  g_autoptr (X509) leaf = NULL;
+  STACK_OF (X509) *chain = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  int days = 0, secs = 0;
+
+  if ((leaf = load_leaf_and_chain (cert_path, &chain, error)) == NULL)
+    return FALSE;
+  free_cert_stack (chain);
+  /* From now (NULL) to the end: OpenSSL does the calendar. */
+  if (ASN1_TIME_diff (&days, &secs, NULL, X509_get0_notAfter (leaf)) != 1)
+    {
+      g_autofree char *what = g_strdup_printf ("%s: unreadable end of validity", cert_path);
+      pki_set_error (error, what);
+      return FALSE;
+    }
+  *not_after = now + (gint64) days * 86400 + secs;
+  return TRUE;
 }

@@ -63,8 +63,8 @@ add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
   return ok;
 }
 
-/* A certificate for @key named @subject, valid for @days and @hours, not
- * yet signed and without the extensions of its role. @issuer NULL means
+/* A certificate for @key named @subject, valid from
+ * VIGIL_FLEET_BACKDATE_DAYS ago for @days and @hours from now, not yet signed and without the extensions of its role. @issuer NULL means
  * self-signed. */
 static X509 *
 cert_new_for (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days,
@@ -77,7 +77,7 @@ cert_new_for (X509_NAME *subject, EVP_PKEY *key, X509 *issuer, long days,
       !X509_set_issuer_name (cert, issuer ? X509_get_subject_name (issuer)
                                           : subject) ||
       !X509_set_pubkey (cert, key) ||
-      !X509_gmtime_adj (X509_getm_notBefore (cert), -3600) ||
+      !X509_time_adj_ex (X509_getm_notBefore (cert), -VIGIL_FLEET_BACKDATE_DAYS, 0, NULL) ||
       !X509_time_adj_ex (X509_getm_notAfter (cert), days, hours * 3600, NULL))
     return NULL;
   if (!add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash"))

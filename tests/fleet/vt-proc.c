@@ -94,13 +94,14 @@ vt_proc_start (const char *name, const char *const *env, const char *const *argv
   return p;
 }
 
-int
-vt_proc_stop (VtProc *p)
+/* Sends @signum, waits for the exit, frees @p; the exit status. */
+static int
+end_with (VtProc *p, int signum)
 {
   g_autoptr (GError) error = NULL;
   int status;
 
-  g_subprocess_send_signal (p->proc, SIGTERM);
+  g_subprocess_send_signal (p->proc, signum);
   g_subprocess_wait (p->proc, NULL, &error);
   g_assert_no_error (error);
   g_thread_join (p->reader);
@@ -112,6 +113,18 @@ vt_proc_stop (VtProc *p)
   g_free (p->name);
   g_free (p);
   return status;
+}
+
+int
+vt_proc_stop (VtProc *p)
+{
+  return end_with (p, SIGTERM);
+}
+
+int
+vt_proc_kill (VtProc *p)
+{
+  return end_with (p, SIGKILL);
 }
 
 gboolean

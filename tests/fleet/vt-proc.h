@@ -25,6 +25,9 @@ VtProc  *vt_proc_start    (const char *name, const char *const *env,
 /* SIGTERM, waits for the exit; returns the exit status (-1: killed by a
  * signal) and frees @proc. */
 int      vt_proc_stop     (VtProc *proc);
+/* SIGKILL (a crash: no clean-up of any kind), waits, frees @proc;
+ * returns -1 as it was killed. */
+int      vt_proc_kill     (VtProc *proc);
 /* Whether it has not exited. */
 gboolean vt_proc_running  (VtProc *proc);
 GPid     vt_proc_pid      (VtProc *proc);

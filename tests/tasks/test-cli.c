@@ -6,6 +6,8 @@
  */
 #include "fixture.h"
 
+#include <sys/stat.h>
+
 typedef struct {
   int   status;
   char *out;
@@ -103,6 +105,26 @@ test_event_emit_bad_payload_names_stdin (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "vigil event emit: stdin: the payload is not valid JSON: "
                                    "line 2, column"));
   result_clear (&r);
+}
+
+/* A payload file must be a regular file: /dev/zero (size 0 by stat, no
+ * end) and a FIFO without a writer fail at once with the reason. */
+static void
+test_event_emit_payload_not_regular (Fixture *f, gconstpointer data)
+{
+  g_autofree char *fifo = g_build_filename (f->dir, "payload.json", NULL);
+  const char *paths[] = { "/dev/zero", fifo };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      Result r = vigil (f, NULL, "event", "emit", "a.b", paths[i], NULL);
+      g_autofree char *expected = g_strconcat (paths[i], ": not a regular file", NULL);
+
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, expected));
+      result_clear (&r);
+    }
 }
 
 static void
@@ -208,6 +230,7 @@ main (int argc, char **argv)
   ADD ("/cli/event-emit/no-run-only-stores", test_event_emit_no_run_only_stores);
   ADD ("/cli/event-emit/bad-payload-names-stdin", test_event_emit_bad_payload_names_stdin);
   ADD ("/cli/event-emit/unknown-device-refused", test_event_emit_unknown_device_refused);
+  ADD ("/cli/event-emit/payload-not-regular", test_event_emit_payload_not_regular);
   ADD ("/cli/events/filters", test_events_filters);
   ADD ("/cli/task/create-reports-every-problem", test_task_create_reports_every_problem);
   ADD ("/cli/task/run-and-results", test_task_run_and_results);

@@ -119,6 +119,7 @@ serve_clear (Serve *serve)
     }
   if (serve->idle_id)
     g_source_remove (serve->idle_id);
+  serve_close_inbox (serve);
   g_clear_object (&serve->cancellable);
   g_clear_pointer (&serve->loop, g_main_loop_unref);
   g_free (serve->socket_path);
@@ -138,7 +139,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- run the scheduler and take events");
   g_autoptr (GError) error = NULL;
-  Serve serve = { host };
+  Serve serve = { host, .inbox_fd = -1, .processed_fd = -1, .failed_fd = -1 };
   guint ids[3];
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -152,7 +153,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   serve.json = json;
   serve.loop = g_main_loop_new (NULL, FALSE);
   serve.cancellable = g_cancellable_new ();
-  if (!serve_make_inbox (serve.inbox, &error) || !serve_listen (&serve, &error) ||
+  if (!serve_open_inbox (&serve, &error) || !serve_listen (&serve, &error) ||
       ((serve.fleet = serve_fleet_start (&serve, &error)) == NULL && error != NULL))
     {
       cli_error ("serve", "%s", error->message);

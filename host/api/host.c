@@ -208,6 +208,22 @@ vigil_host_load_plugins (VigilHost *host)
 }
 
 /**
+ * vigil_host_skip_plugins:
+ * Records every plugin of the plugin folders without opening any, once,
+ * instead of vigil_host_load_plugins(); later calls of either do nothing.
+ */
+void
+vigil_host_skip_plugins (VigilHost *host)
+{
+  g_return_if_fail (host != NULL);
+  if (vh_registry_is_loaded (host))
+    return;
+  vh_loader_skip_all (host, (const char *const *) host->plugin_dirs,
+                      "the host was started without plugins (--no-plugins)");
+  vh_registry_set_loaded (host);
+}
+
+/**
  * vigil_host_plugins:
  * Returns: (transfer full): one object per plugin file seen (loaded,
  *   refused or disabled), in load order.

@@ -150,6 +150,20 @@ void         vigil_host_load_plugins     (VigilHost *host);
 void         vigil_host_skip_plugins     (VigilHost *host);
 
 /**
+ * vigil_host_reload:
+ * @host: the host
+ *
+ * For a long-running host (`vigil serve` on SIGHUP): re-reads this
+ * machine's failure diagnosis settings and reopens the trace files, also
+ * when the settings did not change, so that files logrotate moved away are
+ * let go. Policies, inventory and plugins' settings need no reload: they
+ * are read from the store at each use. Plugins and the host config are
+ * read once at start: changing them needs a restart. Main thread.
+ * Since: 1.1
+ */
+void         vigil_host_reload           (VigilHost *host);
+
+/**
  * vigil_host_plugins:
  * @host: the host
  *

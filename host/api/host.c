@@ -224,6 +224,22 @@ vigil_host_skip_plugins (VigilHost *host)
 }
 
 /**
+ * vigil_host_reload:
+ * Re-reads what a long-running host keeps in memory: closes and reopens
+ * the trace files as this machine's failure diagnosis settings now say.
+ */
+void
+vigil_host_reload (VigilHost *host)
+{
+  g_return_if_fail (host != NULL);
+  /* Closed first, so that a file logrotate moved away is let go even when
+   * the settings did not change. */
+  vh_logger_set_trace (host, NULL, 0, 0, NULL);
+  vh_logger_reload (host);
+  vh_log (host, "host", G_LOG_LEVEL_INFO, "reloaded: trace files reopened");
+}
+
+/**
  * vigil_host_plugins:
  * Returns: (transfer full): one object per plugin file seen (loaded,
  *   refused or disabled), in load order.

@@ -23,6 +23,7 @@ typedef struct {
   int             inbox_fd;      /* the inbox and its subfolders, opened */
   int             processed_fd;  /* and checked at start (serve-inbox.c) */
   int             failed_fd;
+  int             lock_fd;       /* flock on STATE/serve.lock, or -1 */
   gboolean        busy;
   gboolean        json;          /* one JSON object per line on stdout */
   guint           idle_id;

@@ -399,6 +399,70 @@ test_inbox_swapped_subfolders_not_followed (ServeFixture *s, gconstpointer data)
   g_assert_cmpuint (count_events (s, "quarantine.added"), ==, 1);
 }
 
+/* Waits until serve's log (stdout and stderr) contains @text. */
+static gboolean
+wait_for_log (ServeFixture *s, const char *text)
+{
+  g_autofree char *log = g_build_filename (s->f.dir, "serve.log", NULL);
+
+  for (int i = 0; i < 3000; i++)
+    {
+      g_autofree char *data = NULL;
+      if (g_file_get_contents (log, &data, NULL, NULL) && strstr (data, text) != NULL)
+        return TRUE;
+      g_usleep (10 * 1000);
+    }
+  return FALSE;
+}
+
+/* A second serve on the same state folder used to take the socket over:
+ * it is refused, naming the first one's pid, and the first keeps its
+ * socket. */
+static void
+test_second_serve_refused (ServeFixture *s, gconstpointer data)
+{
+  g_autofree char *first_socket = g_strdup (s->socket_path);
+  g_autofree char *expected = NULL;
+
+  start_serve (s);
+  expected = g_strdup_printf ("another vigil serve (pid %s) is running on the state folder",
+                              g_subprocess_get_identifier (s->serve));
+  g_free (s->socket_path);
+  s->socket_path = g_build_filename (s->f.dir, "second.sock", NULL);
+  assert_serve_refuses (s, expected);
+  g_assert_false (g_file_test (s->socket_path, G_FILE_TEST_EXISTS));
+  g_free (s->socket_path);
+  s->socket_path = g_steal_pointer (&first_socket);
+  g_assert_true (wait_for_listening (s->socket_path));
+  stop_serve (s);
+}
+
+/* SIGHUP used to kill serve and leave its socket behind: it reloads and
+ * goes on taking events. */
+static void
+test_sighup_reloads (ServeFixture *s, gconstpointer data)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (s->socket_path);
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *reply = NULL;
+
+  start_serve (s);
+  g_subprocess_send_signal (s->serve, SIGHUP);
+  g_assert_true (wait_for_log (s, "vigil serve: reloaded (SIGHUP)"));
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  reply = send_line (in, g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                     "{\"type\":\"quarantine.added\",\"device\":\"b\"}\n");
+  g_assert_nonnull (strstr (reply, "\"ok\":true"));
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  stop_serve (s);
+  g_assert_cmpuint (count_events (s, "quarantine.added"), ==, 1);
+}
+
 #define ADD(path, fn) g_test_add (path, ServeFixture, NULL, serve_setup, fn, serve_teardown)
 
 int
@@ -415,6 +479,8 @@ main (int argc, char **argv)
   ADD ("/serve/socket-line-too-long-refused", test_socket_line_too_long_refused);
   ADD ("/serve/on-start-task-runs", test_on_start_task_runs);
   ADD ("/serve/sigterm-cancels-running-run", test_sigterm_cancels_running_run);
+  ADD ("/serve/second-serve-refused", test_second_serve_refused);
+  ADD ("/serve/sighup-reloads", test_sighup_reloads);
   ADD ("/serve/inbox-world-writable-refused", test_inbox_world_writable_refused);
   ADD ("/serve/inbox-linked-subfolder-refused", test_inbox_linked_subfolder_refused);
   ADD ("/serve/inbox-owned-by-other-refused", test_inbox_owned_by_other_refused);

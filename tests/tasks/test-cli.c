@@ -6,6 +6,7 @@
  */
 #include "fixture.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 typedef struct {
@@ -127,6 +128,40 @@ test_event_emit_payload_not_regular (Fixture *f, gconstpointer data)
     }
 }
 
+/* Ctrl-C during `task run` used to kill it with its run left "running":
+ * the run is cancelled, recorded as such, and task run exits 1. */
+static void
+test_task_run_sigint_cancels (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "waiting", NULL);
+  g_autofree char *started = g_strconcat (marker, ".a", NULL);
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  int i;
+
+  json_object_set_string_member (params, "marker", marker);
+  id = create_task (f, "tasks-test.wait", "a", NULL, NULL, params);
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error, g_getenv ("VIGIL_CLI"), "--state-dir", f->dir,
+                            "--plugin-dir", g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"),
+                            "task", "run", id, NULL);
+  g_assert_no_error (error);
+  /* A bounded poll for the run to start: it fails a hung test only. */
+  for (i = 0; i < 3000 && !g_file_test (started, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (g_file_test (started, G_FILE_TEST_EXISTS));
+  g_subprocess_send_signal (child, SIGINT);
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 1);
+  runs = runs_of (f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+}
+
 static void
 test_event_emit_unknown_device_refused (Fixture *f, gconstpointer data)
 {
@@ -231,6 +266,7 @@ main (int argc, char **argv)
   ADD ("/cli/event-emit/bad-payload-names-stdin", test_event_emit_bad_payload_names_stdin);
   ADD ("/cli/event-emit/unknown-device-refused", test_event_emit_unknown_device_refused);
   ADD ("/cli/event-emit/payload-not-regular", test_event_emit_payload_not_regular);
+  ADD ("/cli/task-run/sigint-cancels", test_task_run_sigint_cancels);
   ADD ("/cli/events/filters", test_events_filters);
   ADD ("/cli/task/create-reports-every-problem", test_task_create_reports_every_problem);
   ADD ("/cli/task/run-and-results", test_task_run_and_results);

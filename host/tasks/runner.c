@@ -224,8 +224,10 @@ worker (gpointer data, gpointer user_data)
   if (!g_cancellable_is_cancelled (run->cancellable)
       && vh_tasks_start_run (host, run->job->run_id))
     {
+      vh_events_chain_enter_task (host, run->job->task_id);
       ok = execute (run, &error);
       finish (run, ok, error);
+      vh_events_chain_leave ();
     }
   else if (g_cancellable_is_cancelled (run->cancellable))
     vh_tasks_finish_run (host, run->job, "cancelled", "cancelled before it started",

@@ -162,6 +162,58 @@ test_task_run_sigint_cancels (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
 }
 
+/* A run whose plugin ignores the cancel used to hold `task run` until the
+ * plugin returned: it is ended (recorded cancelled, saying so) a grace
+ * period after the cancel while the plugin still runs, and what the
+ * plugin returns later is ignored. */
+static void
+test_run_ignoring_cancel_ended (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "stubborn", NULL);
+  g_autofree char *started = g_strconcat (marker, ".a", NULL);
+  g_autofree char *release = g_strconcat (marker, ".release", NULL);
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  int i;
+
+  json_object_set_string_member (params, "marker", marker);
+  id = create_task (f, "tasks-test.stubborn", "a", NULL, NULL, params);
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error, g_getenv ("VIGIL_CLI"), "--state-dir", f->dir,
+                            "--plugin-dir", g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"),
+                            "task", "run", id, NULL);
+  g_assert_no_error (error);
+  for (i = 0; i < 3000 && !g_file_test (started, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (g_file_test (started, G_FILE_TEST_EXISTS));
+  g_subprocess_send_signal (child, SIGINT);
+  /* The plugin is still waiting for its release file: only the host can
+   * end the run. Bounded poll; the condition is the run's recorded end. */
+  for (i = 0; i < 3000; i++)
+    {
+      g_clear_pointer (&runs, json_array_unref);
+      runs = runs_of (f, id);
+      if (g_str_equal (json_object_get_string_member (run_at (runs, 0), "state"), "cancelled"))
+        break;
+      g_usleep (10 * 1000);
+    }
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  g_assert_nonnull (strstr (json_object_get_string_member (run_at (runs, 0), "error"),
+                            "run of plugin tasks-test did not stop within 3 s of the cancel"));
+  g_assert_true (g_file_set_contents (release, "go", -1, NULL));
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 1);
+  g_clear_pointer (&runs, json_array_unref);
+  runs = runs_of (f, id);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (run_at (runs, 0),
+                                                                          "findings")), ==, 0);
+}
+
 static void
 test_event_emit_unknown_device_refused (Fixture *f, gconstpointer data)
 {
@@ -267,6 +319,7 @@ main (int argc, char **argv)
   ADD ("/cli/event-emit/unknown-device-refused", test_event_emit_unknown_device_refused);
   ADD ("/cli/event-emit/payload-not-regular", test_event_emit_payload_not_regular);
   ADD ("/cli/task-run/sigint-cancels", test_task_run_sigint_cancels);
+  ADD ("/cli/task-run/run-ignoring-cancel-ended", test_run_ignoring_cancel_ended);
   ADD ("/cli/events/filters", test_events_filters);
   ADD ("/cli/task/create-reports-every-problem", test_task_create_reports_every_problem);
   ADD ("/cli/task/run-and-results", test_task_run_and_results);

@@ -10,7 +10,8 @@
  * vigil_host_run_until_idle must drive to its end. And three loops the
  * host must stop: tasks-test.echo re-emits itself, tasks-test.tick and
  * tasks-test.tock emit each other, and tasks-test.again creates a
- * tasks-test.reemit task whose run emits tasks-test.again.
+ * tasks-test.reemit task whose run emits tasks-test.again. And
+ * tasks-test.stubborn, a run that ignores its cancel.
  */
 #include <vigil/plugin.h>
 #include <glib/gstdio.h>
@@ -87,6 +88,28 @@ wait_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
     return FALSE;
   g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, "never cancelled");
   return FALSE;
+}
+
+/* Ignores the cancel, as a badly written plugin does: waits for the file
+ * MARKER.release, then returns a result and a finding the host must
+ * ignore (bounded, so that a broken test does not hang forever). */
+static gboolean
+stubborn_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
+              gpointer user_data, GError **error)
+{
+  const char *marker = json_object_get_string_member (params, "marker");
+  g_autofree char *started = g_strconcat (marker, ".", api->task_device_id (run), NULL);
+  g_autofree char *release = g_strconcat (marker, ".release", NULL);
+  g_autoptr (JsonObject) finding = json_object_new ();
+  g_autoptr (JsonNode) result = json_node_init_object (json_node_alloc (), finding);
+
+  g_file_set_contents (started, "started", -1, NULL);
+  for (int i = 0; i < 6000 && !g_file_test (release, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  json_object_set_string_member (finding, "late", "yes");
+  api->task_add_finding (run, finding);
+  api->task_set_result (run, result);
+  return TRUE;
 }
 
 static gboolean
@@ -184,6 +207,8 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
       .run = wait_run },
     { .id = "tasks-test.emit", .title = "Emit pong", .run = emit_run },
     { .id = "tasks-test.reemit", .title = "Emit again", .run = reemit_run },
+    { .id = "tasks-test.stubborn", .title = "Ignore cancel", .params = VIGIL_ARRAY (wait_params),
+      .run = stubborn_run },
   };
   static const VigilEventHandler handlers[] = {
     { .event_type = "tasks-test.ping", .handler = on_ping },

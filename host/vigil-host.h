@@ -136,6 +136,34 @@ const char  *vigil_host_state_dir        (VigilHost *host);
 void         vigil_host_load_plugins     (VigilHost *host);
 
 /**
+ * vigil_host_skip_plugins:
+ * @host: the host
+ *
+ * Instead of vigil_host_load_plugins(): records every plugin of the plugin
+ * folders (vigil_host_plugins() lists them, state "skipped", or "disabled"
+ * or "refused" as the loader would say) without opening any file, so that
+ * no plugin code runs. For starting without plugins (`vigil
+ * --no-plugins`) and for changing which plugins load (`vigil plugins
+ * enable|disable`) even when a plugin crashes the process. Once; later
+ * calls of either function do nothing. Since: 1.1
+ */
+void         vigil_host_skip_plugins     (VigilHost *host);
+
+/**
+ * vigil_host_reload:
+ * @host: the host
+ *
+ * For a long-running host (`vigil serve` on SIGHUP): re-reads this
+ * machine's failure diagnosis settings and reopens the trace files, also
+ * when the settings did not change, so that files logrotate moved away are
+ * let go. Policies, inventory and plugins' settings need no reload: they
+ * are read from the store at each use. Plugins and the host config are
+ * read once at start: changing them needs a restart. Main thread.
+ * Since: 1.1
+ */
+void         vigil_host_reload           (VigilHost *host);
+
+/**
  * vigil_host_plugins:
  * @host: the host
  *

@@ -229,6 +229,7 @@ api_create_task (VigilPlugin *self, const VigilTaskSpec *spec, gsize spec_size,
                  GError **error)
 {
   VigilTaskSpec copy;
+  char *id;
 
   if (!present (self, "create_task", "self", error) ||
       !vh_copy_struct (&copy, sizeof copy, spec, spec_size, "VigilTaskSpec", error) ||
@@ -242,7 +243,10 @@ api_create_task (VigilPlugin *self, const VigilTaskSpec *spec, gsize spec_size,
       g_set_error_literal (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND, why);
       return NULL;
     }
-  return vh_tasks_create (self->host, self->id, &copy, error);
+  id = vh_tasks_create (self->host, self->id, &copy, error);
+  /* A task a handler creates continues the handler's chain of events. */
+  vh_events_chain_note_task (self->host, id);
+  return id;
 }
 
 static gboolean

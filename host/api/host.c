@@ -208,6 +208,38 @@ vigil_host_load_plugins (VigilHost *host)
 }
 
 /**
+ * vigil_host_skip_plugins:
+ * Records every plugin of the plugin folders without opening any, once,
+ * instead of vigil_host_load_plugins(); later calls of either do nothing.
+ */
+void
+vigil_host_skip_plugins (VigilHost *host)
+{
+  g_return_if_fail (host != NULL);
+  if (vh_registry_is_loaded (host))
+    return;
+  vh_loader_skip_all (host, (const char *const *) host->plugin_dirs,
+                      "the host was started without plugins (--no-plugins)");
+  vh_registry_set_loaded (host);
+}
+
+/**
+ * vigil_host_reload:
+ * Re-reads what a long-running host keeps in memory: closes and reopens
+ * the trace files as this machine's failure diagnosis settings now say.
+ */
+void
+vigil_host_reload (VigilHost *host)
+{
+  g_return_if_fail (host != NULL);
+  /* Closed first, so that a file logrotate moved away is let go even when
+   * the settings did not change. */
+  vh_logger_set_trace (host, NULL, 0, 0, NULL);
+  vh_logger_reload (host);
+  vh_log (host, "host", G_LOG_LEVEL_INFO, "reloaded: trace files reopened");
+}
+
+/**
  * vigil_host_plugins:
  * Returns: (transfer full): one object per plugin file seen (loaded,
  *   refused or disabled), in load order.

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "cli.h"
+#include <vigil/util/io.h>
 
 #define DEFAULT_LIMIT 50
 
@@ -44,21 +45,8 @@ cli_read_payload (const char *path, GError **error)
   if (g_str_equal (path, "-"))
     data = read_stream_limited (stdin, VIGIL_HOST_EVENT_MAX_PAYLOAD, &length, error);
   else
-    {
-      g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
-      g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                                      G_FILE_QUERY_INFO_NONE, NULL, error);
-      if (info == NULL)
-        return NULL;
-      if (g_file_info_get_size (info) > VIGIL_HOST_EVENT_MAX_PAYLOAD)
-        {
-          g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
-                       "%s: the payload is more than %d bytes", path, VIGIL_HOST_EVENT_MAX_PAYLOAD);
-          return NULL;
-        }
-      if (!g_file_get_contents (path, &data, &length, error))
-        return NULL;
-    }
+    /* Regular files only, bounded: /dev/zero or a FIFO fail at once. */
+    data = vigil_file_read_bounded (path, VIGIL_HOST_EVENT_MAX_PAYLOAD, &length, error);
   if (data == NULL)
     return NULL;
   return vigil_host_parse_event_payload (data, (gssize) length,

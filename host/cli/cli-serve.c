@@ -5,12 +5,20 @@
  * events and runs due tasks every second, and takes events in two ways:
  * JSON lines on a Unix socket (mode 0600, one reply line per event) and
  * *.json files dropped in an inbox folder (moved to processed/, or to
- * failed/ with a NAME.error file saying why). SIGINT and SIGTERM cancel the
- * running runs, wait for them to record their state, and exit with 0.
+ * failed/ with a NAME.error file saying why). One serve per state folder:
+ * it holds an flock on STATE/serve.lock, which names its pid. SIGHUP
+ * reloads what the host keeps in memory (vigil_host_reload()). SIGINT and
+ * SIGTERM cancel the running runs, wait for them to record their state,
+ * and exit with 0.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <vigil/util/io.h>
 #include "serve.h"
 
 #define TICK_SECONDS 1
@@ -93,7 +101,56 @@ serve_tick_soon (Serve *serve)
     serve->idle_id = g_idle_add (tick_once, serve);
 }
 
+/* ---- one serve per state folder -------------------------------------- */
+
+/* Takes STATE/serve.lock, held until the process ends (the kernel drops
+ * an flock with its process, so a crashed serve leaves no stale lock),
+ * and writes our pid in it for the error a second serve gives. */
+static gboolean
+lock_state (Serve *serve, GError **error)
+{
+  g_autofree char *path = g_build_filename (vigil_host_state_dir (serve->host), "serve.lock",
+                                            NULL);
+  g_autofree char *pid = NULL;
+  int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: cannot open: %s",
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      g_autofree char *other = vigil_fd_read_bounded (fd, path, 64, NULL, NULL);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                   "another vigil serve (pid %s) is running on the state folder %s: "
+                   "one serve per state folder (lock %s)",
+                   other && *g_strstrip (other) ? other : "unknown",
+                   vigil_host_state_dir (serve->host), path);
+      close (fd);
+      return FALSE;
+    }
+  pid = g_strdup_printf ("%d\n", (int) getpid ());
+  if (ftruncate (fd, 0) != 0 || !vigil_write_all (fd, pid, strlen (pid)))
+    g_printerr ("vigil serve: cannot write the pid to %s: %s\n", path, g_strerror (errno));
+  serve->lock_fd = fd;
+  return TRUE;
+}
+
 /* ---- start and stop -------------------------------------------------- */
+
+static gboolean
+on_reload (gpointer data)
+{
+  Serve *serve = data;
+
+  vigil_host_reload (serve->host);
+  g_print ("vigil serve: reloaded (SIGHUP): trace files reopened, settings re-read\n");
+  fflush (stdout);
+  return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 on_signal (gpointer data)
@@ -119,10 +176,13 @@ serve_clear (Serve *serve)
     }
   if (serve->idle_id)
     g_source_remove (serve->idle_id);
+  serve_close_inbox (serve);
   g_clear_object (&serve->cancellable);
   g_clear_pointer (&serve->loop, g_main_loop_unref);
   g_free (serve->socket_path);
   g_free (serve->inbox);
+  if (serve->lock_fd >= 0)
+    close (serve->lock_fd);   /* after the socket is gone: the next serve may start */
 }
 
 static int
@@ -138,8 +198,8 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- run the scheduler and take events");
   g_autoptr (GError) error = NULL;
-  Serve serve = { host };
-  guint ids[3];
+  Serve serve = { host, .inbox_fd = -1, .processed_fd = -1, .failed_fd = -1, .lock_fd = -1 };
+  guint ids[4];
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 1)
@@ -152,7 +212,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   serve.json = json;
   serve.loop = g_main_loop_new (NULL, FALSE);
   serve.cancellable = g_cancellable_new ();
-  if (!serve_make_inbox (serve.inbox, &error) || !serve_listen (&serve, &error) ||
+  if (!lock_state (&serve, &error) || !serve_open_inbox (&serve, &error) || !serve_listen (&serve, &error) ||
       ((serve.fleet = serve_fleet_start (&serve, &error)) == NULL && error != NULL))
     {
       cli_error ("serve", "%s", error->message);
@@ -163,7 +223,8 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   vigil_host_set_pump_main_context (host, TRUE);
   ids[0] = g_unix_signal_add (SIGINT, on_signal, &serve);
   ids[1] = g_unix_signal_add (SIGTERM, on_signal, &serve);
-  ids[2] = g_timeout_add_seconds (TICK_SECONDS, tick, &serve);
+  ids[2] = g_unix_signal_add (SIGHUP, on_reload, &serve);
+  ids[3] = g_timeout_add_seconds (TICK_SECONDS, tick, &serve);
   g_print ("vigil serve: listening on %s, inbox %s (%u on-start task(s) due)\n",
            serve.socket_path, serve.inbox, vigil_host_trigger_tasks (host, "on_start", NULL));
   fflush (stdout);

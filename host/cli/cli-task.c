@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <unistd.h>
+#include <glib-unix.h>
 #include "cli.h"
 
 #define USAGE "task create|list|show ID|run ID|run-due|cancel ID|results ID|delete ID"
@@ -285,20 +286,38 @@ print_runs_outcome (Ctx *ctx, JsonArray *runs)
   return status;
 }
 
+/* SIGINT (Ctrl-C) during `task run`: cancel the runs and let them record
+ * it, instead of dying with the runs left "running". */
+static gboolean
+on_interrupt (gpointer data)
+{
+  g_printerr ("vigil task run: interrupted: cancelling the run(s)\n");
+  g_cancellable_cancel (data);
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 task_run (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   gboolean drew = FALSE;
+  guint interrupt_id;
 
   if (!parse (ctx, "run ID - run a task now and wait", NULL, &argc, &argv))
     return 2;
   if (argc != 2)
     return cli_error ("task run", "usage: vigil task run ID"), 2;
+  /* The host turns the main context while it waits: the signal source
+   * fires there. */
+  interrupt_id = g_unix_signal_add (SIGINT, on_interrupt, cancellable);
+  vigil_host_set_pump_main_context (ctx->host, TRUE);
   runs = vigil_host_run_task (ctx->host, argv[1],
                               !ctx->json && isatty (STDOUT_FILENO) ? draw_progress : NULL,
-                              &drew, NULL, &error);
+                              &drew, cancellable, &error);
+  vigil_host_set_pump_main_context (ctx->host, FALSE);
+  g_source_remove (interrupt_id);
   if (drew)
     g_print ("\r\033[K");
   if (runs == NULL)

@@ -27,18 +27,20 @@ typedef struct {
   GPtrArray  *plugin_dirs;
   gboolean    help;
   gboolean    version;
+  gboolean    no_plugins;   /* open no plugin file (--no-plugins) */
   CliGlobals globals;
 } Options;
 
 static const char global_usage[] =
-  "Usage: vigil [--state-dir DIR] [--plugin-dir DIR]... [--config FILE] [--json] [-v]\n"
-  "             COMMAND [ARGS...]\n";
+  "Usage: vigil [--state-dir DIR] [--plugin-dir DIR]... [--config FILE] [--no-plugins]\n"
+  "             [--json] [-v] COMMAND [ARGS...]\n";
 
 static const char global_options_help[] =
   "Global options (before the command):\n"
   "  --state-dir DIR    state folder (default $XDG_DATA_HOME/vigil)\n"
   "  --plugin-dir DIR   also load plugins from DIR (repeatable; searched first)\n"
   "  --config FILE      host config (default <state-dir>/vigil.conf)\n"
+  "  --no-plugins       open no plugin (to recover from one that crashes vigil)\n"
   "  --json             machine-readable output (also accepted after the command)\n"
   "  -v, --verbose      more detail on stderr\n"
   "  -h, --help         this help; --version prints the version\n"
@@ -98,6 +100,8 @@ parse_globals (int argc, char **argv, Options *o)
         return -1;
       else if (g_str_equal (arg, "--json"))
         o->globals.json = TRUE;
+      else if (g_str_equal (arg, "--no-plugins"))
+        o->no_plugins = TRUE;
       else if (g_str_equal (arg, "-v") || g_str_equal (arg, "--verbose"))
         o->globals.verbose = TRUE;
       else if (g_str_equal (arg, "-h") || g_str_equal (arg, "--help"))
@@ -185,7 +189,10 @@ open_host (Options *o, GError **error)
   /* Before loading, so -v also shows what the loader did. */
   if (o->globals.verbose)
     vigil_host_set_verbose (host, TRUE);
-  vigil_host_load_plugins (host);
+  if (o->no_plugins)
+    vigil_host_skip_plugins (host);
+  else
+    vigil_host_load_plugins (host);
   cli_fleet_dispatch_install (host);
   return host;
 }
@@ -355,6 +362,11 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
+  /* Changing which plugins load runs no plugin code: it must work when a
+   * plugin crashes every command. */
+  if (first >= 0 && argc - first >= 3 && g_str_equal (argv[first], "plugins")
+      && (g_str_equal (argv[first + 1], "enable") || g_str_equal (argv[first + 1], "disable")))
+    o.no_plugins = TRUE;
   if (o.version)
     {
       printf ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);

@@ -20,6 +20,10 @@ typedef struct {
   GSocketService *service;
   char           *socket_path;
   char           *inbox;
+  int             inbox_fd;      /* the inbox and its subfolders, opened */
+  int             processed_fd;  /* and checked at start (serve-inbox.c) */
+  int             failed_fd;
+  int             lock_fd;       /* flock on STATE/serve.lock, or -1 */
   gboolean        busy;
   gboolean        json;          /* one JSON object per line on stdout */
   guint           idle_id;
@@ -33,8 +37,10 @@ char     *serve_intake        (Serve *serve, const char *data, gsize length,
 /* Dispatches and runs what is due from the main loop, soon. */
 void      serve_tick_soon     (Serve *serve);
 
-/* serve-inbox.c */
-gboolean  serve_make_inbox    (const char *inbox, GError **error);
+/* serve-inbox.c: opens serve->inbox and its processed/ and failed/
+ * (creating them), refusing folders a producer could subvert. */
+gboolean  serve_open_inbox    (Serve *serve, GError **error);
+void      serve_close_inbox   (Serve *serve);
 void      serve_process_inbox (Serve *serve);
 
 /* serve-socket.c: listens on serve->socket_path (mode 0600). */

@@ -9,7 +9,10 @@
  * or the host reserves, refuses it), makes the module resident and calls
  * init. Every refusal is kept on the plugin's
  * record with a message that names the file; a refused plugin never stops
- * the host. At exit, shutdowns run in reverse load order.
+ * the host. The host can also list the plugins without opening any
+ * (skipped), so that an admin can recover from a plugin whose init
+ * crashes the process (init-crash.c names it). At exit, shutdowns run in
+ * reverse load order.
  */
 #include "registry.h"
 
@@ -228,9 +231,17 @@ run_init (VigilHost *host, VigilPlugin *plugin)
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
+  g_autofree char *starting = g_strdup_printf ("running the init of plugin %s from %s",
+                                               plugin->id, plugin->file);
+
   g_module_make_resident (plugin->module);
+  /* Said before the init runs: if it never returns, the last line of the
+   * trace (and of -v) names the plugin. */
+  vh_log (host, "host", G_LOG_LEVEL_DEBUG, starting);
   plugin->in_init = TRUE;
+  vh_init_crash_guard_begin (plugin);
   ok = plugin->desc->init (vh_registry_api (host), plugin, &error);
+  vh_init_crash_guard_end ();
   plugin->in_init = FALSE;
   if (ok && plugin->registration_error == NULL)
     {
@@ -263,6 +274,27 @@ log_outcome (VigilHost *host, VigilPlugin *plugin)
                                                             : G_LOG_LEVEL_MESSAGE, message);
 }
 
+/* Records the plugin of @path; opens it and runs its init unless
+ * @skip_why says why not. */
+static void
+take_file (VigilHost *host, const char *path, const char *folder_problem,
+           const char *skip_why)
+{
+  g_autofree char *stem = file_stem (path);
+  VigilPlugin *plugin = vh_plugin_new (host, stem, path);
+  gboolean go = may_open (host, plugin, folder_problem);
+
+  vh_registry_add_plugin (host, plugin);
+  if (go && skip_why != NULL)
+    {
+      plugin->state = VH_PLUGIN_SKIPPED;
+      plugin->reason = g_strdup_printf ("%s: not opened: %s", plugin->file, skip_why);
+    }
+  else if (go && open_and_query (host, plugin))
+    run_init (host, plugin);
+  log_outcome (host, plugin);
+}
+
 /**
  * vh_loader_load_file:
  * @folder_problem: (nullable): why the file's folder is unsafe, if it is
@@ -270,14 +302,7 @@ log_outcome (VigilHost *host, VigilPlugin *plugin)
 void
 vh_loader_load_file (VigilHost *host, const char *path, const char *folder_problem)
 {
-  g_autofree char *stem = file_stem (path);
-  VigilPlugin *plugin = vh_plugin_new (host, stem, path);
-  gboolean go = may_open (host, plugin, folder_problem);
-
-  vh_registry_add_plugin (host, plugin);
-  if (go && open_and_query (host, plugin))
-    run_init (host, plugin);
-  log_outcome (host, plugin);
+  take_file (host, path, folder_problem, NULL);
 }
 
 /* ---- folders ------------------------------------------------------- */
@@ -306,8 +331,8 @@ list_plugin_files (const char *dir)
   return files;
 }
 
-void
-vh_loader_load_all (VigilHost *host, const char *const *plugin_dirs)
+static void
+take_all (VigilHost *host, const char *const *plugin_dirs, const char *skip_why)
 {
   for (const char *const *dir = plugin_dirs; dir != NULL && *dir != NULL; dir++)
     {
@@ -320,8 +345,20 @@ vh_loader_load_all (VigilHost *host, const char *const *plugin_dirs)
       if (files->len > 0)
         problem = unsafe_reason (*dir, "folder");
       for (guint i = 0; i < files->len; i++)
-        vh_loader_load_file (host, g_ptr_array_index (files, i), problem);
+        take_file (host, g_ptr_array_index (files, i), problem, skip_why);
     }
+}
+
+void
+vh_loader_load_all (VigilHost *host, const char *const *plugin_dirs)
+{
+  take_all (host, plugin_dirs, NULL);
+}
+
+void
+vh_loader_skip_all (VigilHost *host, const char *const *plugin_dirs, const char *why)
+{
+  take_all (host, plugin_dirs, why);
 }
 
 void

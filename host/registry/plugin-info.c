@@ -162,6 +162,9 @@ vh_registry_explain_missing_task_type (VigilHost *host, const char *type_id)
     case VH_PLUGIN_REFUSED:
       return g_strdup_printf ("task type '%s' is not available: the plugin '%s' was "
                               "refused: %s", type_id, p->id, p->reason);
+    case VH_PLUGIN_SKIPPED:
+      return g_strdup_printf ("task type '%s' is not available: the plugin '%s' was "
+                              "not loaded (vigil --no-plugins)", type_id, p->id);
     case VH_PLUGIN_LOADED:
     default:
       return g_strdup_printf ("task type '%s' is not available: the plugin '%s' "

@@ -91,6 +91,7 @@ vh_plugin_state_name (VhPluginState state)
     {
     case VH_PLUGIN_LOADED:   return "loaded";
     case VH_PLUGIN_DISABLED: return "disabled";
+    case VH_PLUGIN_SKIPPED:  return "skipped";
     case VH_PLUGIN_REFUSED:
     default:                 return "refused";
     }

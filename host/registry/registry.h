@@ -48,6 +48,7 @@ typedef enum {
   VH_PLUGIN_LOADED,
   VH_PLUGIN_REFUSED,
   VH_PLUGIN_DISABLED,
+  VH_PLUGIN_SKIPPED,   /* found, not opened: the host started without plugins */
 } VhPluginState;
 
 struct _VigilPlugin {
@@ -266,8 +267,17 @@ void         vh_loader_load_file (VigilHost *host, const char *path,
                                   const char *folder_problem);
 /* Scans @plugin_dirs (NULL-terminated) in order, files by name. */
 void         vh_loader_load_all  (VigilHost *host, const char *const *plugin_dirs);
+/* Like vh_loader_load_all, but opens no file: each plugin that would be
+ * opened is recorded as skipped, with @why as its reason. */
+void         vh_loader_skip_all  (VigilHost *host, const char *const *plugin_dirs,
+                                  const char *why);
 /* Runs the loaded plugins' shutdowns in reverse load order. */
 void         vh_loader_shutdown_all (VigilHost *host);
+
+/* init-crash.c: while @plugin's init runs, a fatal signal first writes
+ * a line naming the plugin and how to disable it to stderr. */
+void         vh_init_crash_guard_begin (VigilPlugin *plugin);
+void         vh_init_crash_guard_end   (void);
 
 /* ---- schema.c: generic settings checks ------------------------------ */
 

@@ -13,6 +13,7 @@
  */
 #include "general.h"
 
+#include "vigil/util/io.h"
 #include "vigil/util/json.h"
 
 #include <stdio.h>
@@ -295,7 +296,9 @@ exclusions_import (const char *xml_path, const char *policy_path, GError **error
   gsize len = 0;
   JsonObject *values;
 
-  if (!g_file_get_contents (xml_path, &data, &len, error))
+  /* Regular files only, and never more than the parser takes: a FIFO
+   * would hang the command and /dev/zero would never end. */
+  if ((data = vigil_file_read_bounded (xml_path, VH_EXCLUSIONS_XML_MAX, &len, error)) == NULL)
     return 2;
   if ((rules = vh_exclusions_from_xml (data, len, xml_path, error)) == NULL)
     return 1;

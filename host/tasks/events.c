@@ -10,17 +10,58 @@
  * later round. Dispatched events older than the host config's retention
  * ([events] retention_days) are purged with the task results. The host
  * itself reacts to `host.database_updated` by starting the tasks scheduled
- * "after a database update".
+ * "after a database update". Events a handler emits, directly or through
+ * the tasks it creates, carry the length of their chain, so that a handler
+ * that re-emits what it handles (or two handlers feeding each other) is
+ * stopped, with a warning that names the handler, instead of looping.
  */
 #include "tasks/tasks-private.h"
 
 #include "vigil/util/json.h"
 
 #define DISPATCH_BATCH 256
+/* Events one event may set off, one after the other, through handlers and
+ * the tasks they create (the first has depth 0, then 1 to MAX_CHAIN).
+ * Real chains are a few links long. */
+#define MAX_CHAIN 16
+/* The task map only grows while tasks are created by handlers; past this
+ * size it starts again (a chain then restarts from zero, still bounded). */
+#define MAX_CHAIN_TASKS 4096
+
+/* A link in a chain: how many events came before, and the last handler. */
+typedef struct {
+  guint  depth;
+  char  *via;
+} Chain;
 
 struct _VhEvents {
-  guint dispatching;   /* re-entrancy guard: a handler may not dispatch */
+  guint       dispatching;   /* re-entrancy guard: a handler may not dispatch */
+  GMutex      chain_lock;
+  GHashTable *event_chains;  /* event id -> Chain, for events set off by a chain */
+  GHashTable *task_chains;   /* task id -> Chain, for tasks a handler created */
 };
+
+static void
+chain_free (Chain *chain)
+{
+  if (chain == NULL)
+    return;
+  g_free (chain->via);
+  g_free (chain);
+}
+
+static Chain *
+chain_new (guint depth, const char *via)
+{
+  Chain *chain = g_new0 (Chain, 1);
+
+  chain->depth = depth;
+  chain->via = g_strdup (via);
+  return chain;
+}
+
+/* The chain of what this thread runs now: a handler, or a task run. */
+static GPrivate current_chain = G_PRIVATE_INIT ((GDestroyNotify) chain_free);
 
 static const VhMigration migrations[] = {
   { 1,
@@ -75,6 +116,11 @@ vh_events_init (VigilHost *host, GError **error)
   if (!vh_store_migrate (vh_context (host)->store, "events", migrations, G_N_ELEMENTS (migrations), error))
     return FALSE;
   vh_context (host)->events = g_new0 (VhEvents, 1);
+  g_mutex_init (&vh_context (host)->events->chain_lock);
+  vh_context (host)->events->event_chains = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, (GDestroyNotify) chain_free);
+  vh_context (host)->events->task_chains = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, (GDestroyNotify) chain_free);
   vh_registry_set_audit_func (host, record_audit);
   return TRUE;
 }
@@ -82,7 +128,87 @@ vh_events_init (VigilHost *host, GError **error)
 void
 vh_events_free (VigilHost *host)
 {
-  g_clear_pointer (&vh_context (host)->events, g_free);
+  VhEvents *events = g_steal_pointer (&vh_context (host)->events);
+
+  if (events == NULL)
+    return;
+  g_hash_table_unref (events->event_chains);
+  g_hash_table_unref (events->task_chains);
+  g_mutex_clear (&events->chain_lock);
+  g_free (events);
+}
+
+/* ---- chains ---------------------------------------------------------- */
+
+/* (transfer full) the chain stored under @key in @table, or NULL. */
+static Chain *
+chain_lookup (VhEvents *events, GHashTable *table, const char *key, gboolean remove)
+{
+  Chain *found, *copy = NULL;
+
+  g_mutex_lock (&events->chain_lock);
+  if ((found = g_hash_table_lookup (table, key)) != NULL)
+    copy = chain_new (found->depth, found->via);
+  if (remove)
+    g_hash_table_remove (table, key);
+  g_mutex_unlock (&events->chain_lock);
+  return copy;
+}
+
+static void
+chain_store (VhEvents *events, GHashTable *table, const char *key, const Chain *chain)
+{
+  g_mutex_lock (&events->chain_lock);
+  if (table == events->task_chains && g_hash_table_size (table) >= MAX_CHAIN_TASKS)
+    g_hash_table_remove_all (table);
+  g_hash_table_replace (table, g_strdup (key), chain_new (chain->depth, chain->via));
+  g_mutex_unlock (&events->chain_lock);
+}
+
+void
+vh_events_chain_note_task (VigilHost *host, const char *task_id)
+{
+  Chain *current = g_private_get (&current_chain);
+
+  if (current != NULL && task_id != NULL)
+    chain_store (vh_context (host)->events, vh_context (host)->events->task_chains, task_id,
+                 current);
+}
+
+void
+vh_events_chain_enter_task (VigilHost *host, const char *task_id)
+{
+  g_private_replace (&current_chain, chain_lookup (vh_context (host)->events,
+                                                   vh_context (host)->events->task_chains,
+                                                   task_id, FALSE));
+}
+
+void
+vh_events_chain_leave (void)
+{
+  g_private_replace (&current_chain, NULL);
+}
+
+/* FALSE with @error, and a warning, when an event a plugin emits now
+ * would make this thread's chain longer than MAX_CHAIN. */
+static gboolean
+chain_allows (VigilHost *host, const char *source, const char *type, GError **error)
+{
+  Chain *current = g_private_get (&current_chain);
+  g_autofree char *message = NULL;
+
+  /* The host's own events (a run's end, audit) record what happened and
+   * are never refused; what their handlers emit still is. */
+  if (current == NULL || current->depth <= MAX_CHAIN || g_strcmp0 (source, "host") == 0)
+    return TRUE;
+  message = g_strdup_printf ("event %s from %s not emitted: it would be event %u of one "
+                             "chain of events set off by each other through handlers and "
+                             "the tasks they create (at most %d follow the first): a loop, stopped; it last "
+                             "went through %s", type, source ? source : "host",
+                             current->depth + 1, MAX_CHAIN, current->via);
+  vh_log (host, "host", G_LOG_LEVEL_WARNING, message);
+  g_set_error_literal (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, message);
+  return FALSE;
 }
 
 /* ---- emit ------------------------------------------------------------ */
@@ -157,10 +283,15 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
         return NULL;
       }
   }
+  if (!chain_allows (host, source, type, error))
+    return NULL;
   id = g_uuid_string_random ();
   if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
                      device_id, payload_version, text, error))
     return NULL;
+  if (g_private_get (&current_chain) != NULL)
+    chain_store (vh_context (host)->events, vh_context (host)->events->event_chains, id,
+                 g_private_get (&current_chain));
   return g_steal_pointer (&id);
 }
 
@@ -393,7 +524,11 @@ static void
 deliver (VigilHost *host, const VigilEvent *event)
 {
   g_autoptr (GPtrArray) handlers = NULL;
+  Chain *cause = chain_lookup (vh_context (host)->events,
+                               vh_context (host)->events->event_chains, event->id, TRUE);
+  guint depth = cause ? cause->depth : 0;
 
+  chain_free (cause);
   if (g_str_equal (event->type, "host.database_updated"))
     vh_tasks_trigger (host, VH_SCHEDULE_AFTER_UPDATE);
 
@@ -401,7 +536,13 @@ deliver (VigilHost *host, const VigilEvent *event)
   for (guint i = 0; handlers != NULL && i < handlers->len; i++)
     {
       const VhHandler *h = handlers->pdata[i];
+      g_autofree char *via = g_strdup_printf ("the handler of plugin %s for %s",
+                                              vh_plugin_id (h->plugin), event->type);
+
+      /* What the handler emits or creates is one link further. */
+      g_private_replace (&current_chain, chain_new (depth + 1, via));
       h->handler.handler (event, h->handler.user_data);
+      vh_events_chain_leave ();
     }
 }
 

@@ -20,6 +20,8 @@
 #define CANCEL_POLL_US (250 * G_TIME_SPAN_MILLISECOND)
 #define PROGRESS_STORE_INTERVAL (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_IDLE_ROUNDS 100
+/* How long a cancelled run has to stop before the host ends it itself. */
+#define CANCEL_GRACE_US (3 * G_TIME_SPAN_SECOND)
 
 struct _VigilTaskRun {
   VigilHost    *host;
@@ -34,9 +36,16 @@ struct _VigilTaskRun {
   gint64        stored_at;      /* monotonic time of the last store write */
   JsonNode     *result;
   gboolean      done;
+  /* Guarded by the tasks lock: a run whose plugin ignores a cancel is
+   * abandoned by the watch (recorded cancelled) unless its worker began
+   * finishing first; an abandoned run's late end is ignored. */
+  gboolean      finishing;
+  gboolean      abandoned;
+  gint64        cancel_seen;    /* monotonic time the watch saw the cancel */
+  gint          refs;           /* the watch's and the worker's */
 };
 
-static void run_free (VigilTaskRun *run);
+static void run_unref (VigilTaskRun *run);
 static void worker (gpointer data, gpointer user_data);
 
 gboolean
@@ -70,6 +79,18 @@ vh_runner_set_pump_main_context (VigilHost *host, gboolean pump)
 
 /* ---- VigilTaskRun accessors (host API, any thread) -------------------- */
 
+/* An abandoned run's late progress and findings are not stored. */
+static gboolean
+is_abandoned (VigilTaskRun *run)
+{
+  gboolean abandoned;
+
+  g_mutex_lock (&vh_context (run->host)->tasks->lock);
+  abandoned = run->abandoned;
+  g_mutex_unlock (&vh_context (run->host)->tasks->lock);
+  return abandoned;
+}
+
 const char  *vh_run_device_id   (VigilTaskRun *run) { return run->job->device_id; }
 const char  *vh_run_device_root (VigilTaskRun *run) { return run->device_root; }
 const char  *vh_run_task_id     (VigilTaskRun *run) { return run->job->task_id; }
@@ -98,14 +119,14 @@ vh_run_progress (VigilTaskRun *run, double fraction, const char *message)
     }
   fraction = run->fraction;
   g_mutex_unlock (&run->lock);
-  if (store)
+  if (store && !is_abandoned (run))
     vh_tasks_store_progress (run->host, run->job->run_id, fraction, stored_message);
 }
 
 void
 vh_run_add_finding (VigilTaskRun *run, JsonObject *finding)
 {
-  if (finding != NULL)
+  if (finding != NULL && !is_abandoned (run))
     vh_tasks_store_finding (run->host, run->job->run_id, finding);
 }
 
@@ -120,13 +141,29 @@ vh_run_set_result (VigilTaskRun *run, JsonNode *result)
 
 /* ---- one run on a worker --------------------------------------------- */
 
+/* The run keeps its own copy: an abandoned run's worker may outlive the
+ * caller's list of jobs. */
+static VhRunJob *
+job_copy (const VhRunJob *job)
+{
+  VhRunJob *copy = g_new0 (VhRunJob, 1);
+
+  copy->run_id = job->run_id;
+  copy->task_id = g_strdup (job->task_id);
+  copy->type = g_strdup (job->type);
+  copy->device_id = g_strdup (job->device_id);
+  copy->params = g_strdup (job->params);
+  return copy;
+}
+
 static VigilTaskRun *
 run_new (VigilHost *host, VhRunJob *job)
 {
   VigilTaskRun *run = g_new0 (VigilTaskRun, 1);
 
   run->host = host;
-  run->job = job;
+  run->job = job_copy (job);
+  run->refs = 2;
   run->cancellable = g_cancellable_new ();
   run->device_root = g_strdup ("/");
   g_mutex_init (&run->lock);
@@ -134,8 +171,11 @@ run_new (VigilHost *host, VhRunJob *job)
 }
 
 static void
-run_free (VigilTaskRun *run)
+run_unref (VigilTaskRun *run)
 {
+  if (!g_atomic_int_dec_and_test (&run->refs))
+    return;
+  vh_run_job_free (run->job);
   g_object_unref (run->cancellable);
   g_free (run->device_root);
   g_free (run->message);
@@ -190,11 +230,29 @@ execute (VigilTaskRun *run, GError **error)
                          type->type.user_data, error);
 }
 
+/* FALSE when the watch abandoned @run (already recorded cancelled, so its
+ * late end is ignored); else the watch may no longer abandon it. */
+static gboolean
+begin_finishing (VigilTaskRun *run)
+{
+  VhTasks *tasks = vh_context (run->host)->tasks;
+  gboolean abandoned;
+
+  g_mutex_lock (&tasks->lock);
+  abandoned = run->abandoned;
+  run->finishing = !abandoned;
+  g_mutex_unlock (&tasks->lock);
+  return !abandoned;
+}
+
 static void
 finish (VigilTaskRun *run, gboolean ok, GError *error)
 {
   const char *state = "completed";
   const char *why = NULL;
+
+  if (!begin_finishing (run))
+    return;
 
   if (g_cancellable_is_cancelled (run->cancellable))
     {
@@ -224,10 +282,12 @@ worker (gpointer data, gpointer user_data)
   if (!g_cancellable_is_cancelled (run->cancellable)
       && vh_tasks_start_run (host, run->job->run_id))
     {
+      vh_events_chain_enter_task (host, run->job->task_id);
       ok = execute (run, &error);
       finish (run, ok, error);
+      vh_events_chain_leave ();
     }
-  else if (g_cancellable_is_cancelled (run->cancellable))
+  else if (g_cancellable_is_cancelled (run->cancellable) && begin_finishing (run))
     vh_tasks_finish_run (host, run->job, "cancelled", "cancelled before it started",
                          0.0, NULL, NULL);
   /* Runs use OpenSSL (quarantine, kata, ksn), which keeps per-thread state
@@ -241,6 +301,7 @@ worker (gpointer data, gpointer user_data)
   run->done = TRUE;
   g_cond_broadcast (&vh_context (host)->tasks->cond);
   g_mutex_unlock (&vh_context (host)->tasks->lock);
+  run_unref (run);
 }
 
 /* ---- the main thread's watch ----------------------------------------- */
@@ -325,6 +386,51 @@ wait_slice (VigilHost *host, GPtrArray *runs)
   g_mutex_unlock (&vh_context (host)->tasks->lock);
 }
 
+/* Ends @run, cancelled CANCEL_GRACE_US ago and still running, unless its
+ * worker began finishing meanwhile: recorded cancelled now, so that one
+ * plugin ignoring the cancel does not hold the round (and serve) forever. */
+static void
+abandon (VigilHost *host, VigilTaskRun *run)
+{
+  g_autofree char *why = NULL;
+  gboolean abandon;
+
+  g_mutex_lock (&vh_context (host)->tasks->lock);
+  abandon = !run->done && !run->finishing;
+  if (abandon)
+    run->abandoned = run->done = TRUE;
+  g_mutex_unlock (&vh_context (host)->tasks->lock);
+  if (!abandon)
+    return;
+  why = g_strdup_printf ("cancelled; the %s run of plugin %s did not stop within %d s of "
+                         "the cancel: it was ended, and what it returns later is ignored",
+                         run->job->type, run->plugin ? vh_plugin_id (run->plugin) : "?",
+                         (int) (CANCEL_GRACE_US / G_TIME_SPAN_SECOND));
+  vh_log (host, "host", G_LOG_LEVEL_WARNING, why);
+  g_mutex_lock (&run->lock);
+  vh_tasks_finish_run (host, run->job, "cancelled", why, run->fraction, run->message, NULL);
+  g_mutex_unlock (&run->lock);
+}
+
+/* Notes when each run was seen cancelled; abandons those past the grace. */
+static void
+enforce_cancels (VigilHost *host, GPtrArray *runs)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < runs->len; i++)
+    {
+      VigilTaskRun *run = runs->pdata[i];
+
+      if (!g_cancellable_is_cancelled (run->cancellable))
+        continue;
+      if (run->cancel_seen == 0)
+        run->cancel_seen = now;
+      else if (now - run->cancel_seen >= CANCEL_GRACE_US)
+        abandon (host, run);
+    }
+}
+
 static void
 watch (VigilHost *host, GPtrArray *runs, GCancellable *cancellable)
 {
@@ -341,6 +447,7 @@ watch (VigilHost *host, GPtrArray *runs, GCancellable *cancellable)
           poll_cancel_flags (host, runs);
           next_poll = g_get_monotonic_time () + CANCEL_POLL_US;
         }
+      enforce_cancels (host, runs);
       relay_progress (host, runs);
       while (vh_context (host)->tasks->pump && g_main_context_pending (NULL))
         g_main_context_iteration (NULL, FALSE);
@@ -352,7 +459,7 @@ guint
 vh_runner_execute (VigilHost *host, GPtrArray *jobs, GCancellable *cancellable)
 {
   VhTasks *tasks = vh_context (host)->tasks;
-  g_autoptr (GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
+  g_autoptr (GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_unref);
 
   /* A run the dispatcher takes executes elsewhere: this process neither
    * runs nor waits for it. */

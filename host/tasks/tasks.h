@@ -23,6 +23,12 @@ char     *vh_events_emit     (VigilHost *host, const char *source,
                               const char *type, const char *device_id,
                               guint payload_version, JsonObject *payload,
                               GError **error);
+/* Chains of events (events.c): a task a handler creates right now carries
+ * the handler's chain (note_task); a run of it carries it again while it
+ * runs (enter_task .. leave), so that what it emits is one link further. */
+void      vh_events_chain_note_task  (VigilHost *host, const char *task_id);
+void      vh_events_chain_enter_task (VigilHost *host, const char *task_id);
+void      vh_events_chain_leave      (void);
 /* Main thread: runs handlers of queued events. Returns how many events. */
 guint     vh_events_dispatch (VigilHost *host);
 

@@ -175,6 +175,48 @@ test_plugins_table_with_reasons (void)
   core_fixture_clear (&fx);
 }
 
+/* A plugin that crashes in init kills every command, but it is named on
+ * stderr before the process dies; `vigil --no-plugins` runs without it,
+ * and `plugins disable` works without opening it, after which the other
+ * commands work again. */
+static void
+test_plugin_crashing_in_init_recoverable (void)
+{
+  CoreFixture fx;
+  g_autofree char *file = NULL;
+  g_autofree char *named = NULL;
+  Run r;
+
+  core_fixture_init (&fx);
+  g_free (core_copy_plugin ("basic", fx.plugins));
+  file = core_copy_plugin ("init-crashes", fx.plugins);
+  named = g_strdup_printf ("vigil: plugin 'init-crashes' (%s) crashed the process in its "
+                           "init; disable it with 'vigil plugins disable init-crashes'", file);
+  r = vigil (&fx, "plugins", NULL);
+  g_assert_cmpint (r.status, ==, -1);   /* killed by the signal, as before */
+  assert_contains (r.err, named);
+  run_clear (&r);
+
+  r = vigil (&fx, "--no-plugins", "plugins", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "init-crashes");
+  assert_contains (r.out, "skipped");
+  assert_contains (r.out, "not opened: the host was started without plugins (--no-plugins)");
+  run_clear (&r);
+
+  r = vigil (&fx, "plugins", "disable", "init-crashes", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "Plugin 'init-crashes' disabled");
+  run_clear (&r);
+
+  r = vigil (&fx, "plugins", "--all", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "init-crashes (disabled)");
+  assert_contains (r.out, "1 section, 1 task type, 1 handler, 1 command");
+  run_clear (&r);
+  core_fixture_clear (&fx);
+}
+
 /* --json before or after the command gives the same machine output. */
 static void
 test_plugins_json (void)
@@ -459,6 +501,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plugins-json-before-or-after-command", test_plugins_json);
   g_test_add_func ("/cli/plugins-show", test_plugins_show);
   g_test_add_func ("/cli/plugins-disable-then-enable", test_disable_then_enable);
+  g_test_add_func ("/cli/plugin-crashing-in-init-recoverable",
+                   test_plugin_crashing_in_init_recoverable);
   g_test_add_func ("/cli/help-command", test_help_command);
   g_test_add_func ("/cli/enable-unknown-plugin-is-an-error", test_enable_unknown_plugin);
   g_test_add_func ("/cli/bad-config-names-the-file", test_bad_config_names_file);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #define PASSWORD "Vigil-Test-2026!"
 #define PROXY_SECRET "Pr0xy-S3cret-XYZ"
@@ -466,6 +467,26 @@ test_exclusions_import_error (Fx *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "bad.xml:3: <port> 'http' is not a number"));
 }
 
+/* /dev/zero never ends and a FIFO without a writer never answers: both
+ * are refused at once, before a byte is read. */
+static void
+test_exclusions_import_not_regular (Fx *f, gconstpointer data)
+{
+  g_autofree char *fifo = g_build_filename (f->dir, "b.xml", NULL);
+  const char *paths[] = { "/dev/zero", fifo };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_auto (VtCli) r = { 0 };
+      g_autofree char *expected = g_strconcat (paths[i], ": not a regular file", NULL);
+
+      vt_cli_run (&r, f->state, NULL, NULL, "exclusions", "import", paths[i], NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, expected));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -485,6 +506,7 @@ main (int argc, char **argv)
   ADD ("/general/cli/validation-rules", test_validation_rules);
   ADD ("/general/cli/exclusions-import-export", test_exclusions_import_export);
   ADD ("/general/cli/exclusions-import-error", test_exclusions_import_error);
+  ADD ("/general/cli/exclusions-import-not-regular", test_exclusions_import_not_regular);
 #undef ADD
   return g_test_run ();
 }

@@ -6,6 +6,9 @@
  */
 #include "fixture.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+
 typedef struct {
   int   status;
   char *out;
@@ -103,6 +106,112 @@ test_event_emit_bad_payload_names_stdin (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "vigil event emit: stdin: the payload is not valid JSON: "
                                    "line 2, column"));
   result_clear (&r);
+}
+
+/* A payload file must be a regular file: /dev/zero (size 0 by stat, no
+ * end) and a FIFO without a writer fail at once with the reason. */
+static void
+test_event_emit_payload_not_regular (Fixture *f, gconstpointer data)
+{
+  g_autofree char *fifo = g_build_filename (f->dir, "payload.json", NULL);
+  const char *paths[] = { "/dev/zero", fifo };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      Result r = vigil (f, NULL, "event", "emit", "a.b", paths[i], NULL);
+      g_autofree char *expected = g_strconcat (paths[i], ": not a regular file", NULL);
+
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, expected));
+      result_clear (&r);
+    }
+}
+
+/* Ctrl-C during `task run` used to kill it with its run left "running":
+ * the run is cancelled, recorded as such, and task run exits 1. */
+static void
+test_task_run_sigint_cancels (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "waiting", NULL);
+  g_autofree char *started = g_strconcat (marker, ".a", NULL);
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  int i;
+
+  json_object_set_string_member (params, "marker", marker);
+  id = create_task (f, "tasks-test.wait", "a", NULL, NULL, params);
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error, g_getenv ("VIGIL_CLI"), "--state-dir", f->dir,
+                            "--plugin-dir", g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"),
+                            "task", "run", id, NULL);
+  g_assert_no_error (error);
+  /* A bounded poll for the run to start: it fails a hung test only. */
+  for (i = 0; i < 3000 && !g_file_test (started, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (g_file_test (started, G_FILE_TEST_EXISTS));
+  g_subprocess_send_signal (child, SIGINT);
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 1);
+  runs = runs_of (f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+}
+
+/* A run whose plugin ignores the cancel used to hold `task run` until the
+ * plugin returned: it is ended (recorded cancelled, saying so) a grace
+ * period after the cancel while the plugin still runs, and what the
+ * plugin returns later is ignored. */
+static void
+test_run_ignoring_cancel_ended (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "stubborn", NULL);
+  g_autofree char *started = g_strconcat (marker, ".a", NULL);
+  g_autofree char *release = g_strconcat (marker, ".release", NULL);
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  int i;
+
+  json_object_set_string_member (params, "marker", marker);
+  id = create_task (f, "tasks-test.stubborn", "a", NULL, NULL, params);
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error, g_getenv ("VIGIL_CLI"), "--state-dir", f->dir,
+                            "--plugin-dir", g_getenv ("VIGIL_TASKS_TEST_PLUGIN_DIR"),
+                            "task", "run", id, NULL);
+  g_assert_no_error (error);
+  for (i = 0; i < 3000 && !g_file_test (started, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (g_file_test (started, G_FILE_TEST_EXISTS));
+  g_subprocess_send_signal (child, SIGINT);
+  /* The plugin is still waiting for its release file: only the host can
+   * end the run. Bounded poll; the condition is the run's recorded end. */
+  for (i = 0; i < 3000; i++)
+    {
+      g_clear_pointer (&runs, json_array_unref);
+      runs = runs_of (f, id);
+      if (g_str_equal (json_object_get_string_member (run_at (runs, 0), "state"), "cancelled"))
+        break;
+      g_usleep (10 * 1000);
+    }
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  g_assert_nonnull (strstr (json_object_get_string_member (run_at (runs, 0), "error"),
+                            "run of plugin tasks-test did not stop within 3 s of the cancel"));
+  g_assert_true (g_file_set_contents (release, "go", -1, NULL));
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 1);
+  g_clear_pointer (&runs, json_array_unref);
+  runs = runs_of (f, id);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (run_at (runs, 0),
+                                                                          "findings")), ==, 0);
 }
 
 static void
@@ -208,6 +317,9 @@ main (int argc, char **argv)
   ADD ("/cli/event-emit/no-run-only-stores", test_event_emit_no_run_only_stores);
   ADD ("/cli/event-emit/bad-payload-names-stdin", test_event_emit_bad_payload_names_stdin);
   ADD ("/cli/event-emit/unknown-device-refused", test_event_emit_unknown_device_refused);
+  ADD ("/cli/event-emit/payload-not-regular", test_event_emit_payload_not_regular);
+  ADD ("/cli/task-run/sigint-cancels", test_task_run_sigint_cancels);
+  ADD ("/cli/task-run/run-ignoring-cancel-ended", test_run_ignoring_cancel_ended);
   ADD ("/cli/events/filters", test_events_filters);
   ADD ("/cli/task/create-reports-every-problem", test_task_create_reports_every_problem);
   ADD ("/cli/task/run-and-results", test_task_run_and_results);

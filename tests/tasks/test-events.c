@@ -284,6 +284,60 @@ test_run_until_idle_drives_a_chain (Fixture *f, gconstpointer data)
                    ==, "from-pong");
 }
 
+/* Drives the host until nothing is left, however many calls it takes;
+ * a loop that is never stopped fails the test at the bound. */
+static void
+run_until_quiet (Fixture *f)
+{
+  for (int i = 0; i < 1000; i++)
+    if (vigil_host_run_until_idle (f->host, NULL) == 0 && vh_events_dispatch (f->host) == 0)
+      return;
+  g_error ("the host never went idle: a loop of events was not stopped");
+}
+
+/* A handler that re-emits the event it handles used to loop forever
+ * (capped at 100 rounds per call, then again): the chain is stopped at
+ * 16 events after the first. */
+static void
+test_handler_reemit_loop_stopped (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "tasks-test.echo", "c"));
+  run_until_quiet (f);
+  g_assert_cmpuint (count (f, 0, "tasks-test.echo", NULL, 0), ==, 1 + 16);
+}
+
+/* Two handlers feeding each other: stopped the same way. */
+static void
+test_two_handler_cycle_stopped (Fixture *f, gconstpointer data)
+{
+  g_free (emit (f, "tasks-test.tick", "c"));
+  run_until_quiet (f);
+  g_assert_cmpuint (count (f, 0, "tasks-test.tick", NULL, 0)
+                    + count (f, 0, "tasks-test.tock", NULL, 0), ==, 1 + 16);
+}
+
+/* A handler that creates a task whose run emits the event it handles: the
+ * chain goes on through the task and is stopped too; the last run fails
+ * saying why. */
+static void
+test_loop_through_tasks_stopped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) failed = NULL;
+  JsonObject *payload;
+
+  g_free (emit (f, "tasks-test.again", "c"));
+  run_until_quiet (f);
+  g_assert_cmpuint (count (f, 0, "tasks-test.again", NULL, 0), ==, 1 + 16);
+  failed = vh_events_list (f->host, 0, "task.failed", NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (failed), ==, 1);
+  payload = json_object_get_object_member (json_array_get_object_element (failed, 0), "payload");
+  g_assert_nonnull (strstr (json_object_get_string_member (payload, "error"),
+                            "a loop, stopped; it last went through the handler of plugin "
+                            "tasks-test for tasks-test.again"));
+}
+
 /* vh_events_purge, counting only the test's own events: the host's audit
  * events of the fixture's inventory (host.*) age and go with them. */
 static guint
@@ -392,6 +446,9 @@ main (int argc, char **argv)
   ADD ("/events/dispatched-once-by-two-hosts", test_dispatched_once_by_two_hosts);
   ADD ("/events/dispatched-by-a-later-host", test_dispatched_by_a_later_host);
   ADD ("/events/run-until-idle-drives-a-chain", test_run_until_idle_drives_a_chain);
+  ADD ("/events/handler-reemit-loop-stopped", test_handler_reemit_loop_stopped);
+  ADD ("/events/two-handler-cycle-stopped", test_two_handler_cycle_stopped);
+  ADD ("/events/loop-through-tasks-stopped", test_loop_through_tasks_stopped);
   ADD ("/events/purged-after-retention", test_purged_after_retention);
   ADD ("/events/undispatched-never-purged", test_undispatched_never_purged);
   ADD ("/events/purge-runs-with-due-tasks", test_purge_runs_with_due_tasks);

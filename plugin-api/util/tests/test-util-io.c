@@ -272,6 +272,50 @@ test_atomic_missing_folder (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent-vigil-dir/f"));
 }
 
+/* A regular file is read whole, NUL-terminated, up to the limit. */
+static void
+test_read_bounded_regular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("vigil-io-read-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "f", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_set_contents (path, "12345", 5, NULL));
+  data = vigil_file_read_bounded (path, 5, &len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (data, ==, "12345");
+  g_assert_cmpuint (len, ==, 5);
+  g_assert_null (vigil_file_read_bounded (path, 4, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "more than the limit of 4"));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* /dev/zero (size 0, no end) and a FIFO without a writer (would block)
+ * are refused before a byte is read. */
+static void
+test_read_bounded_not_regular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("vigil-io-read-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  const char *paths[] = { "/dev/zero", fifo, dir };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *expected = g_strconcat (paths[i], ": not a regular file", NULL);
+
+      g_assert_null (vigil_file_read_bounded (paths[i], 1024, NULL, &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_assert_true (g_str_has_prefix (error->message, expected));
+    }
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -285,5 +329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/atomic/crash-mid-write-keeps-old-file", test_atomic_crash_keeps_old);
   g_test_add_func ("/util/atomic/failed-write-keeps-old-file", test_atomic_failed_write_keeps_old);
   g_test_add_func ("/util/atomic/missing-folder-is-an-error", test_atomic_missing_folder);
+  g_test_add_func ("/util/read-bounded/regular-file", test_read_bounded_regular);
+  g_test_add_func ("/util/read-bounded/not-a-regular-file", test_read_bounded_not_regular);
   return g_test_run ();
 }

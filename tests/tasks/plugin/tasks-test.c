@@ -7,7 +7,11 @@
  * tasks-test.emit (emits tasks-test.pong). Handlers: tasks-test.ping
  * creates a tasks-test.emit task for the event's device, tasks-test.pong a
  * tasks-test.record task labelled "from-pong": a chain that
- * vigil_host_run_until_idle must drive to its end.
+ * vigil_host_run_until_idle must drive to its end. And three loops the
+ * host must stop: tasks-test.echo re-emits itself, tasks-test.tick and
+ * tasks-test.tock emit each other, and tasks-test.again creates a
+ * tasks-test.reemit task whose run emits tasks-test.again. And
+ * tasks-test.stubborn, a run that ignores its cancel.
  */
 #include <vigil/plugin.h>
 #include <glib/gstdio.h>
@@ -86,6 +90,28 @@ wait_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   return FALSE;
 }
 
+/* Ignores the cancel, as a badly written plugin does: waits for the file
+ * MARKER.release, then returns a result and a finding the host must
+ * ignore (bounded, so that a broken test does not hang forever). */
+static gboolean
+stubborn_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
+              gpointer user_data, GError **error)
+{
+  const char *marker = json_object_get_string_member (params, "marker");
+  g_autofree char *started = g_strconcat (marker, ".", api->task_device_id (run), NULL);
+  g_autofree char *release = g_strconcat (marker, ".release", NULL);
+  g_autoptr (JsonObject) finding = json_object_new ();
+  g_autoptr (JsonNode) result = json_node_init_object (json_node_alloc (), finding);
+
+  g_file_set_contents (started, "started", -1, NULL);
+  for (int i = 0; i < 6000 && !g_file_test (release, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  json_object_set_string_member (finding, "late", "yes");
+  api->task_add_finding (run, finding);
+  api->task_set_result (run, result);
+  return TRUE;
+}
+
 static gboolean
 emit_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
           gpointer user_data, GError **error)
@@ -97,6 +123,44 @@ emit_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   id = api->emit_event (api->task_plugin (run), "tasks-test.pong",
                         api->task_device_id (run), 1, payload, error);
   return id != NULL;
+}
+
+static gboolean
+reemit_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
+            gpointer user_data, GError **error)
+{
+  g_autofree char *id = api->emit_event (api->task_plugin (run), "tasks-test.again",
+                                         api->task_device_id (run), 1, NULL, error);
+  return id != NULL;
+}
+
+/* Emits @type as a handler; a refusal is the host stopping a loop. */
+static void
+emit_from_handler (const VigilEvent *event, const char *type)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = api->emit_event (self_plugin, type, event->device_id, 1, NULL, &error);
+
+  if (id == NULL)
+    api->log (self_plugin, G_LOG_LEVEL_MESSAGE, "not emitted: %s", error->message);
+}
+
+static void
+on_echo (const VigilEvent *event, gpointer user_data)
+{
+  emit_from_handler (event, "tasks-test.echo");
+}
+
+static void
+on_tick (const VigilEvent *event, gpointer user_data)
+{
+  emit_from_handler (event, "tasks-test.tock");
+}
+
+static void
+on_tock (const VigilEvent *event, gpointer user_data)
+{
+  emit_from_handler (event, "tasks-test.tick");
 }
 
 static void
@@ -126,6 +190,12 @@ on_pong (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.record", "from-pong");
 }
 
+static void
+on_again (const VigilEvent *event, gpointer user_data)
+{
+  create_for (event, "tasks-test.reemit", NULL);
+}
+
 static gboolean
 tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
 {
@@ -136,10 +206,17 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
     { .id = "tasks-test.wait", .title = "Wait", .params = VIGIL_ARRAY (wait_params),
       .run = wait_run },
     { .id = "tasks-test.emit", .title = "Emit pong", .run = emit_run },
+    { .id = "tasks-test.reemit", .title = "Emit again", .run = reemit_run },
+    { .id = "tasks-test.stubborn", .title = "Ignore cancel", .params = VIGIL_ARRAY (wait_params),
+      .run = stubborn_run },
   };
   static const VigilEventHandler handlers[] = {
     { .event_type = "tasks-test.ping", .handler = on_ping },
     { .event_type = "tasks-test.pong", .handler = on_pong },
+    { .event_type = "tasks-test.echo", .handler = on_echo },
+    { .event_type = "tasks-test.tick", .handler = on_tick },
+    { .event_type = "tasks-test.tock", .handler = on_tock },
+    { .event_type = "tasks-test.again", .handler = on_again },
   };
 
   api = host_api;

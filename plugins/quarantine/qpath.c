@@ -1,189 +1,78 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Safe resolution of device paths inside an allowed root. Paths arrive from
- * tasks, events and the command line, so none is trusted: the walk starts
- * at the root's fd and opens one component at a time with O_NOFOLLOW and
- * O_DIRECTORY, so `..`, a symlink anywhere on the way and a file where a
- * folder should be are all refused, and a folder swapped for a symlink
- * between two checks cannot redirect the walk out of the root.
+ * The quarantine's device paths: the helper library's safe walk
+ * (<vigil/util/path.h>), with its errors in the quarantine's own domain
+ * (Q_ERROR_REFUSED, Q_ERROR_NOT_FOUND, Q_ERROR_IO) as the engine and its
+ * callers expect them.
  */
 #include "qstore.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <unistd.h>
+#include <vigil/util/path.h>
 
-#define QPATH_MAX_LEN        4096
-#define QPATH_MAX_COMPONENTS 256
-
-/* Splits @path into its components, refusing what cannot be walked safely.
- * Returns: (transfer full) a NULL-terminated vector, or NULL with @error. */
-static GStrv
-split_path (const char *path, GError **error)
+/* Re-homes a path error in Q_ERROR, message unchanged. */
+static void
+translate (GError **error, GError *path_error)
 {
-  g_auto (GStrv) parts = NULL;
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  int code = path_error->code == VIGIL_PATH_ERROR_REFUSED     ? Q_ERROR_REFUSED
+             : path_error->code == VIGIL_PATH_ERROR_NOT_FOUND ? Q_ERROR_NOT_FOUND
+                                                              : Q_ERROR_IO;
 
-  if (path == NULL || *path == '\0' || strlen (path) > QPATH_MAX_LEN)
-    {
-      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                   "path is empty or longer than %d bytes", QPATH_MAX_LEN);
-      return NULL;
-    }
-  parts = g_strsplit (path, "/", -1);
-  for (char **p = parts; *p != NULL; p++)
-    {
-      if (**p == '\0' || strcmp (*p, ".") == 0)
-        continue;
-      if (strcmp (*p, "..") == 0)
-        {
-          g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                       "path %s contains '..'; paths must stay inside the "
-                       "device root", path);
-          return NULL;
-        }
-      g_ptr_array_add (out, g_strdup (*p));
-    }
-  if (out->len > QPATH_MAX_COMPONENTS)
-    {
-      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                   "path %s has more than %d components", path,
-                   QPATH_MAX_COMPONENTS);
-      return NULL;
-    }
-  g_ptr_array_add (out, NULL);
-  return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
-}
-
-static int
-open_component (int dir_fd, const char *name, const char *path,
-                gboolean create, GError **error)
-{
-  int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  int fd = openat (dir_fd, name, flags);
-
-  if (fd < 0 && errno == ENOENT && create)
-    {
-      if (mkdirat (dir_fd, name, 0755) < 0 && errno != EEXIST)
-        {
-          q_set_errno (error, errno, "cannot create folder", path);
-          return -1;
-        }
-      fd = openat (dir_fd, name, flags);
-    }
-  if (fd >= 0)
-    return fd;
-  if (errno == ENOTDIR)
-    {
-      /* O_DIRECTORY wins over O_NOFOLLOW for the error code: ask lstat. */
-      struct stat st;
-      if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
-        errno = ELOOP;
-      else
-        errno = ENOTDIR;
-    }
-  if (errno == ELOOP)
-    g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                 "path %s goes through a symbolic link (%s); refused", path, name);
-  else if (errno == ENOTDIR)
-    g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                 "path %s goes through %s, which is not a folder", path, name);
-  else
-    q_set_errno (error, errno, "cannot open folder", path);
-  return -1;
-}
-
-static int
-walk (int root_fd, char **parts, guint n, const char *path, gboolean create,
-      GError **error)
-{
-  int fd = fcntl (root_fd, F_DUPFD_CLOEXEC, 0);
-
-  if (fd < 0)
-    {
-      q_set_errno (error, errno, "cannot open the root", NULL);
-      return -1;
-    }
-  for (guint i = 0; i < n; i++)
-    {
-      int next = open_component (fd, parts[i], path, create, error);
-      close (fd);
-      if (next < 0)
-        return -1;
-      fd = next;
-    }
-  return fd;
+  g_set_error_literal (error, Q_ERROR, code, path_error->message);
+  g_error_free (path_error);
 }
 
 int
 qpath_open_parent (int root_fd, const char *path, gboolean create,
                    char **leaf, GError **error)
 {
-  g_auto (GStrv) parts = split_path (path, error);
-  guint n;
-  int fd;
+  GError *local = NULL;
+  int fd = vigil_path_open_parent (root_fd, path, create, leaf, &local);
 
-  if (parts == NULL)
-    return -1;
-  n = g_strv_length (parts);
-  if (n == 0 || g_str_has_suffix (path, "/"))
-    {
-      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                   "path %s names a folder, not a file", path);
-      return -1;
-    }
-  fd = walk (root_fd, parts, n - 1, path, create, error);
-  if (fd >= 0)
-    *leaf = g_strdup (parts[n - 1]);
+  if (fd < 0)
+    translate (error, local);
   return fd;
 }
 
 int
 qpath_open_dir (int root_fd, const char *path, gboolean create, GError **error)
 {
-  g_auto (GStrv) parts = split_path (path, error);
+  GError *local = NULL;
+  int fd = vigil_path_open_dir (root_fd, path, create, &local);
 
-  if (parts == NULL)
-    return -1;
-  return walk (root_fd, parts, g_strv_length (parts), path, create, error);
+  if (fd < 0)
+    translate (error, local);
+  return fd;
 }
 
 char *
 qpath_normalize (const char *path, GError **error)
 {
-  g_auto (GStrv) parts = split_path (path, error);
-  g_autofree char *joined = NULL;
+  GError *local = NULL;
+  char *normal = vigil_path_normalize (path, &local);
 
-  if (parts == NULL)
-    return NULL;
-  joined = g_strjoinv ("/", parts);
-  return g_strconcat ("/", joined, NULL);
+  if (normal == NULL)
+    translate (error, local);
+  return normal;
 }
 
 int
 qpath_open_root (const char *host_path, GError **error)
 {
-  int fd = open (host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  GError *local = NULL;
+  int fd = vigil_path_open_root (host_path, &local);
 
   if (fd < 0)
-    q_set_errno (error, errno, "cannot open folder", host_path);
+    translate (error, local);
   return fd;
 }
 
 gboolean
 qpath_check_component (const char *name, const char *what, GError **error)
 {
-  /* "." and ".." would name the folder itself or its parent, and a '/'
-   * more than one folder: the path built from @name would leave the folder
-   * it is meant to stay in. */
-  if (name == NULL || *name == '\0' || strcmp (name, ".") == 0
-      || strcmp (name, "..") == 0 || strchr (name, '/') != NULL)
-    {
-      g_set_error (error, Q_ERROR, Q_ERROR_REFUSED,
-                   "%s '%s' cannot name a folder (empty, '.', '..' or with a '/'); refused",
-                   what, name != NULL ? name : "");
-      return FALSE;
-    }
-  return TRUE;
+  GError *local = NULL;
+
+  if (vigil_path_check_component (name, what, &local))
+    return TRUE;
+  translate (error, local);
+  return FALSE;
 }

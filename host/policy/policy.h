@@ -83,5 +83,12 @@ JsonObject *vh_policy_for_group (VigilHost *host, const char *group_id,
 JsonObject  *vh_effective_section (VigilHost *host, const char *device_id,
                                    const char *section_id,
                                    JsonObject **origins, GError **error);
+/* Like vh_effective_section; with @sources, also group -> key ->
+ * {"source": "default" | "policy" | "local"}, a policy's with "policy"
+ * (its name), "group" (the admin group it is configured for) and
+ * "locked" (behind the plugin API's get_effective_origins). */
+JsonObject  *vh_effective_section_sources (VigilHost *host, const char *device_id,
+                                           const char *section_id, JsonObject **origins,
+                                           JsonObject **sources, GError **error);
 
 G_END_DECLS

@@ -614,7 +614,8 @@ struct _VigilHostApi {
   /* Since: 1.0. A task of one of this plugin's own task types, as
    * `vigil task show ID --json` prints it ("id", "type", "name", "params",
    * "schedule", "device" or "group", "state", ...). A plugin reads only its
-   * own tasks: another plugin's is NOT_FOUND like a missing one.
+   * own tasks (since 1.1 also those it created with create_task, of any
+   * type): another plugin's is NOT_FOUND like a missing one.
    * Returns: (transfer full) or NULL with @error. */
   JsonObject *(*get_task) (VigilPlugin *self, const char *task_id, GError **error);
 
@@ -624,6 +625,16 @@ struct _VigilHostApi {
   gboolean (*register_protected_action) (VigilPlugin *self,
                                          const VigilProtectedAction *action,
                                          gsize size, GError **error);
+
+  /* Since: 1.1. Where each of @device_id's effective settings of
+   * @section_id (as get_effective_settings returns them) comes from: group
+   * id -> key -> {"source": "default" | "policy" | "local"}, a policy's
+   * also with "policy" (its name), "group" (the admin group the policy is
+   * configured for) and "locked". A response that acts on "the admin group
+   * of the policy" asks here which group that is. Returns: (transfer full),
+   * or NULL with @error (NOT_FOUND: device or section). */
+  JsonObject *(*get_effective_origins) (VigilPlugin *self, const char *device_id,
+                                        const char *section_id, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

@@ -367,7 +367,10 @@ typedef struct {
   const char         *name;           /* shown to admins; may be NULL */
   const char         *device_id;      /* exactly one of device_id, group_id */
   const char         *group_id;
-  const char *const  *exclude_devices;/* NULL-terminated, or NULL */
+  const char *const  *exclude_devices;/* NULL-terminated, or NULL: device
+                                       * ids, or groups ("group:ID", or a
+                                       * bare group id); an unknown id is
+                                       * refused (since 1.1) */
   JsonObject         *params;         /* copied by the host */
   const char         *schedule;       /* JSON text, see above */
   guint               retention_days; /* 0 means the default (7) */

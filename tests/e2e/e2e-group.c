@@ -7,8 +7,10 @@
  * own scan run comes after its local quarantine has ended (here the
  * quarantine runs "elsewhere", as on an agent, and the test decides when
  * it ends: deterministic); and a pending scan that an admin deleted or
- * cancelled does not block the next detection's scan.
+ * cancelled does not block the next detection's scan. Also: the scan
+ * task's validation warnings reach the admin who creates one.
  */
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "e2e-cases.h"
@@ -187,9 +189,36 @@ test_removed_scan_does_not_block (gconstpointer data)
   lab_teardown (&lab);
 }
 
+/* The ioc-scan plugin's validation warnings reach the admin who creates
+ * the task (the documentation promises a warning at creation): a file
+ * that is not OpenIOC and an unsupported data type. */
+static void
+test_task_create_shows_plugin_warnings (void)
+{
+  g_autofree char *params = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+  Lab lab;
+
+  lab_setup (&lab, NULL);
+  params = g_build_filename (lab.dir, "scan.json", NULL);
+  g_assert_true (g_file_set_contents (params,
+      "{\"iocs\":[{\"name\":\"notes.ioc\",\"xml\":\"these are not indicators\"}],"
+      "\"data_types\":[\"file\",\"registry\"]}", -1, NULL));
+  out = lab_cli (&lab, &status, "task", "create", "--type", "ioc.scan", "--group", "sales",
+                 "--params", params, "--schedule", "{\"kind\":\"manual\"}", NULL);
+  g_assert_cmpint (status, ==, 0);
+  if (strstr (out, "warning: params.iocs[0]: notes.ioc") == NULL
+      || strstr (out, "warning: params.data_types: 'registry' is not supported") == NULL)
+    g_error ("expected the two warnings in: %s", out);
+  lab_teardown (&lab);
+}
+
 void
 e2e_add_group_tests (void)
 {
+  g_test_add_func ("/e2e/task/create-shows-plugin-warnings",
+                   test_task_create_shows_plugin_warnings);
   g_test_add_func ("/e2e/group/sibling-subgroup-shares-the-scan",
                    test_sibling_subgroup_shares_the_scan);
   g_test_add_func ("/e2e/group/own-scan-after-local-quarantine",

@@ -32,6 +32,8 @@ record_validate (JsonObject *params, VigilReport *report, gpointer user_data)
 {
   if (g_strcmp0 (json_object_get_string_member (params, "label"), "bad") == 0)
     api->report_problem (report, VIGIL_SEVERITY_ERROR, "label", "'bad' is not a good label");
+  if (g_strcmp0 (json_object_get_string_member (params, "label"), "odd") == 0)
+    api->report_problem (report, VIGIL_SEVERITY_WARNING, "label", "'odd' is an odd label");
 }
 
 static gboolean
@@ -126,6 +128,12 @@ on_pong (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.record", "from-pong");
 }
 
+static void
+on_doom (const VigilEvent *event, gpointer user_data)
+{
+  create_for (event, "tasks-test.fail", NULL);
+}
+
 static gboolean
 tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
 {
@@ -140,6 +148,7 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
   static const VigilEventHandler handlers[] = {
     { .event_type = "tasks-test.ping", .handler = on_ping },
     { .event_type = "tasks-test.pong", .handler = on_pong },
+    { .event_type = "tasks-test.doom", .handler = on_doom },
   };
 
   api = host_api;

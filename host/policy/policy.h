@@ -46,6 +46,15 @@ void        vh_policy_mask_paths   (JsonObject *doc, JsonArray *paths);
 /* Masks the secrets of a whole policy document in place. */
 void        vh_policy_mask_secrets (GPtrArray *sections, JsonObject *doc);
 
+/* ---- policy-masked.c: a secret's mask handed back -------------------- */
+
+/* In a normalized @doc, each secret that is the export mask "********"
+ * becomes the stored policy's value (same name: re-applied unchanged), or
+ * is an error in @report (a new policy, or a copy: nothing to keep).
+ * Returns: FALSE when @report got errors. */
+gboolean    vh_policy_resolve_masked (VigilHost *host, JsonObject *doc,
+                                      VigilReport *report);
+
 /* ---- policy.c: policies in the store ---------------------------------- */
 
 /* Applies the policies' migrations (after the inventory's: policies refer

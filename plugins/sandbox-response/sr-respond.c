@@ -7,7 +7,9 @@
  * plugin disabled), a missing console account or a host error fails that
  * action with a recorded `response.failed` event and the others still run.
  * What was done for each detection is kept in the document store
- * (collection "responses", keyed by event id).
+ * (collection "responses", keyed by event id); a detection that gets no
+ * response on purpose (threat response off, riskware off) is also told
+ * with a response.skipped event, which the CLI shows.
  */
 #include "sr-plugin.h"
 
@@ -408,6 +410,28 @@ prepare (Response *r)
   return TRUE;
 }
 
+/* A detection that gets no response on purpose says why where an admin
+ * looks (`vigil events`, what `vigil event emit` prints): a
+ * response.skipped event naming the setting, besides the record. */
+static void
+skip (Response *r, const char *setting, const char *reason)
+{
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  save_response (r, reason);
+  /* The setting first: `vigil events` shortens long payloads. */
+  json_object_set_string_member (payload, "setting", setting);
+  json_object_set_string_member (payload, "reason", reason);
+  json_object_set_string_member (payload, "event_id", r->event->id);
+  sr_api->log (sr_self, G_LOG_LEVEL_INFO, "event %s: no response: %s", r->event->id, reason);
+  id = sr_api->emit_event (sr_self, "response.skipped", r->event->device_id, 1, payload, &error);
+  if (id == NULL)
+    sr_api->log (sr_self, G_LOG_LEVEL_WARNING, "response.skipped not recorded: %s",
+                 error->message);
+}
+
 void
 sr_on_threat_detected (const VigilEvent *event, gpointer user_data)
 {
@@ -417,10 +441,12 @@ sr_on_threat_detected (const VigilEvent *event, gpointer user_data)
     {
       r.actions = json_array_new ();
       if (!r.config.enabled)
-        save_response (&r, "threat response is disabled (sandbox_response.threat_response.enabled)");
+        skip (&r, "sandbox_response.threat_response.enabled",
+              "threat response is disabled (sandbox_response.threat_response.enabled)");
       else if (r.threat.riskware && !r.config.riskware)
-        save_response (&r, "riskware detection is off (sandbox_response.riskware.detect): "
-                           "riskware detections get no response");
+        skip (&r, "sandbox_response.riskware.detect",
+              "riskware detection is off (sandbox_response.riskware.detect): "
+              "riskware detections get no response");
       else
         {
           local_actions (&r);

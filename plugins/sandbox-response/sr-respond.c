@@ -3,9 +3,10 @@
  * The handler of `sandbox.threat_detected`: validates the payload, reads the
  * detecting device's effective policy and creates the tasks of the
  * configured local actions (for that device) and group actions (one IOC scan
- * of the admin group the policy is configured for). Each action stands alone: a missing task type (its
- * plugin disabled), a missing console account or a host error fails that
- * action with a recorded `response.failed` event and the others still run.
+ * of the admin group the policy is configured for). Each action stands
+ * alone: a missing task type (its plugin disabled), a missing console
+ * account or a host error fails that action with a recorded
+ * `response.failed` event and the others still run.
  * What was done for each detection is kept in the document store
  * (collection "responses", keyed by event id); a detection that gets no
  * response on purpose (threat response off, riskware off) is also told
@@ -182,6 +183,10 @@ scan_group (Response *r)
     return device_group (r);
   origins = sr_api->get_effective_origins (sr_self, r->event->device_id,
                                            "sandbox_response", &error);
+  if (origins == NULL)
+    sr_api->log (sr_self, G_LOG_LEVEL_WARNING, "event %s: where the settings of %s come "
+                 "from is unknown (%s): scanning its own group", r->event->id,
+                 r->event->device_id, error->message);
   origin = vigil_json_get_object (vigil_json_get_object (origins, "group_actions"), "ioc_scan");
   if (g_strcmp0 (vigil_json_get_string (origin, "source"), "policy") == 0
       && vigil_json_get_string (origin, "group") != NULL)

@@ -90,6 +90,43 @@ test_sibling_subgroup_shares_the_scan (void)
   lab_teardown (&lab);
 }
 
+/* Turned on by a device's local settings, not by a policy, the scan has no
+ * policy group: it covers the device's own group. */
+static void
+test_local_settings_scan_own_group (void)
+{
+  g_autoptr (JsonObject) policy = lab_policy_with ("ioc_scanning.start", "\"manual\"",
+                                                   "group_actions.ioc_scan", "false",
+                                                   "group_actions.quarantine_when_found", "false",
+                                                   "group_actions.critical_scan_when_found", "false",
+                                                   NULL);
+  JsonObject *section = json_object_get_object_member (
+      json_object_get_object_member (policy, "settings"), "sandbox_response");
+  g_autofree char *local = NULL;
+  g_autofree char *event = NULL;
+  g_autofree char *task = NULL;
+  g_autoptr (JsonObject) shown = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+  Lab lab;
+
+  json_object_set_boolean_member (json_object_get_object_member (section, "group_actions"),
+                                  "locked", FALSE);
+  lab_setup (&lab, policy);
+  local = g_build_filename (lab.dir, "local.json", NULL);
+  g_assert_true (g_file_set_contents (local, "{\"sandbox_response\":{\"group_actions\":"
+                                      "{\"ioc_scan\":true}}}", -1, NULL));
+  out = lab_cli (&lab, &status, "device", "settings", "pc-alice", local, NULL);
+  g_assert_cmpint (status, ==, 0);
+  event = lab_detect (&lab, "pc-alice", NULL);
+  task = only_task (&lab, "ioc.scan");
+  shown = vigil_host_task (lab.host, task, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (shown, "group"), ==, "sales");
+  lab_teardown (&lab);
+}
+
 /* Takes pc-alice's quarantine.put runs, as an agent's dispatcher would;
  * everything else runs in this process. */
 static gboolean
@@ -221,6 +258,8 @@ e2e_add_group_tests (void)
                    test_task_create_shows_plugin_warnings);
   g_test_add_func ("/e2e/group/sibling-subgroup-shares-the-scan",
                    test_sibling_subgroup_shares_the_scan);
+  g_test_add_func ("/e2e/group/local-settings-scan-own-group",
+                   test_local_settings_scan_own_group);
   g_test_add_func ("/e2e/group/own-scan-after-local-quarantine",
                    test_own_scan_after_local_quarantine);
   g_test_add_data_func ("/e2e/dedup/deleted-scan-does-not-block", GUINT_TO_POINTER (FALSE),

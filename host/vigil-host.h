@@ -833,8 +833,11 @@ typedef void (*VigilProgressFunc) (const char *task_id, const char *device_id,
  * @host: the host
  * @source: who creates it ("cli", an application name)
  * @spec: the task (vigil/plugin.h, VigilTaskSpec); params are checked
- *   against the task type's schema
- * @error: INVALID, NOT_FOUND (type, device, group) with what to do
+ *   against the task type's schema; each exclude_devices entry is a
+ *   device id, a group id (every device of that group and its subgroups)
+ *   or, to say which, "device:ID" / "group:ID"
+ * @error: INVALID, NOT_FOUND (type, device, group, an exclusion naming
+ *   neither) with what to do
  *
  * Thread-safe. The task runs when due: vigil_host_run_until_idle(),
  * vigil_host_run_task(), or `vigil serve`.
@@ -844,6 +847,26 @@ char        *vigil_host_create_task      (VigilHost            *host,
                                           const char           *source,
                                           const VigilTaskSpec  *spec,
                                           GError              **error);
+
+/**
+ * vigil_host_create_task_checked:
+ * @host: the host
+ * @source: who creates it ("cli", an application name)
+ * @spec: the task, as for vigil_host_create_task()
+ * @warnings: (out) (optional): when the task is created, the warnings its
+ *   type's validation gave ([{severity, path, message}], maybe empty), to
+ *   show whoever created it (an oversized or unusable IOC file, an
+ *   unsupported data type); NULL on error
+ * @error: as vigil_host_create_task()
+ *
+ * Like vigil_host_create_task(), and says what validation warned about.
+ * Returns: (transfer full) the task id, or NULL. Since: 1.1
+ */
+char        *vigil_host_create_task_checked (VigilHost            *host,
+                                             const char           *source,
+                                             const VigilTaskSpec  *spec,
+                                             JsonArray           **warnings,
+                                             GError              **error);
 
 /**
  * vigil_host_tasks:

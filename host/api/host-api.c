@@ -268,6 +268,22 @@ api_get_effective_settings (VigilPlugin *self, const char *device_id,
 }
 
 static JsonObject *
+api_get_effective_origins (VigilPlugin *self, const char *device_id,
+                           const char *section_id, GError **error)
+{
+  g_autoptr (JsonObject) values = NULL;
+  JsonObject *sources = NULL;
+
+  if (!present (self, "get_effective_origins", "self", error) ||
+      !present (device_id, "get_effective_origins", "device_id", error) ||
+      !present (section_id, "get_effective_origins", "section_id", error))
+    return NULL;
+  values = vh_effective_section_sources (self->host, device_id, section_id, NULL,
+                                         &sources, error);
+  return values != NULL ? sources : NULL;
+}
+
+static JsonObject *
 api_get_device (VigilPlugin *self, const char *device_id, GError **error)
 {
   if (!present (self, "get_device", "self", error) ||
@@ -449,9 +465,12 @@ api_get_task (VigilPlugin *self, const char *task_id, GError **error)
   if (task == NULL)
     return NULL;
   /* Parameters may be another plugin's business (paths, hashes, secrets in
-   * its own format): a plugin sees the tasks of its own types only. */
+   * its own format): a plugin sees the tasks of its own types, and the
+   * tasks it created itself (it wrote their parameters). */
   type = vh_registry_task_type (self->host, json_object_get_string_member (task, "type"));
-  if (type == NULL || type->plugin != self)
+  if ((type == NULL || type->plugin != self)
+      && g_strcmp0 (json_object_get_string_member_with_default (task, "source", NULL),
+                    self->id) != 0)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
                    "task %s is not a task of the plugin '%s'", task_id, self->id);
@@ -495,6 +514,7 @@ static const VigilHostApi api_table = {
   .protect_check = api_protect_check,
   .get_task = api_get_task,
   .register_protected_action = api_register_protected_action,
+  .get_effective_origins = api_get_effective_origins,
 };
 
 const VigilHostApi *

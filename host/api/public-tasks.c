@@ -33,6 +33,20 @@ vigil_host_create_task (VigilHost *host, const char *source, const VigilTaskSpec
   return vh_tasks_create (host, source ? source : "host", spec, error);
 }
 
+char *
+vigil_host_create_task_checked (VigilHost *host, const char *source,
+                                const VigilTaskSpec *spec, JsonArray **warnings,
+                                GError **error)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+  if (spec == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID, "no task given");
+      return NULL;
+    }
+  return vh_tasks_create_full (host, source ? source : "host", spec, warnings, error);
+}
+
 JsonArray *
 vigil_host_tasks (VigilHost *host, GError **error)
 {

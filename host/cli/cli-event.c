@@ -4,7 +4,8 @@
  * file or stdin, parsed by the same size- and depth-limited parser as the
  * serve socket and inbox), then drive everything it sets off until idle;
  * and list the stored events with filters. Times given to --since are
- * ISO-8601 or relative to the host clock (30m, 2h, 7d).
+ * ISO-8601 or relative to the host clock (30m, 2h, 7d). `event emit` exits
+ * 1 when a run it set off failed or was cancelled.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -81,6 +82,21 @@ print_outcome (const char *id, const char *type, const char *device, JsonArray *
     cli_print_event_line (json_array_get_object_element (events, i));
 }
 
+/* Whether a run the event set off failed or was cancelled: the exit code
+ * says so (1), as `vigil task run` does, so a script notices. */
+static gboolean
+runs_failed (JsonArray *runs)
+{
+  for (guint i = 0; runs != NULL && i < json_array_get_length (runs); i++)
+    {
+      const char *state = json_object_get_string_member_with_default (
+          json_array_get_object_element (runs, i), "state", "");
+      if (g_str_equal (state, "failed") || g_str_equal (state, "cancelled"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 event_emit (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
@@ -128,7 +144,7 @@ event_emit (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   events = vigil_host_events_after (host, seq, NULL);
   print_outcome (id, argv[1], device, runs ? runs : json_array_new (),
                  events ? events : json_array_new (), json);
-  return 0;
+  return runs_failed (runs) ? 1 : 0;
 }
 
 static int
@@ -142,6 +158,7 @@ event_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
                "                        [--no-run] [--json]\n"
                "Stores the event (payload: a JSON object from FILE or stdin, {} when none),\n"
                "dispatches it and runs everything it sets off until idle, unless --no-run.\n"
+               "Exit status: 0 done, 1 a run it set off failed or was cancelled, 2 error.\n"
                "Run 'vigil event emit --help' for the options.\n");
       return 0;
     }

@@ -13,7 +13,7 @@
 #define USAGE "task create|list|show ID|run ID|run-due|cancel ID|results ID|delete ID"
 #define TASK_HELP \
   "Usage: vigil task COMMAND [--json] ...\n" \
-  "  create --type T (--device D | --group G [--exclude D]...) [--params FILE.json]\n" \
+  "  create --type T (--device D | --group G [--exclude D|G]...) [--params FILE.json]\n" \
   "         [--schedule JSON] [--name N] [--retention-days N]\n" \
   "  list                 every task with its schedule, state and next start\n" \
   "  show ID              a task and its runs\n" \
@@ -113,22 +113,37 @@ cli_print_run_line (JsonObject *run)
 
 /* ---- create ---------------------------------------------------------- */
 
+/* The type's validation warnings, promised at creation (an oversized or
+ * unusable IOC file, an unsupported data type): on stderr, one a line. */
+static void
+print_warnings (JsonArray *warnings)
+{
+  for (guint i = 0; warnings != NULL && i < json_array_get_length (warnings); i++)
+    {
+      JsonObject *w = json_array_get_object_element (warnings, i);
+      g_printerr ("vigil task create: warning: %s: %s\n",
+                  json_object_get_string_member_with_default (w, "path", ""),
+                  json_object_get_string_member_with_default (w, "message", ""));
+    }
+}
+
 static int
 task_create (Ctx *ctx, int argc, char **argv)
 {
   g_autofree char *type = NULL, *device = NULL, *group = NULL, *params_path = NULL;
   g_autofree char *schedule = NULL, *name = NULL;
   g_auto (GStrv) exclude = NULL;
-  int retention = 0;
+  g_autoptr (JsonArray) warnings = NULL;
+  int retention = -1;
   GOptionEntry entries[] = {
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Task type (see `vigil plugins`)", "T" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Run on this device", "D" },
     { "group", 0, 0, G_OPTION_ARG_STRING, &group, "Run on every device of this group and its subgroups", "G" },
-    { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &exclude, "Leave out this device (repeatable)", "D" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &exclude, "Leave out this device, or every device of this group (group:G, device:D to say which; repeatable)", "ID" },
     { "params", 0, 0, G_OPTION_ARG_FILENAME, &params_path, "Parameters (JSON object; - for stdin)", "FILE" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Schedule JSON (default {\"kind\":\"now\"})", "JSON" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "A name for admins", "N" },
-    { "retention-days", 0, 0, G_OPTION_ARG_INT, &retention, "Keep results N days (default 7)", "N" },
+    { "retention-days", 0, 0, G_OPTION_ARG_INT, &retention, "Keep results N days, 1 to 3650 (default 7)", "N" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -139,25 +154,34 @@ task_create (Ctx *ctx, int argc, char **argv)
 
   if (!parse (ctx, "create - create a task", entries, &argc, &argv))
     return 2;
-  if (argc != 1 || type == NULL || (device == NULL) == (group == NULL) || retention < 0)
+  if (argc != 1 || type == NULL || (device == NULL) == (group == NULL))
     return cli_error ("task create", "usage: vigil task create --type T (--device D | "
-                         "--group G [--exclude D]...) [--params FILE.json] [--schedule JSON] "
+                         "--group G [--exclude D|G]...) [--params FILE.json] [--schedule JSON] "
                          "[--name N] [--retention-days N]"), 2;
+  /* The task spec's 0 means "the default", so a typed 0 (or less) would be
+   * stored as 7 days: refused instead. Results are kept at least a day. */
+  if (retention != -1 && retention < 1)
+    return cli_error ("task create", "--retention-days %d: results are kept 1 to 3650 days "
+                      "(leave the option out for the default, 7)", retention), 2;
   if (params_path && (params = cli_read_json_object (params_path, &error)) == NULL)
     return cli_error ("task create", "%s", error->message), 2;
   spec = (VigilTaskSpec) { type, name, device, group, (const char *const *) exclude,
-                           params, schedule, (guint) retention };
-  id = vigil_host_create_task (ctx->host, "cli", &spec, &error);
+                           params, schedule, retention > 0 ? (guint) retention : 0 };
+  id = vigil_host_create_task_checked (ctx->host, "cli", &spec, &warnings, &error);
   if (id == NULL)
     return cli_error ("task create", "%s", error->message), 2;
   task = vigil_host_task (ctx->host, id, &error);
   if (task == NULL)
     return cli_error ("task create", "%s", error->message), 2;
   if (ctx->json)
-    vigil_json_print_object (task);
+    {
+      json_object_set_array_member (task, "warnings", warnings ? json_array_ref (warnings) : json_array_new ());
+      vigil_json_print_object (task);
+    }
   else
     {
       g_autofree char *next = local_time_of (task, "next_start");
+      print_warnings (warnings);
       g_print ("task %s created: %s, %s; next start: %s\n", id,
                json_object_get_string_member (task, "type"),
                json_object_get_string_member (task, "schedule_text"), next);

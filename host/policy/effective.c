@@ -20,17 +20,51 @@ typedef struct {
   const VigilSection *section;
   JsonObject         *values;   /* group -> key -> value */
   JsonObject         *origins;  /* group -> key -> origin */
+  JsonObject         *sources;  /* group -> key -> {source, policy, group, locked} */
   GHashTable         *locked;   /* group id -> policy name */
 } Layers;
 
+/* Where a value comes from: "default", "local", or a policy (its name,
+ * the admin group it is configured for, whether it locks the value). */
+typedef struct {
+  const char *text;    /* as `vigil policy effective` shows it */
+  const char *policy;  /* NULL unless a policy */
+  const char *group;
+  gboolean    locked;
+} Origin;
+
+static JsonObject *
+source_object (const char *source, const Origin *origin)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "source", source);
+  if (origin != NULL && origin->policy != NULL)
+    {
+      json_object_set_string_member (o, "policy", origin->policy);
+      json_object_set_string_member (o, "group", origin->group);
+      json_object_set_boolean_member (o, "locked", origin->locked);
+    }
+  return o;
+}
+
+static void
+set_origin (Layers *l, const char *group, const char *key, const Origin *origin)
+{
+  json_object_set_string_member (json_object_get_object_member (l->origins, group), key,
+                                 origin->text);
+  json_object_set_object_member (json_object_get_object_member (l->sources, group), key,
+                                 source_object (origin->policy ? "policy" : origin->text,
+                                                origin));
+}
+
 static void
 set_value (Layers *l, const char *group, const char *key, JsonNode *value,
-           const char *origin)
+           const Origin *origin)
 {
   json_object_set_member (json_object_get_object_member (l->values, group), key,
                           vh_json_node_copy (value));
-  json_object_set_string_member (json_object_get_object_member (l->origins, group), key,
-                                 origin);
+  set_origin (l, group, key, origin);
 }
 
 static void
@@ -41,18 +75,24 @@ layer_defaults (Layers *l)
       const VigilSettingsGroup *g = vh_section_group (l->section, i);
       JsonObject *d = vh_schema_group_defaults (g);
       JsonObject *o = json_object_new ();
+      JsonObject *src = json_object_new ();
 
       for (gsize j = 0; j < g->n_fields; j++)
-        json_object_set_string_member (o, vh_group_field (g, j)->key, "default");
+        {
+          json_object_set_string_member (o, vh_group_field (g, j)->key, "default");
+          json_object_set_object_member (src, vh_group_field (g, j)->key,
+                                         source_object ("default", NULL));
+        }
       json_object_set_object_member (l->values, g->id, d);
       json_object_set_object_member (l->origins, g->id, o);
+      json_object_set_object_member (l->sources, g->id, src);
     }
 }
 
 /* Copies the keys of @given the schema knows; stale keys from an older
  * plugin version are ignored rather than handed to the plugin. */
 static void
-layer_keys (Layers *l, const VigilSettingsGroup *g, JsonObject *given, const char *origin)
+layer_keys (Layers *l, const VigilSettingsGroup *g, JsonObject *given, const Origin *origin)
 {
   for (gsize j = 0; given && j < g->n_fields; j++)
     {
@@ -94,6 +134,7 @@ static void
 layer_policy (Layers *l, JsonObject *doc)
 {
   const char *name = json_object_get_string_member_with_default (doc, "name", "?");
+  const char *group = json_object_get_string_member_with_default (doc, "group", "?");
   JsonObject *stored = member_object (member_object (doc, "settings"), l->section->id);
   g_autoptr (JsonObject) sec = stored ? current_section (l->host, l->section, stored) : NULL;
 
@@ -102,18 +143,19 @@ layer_policy (Layers *l, JsonObject *doc)
       const VigilSettingsGroup *g = vh_section_group (l->section, i);
       JsonObject *grp = member_object (sec, g->id);
       gboolean locked;
-      g_autofree char *origin = NULL;
+      g_autofree char *text = NULL;
+      Origin origin;
 
       if (grp == NULL || g_hash_table_contains (l->locked, g->id))
         continue;
       locked = json_object_get_boolean_member_with_default (grp, "locked", FALSE);
-      origin = g_strdup_printf (locked ? "policy:%s (locked)" : "policy:%s", name);
-      layer_keys (l, g, member_object (grp, "values"), origin);
+      text = g_strdup_printf (locked ? "policy:%s (locked)" : "policy:%s", name);
+      origin = (Origin) { text, name, group, locked };
+      layer_keys (l, g, member_object (grp, "values"), &origin);
       if (!locked)
         continue;
       for (gsize j = 0; j < g->n_fields; j++)
-        json_object_set_string_member (member_object (l->origins, g->id),
-                                       vh_group_field (g, j)->key, origin);
+        set_origin (l, g->id, vh_group_field (g, j)->key, &origin);
       g_hash_table_insert (l->locked, g_strdup (g->id), g_strdup (name));
     }
 }
@@ -145,6 +187,7 @@ static gboolean
 layer_local (Layers *l, VigilHost *host, const char *device_id, GError **error)
 {
   g_autoptr (JsonObject) local = vh_inventory_device_local (host, device_id, error);
+  const Origin origin = { "local", NULL, NULL, FALSE };
   JsonObject *sec;
 
   if (local == NULL)
@@ -154,7 +197,7 @@ layer_local (Layers *l, VigilHost *host, const char *device_id, GError **error)
     {
       const VigilSettingsGroup *g = vh_section_group (l->section, i);
       if (!g_hash_table_contains (l->locked, g->id))
-        layer_keys (l, g, member_object (sec, g->id), "local");
+        layer_keys (l, g, member_object (sec, g->id), &origin);
     }
   return TRUE;
 }
@@ -163,11 +206,20 @@ JsonObject *
 vh_effective_section (VigilHost *host, const char *device_id,
                       const char *section_id, JsonObject **origins, GError **error)
 {
+  return vh_effective_section_sources (host, device_id, section_id, origins, NULL, error);
+}
+
+JsonObject *
+vh_effective_section_sources (VigilHost *host, const char *device_id,
+                              const char *section_id, JsonObject **origins,
+                              JsonObject **sources, GError **error)
+{
   const VhSection *vs = vh_registry_section (host, section_id);
   g_autoptr (JsonObject) device = NULL;
   g_autoptr (GHashTable) locked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (JsonObject) values = json_object_new ();
   g_autoptr (JsonObject) orig = json_object_new ();
+  g_autoptr (JsonObject) src = json_object_new ();
   Layers l;
 
   if (vs == NULL)
@@ -179,11 +231,13 @@ vh_effective_section (VigilHost *host, const char *device_id,
   device = vh_inventory_device (host, device_id, error);
   if (device == NULL)
     return NULL;
-  l = (Layers) { host, &vs->section, values, orig, locked };
+  l = (Layers) { host, &vs->section, values, orig, src, locked };
   layer_defaults (&l);
   if (!layer_policies (&l, host, device, error) || !layer_local (&l, host, device_id, error))
     return NULL;
   if (origins)
     *origins = g_steal_pointer (&orig);
+  if (sources)
+    *sources = g_steal_pointer (&src);
   return g_steal_pointer (&values);
 }

@@ -178,7 +178,7 @@ vh_policy_apply (VigilHost *host, JsonObject *doc, gboolean import,
   const char *group;
 
   norm = vh_policy_check (vh_registry_sections (host), doc, import, report);
-  if (norm == NULL)
+  if (norm == NULL || !vh_policy_resolve_masked (host, norm, report))
     return FALSE;
   group = json_object_get_string_member (norm, "group");
   if (!vh_inventory_group_exists (host, group))

@@ -46,6 +46,15 @@ void        vh_policy_mask_paths   (JsonObject *doc, JsonArray *paths);
 /* Masks the secrets of a whole policy document in place. */
 void        vh_policy_mask_secrets (GPtrArray *sections, JsonObject *doc);
 
+/* ---- policy-masked.c: a secret's mask handed back -------------------- */
+
+/* In a normalized @doc, each secret that is the export mask "********"
+ * becomes the stored policy's value (same name: re-applied unchanged), or
+ * is an error in @report (a new policy, or a copy: nothing to keep).
+ * Returns: FALSE when @report got errors. */
+gboolean    vh_policy_resolve_masked (VigilHost *host, JsonObject *doc,
+                                      VigilReport *report);
+
 /* ---- policy.c: policies in the store ---------------------------------- */
 
 /* Applies the policies' migrations (after the inventory's: policies refer
@@ -83,5 +92,12 @@ JsonObject *vh_policy_for_group (VigilHost *host, const char *group_id,
 JsonObject  *vh_effective_section (VigilHost *host, const char *device_id,
                                    const char *section_id,
                                    JsonObject **origins, GError **error);
+/* Like vh_effective_section; with @sources, also group -> key ->
+ * {"source": "default" | "policy" | "local"}, a policy's with "policy"
+ * (its name), "group" (the admin group it is configured for) and
+ * "locked" (behind the plugin API's get_effective_origins). */
+JsonObject  *vh_effective_section_sources (VigilHost *host, const char *device_id,
+                                           const char *section_id, JsonObject **origins,
+                                           JsonObject **sources, GError **error);
 
 G_END_DECLS

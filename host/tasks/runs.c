@@ -5,8 +5,9 @@
  * task is claimed with a compare-and-set on its last start, so a task is
  * never started twice by two processes sharing the state folder. A group
  * task expands to the devices of its group and subgroups, minus its
- * exclusions, when the round starts (not when the task was created), so a
- * device added to the group later is included. Progress, findings, final
+ * exclusions (devices, and the devices of excluded groups), when the round
+ * starts (not when the task was created), so a device added to the group
+ * later is included, or left out when it joins an excluded group. Progress, findings, final
  * state and result are written here; runs-read.c reads them back.
  */
 #include <errno.h>
@@ -118,12 +119,43 @@ claim_task (VigilHost *host, const TaskRow *row, gint64 now)
   return won;
 }
 
+/* The devices an exclusion list leaves out: device ids, and every device of
+ * each "group:ID" (and its subgroups) as the group is now. A group removed
+ * since the task was created excludes nothing. (transfer full) */
+static GHashTable *
+excluded_devices (VigilHost *host, const char *exclusions_json)
+{
+  GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (JsonNode) exclusions = vh_json_parse_text (exclusions_json);
+  JsonArray *list;
+
+  if (exclusions == NULL || !JSON_NODE_HOLDS_ARRAY (exclusions))
+    return set;
+  list = json_node_get_array (exclusions);
+  for (guint j = 0; j < json_array_get_length (list); j++)
+    {
+      const char *entry = json_array_get_string_element (list, j);
+      g_autoptr (GPtrArray) members = NULL;
+
+      if (entry == NULL)
+        continue;
+      if (!g_str_has_prefix (entry, "group:"))
+        {
+          g_hash_table_add (set, g_strdup (entry));
+          continue;
+        }
+      members = vh_inventory_group_devices (host, entry + 6, NULL);
+      for (guint i = 0; members != NULL && i < members->len; i++)
+        g_hash_table_add (set, g_strdup (members->pdata[i]));
+    }
+  return set;
+}
+
 static GPtrArray *
 target_devices (VigilHost *host, const TaskRow *row, GError **error)
 {
   g_autoptr (GPtrArray) devices = NULL;
-  g_autoptr (JsonNode) exclusions = NULL;
-  JsonArray *excluded;
+  g_autoptr (GHashTable) excluded = NULL;
 
   if (row->device_id != NULL)
     {
@@ -132,17 +164,12 @@ target_devices (VigilHost *host, const TaskRow *row, GError **error)
       return g_steal_pointer (&devices);
     }
   devices = vh_inventory_group_devices (host, row->group_id, error);
-  exclusions = vh_json_parse_text (row->exclusions);
-  if (devices == NULL || exclusions == NULL || !JSON_NODE_HOLDS_ARRAY (exclusions))
-    return g_steal_pointer (&devices);
-  excluded = json_node_get_array (exclusions);
+  if (devices == NULL)
+    return NULL;
+  excluded = excluded_devices (host, row->exclusions);
   for (guint i = devices->len; i > 0; i--)
-    for (guint j = 0; j < json_array_get_length (excluded); j++)
-      if (g_strcmp0 (devices->pdata[i - 1], json_array_get_string_element (excluded, j)) == 0)
-        {
-          g_ptr_array_remove_index (devices, i - 1);
-          break;
-        }
+    if (g_hash_table_contains (excluded, devices->pdata[i - 1]))
+      g_ptr_array_remove_index (devices, i - 1);
   return g_steal_pointer (&devices);
 }
 

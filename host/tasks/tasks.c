@@ -106,8 +106,44 @@ set_error (GError **error, int code, const char *format, ...)
   return FALSE;
 }
 
+/* An exclusion names a device or, as "group:ID", a group (every device of
+ * it and its subgroups, as they are when a round starts). A bare id is
+ * taken as whichever of the two exists; ids hold no ':' so the prefixed
+ * forms are never ambiguous. Unknown ids are refused: an exclusion that
+ * silently matches nothing would run the task where an admin said not to.
+ * @out gets the stored form: a device id, or "group:ID". */
 static gboolean
-check_target (VigilHost *host, const VigilTaskSpec *spec, GError **error)
+check_exclusion (VigilHost *host, const char *given, GPtrArray *out, GError **error)
+{
+  const char *id = given;
+  gboolean want_device = TRUE, want_group = TRUE, is_device, is_group;
+  g_autoptr (JsonObject) device = NULL;
+
+  if (g_str_has_prefix (given, "group:"))
+    id = given + 6, want_device = FALSE;
+  else if (g_str_has_prefix (given, "device:"))
+    id = given + 7, want_group = FALSE;
+  if (!vh_inventory_id_valid (id))
+    return set_error (error, VIGIL_PLUGIN_ERROR_INVALID, "exclusion '%s': not a device or "
+                      "group id (letters, digits, '.', '_', '-'; or group:ID, device:ID)",
+                      given);
+  is_device = want_device && (device = vh_inventory_device (host, id, NULL)) != NULL;
+  is_group = want_group && vh_inventory_group_exists (host, id);
+  if (is_device && is_group)
+    return set_error (error, VIGIL_PLUGIN_ERROR_INVALID, "exclusion '%s': there is a device "
+                      "and a group with that id: write device:%s or group:%s", given, id, id);
+  if (!is_device && !is_group)
+    return set_error (error, VIGIL_PLUGIN_ERROR_NOT_FOUND, "exclusion '%s': no %s with that "
+                      "id (see `vigil %s list`)", given,
+                      !want_group ? "device" : !want_device ? "group" : "device or group",
+                      !want_group ? "device" : !want_device ? "group" : "device` or `vigil group");
+  g_ptr_array_add (out, is_device ? g_strdup (id) : g_strdup_printf ("group:%s", id));
+  return TRUE;
+}
+
+static gboolean
+check_target (VigilHost *host, const VigilTaskSpec *spec, GPtrArray *exclusions,
+              GError **error)
 {
   if ((spec->device_id == NULL) == (spec->group_id == NULL))
     return set_error (error, VIGIL_PLUGIN_ERROR_INVALID,
@@ -125,15 +161,17 @@ check_target (VigilHost *host, const VigilTaskSpec *spec, GError **error)
     return set_error (error, VIGIL_PLUGIN_ERROR_NOT_FOUND,
                       "no group '%s' (see `vigil group list`)", spec->group_id);
   for (gsize i = 0; spec->exclude_devices && spec->exclude_devices[i]; i++)
-    if (!vh_event_device_valid (spec->exclude_devices[i], error))
+    if (!check_exclusion (host, spec->exclude_devices[i], exclusions, error))
       return FALSE;
   return TRUE;
 }
 
 /* Parameters after the generic checks and the type's own validate, with
- * defaults filled in; every problem goes into one INVALID error. */
+ * defaults filled in; every problem goes into one INVALID error. With
+ * @warnings, the warnings of a valid task go there ([{path, message}]). */
 static JsonObject *
-check_params (const VhTaskType *type, JsonObject *params, GError **error)
+check_params (const VhTaskType *type, JsonObject *params, JsonArray **warnings,
+              GError **error)
 {
   g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) empty = json_object_new ();
@@ -148,10 +186,14 @@ check_params (const VhTaskType *type, JsonObject *params, GError **error)
       vh_report_set_prefix (report, "params.");
       type->type.validate (filled, report, type->type.user_data);
     }
-  if (filled != NULL && !vh_report_has_errors (report))
-    return g_steal_pointer (&filled);
-
   problems = vh_report_to_json (report);
+  if (filled != NULL && !vh_report_has_errors (report))
+    {
+      if (warnings != NULL)
+        *warnings = g_steal_pointer (&problems);
+      return g_steal_pointer (&filled);
+    }
+
   text = g_string_new (NULL);
   g_string_printf (text, "invalid parameters for task type '%s':", type->type.id);
   for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
@@ -166,13 +208,13 @@ check_params (const VhTaskType *type, JsonObject *params, GError **error)
 }
 
 static char *
-strv_to_json (const char *const *strv)
+strings_to_json (GPtrArray *strings)
 {
   g_autoptr (JsonArray) array = json_array_new ();
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
 
-  for (gsize i = 0; strv && strv[i]; i++)
-    json_array_add_string_element (array, strv[i]);
+  for (guint i = 0; i < strings->len; i++)
+    json_array_add_string_element (array, strings->pdata[i]);
   json_node_set_array (node, array);
   return json_to_string (node, FALSE);
 }
@@ -230,8 +272,16 @@ char *
 vh_tasks_create (VigilHost *host, const char *source, const VigilTaskSpec *spec,
                  GError **error)
 {
+  return vh_tasks_create_full (host, source, spec, NULL, error);
+}
+
+char *
+vh_tasks_create_full (VigilHost *host, const char *source, const VigilTaskSpec *spec,
+                      JsonArray **warnings, GError **error)
+{
   const VhTaskType *type;
   g_autoptr (JsonObject) params = NULL;
+  g_autoptr (GPtrArray) exclusions = g_ptr_array_new_with_free_func (g_free);
   VhSchedule schedule;
   NewTask t = { spec, source ? source : "host", NULL, NULL, NULL, NULL, 0 };
   char *id;
@@ -253,21 +303,23 @@ vh_tasks_create (VigilHost *host, const char *source, const VigilTaskSpec *spec,
                  spec->retention_days, MAX_RETENTION_DAYS);
       return NULL;
     }
-  if (!check_target (host, spec, error)
+  if (!check_target (host, spec, exclusions, error)
       || !vh_schedule_parse (spec->schedule, vh_context (host)->tasks->tz, &schedule, error)
-      || (params = check_params (type, spec->params, error)) == NULL)
+      || (params = check_params (type, spec->params, warnings, error)) == NULL)
     return NULL;
 
   t.name = spec->name && spec->name[0] ? spec->name
            : type->type.title ? type->type.title : type->type.id;
   t.params = object_to_json (params);
   t.schedule = vh_schedule_to_json (&schedule);
-  t.exclusions = strv_to_json (spec->exclude_devices);
+  t.exclusions = strings_to_json (exclusions);
   t.retention_days = spec->retention_days ? spec->retention_days : DEFAULT_RETENTION_DAYS;
   id = insert_task (host, &t, error);
   g_free (t.params);
   g_free (t.schedule);
   g_free (t.exclusions);
+  if (id == NULL && warnings != NULL)
+    g_clear_pointer (warnings, json_array_unref);
   return id;
 }
 

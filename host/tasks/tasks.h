@@ -37,6 +37,11 @@ void      vh_tasks_free      (VigilHost *host);
 /* Thread-safe. @source is the creating plugin id, "cli" or "host". */
 char     *vh_tasks_create    (VigilHost *host, const char *source,
                               const VigilTaskSpec *spec, GError **error);
+/* Like vh_tasks_create; @warnings (may be NULL) gets the parameters'
+ * validation warnings of a created task, [{severity, path, message}]. */
+char     *vh_tasks_create_full (VigilHost *host, const char *source,
+                                const VigilTaskSpec *spec, JsonArray **warnings,
+                                GError **error);
 /* Main thread: runs all runs due now on the worker pool, waits for them. */
 guint     vh_tasks_run_due   (VigilHost *host, GCancellable *cancellable);
 /* Main thread: dispatches events and runs due tasks until neither is left

@@ -367,7 +367,10 @@ typedef struct {
   const char         *name;           /* shown to admins; may be NULL */
   const char         *device_id;      /* exactly one of device_id, group_id */
   const char         *group_id;
-  const char *const  *exclude_devices;/* NULL-terminated, or NULL */
+  const char *const  *exclude_devices;/* NULL-terminated, or NULL: device
+                                       * ids, or groups ("group:ID", or a
+                                       * bare group id); an unknown id is
+                                       * refused (since 1.1) */
   JsonObject         *params;         /* copied by the host */
   const char         *schedule;       /* JSON text, see above */
   guint               retention_days; /* 0 means the default (7) */
@@ -614,7 +617,8 @@ struct _VigilHostApi {
   /* Since: 1.0. A task of one of this plugin's own task types, as
    * `vigil task show ID --json` prints it ("id", "type", "name", "params",
    * "schedule", "device" or "group", "state", ...). A plugin reads only its
-   * own tasks: another plugin's is NOT_FOUND like a missing one.
+   * own tasks (since 1.1 also those it created with create_task, of any
+   * type): another plugin's is NOT_FOUND like a missing one.
    * Returns: (transfer full) or NULL with @error. */
   JsonObject *(*get_task) (VigilPlugin *self, const char *task_id, GError **error);
 
@@ -624,6 +628,16 @@ struct _VigilHostApi {
   gboolean (*register_protected_action) (VigilPlugin *self,
                                          const VigilProtectedAction *action,
                                          gsize size, GError **error);
+
+  /* Since: 1.1. Where each of @device_id's effective settings of
+   * @section_id (as get_effective_settings returns them) comes from: group
+   * id -> key -> {"source": "default" | "policy" | "local"}, a policy's
+   * also with "policy" (its name), "group" (the admin group the policy is
+   * configured for) and "locked". A response that acts on "the admin group
+   * of the policy" asks here which group that is. Returns: (transfer full),
+   * or NULL with @error (NOT_FOUND: device or section). */
+  JsonObject *(*get_effective_origins) (VigilPlugin *self, const char *device_id,
+                                        const char *section_id, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

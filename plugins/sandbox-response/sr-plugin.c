@@ -2,25 +2,35 @@
 /*
  * The sandbox-response plugin: reacts to `sandbox.threat_detected` events
  * with the local and group actions of the `sandbox_response` policy
- * section (sr-respond.c), and forgets a pending group scan when its round
- * has finished on every device (task.round_finished), so the next detection
- * of that object starts a new one. Forgetting it at the first device's
- * task.completed would let a repeat detection during a long round start a
- * second scan.
+ * section (sr-respond.c); starts a group scan that waited for the
+ * detecting device's local quarantine when that has ended (task.completed
+ * or task.failed of the quarantine.put task), and forgets a pending group
+ * scan when its round has finished on every device (task.round_finished),
+ * so the next detection of that object starts a new one. Forgetting it at
+ * the first device's task.completed would let a repeat detection during a
+ * long round start a second scan.
  */
 #include "sr-plugin.h"
 
 const VigilHostApi *sr_api;
 VigilPlugin        *sr_self;
 
+/* task.completed / task.failed of a local quarantine start the group scan
+ * that waited for it; task.round_finished of a group scan ends it. */
 static void
-on_task_ended (const VigilEvent *event, gpointer user_data)
+on_task_event (const VigilEvent *event, gpointer user_data)
 {
   const char *task_id = vigil_json_get_string (event->payload, "task_id");
   const char *type = vigil_json_get_string (event->payload, "type");
   guint n;
 
-  if (task_id == NULL || g_strcmp0 (type, "ioc.scan") != 0)
+  if (task_id == NULL)
+    return;
+  if (g_strcmp0 (type, "quarantine.put") == 0
+      && (g_strcmp0 (event->type, "task.completed") == 0
+          || g_strcmp0 (event->type, "task.failed") == 0))
+    sr_pending_local_ended (task_id);
+  if (g_strcmp0 (type, "ioc.scan") != 0 || g_strcmp0 (event->type, "task.round_finished") != 0)
     return;
   n = sr_pending_finish (task_id);
   if (n > 0)
@@ -30,7 +40,7 @@ on_task_ended (const VigilEvent *event, gpointer user_data)
 
 static const VigilEventHandler handlers[] = {
   { .event_type = "sandbox.threat_detected", .handler = sr_on_threat_detected },
-  { .event_type = "task.round_finished", .handler = on_task_ended },
+  { .event_type = "task.*", .handler = on_task_event },
 };
 
 static gboolean

@@ -30,7 +30,7 @@ ENDS_AT_LAST (VigilEvent, source);
 ENDS_AT_LAST (VigilEventHandler, user_data);
 ENDS_AT_LAST (VigilCommand, reserved);
 ENDS_AT_LAST (VigilProtectedAction, description);
-ENDS_AT_LAST (VigilHostApi, register_protected_action);
+ENDS_AT_LAST (VigilHostApi, get_effective_origins);
 
 #if GLIB_SIZEOF_VOID_P == 8
 /* The 1.0 layout on LP64, unchanged: the reserved members fill what was
@@ -44,6 +44,7 @@ G_STATIC_ASSERT (sizeof (VigilCommand) == 40);
 G_STATIC_ASSERT (offsetof (VigilPluginDesc, namespaces) == 64);
 G_STATIC_ASSERT (offsetof (VigilHostApi, get_task) == 224);
 G_STATIC_ASSERT (offsetof (VigilHostApi, register_protected_action) == 232);
+G_STATIC_ASSERT (offsetof (VigilHostApi, get_effective_origins) == 240);
 #endif
 
 /* VigilTaskSpec as the 1.0 header declared it, tail padding and all. */

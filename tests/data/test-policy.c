@@ -337,6 +337,62 @@ test_show_masks_secrets_of_unloaded_sections (HostFixture *fx, gconstpointer dat
   g_assert_nonnull (strstr (text, "\"password\":\"********\""));
 }
 
+static const char *
+stored_password (HostFixture *fx, const char *name)
+{
+  static char buffer[64];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = vh_policy_get (fx->host, name, &error);
+  JsonObject *o;
+
+  g_assert_no_error (error);
+  o = json_object_get_object_member (json_object_get_object_member (doc, "settings"), "kata");
+  o = json_object_get_object_member (json_object_get_object_member (o, "connection"), "values");
+  g_strlcpy (buffer, json_object_get_string_member (o, "password"), sizeof buffer);
+  return buffer;
+}
+
+/* An export, edited and applied again under its own name, hands back the
+ * mask: the stored secret is kept, not replaced by "********". */
+static void
+test_masked_secret_kept_for_same_policy (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) shown = NULL;
+  g_autoptr (VigilReport) report = vh_report_new ();
+
+  t_apply (fx->host, DOC ("{\"kata\":{\"connection\":{\"values\":{\"password\":\"hunter2\"}}}}"));
+  shown = vh_policy_get_masked (fx->host, "P", &error);
+  g_assert_no_error (error);
+  g_assert_true (vh_policy_apply (fx->host, shown, TRUE, report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (stored_password (fx, "P"), ==, "hunter2");
+}
+
+/* A copy (the export renamed) has no secret of its own to keep: refused,
+ * naming the path, instead of storing the mask as the password. */
+static void
+test_masked_secret_refused_for_copy (HostFixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) shown = NULL;
+  g_autoptr (VigilReport) report = vh_report_new ();
+  g_autoptr (JsonArray) problems = NULL;
+  g_autofree char *text = NULL;
+
+  t_apply (fx->host, DOC ("{\"kata\":{\"connection\":{\"values\":{\"password\":\"hunter2\"}}}}"));
+  shown = vh_policy_get_masked (fx->host, "P", &error);
+  json_object_set_string_member (shown, "name", "P copy");
+  json_object_set_string_member (shown, "status", "inactive");
+  g_assert_false (vh_policy_apply (fx->host, shown, TRUE, report, NULL, &error));
+  g_assert_no_error (error);
+  problems = vh_report_to_json (report);
+  text = t_problems (problems);
+  g_assert_nonnull (strstr (text, "kata.connection.password: is the mask ******** of an "
+                                  "exported secret, not a value"));
+  g_assert_null (vh_policy_get (fx->host, "P copy", NULL));
+}
+
 static void
 test_defaults_document_is_complete (HostFixture *fx, gconstpointer data)
 {
@@ -388,6 +444,8 @@ main (int argc, char **argv)
   ADD ("/policy/show-masks-secrets", test_show_masks_secrets);
   ADD ("/policy/show-masks-secrets-of-unloaded-sections", test_show_masks_secrets_of_unloaded_sections);
   ADD ("/policy/defaults-document-is-complete", test_defaults_document_is_complete);
+  ADD ("/policy/masked-secret-kept-for-same-policy", test_masked_secret_kept_for_same_policy);
+  ADD ("/policy/masked-secret-refused-for-copy", test_masked_secret_refused_for_copy);
 #undef ADD
   return g_test_run ();
 }

@@ -12,5 +12,6 @@ G_BEGIN_DECLS
 void e2e_add_scenario_tests (void);   /* e2e-scenario.c */
 void e2e_add_window_tests   (void);   /* e2e-window.c */
 void e2e_add_response_tests (void);   /* e2e-response.c */
+void e2e_add_group_tests    (void);   /* e2e-group.c */
 
 G_END_DECLS

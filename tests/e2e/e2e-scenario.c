@@ -2,11 +2,14 @@
 /*
  * The demo scenario end to end: the sandbox detects invoice.exe on pc-alice
  * under the lab policy (every action on, IOC scan started immediately).
- * Afterwards the file is quarantined and gone on pc-alice and on the two
- * other devices of the sales group that had copies, the decoy of the same
- * size and the copy outside the group are untouched, the quarantined
- * objects are listed and verify, and the store holds the expected events
- * and task results.
+ * The policy is configured for the office group, so the group scan hunts
+ * every device under office: pc-alice's own subgroup sales and its sibling
+ * engineering. Afterwards the file is quarantined and gone on pc-alice, on
+ * the two other devices of sales that had copies and on build-1 in
+ * engineering; the decoy of the same size is untouched; the quarantined
+ * objects are listed and verify; the detecting device's own scan run came
+ * after its local quarantine, so it finds nothing there; and the store
+ * holds the expected events and task results.
  */
 #include "e2e-cases.h"
 #include "lab-fixture.h"
@@ -65,7 +68,7 @@ assert_group_scan (Lab *lab)
 
   g_assert_cmpuint (json_array_get_length (scans), ==, 1);
   task = json_array_get_object_element (scans, 0);
-  g_assert_cmpstr (json_object_get_string_member (task, "group"), ==, "sales");
+  g_assert_cmpstr (json_object_get_string_member (task, "group"), ==, "office");
   runs = lab_runs (lab, json_object_get_string_member (task, "id"));
   for (guint i = 0; i < json_array_get_length (runs); i++)
     {
@@ -73,10 +76,10 @@ assert_group_scan (Lab *lab)
       g_assert_cmpstr (json_object_get_string_member (r, "state"), ==, "completed");
       g_hash_table_add (devices, (gpointer) json_object_get_string_member (r, "device"));
     }
-  /* The sales group, and nothing outside it. */
-  g_assert_cmpuint (g_hash_table_size (devices), ==, 4);
+  /* The policy's group: sales and its sibling subgroup engineering. */
+  g_assert_cmpuint (g_hash_table_size (devices), ==, 5);
   g_assert_true (g_hash_table_contains (devices, "pc-dave"));
-  g_assert_false (g_hash_table_contains (devices, "build-1"));
+  g_assert_true (g_hash_table_contains (devices, "build-1"));
 }
 
 static void
@@ -124,12 +127,13 @@ test_demo_scenario (void)
   g_assert_false (lab_file_exists (&lab, "pc-bob", BOB_FILE));
   g_assert_false (lab_file_exists (&lab, "pc-carol", CAROL_FILE));
   g_assert_true (lab_file_exists (&lab, "pc-dave", DAVE_DECOY));
-  g_assert_true (lab_file_exists (&lab, "build-1", BUILD_COPY));
+  g_assert_false (lab_file_exists (&lab, "build-1", BUILD_COPY));
 
   /* Quarantines hold exactly what was removed, and it verifies. */
   g_assert_cmpuint (assert_quarantined (&lab, "pc-alice", ALICE_FILE), ==, 1);
   g_assert_cmpuint (assert_quarantined (&lab, "pc-bob", BOB_FILE), ==, 1);
   g_assert_cmpuint (assert_quarantined (&lab, "pc-carol", CAROL_FILE), ==, 1);
+  g_assert_cmpuint (assert_quarantined (&lab, "build-1", BUILD_COPY), ==, 1);
   g_assert_cmpuint (assert_quarantined (&lab, "pc-dave", NULL), ==, 0);
 
   /* Events. */
@@ -137,8 +141,10 @@ test_demo_scenario (void)
   g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "pc-bob", "path", BOB_FILE), ==, 1);
   g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "pc-carol", "path", CAROL_FILE), ==, 1);
   g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "pc-dave", NULL, NULL), ==, 0);
-  g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "build-1", NULL, NULL), ==, 0);
-  g_assert_cmpuint (lab_count_events (&lab, "quarantine.added", NULL, "sha256", LAB_SHA256), ==, 3);
+  g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "build-1", "path", BUILD_COPY), ==, 1);
+  g_assert_cmpuint (lab_count_events (&lab, "ioc.found", "pc-alice", NULL, NULL), ==, 0);
+  g_assert_cmpuint (lab_count_events (&lab, "quarantine.added", NULL, "sha256", LAB_SHA256), ==, 4);
+  g_assert_cmpuint (lab_count_events (&lab, "task.failed", NULL, NULL, NULL), ==, 0);
   g_assert_cmpuint (lab_count_events (&lab, "epp.scan_finding", "pc-carol", "path",
                                       "/home/carol/.config/autostart/updater.desktop"), ==, 1);
   g_assert_cmpuint (lab_count_events (&lab, "response.failed", NULL, NULL, NULL), ==, 0);

@@ -98,7 +98,7 @@ test_created_inside_window (void)
   event = lab_detect (&lab, "pc-alice", NULL);
   task = scan_task (&lab);
   /* Started at once: the runs of 21:00 are done. */
-  g_assert_cmpuint (run_count (&lab, task), ==, 4);
+  g_assert_cmpuint (run_count (&lab, task), ==, 5);
   g_assert_false (lab_file_exists (&lab, "pc-bob", BOB_FILE));
   lab_teardown (&lab);
 }
@@ -148,7 +148,7 @@ test_manual_start (void)
   assert_not_started_at (&lab, task, 1, 10, 0);
   out = lab_cli (&lab, &status, "task", "run", task, NULL);
   g_assert_cmpint (status, ==, 0);
-  g_assert_cmpuint (run_count (&lab, task), ==, 4);
+  g_assert_cmpuint (run_count (&lab, task), ==, 5);
   g_assert_false (lab_file_exists (&lab, "pc-bob", BOB_FILE));
   lab_teardown (&lab);
 }

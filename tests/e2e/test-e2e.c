@@ -19,5 +19,6 @@ main (int argc, char **argv)
   e2e_add_scenario_tests ();
   e2e_add_window_tests ();
   e2e_add_response_tests ();
+  e2e_add_group_tests ();
   return g_test_run ();
 }

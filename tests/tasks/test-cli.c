@@ -301,6 +301,121 @@ test_task_unknown_id (Fixture *f, gconstpointer data)
   result_clear (&r);
 }
 
+static void
+test_event_emit_failed_run_exits_1 (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, NULL, "event", "emit", "tasks-test.doom", "--device", "a", NULL);
+  Result ok = vigil (f, NULL, "event", "emit", "tasks-test.ping", "--device", "a", NULL);
+
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "asked to fail"));
+  g_assert_cmpint (ok.status, ==, 0);
+  result_clear (&r);
+  result_clear (&ok);
+}
+
+/* The devices of a task's first round. */
+static guint
+round_devices (Fixture *f, const char *id, GHashTable *devices)
+{
+  Result run = vigil (f, NULL, "task", "run", id, NULL);
+  Result results = vigil (f, NULL, "task", "results", id, "--json", NULL);
+  g_autoptr (JsonNode) runs = parse_json (results.out);
+  JsonArray *list = json_node_get_array (runs);
+
+  g_assert_cmpint (run.status, ==, 0);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    g_hash_table_add (devices, g_strdup (json_object_get_string_member (
+                                  json_array_get_object_element (list, i), "device")));
+  result_clear (&run);
+  result_clear (&results);
+  return g_hash_table_size (devices);
+}
+
+static void
+test_task_create_excludes_a_group (Fixture *f, gconstpointer data)
+{
+  const char *forms[] = { "lab-east", "group:lab-east" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (forms); i++)
+    {
+      Result created = vigil (f, NULL, "task", "create", "--type", "tasks-test.record",
+                              "--group", "root", "--exclude", forms[i], "--exclude", "d",
+                              "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
+      g_autoptr (JsonNode) task = parse_json (created.out);
+      g_autoptr (GHashTable) devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      JsonArray *exclude = json_object_get_array_member (json_node_get_object (task), "exclude");
+
+      g_assert_cmpint (created.status, ==, 0);
+      g_assert_cmpstr (json_array_get_string_element (exclude, 0), ==, "group:lab-east");
+      g_assert_cmpstr (json_array_get_string_element (exclude, 1), ==, "d");
+      /* c is in lab-east, d excluded by name: a and b remain. */
+      g_assert_cmpuint (round_devices (f, json_object_get_string_member (json_node_get_object (task), "id"),
+                                       devices), ==, 2);
+      g_assert_true (g_hash_table_contains (devices, "a"));
+      g_assert_true (g_hash_table_contains (devices, "b"));
+      result_clear (&created);
+    }
+}
+
+static void
+test_task_create_unknown_exclusion_refused (Fixture *f, gconstpointer data)
+{
+  Result r = vigil (f, NULL, "task", "create", "--type", "tasks-test.record", "--group", "lab",
+                    "--exclude", "nobody", NULL);
+  Result g = vigil (f, NULL, "task", "create", "--type", "tasks-test.record", "--group", "lab",
+                    "--exclude", "group:a", NULL);
+  Result list = vigil (f, NULL, "task", "list", "--json", NULL);
+  g_autoptr (JsonNode) tasks = parse_json (list.out);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "exclusion 'nobody': no device or group with that id"));
+  /* a is a device, not a group. */
+  g_assert_cmpint (g.status, ==, 2);
+  g_assert_nonnull (strstr (g.err, "exclusion 'group:a': no group with that id"));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tasks)), ==, 0);
+  result_clear (&r);
+  result_clear (&g);
+  result_clear (&list);
+}
+
+static void
+test_task_create_retention_zero_refused (Fixture *f, gconstpointer data)
+{
+  Result zero = vigil (f, NULL, "task", "create", "--type", "tasks-test.record", "--device", "a",
+                       "--retention-days", "0", NULL);
+  Result one = vigil (f, NULL, "task", "create", "--type", "tasks-test.record", "--device", "a",
+                      "--retention-days", "1", "--json", NULL);
+  g_autoptr (JsonNode) task = parse_json (one.out);
+
+  g_assert_cmpint (zero.status, ==, 2);
+  g_assert_nonnull (strstr (zero.err, "--retention-days 0: results are kept 1 to 3650 days"));
+  g_assert_cmpint (one.status, ==, 0);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (task), "retention_days"), ==, 1);
+  result_clear (&zero);
+  result_clear (&one);
+}
+
+static void
+test_task_create_prints_warnings (Fixture *f, gconstpointer data)
+{
+  Result text = vigil (f, "{\"label\":\"odd\"}", "task", "create", "--type", "tasks-test.record",
+                       "--device", "a", "--params", "-", NULL);
+  Result json = vigil (f, "{\"label\":\"odd\"}", "task", "create", "--type", "tasks-test.record",
+                       "--device", "a", "--params", "-", "--json", NULL);
+  g_autoptr (JsonNode) task = parse_json (json.out);
+  JsonArray *warnings = json_object_get_array_member (json_node_get_object (task), "warnings");
+
+  g_assert_cmpint (text.status, ==, 0);
+  g_assert_nonnull (strstr (text.err, "warning: params.label: 'odd' is an odd label"));
+  g_assert_cmpint (json.status, ==, 0);
+  g_assert_cmpuint (json_array_get_length (warnings), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (warnings, 0),
+                                                  "path"), ==, "params.label");
+  result_clear (&text);
+  result_clear (&json);
+}
+
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -325,5 +440,10 @@ main (int argc, char **argv)
   ADD ("/cli/task/run-and-results", test_task_run_and_results);
   ADD ("/cli/task/run-failure-exits-1", test_task_run_failure_exits_1);
   ADD ("/cli/task/unknown-id", test_task_unknown_id);
+  ADD ("/cli/event-emit/failed-run-exits-1", test_event_emit_failed_run_exits_1);
+  ADD ("/cli/task/create-excludes-a-group", test_task_create_excludes_a_group);
+  ADD ("/cli/task/create-unknown-exclusion-refused", test_task_create_unknown_exclusion_refused);
+  ADD ("/cli/task/create-retention-zero-refused", test_task_create_retention_zero_refused);
+  ADD ("/cli/task/create-prints-warnings", test_task_create_prints_warnings);
   return g_test_run ();
 }

@@ -36,6 +36,8 @@ record_validate (JsonObject *params, VigilReport *report, gpointer user_data)
 {
   if (g_strcmp0 (json_object_get_string_member (params, "label"), "bad") == 0)
     api->report_problem (report, VIGIL_SEVERITY_ERROR, "label", "'bad' is not a good label");
+  if (g_strcmp0 (json_object_get_string_member (params, "label"), "odd") == 0)
+    api->report_problem (report, VIGIL_SEVERITY_WARNING, "label", "'odd' is an odd label");
 }
 
 static gboolean
@@ -196,6 +198,12 @@ on_again (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.reemit", NULL);
 }
 
+static void
+on_doom (const VigilEvent *event, gpointer user_data)
+{
+  create_for (event, "tasks-test.fail", NULL);
+}
+
 static gboolean
 tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
 {
@@ -217,6 +225,7 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
     { .event_type = "tasks-test.tick", .handler = on_tick },
     { .event_type = "tasks-test.tock", .handler = on_tock },
     { .event_type = "tasks-test.again", .handler = on_again },
+    { .event_type = "tasks-test.doom", .handler = on_doom },
   };
 
   api = host_api;

@@ -229,11 +229,54 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
 }
 
 
+/* The console's effective settings of the device, for every section this
+ * agent's plugins know, become the local settings of `self` (its store has
+ * no policy, so they apply as they are): the run sees what the console
+ * computed. Sections of plugins the agent lacks are left out (a run of
+ * their task types fails anyway). Nothing of the values is printed: they
+ * hold secrets. */
+static gboolean
+apply_settings (VigilHost *host, JsonObject *settings, char **why)
+{
+  g_autoptr (JsonArray) sections = vigil_host_sections (host);
+  g_autoptr (JsonObject) known = json_object_new ();
+  g_autoptr (JsonArray) problems = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; sections != NULL && i < json_array_get_length (sections); i++)
+    {
+      const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
+                                                      "id");
+      JsonNode *node = json_object_get_member (settings, id);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        json_object_set_member (known, id, json_node_copy (node));
+    }
+  if (vigil_host_set_device_settings (host, SELF_DEVICE, known, &problems, NULL, &error))
+    return TRUE;
+  for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
+    {
+      JsonObject *p = json_array_get_object_element (problems, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (p, "severity", ""),
+                     "error") == 0)
+        {
+          /* The path names the setting; the message is the checker's. */
+          *why = g_strdup_printf ("the agent cannot apply the run's settings: %s: %s",
+                                  json_object_get_string_member_with_default (p, "path", "?"),
+                                  json_object_get_string_member_with_default (p, "message", ""));
+          return FALSE;
+        }
+    }
+  *why = g_strdup_printf ("the agent cannot apply the run's settings: %s", error->message);
+  return FALSE;
+}
+
 /* ---- one delivery, on the main thread ---------------------------------- */
 
 static gboolean
 read_run (AgentRuns *runs, natsMsg *msg, gint64 *run, char **task, char **type,
-          JsonObject **params, GError **error)
+          JsonObject **params, JsonObject **settings, GError **error)
 {
   g_autoptr (JsonObject) body = NULL;
   JsonNode *node;
@@ -255,6 +298,15 @@ read_run (AgentRuns *runs, natsMsg *msg, gint64 *run, char **task, char **type,
   node = json_object_get_member (body, "params");
   *params = node && JSON_NODE_HOLDS_OBJECT (node) ? json_object_ref (json_node_get_object (node))
                                                   : NULL;
+  node = json_object_get_member (body, "settings");
+  *settings = node && JSON_NODE_HOLDS_OBJECT (node)
+              ? json_object_ref (json_node_get_object (node)) : NULL;
+  if (node != NULL && *settings == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "%s: \"settings\" must be an object", natsMsg_GetSubject (msg));
+      return FALSE;
+    }
   if (*run <= 0 || *task == NULL || *type == NULL || *params == NULL
       || g_strcmp0 (json_object_get_string_member_with_default (body, "device", NULL),
                     runs->device_id) != 0)
@@ -271,8 +323,8 @@ static void
 handle (AgentRuns *runs, natsMsg *msg)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) params = NULL, running = NULL, end = NULL;
-  g_autofree char *task = NULL, *type = NULL, *run_key = NULL;
+  g_autoptr (JsonObject) params = NULL, settings = NULL, running = NULL, end = NULL;
+  g_autofree char *task = NULL, *type = NULL, *run_key = NULL, *why = NULL;
   const char *reply = natsMsg_GetReply (msg);
   gint64 run = 0;
 
@@ -284,7 +336,7 @@ handle (AgentRuns *runs, natsMsg *msg)
                   natsMsg_GetSubject (msg));
       return;
     }
-  if (!read_run (runs, msg, &run, &task, &type, &params, &error))
+  if (!read_run (runs, msg, &run, &task, &type, &params, &settings, &error))
     {
       g_printerr ("vigil agent: run refused: %s\n", error->message);
       natsMsg_Term (msg, NULL);
@@ -309,7 +361,10 @@ handle (AgentRuns *runs, natsMsg *msg)
   running = report_new (run, "running", NULL);
   put_report (runs, run_key, "running", running);
   flush (runs);
-  end = execute (runs, run_key, run, type, params);
+  if (settings != NULL && !apply_settings (runs->host, settings, &why))
+    end = report_new (run, "failed", why);
+  else
+    end = execute (runs, run_key, run, type, params);
   /* What the run's plugins emitted goes before its end. */
   agent_events_collect (runs->events);
   if (put_report (runs, run_key, "end", end))

@@ -6,7 +6,7 @@
  * message id <task>.<run>, so however often it is published again (after
  * a reconnection, a console restart) the stream keeps it once. The body is
  * {run, task, type, device, params, settings}, settings being the device's
- * effective settings of every section. Ingesting: a thread pulls the
+ * effective settings of every section, secrets included (never logged). Ingesting: a thread pulls the
  * devices' reports through the console's durable consumer and hands each
  * to the main loop, which stores it with vigil_host_record_run_report and
  * only then acknowledges it, so a console that stops in between gets it
@@ -53,7 +53,9 @@ device_settings (VigilHost *host, const char *device)
     {
       const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
                                                       "id");
-      JsonObject *values = vigil_host_effective_settings (host, device, id, NULL, NULL);
+      /* Unmasked: the agent applies them (secrets included) to its own
+       * device; they travel only over TLS to the device's own subject. */
+      JsonObject *values = vigil_host_effective_settings_unmasked (host, device, id, NULL);
 
       if (values != NULL)
         json_object_set_object_member (settings, id, values);

@@ -11,11 +11,19 @@
  * show both devices. Also: an agent's events are forwarded once and
  * handled on the console only, and a run carries its device's effective
  * settings, secrets included, to the agent without them reaching any log.
- * Every wait is for a line a process prints, never for a duration.
+ * Runs that stop being current: a cancelled task's or a removed device's
+ * run is withdrawn from the stream before the agent comes, and a run past
+ * its valid_until is refused by the agent. Progress ticks of a device's
+ * run (plain NATS) become the run's progress; another device's are
+ * refused. Every wait is for a line a process prints or for a state the
+ * console shows, never for a duration.
  */
 #define _GNU_SOURCE   /* memmem */
 #include "vt-cli.h"
 #include "vt-proc.h"
+#include "fleet-connect.h"
+#include "fleet-jetstream.h"
+#include "fleet-subjects.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -237,6 +245,104 @@ apply_response_policy (Lab *lab)
   vt_cli_ok (lab->console, "policy", "apply", path, NULL);
 }
 
+
+#define EVIL_IOC \
+  "<?xml version=\\\"1.0\\\"?><OpenIOC xmlns=\\\"http://openioc.org/schemas/OpenIOC_1.1\\\" " \
+  "id=\\\"t\\\"><criteria><Indicator operator=\\\"OR\\\" id=\\\"i\\\"><IndicatorItem id=\\\"a\\\" " \
+  "condition=\\\"is\\\"><Context document=\\\"FileItem\\\" search=\\\"FileItem/FileName\\\" " \
+  "type=\\\"mir\\\"/><Content type=\\\"string\\\">evil.exe</Content></IndicatorItem>" \
+  "</Indicator></criteria></OpenIOC>"
+
+/* A manual IOC scan of @device on the console; (transfer full) its id. */
+static char *
+scan_task (Lab *lab, const char *device)
+{
+  g_autofree char *params = g_strdup_printf ("%s/scan-%s-%d.json", lab->dir, device,
+                                             g_random_int ());
+  g_autoptr (JsonNode) task = NULL;
+
+  write_file (params, "{\"iocs\": [{\"name\": \"evil.ioc\", \"xml\": \"" EVIL_IOC "\"}],"
+                      " \"scope\": {\"kind\": \"custom\", \"paths\": [\"/\"]}}");
+  task = run_json (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
+                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+  return g_strdup (json_object_get_string_member (json_node_get_object (task), "id"));
+}
+
+/* The task's only run as `task show` has it. */
+static JsonObject *
+only_run (Lab *lab, const char *task)
+{
+  g_autoptr (JsonNode) shown = run_json (lab->console, "task", "show", task, NULL);
+  JsonArray *runs = json_object_get_array_member (json_node_get_object (shown), "runs");
+
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  return json_object_ref (json_array_get_object_element (runs, 0));
+}
+
+/* `task run` on the console, and the console's line saying it published
+ * the run; the run's id. */
+static gint64
+dispatch (Lab *lab, const char *task)
+{
+  g_autoptr (JsonObject) run = NULL;
+  g_autofree char *line = g_strdup_printf ("of task %s published", task);
+  gsize ms = vt_proc_mark (lab->serve);
+
+  vt_cli_ok (lab->console, "task", "run", task, NULL);
+  run = only_run (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "dispatched");
+  vt_proc_wait (lab->serve, ms, line);
+  return json_object_get_int_member (run, "id");
+}
+
+/* Enrolls @id without starting its agent; (transfer full) its folder. */
+static char *
+enrolled (Lab *lab, const char *id)
+{
+  g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
+  g_autoptr (JsonNode) node = run_json (lab->console, "device", "enroll", id, "--group", "lab",
+                                        "--output", file, NULL);
+  char *state = g_build_filename (lab->dir, id, NULL);
+  g_auto (VtCli) r = { 0 };
+  const char *argv[] = { "agent", "enroll", file, "--state-dir", state, NULL };
+
+  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
+  vt_cli_spawn (&r, NULL, argv);
+  g_assert_cmpint (r.status, ==, 0);
+  return state;
+}
+
+static VtProc *
+agent_start (const char *id, const char *state, const char *root)
+{
+  const char *argv[] = { "agent", "--state-dir", state, "--root", root, NULL };
+  return vt_proc_start (id, NULL, argv);
+}
+
+/* A connection with the credentials in @state (an agent's, or the
+ * console's fleet folder when @console). */
+static natsConnection *
+connect_as (Lab *lab, const char *state, const char *device)
+{
+  g_autoptr (JsonNode) fleet = run_json (lab->console, "fleet", "show", NULL);
+  const char *sub = device ? "agent" : "fleet";
+  g_autofree char *ca = g_build_filename (state, sub, "ca.crt", NULL);
+  g_autofree char *crt = g_build_filename (state, sub, device ? "device.crt" : "console.crt",
+                                           NULL);
+  g_autofree char *key = g_build_filename (state, sub, device ? "device.key" : "console.key",
+                                           NULL);
+  g_autoptr (GError) error = NULL;
+  natsOptions *opts = vigil_fleet_options_new (
+      json_object_get_string_member (json_node_get_object (fleet), "broker_url"), ca, crt, key,
+      device, &error);
+  natsConnection *nc = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (natsConnection_Connect (&nc, opts), ==, NATS_OK);
+  natsOptions_Destroy (opts);
+  return nc;
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 /* An event emitted in an agent's state folder (local intake) is forwarded
@@ -373,6 +479,149 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   g_assert_null (strstr (log_b, "cannot apply"));
 }
 
+
+/* A run whose task is cancelled, and a run of a device that is removed,
+ * end on the console at once and are withdrawn from the stream: the agent
+ * that comes later never executes them, and runs the next run it gets. */
+static void
+test_withdrawn (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "pc-a", NULL);
+  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *cancelled = scan_task (lab, "pc-a"), *later = scan_task (lab, "pc-a");
+  g_autofree char *removed = scan_task (lab, "pc-b");
+  g_autofree char *withdrawn = NULL, *withdrawn_b = NULL, *done = NULL, *log = NULL;
+  g_autofree char *not_started = NULL;
+  g_autoptr (JsonObject) run = NULL, run_b = NULL;
+  gint64 id, id_b, id_later;
+  VtProc *agent;
+  gsize ms;
+
+  id = dispatch (lab, cancelled);
+  id_b = dispatch (lab, removed);
+  ms = vt_proc_mark (lab->serve);
+  vt_cli_ok (lab->console, "task", "cancel", cancelled, NULL);
+  vt_cli_ok (lab->console, "device", "remove", "pc-b", NULL);
+  withdrawn = g_strdup_printf ("run %" G_GINT64_FORMAT " withdrawn", id);
+  withdrawn_b = g_strdup_printf ("run %" G_GINT64_FORMAT " withdrawn", id_b);
+  vt_proc_wait (lab->serve, ms, withdrawn);
+  vt_proc_wait (lab->serve, ms, withdrawn_b);
+  run = only_run (lab, cancelled);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "cancelled");
+  run_b = only_run (lab, removed);
+  g_assert_cmpstr (json_object_get_string_member (run_b, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (run_b, "error"), ==, "the device was removed");
+
+  /* The agent comes: the next run is the first it gets. */
+  id_later = dispatch (lab, later);
+  ms = vt_proc_mark (lab->serve);
+  agent = agent_start ("pc-a", state, root);
+  done = g_strdup_printf ("run %" G_GINT64_FORMAT " of device 'pc-a' completed", id_later);
+  vt_proc_wait (lab->serve, ms, done);
+  log = vt_proc_log (agent);
+  not_started = g_strdup_printf ("run %s.%" G_GINT64_FORMAT, cancelled, id);
+  g_assert_null (strstr (log, not_started));
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* A run that reaches its agent after its valid_until (here: published so
+ * while the console was stopped) is not executed: it ends failed, saying
+ * why. */
+static void
+test_late_run (Lab *lab, gconstpointer data)
+{
+  g_autofree char *root = device_root (lab, "pc-a", NULL);
+  g_autofree char *state = enrolled (lab, "pc-a");
+  g_autofree char *task = scan_task (lab, "pc-a");
+  g_autofree char *body = NULL, *msg_id = NULL, *failed = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run ("pc-a");
+  g_autofree char *sock = g_build_filename (lab->dir, "serve.sock", NULL);
+  const char *serve[] = { "--state-dir", lab->console, "serve", "--socket", sock, NULL };
+  g_autoptr (JsonObject) run = NULL;
+  g_autoptr (GError) error = NULL;
+  natsConnection *nc;
+  jsCtx *js = NULL;
+  VtProc *agent;
+  gint64 id;
+  gsize ms;
+
+  g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
+  vt_cli_ok (lab->console, "task", "run", task, NULL);
+  run = only_run (lab, task);
+  id = json_object_get_int_member (run, "id");
+  /* Published as the console would, a day past its validity. */
+  body = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"task\": \"%s\", \"type\": "
+                          "\"ioc.scan\", \"device\": \"pc-a\", \"params\": {}, \"settings\": {},"
+                          " \"valid_until\": %" G_GINT64_FORMAT "}", id, task,
+                          g_get_real_time () - G_TIME_SPAN_DAY);
+  msg_id = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task, id);
+  nc = connect_as (lab, lab->console, NULL);
+  g_assert_cmpint (natsConnection_JetStream (&js, nc, NULL), ==, NATS_OK);
+  g_assert_true (vigil_fleet_publish (js, subject, msg_id, body, (int) strlen (body), NULL,
+                                      &error));
+  g_assert_no_error (error);
+  jsCtx_Destroy (js);
+  natsConnection_Destroy (nc);
+
+  lab->serve = vt_proc_start ("serve", NULL, serve);
+  vt_proc_wait (lab->serve, 0, "fleet: connected to the broker");
+  ms = vt_proc_mark (lab->serve);
+  agent = agent_start ("pc-a", state, root);
+  failed = g_strdup_printf ("run %" G_GINT64_FORMAT " of device 'pc-a' failed", id);
+  vt_proc_wait (lab->serve, ms, failed);
+  g_clear_pointer (&run, json_object_unref);
+  run = only_run (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "failed");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (run, "error"),
+                                   "the run came too late: it was valid until "));
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+/* Progress ticks of a device (plain NATS) become its run's progress; a
+ * tick another device sends about that run is refused. */
+static void
+test_progress (Lab *lab, gconstpointer data)
+{
+  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *task = scan_task (lab, "pc-a");
+  g_autofree char *tick = NULL, *subject_a = vigil_fleet_subject_live ("pc-a", "progress");
+  g_autofree char *subject_b = vigil_fleet_subject_live ("pc-b", "progress");
+  gint64 id = dispatch (lab, task);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  natsConnection *nc_a, *nc_b;
+  gsize ms;
+
+  nc_a = connect_as (lab, state, "pc-a");
+  nc_b = connect_as (lab, state_b, "pc-b");
+  ms = vt_proc_mark (lab->serve);
+  tick = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"progress\": 0.25}", id);
+  g_assert_cmpint (natsConnection_PublishString (nc_b, subject_b, tick), ==, NATS_OK);
+  g_assert_cmpint (natsConnection_Flush (nc_b), ==, NATS_OK);
+  vt_proc_wait (lab->serve, ms, "progress of device 'pc-b' refused");
+  g_free (tick);
+  tick = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"progress\": 0.5,"
+                          " \"message\": \"halfway\"}", id);
+  /* Plain NATS: the console stores it when it comes. Waited for as the
+   * state it shows, with the tests' deadline. */
+  for (;;)
+    {
+      g_autoptr (JsonObject) run = NULL;
+
+      g_assert_cmpint (natsConnection_PublishString (nc_a, subject_a, tick), ==, NATS_OK);
+      g_assert_cmpint (natsConnection_Flush (nc_a), ==, NATS_OK);
+      run = only_run (lab, task);
+      if (g_strcmp0 (json_object_get_string_member (run, "state"), "running") == 0)
+        {
+          g_assert_cmpfloat (json_object_get_double_member (run, "progress"), ==, 0.5);
+          g_assert_cmpstr (json_object_get_string_member (run, "message"), ==, "halfway");
+          break;
+        }
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  natsConnection_Destroy (nc_a);
+  natsConnection_Destroy (nc_b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,5 +630,8 @@ main (int argc, char **argv)
               lab_teardown);
   g_test_add ("/fleet/workflow/sandbox-response", Lab, NULL, lab_setup, test_sandbox_response,
               lab_teardown);
+  g_test_add ("/fleet/workflow/withdrawn", Lab, NULL, lab_setup, test_withdrawn, lab_teardown);
+  g_test_add ("/fleet/workflow/late-run", Lab, NULL, lab_setup, test_late_run, lab_teardown);
+  g_test_add ("/fleet/workflow/progress", Lab, NULL, lab_setup, test_progress, lab_teardown);
   return g_test_run ();
 }

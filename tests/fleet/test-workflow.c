@@ -32,6 +32,12 @@
 #define RELOADED  "Reloaded server configuration"
 #define SECRET    "wf-s3cret-account-pw"
 #define LAB_SHA256 "90bc0bd03c16bf8c0e74688bb3e6fe2e24e67be7d8acbaa7140865f9c2d75309"
+/* The sandbox's verdict on A's invoice.exe (examples/lab/detection.json). */
+#define DETECTION \
+  "{\"user\": \"alice\", \"path\": \"/home/alice/Downloads/invoice.exe\"," \
+  " \"md5\": \"b9b46ce0576176de63b15b7d2782f9fb\", \"sha256\": \"" LAB_SHA256 "\"," \
+  " \"size\": 206, \"threat\": \"HEUR:Trojan.Win32.Generic\", \"riskware\": false," \
+  " \"detected_at\": \"2026-11-22T10:00:00Z\"}"
 
 typedef struct {
   char   *dir;
@@ -343,22 +349,42 @@ connect_as (Lab *lab, const char *state, const char *device)
   return nc;
 }
 
+/* No handler answered on the agent of @state: its store has no task of
+ * the sandbox response (the console's response dispatches runs, which the
+ * agent keeps as tasks named <task>.<run>). */
+static void
+assert_no_local_response (const char *state)
+{
+  g_autoptr (JsonNode) tasks = run_json (state, "task", "list", NULL);
+
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (tasks)); i++)
+    {
+      JsonObject *t = json_array_get_object_element (json_node_get_array (tasks), i);
+      g_assert_false (g_str_has_prefix (json_object_get_string_member (t, "name"),
+                                        "Sandbox response"));
+    }
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 /* An event emitted in an agent's state folder (local intake) is forwarded
- * once and stored on the console as the event of the agent's device; no
- * handler runs for it on the agent. */
+ * once and stored on the console as the event of the agent's device. No
+ * handler runs for it on the agent, also once a run has given the agent
+ * the console's settings, the sandbox response's included. */
 static void
 test_agent_event (Lab *lab, gconstpointer data)
 {
   g_autofree char *root = device_root (lab, "pc-a", NULL);
-  g_autofree char *state = NULL, *payload = NULL, *line = NULL, *log = NULL;
-  g_autoptr (JsonNode) emitted = NULL;
+  g_autofree char *state = NULL, *payload = NULL, *line = NULL, *log = NULL, *task = NULL;
+  g_autofree char *detection = NULL, *done = NULL, *seen = NULL;
+  g_autoptr (JsonNode) emitted = NULL, detected = NULL;
   g_autoptr (JsonArray) events = NULL;
   JsonObject *e;
   VtProc *agent;
+  gint64 run;
   gsize ms;
 
+  apply_response_policy (lab);
   agent = agent_up (lab, "pc-a", root, &state);
   payload = g_build_filename (lab->dir, "seen.json", NULL);
   write_file (payload, "{\"path\": \"/home/notes.txt\"}");
@@ -378,6 +404,24 @@ test_agent_event (Lab *lab, gconstpointer data)
                                                   "path"), ==, "/home/notes.txt");
   log = vt_proc_log (agent);
   g_assert_nonnull (strstr (log, "(lab.seen) queued for the console"));
+
+  /* A run gives the agent the console's settings (sandbox response on);
+   * a detection on the agent then still sets nothing off there. */
+  task = scan_task (lab, "pc-a");
+  ms = vt_proc_mark (lab->serve);
+  run = dispatch (lab, task);
+  done = g_strdup_printf ("run %" G_GINT64_FORMAT " of device 'pc-a' completed", run);
+  vt_proc_wait (lab->serve, ms, done);
+  detection = g_build_filename (lab->dir, "detection.json", NULL);
+  write_file (detection, DETECTION);
+  ms = vt_proc_mark (lab->serve);
+  detected = run_json (state, "event", "emit", "sandbox.threat_detected", detection,
+                       "--device", "self", NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                      json_node_get_object (detected), "runs")), ==, 0);
+  seen = stored_line ("sandbox.threat_detected", "pc-a");
+  vt_proc_wait (lab->serve, ms, seen);
+  assert_no_local_response (state);
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
 }
 
@@ -396,7 +440,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   g_autofree char *q_b = stored_line ("quarantine.added", "pc-b");
   g_autofree char *log_a = NULL, *log_b = NULL;
   g_autoptr (JsonArray) found = NULL, added_b = NULL, added_a = NULL;
-  g_autoptr (JsonNode) list = NULL, local_tasks = NULL, emitted = NULL;
+  g_autoptr (JsonNode) list = NULL, emitted = NULL;
   gboolean row_a = FALSE, row_b = FALSE;
   JsonObject *e;
   VtProc *a, *b;
@@ -408,11 +452,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
 
   /* The sandbox's verdict, as the local intake on A takes it. */
   detection = g_build_filename (lab->dir, "detection.json", NULL);
-  write_file (detection,
-              "{\"user\": \"alice\", \"path\": \"/home/alice/Downloads/invoice.exe\","
-              " \"md5\": \"b9b46ce0576176de63b15b7d2782f9fb\", \"sha256\": \"" LAB_SHA256 "\","
-              " \"size\": 206, \"threat\": \"HEUR:Trojan.Win32.Generic\", \"riskware\": false,"
-              " \"detected_at\": \"2026-11-22T10:00:00Z\"}");
+  write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
   emitted = run_json (state_a, "event", "emit", "sandbox.threat_detected", detection,
                       "--device", "self", NULL);
@@ -457,13 +497,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   g_assert_true (row_b);
 
   /* The response happened once: no sandbox-response task on agent A. */
-  local_tasks = run_json (state_a, "task", "list", NULL);
-  for (guint i = 0; i < json_array_get_length (json_node_get_array (local_tasks)); i++)
-    {
-      JsonObject *t = json_array_get_object_element (json_node_get_array (local_tasks), i);
-      g_assert_false (g_str_has_prefix (json_object_get_string_member (t, "name"),
-                                        "Sandbox response"));
-    }
+  assert_no_local_response (state_a);
 
   /* The runs carried the device's settings, the account's password too:
    * it reached the agents' stores, and no process printed it. */

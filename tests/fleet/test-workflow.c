@@ -312,6 +312,7 @@ enrolled (Lab *lab, const char *id)
   g_auto (VtCli) r = { 0 };
   const char *argv[] = { "agent", "enroll", file, "--state-dir", state, NULL };
 
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "device"), ==, id);
   lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
   vt_cli_spawn (&r, NULL, argv);
   g_assert_cmpint (r.status, ==, 0);
@@ -524,6 +525,7 @@ test_withdrawn (Lab *lab, gconstpointer data)
   g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
   g_autofree char *cancelled = scan_task (lab, "pc-a"), *later = scan_task (lab, "pc-a");
   g_autofree char *removed = scan_task (lab, "pc-b");
+  g_autofree char *b_key = g_build_filename (state_b, "agent", "device.key", NULL);
   g_autofree char *withdrawn = NULL, *withdrawn_b = NULL, *done = NULL, *log = NULL;
   g_autofree char *not_started = NULL;
   g_autoptr (JsonObject) run = NULL, run_b = NULL;
@@ -531,6 +533,8 @@ test_withdrawn (Lab *lab, gconstpointer data)
   VtProc *agent;
   gsize ms;
 
+  /* pc-b's agent is enrolled (its key is there) but never started. */
+  g_assert_true (g_file_test (b_key, G_FILE_TEST_IS_REGULAR));
   id = dispatch (lab, cancelled);
   id_b = dispatch (lab, removed);
   ms = vt_proc_mark (lab->serve);

@@ -202,8 +202,11 @@ vigil_fleet_run_withdraw (jsCtx *js, guint64 seq, gboolean *gone, GError **error
       *gone = TRUE;
     return TRUE;
   }
-  /* Taken by its device already: nothing left to withdraw. */
-  if (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr)
+  /* Taken by its device already (acknowledged, so gone from the work
+   * queue): the broker answers "no message found", which 2.9 reports as a
+   * generic deletion failure. Nothing left to withdraw. */
+  if (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr
+      || jerr == JSStreamMsgDeleteFailed)
     return TRUE;
   vigil_fleet_set_nats_error (error, s, jerr, "cannot withdraw a run from the stream");
   return FALSE;

@@ -290,12 +290,14 @@ only_run (Lab *lab, const char *task)
 static gint64
 dispatch (Lab *lab, const char *task)
 {
-  g_autoptr (JsonObject) run = NULL;
   g_autofree char *line = g_strdup_printf ("of task %s published", task);
   gsize ms = vt_proc_mark (lab->serve);
+  /* The state `task run` returned: a running agent may end it at once. */
+  g_autoptr (JsonNode) runs = run_json (lab->console, "task", "run", task, NULL);
+  JsonObject *run;
 
-  vt_cli_ok (lab->console, "task", "run", task, NULL);
-  run = only_run (lab, task);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (runs)), ==, 1);
+  run = json_array_get_object_element (json_node_get_array (runs), 0);
   g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "dispatched");
   vt_proc_wait (lab->serve, ms, line);
   return json_object_get_int_member (run, "id");

@@ -6,7 +6,7 @@
  * answers enrollment requests (token checked against the stored hash, the
  * device's CSR signed, its consumers created, the token spent, the broker
  * reloaded), renews device certificates (serve-renew.c) and records
- * heartbeats; runs and their reports go through
+ * heartbeats; progress ticks, runs and reports go through
  * serve-runs.c. Messages arrive on libnats' threads
  * and are handled on the main loop, where the host is used. The device a
  * message is from is the one its subject names: the broker lets a device
@@ -35,7 +35,7 @@ struct _ServeFleet {
   natsOptions      *opts;
   natsConnection   *nc;
   jsCtx            *js;
-  natsSubscription *enroll_sub, *heartbeat_sub, *renew_sub;
+  natsSubscription *enroll_sub, *heartbeat_sub, *renew_sub, *progress_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   guint             publish_id;
@@ -235,6 +235,14 @@ on_message_main (gpointer data)
     handle_enroll (d->fleet, d->msg);
   else if (g_str_has_suffix (subject, ".renew"))
     serve_renew_handle (d->fleet->serve->host, d->fleet->ca, d->fleet->nc, d->msg);
+  else if (g_str_has_suffix (subject, ".live.progress"))
+    {
+      g_autofree char *device = subject_token (subject, 2);
+
+      if (device != NULL && vigil_fleet_device_id_check (device, NULL) && d->fleet->runs != NULL)
+        serve_runs_progress (d->fleet->runs, device, natsMsg_GetData (d->msg),
+                             natsMsg_GetDataLength (d->msg));
+    }
   else
     handle_heartbeat (d->fleet, d->msg);
   return G_SOURCE_REMOVE;
@@ -276,7 +284,7 @@ on_publish_timer (gpointer data)
 ServeFleet *
 serve_fleet_start (Serve *serve, GError **error)
 {
-  g_autofree char *enroll = NULL, *heartbeats = NULL, *renew = NULL;
+  g_autofree char *enroll = NULL, *heartbeats = NULL, *renew = NULL, *progress = NULL;
   ServeFleet *fleet;
   natsStatus s;
 
@@ -308,12 +316,15 @@ serve_fleet_start (Serve *serve, GError **error)
   enroll = g_strdup ("vigil.enroll.*.request");
   heartbeats = vigil_fleet_subject_live ("*", "heartbeat");
   renew = vigil_fleet_subject_renew ("*");
+  progress = vigil_fleet_subject_live ("*", "progress");
   if ((s = natsConnection_JetStream (&fleet->js, fleet->nc, NULL)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->enroll_sub, fleet->nc, enroll, on_message,
                                      fleet)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->heartbeat_sub, fleet->nc, heartbeats, on_message,
                                      fleet)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->renew_sub, fleet->nc, renew, on_message,
+                                     fleet)) != NATS_OK ||
+      (s = natsConnection_Subscribe (&fleet->progress_sub, fleet->nc, progress, on_message,
                                      fleet)) != NATS_OK)
     {
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
@@ -340,6 +351,9 @@ serve_fleet_stop (ServeFleet *fleet)
     natsSubscription_Unsubscribe (fleet->enroll_sub);
   if (fleet->heartbeat_sub)
     natsSubscription_Unsubscribe (fleet->heartbeat_sub);
+  if (fleet->progress_sub)
+    natsSubscription_Unsubscribe (fleet->progress_sub);
+  natsSubscription_Destroy (fleet->progress_sub);
   natsSubscription_Destroy (fleet->enroll_sub);
   natsSubscription_Destroy (fleet->heartbeat_sub);
   if (fleet->renew_sub)

@@ -184,6 +184,39 @@ vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
                      const void *data, int len, gboolean *duplicate,
                      GError **error)
 {
+  return vigil_fleet_publish_seq (js, subject, msg_id, data, len, NULL, duplicate, error);
+}
+
+gboolean
+vigil_fleet_run_withdraw (jsCtx *js, guint64 seq, gboolean *gone, GError **error)
+{
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  g_return_val_if_fail (js != NULL && seq > 0, FALSE);
+  if (gone)
+    *gone = FALSE;
+  s = js_DeleteMsg (js, VIGIL_FLEET_STREAM_RUNS, seq, NULL, &jerr);
+  if (s == NATS_OK) {
+    if (gone)
+      *gone = TRUE;
+    return TRUE;
+  }
+  /* Taken by its device already (acknowledged, so gone from the work
+   * queue): the broker answers "no message found", which 2.9 reports as a
+   * generic deletion failure. Nothing left to withdraw. */
+  if (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr
+      || jerr == JSStreamMsgDeleteFailed)
+    return TRUE;
+  vigil_fleet_set_nats_error (error, s, jerr, "cannot withdraw a run from the stream");
+  return FALSE;
+}
+
+gboolean
+vigil_fleet_publish_seq (jsCtx *js, const char *subject, const char *msg_id,
+                         const void *data, int len, guint64 *seq, gboolean *duplicate,
+                         GError **error)
+{
   jsPubOptions po;
   jsPubAck *ack = NULL;
   jsErrCode jerr = 0;
@@ -200,6 +233,8 @@ vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
   }
   if (duplicate)
     *duplicate = ack->Duplicate;
+  if (seq)
+    *seq = ack->Sequence;
   jsPubAck_Destroy (ack);
   return TRUE;
 }

@@ -119,6 +119,7 @@ typedef struct {
   const char *error;
   const char *message;
   double      fraction;
+  gboolean    has_fraction;
   JsonNode   *result;     /* borrowed */
   JsonArray  *findings;   /* borrowed */
 } Report;
@@ -151,6 +152,7 @@ report_read (JsonObject *report, Report *out, GError **error)
       if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
         return report_fail (error, "\"progress\" must be a number from 0 to 1");
       out->fraction = json_node_get_double (node);
+      out->has_fraction = TRUE;
       if (!(out->fraction >= 0.0 && out->fraction <= 1.0))
         return report_fail (error, "\"progress\" must be a number from 0 to 1");
     }
@@ -205,10 +207,14 @@ apply (VigilHost *host, sqlite3 *db, const VhRunJob *job, const Report *r,
 
   *ended = FALSE;
   if (g_str_equal (r->state, "running"))
-    return vh_sql_exec (db, "UPDATE runs SET state = 'running', started_us = ?,"
-                        " fraction = ?, message = coalesce(?, message)"
-                        " WHERE id = ? AND state IN ('dispatched', 'running')", error, "idsi",
-                        now, r->fraction, r->message, r->run_id);
+    /* Progress ticks repeat "running": the start is the first one, and a
+     * report without progress keeps what a tick already said. */
+    return vh_sql_exec (db, "UPDATE runs SET state = 'running',"
+                        " started_us = coalesce(started_us, ?),"
+                        " fraction = CASE WHEN ? THEN ? ELSE fraction END,"
+                        " message = coalesce(?, message)"
+                        " WHERE id = ? AND state IN ('dispatched', 'running')", error, "iidsi",
+                        now, (gint64) r->has_fraction, r->fraction, r->message, r->run_id);
   result_text = r->result ? json_to_string (r->result, FALSE) : NULL;
   if (!vh_sql_exec (db, "UPDATE runs SET state = ?, error = ?, fraction = ?,"
                     " message = coalesce(?, message), result = ?, finished_us = ?,"

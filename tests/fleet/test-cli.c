@@ -554,13 +554,18 @@ scan_params (void)
 static gint64
 dispatch (Lab *lab, const char *task)
 {
-  g_autoptr (JsonObject) shown = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_auto (VtCli) r = { 0 };
   JsonObject *run;
 
-  vt_cli_ok (lab->console, "task", "run", task, NULL);
-  shown = run_json (lab->console, "task", "show", task, NULL);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (shown, "runs")), ==, 1);
-  run = json_array_get_object_element (json_object_get_array_member (shown, "runs"), 0);
+  /* The state `task run` returned, not a later `task show`: by then a
+   * running agent may have ended the run already. */
+  vt_cli_run (&r, lab->console, NULL, NULL, "--json", "task", "run", task, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  node = json_from_string (r.out, NULL);
+  g_assert_nonnull (node);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 1);
+  run = json_array_get_object_element (json_node_get_array (node), 0);
   g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "dispatched");
   return json_object_get_int_member (run, "id");
 }

@@ -3,7 +3,8 @@
  * What must not be lost, on a real nats-server: a device gets its runs
  * through its own durable consumer, also those published while it was
  * offline; a run published twice with one id is stored once; the console
- * reads every device's reports through its own durable consumer.
+ * reads every device's reports through its own durable consumer; a run
+ * withdrawn before its device took it never reaches it.
  */
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
@@ -90,6 +91,43 @@ test_run_deduplicated_by_id (VtFleet *f, gconstpointer data)
   vt_client_free (a);
 }
 
+/* A run withdrawn before its device took it is never delivered; one its
+ * device took is gone already, and withdrawing it is no error. A publish
+ * repeated under the same id gives the first one's sequence. */
+static void
+test_run_withdrawn (VtFleet *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *subject = vigil_fleet_subject_run ("dev-a");
+  g_autofree char *body = NULL;
+  guint64 seq = 0, again = 0, taken = 0;
+  gboolean gone = FALSE, duplicate = FALSE;
+  VtClient *a = NULL;
+
+  g_assert_true (vigil_fleet_publish_seq (f->console->js, subject, "t.1", "{\"run\":1}", 9,
+                                          &seq, NULL, &error));
+  g_assert_true (vigil_fleet_publish_seq (f->console->js, subject, "t.1", "{\"run\":1}", 9,
+                                          &again, &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_true (duplicate);
+  g_assert_cmpuint (seq, >, 0);
+  g_assert_cmpuint (again, ==, seq);
+  g_assert_true (vigil_fleet_publish_seq (f->console->js, subject, "t.2", "{\"run\":2}", 9,
+                                          &taken, NULL, &error));
+  g_assert_true (vigil_fleet_run_withdraw (f->console->js, seq, &gone, &error));
+  g_assert_no_error (error);
+  g_assert_true (gone);
+
+  a = vt_client_connect (f, "dev-a");
+  body = vt_fetch_one_run (a, "dev-a");
+  g_assert_cmpstr (body, ==, "{\"run\":2}");
+  g_assert_cmpuint (vt_fleet_consumer_pending (f, "dev-a"), ==, 0);
+  g_assert_true (vigil_fleet_run_withdraw (f->console->js, taken, &gone, &error));
+  g_assert_no_error (error);
+  g_assert_false (gone);
+  vt_client_free (a);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -104,6 +142,7 @@ main (int argc, char **argv)
   ADD ("console-reads-every-devices-reports", test_console_reads_every_devices_reports);
   ADD ("offline-device-gets-run-on-connect", test_offline_device_gets_run_on_connect);
   ADD ("run-deduplicated-by-id", test_run_deduplicated_by_id);
+  ADD ("run-withdrawn", test_run_withdrawn);
 #undef ADD
   rc = g_test_run ();
   vigil_fleet_process_shutdown ();

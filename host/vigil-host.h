@@ -947,6 +947,64 @@ gboolean     vigil_host_record_run_report  (VigilHost   *host,
                                             GError     **error);
 
 /**
+ * vigil_host_record_device_event:
+ * @host: the host
+ * @device_id: the device the event came from (as the transport
+ *   authenticated it; a device id in the body is not read)
+ * @data: untrusted: {"id" (the event id on the device, a UUID), "type",
+ *   "payload_version" (integer from 1), "payload" (object), "source"
+ *   (who emitted it on the device)}; no other member
+ * @length: its length, or -1 when NUL-terminated
+ * @event: (out) (optional) (transfer full) {id, type, device, duplicate}
+ * @error: INVALID naming the member (also for the types the host and the
+ *   runs' reports make, host.* and task.*); NOT_FOUND when @device_id has
+ *   no enrolled agent (unknown, pending, revoked)
+ *
+ * Stores an event an agent reported as an event of @device_id, under the
+ * device's own event id, with the source "agent:<source>" and the time of
+ * this host's clock, and queues it for the plugins' handlers like any
+ * other event. The same id reported again by the same device is stored
+ * once (*@event's duplicate is TRUE). Durable when this returns.
+ * Returns: TRUE when stored (or already stored). Since: 1.1
+ */
+gboolean     vigil_host_record_device_event (VigilHost   *host,
+                                             const char  *device_id,
+                                             const char  *data,
+                                             gssize       length,
+                                             JsonObject **event,
+                                             GError     **error);
+
+/**
+ * vigil_host_set_event_handlers:
+ * @host: the host
+ * @enabled: FALSE: events are stored (and delivered to subscriptions) but
+ *   no plugin handler runs for them in this host object
+ *
+ * For a fleet agent, whose events are forwarded to the console and
+ * handled there: a response must not happen on both sides. On by default.
+ * Since: 1.1
+ */
+void         vigil_host_set_event_handlers (VigilHost *host,
+                                            gboolean   enabled);
+
+/**
+ * vigil_host_effective_settings_unmasked:
+ * @host: the host
+ * @device: a device
+ * @section: a registered section id
+ * @error: NOT_FOUND (device, or a section no loaded plugin registered)
+ *
+ * As vigil_host_effective_settings(), secrets included, for the console's
+ * own dispatch of a run to the device's agent (over the broker's TLS, to
+ * the device's own subject). Never print or log the result.
+ * Returns: (transfer full) group -> key -> value, or NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_effective_settings_unmasked (VigilHost   *host,
+                                                     const char  *device,
+                                                     const char  *section,
+                                                     GError     **error);
+
+/**
  * vigil_host_cancel_task:
  * @host: the host
  * @id: a task

@@ -123,6 +123,21 @@ vigil_host_effective_settings (VigilHost *host, const char *device, const char *
   return values;
 }
 
+JsonObject *
+vigil_host_effective_settings_unmasked (VigilHost *host, const char *device, const char *section,
+                                        GError **error)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+  if (section == NULL || vh_registry_section (host, section) == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
+                   "section '%s' is not registered by any loaded plugin",
+                   section ? section : "");
+      return NULL;
+    }
+  return vh_effective_section (host, device, section, NULL, error);
+}
+
 JsonArray *
 vigil_host_validate_policy (VigilHost *host, JsonObject *policy)
 {

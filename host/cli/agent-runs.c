@@ -17,6 +17,7 @@
  * is ever stored.
  */
 #include "agent-runs.h"
+#include "agent-events.h"
 #include "stop-flag.h"
 #include "fleet-common.h"
 #include "fleet-jetstream.h"
@@ -44,6 +45,7 @@ struct _AgentRuns {
   natsConnection   *nc;
   jsCtx            *js;
   VigilFleetOutbox *outbox;
+  AgentEvents      *events;       /* the event log's way to the outbox */
   GThread          *thread;
   GAsyncQueue      *handled;      /* main → reader: a run was handled */
   CliStopFlag       stop;
@@ -72,7 +74,10 @@ flush (AgentRuns *runs)
 static gboolean
 on_flush_timer (gpointer data)
 {
-  flush (data);
+  AgentRuns *runs = data;
+
+  agent_events_collect (runs->events);
+  flush (runs);
   return G_SOURCE_CONTINUE;
 }
 
@@ -305,6 +310,8 @@ handle (AgentRuns *runs, natsMsg *msg)
   put_report (runs, run_key, "running", running);
   flush (runs);
   end = execute (runs, run_key, run, type, params);
+  /* What the run's plugins emitted goes before its end. */
+  agent_events_collect (runs->events);
   if (put_report (runs, run_key, "end", end))
     mark_done (runs, run_key);
   g_printerr ("vigil agent: run %s %s%s%s\n", run_key,
@@ -446,6 +453,11 @@ agent_runs_new (VigilHost *host, const char *device_id, const char *root, natsCo
       agent_runs_free (runs);
       return NULL;
     }
+  if ((runs->events = agent_events_new (host, runs->outbox, device_id, error)) == NULL)
+    {
+      agent_runs_free (runs);
+      return NULL;
+    }
   recover (runs);
   /* Heartbeats and flushes go on while a run executes. */
   vigil_host_set_pump_main_context (host, TRUE);
@@ -467,6 +479,7 @@ agent_runs_free (AgentRuns *runs)
   /* A delivery queued but not handled is not acknowledged: it comes again. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
+  agent_events_free (runs->events);
   if (runs->outbox != NULL)
     vigil_fleet_outbox_free (runs->outbox);
   jsCtx_Destroy (runs->js);

@@ -13,6 +13,7 @@
  */
 #include "cli-data.h"
 #include "agent-runs.h"
+#include "agent-events.h"
 #include "fleet-config.h"
 #include "fleet-common.h"
 #include "fleet-enroll.h"
@@ -116,7 +117,9 @@ agent_enroll (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       !vigil_fleet_write_private_file (a->ca_crt, file->ca_pem, -1, &error) ||
       !vigil_fleet_write_private_file (a->crt, cert, -1, &error) ||
       g_rename (new_key, a->key) != 0 ||
-      !cli_agent_identity_save (a, &error))
+      !cli_agent_identity_save (a, &error) ||
+      /* Events from now on are the fleet's; what came before stays local. */
+      !agent_events_start_here (host, &error))
     {
       g_unlink (new_key);
       if (error == NULL)

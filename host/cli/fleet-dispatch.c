@@ -9,6 +9,8 @@
  * was down is published once it is back. Without a fleet nothing is
  * registered and every run executes in-process, as before. A device cut
  * off (revoked) will never report again: its open runs are closed here.
+ * In an agent's state folder the plugins' event handlers are off: its
+ * events are forwarded and handled by the console (agent-events.c).
  */
 #include "fleet-config.h"
 
@@ -25,8 +27,16 @@ take_agent_runs (VigilHost *host, JsonObject *run, gpointer user_data)
 void
 cli_fleet_dispatch_install (VigilHost *host)
 {
+  g_autoptr (CliAgentIdentity) agent = cli_agent_identity_paths (host);
+
   if (cli_fleet_configured (host))
     vigil_host_set_run_dispatcher (host, take_agent_runs, NULL);
+  /* An agent's state folder: every process on it (the agent, `vigil
+   * event emit`, `vigil task run`) stores events for the agent to forward,
+   * and the console's handlers answer them. Handlers here as well would
+   * respond twice (and the agent's store has no policy of the console). */
+  if (g_file_test (agent->json_path, G_FILE_TEST_EXISTS))
+    vigil_host_set_event_handlers (host, FALSE);
 }
 
 guint

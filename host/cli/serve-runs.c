@@ -11,7 +11,9 @@
  * to the main loop, which stores it with vigil_host_record_run_report and
  * only then acknowledges it, so a console that stops in between gets it
  * again. The device a report is about is the one its subject names (the
- * broker lets a device publish under its own id only).
+ * broker lets a device publish under its own id only). Reports of kind
+ * `event` are the agents' events (vigil_host_record_device_event), which
+ * the console's handlers then answer.
  */
 #include "serve-runs.h"
 #include "stop-flag.h"
@@ -151,51 +153,93 @@ token (const char *subject, guint index)
   return index < g_strv_length (tokens) ? g_strdup (tokens[index]) : NULL;
 }
 
-static gboolean
-handle_report (gpointer data)
+/* Acknowledges, terminates or hands back @msg after the host said @ok /
+ * @error about what @device reported. */
+static void
+settle (natsMsg *msg, const char *device, const char *what, gboolean ok, GError *error)
 {
-  Report *r = data;
-  VigilHost *host = r->runs->serve->host;
-  const char *subject = natsMsg_GetSubject (r->msg);
-  g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
+  if (ok)
+    natsMsg_Ack (msg, NULL);
+  else if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID)
+           || g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
+    {
+      /* From the device: wrong now, wrong at every redelivery. */
+      g_printerr ("vigil serve: fleet: %s of device '%s' refused: %s\n", what, device,
+                  error->message);
+      natsMsg_Term (msg, NULL);
+    }
+  else
+    {
+      g_printerr ("vigil serve: fleet: %s of device '%s' not stored, will come again: %s\n",
+                  what, device, error->message);
+      natsMsg_Nak (msg, NULL);
+    }
+}
+
+/* An event the device's agent forwarded (agent-events.c): stored as the
+ * device's event, and the console's handlers answer it. */
+static void
+handle_event (ServeRuns *runs, natsMsg *msg, const char *device)
+{
+  g_autoptr (JsonObject) event = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  ok = vigil_host_record_device_event (runs->serve->host, device, natsMsg_GetData (msg),
+                                       natsMsg_GetDataLength (msg), &event, &error);
+  if (ok && !json_object_get_boolean_member (event, "duplicate"))
+    g_printerr ("vigil serve: fleet: event %s (%s) of device '%s' stored\n",
+                json_object_get_string_member (event, "id"),
+                json_object_get_string_member (event, "type"), device);
+  settle (msg, device, "event", ok, error);
+  if (ok)
+    serve_tick_soon (runs->serve);
+}
+
+static void
+handle_run_report (ServeRuns *runs, natsMsg *msg, const char *device)
+{
+  VigilHost *host = runs->serve->host;
   g_autoptr (JsonObject) report = NULL;
   g_autoptr (GError) error = NULL;
+  gboolean ok;
 
-  if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
-      || g_strcmp0 (kind, "run") != 0 || natsMsg_GetDataLength (r->msg) > MAX_REPORT_BYTES)
-    {
-      /* Nothing else is reported yet; kept out of the way, not retried. */
-      g_printerr ("vigil serve: fleet: report on %s dropped: not a run report\n", subject);
-      natsMsg_Term (r->msg, NULL);
-      return G_SOURCE_REMOVE;
-    }
-  report = vigil_host_parse_event_payload (natsMsg_GetData (r->msg),
-                                           natsMsg_GetDataLength (r->msg), subject, &error);
-  if (report != NULL && vigil_host_record_run_report (host, device, report, &error))
+  report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
+                                           natsMsg_GetSubject (msg), &error);
+  ok = report != NULL && vigil_host_record_run_report (host, device, report, &error);
+  if (ok)
     {
       const char *state = json_object_get_string_member_with_default (report, "state", "");
 
       if (!g_str_equal (state, "running"))
         g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
                     json_object_get_int_member_with_default (report, "run", 0), device, state);
-      natsMsg_Ack (r->msg, NULL);
-      serve_tick_soon (r->runs->serve);
-      return G_SOURCE_REMOVE;
     }
-  if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID)
-      || g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
+  settle (msg, device, "report", ok, error);
+  if (ok)
+    serve_tick_soon (runs->serve);
+}
+
+static gboolean
+handle_report (gpointer data)
+{
+  Report *r = data;
+  const char *subject = natsMsg_GetSubject (r->msg);
+  g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
+
+  if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
+      || natsMsg_GetDataLength (r->msg) > MAX_REPORT_BYTES
+      || !(g_strcmp0 (kind, "run") == 0 || g_strcmp0 (kind, "event") == 0))
     {
-      /* From the device: wrong now, wrong at every redelivery. */
-      g_printerr ("vigil serve: fleet: report of device '%s' refused: %s\n", device,
-                  error->message);
+      /* Kept out of the way, not retried. */
+      g_printerr ("vigil serve: fleet: report on %s dropped: not a run or event report\n",
+                  subject);
       natsMsg_Term (r->msg, NULL);
     }
+  else if (g_str_equal (kind, "event"))
+    handle_event (r->runs, r->msg, device);
   else
-    {
-      g_printerr ("vigil serve: fleet: report of device '%s' not stored, will come again: %s\n",
-                  device, error->message);
-      natsMsg_Nak (r->msg, NULL);
-    }
+    handle_run_report (r->runs, r->msg, device);
   return G_SOURCE_REMOVE;
 }
 

@@ -19,7 +19,9 @@
 #define DISPATCH_BATCH 256
 
 struct _VhEvents {
-  guint dispatching;   /* re-entrancy guard: a handler may not dispatch */
+  guint    dispatching;   /* re-entrancy guard: a handler may not dispatch */
+  gboolean handlers_off;  /* an agent: events are recorded and forwarded,
+                           * the console runs the handlers (fleet.md, Events) */
 };
 
 static const VhMigration migrations[] = {
@@ -117,25 +119,49 @@ insert_event (VigilHost *host, const char *id, gint64 time_us, const char *sourc
   return ok;
 }
 
-char *
-vh_events_emit (VigilHost *host, const char *source, const char *type,
-                const char *device_id, guint payload_version, JsonObject *payload,
-                GError **error)
+/* Whether the row @id has this device and source: the same event,
+ * delivered again. */
+static gboolean
+same_event_stored (VigilHost *host, const char *id, const char *device_id, const char *source)
+{
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  sqlite3_stmt *stmt = NULL;
+  gboolean same = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM events WHERE id = ? AND device_id IS ?"
+                          " AND source = ?", -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, device_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, source ? source : "host", -1, SQLITE_TRANSIENT);
+      same = sqlite3_step (stmt) == SQLITE_ROW;
+    }
+  sqlite3_finalize (stmt);
+  vh_store_unlock (vh_context (host)->store);
+  return same;
+}
+
+/* Checks and stores one event under @id; a row with @id already there is
+ * a duplicate when it has the same device and source (*duplicate set),
+ * and refused otherwise. */
+static gboolean
+store_event (VigilHost *host, const char *id, const char *source, const char *type,
+             const char *device_id, guint payload_version, JsonObject *payload,
+             gboolean *duplicate, GError **error)
 {
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   g_autoptr (JsonObject) empty = json_object_new ();
+  g_autoptr (GError) local = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *id = NULL;
 
-  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, NULL);
   if (!vh_event_type_valid (type, error)
       || (device_id != NULL && !vh_event_device_valid (device_id, error)))
-    return NULL;
+    return FALSE;
   if (payload_version < 1)
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
                    "event %s: payload_version must be 1 or more", type);
-      return NULL;
+      return FALSE;
     }
   json_node_set_object (node, payload ? payload : empty);
   text = json_to_string (node, FALSE);
@@ -143,25 +169,62 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
                    "event %s: the payload is larger than %d bytes", type, VH_EVENT_MAX_PAYLOAD);
-      return NULL;
+      return FALSE;
     }
   /* json-glib writes a NaN as nan.0 and invalid UTF-8 raw: such a payload
    * would read back as nothing. Refused here, where the emitter hears it. */
-  {
-    g_autoptr (GError) local = NULL;
-    if (!vigil_json_check (text, strlen (text), VIGIL_JSON_STRICT, NULL, &local))
-      {
-        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
-                     "event %s: the payload would not read back as JSON: %s", type,
-                     local->message);
-        return NULL;
-      }
-  }
-  id = g_uuid_string_random ();
-  if (!insert_event (host, id, vh_now (host), source ? source : "host", type,
-                     device_id, payload_version, text, error))
+  if (!vigil_json_check (text, strlen (text), VIGIL_JSON_STRICT, NULL, &local))
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "event %s: the payload would not read back as JSON: %s", type,
+                   local->message);
+      return FALSE;
+    }
+  if (insert_event (host, id, vh_now (host), source ? source : "host", type,
+                    device_id, payload_version, text, &local))
+    return TRUE;
+  if (duplicate != NULL && same_event_stored (host, id, device_id, source))
+    {
+      *duplicate = TRUE;
+      return TRUE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+char *
+vh_events_emit (VigilHost *host, const char *source, const char *type,
+                const char *device_id, guint payload_version, JsonObject *payload,
+                GError **error)
+{
+  g_autofree char *id = g_uuid_string_random ();
+
+  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, NULL);
+  if (!store_event (host, id, source, type, device_id, payload_version, payload, NULL, error))
     return NULL;
   return g_steal_pointer (&id);
+}
+
+gboolean
+vh_events_record (VigilHost *host, const char *id, const char *source, const char *type,
+                  const char *device_id, guint payload_version, JsonObject *payload,
+                  gboolean *duplicate, GError **error)
+{
+  gboolean dup = FALSE;
+
+  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, FALSE);
+  if (!store_event (host, id, source, type, device_id, payload_version, payload, &dup, error))
+    return FALSE;
+  if (duplicate != NULL)
+    *duplicate = dup;
+  return TRUE;
+}
+
+void
+vh_events_set_handlers (VigilHost *host, gboolean enabled)
+{
+  g_return_if_fail (host != NULL && vh_context (host)->events != NULL);
+  vh_context (host)->events->handlers_off = !enabled;
 }
 
 /* ---- rows ------------------------------------------------------------ */
@@ -397,6 +460,8 @@ deliver (VigilHost *host, const VigilEvent *event)
   if (g_str_equal (event->type, "host.database_updated"))
     vh_tasks_trigger (host, VH_SCHEDULE_AFTER_UPDATE);
 
+  if (vh_context (host)->events->handlers_off)
+    return;
   handlers = vh_registry_handlers_for (host, event->type);
   for (guint i = 0; handlers != NULL && i < handlers->len; i++)
     {

@@ -90,6 +90,15 @@ gboolean         vh_event_device_valid   (const char *device_id, GError **error)
 JsonArray  *vh_events_list      (VigilHost *host, gint64 since_us,
                                  const char *type, const char *device_id,
                                  guint limit, GError **error);
+/* Stores an event made elsewhere (an agent's) under its own @id; the same
+ * id again from the same device and source sets *@duplicate and stores
+ * nothing, from anyone else it is refused. */
+gboolean    vh_events_record    (VigilHost *host, const char *id, const char *source,
+                                 const char *type, const char *device_id,
+                                 guint payload_version, JsonObject *payload,
+                                 gboolean *duplicate, GError **error);
+/* Off: events are stored and marked dispatched, no plugin handler runs. */
+void        vh_events_set_handlers (VigilHost *host, gboolean enabled);
 /* The highest event sequence number stored so far (0 when none). */
 gint64      vh_events_last_seq  (VigilHost *host);
 /* (transfer full) events stored after sequence @seq, in order. */

@@ -306,6 +306,128 @@ test_cancel_dispatched (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "cancelled");
 }
 
+static void
+enroll (Fixture *f, const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  const char *enrollment = "0123456789abcdef0123456789abcdef";
+  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "t", -1);
+
+  g_assert_true (vigil_host_begin_device_enrollment (f->host, device, enrollment, hash,
+                                                     G_MAXINT32, &error));
+  g_assert_true (vigil_host_complete_device_enrollment (f->host, device, enrollment, &error));
+  g_assert_no_error (error);
+}
+
+#define EVENT_ID "6b1c3e55-0a4e-4f7b-9a51-8c2d2f0e6a11"
+
+static gboolean
+device_event (Fixture *f, const char *device, const char *json, gboolean *duplicate,
+              GError **error)
+{
+  g_autoptr (JsonObject) event = NULL;
+
+  if (!vigil_host_record_device_event (f->host, device, json, -1, &event, error))
+    return FALSE;
+  g_assert_cmpstr (json_object_get_string_member (event, "device"), ==, device);
+  *duplicate = json_object_get_boolean_member (event, "duplicate");
+  return TRUE;
+}
+
+/* An agent's event is stored as the event of the device the transport
+ * named, under the agent's id, once; the console's handlers see it. A
+ * device without an enrolled agent, a malformed report, or the host's own
+ * event types are refused, each naming what was wrong. */
+static void
+test_device_events (Fixture *f, gconstpointer data)
+{
+  const char *good = "{\"id\": \"" EVENT_ID "\", \"type\": \"lab.seen\","
+                     " \"payload_version\": 1, \"payload\": {\"path\": \"/x\"},"
+                     " \"source\": \"cli\"}";
+  const struct { const char *json, *needle; } bad[] = {
+    { "{\"id\": \"nope\", \"type\": \"lab.seen\", \"payload_version\": 1,"
+      " \"payload\": {}, \"source\": \"cli\"}", "\"id\"" },
+    { "{\"id\": \"" EVENT_ID "\", \"type\": \"task.completed\", \"payload_version\": 1,"
+      " \"payload\": {}, \"source\": \"cli\"}", "task.*" },
+    { "{\"id\": \"" EVENT_ID "\", \"type\": \"lab.seen\", \"payload_version\": 0,"
+      " \"payload\": {}, \"source\": \"cli\"}", "\"payload_version\"" },
+    { "{\"id\": \"" EVENT_ID "\", \"type\": \"lab.seen\", \"payload_version\": 1,"
+      " \"payload\": [], \"source\": \"cli\"}", "\"payload\"" },
+    { "{\"id\": \"" EVENT_ID "\", \"type\": \"lab.seen\", \"payload_version\": 1,"
+      " \"payload\": {}, \"source\": \"Bad Source\"}", "\"source\"" },
+    { "{\"id\": \"" EVENT_ID "\", \"type\": \"lab.seen\", \"payload_version\": 1,"
+      " \"payload\": {}, \"source\": \"cli\", \"device\": \"dev-2\"}", "\"device\"" },
+    { "{\"id\": ", "event report" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) events = NULL;
+  gboolean duplicate = TRUE;
+  JsonObject *e;
+
+  /* No enrolled agent: refused as not found. */
+  g_assert_false (device_event (f, "dev-1", good, &duplicate, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  enroll (f, "dev-1");
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (device_event (f, "dev-1", bad[i].json, &duplicate, &error));
+      g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, bad[i].needle));
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (count_events (f, "lab.seen"), ==, 0);
+
+  g_assert_true (device_event (f, "dev-1", good, &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_false (duplicate);
+  g_assert_true (device_event (f, "dev-1", good, &duplicate, &error));
+  g_assert_true (duplicate);
+  events = vigil_host_events (f->host, 0, "lab.seen", NULL, 0, &error);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  e = json_array_get_object_element (events, 0);
+  g_assert_cmpstr (json_object_get_string_member (e, "id"), ==, EVENT_ID);
+  g_assert_cmpstr (json_object_get_string_member (e, "device"), ==, "dev-1");
+  g_assert_cmpstr (json_object_get_string_member (e, "source"), ==, "agent:cli");
+
+  /* The same id from another device is not a duplicate: refused. */
+  enroll (f, "dev-2");
+  g_assert_false (device_event (f, "dev-2", good, &duplicate, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  /* A revoked device's events are refused. */
+  g_assert_true (vigil_host_revoke_device_agent (f->host, "dev-1", &error));
+  g_assert_false (device_event (f, "dev-1", good, &duplicate, &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
+/* The unmasked read has the secrets the masked one hides; both agree on
+ * everything else. */
+static void
+test_settings_unmasked (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) policy = NULL, masked = NULL, plain = NULL;
+  const char *json = "{\"name\": \"p\", \"group\": \"lab\", \"status\": \"active\","
+    " \"settings\": {\"sandbox_response\": {\"schema_version\": 1, \"account\":"
+    " {\"locked\": true, \"values\": {\"user\": \"svc\", \"password\": \"s3cret\"}}}}}";
+  g_autofree char *m = NULL, *p = NULL;
+
+  policy = vigil_host_parse_policy (json, strlen (json), NULL);
+  g_assert_nonnull (policy);
+  g_assert_true (vigil_host_apply_policy (f->host, policy, NULL, NULL, &error));
+  g_assert_no_error (error);
+  masked = vigil_host_effective_settings (f->host, "dev-1", "sandbox_response", NULL, &error);
+  plain = vigil_host_effective_settings_unmasked (f->host, "dev-1", "sandbox_response", &error);
+  g_assert_no_error (error);
+  m = json_to_string (json_node_init_object (json_node_alloc (), masked), FALSE);
+  p = json_to_string (json_node_init_object (json_node_alloc (), plain), FALSE);
+  g_assert_null (strstr (m, "s3cret"));
+  g_assert_nonnull (strstr (p, "s3cret"));
+  g_assert_null (vigil_host_effective_settings_unmasked (f->host, "dev-1", "no_such", &error));
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +438,7 @@ main (int argc, char **argv)
   ADD ("/fleet/dispatch/bad-reports", test_bad_reports);
   ADD ("/fleet/dispatch/declined-runs-here", test_declined_runs_here);
   ADD ("/fleet/dispatch/cancel-dispatched", test_cancel_dispatched);
+  ADD ("/fleet/dispatch/device-events", test_device_events);
+  ADD ("/fleet/dispatch/settings-unmasked", test_settings_unmasked);
   return g_test_run ();
 }

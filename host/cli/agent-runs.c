@@ -14,7 +14,10 @@
  * outage is stored once. A run claimed but never ended (the agent died
  * during it) is reported failed when the agent starts again; its end
  * carries the same message id as a real end would, so only one of them
- * is ever stored.
+ * is ever stored. Before executing, a run past its valid_until (console
+ * clock, with some skew forgiven) is failed instead, and the run's
+ * settings become the local settings of `self`; while it executes, its
+ * progress goes out as plain NATS ticks.
  */
 #include "agent-runs.h"
 #include "agent-events.h"
@@ -35,6 +38,11 @@
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RUN_BYTES   (1024 * 1024)
 #define DIED_REASON     "the agent stopped during the run"
+/* A run's valid_until is on the console's clock: this much skew is
+ * forgiven before a late run is refused. */
+#define RUN_SKEW_US     (10 * G_TIME_SPAN_MINUTE)
+/* Progress ticks are plain NATS and at most this often per run. */
+#define TICK_EVERY_US   G_TIME_SPAN_SECOND
 
 struct _AgentRuns {
   VigilHost        *host;
@@ -42,6 +50,9 @@ struct _AgentRuns {
   char             *journal_dir, *done_dir;
   char             *ack_prefix;   /* $JS.ACK.VIGIL_RUNS.run-<id>. */
   char             *report_subject;
+  char             *progress_subject;
+  gint64            current_run;   /* the run executing now, for its ticks */
+  gint64            last_tick_us;
   natsConnection   *nc;
   jsCtx            *js;
   VigilFleetOutbox *outbox;
@@ -188,6 +199,31 @@ copy_member (JsonObject *to, JsonObject *from, const char *from_name, const char
     json_object_set_member (to, to_name, json_node_copy (node));
 }
 
+/* The executing run's progress, to the console (it may be lost: the end
+ * report carries the last value anyway). */
+static void
+on_progress (const char *task_id, const char *device_id, double fraction, const char *message,
+             gpointer user_data)
+{
+  AgentRuns *runs = user_data;
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (runs->current_run <= 0 || (now - runs->last_tick_us < TICK_EVERY_US && fraction < 1.0)
+      || natsConnection_Status (runs->nc) != NATS_CONN_STATUS_CONNECTED)
+    return;
+  runs->last_tick_us = now;
+  json_object_set_int_member (o, "run", runs->current_run);
+  json_object_set_double_member (o, "progress", CLAMP (fraction, 0.0, 1.0));
+  if (message != NULL)
+    json_object_set_string_member (o, "message", message);
+  json_node_set_object (node, json_object_ref (o));
+  text = json_to_string (node, FALSE);
+  natsConnection_PublishString (runs->nc, runs->progress_subject, text);
+}
+
 /* Executes the run on `self`; returns its end report. */
 static JsonObject *
 execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, JsonObject *params)
@@ -209,7 +245,10 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
   task = vigil_host_create_task (host, "agent", &spec, &error);
   if (task == NULL)
     return report_new (run, "failed", error->message);
-  round = vigil_host_run_task (host, task, NULL, NULL, NULL, &error);
+  runs->current_run = run;
+  runs->last_tick_us = 0;
+  round = vigil_host_run_task (host, task, on_progress, runs, NULL, &error);
+  runs->current_run = 0;
   stored = round ? vigil_host_task_runs (host, task, TRUE, &error) : NULL;
   if (stored == NULL || json_array_get_length (stored) != 1)
     return report_new (run, "failed", error ? error->message : "the run did not start");
@@ -229,11 +268,54 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
 }
 
 
+/* The console's effective settings of the device, for every section this
+ * agent's plugins know, become the local settings of `self` (its store has
+ * no policy, so they apply as they are): the run sees what the console
+ * computed. Sections of plugins the agent lacks are left out (a run of
+ * their task types fails anyway). Nothing of the values is printed: they
+ * hold secrets. */
+static gboolean
+apply_settings (VigilHost *host, JsonObject *settings, char **why)
+{
+  g_autoptr (JsonArray) sections = vigil_host_sections (host);
+  g_autoptr (JsonObject) known = json_object_new ();
+  g_autoptr (JsonArray) problems = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; sections != NULL && i < json_array_get_length (sections); i++)
+    {
+      const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
+                                                      "id");
+      JsonNode *node = json_object_get_member (settings, id);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        json_object_set_member (known, id, json_node_copy (node));
+    }
+  if (vigil_host_set_device_settings (host, SELF_DEVICE, known, &problems, NULL, &error))
+    return TRUE;
+  for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
+    {
+      JsonObject *p = json_array_get_object_element (problems, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (p, "severity", ""),
+                     "error") == 0)
+        {
+          /* The path names the setting; the message is the checker's. */
+          *why = g_strdup_printf ("the agent cannot apply the run's settings: %s: %s",
+                                  json_object_get_string_member_with_default (p, "path", "?"),
+                                  json_object_get_string_member_with_default (p, "message", ""));
+          return FALSE;
+        }
+    }
+  *why = g_strdup_printf ("the agent cannot apply the run's settings: %s", error->message);
+  return FALSE;
+}
+
 /* ---- one delivery, on the main thread ---------------------------------- */
 
 static gboolean
 read_run (AgentRuns *runs, natsMsg *msg, gint64 *run, char **task, char **type,
-          JsonObject **params, GError **error)
+          JsonObject **params, JsonObject **settings, gint64 *valid_until, GError **error)
 {
   g_autoptr (JsonObject) body = NULL;
   JsonNode *node;
@@ -255,6 +337,24 @@ read_run (AgentRuns *runs, natsMsg *msg, gint64 *run, char **task, char **type,
   node = json_object_get_member (body, "params");
   *params = node && JSON_NODE_HOLDS_OBJECT (node) ? json_object_ref (json_node_get_object (node))
                                                   : NULL;
+  node = json_object_get_member (body, "valid_until");
+  *valid_until = node && json_node_get_value_type (node) == G_TYPE_INT64
+                 ? json_node_get_int (node) : 0;
+  if (node != NULL && *valid_until <= 0)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "%s: \"valid_until\" must be a time in microseconds", natsMsg_GetSubject (msg));
+      return FALSE;
+    }
+  node = json_object_get_member (body, "settings");
+  *settings = node && JSON_NODE_HOLDS_OBJECT (node)
+              ? json_object_ref (json_node_get_object (node)) : NULL;
+  if (node != NULL && *settings == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "%s: \"settings\" must be an object", natsMsg_GetSubject (msg));
+      return FALSE;
+    }
   if (*run <= 0 || *task == NULL || *type == NULL || *params == NULL
       || g_strcmp0 (json_object_get_string_member_with_default (body, "device", NULL),
                     runs->device_id) != 0)
@@ -271,10 +371,10 @@ static void
 handle (AgentRuns *runs, natsMsg *msg)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) params = NULL, running = NULL, end = NULL;
-  g_autofree char *task = NULL, *type = NULL, *run_key = NULL;
+  g_autoptr (JsonObject) params = NULL, settings = NULL, running = NULL, end = NULL;
+  g_autofree char *task = NULL, *type = NULL, *run_key = NULL, *why = NULL;
   const char *reply = natsMsg_GetReply (msg);
-  gint64 run = 0;
+  gint64 run = 0, valid_until = 0;
 
   /* Only what the device's own consumer delivered is a run (fleet.md,
    * Security model, Residual). */
@@ -284,7 +384,7 @@ handle (AgentRuns *runs, natsMsg *msg)
                   natsMsg_GetSubject (msg));
       return;
     }
-  if (!read_run (runs, msg, &run, &task, &type, &params, &error))
+  if (!read_run (runs, msg, &run, &task, &type, &params, &settings, &valid_until, &error))
     {
       g_printerr ("vigil agent: run refused: %s\n", error->message);
       natsMsg_Term (msg, NULL);
@@ -309,7 +409,18 @@ handle (AgentRuns *runs, natsMsg *msg)
   running = report_new (run, "running", NULL);
   put_report (runs, run_key, "running", running);
   flush (runs);
-  end = execute (runs, run_key, run, type, params);
+  if (valid_until > 0 && vigil_host_now (runs->host) > valid_until + RUN_SKEW_US)
+    {
+      g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (valid_until / G_USEC_PER_SEC);
+      g_autofree char *when = t ? g_date_time_format_iso8601 (t) : g_strdup ("?");
+
+      why = g_strdup_printf ("the run came too late: it was valid until %s", when);
+      end = report_new (run, "failed", why);
+    }
+  else if (settings != NULL && !apply_settings (runs->host, settings, &why))
+    end = report_new (run, "failed", why);
+  else
+    end = execute (runs, run_key, run, type, params);
   /* What the run's plugins emitted goes before its end. */
   agent_events_collect (runs->events);
   if (put_report (runs, run_key, "end", end))
@@ -432,6 +543,7 @@ agent_runs_new (VigilHost *host, const char *device_id, const char *root, natsCo
   runs->done_dir = g_build_filename (vigil_host_state_dir (host), "agent", "ended", NULL);
   runs->ack_prefix = g_strdup_printf ("$JS.ACK.%s.%s.", VIGIL_FLEET_STREAM_RUNS, consumer);
   runs->report_subject = vigil_fleet_subject_report (device_id, "run");
+  runs->progress_subject = vigil_fleet_subject_live (device_id, "progress");
   runs->handled = g_async_queue_new ();
   cli_stop_flag_init (&runs->stop);
   if (g_mkdir_with_parents (runs->journal_dir, 0700) != 0
@@ -490,5 +602,6 @@ agent_runs_free (AgentRuns *runs)
   g_free (runs->done_dir);
   g_free (runs->ack_prefix);
   g_free (runs->report_subject);
+  g_free (runs->progress_subject);
   g_free (runs);
 }

@@ -326,6 +326,14 @@ device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
   if (!cli_parse ("device", "remove ID", "Remove a device.", NULL, &argc, &argv) ||
       !cli_need_args ("device", argc, 2, "device remove ID"))
     return 2;
+  /* Its agent will never report again: runs still out end now, and `vigil
+   * serve` withdraws those its agent has not taken. */
+  if (cli_fleet_configured (host))
+    {
+      g_autoptr (JsonObject) agent = vigil_host_device_agent (host, argv[1], NULL);
+      if (agent != NULL)
+        cli_fleet_fail_device_runs (host, argv[1], "the device was removed");
+    }
   if (!vigil_host_remove_device (host, argv[1], &error))
     return fail ("device", error);
   /* A device that had an agent is let into the broker no more. */

@@ -5,7 +5,7 @@
  * as the console (and keeps reconnecting), sets up the JetStream layout,
  * answers enrollment requests (token checked against the stored hash, the
  * device's CSR signed, its consumers created, the token spent, the broker
- * reloaded) and records heartbeats; runs and their reports go through
+ * reloaded) and records heartbeats; progress ticks, runs and reports go through
  * serve-runs.c. Messages arrive on libnats' threads
  * and are handled on the main loop, where the host is used. The device a
  * message is from is the one its subject names: the broker lets a device
@@ -33,7 +33,7 @@ struct _ServeFleet {
   natsOptions      *opts;
   natsConnection   *nc;
   jsCtx            *js;
-  natsSubscription *enroll_sub, *heartbeat_sub;
+  natsSubscription *enroll_sub, *heartbeat_sub, *progress_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   guint             publish_id;
@@ -231,6 +231,14 @@ on_message_main (gpointer data)
                 MAX_MESSAGE_BYTES);
   else if (g_str_has_prefix (subject, "vigil.enroll."))
     handle_enroll (d->fleet, d->msg);
+  else if (g_str_has_suffix (subject, ".live.progress"))
+    {
+      g_autofree char *device = subject_token (subject, 2);
+
+      if (device != NULL && vigil_fleet_device_id_check (device, NULL) && d->fleet->runs != NULL)
+        serve_runs_progress (d->fleet->runs, device, natsMsg_GetData (d->msg),
+                             natsMsg_GetDataLength (d->msg));
+    }
   else
     handle_heartbeat (d->fleet, d->msg);
   return G_SOURCE_REMOVE;
@@ -272,7 +280,7 @@ on_publish_timer (gpointer data)
 ServeFleet *
 serve_fleet_start (Serve *serve, GError **error)
 {
-  g_autofree char *enroll = NULL, *heartbeats = NULL;
+  g_autofree char *enroll = NULL, *heartbeats = NULL, *progress = NULL;
   ServeFleet *fleet;
   natsStatus s;
 
@@ -303,10 +311,13 @@ serve_fleet_start (Serve *serve, GError **error)
     }
   enroll = g_strdup ("vigil.enroll.*.request");
   heartbeats = vigil_fleet_subject_live ("*", "heartbeat");
+  progress = vigil_fleet_subject_live ("*", "progress");
   if ((s = natsConnection_JetStream (&fleet->js, fleet->nc, NULL)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->enroll_sub, fleet->nc, enroll, on_message,
                                      fleet)) != NATS_OK ||
       (s = natsConnection_Subscribe (&fleet->heartbeat_sub, fleet->nc, heartbeats, on_message,
+                                     fleet)) != NATS_OK ||
+      (s = natsConnection_Subscribe (&fleet->progress_sub, fleet->nc, progress, on_message,
                                      fleet)) != NATS_OK)
     {
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
@@ -333,6 +344,9 @@ serve_fleet_stop (ServeFleet *fleet)
     natsSubscription_Unsubscribe (fleet->enroll_sub);
   if (fleet->heartbeat_sub)
     natsSubscription_Unsubscribe (fleet->heartbeat_sub);
+  if (fleet->progress_sub)
+    natsSubscription_Unsubscribe (fleet->progress_sub);
+  natsSubscription_Destroy (fleet->progress_sub);
   natsSubscription_Destroy (fleet->enroll_sub);
   natsSubscription_Destroy (fleet->heartbeat_sub);
   jsCtx_Destroy (fleet->js);

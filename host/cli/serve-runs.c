@@ -6,14 +6,18 @@
  * message id <task>.<run>, so however often it is published again (after
  * a reconnection, a console restart) the stream keeps it once. The body is
  * {run, task, type, device, params, settings}, settings being the device's
- * effective settings of every section. Ingesting: a thread pulls the
+ * effective settings of every section, secrets included (never logged). Ingesting: a thread pulls the
  * devices' reports through the console's durable consumer and hands each
  * to the main loop, which stores it with vigil_host_record_run_report and
  * only then acknowledges it, so a console that stops in between gets it
  * again. The device a report is about is the one its subject names (the
  * broker lets a device publish under its own id only). Reports of kind
  * `event` are the agents' events (vigil_host_record_device_event), which
- * the console's handlers then answer.
+ * the console's handlers then answer. Progress ticks (plain NATS) become
+ * the run's progress. A run that ends before its device took it (task
+ * cancelled or deleted, device revoked or removed) is withdrawn from the
+ * stream by its sequence; every run also carries valid_until, which the
+ * agent checks, for what could not be withdrawn.
  */
 #include "serve-runs.h"
 #include "stop-flag.h"
@@ -26,11 +30,19 @@
 #define FETCH_WAIT_MS   500
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_REPORT_BYTES (1024 * 1024)
+/* How long a published run may wait for its device (console clock); the
+ * agent refuses it after that (with RUN_SKEW_US of tolerance on its own
+ * clock), so a run the console could not withdraw does not run forever
+ * late. */
+#define RUN_VALID_US    (7 * G_TIME_SPAN_DAY)
+#define SWEEP_TICKS     5   /* ended runs looked for every 5 publish ticks */
 
 struct _ServeRuns {
   Serve            *serve;
   jsCtx            *js;
-  GHashTable       *published;   /* run ids (gint64*) published since connecting */
+  GHashTable       *published;   /* run id (gint64*) → stream seq (guint64*) of the
+                                  * runs published since connecting, not ended */
+  guint             ticks;
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
   CliStopFlag       stop;
@@ -53,7 +65,9 @@ device_settings (VigilHost *host, const char *device)
     {
       const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
                                                       "id");
-      JsonObject *values = vigil_host_effective_settings (host, device, id, NULL, NULL);
+      /* Unmasked: the agent applies them (secrets included) to its own
+       * device; they travel only over TLS to the device's own subject. */
+      JsonObject *values = vigil_host_effective_settings_unmasked (host, device, id, NULL);
 
       if (values != NULL)
         json_object_set_object_member (settings, id, values);
@@ -73,6 +87,7 @@ publish_one (ServeRuns *runs, JsonObject *run, GError **error)
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *text = NULL, *subject = NULL, *msg_id = NULL;
   gboolean duplicate = FALSE;
+  guint64 seq = 0;
 
   if (task == NULL)
     return FALSE;
@@ -84,17 +99,71 @@ publish_one (ServeRuns *runs, JsonObject *run, GError **error)
   json_object_set_member (body, "params",
                           json_node_copy (json_object_get_member (task, "params")));
   json_object_set_object_member (body, "settings", device_settings (host, device));
+  json_object_set_int_member (body, "valid_until", vigil_host_now (host) + RUN_VALID_US);
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, body);
   text = json_to_string (node, FALSE);
   subject = vigil_fleet_subject_run (device);
   msg_id = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task_id, id);
-  if (!vigil_fleet_publish (runs->js, subject, msg_id, text, (int) strlen (text), &duplicate,
-                            error))
+  if (!vigil_fleet_publish_seq (runs->js, subject, msg_id, text, (int) strlen (text), &seq,
+                                &duplicate, error))
     return FALSE;
+  g_hash_table_insert (runs->published, g_memdup2 (&id, sizeof id),
+                       g_memdup2 (&seq, sizeof seq));
   g_printerr ("vigil serve: fleet: run %s of task %s published to device '%s'%s\n", msg_id,
               task_id, device, duplicate ? " (the stream had it already)" : "");
   return TRUE;
+}
+
+/* Runs published but ended without their device's report (task cancelled
+ * or deleted, device revoked or removed; in this process or another) are
+ * withdrawn from the stream, so an agent that was away does not get them. */
+static void
+sweep (ServeRuns *runs)
+{
+  g_autoptr (GHashTable) open = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                       NULL);
+  g_autoptr (JsonArray) all = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  gint64 first = G_MAXINT64;
+
+  if (g_hash_table_size (runs->published) == 0)
+    return;
+  g_hash_table_iter_init (&iter, runs->published);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    first = MIN (first, *(gint64 *) key);
+  all = vigil_host_runs_after (runs->serve->host, first - 1, NULL);
+  if (all == NULL)
+    return;
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonObject *run = json_array_get_object_element (all, i);
+      const char *state = json_object_get_string_member (run, "state");
+      gint64 id = json_object_get_int_member (run, "id");
+
+      if (g_strcmp0 (state, "dispatched") == 0 || g_strcmp0 (state, "running") == 0)
+        g_hash_table_add (open, g_memdup2 (&id, sizeof id));
+    }
+  g_hash_table_iter_init (&iter, runs->published);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autoptr (GError) error = NULL;
+      gboolean gone = FALSE;
+
+      if (g_hash_table_contains (open, key))
+        continue;
+      if (!vigil_fleet_run_withdraw (runs->js, *(guint64 *) value, &gone, &error))
+        {
+          g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not withdrawn yet: %s\n",
+                      *(gint64 *) key, error->message);
+          continue;
+        }
+      if (gone)
+        g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " withdrawn: it ended before "
+                    "its device took it\n", *(gint64 *) key);
+      g_hash_table_iter_remove (&iter);
+    }
 }
 
 void
@@ -116,9 +185,7 @@ serve_runs_publish (ServeRuns *runs)
       if (!blocked && g_strcmp0 (state, "dispatched") == 0
           && !g_hash_table_contains (runs->published, &id))
         {
-          if (publish_one (runs, run, &error))
-            g_hash_table_add (runs->published, g_memdup2 (&id, sizeof id));
-          else
+          if (!publish_one (runs, run, &error))
             {
               g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: %s\n",
                           id, error->message);
@@ -133,6 +200,8 @@ serve_runs_publish (ServeRuns *runs)
         cursor = id;
     }
   runs->cursor = cursor;
+  if (++runs->ticks % SWEEP_TICKS == 0)
+    sweep (runs);
 }
 
 void
@@ -211,13 +280,44 @@ handle_run_report (ServeRuns *runs, natsMsg *msg, const char *device)
     {
       const char *state = json_object_get_string_member_with_default (report, "state", "");
 
+      gint64 run = json_object_get_int_member_with_default (report, "run", 0);
+
       if (!g_str_equal (state, "running"))
-        g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
-                    json_object_get_int_member_with_default (report, "run", 0), device, state);
+        {
+          /* Its device took it: nothing to withdraw. */
+          g_hash_table_remove (runs->published, &run);
+          g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n", run,
+                      device, state);
+        }
     }
   settle (msg, device, "report", ok, error);
   if (ok)
     serve_tick_soon (runs->serve);
+}
+
+void
+serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int length)
+{
+  g_autoptr (JsonObject) tick = NULL, report = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonNode *node;
+
+  tick = vigil_host_parse_event_payload (data, length, "progress tick", &error);
+  if (tick != NULL)
+    {
+      /* Only what a tick may say: the run's progress, never its end. */
+      report = json_object_new ();
+      json_object_set_string_member (report, "state", "running");
+      if ((node = json_object_get_member (tick, "run")) != NULL)
+        json_object_set_member (report, "run", json_node_copy (node));
+      if ((node = json_object_get_member (tick, "progress")) != NULL)
+        json_object_set_member (report, "progress", json_node_copy (node));
+      if ((node = json_object_get_member (tick, "message")) != NULL)
+        json_object_set_member (report, "message", json_node_copy (node));
+    }
+  if (report == NULL || !vigil_host_record_run_report (runs->serve->host, device, report, &error))
+    g_printerr ("vigil serve: fleet: progress of device '%s' refused: %s\n", device,
+                error->message);
 }
 
 static gboolean
@@ -299,7 +399,7 @@ serve_runs_new (Serve *serve, jsCtx *js)
 
   runs->serve = serve;
   runs->js = js;
-  runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   cli_stop_flag_init (&runs->stop);
   runs->thread = g_thread_new ("vigil-reports", reader, runs);
   return runs;

@@ -2,7 +2,8 @@
 /*
  * The console's runs over the broker (serve-runs.c), used by
  * serve-fleet.c: publishing dispatched runs to their devices and
- * ingesting the devices' run reports.
+ * ingesting the devices' run reports, events and progress ticks, and
+ * withdrawing runs that ended before their device took them.
  */
 #pragma once
 
@@ -22,6 +23,10 @@ void       serve_runs_publish   (ServeRuns *runs);
 /* After a (re)connection: publish everything again (the stream drops what
  * it already has, by message id). */
 void       serve_runs_reconnected (ServeRuns *runs);
+/* Main thread: a progress tick of @device (plain NATS, may be lost):
+ * stored as its run's progress. */
+void       serve_runs_progress  (ServeRuns *runs, const char *device,
+                                 const char *data, int length);
 void       serve_runs_free      (ServeRuns *runs);
 
 G_END_DECLS

@@ -184,6 +184,36 @@ vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
                      const void *data, int len, gboolean *duplicate,
                      GError **error)
 {
+  return vigil_fleet_publish_seq (js, subject, msg_id, data, len, NULL, duplicate, error);
+}
+
+gboolean
+vigil_fleet_run_withdraw (jsCtx *js, guint64 seq, gboolean *gone, GError **error)
+{
+  jsErrCode jerr = 0;
+  natsStatus s;
+
+  g_return_val_if_fail (js != NULL && seq > 0, FALSE);
+  if (gone)
+    *gone = FALSE;
+  s = js_DeleteMsg (js, VIGIL_FLEET_STREAM_RUNS, seq, NULL, &jerr);
+  if (s == NATS_OK) {
+    if (gone)
+      *gone = TRUE;
+    return TRUE;
+  }
+  /* Taken by its device already: nothing left to withdraw. */
+  if (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr)
+    return TRUE;
+  vigil_fleet_set_nats_error (error, s, jerr, "cannot withdraw a run from the stream");
+  return FALSE;
+}
+
+gboolean
+vigil_fleet_publish_seq (jsCtx *js, const char *subject, const char *msg_id,
+                         const void *data, int len, guint64 *seq, gboolean *duplicate,
+                         GError **error)
+{
   jsPubOptions po;
   jsPubAck *ack = NULL;
   jsErrCode jerr = 0;
@@ -200,6 +230,8 @@ vigil_fleet_publish (jsCtx *js, const char *subject, const char *msg_id,
   }
   if (duplicate)
     *duplicate = ack->Duplicate;
+  if (seq)
+    *seq = ack->Sequence;
   jsPubAck_Destroy (ack);
   return TRUE;
 }

@@ -95,6 +95,42 @@ gboolean vigil_fleet_publish (jsCtx *js, const char *subject,
                               gboolean *duplicate, GError **error);
 
 /**
+ * vigil_fleet_publish_seq:
+ * @js: a JetStream context
+ * @subject: where to publish
+ * @msg_id: the message's id for de-duplication; must not be %NULL
+ * @data: the payload
+ * @len: its length
+ * @seq: (out) (optional): the stream sequence the message is stored under
+ *   (for a duplicate, the one stored first)
+ * @duplicate: (out) (optional): as for vigil_fleet_publish()
+ * @error: return location for a #GError
+ *
+ * vigil_fleet_publish(), also giving the message's place in the stream, so
+ * that a run can be withdrawn later (vigil_fleet_run_withdraw()).
+ *
+ * Returns: %TRUE on success. Since: 1.1
+ */
+gboolean vigil_fleet_publish_seq (jsCtx *js, const char *subject,
+                                  const char *msg_id, const void *data, int len,
+                                  guint64 *seq, gboolean *duplicate, GError **error);
+
+/**
+ * vigil_fleet_run_withdraw:
+ * @js: the console's JetStream context
+ * @seq: the run's sequence in `VIGIL_RUNS`
+ * @error: return location for a #GError
+ *
+ * Deletes a run that no device has taken yet from the stream (its task was
+ * cancelled or deleted, its device removed). A run already taken (and so
+ * acknowledged and gone from the work queue) is not an error: *@gone says
+ * whether this call removed it.
+ *
+ * Returns: %TRUE unless the broker could not be asked. Since: 1.1
+ */
+gboolean vigil_fleet_run_withdraw (jsCtx *js, guint64 seq, gboolean *gone, GError **error);
+
+/**
  * vigil_fleet_device_runs_subscribe:
  * @js: a JetStream context of the device's connection
  * @device_id: the device

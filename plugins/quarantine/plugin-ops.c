@@ -139,7 +139,7 @@ qp_op_put (QpDevice *d, const char *path, const char *detection, const char *rea
   };
   QPutResult res;
   GError *local = NULL;
-  JsonObject *out;
+  JsonObject *out, *payload;
 
   if (!qstore_put (d->store, &req, cancellable, &res, &local))
     return engine_error (error, local, "quarantine", d);
@@ -149,7 +149,10 @@ qp_op_put (QpDevice *d, const char *path, const char *detection, const char *rea
   if (res.original_kept != NULL)
     json_object_set_string_member (out, "original_kept", res.original_kept);
   inventory_put (d, res.id, res.meta, res.size_after - res.size_before);
-  emit (d, "quarantine.added", event_payload (res.id, res.meta));
+  payload = event_payload (res.id, res.meta);
+  /* A fleet console keeps its common list from this (plugin-console.c). */
+  json_object_set_boolean_member (payload, "send_to_console", d->sync);
+  emit (d, "quarantine.added", payload);
   check_limits (d, res.size_before, res.size_after);
   qput_result_clear (&res);
   return out;

@@ -7,7 +7,8 @@
  * start-up runs the recovery sweep over every store it has used before
  * (collection "stores"), so temporary files left by a crash are removed
  * and reported in the log before anything else touches the quarantine,
- * and recounts each store's size ledger.
+ * and recounts each store's size ledger. On a fleet console, agents'
+ * quarantine events keep the common list (plugin-console.c).
  */
 #include "qplugin.h"
 
@@ -57,6 +58,7 @@ quarantine_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
   qp_self = self;
   if (!api->register_section (self, &qp_section, sizeof qp_section, error)
       || !qp_tasks_register (error) || !qp_command_register (error)
+      || !qp_console_register (error)
       || !api->register_protected_action (self, &restore_action, sizeof restore_action,
                                           error))
     return FALSE;

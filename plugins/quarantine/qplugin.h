@@ -68,5 +68,7 @@ JsonObject *qp_op_delete  (QpDevice *d, const char *id, GError **error);
 /* Registrations. */
 gboolean qp_tasks_register   (GError **error);
 gboolean qp_command_register (GError **error);
+/* plugin-console.c: the common list fed by fleet agents' events. */
+gboolean qp_console_register (GError **error);
 
 G_END_DECLS

@@ -81,14 +81,14 @@ print_outcome (const char *id, const char *type, const char *device, JsonArray *
       vigil_json_print_object (o);
       return;
     }
-  g_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
+  vigil_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
   if (json_array_get_length (runs) > 0)
-    g_print ("task runs:\n");
+    vigil_print ("task runs:\n");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
   /* The first event is the one emitted; show what followed. */
   if (json_array_get_length (events) > 1)
-    g_print ("events that followed:\n");
+    vigil_print ("events that followed:\n");
   for (guint i = 1; i < json_array_get_length (events); i++)
     cli_print_event_line (json_array_get_object_element (events, i));
 }
@@ -150,7 +150,7 @@ event_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return event_emit (host, globals, argc - 1, argv + 1);
   if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
     {
-      g_print ("Usage: vigil event emit TYPE [FILE.json|-] [--device D] [--payload-version N]\n"
+      vigil_print ("Usage: vigil event emit TYPE [FILE.json|-] [--device D] [--payload-version N]\n"
                "                        [--no-run] [--json]\n"
                "Stores the event (payload: a JSON object from FILE or stdin, {} when none),\n"
                "dispatches it and runs everything it sets off until idle, unless --no-run.\n"
@@ -219,7 +219,7 @@ cli_print_event_line (JsonObject *event)
       g_free (text);
       text = g_strconcat (cut, "...", NULL);
     }
-  g_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
+  vigil_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
            device, text);
 }
 
@@ -259,7 +259,7 @@ events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return 0;
     }
   if (json_array_get_length (events) == 0)
-    g_print ("no events\n");
+    vigil_print ("no events\n");
   for (guint i = 0; i < json_array_get_length (events); i++)
     cli_print_event_line (json_array_get_object_element (events, i));
   return 0;

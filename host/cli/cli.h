@@ -12,6 +12,7 @@
 #include "vigil-host.h"
 
 #include <vigil/util/json.h>
+#include <vigil/util/text.h>
 
 G_BEGIN_DECLS
 
@@ -43,7 +44,9 @@ extern const CliCommand cli_fleet;     /* cli-fleet.c     */
 extern const CliCommand cli_agent;     /* cli-agent.c     */
 
 /* Helpers (cli-util.c). --json output is printed with the helper library's
- * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it. */
+ * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it;
+ * text output with vigil_print() (<vigil/util/text.h>), which escapes every
+ * name it prints, and usage texts with vigil_print_usage(). */
 /* Parses a JSON object from @path ("-" is stdin) with the strict reader
  * (<vigil/util/json.h>), with a size limit and an error naming the file,
  * line, column and JSON path. Returns: (transfer full). */
@@ -57,6 +60,10 @@ JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
  * is NULL). */
 void      cli_error        (const char *command, const char *format, ...)
                                G_GNUC_PRINTF (2, 3);
+
+/* Makes g_printerr() escape control characters other than its newlines
+ * (main() calls it first). */
+void      cli_escape_printerr (void);
 
 /* Local "2026-11-22 10:00:00" of a UTC time in microseconds. */
 char     *cli_format_time     (gint64 time_us);

@@ -208,12 +208,12 @@ print_registered (VigilHost *host, gboolean from_host)
       if (is_host != from_host)
         continue;
       if (!from_host && !any)
-        printf ("\nPlugin commands:\n");
+        vigil_print ("\nPlugin commands:\n");
       any = TRUE;
-      printf ("  %-10s %s", json_object_get_string_member (c, "name"), summary ? summary : "");
+      vigil_print ("  %-10s %s", json_object_get_string_member (c, "name"), summary ? summary : "");
       if (!from_host)
-        printf (" (plugin %s)", plugin);
-      printf ("\n");
+        vigil_print (" (plugin %s)", plugin);
+      vigil_print ("\n");
     }
 }
 
@@ -235,14 +235,16 @@ find_registered (VigilHost *host, const char *name)
 static void
 print_help (VigilHost *host)
 {
-  printf ("%s\nVigil %s, an open plugin host for endpoint-security management.\n\n"
-          "Built-in commands:\n", global_usage, VIGIL_VERSION);
+  vigil_print_usage (stdout, global_usage);
+  vigil_print ("\nVigil %s, an open plugin host for endpoint-security management.\n\n"
+               "Built-in commands:\n", VIGIL_VERSION);
   for (gsize i = 0; builtins[i] != NULL; i++)
-    printf ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
+    vigil_print ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
   print_registered (host, TRUE);
-  printf ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
+  vigil_print ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
   print_registered (host, FALSE);
-  printf ("\n%s", global_options_help);
+  vigil_print ("\n");
+  vigil_print_usage (stdout, global_options_help);
 }
 
 /* A global --json reaches a registered command as its own --json, put
@@ -336,6 +338,7 @@ main (int argc, char **argv)
   int first, status;
 
   setlocale (LC_ALL, "");
+  cli_escape_printerr ();
   /* Before anything touches OpenSSL (fleet-connect.h says why). */
   vigil_fleet_process_init ();
   first = parse_globals (argc, argv, &o);
@@ -351,13 +354,16 @@ main (int argc, char **argv)
   if (first < 0 || (first >= argc && !o.help && !o.version))
     {
       if (first >= 0)
-        fprintf (stderr, "%svigil: no command given (see vigil --help)\n", global_usage);
+        {
+          vigil_print_usage (stderr, global_usage);
+          vigil_print_to (stderr, "vigil: no command given (see vigil --help)\n");
+        }
       options_clear (&o);
       return 2;
     }
   if (o.version)
     {
-      printf ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+      vigil_print ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
       options_clear (&o);
       return 0;
     }

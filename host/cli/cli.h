@@ -65,6 +65,18 @@ void      cli_error        (const char *command, const char *format, ...)
  * (main() calls it first). */
 void      cli_escape_printerr (void);
 
+/* The state folder (cli-state.c). A --state-dir (NULL: the default) that
+ * exists but is not a folder, or whose parent folder does not exist, is
+ * refused with an error that says so. */
+gboolean  cli_state_check       (const char *state_dir, GError **error);
+/* Whether a state (its database) is there already. */
+gboolean  cli_state_exists      (const char *state_dir);
+/* The folder the host will use, for messages. Returns: (transfer full). */
+char     *cli_state_describe    (const char *state_dir);
+/* A throw-away state folder for a help, and its removal (tree and all). */
+char     *cli_state_temp_new    (GError **error);
+void      cli_state_temp_remove (const char *dir);
+
 /* Local "2026-11-22 10:00:00" of a UTC time in microseconds. */
 char     *cli_format_time     (gint64 time_us);
 

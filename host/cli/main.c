@@ -321,6 +321,19 @@ help_command (VigilHost *host, Options *o, int argc, char **argv)
   return dispatch (host, o, 2, help_argv);
 }
 
+/* `vigil --help`, `vigil help ...`, `vigil CMD --help` (or -h, before a
+ * "--"): what prints a help and changes nothing. */
+static gboolean
+wants_help (int argc, char **argv, int first, const Options *o)
+{
+  if (o->help || first >= argc || g_str_equal (argv[first], "help"))
+    return TRUE;
+  for (int i = first + 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 options_clear (Options *o)
 {
@@ -335,6 +348,8 @@ main (int argc, char **argv)
   Options o = { .plugin_dirs = g_ptr_array_new_with_free_func (g_free) };
   g_autoptr(VigilHost) host = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *temp_state = NULL;
+  gboolean help, fresh;
   int first, status;
 
   setlocale (LC_ALL, "");
@@ -367,13 +382,29 @@ main (int argc, char **argv)
       options_clear (&o);
       return 0;
     }
+  if (!cli_state_check (o.state_dir, &error))
+    {
+      cli_error (NULL, "%s", error->message);
+      options_clear (&o);
+      return 2;
+    }
+  help = wants_help (argc, argv, first, &o);
+  fresh = !cli_state_exists (o.state_dir);
+  if (help && fresh && (temp_state = cli_state_temp_new (&error)) != NULL)
+    {
+      /* A help leaves no state behind: the host opens a throw-away one. */
+      g_free (o.state_dir);
+      o.state_dir = g_strdup (temp_state);
+    }
+  g_clear_error (&error);
   host = open_host (&o, &error);
-  if (host == NULL && (o.help || first >= argc))
+  if (host == NULL && help)
     {
       /* Help without plugin commands beats no help at all. */
       print_help (NULL);
       cli_error (NULL, "plugin commands not listed: %s", error->message);
       options_clear (&o);
+      cli_state_temp_remove (temp_state);
       return 0;
     }
   if (host == NULL)
@@ -382,12 +413,19 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
+  if (fresh && !help)
+    {
+      g_autofree char *where = cli_state_describe (o.state_dir);
+      vigil_print_to (stderr, "vigil: a new state in %s\n", where);
+    }
   if (o.help || first >= argc)
     status = (print_help (host), 0);
   else if (g_str_equal (argv[first], "help"))
     status = help_command (host, &o, argc - first, argv + first);
   else
     status = dispatch (host, &o, argc - first, argv + first);
+  g_clear_pointer (&host, vigil_host_free);
+  cli_state_temp_remove (temp_state);
   options_clear (&o);
   return status;
 }

@@ -90,6 +90,14 @@ gboolean         vh_event_device_valid   (const char *device_id, GError **error)
 JsonArray  *vh_events_list      (VigilHost *host, gint64 since_us,
                                  const char *type, const char *device_id,
                                  guint limit, GError **error);
+/* The same events handed to @func one at a time, oldest first, so that a
+ * long listing is never held in memory whole. @func runs under the store's
+ * lock: it must not call into the host. */
+typedef void (*VhEventsFunc) (JsonObject *event, gpointer user_data);
+gboolean    vh_events_foreach   (VigilHost *host, gint64 since_us,
+                                 const char *type, const char *device_id,
+                                 guint limit, VhEventsFunc func,
+                                 gpointer user_data, GError **error);
 /* The highest event sequence number stored so far (0 when none). */
 gint64      vh_events_last_seq  (VigilHost *host);
 /* (transfer full) events stored after sequence @seq, in order. */

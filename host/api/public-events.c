@@ -159,29 +159,13 @@ vigil_host_events (VigilHost *host, gint64 since_us, const char *type, const cha
   return vh_events_list (host, since_us, type, device, limit, error);
 }
 
-typedef struct {
-  VigilHost          *host;
-  VigilHostEventFunc  func;
-  gpointer            user_data;
-} EachEvent;
-
-static void
-each_event (JsonObject *event, gpointer user_data)
-{
-  EachEvent *each = user_data;
-
-  each->func (each->host, event, each->user_data);
-}
-
 gboolean
 vigil_host_events_foreach (VigilHost *host, gint64 since_us, const char *type,
                            const char *device, guint limit, VigilHostEventFunc func,
                            gpointer user_data, GError **error)
 {
-  EachEvent each = { host, func, user_data };
-
   g_return_val_if_fail (host != NULL && func != NULL, FALSE);
-  return vh_events_foreach (host, since_us, type, device, limit, each_event, &each, error);
+  return vh_events_foreach (host, since_us, type, device, limit, func, user_data, error);
 }
 
 gint64

@@ -306,6 +306,7 @@ rows_to_json (GPtrArray *rows)
 /* ---- listing --------------------------------------------------------- */
 
 typedef struct {
+  VigilHost   *host;
   VhEventsFunc func;
   gpointer     user_data;
 } Each;
@@ -317,7 +318,7 @@ hand_over (StoredEvent *stored, gpointer user_data)
   g_autoptr (JsonObject) event = vh_event_to_json (&stored->event);
 
   stored_event_free (stored);
-  each->func (event, each->user_data);
+  each->func (each->host, event, each->user_data);
 }
 
 gboolean
@@ -327,7 +328,7 @@ vh_events_foreach (VigilHost *host, gint64 since_us, const char *type,
 {
   g_autoptr (GString) sql = g_string_new ("SELECT " EVENT_COLUMNS " FROM events WHERE 1");
   Binds binds = { 0 };
-  Each each = { func, user_data };
+  Each each = { host, func, user_data };
   gboolean ok;
 
   if (type != NULL && g_str_has_suffix (type, ".*"))
@@ -365,7 +366,7 @@ vh_events_foreach (VigilHost *host, gint64 since_us, const char *type,
 }
 
 static void
-add_event (JsonObject *event, gpointer array)
+add_event (VigilHost *host, JsonObject *event, gpointer array)
 {
   json_array_add_object_element (array, json_object_ref (event));
 }

@@ -92,8 +92,9 @@ JsonArray  *vh_events_list      (VigilHost *host, gint64 since_us,
                                  guint limit, GError **error);
 /* The same events handed to @func one at a time, oldest first, so that a
  * long listing is never held in memory whole. @func runs under the store's
- * lock: it must not call into the host. */
-typedef void (*VhEventsFunc) (JsonObject *event, gpointer user_data);
+ * lock: it must not call into the host. (The type of
+ * VigilHostEventFunc, so that the public function passes it through.) */
+typedef void (*VhEventsFunc) (VigilHost *host, JsonObject *event, gpointer user_data);
 gboolean    vh_events_foreach   (VigilHost *host, gint64 since_us,
                                  const char *type, const char *device_id,
                                  guint limit, VhEventsFunc func,

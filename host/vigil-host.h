@@ -1250,6 +1250,32 @@ typedef void (*VigilHostEventFunc) (VigilHost *host, JsonObject *event,
                                     gpointer user_data);
 
 /**
+ * vigil_host_events_foreach:
+ * @host: the host
+ * @since_us: as for vigil_host_events()
+ * @type: (nullable) as for vigil_host_events()
+ * @device: (nullable) as for vigil_host_events()
+ * @limit: at most this many (the newest); 0 for no limit
+ * @func: called with each event, oldest first
+ * @user_data: for @func
+ * @error: a store error
+ *
+ * The events vigil_host_events() would return, handed to @func one at a
+ * time, so that listing a long log takes memory for one event, not for all
+ * of them. @func runs under the store's lock: it must not call the host.
+ * Returns: %FALSE with @error when the store could not be read (@func may
+ *   have seen some events by then). Since: 1.1
+ */
+gboolean     vigil_host_events_foreach   (VigilHost          *host,
+                                          gint64              since_us,
+                                          const char         *type,
+                                          const char         *device,
+                                          guint               limit,
+                                          VigilHostEventFunc  func,
+                                          gpointer            user_data,
+                                          GError            **error);
+
+/**
  * vigil_host_subscribe_events:
  * @host: the host
  * @type: (nullable) an exact type, or a prefix ending in ".*"; NULL for all

@@ -159,6 +159,15 @@ vigil_host_events (VigilHost *host, gint64 since_us, const char *type, const cha
   return vh_events_list (host, since_us, type, device, limit, error);
 }
 
+gboolean
+vigil_host_events_foreach (VigilHost *host, gint64 since_us, const char *type,
+                           const char *device, guint limit, VigilHostEventFunc func,
+                           gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (host != NULL && func != NULL, FALSE);
+  return vh_events_foreach (host, since_us, type, device, limit, func, user_data, error);
+}
+
 gint64
 vigil_host_last_event_seq (VigilHost *host)
 {

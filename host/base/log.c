@@ -7,8 +7,13 @@
  * rule "never log a secret" is on the caller; as a last line of defence the
  * logger masks the password of any "scheme://user:password@" URI it sees,
  * since proxy URIs are the one secret-bearing string that travels widely.
+ * Messages carry names from devices (file paths): their control characters
+ * are escaped (vigil/util/text.h), so that a line on a terminal or in a
+ * trace file is one line and drives nothing.
  */
 #include "base.h"
+
+#include <vigil/util/text.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -42,9 +47,12 @@ userinfo_regex (void)
 static char *
 redact (const char *message)
 {
-  if (strstr (message, "://") == NULL)
-    return g_strdup (message);
-  return g_regex_replace (userinfo_regex (), message, -1, 0, "\\1:********@", 0, NULL);
+  /* Escaped first: the regex wants UTF-8, and escaped text is. */
+  g_autofree char *escaped = vigil_text_escape (message);
+
+  if (strstr (escaped, "://") == NULL)
+    return g_steal_pointer (&escaped);
+  return g_regex_replace (userinfo_regex (), escaped, -1, 0, "\\1:********@", 0, NULL);
 }
 
 static const char *

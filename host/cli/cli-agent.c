@@ -144,7 +144,7 @@ agent_enroll (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       vigil_json_print (node);
     }
   else
-    printf ("enrolled as device '%s' (broker %s); credentials in %s\n", a->device_id,
+    vigil_print ("enrolled as device '%s' (broker %s); credentials in %s\n", a->device_id,
             a->broker_url, a->dir);
   vigil_fleet_process_shutdown ();
   return 0;

@@ -86,7 +86,7 @@ cli_print_problems (JsonArray *problems, const char *where)
       gboolean warning = g_strcmp0 (sev, "warning") == 0;
 
       errors += warning ? 0 : 1;
-      printf ("%s%s%s%s%s%s\n", where ? where : "", where ? ": " : "",
+      vigil_print ("%s%s%s%s%s%s\n", where ? where : "", where ? ": " : "",
               warning ? "warning: " : "", *path ? path : "", *path ? ": " : "",
               json_object_get_string_member (p, "message"));
     }

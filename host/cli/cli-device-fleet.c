@@ -145,10 +145,10 @@ cli_device_enroll (VigilHost *host, const CliGlobals *globals, int argc, char **
     }
   else
     {
-      printf ("wrote enrollment file %s for device '%s' (valid %d h)\n", output, id, hours);
-      printf ("on the device: vigil --state-dir DIR agent enroll %s\n", output);
+      vigil_print ("wrote enrollment file %s for device '%s' (valid %d h)\n", output, id, hours);
+      vigil_print ("on the device: vigil --state-dir DIR agent enroll %s\n", output);
       if (!reloaded)
-        printf ("note: the broker is not running; it will accept the file once started\n");
+        vigil_print ("note: the broker is not running; it will accept the file once started\n");
     }
   return 0;
 }
@@ -219,7 +219,7 @@ cli_device_revoke (VigilHost *host, const CliGlobals *globals, int argc, char **
       print_object (o);
     }
   else
-    printf ("revoked device '%s'%s; %u open run%s failed\n", id,
+    vigil_print ("revoked device '%s'%s; %u open run%s failed\n", id,
             reloaded ? "; the broker closed its connection" : " (the broker is not running)",
             failed, failed == 1 ? "" : "s");
   return 0;
@@ -244,37 +244,37 @@ cli_device_show (VigilHost *host, const CliGlobals *globals, int argc, char **ar
       print_object (d);
       return 0;
     }
-  printf ("device:        %s (%s)\n", json_object_get_string_member (d, "id"),
+  vigil_print ("device:        %s (%s)\n", json_object_get_string_member (d, "id"),
           json_object_get_string_member (d, "name"));
-  printf ("group:         %s\n", json_object_get_string_member (d, "group"));
+  vigil_print ("group:         %s\n", json_object_get_string_member (d, "group"));
   agent = json_object_get_null_member (d, "agent") ? NULL
           : json_object_get_object_member (d, "agent");
   if (agent == NULL)
     {
-      printf ("agent:         none (runs execute in this process)\n");
+      vigil_print ("agent:         none (runs execute in this process)\n");
       return 0;
     }
-  printf ("agent:         %s, %s\n", json_object_get_string_member (agent, "state"),
+  vigil_print ("agent:         %s, %s\n", json_object_get_string_member (agent, "state"),
           json_object_get_boolean_member (agent, "online") ? "online" : "offline");
   if (json_object_get_null_member (agent, "last_seen"))
-    printf ("last seen:     never\n");
+    vigil_print ("last seen:     never\n");
   else
     {
       g_autofree char *when = cli_format_time (json_object_get_int_member (agent, "last_seen"));
-      printf ("last seen:     %s\n", when);
+      vigil_print ("last seen:     %s\n", when);
     }
   if (!json_object_get_null_member (agent, "agent_version"))
-    printf ("agent version: %s\n", json_object_get_string_member (agent, "agent_version"));
+    vigil_print ("agent version: %s\n", json_object_get_string_member (agent, "agent_version"));
   {
     JsonArray *plugins = json_object_get_array_member (agent, "plugins");
-    printf ("plugins:      ");
+    vigil_print ("plugins:      ");
     for (guint i = 0; i < json_array_get_length (plugins); i++)
       {
         JsonObject *p = json_array_get_object_element (plugins, i);
-        printf (" %s %s", json_object_get_string_member (p, "name"),
+        vigil_print (" %s %s", json_object_get_string_member (p, "name"),
                 json_object_get_string_member (p, "version"));
       }
-    printf ("%s\n", json_array_get_length (plugins) ? "" : " (none reported)");
+    vigil_print ("%s\n", json_array_get_length (plugins) ? "" : " (none reported)");
   }
   return 0;
 }

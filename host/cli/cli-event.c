@@ -70,14 +70,14 @@ print_outcome (const char *id, const char *type, const char *device, JsonArray *
       vigil_json_print_object (o);
       return;
     }
-  g_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
+  vigil_print ("event %s stored: %s%s%s\n", id, type, device ? " on " : "", device ? device : "");
   if (json_array_get_length (runs) > 0)
-    g_print ("task runs:\n");
+    vigil_print ("task runs:\n");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
   /* The first event is the one emitted; show what followed. */
   if (json_array_get_length (events) > 1)
-    g_print ("events that followed:\n");
+    vigil_print ("events that followed:\n");
   for (guint i = 1; i < json_array_get_length (events); i++)
     cli_print_event_line (json_array_get_object_element (events, i));
 }
@@ -154,7 +154,7 @@ event_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return event_emit (host, globals, argc - 1, argv + 1);
   if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
     {
-      g_print ("Usage: vigil event emit TYPE [FILE.json|-] [--device D] [--payload-version N]\n"
+      vigil_print ("Usage: vigil event emit TYPE [FILE.json|-] [--device D] [--payload-version N]\n"
                "                        [--no-run] [--json]\n"
                "Stores the event (payload: a JSON object from FILE or stdin, {} when none),\n"
                "dispatches it and runs everything it sets off until idle, unless --no-run.\n"
@@ -224,8 +224,38 @@ cli_print_event_line (JsonObject *event)
       g_free (text);
       text = g_strconcat (cut, "...", NULL);
     }
-  g_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
+  vigil_print ("  %s  %-28s %-14s %s\n", time, json_object_get_string_member (event, "type"),
            device, text);
+}
+
+/* `vigil events` streams: one event at a time from the store to stdout, so
+ * that a long log takes the memory of one event (#14). */
+static void
+print_event_text (VigilHost *host, JsonObject *event, gpointer printed)
+{
+  cli_print_event_line (event);
+  (*(guint *) printed)++;
+}
+
+/* The events as one JSON array, printed as vigil_json_print_array() would
+ * print it whole: each element indented one level inside "[" and "]". */
+static void
+print_event_json (VigilHost *host, JsonObject *event, gpointer printed)
+{
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), event);
+  g_autofree char *text = json_to_string (node, TRUE);
+  g_autoptr (GString) out = g_string_sized_new (strlen (text) + 64);
+
+  g_string_append (out, *(guint *) printed == 0 ? "[\n  " : ",\n  ");
+  /* JSON strings hold no raw newline: each one starts a line to indent. */
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      g_string_append_c (out, *p);
+      if (*p == '\n')
+        g_string_append (out, "  ");
+    }
+  fwrite (out->str, 1, out->len, stdout); /* raw-ok: JSON, escaped by json-glib */
+  (*(guint *) printed)++;
 }
 
 static int
@@ -244,7 +274,7 @@ events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- list stored events");
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonArray) events = NULL;
+  guint printed = 0;
   gint64 since = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -255,18 +285,13 @@ events_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
                       "[--device D] [--limit N]"), 2;
   if (since_text && !cli_parse_since (since_text, vigil_host_now (host), &since, &error))
     return cli_error ("events", "%s", error->message), 2;
-  events = vigil_host_events (host, since, type, device, (guint) limit, &error);
-  if (events == NULL)
+  if (!vigil_host_events_foreach (host, since, type, device, (guint) limit,
+                                  json ? print_event_json : print_event_text, &printed, &error))
     return cli_error ("events", "%s", error->message), 2;
   if (json)
-    {
-      vigil_json_print_array (events);
-      return 0;
-    }
-  if (json_array_get_length (events) == 0)
-    g_print ("no events\n");
-  for (guint i = 0; i < json_array_get_length (events); i++)
-    cli_print_event_line (json_array_get_object_element (events, i));
+    fputs (printed == 0 ? "[]\n" : "\n]\n", stdout); /* raw-ok: JSON */
+  else if (printed == 0)
+    vigil_print ("no events\n");
   return 0;
 }
 

@@ -99,14 +99,14 @@ print_fleet (VigilHost *host, CliFleet *f, gboolean json)
       vigil_json_print (node);
       return;
     }
-  printf ("broker URL:     %s\n", url);
-  printf ("listens on:     %s:%d\n", f->listen, f->port);
-  printf ("CA:             %s (%s)\n", f->ca_crt, f->own_ca ? "the admin's own" : "made for this deployment");
-  printf ("broker config:  %s\n", f->nats_conf);
+  vigil_print ("broker URL:     %s\n", url);
+  vigil_print ("listens on:     %s:%d\n", f->listen, f->port);
+  vigil_print ("CA:             %s (%s)\n", f->ca_crt, f->own_ca ? "the admin's own" : "made for this deployment");
+  vigil_print ("broker config:  %s\n", f->nats_conf);
   if (pid != 0)
-    printf ("broker:         running (pid %d)\n", (int) pid);
+    vigil_print ("broker:         running (pid %d)\n", (int) pid);
   else
-    printf ("broker:         not running\n");
+    vigil_print ("broker:         not running\n");
 }
 
 static int
@@ -225,7 +225,7 @@ fleet_init (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       !cli_fleet_save (f, &error))
     return cli_fail ("fleet", error);
   if (!globals->json)
-    printf ("fleet configured in %s\n", f->dir);
+    vigil_print ("fleet configured in %s\n", f->dir);
   print_fleet (host, f, globals->json);
   return 0;
 }
@@ -344,7 +344,7 @@ broker_start (VigilHost *host, const CliGlobals *globals, CliFleet *f)
   if (globals->json)
     print_fleet (host, f, TRUE);
   else
-    printf ("broker started (pid %d), log %s\n", (int) pid, log_path);
+    vigil_print ("broker started (pid %d), log %s\n", (int) pid, log_path);
   return 0;
 }
 
@@ -357,7 +357,7 @@ broker_stop (VigilHost *host, const CliGlobals *globals, CliFleet *f)
   if (pid == 0)
     {
       if (!globals->json)
-        printf ("the broker is not running\n");
+        vigil_print ("the broker is not running\n");
       else
         print_fleet (host, f, TRUE);
       return 0;
@@ -382,7 +382,7 @@ broker_stop (VigilHost *host, const CliGlobals *globals, CliFleet *f)
   if (globals->json)
     print_fleet (host, f, TRUE);
   else
-    printf ("broker stopped (pid %d)\n", (int) pid);
+    vigil_print ("broker stopped (pid %d)\n", (int) pid);
   return 0;
 }
 
@@ -435,7 +435,7 @@ fleet_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return fleet_broker (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil fleet %s\n", cli_fleet.usage);
+      vigil_print ("Usage: vigil fleet %s\n", cli_fleet.usage);
       return 0;
     }
   cli_error ("fleet", "unknown subcommand '%s' (expected: %s)", sub, cli_fleet.usage);

@@ -68,7 +68,7 @@ print_tree (JsonArray *groups, const char *parent, const char *indent)
       const char *id = json_object_get_string_member (g, "id");
       g_autofree char *next = g_strconcat (indent, last ? "    " : "│   ", NULL);
 
-      printf ("%s%s%s  (%s)\n", indent, last ? "└── " : "├── ", id,
+      vigil_print ("%s%s%s  (%s)\n", indent, last ? "└── " : "├── ", id,
               json_object_get_string_member (g, "name"));
       print_tree (groups, id, next);
     }
@@ -96,7 +96,7 @@ group_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       JsonObject *g = json_array_get_object_element (groups, i);
       if (json_object_get_null_member (g, "parent"))
         {
-          printf ("%s  (%s)\n", json_object_get_string_member (g, "id"),
+          vigil_print ("%s  (%s)\n", json_object_get_string_member (g, "id"),
                   json_object_get_string_member (g, "name"));
           print_tree (groups, json_object_get_string_member (g, "id"), "");
         }
@@ -123,7 +123,7 @@ group_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_group_json (host, argv[1]);
   else
-    printf ("added group '%s' under '%s'\n", argv[1], parent ? parent : "root");
+    vigil_print ("added group '%s' under '%s'\n", argv[1], parent ? parent : "root");
   return 0;
 }
 
@@ -151,7 +151,7 @@ group_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_group_json (host, argv[1]);
   else
-    printf ("moved group '%s' under '%s'\n", argv[1], parent);
+    vigil_print ("moved group '%s' under '%s'\n", argv[1], parent);
   return 0;
 }
 
@@ -168,7 +168,7 @@ group_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_removed_json (argv[1]);
   else
-    printf ("removed group '%s'\n", argv[1]);
+    vigil_print ("removed group '%s'\n", argv[1]);
   return 0;
 }
 
@@ -187,7 +187,7 @@ group_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return group_remove (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil group %s\n", cli_group.usage);
+      vigil_print ("Usage: vigil group %s\n", cli_group.usage);
       return 0;
     }
   cli_error ("group", "unknown subcommand '%s' (expected: %s)", sub, cli_group.usage);
@@ -226,12 +226,12 @@ device_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       vigil_json_print_array (devices);
       return 0;
     }
-  printf ("%-20s %-20s %-24s %-4s %-17s %s\n", "ID", "NAME", "GROUP", "AWAY", "AGENT", "ROOT");
+  vigil_print ("%-20s %-20s %-24s %-4s %-17s %s\n", "ID", "NAME", "GROUP", "AWAY", "AGENT", "ROOT");
   for (guint i = 0; i < json_array_get_length (devices); i++)
     {
       JsonObject *d = json_array_get_object_element (devices, i);
       g_autofree char *agent = cli_device_agent_summary (d);
-      printf ("%-20s %-20s %-24s %-4s %-17s %s\n", json_object_get_string_member (d, "id"),
+      vigil_print ("%-20s %-20s %-24s %-4s %-17s %s\n", json_object_get_string_member (d, "id"),
               json_object_get_string_member (d, "name"),
               json_object_get_string_member (d, "group_path"),
               json_object_get_boolean_member (d, "out_of_office") ? "yes" : "no",
@@ -282,11 +282,11 @@ device_add (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    printf ("added device '%s' to group '%s'\n", argv[1], group);
+    vigil_print ("added device '%s' to group '%s'\n", argv[1], group);
   if (made_machine)
-    fprintf (globals->json ? stderr : stdout,
-             "device '%s' is this machine (`vigil device set-machine ID` changes it)\n",
-             argv[1]);
+    vigil_print_to (globals->json ? stderr : stdout,
+                    "device '%s' is this machine (`vigil device set-machine ID` changes it)\n",
+                    argv[1]);
   return 0;
 }
 
@@ -314,7 +314,7 @@ device_move (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    printf ("moved device '%s' to group '%s'\n", argv[1], group);
+    vigil_print ("moved device '%s' to group '%s'\n", argv[1], group);
   return 0;
 }
 
@@ -346,7 +346,7 @@ device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
   if (globals->json)
     print_removed_json (argv[1]);
   else
-    printf ("removed device '%s'\n", argv[1]);
+    vigil_print ("removed device '%s'\n", argv[1]);
   return 0;
 }
 
@@ -377,7 +377,7 @@ device_set (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    printf ("device '%s' is %s\n", argv[1], yes ? "out of the office" : "in the office");
+    vigil_print ("device '%s' is %s\n", argv[1], yes ? "out of the office" : "in the office");
   return 0;
 }
 
@@ -398,7 +398,7 @@ device_set_machine (VigilHost *host, const CliGlobals *globals, int argc, char *
   if (globals->json)
     print_device_json (host, argv[1]);
   else
-    printf ("device '%s' is this machine\n", argv[1]);
+    vigil_print ("device '%s' is this machine\n", argv[1]);
   return 0;
 }
 
@@ -425,7 +425,7 @@ warn_locked (VigilHost *host, const char *device, JsonObject *local)
           if (origin && g_str_has_prefix (origin, "policy:") && g_str_has_suffix (origin, " (locked)"))
             {
               g_autofree char *name = g_strndup (origin + 7, strlen (origin) - 7 - 9);
-              printf ("warning: %s.%s is locked by policy '%s'; the local values are ignored "
+              vigil_print ("warning: %s.%s is locked by policy '%s'; the local values are ignored "
                       "while the lock holds\n", (char *) s->data, (char *) g->data, name);
             }
         }
@@ -462,7 +462,7 @@ device_settings (VigilHost *host, const CliGlobals *globals, int argc, char **ar
     vigil_json_print_object (local);
   else
     {
-      printf ("set the local settings of device '%s'\n", argv[1]);
+      vigil_print ("set the local settings of device '%s'\n", argv[1]);
       warn_locked (host, argv[1], local);
     }
   return 0;
@@ -487,7 +487,7 @@ device_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return subs[i].run (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil device %s\n", cli_device.usage);
+      vigil_print ("Usage: vigil device %s\n", cli_device.usage);
       return 0;
     }
   cli_error ("device", "unknown subcommand '%s' (expected: %s)", sub, cli_device.usage);

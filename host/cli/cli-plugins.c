@@ -64,27 +64,27 @@ print_table (JsonArray *plugins)
 
   if (n == 0)
     {
-      printf ("No plugins found. Plugin folders: --plugin-dir, VIGIL_PLUGIN_PATH, "
+      vigil_print ("No plugins found. Plugin folders: --plugin-dir, VIGIL_PLUGIN_PATH, "
               "[plugins] folders in the host config, and %s.\n", VIGIL_PLUGINDIR);
       return;
     }
-  printf ("%-20s %-10s %-9s %s\n", "ID", "VERSION", "STATE", "CONTRIBUTES");
+  vigil_print ("%-20s %-10s %-9s %s\n", "ID", "VERSION", "STATE", "CONTRIBUTES");
   for (guint i = 0; i < n; i++)
     {
       JsonObject *p = json_array_get_object_element (plugins, i);
       g_autofree char *what = contributions_summary (p);
-      printf ("%-20s %-10s %-9s %s\n", str_or (p, "id", "?"), str_or (p, "version", "-"),
+      vigil_print ("%-20s %-10s %-9s %s\n", str_or (p, "id", "?"), str_or (p, "version", "-"),
               str_or (p, "state", "?"), what);
       any_reason = any_reason || !g_str_equal (str_or (p, "state", ""), "loaded");
     }
   if (!any_reason)
     return;
-  printf ("\nNot loaded:\n");
+  vigil_print ("\nNot loaded:\n");
   for (guint i = 0; i < n; i++)
     {
       JsonObject *p = json_array_get_object_element (plugins, i);
       if (!g_str_equal (str_or (p, "state", ""), "loaded"))
-        printf ("  %s (%s): %s\n", str_or (p, "id", "?"), str_or (p, "state", "?"),
+        vigil_print ("  %s (%s): %s\n", str_or (p, "id", "?"), str_or (p, "state", "?"),
                 str_or (p, "reason", "no reason recorded"));
     }
 }
@@ -116,7 +116,7 @@ list_plugins (VigilHost *host, gboolean json, gboolean all)
     }
   print_table (shown);
   if (hidden > 0)
-    printf ("\n%u disabled plugin%s not shown (vigil plugins --all).\n", hidden,
+    vigil_print ("\n%u disabled plugin%s not shown (vigil plugins --all).\n", hidden,
             hidden == 1 ? "" : "s");
   return refused > 0 ? 1 : 0;
 }
@@ -137,7 +137,7 @@ print_list (const char *title, JsonArray *entries, const char *plugin,
       if (g_strcmp0 (json_object_get_string_member (e, "plugin"), plugin) != 0)
         continue;
       if (!any)
-        printf ("%s:\n", title);
+        vigil_print ("%s:\n", title);
       any = TRUE;
       print_one (e);
     }
@@ -148,7 +148,7 @@ print_titled (const char *prefix, const char *id, JsonObject *e, const char *mem
 {
   const char *title = str_or (e, member, NULL);
 
-  printf ("%s%s%s%s\n", prefix, id, title ? ": " : "", title ? title : "");
+  vigil_print ("%s%s%s%s\n", prefix, id, title ? ": " : "", title ? title : "");
 }
 
 static void
@@ -158,14 +158,14 @@ print_section (JsonObject *s)
   const char *title = str_or (s, "title", NULL);
   JsonArray *groups = json_object_get_array_member (s, "groups");
 
-  printf ("  %s (schema %" G_GINT64_FORMAT ")%s%s\n", id,
+  vigil_print ("  %s (schema %" G_GINT64_FORMAT ")%s%s\n", id,
           json_object_get_int_member (s, "schema_version"), title ? ": " : "",
           title ? title : "");
   for (guint g = 0; g < json_array_get_length (groups); g++)
     {
       JsonObject *group = json_array_get_object_element (groups, g);
       gint64 n = json_object_get_int_member (group, "n_fields");
-      printf ("    %s.%s: %" G_GINT64_FORMAT " setting%s\n", id,
+      vigil_print ("    %s.%s: %" G_GINT64_FORMAT " setting%s\n", id,
               json_object_get_string_member (group, "id"), n, n == 1 ? "" : "s");
     }
 }
@@ -179,7 +179,7 @@ print_task_type (JsonObject *t)
 static void
 print_handler (JsonObject *h)
 {
-  printf ("  %s\n", json_object_get_string_member (h, "event_type"));
+  vigil_print ("  %s\n", json_object_get_string_member (h, "event_type"));
 }
 
 static void
@@ -207,13 +207,13 @@ show_plugin (VigilHost *host, const char *id, gboolean json)
     }
   id = json_object_get_string_member (info, "id");
   print_titled ("", id, info, "name");
-  printf ("  version:     %s\n  license:     %s\n  abi:         %s\n  file:        %s\n"
+  vigil_print ("  version:     %s\n  license:     %s\n  abi:         %s\n  file:        %s\n"
           "  state:       %s\n", str_or (info, "version", "-"), str_or (info, "license", "-"),
           str_or (info, "abi", "-"), str_or (info, "file", "-"), str_or (info, "state", "?"));
   if (str_or (info, "description", NULL) != NULL)
-    printf ("  description: %s\n", str_or (info, "description", NULL));
+    vigil_print ("  description: %s\n", str_or (info, "description", NULL));
   if (str_or (info, "reason", NULL) != NULL)
-    printf ("  reason:      %s\n", str_or (info, "reason", NULL));
+    vigil_print ("  reason:      %s\n", str_or (info, "reason", NULL));
   sections = vigil_host_sections (host);
   types = vigil_host_task_types (host);
   handlers = vigil_host_event_handlers (host);
@@ -235,7 +235,7 @@ set_enabled (VigilHost *host, const char *id, gboolean enable)
 
   if (vigil_host_set_plugin_enabled (host, id, enable, &error))
     {
-      printf ("Plugin '%s' %sd in %s; this applies from the next vigil command.\n", id, verb,
+      vigil_print ("Plugin '%s' %sd in %s; this applies from the next vigil command.\n", id, verb,
               vigil_host_config_path (host));
       return 0;
     }
@@ -258,7 +258,7 @@ plugins_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   for (int i = 1; i < argc; i++)
     {
       if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
-        return (printf ("%s", usage), 0);
+        return (vigil_print_usage (stdout, usage), 0);
       else if (g_str_equal (argv[i], "--all"))
         all = TRUE;
       else if (g_str_equal (argv[i], "--json"))

@@ -83,7 +83,7 @@ policy_validate (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   problems = doc ? vigil_host_validate_policy (host, doc) : g_steal_pointer (&syntax);
   rc = report_result (globals, problems, argv[1], NULL);
   if (!globals->json && rc == 0)
-    printf ("%s: the policy is valid\n", argv[1]);
+    vigil_print ("%s: the policy is valid\n", argv[1]);
   return rc;
 }
 
@@ -125,10 +125,10 @@ apply_or_import (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   rc = report_result (globals, problems, argv[1], extra);
   if (ok && !globals->json)
     {
-      printf ("%s policy '%s'\n", import ? "imported" : "applied",
+      vigil_print ("%s policy '%s'\n", import ? "imported" : "applied",
               json_object_get_string_member (doc, "name"));
       if (demoted)
-        printf ("policy '%s' is now inactive (one policy per status and group)\n", demoted);
+        vigil_print ("policy '%s' is now inactive (one policy per status and group)\n", demoted);
     }
   return ok ? 0 : MAX (rc, 1);
 }
@@ -162,7 +162,7 @@ policy_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       vigil_json_print_array (list);
       return 0;
     }
-  printf ("%-28s %-20s %-14s %s\n", "NAME", "GROUP", "STATUS", "SECTIONS");
+  vigil_print ("%-28s %-20s %-14s %s\n", "NAME", "GROUP", "STATUS", "SECTIONS");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *p = json_array_get_object_element (list, i);
@@ -171,7 +171,7 @@ policy_list (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 
       for (guint j = 0; j < json_array_get_length (secs); j++)
         g_string_append_printf (s, "%s%s", j ? ", " : "", json_array_get_string_element (secs, j));
-      printf ("%-28s %-20s %-14s %s\n", json_object_get_string_member (p, "name"),
+      vigil_print ("%-28s %-20s %-14s %s\n", json_object_get_string_member (p, "name"),
               json_object_get_string_member (p, "group"),
               json_object_get_string_member (p, "status"), s->str);
     }
@@ -206,7 +206,7 @@ policy_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
   if (!vigil_host_remove_policy (host, argv[1], &error))
     return fail (error);
   if (!globals->json)
-    printf ("removed policy '%s'\n", argv[1]);
+    vigil_print ("removed policy '%s'\n", argv[1]);
   return 0;
 }
 
@@ -234,7 +234,7 @@ print_effective (const char *section, JsonObject *values, JsonObject *origins)
   const char *group;
   JsonNode *gnode;
 
-  printf ("%s\n", section);
+  vigil_print ("%s\n", section);
   json_object_iter_init (&gi, values);
   while (json_object_iter_next (&gi, &group, &gnode))
     {
@@ -243,12 +243,12 @@ print_effective (const char *section, JsonObject *values, JsonObject *origins)
       const char *key;
       JsonNode *v;
 
-      printf ("  %s\n", group);
+      vigil_print ("  %s\n", group);
       json_object_iter_init (&ki, json_node_get_object (gnode));
       while (json_object_iter_next (&ki, &key, &v))
         {
           g_autofree char *text = json_to_string (v, FALSE);
-          printf ("    %-28s %-24s [%s]\n", key, text,
+          vigil_print ("    %-28s %-24s [%s]\n", key, text,
                   json_object_get_string_member (origin, key));
         }
     }
@@ -353,7 +353,7 @@ policy_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return subs[i].run (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
-      printf ("Usage: vigil policy %s\n", cli_policy.usage);
+      vigil_print ("Usage: vigil policy %s\n", cli_policy.usage);
       return 0;
     }
   cli_error ("policy", "unknown subcommand '%s' (expected: %s)", sub, cli_policy.usage);

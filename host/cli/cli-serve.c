@@ -37,7 +37,7 @@ log_event (Serve *serve, JsonObject *event, const char *where)
 
   if (!serve->json)
     {
-      g_print ("event %s: %s%s%s (from %s)\n", id, type, device ? " on " : "",
+      vigil_print ("event %s: %s%s%s (from %s)\n", id, type, device ? " on " : "",
                device ? device : "", where);
       return;
     }
@@ -50,7 +50,7 @@ log_event (Serve *serve, JsonObject *event, const char *where)
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   text = json_to_string (node, FALSE);
-  g_print ("%s\n", text);
+  g_print ("%s\n", text); /* raw-ok: JSON, escaped by json-glib */
 }
 
 /* Parses, checks and stores one event. Returns its id or NULL. */
@@ -157,7 +157,7 @@ on_signal (gpointer data)
 {
   Serve *serve = data;
 
-  g_print ("vigil serve: stopping (running runs are cancelled)\n");
+  vigil_print ("vigil serve: stopping (running runs are cancelled)\n");
   g_cancellable_cancel (serve->cancellable);
   g_main_loop_quit (serve->loop);
   return G_SOURCE_CONTINUE;
@@ -225,7 +225,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   ids[1] = g_unix_signal_add (SIGTERM, on_signal, &serve);
   ids[2] = g_unix_signal_add (SIGHUP, on_reload, &serve);
   ids[3] = g_timeout_add_seconds (TICK_SECONDS, tick, &serve);
-  g_print ("vigil serve: listening on %s, inbox %s (%u on-start task(s) due)\n",
+  vigil_print ("vigil serve: listening on %s, inbox %s (%u on-start task(s) due)\n",
            serve.socket_path, serve.inbox, vigil_host_trigger_tasks (host, "on_start", NULL));
   fflush (stdout);
   serve_tick_soon (&serve);
@@ -239,7 +239,7 @@ serve_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   vigil_host_set_pump_main_context (host, FALSE);
   serve_fleet_stop (serve.fleet);
   serve_clear (&serve);
-  g_print ("vigil serve: stopped\n");
+  vigil_print ("vigil serve: stopped\n");
   return 0;
 }
 

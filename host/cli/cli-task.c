@@ -102,7 +102,7 @@ cli_print_run_line (JsonObject *run)
   const char *error = str_or_dash (run, "error");
   const char *message = str_or_dash (run, "message");
 
-  g_print ("  #%-5" G_GINT64_FORMAT " %-8s %-16s %-10s %3.0f%%  %s\n",
+  vigil_print ("  #%-5" G_GINT64_FORMAT " %-8s %-16s %-10s %3.0f%%  %s\n",
            json_object_get_int_member (run, "id"),
            json_object_get_string_member (run, "task_id"),
            json_object_get_string_member (run, "device"),
@@ -182,10 +182,10 @@ task_create (Ctx *ctx, int argc, char **argv)
     {
       g_autofree char *next = local_time_of (task, "next_start");
       print_warnings (warnings);
-      g_print ("task %s created: %s, %s; next start: %s\n", id,
+      vigil_print ("task %s created: %s, %s; next start: %s\n", id,
                json_object_get_string_member (task, "type"),
                json_object_get_string_member (task, "schedule_text"), next);
-      g_print ("it runs under `vigil serve`, or now with `vigil task run %s`\n", id);
+      vigil_print ("it runs under `vigil serve`, or now with `vigil task run %s`\n", id);
     }
   return 0;
 }
@@ -205,15 +205,15 @@ task_list (Ctx *ctx, int argc, char **argv)
   if (ctx->json)
     return vigil_json_print_array (tasks), 0;
   if (json_array_get_length (tasks) == 0)
-    return g_print ("no tasks\n"), 0;
-  g_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", "ID", "TYPE", "TARGET", "SCHEDULE", "STATE",
+    return vigil_print ("no tasks\n"), 0;
+  vigil_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", "ID", "TYPE", "TARGET", "SCHEDULE", "STATE",
            "NEXT START");
   for (guint i = 0; i < json_array_get_length (tasks); i++)
     {
       JsonObject *t = json_array_get_object_element (tasks, i);
       g_autofree char *target = target_of (t);
       g_autofree char *next = local_time_of (t, "next_start");
-      g_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", json_object_get_string_member (t, "id"),
+      vigil_print ("%-8s  %-20s %-24s %-24s %-10s %s\n", json_object_get_string_member (t, "id"),
                json_object_get_string_member (t, "type"), target,
                json_object_get_string_member (t, "schedule_text"),
                json_object_get_string_member (t, "state"), next);
@@ -231,17 +231,17 @@ print_task (JsonObject *t)
   g_autoptr (JsonNode) params = json_node_copy (json_object_get_member (t, "params"));
   g_autofree char *params_text = json_to_string (params, FALSE);
 
-  g_print ("task %s: %s (%s)\n", json_object_get_string_member (t, "id"),
+  vigil_print ("task %s: %s (%s)\n", json_object_get_string_member (t, "id"),
            json_object_get_string_member (t, "name"), json_object_get_string_member (t, "type"));
-  g_print ("  target:     %s\n", target);
-  g_print ("  schedule:   %s\n", json_object_get_string_member (t, "schedule_text"));
-  g_print ("  state:      %s\n", json_object_get_string_member (t, "state"));
-  g_print ("  next start: %s\n", next);
-  g_print ("  last start: %s\n", last);
-  g_print ("  created:    %s by %s\n", created, json_object_get_string_member (t, "source"));
-  g_print ("  retention:  %" G_GINT64_FORMAT " days\n",
+  vigil_print ("  target:     %s\n", target);
+  vigil_print ("  schedule:   %s\n", json_object_get_string_member (t, "schedule_text"));
+  vigil_print ("  state:      %s\n", json_object_get_string_member (t, "state"));
+  vigil_print ("  next start: %s\n", next);
+  vigil_print ("  last start: %s\n", last);
+  vigil_print ("  created:    %s by %s\n", created, json_object_get_string_member (t, "source"));
+  vigil_print ("  retention:  %" G_GINT64_FORMAT " days\n",
            json_object_get_int_member (t, "retention_days"));
-  g_print ("  params:     %s\n", params_text);
+  vigil_print ("  params:     %s\n", params_text);
 }
 
 static int
@@ -264,7 +264,7 @@ task_show (Ctx *ctx, int argc, char **argv)
       return vigil_json_print_object (task), 0;
     }
   print_task (task);
-  g_print ("runs (newest first):%s\n", json_array_get_length (runs) ? "" : " none");
+  vigil_print ("runs (newest first):%s\n", json_array_get_length (runs) ? "" : " none");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
   return 0;
@@ -276,7 +276,7 @@ static void
 draw_progress (const char *task_id, const char *device_id, double fraction,
                const char *message, gpointer user_data)
 {
-  g_print ("\r\033[K%s on %s: %3.0f%% %s", task_id, device_id, fraction * 100.0,
+  vigil_print ("\r\033[K%s on %s: %3.0f%% %s", task_id, device_id, fraction * 100.0,
            message ? message : "");
   fflush (stdout);
   *(gboolean *) user_data = TRUE;
@@ -301,11 +301,11 @@ print_runs_outcome (Ctx *ctx, JsonArray *runs)
     }
   if (ctx->json)
     return vigil_json_print_array (runs), status;
-  g_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
+  vigil_print ("%u run%s:\n", json_array_get_length (runs), json_array_get_length (runs) == 1 ? "" : "s");
   for (guint i = 0; i < json_array_get_length (runs); i++)
     cli_print_run_line (json_array_get_object_element (runs, i));
   if (dispatched > 0)
-    g_print ("%u run%s dispatched to the device's agent: `vigil task show` follows it\n",
+    vigil_print ("%u run%s dispatched to the device's agent: `vigil task show` follows it\n",
              dispatched, dispatched == 1 ? "" : "s");
   return status;
 }
@@ -343,11 +343,11 @@ task_run (Ctx *ctx, int argc, char **argv)
   vigil_host_set_pump_main_context (ctx->host, FALSE);
   g_source_remove (interrupt_id);
   if (drew)
-    g_print ("\r\033[K");
+    vigil_print ("\r\033[K");
   if (runs == NULL)
     return cli_error ("task run", "%s", error->message), 2;
   if (json_array_get_length (runs) == 0 && !ctx->json)
-    return g_print ("task %s has no device to run on\n", argv[1]), 0;
+    return vigil_print ("task %s has no device to run on\n", argv[1]), 0;
   return print_runs_outcome (ctx, runs);
 }
 
@@ -362,7 +362,7 @@ task_run_due (Ctx *ctx, int argc, char **argv)
   if ((runs = vigil_host_run_due (ctx->host, NULL, &error)) == NULL)
     return cli_error ("task run-due", "%s", error->message), 2;
   if (json_array_get_length (runs) == 0 && !ctx->json)
-    return g_print ("nothing is due\n"), 0;
+    return vigil_print ("nothing is due\n"), 0;
   return print_runs_outcome (ctx, runs);
 }
 
@@ -380,7 +380,7 @@ task_cancel (Ctx *ctx, int argc, char **argv)
   if (ctx->json)
     print_done (argv[1], "cancelled");
   else
-    g_print ("task %s cancelled; running runs stop at their next check\n", argv[1]);
+    vigil_print ("task %s cancelled; running runs stop at their next check\n", argv[1]);
   return 0;
 }
 
@@ -399,12 +399,12 @@ print_results (JsonArray *runs)
       if (!JSON_NODE_HOLDS_NULL (result))
         {
           g_autofree char *text = json_to_string (result, FALSE);
-          g_print ("      result: %s\n", text);
+          vigil_print ("      result: %s\n", text);
         }
       for (guint f = 0; f < json_array_get_length (findings); f++)
         {
           g_autofree char *text = json_to_string (json_array_get_element (findings, f), FALSE);
-          g_print ("      finding: %s\n", text);
+          vigil_print ("      finding: %s\n", text);
         }
     }
 }
@@ -426,7 +426,7 @@ task_results (Ctx *ctx, int argc, char **argv)
   if (ctx->json)
     return vigil_json_print_array (runs), 0;
   if (json_array_get_length (runs) == 0)
-    g_print ("task %s has no results (kept %" G_GINT64_FORMAT " days)\n", argv[1],
+    vigil_print ("task %s has no results (kept %" G_GINT64_FORMAT " days)\n", argv[1],
              json_object_get_int_member (task, "retention_days"));
   print_results (runs);
   return 0;
@@ -446,7 +446,7 @@ task_delete (Ctx *ctx, int argc, char **argv)
   if (ctx->json)
     print_done (argv[1], "deleted");
   else
-    g_print ("task %s deleted\n", argv[1]);
+    vigil_print ("task %s deleted\n", argv[1]);
   return 0;
 }
 
@@ -465,7 +465,7 @@ task_main (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 
   if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
     {
-      g_print ("%s", TASK_HELP);
+      vigil_print_usage (stdout, TASK_HELP);
       return 0;
     }
   for (gsize i = 0; argc >= 2 && i < G_N_ELEMENTS (subs); i++)

@@ -7,7 +7,9 @@
  * bounded in size and in nesting depth (json-glib's parser recurses, and a
  * file of 16 MiB of '[' would otherwise exhaust the stack), and go through
  * the strict reader (duplicate keys, NUL in strings, non-standard numbers
- * refused), whose errors name the file, line, column and JSON path.
+ * refused), whose errors name the file, line, column and JSON path. And
+ * the escaping of what reaches stderr through g_printerr() (the logs of
+ * `vigil serve` and `vigil agent`), line by line.
  */
 #include "cli.h"
 
@@ -32,9 +34,34 @@ cli_error (const char *command, const char *format, ...)
   message = g_strdup_vprintf (format, args);
   va_end (args);
   if (command != NULL)
-    fprintf (stderr, "vigil %s: %s\n", command, message);
+    vigil_print_to (stderr, "vigil %s: %s\n", command, message);
   else
-    fprintf (stderr, "vigil: %s\n", message);
+    vigil_print_to (stderr, "vigil: %s\n", message);
+}
+
+/* g_printerr() hands over the formatted message whole: its own newlines
+ * stay, every other control character is escaped. Its arguments are not
+ * told apart from its format here, so a log line prefers vigil_print_to(),
+ * which also escapes a newline an argument holds. */
+static void
+printerr_escaped (const char *message)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *p = message;
+
+  for (const char *nl; (nl = strchr (p, '\n')) != NULL; p = nl + 1)
+    {
+      vigil_text_append_escaped (out, p, nl - p);
+      g_string_append_c (out, '\n');
+    }
+  vigil_text_append_escaped (out, p, -1);
+  fwrite (out->str, 1, out->len, stderr); /* raw-ok: escaped above */
+}
+
+void
+cli_escape_printerr (void)
+{
+  g_set_printerr_handler (printerr_escaped);
 }
 
 /* Reads all of @fd up to @max_size bytes. */

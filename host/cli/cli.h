@@ -12,6 +12,7 @@
 #include "vigil-host.h"
 
 #include <vigil/util/json.h>
+#include <vigil/util/text.h>
 
 G_BEGIN_DECLS
 
@@ -43,7 +44,9 @@ extern const CliCommand cli_fleet;     /* cli-fleet.c     */
 extern const CliCommand cli_agent;     /* cli-agent.c     */
 
 /* Helpers (cli-util.c). --json output is printed with the helper library's
- * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it. */
+ * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it;
+ * text output with vigil_print() (<vigil/util/text.h>), which escapes every
+ * name it prints, and usage texts with vigil_print_usage(). */
 /* Parses a JSON object from @path ("-" is stdin) with the strict reader
  * (<vigil/util/json.h>), with a size limit and an error naming the file,
  * line, column and JSON path. Returns: (transfer full). */
@@ -57,6 +60,22 @@ JsonObject *cli_read_json_object_full (const char *path, gsize max_size,
  * is NULL). */
 void      cli_error        (const char *command, const char *format, ...)
                                G_GNUC_PRINTF (2, 3);
+
+/* Makes g_printerr() escape control characters other than its newlines
+ * (main() calls it first). */
+void      cli_escape_printerr (void);
+
+/* The state folder (cli-state.c). A --state-dir (NULL: the default) that
+ * exists but is not a folder, or whose parent folder does not exist, is
+ * refused with an error that says so. */
+gboolean  cli_state_check       (const char *state_dir, GError **error);
+/* Whether a state (its database) is there already. */
+gboolean  cli_state_exists      (const char *state_dir);
+/* The folder the host will use, for messages. Returns: (transfer full). */
+char     *cli_state_describe    (const char *state_dir);
+/* A throw-away state folder for a help, and its removal (tree and all). */
+char     *cli_state_temp_new    (GError **error);
+void      cli_state_temp_remove (const char *dir);
 
 /* Local "2026-11-22 10:00:00" of a UTC time in microseconds. */
 char     *cli_format_time     (gint64 time_us);

@@ -215,12 +215,12 @@ print_registered (VigilHost *host, gboolean from_host)
       if (is_host != from_host)
         continue;
       if (!from_host && !any)
-        printf ("\nPlugin commands:\n");
+        vigil_print ("\nPlugin commands:\n");
       any = TRUE;
-      printf ("  %-10s %s", json_object_get_string_member (c, "name"), summary ? summary : "");
+      vigil_print ("  %-10s %s", json_object_get_string_member (c, "name"), summary ? summary : "");
       if (!from_host)
-        printf (" (plugin %s)", plugin);
-      printf ("\n");
+        vigil_print (" (plugin %s)", plugin);
+      vigil_print ("\n");
     }
 }
 
@@ -242,14 +242,16 @@ find_registered (VigilHost *host, const char *name)
 static void
 print_help (VigilHost *host)
 {
-  printf ("%s\nVigil %s, an open plugin host for endpoint-security management.\n\n"
-          "Built-in commands:\n", global_usage, VIGIL_VERSION);
+  vigil_print_usage (stdout, global_usage);
+  vigil_print ("\nVigil %s, an open plugin host for endpoint-security management.\n\n"
+               "Built-in commands:\n", VIGIL_VERSION);
   for (gsize i = 0; builtins[i] != NULL; i++)
-    printf ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
+    vigil_print ("  %-10s %s\n", builtins[i]->name, builtins[i]->summary);
   print_registered (host, TRUE);
-  printf ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
+  vigil_print ("  %-10s %s\n", "help", "Show the help of a command: vigil help COMMAND");
   print_registered (host, FALSE);
-  printf ("\n%s", global_options_help);
+  vigil_print ("\n");
+  vigil_print_usage (stdout, global_options_help);
 }
 
 /* A global --json reaches a registered command as its own --json, put
@@ -326,6 +328,19 @@ help_command (VigilHost *host, Options *o, int argc, char **argv)
   return dispatch (host, o, 2, help_argv);
 }
 
+/* `vigil --help`, `vigil help ...`, `vigil CMD --help` (or -h, before a
+ * "--"): what prints a help and changes nothing. */
+static gboolean
+wants_help (int argc, char **argv, int first, const Options *o)
+{
+  if (o->help || first >= argc || g_str_equal (argv[first], "help"))
+    return TRUE;
+  for (int i = first + 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 options_clear (Options *o)
 {
@@ -340,9 +355,12 @@ main (int argc, char **argv)
   Options o = { .plugin_dirs = g_ptr_array_new_with_free_func (g_free) };
   g_autoptr(VigilHost) host = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *temp_state = NULL;
+  gboolean help, fresh;
   int first, status;
 
   setlocale (LC_ALL, "");
+  cli_escape_printerr ();
   /* Before anything touches OpenSSL (fleet-connect.h says why). */
   vigil_fleet_process_init ();
   first = parse_globals (argc, argv, &o);
@@ -358,7 +376,10 @@ main (int argc, char **argv)
   if (first < 0 || (first >= argc && !o.help && !o.version))
     {
       if (first >= 0)
-        fprintf (stderr, "%svigil: no command given (see vigil --help)\n", global_usage);
+        {
+          vigil_print_usage (stderr, global_usage);
+          vigil_print_to (stderr, "vigil: no command given (see vigil --help)\n");
+        }
       options_clear (&o);
       return 2;
     }
@@ -369,17 +390,33 @@ main (int argc, char **argv)
     o.no_plugins = TRUE;
   if (o.version)
     {
-      printf ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+      vigil_print ("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
       options_clear (&o);
       return 0;
     }
+  if (!cli_state_check (o.state_dir, &error))
+    {
+      cli_error (NULL, "%s", error->message);
+      options_clear (&o);
+      return 2;
+    }
+  help = wants_help (argc, argv, first, &o);
+  fresh = !cli_state_exists (o.state_dir);
+  if (help && fresh && (temp_state = cli_state_temp_new (&error)) != NULL)
+    {
+      /* A help leaves no state behind: the host opens a throw-away one. */
+      g_free (o.state_dir);
+      o.state_dir = g_strdup (temp_state);
+    }
+  g_clear_error (&error);
   host = open_host (&o, &error);
-  if (host == NULL && (o.help || first >= argc))
+  if (host == NULL && help)
     {
       /* Help without plugin commands beats no help at all. */
       print_help (NULL);
       cli_error (NULL, "plugin commands not listed: %s", error->message);
       options_clear (&o);
+      cli_state_temp_remove (temp_state);
       return 0;
     }
   if (host == NULL)
@@ -388,12 +425,19 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
+  if (fresh && !help)
+    {
+      g_autofree char *where = cli_state_describe (o.state_dir);
+      vigil_print_to (stderr, "vigil: a new state in %s\n", where);
+    }
   if (o.help || first >= argc)
     status = (print_help (host), 0);
   else if (g_str_equal (argv[first], "help"))
     status = help_command (host, &o, argc - first, argv + first);
   else
     status = dispatch (host, &o, argc - first, argv + first);
+  g_clear_pointer (&host, vigil_host_free);
+  cli_state_temp_remove (temp_state);
   options_clear (&o);
   return status;
 }

@@ -415,10 +415,14 @@ typedef struct {
   guint       n_texts;
 } Binds;
 
-static GPtrArray *
-query_events (VigilHost *host, const char *sql, const Binds *binds, GError **error)
+/* Runs @sql (with the values @binds describes) and hands each row, as an
+ * event, to @func, one at a time, under the store's lock. */
+typedef void (*RowFunc) (StoredEvent *stored, gpointer user_data);
+
+static gboolean
+each_event (VigilHost *host, const char *sql, const Binds *binds, RowFunc func,
+            gpointer user_data, GError **error)
 {
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) stored_event_free);
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
   int rc, i = 1;
@@ -427,19 +431,36 @@ query_events (VigilHost *host, const char *sql, const Binds *binds, GError **err
     {
       vh_store_set_error (db, "reading events", error);
       vh_store_unlock (vh_context (host)->store);
-      return NULL;
+      return FALSE;
     }
   for (guint t = 0; t < binds->n_texts; t++)
     sqlite3_bind_text (stmt, i++, binds->texts[t], -1, SQLITE_TRANSIENT);
   for (guint n = 0; n < binds->n_ints; n++)
     sqlite3_bind_int64 (stmt, i++, binds->ints[n]);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (rows, row_to_event (stmt));
+    func (row_to_event (stmt), user_data);
   if (rc != SQLITE_DONE)
     vh_store_set_error (db, "reading events", error);
   sqlite3_finalize (stmt);
   vh_store_unlock (vh_context (host)->store);
-  return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
+  return rc == SQLITE_DONE;
+}
+
+static void
+collect_row (StoredEvent *stored, gpointer rows)
+{
+  g_ptr_array_add (rows, stored);
+}
+
+/* The rows of @sql, collected as StoredEvents. */
+static GPtrArray *
+query_events (VigilHost *host, const char *sql, const Binds *binds, GError **error)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) stored_event_free);
+
+  if (!each_event (host, sql, binds, collect_row, rows, error))
+    return NULL;
+  return g_steal_pointer (&rows);
 }
 
 JsonObject *
@@ -463,13 +484,13 @@ vh_event_to_json (const VigilEvent *event)
 }
 
 static JsonArray *
-rows_to_json (GPtrArray *rows, gboolean reverse)
+rows_to_json (GPtrArray *rows)
 {
   JsonArray *array = json_array_new ();
 
   for (guint i = 0; i < rows->len; i++)
     {
-      StoredEvent *stored = rows->pdata[reverse ? rows->len - 1 - i : i];
+      StoredEvent *stored = rows->pdata[i];
       json_array_add_object_element (array, vh_event_to_json (&stored->event));
     }
   return array;
@@ -477,13 +498,31 @@ rows_to_json (GPtrArray *rows, gboolean reverse)
 
 /* ---- listing --------------------------------------------------------- */
 
-JsonArray *
-vh_events_list (VigilHost *host, gint64 since_us, const char *type,
-                const char *device_id, guint limit, GError **error)
+typedef struct {
+  VigilHost   *host;
+  VhEventsFunc func;
+  gpointer     user_data;
+} Each;
+
+static void
+hand_over (StoredEvent *stored, gpointer user_data)
+{
+  Each *each = user_data;
+  g_autoptr (JsonObject) event = vh_event_to_json (&stored->event);
+
+  stored_event_free (stored);
+  each->func (each->host, event, each->user_data);
+}
+
+gboolean
+vh_events_foreach (VigilHost *host, gint64 since_us, const char *type,
+                   const char *device_id, guint limit, VhEventsFunc func,
+                   gpointer user_data, GError **error)
 {
   g_autoptr (GString) sql = g_string_new ("SELECT " EVENT_COLUMNS " FROM events WHERE 1");
-  g_autoptr (GPtrArray) rows = NULL;
   Binds binds = { 0 };
+  Each each = { host, func, user_data };
+  gboolean ok;
 
   if (type != NULL && g_str_has_suffix (type, ".*"))
     {
@@ -501,14 +540,39 @@ vh_events_list (VigilHost *host, gint64 since_us, const char *type,
       g_string_append (sql, " AND device_id = ?");
       binds.texts[binds.n_texts++] = g_strdup (device_id);
     }
-  g_string_append (sql, " AND time_us >= ? ORDER BY time_us DESC, seq DESC LIMIT ?");
+  g_string_append (sql, " AND time_us >= ?");
   binds.ints[binds.n_ints++] = since_us;
-  binds.ints[binds.n_ints++] = limit > 0 ? (gint64) limit : -1;
-
-  rows = query_events (host, sql->str, &binds, error);
+  /* The newest @limit, handed over oldest first: the inner query picks
+   * them, SQLite's sorter (which spills to a temporary file rather than
+   * grow) puts them back in time order. Rows are read one at a time. */
+  if (limit > 0)
+    {
+      g_string_prepend (sql, "SELECT " EVENT_COLUMNS " FROM (");
+      g_string_append (sql, " ORDER BY time_us DESC, seq DESC LIMIT ?)");
+      binds.ints[binds.n_ints++] = limit;
+    }
+  g_string_append (sql, " ORDER BY time_us, seq");
+  ok = each_event (host, sql->str, &binds, hand_over, &each, error);
   for (guint t = 0; t < binds.n_texts; t++)
     g_free ((char *) binds.texts[t]);
-  return rows ? rows_to_json (rows, TRUE) : NULL;
+  return ok;
+}
+
+static void
+add_event (VigilHost *host, JsonObject *event, gpointer array)
+{
+  json_array_add_object_element (array, json_object_ref (event));
+}
+
+JsonArray *
+vh_events_list (VigilHost *host, gint64 since_us, const char *type,
+                const char *device_id, guint limit, GError **error)
+{
+  g_autoptr (JsonArray) events = json_array_new ();
+
+  if (!vh_events_foreach (host, since_us, type, device_id, limit, add_event, events, error))
+    return NULL;
+  return g_steal_pointer (&events);
 }
 
 gint64
@@ -533,7 +597,7 @@ vh_events_after (VigilHost *host, gint64 seq, GError **error)
   g_autoptr (GPtrArray) rows = query_events (host, "SELECT " EVENT_COLUMNS
                                              " FROM events WHERE seq > ? ORDER BY seq",
                                              &binds, error);
-  return rows ? rows_to_json (rows, FALSE) : NULL;
+  return rows ? rows_to_json (rows) : NULL;
 }
 
 /* ---- retention ------------------------------------------------------- */

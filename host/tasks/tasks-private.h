@@ -99,6 +99,15 @@ gboolean    vh_events_record    (VigilHost *host, const char *id, const char *so
                                  gboolean *duplicate, GError **error);
 /* Off: events are stored and marked dispatched, no plugin handler runs. */
 void        vh_events_set_handlers (VigilHost *host, gboolean enabled);
+/* The same events handed to @func one at a time, oldest first, so that a
+ * long listing is never held in memory whole. @func runs under the store's
+ * lock: it must not call into the host. (The type of
+ * VigilHostEventFunc, so that the public function passes it through.) */
+typedef void (*VhEventsFunc) (VigilHost *host, JsonObject *event, gpointer user_data);
+gboolean    vh_events_foreach   (VigilHost *host, gint64 since_us,
+                                 const char *type, const char *device_id,
+                                 guint limit, VhEventsFunc func,
+                                 gpointer user_data, GError **error);
 /* The highest event sequence number stored so far (0 when none). */
 gint64      vh_events_last_seq  (VigilHost *host);
 /* (transfer full) events stored after sequence @seq, in order. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "vigil/util/command.h"
+#include "vigil/util/text.h"
 
 int
 vigil_command_fail (const char *command, const char *format, ...)
@@ -18,15 +19,17 @@ vigil_command_fail (const char *command, const char *format, ...)
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  fprintf (stderr, "vigil %s: %s\n", command, msg);
+  vigil_print_to (stderr, "vigil %s: %s\n", command, msg);
   return VIGIL_EXIT_USAGE;
 }
 
 int
 vigil_command_usage_error (const char *command, const char *usage, const char *message)
 {
-  fprintf (stderr, "vigil %s: %s\n%s%s", command, message, usage,
-           g_str_has_suffix (usage, "\n") ? "" : "\n");
+  vigil_print_to (stderr, "vigil %s: %s\n", command, message);
+  vigil_print_usage (stderr, usage);
+  if (!g_str_has_suffix (usage, "\n"))
+    vigil_print_to (stderr, "\n");
   return VIGIL_EXIT_USAGE;
 }
 

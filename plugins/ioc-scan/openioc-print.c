@@ -3,9 +3,13 @@
  * Text forms of IOC trees: one line per item (`FileItem/FileName is
  * "evil.exe"`), the indented tree `vigil ioc check` prints, and the
  * matched branches of a detection, which go into the detected-IOC card and
- * the `ioc.found` event so that an admin sees why a file matched.
+ * the `ioc.found` event so that an admin sees why a file matched. The
+ * terms an IOC file names are escaped (vigil/util/text.h) so that an item
+ * stays one line: the tree is printed line by line.
  */
 #include "openioc.h"
+
+#include "vigil/util/text.h"
 
 static void
 indent (GString *out, guint depth)
@@ -21,7 +25,7 @@ ioc_item_to_string (const IocNode *item)
   const char *text = item->value.text != NULL ? item->value.text : "";
   g_autofree char *escaped = g_strescape (text, NULL);
 
-  g_string_append_printf (s, "%s %s%s \"%s\"",
+  vigil_text_append_printf (s, "%s %s%s \"%s\"",
                           item->search && *item->search ? item->search : "(no term)",
                           item->negate ? "not " : "",
                           item->condition == IOC_COND_UNSUPPORTED

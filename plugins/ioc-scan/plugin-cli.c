@@ -12,6 +12,7 @@
 #include <vigil/util/command.h>
 #include <vigil/util/io.h>
 #include <vigil/util/json.h>
+#include <vigil/util/text.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -59,29 +60,32 @@ static void
 print_doc (const IocDoc *doc)
 {
   g_autoptr (GString) tree = g_string_new (NULL);
+  g_auto (GStrv) lines = NULL;
 
-  printf ("%s: ", doc->file);
+  vigil_print ("%s: ", doc->file);
   if (doc->root != NULL)
-    printf ("OpenIOC %s, id %s, \"%s\", %u items: %s\n",
+    vigil_print ("OpenIOC %s, id %s, \"%s\", %u items: %s\n",
             doc->version == IOC_V1_0 ? "1.0" : "1.1", doc->id,
             doc->short_description ? doc->short_description : "", doc->n_items,
             doc->usable ? "loaded" : "NOT loaded");
   else
-    printf ("NOT loaded\n");
+    vigil_print ("NOT loaded\n");
   for (guint i = 0; i < doc->problems->len; i++)
     {
       IocProblem *p = doc->problems->pdata[i];
-      printf ("  %s: line %u: %s\n", p->error ? "error" : "warning", p->line, p->message);
+      vigil_print ("  %s: line %u: %s\n", p->error ? "error" : "warning", p->line, p->message);
     }
   for (guint i = 0; i < doc->unsupported->len; i++)
     {
       IocUnsupported *u = doc->unsupported->pdata[i];
-      printf ("  unsupported (evaluated as unknown): %s (line %u)\n", u->term, u->line);
+      vigil_print ("  unsupported (evaluated as unknown): %s (line %u)\n", u->term, u->line);
     }
   if (doc->root != NULL)
     {
       ioc_node_print (tree, doc->root, 2);
-      printf ("%s", tree->str);
+      lines = g_strsplit (tree->str, "\n", -1);
+      for (guint l = 0; lines[l] != NULL && lines[l][0] != '\0'; l++)
+        vigil_print ("%s\n", lines[l]);
     }
 }
 
@@ -96,7 +100,7 @@ load_paths (char **paths, gint max_kb, gboolean cached)
   g_autoptr (GError) error = NULL;
 
   if (cached && !ioc_use_cache (coll, &error))
-    fprintf (stderr, "vigil ioc: warning: %s\n", error->message);
+    vigil_print_to (stderr, "vigil ioc: warning: %s\n", error->message);
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
     ioc_collection_add_path (coll, paths[i]);
   ioc_collection_prepare (coll);
@@ -160,11 +164,11 @@ progress_bar (const IocScanProgress *p, gpointer data)
   memset (bar, '#', filled);
   memset (bar + filled, '.', 30 - filled);
   bar[30] = '\0';
-  fprintf (stderr, "\r[%s] %3.0f%%  %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "%s files"
+  vigil_print_to (stderr, "\r[%s] %3.0f%%  %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "%s files"
            "  %.1f MiB  %-22s", bar, fraction * 100, p->files_done, p->files_found,
            p->walk_done ? "" : "+", (double) p->bytes_done / 1048576.0, p->phase);
   if (strcmp (p->phase, "done") == 0)
-    fprintf (stderr, "\r%*s\r", 110, "");
+    vigil_print_to (stderr, "\r%*s\r", 110, "");
   fflush (stderr);
 }
 
@@ -178,14 +182,14 @@ print_found (const IocScanResult *r)
         {
           IocMatch *m = dr->matches->pdata[k];
           g_auto (GStrv) lines = g_strsplit (m->matched, "\n", -1);
-          printf ("%s: FOUND %s [%s, %s]\n", m->path,
+          vigil_print ("%s: FOUND %s [%s, %s]\n", m->path,
                   dr->doc->short_description ? dr->doc->short_description : dr->doc->id,
                   dr->doc->id, dr->doc->file);
           for (guint l = 0; lines[l] != NULL; l++)
-            printf ("    %s\n", lines[l]);
+            vigil_print ("    %s\n", lines[l]);
         }
       if (dr->n_matches > dr->matches->len)
-        printf ("%s: %" G_GUINT64_FORMAT " more objects not listed\n", dr->doc->id,
+        vigil_print ("%s: %" G_GUINT64_FORMAT " more objects not listed\n", dr->doc->id,
                 dr->n_matches - dr->matches->len);
     }
 }
@@ -211,7 +215,7 @@ print_summary (const IocScanResult *r, IocCollection *coll)
         {
           IocProblem *p = doc->problems->pdata[k];
           if (p->error)
-            fprintf (stderr, "vigil ioc scan: %s, line %u: %s\n", doc->file, p->line, p->message);
+            vigil_print_to (stderr, "vigil ioc scan: %s, line %u: %s\n", doc->file, p->line, p->message);
         }
     }
   /* A scan path that is absent or refused: the exit code says 2, this
@@ -219,22 +223,22 @@ print_summary (const IocScanResult *r, IocCollection *coll)
   for (guint i = 0; i < r->scope_notes->len; i++)
     {
       IocPathNote *n = r->scope_notes->pdata[i];
-      fprintf (stderr, "vigil ioc scan: %s: %s\n", n->path, n->reason);
+      vigil_print_to (stderr, "vigil ioc scan: %s: %s\n", n->path, n->reason);
     }
   for (guint i = 0; i < r->error_list->len; i++)
     {
       IocPathNote *n = r->error_list->pdata[i];
-      fprintf (stderr, "vigil ioc scan: %s: %s\n", n->path, n->reason);
+      vigil_print_to (stderr, "vigil ioc scan: %s: %s\n", n->path, n->reason);
     }
-  printf ("\n----------- IOC SCAN SUMMARY -----------\n");
-  printf ("IOC files loaded: %u of %u\n", loaded, coll->docs->len);
-  printf ("Scanned files: %" G_GUINT64_FORMAT "\n", r->files);
-  printf ("Hashed files: %" G_GUINT64_FORMAT "\n", r->hashed_files);
-  printf ("Data read: %.2f MiB\n", (double) r->bytes / 1048576.0);
-  printf ("IOCs found: %u\n", count_found (r));
-  printf ("Skipped: %" G_GUINT64_FORMAT "\n", r->skipped);
-  printf ("Errors: %" G_GUINT64_FORMAT "\n", r->errors);
-  printf ("Time: %.3f sec (%u threads)\n", (double) r->duration_us / 1e6, r->threads);
+  vigil_print ("\n----------- IOC SCAN SUMMARY -----------\n");
+  vigil_print ("IOC files loaded: %u of %u\n", loaded, coll->docs->len);
+  vigil_print ("Scanned files: %" G_GUINT64_FORMAT "\n", r->files);
+  vigil_print ("Hashed files: %" G_GUINT64_FORMAT "\n", r->hashed_files);
+  vigil_print ("Data read: %.2f MiB\n", (double) r->bytes / 1048576.0);
+  vigil_print ("IOCs found: %u\n", count_found (r));
+  vigil_print ("Skipped: %" G_GUINT64_FORMAT "\n", r->skipped);
+  vigil_print ("Errors: %" G_GUINT64_FORMAT "\n", r->errors);
+  vigil_print ("Time: %.3f sec (%u threads)\n", (double) r->duration_us / 1e6, r->threads);
 }
 
 static void
@@ -294,7 +298,7 @@ cmd_scan (char **argv)
     {
       for (guint i = 0; i < coll->docs->len; i++)
         print_doc (coll->docs->pdata[i]);
-      fprintf (stderr, "vigil ioc scan: no usable IOC file (%s)\n", iocs[0]);
+      vigil_print_to (stderr, "vigil ioc scan: no usable IOC file (%s)\n", iocs[0]);
       return 2;
     }
   fill_scope (&scope, paths, excludes);
@@ -307,7 +311,7 @@ cmd_scan (char **argv)
   ioc_scope_clear (&scope);
   if (r == NULL)
     {
-      fprintf (stderr, "vigil ioc scan: %s\n", error->message);
+      vigil_print_to (stderr, "vigil ioc scan: %s\n", error->message);
       return 2;
     }
   if (json)
@@ -438,7 +442,7 @@ cmd_export (char **argv)
   iocs = find_iocs (source);
   if (iocs == NULL)
     {
-      fprintf (stderr, "vigil ioc export: %s (%s)\n",
+      vigil_print_to (stderr, "vigil ioc export: %s (%s)\n",
                error ? error->message : "no \"iocs\" list found", task ? task : params);
       return 2;
     }
@@ -446,7 +450,7 @@ cmd_export (char **argv)
   if (zip == NULL || !vigil_file_write_atomic (output, g_bytes_get_data (zip, NULL),
                                                g_bytes_get_size (zip), 0644, &error))
     {
-      fprintf (stderr, "vigil ioc export: %s (%s)\n", error->message, output);
+      vigil_print_to (stderr, "vigil ioc export: %s (%s)\n", error->message, output);
       return 2;
     }
   if (json)
@@ -458,7 +462,7 @@ cmd_export (char **argv)
       vigil_json_print_object (o);
     }
   else
-    printf ("%s: %u IOC files\n", output, json_array_get_length (iocs));
+    vigil_print ("%s: %u IOC files\n", output, json_array_get_length (iocs));
   return 0;
 }
 
@@ -470,7 +474,7 @@ ioc_cli_run (VigilPlugin *self, int argc, char **argv, gpointer user_data)
   if (sub == NULL || strcmp (sub, "--help") == 0 || strcmp (sub, "-h") == 0
       || strcmp (sub, "help") == 0)
     {
-      printf ("%s", USAGE);
+      vigil_print_usage (stdout, USAGE);
       return sub == NULL ? 2 : 0;
     }
   if (strcmp (sub, "check") == 0)

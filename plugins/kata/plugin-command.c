@@ -8,6 +8,7 @@
  */
 #include "plugin-private.h"
 
+#include <vigil/util/text.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,11 +20,11 @@ print_value (JsonObject *o, const char *group, const char *key)
   JsonNode *n = g ? json_object_get_member (g, key) : NULL;
 
   if (n == NULL)
-    printf (" %10s", "-");
+    vigil_print (" %10s", "-");
   else if (json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-    printf (" %10s", json_node_get_boolean (n) ? "true" : "false");
+    vigil_print (" %10s", json_node_get_boolean (n) ? "true" : "false");
   else
-    printf (" %10" G_GINT64_FORMAT, json_node_get_int (n));
+    vigil_print (" %10" G_GINT64_FORMAT, json_node_get_int (n));
 }
 
 /* The keys the central node may set: the policy's value, the server's
@@ -34,7 +35,7 @@ print_settings_text (JsonObject *settings)
   JsonObject *policy = json_object_get_object_member (settings, "policy");
   g_autoptr (GList) groups = json_object_get_members (policy);
 
-  printf ("  %-40s %10s %10s %10s\n", "settings", "policy", "server", "effective");
+  vigil_print ("  %-40s %10s %10s %10s\n", "settings", "policy", "server", "effective");
   for (GList *g = groups; g != NULL; g = g->next)
     {
       g_autoptr (GList) keys = json_object_get_members (
@@ -43,12 +44,12 @@ print_settings_text (JsonObject *settings)
         {
           g_autofree char *name = g_strdup_printf ("%s.%s", (char *) g->data,
                                                    (char *) k->data);
-          printf ("  %-40s", name);
+          vigil_print ("  %-40s", name);
           print_value (policy, g->data, k->data);
           print_value (json_object_get_object_member (settings, "server"), g->data, k->data);
           print_value (json_object_get_object_member (settings, "effective"),
                        g->data, k->data);
-          printf ("\n");
+          vigil_print ("\n");
         }
     }
 }
@@ -63,13 +64,13 @@ print_failures_text (JsonObject *failures)
     {
       JsonObject *s = json_object_get_object_member (failures, l->data);
       g_autoptr (GList) stages = json_object_get_members (s);
-      printf ("  server %s failed %" G_GINT64_FORMAT " times:", (char *) l->data,
+      vigil_print ("  server %s failed %" G_GINT64_FORMAT " times:", (char *) l->data,
               json_object_get_int_member (s, "total"));
       for (GList *k = stages; k != NULL; k = k->next)
         if (strcmp (k->data, "total") != 0)
-          printf (" %s %" G_GINT64_FORMAT, (char *) k->data,
+          vigil_print (" %s %" G_GINT64_FORMAT, (char *) k->data,
                   json_object_get_int_member (s, k->data));
-      printf ("\n");
+      vigil_print ("\n");
     }
 }
 
@@ -79,16 +80,16 @@ print_status_text (JsonObject *st)
   JsonObject *thr = json_object_get_object_member (st, "throttling");
   const char *err = json_object_get_string_member_with_default (st, "last_error", NULL);
 
-  printf ("device %s: %s\n",
+  vigil_print ("device %s: %s\n",
           json_object_get_string_member_with_default (st, "device", "(host)"),
           json_object_get_boolean_member (st, "enabled") ? "enabled" : "disabled");
-  printf ("  spooled %" G_GINT64_FORMAT ", sent %" G_GINT64_FORMAT " events in %"
+  vigil_print ("  spooled %" G_GINT64_FORMAT ", sent %" G_GINT64_FORMAT " events in %"
           G_GINT64_FORMAT " packages, last delivery %s\n",
           json_object_get_int_member (st, "spooled"),
           json_object_get_int_member (st, "sent_events"),
           json_object_get_int_member (st, "sent_packages"),
           json_object_get_string_member_with_default (st, "last_delivery", "never"));
-  printf ("  throttling: offered %" G_GINT64_FORMAT ", admitted %" G_GINT64_FORMAT
+  vigil_print ("  throttling: offered %" G_GINT64_FORMAT ", admitted %" G_GINT64_FORMAT
           ", held back %" G_GINT64_FORMAT "; TTL suppressed %" G_GINT64_FORMAT
           "; excluded %" G_GINT64_FORMAT "; dropped %" G_GINT64_FORMAT "\n",
           json_object_get_int_member (thr, "offered"),
@@ -98,7 +99,7 @@ print_status_text (JsonObject *st)
           json_object_get_int_member (st, "excluded"),
           json_object_get_int_member (st, "dropped_low") +
           json_object_get_int_member (st, "dropped_high"));
-  printf ("  synchronizations %" G_GINT64_FORMAT " (failed %" G_GINT64_FORMAT
+  vigil_print ("  synchronizations %" G_GINT64_FORMAT " (failed %" G_GINT64_FORMAT
           "), tasks created %" G_GINT64_FORMAT "\n",
           json_object_get_int_member (st, "syncs"),
           json_object_get_int_member (st, "sync_failures"),
@@ -106,7 +107,7 @@ print_status_text (JsonObject *st)
   print_settings_text (json_object_get_object_member (st, "settings"));
   print_failures_text (json_object_get_object_member (st, "server_failures"));
   if (err != NULL)
-    printf ("  last error: %s\n", err);
+    vigil_print ("  last error: %s\n", err);
 }
 
 static gboolean
@@ -131,7 +132,7 @@ cmd_status (const char *device, gboolean json)
       return 0;
     }
   if (json_array_get_length (arr) == 0)
-    printf ("no device sends telemetry (integration disabled or no event yet)\n");
+    vigil_print ("no device sends telemetry (integration disabled or no event yet)\n");
   for (guint i = 0; i < json_array_get_length (arr); i++)
     print_status_text (json_array_get_object_element (arr, i));
   return 0;
@@ -202,19 +203,19 @@ cmd_flush (const char *device, gboolean json)
       return rc;
     }
   if (json_array_get_length (arr) == 0)
-    printf ("nothing to send (integration disabled or no event yet)\n");
+    vigil_print ("nothing to send (integration disabled or no event yet)\n");
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
       JsonObject *o = json_array_get_object_element (arr, i);
       if (json_object_get_boolean_member (o, "skipped"))
         {
-          printf ("device %s: integration disabled, nothing sent; %" G_GINT64_FORMAT
-                  " events stay spooled\n",
-                  json_object_get_string_member_with_default (o, "device", "(host)"),
-                  json_object_get_int_member (o, "spooled"));
+          vigil_print ("device %s: integration disabled, nothing sent; %" G_GINT64_FORMAT
+                       " events stay spooled\n",
+                       json_object_get_string_member_with_default (o, "device", "(host)"),
+                       json_object_get_int_member (o, "spooled"));
           continue;
         }
-      printf ("device %s: sent %" G_GINT64_FORMAT " events in %" G_GINT64_FORMAT
+      vigil_print ("device %s: sent %" G_GINT64_FORMAT " events in %" G_GINT64_FORMAT
               " packages, %" G_GINT64_FORMAT " still spooled%s%s\n",
               json_object_get_string_member_with_default (o, "device", "(host)"),
               json_object_get_int_member (o, "flushed_events"),

@@ -9,6 +9,7 @@
  */
 #include "qplugin.h"
 
+#include <vigil/util/text.h>
 #include <stdio.h>
 
 typedef struct {
@@ -85,7 +86,7 @@ detection_width (JsonArray *rows)
   gsize width = strlen ("DETECTION");
 
   for (guint i = 0; i < json_array_get_length (rows); i++)
-    width = MAX (width, strlen (str (json_array_get_object_element (rows, i), "detection")));
+    width = MAX (width, vigil_text_width (str (json_array_get_object_element (rows, i), "detection")));
   return (int) MIN (width, 64);
 }
 
@@ -111,11 +112,11 @@ cmd_list_console (Args *a)
       return VIGIL_EXIT_OK;
     }
   w = detection_width (out);
-  printf ("%-16s  %-32s  %12s  %-*s  %s\n", "DEVICE", "ID", "SIZE", w, "DETECTION", "PATH");
+  vigil_print ("%-16s  %-32s  %12s  %-*s  %s\n", "DEVICE", "ID", "SIZE", w, "DETECTION", "PATH");
   for (guint i = 0; i < json_array_get_length (out); i++)
     {
       JsonObject *e = json_array_get_object_element (out, i);
-      printf ("%-16s  %-32s  %12" G_GINT64_FORMAT "  %-*s  %s\n", str (e, "device"),
+      vigil_print ("%-16s  %-32s  %12" G_GINT64_FORMAT "  %-*s  %s\n", str (e, "device"),
               str (e, "id"), json_object_get_int_member_with_default (e, "size", 0),
               w, str (e, "detection"), str (e, "path"));
     }
@@ -144,14 +145,14 @@ cmd_list (Args *a)
       return rc;
     }
   w = detection_width (list);
-  printf ("%-32s  %12s  %-20s  %-*s  %s\n", "ID", "SIZE", "QUARANTINED", w, "DETECTION", "PATH");
+  vigil_print ("%-32s  %12s  %-20s  %-*s  %s\n", "ID", "SIZE", "QUARANTINED", w, "DETECTION", "PATH");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *e = json_array_get_object_element (list, i);
       if (json_object_has_member (e, "damaged"))
-        printf ("%-32s  damaged: %s\n", str (e, "id"), str (e, "damaged"));
+        vigil_print ("%-32s  damaged: %s\n", str (e, "id"), str (e, "damaged"));
       else
-        printf ("%-32s  %12" G_GINT64_FORMAT "  %-20s  %-*s  %s\n", str (e, "id"),
+        vigil_print ("%-32s  %12" G_GINT64_FORMAT "  %-20s  %-*s  %s\n", str (e, "id"),
                 json_object_get_int_member_with_default (e, "size", 0),
                 str (e, "quarantined_at"), w, str (e, "detection"), str (e, "path"));
     }
@@ -174,7 +175,7 @@ print_object (JsonObject *o, gboolean json)
         text = g_strdup (json_node_get_string (n));
       else
         text = json_to_string (n, FALSE);
-      printf ("%-18s %s\n", (const char *) l->data, text);
+      vigil_print ("%-18s %s\n", (const char *) l->data, text);
     }
 }
 
@@ -216,7 +217,7 @@ cmd_add (Args *a, QpDevice *d, const char *path)
   if (a->json)
     vigil_json_print_object (out);
   else
-    printf ("quarantined %s as %s%s\n", path, str (out, "id"),
+    vigil_print ("quarantined %s as %s%s\n", path, str (out, "id"),
             json_object_get_boolean_member (out, "original_deleted")
             ? " (original deleted)" : " (original kept)");
   return VIGIL_EXIT_OK;
@@ -241,7 +242,7 @@ cmd_restore (Args *a, QpDevice *d, const char *id)
   if (a->json)
     vigil_json_print_object (out);
   else
-    printf ("restored %s to %s\n", id, str (out, "restored_to"));
+    vigil_print ("restored %s to %s\n", id, str (out, "restored_to"));
   return VIGIL_EXIT_OK;
 }
 
@@ -256,7 +257,7 @@ cmd_delete (Args *a, QpDevice *d, const char *id)
   if (a->json)
     vigil_json_print_object (out);
   else
-    printf ("deleted %s\n", id);
+    vigil_print ("deleted %s\n", id);
   return VIGIL_EXIT_OK;
 }
 
@@ -284,7 +285,7 @@ cmd_key (Args *a)
   if (a->json)
     vigil_json_print_object (out);
   else
-    printf ("store key of device %s: %s\nfingerprint: %s\n", d->device_id, path, id);
+    vigil_print ("store key of device %s: %s\nfingerprint: %s\n", d->device_id, path, id);
   return VIGIL_EXIT_OK;
 }
 

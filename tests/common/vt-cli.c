@@ -58,6 +58,16 @@ pass_password (GSubprocessLauncher *launcher, const char *password)
   g_subprocess_launcher_setenv (launcher, "VIGIL_PASSWORD_FD", "3", TRUE);
 }
 
+/* The output as a string ("" for none; a NUL in it ends it). */
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size = 0;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return data != NULL ? g_strndup (data, size) : g_strdup ("");
+}
+
 void
 vt_cli_spawn (VtCli *result, const VtCliSpawn *how, const char *const *args)
 {
@@ -68,6 +78,9 @@ vt_cli_spawn (VtCli *result, const VtCliSpawn *how, const char *const *args)
                                | G_SUBPROCESS_FLAGS_STDIN_PIPE);
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) stdin_bytes = g_bytes_new_static ("", 0);
+  g_autoptr (GBytes) out = NULL;
+  g_autoptr (GBytes) err = NULL;
 
   if (how == NULL)
     how = &plain;
@@ -86,8 +99,12 @@ vt_cli_spawn (VtCli *result, const VtCliSpawn *how, const char *const *args)
     pass_password (launcher, how->password);
   proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, "", NULL, &result->out, &result->err, &error);
+  /* Bytes, not UTF-8: what a command prints is under test, invalid UTF-8
+   * included. */
+  g_subprocess_communicate (proc, stdin_bytes, NULL, &out, &err, &error);
   g_assert_no_error (error);
+  result->out = bytes_to_string (out);
+  result->err = bytes_to_string (err);
   result->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
 

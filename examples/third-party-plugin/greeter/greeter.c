@@ -25,6 +25,7 @@
 #include <vigil/util/command.h>
 #include <vigil/util/json.h>
 #include <vigil/util/settings.h>
+#include <vigil/util/text.h>
 
 /* The host API and our handle, kept from init. Both stay valid for the life
  * of the process (plugins are never unloaded), and the API table is
@@ -196,10 +197,10 @@ print_stats (void)
     return vigil_command_fail ("greeter stats", "%s", error->message);
   devices = json_object_get_members (counts);
   for (GList *d = devices; d != NULL; d = d->next)
-    printf ("%s: %" G_GINT64_FORMAT " detection(s)\n", (const char *) d->data,
-            json_object_get_int_member (counts, d->data));
+    vigil_print ("%s: %" G_GINT64_FORMAT " detection(s)\n", (const char *) d->data,
+                 json_object_get_int_member (counts, d->data));
   if (devices == NULL)
-    printf ("no detections counted yet\n");
+    vigil_print ("no detections counted yet\n");
   return VIGIL_EXIT_OK;
 }
 
@@ -223,7 +224,7 @@ greeter_command (VigilPlugin *plugin, int argc, char **argv, gpointer user_data)
       for (int i = 2; i < argc; i++)
         {
           g_autofree char *text = make_greeting (NULL, args[i]);
-          printf ("%s\n", text);
+          vigil_print ("%s\n", text);
         }
       return VIGIL_EXIT_OK;
     }

@@ -147,7 +147,7 @@ on_reload (gpointer data)
   Serve *serve = data;
 
   vigil_host_reload (serve->host);
-  g_print ("vigil serve: reloaded (SIGHUP): trace files reopened, settings re-read\n");
+  vigil_print ("vigil serve: reloaded (SIGHUP): trace files reopened, settings re-read\n");
   fflush (stdout);
   return G_SOURCE_CONTINUE;
 }

@@ -12,6 +12,7 @@
 
 #include <vigil/util/command.h>
 #include <vigil/util/json.h>
+#include <vigil/util/text.h>
 
 #define KILL_USAGE                                                              \
   "Usage: vigil respond kill (--device ID | --group ID)\n"                    \
@@ -98,8 +99,8 @@ create (const char *command, const char *type, const Target *t, JsonObject *para
       vigil_json_print_object (o);
     }
   else
-    g_print ("task %s: %s; it runs under `vigil serve` (on the device's agent in a "
-             "fleet), or now with `vigil task run %s`\n", id, name, id);
+    vigil_print ("task %s: %s; it runs under `vigil serve` (on the device's agent in a "
+                 "fleet), or now with `vigil task run %s`\n", id, name, id);
   return VIGIL_EXIT_OK;
 }
 
@@ -295,7 +296,7 @@ respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     return respond_release (argc - 1, argv + 1);
   if (argc >= 2 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0))
     {
-      g_print ("%s", USAGE);
+      vigil_print_usage (stdout, USAGE);
       return VIGIL_EXIT_OK;
     }
   g_printerr ("%s", USAGE);

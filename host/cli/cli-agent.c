@@ -23,6 +23,7 @@
 #include "fleet-subjects.h"
 #include "vigil-version.h"
 
+#include <string.h>
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -268,6 +269,18 @@ on_stop (gpointer data)
   g_main_loop_quit (agent->loop);
   return G_SOURCE_CONTINUE;
 }
+/* The broker this agent must keep reaching, for plugins that cut the
+ * device off the network (respond's isolation keeps it open):
+ * VIGIL_MANAGEMENT_ENDPOINTS=HOST:PORT. Set before the agent starts its
+ * own threads, since setenv is not thread-safe. */
+static void
+export_management_endpoint (const char *broker_url)
+{
+  const char *sep = strstr (broker_url, "://");
+
+  g_setenv ("VIGIL_MANAGEMENT_ENDPOINTS", sep != NULL ? sep + 3 : broker_url, TRUE);
+}
+
 
 static int
 agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
@@ -315,6 +328,7 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (agent.identity == NULL)
     return cli_fail ("agent", error);
   agent_renew_recover (agent.identity);
+  export_management_endpoint (agent.identity->broker_url);
   opts = vigil_fleet_options_new (agent.identity->broker_url, agent.identity->ca_crt,
                                   agent.identity->crt, agent.identity->key,
                                   agent.identity->device_id, &error);

@@ -490,8 +490,8 @@ build_config (const VpUpdateConfig *config, const char *db_dir, const char *prox
    * owns the plugin's data dir, which no other user may enter. */
   g_string_append_printf (conf, "DatabaseOwner %s\n", g_get_user_name ());
   g_string_append_printf (conf, "MaxAttempts %u\n", config->attempts);
-  g_string_append (conf, "ConnectTimeout 30\nReceiveTimeout 0\nTestDatabases yes\n"
-                         "NotifyClamd no\nForeground yes\n");
+  /* No NotifyClamd: a lab device's databases are not clamd's. */
+  g_string_append (conf, "ConnectTimeout 30\nReceiveTimeout 0\nTestDatabases yes\n");
   switch (config->source)
     {
     case VP_SOURCE_OFFICIAL:

@@ -158,6 +158,10 @@ test_update_fires_after_update_scan (Fx *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (change, "change"), ==, "added");
   g_assert_cmpint (json_object_get_int_member (change, "signatures_after"), ==, 1);
   g_assert_nonnull (json_object_get_string_member (result, "database_updated_event"));
+  /* freshclam said nothing was wrong. */
+  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (result, "output")); i++)
+    g_assert_false (g_str_has_prefix (json_array_get_string_element (
+                      json_object_get_array_member (result, "output"), i), "ERROR"));
   /* The lab device's databases are the plugin's, not the machine's. */
   g_assert_true (g_str_has_prefix (json_object_get_string_member (result, "database_dir"),
                                    f->state));

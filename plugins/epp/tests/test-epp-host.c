@@ -248,8 +248,11 @@ test_bad_url_refused_at_creation (Fx *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  g_autofree char *freshclam = g_find_program_in_path ("freshclam");
+  g_autofree char *clamscan = g_find_program_in_path ("clamscan");
+
   g_test_init (&argc, &argv, NULL);
-  if (g_find_program_in_path ("freshclam") == NULL || g_find_program_in_path ("clamscan") == NULL)
+  if (freshclam == NULL || clamscan == NULL)
     g_error ("freshclam and clamscan are needed (Debian packages clamav, clamav-freshclam; "
              "scripts/deps.sh)");
 #define ADD(path, fn) g_test_add (path, Fx, NULL, setup, fn, teardown)

@@ -128,9 +128,10 @@ void      vp_update_config_clear (VpUpdateConfig *config);
  * Fails with INVALID naming the bad value (see vp_update_check_*). */
 gboolean  vp_update_config_load (VpUpdateConfig *config, JsonObject *settings,
                                  JsonObject *params, GError **error);
-/* A custom signature URL: http or https, a host, no whitespace, quotes or
- * control characters (it goes into a line of freshclam.conf), a file name
- * with a signature database extension. */
+/* A custom signature URL: http or https with a host, or file:/// with an
+ * absolute path without '..'; no whitespace, quotes or control characters
+ * (it goes into a line of freshclam.conf), a file name with a signature
+ * database extension. */
 gboolean  vp_update_check_url (const char *url, GError **error);
 /* A private mirror: an http(s) URL or a host name ("mirror.lan:8080"). */
 gboolean  vp_update_check_mirror (const char *mirror, GError **error);

@@ -197,6 +197,8 @@ update_proxy (VigilPlugin *self, const char *device_id, const VpUpdateConfig *co
                        : g_strdup_printf ("http://%s/", config->mirrors[0]);
   else if (config->source == VP_SOURCE_CUSTOM)
     url = config->custom_urls[0];
+  if (g_str_has_prefix (url, "file:"))  /* a folder source: no network */
+    return TRUE;
   *proxy = vp_api->resolve_proxy (self, device_id, url, &local);
   if (local != NULL)
     {

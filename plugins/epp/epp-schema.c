@@ -41,7 +41,7 @@ static const VigilField update_fields[] = {
                    "order; required for source private_mirror." },
   { .key = "custom_urls", .type = VIGIL_FIELD_LIST, .item_type = VIGIL_FIELD_STRING,
     .default_json = "[]", .has_range = TRUE, .min = 0, .max = 64,
-    .description = "Extra signature files (http(s) URLs of .hdb, .ndb, .ldb, "
+    .description = "Extra signature files (http(s):// or file:/// URLs of .hdb, .ndb, .ldb, "
                    "... files, DatabaseCustomURL); required for source custom." },
   { .key = "use_proxy", .type = VIGIL_FIELD_BOOL, .default_json = "true",
     .description = "Download through the proxy of the general section "

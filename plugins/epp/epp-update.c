@@ -73,12 +73,27 @@ vp_update_check_url (const char *url, GError **error)
     }
   uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
   scheme = uri ? g_uri_get_scheme (uri) : NULL;
-  if (uri == NULL || (g_ascii_strcasecmp (scheme, "http") != 0
+  /* A folder source (the product's "shared folder"): a file on this
+   * machine, named by an absolute path that does not climb. */
+  if (uri != NULL && g_ascii_strcasecmp (scheme, "file") == 0)
+    {
+      const char *path = g_uri_get_path (uri);
+      if ((g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0')
+          || !g_path_is_absolute (path) || !g_str_has_prefix (url, "file:///")
+          /* GUri drops dot segments; freshclam would not: read the text. */
+          || strstr (url, "/../") != NULL || strstr (url, "/./") != NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "'%s' is not a file:/// URL of an absolute path without '..'", url);
+          return FALSE;
+        }
+    }
+  else if (uri == NULL || (g_ascii_strcasecmp (scheme, "http") != 0
                       && g_ascii_strcasecmp (scheme, "https") != 0)
       || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "'%s' is not an http:// or https:// URL with a host", url);
+                   "'%s' is not an http://, https:// or file:/// URL with a host", url);
       return FALSE;
     }
   if (g_uri_get_user (uri) != NULL)

@@ -478,12 +478,14 @@ static void
 test_update_url_checks (void)
 {
   static const char *const good[] = {
-    "http://127.0.0.1:8080/sigs/lab.hdb", "https://sigs.example.org/x.ndb", NULL,
+    "http://127.0.0.1:8080/sigs/lab.hdb", "https://sigs.example.org/x.ndb",
+    "file:///srv/lab/clamav/lab.hdb", NULL,
   };
   static const char *const bad[] = {
     "ftp://sigs.example.org/x.hdb", "http://sigs.example.org/readme.txt",
     "http://sigs.example.org/x.hdb\nDatabaseMirror evil.example", "x.hdb",
-    "http://user:pw@sigs.example.org/x.hdb", "http:///x.hdb", "", NULL,
+    "http://user:pw@sigs.example.org/x.hdb", "http:///x.hdb", "",
+    "file://sigs.lan/x.hdb", "file:///srv/../etc/x.hdb", "file:x.hdb", NULL,
   };
 
   for (guint i = 0; good[i] != NULL; i++)
@@ -659,6 +661,34 @@ test_update_custom_url_then_scan (void)
   vt_rm_rf (tmp);
 }
 
+/* A folder source (file:///): the same update without a server. */
+static void
+test_update_from_folder (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *db_dir = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpUpdateConfig uc;
+
+  if (!need_freshclam ())
+    return;
+  tmp = make_lab_device (&db);
+  db_dir = g_build_filename (tmp, "databases", "pc1", NULL);
+  conf = g_build_filename (tmp, "freshclam.conf", NULL);
+  url = g_strdup_printf ("file://%s", db);
+  custom_update_config (&uc, url);
+  r = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (only_change (r), "file"), ==, "test.hdb");
+  g_assert_cmpint (json_object_get_int_member (r, "signatures_after"), ==, 1);
+  vp_update_config_clear (&uc);
+  vt_rm_rf (tmp);
+}
+
 /* A loopback port where nothing listens. */
 static guint16
 closed_port (void)
@@ -762,6 +792,7 @@ main (int argc, char **argv)
   g_test_add_func ("/epp/update/config-load", test_update_config_load);
   g_test_add_func ("/epp/update/custom-url-then-scan", test_update_custom_url_then_scan);
   g_test_add_func ("/epp/update/source-down-fails", test_update_source_down_fails);
+  g_test_add_func ("/epp/update/from-folder", test_update_from_folder);
   g_test_add_func ("/epp/update/config-file-proxy-no-system-paths",
                    test_update_config_file_has_proxy_and_no_system_paths);
   return g_test_run ();

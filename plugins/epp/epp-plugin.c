@@ -4,7 +4,7 @@
  * protection product to drive and how, and where its databases come from),
  * the `epp.critical_scan` task type, whose findings become task findings
  * and `epp.scan_finding` events, and the `epp.update` task type, which
- * updates the device's databases and then tells the host
+ * updates the device's databases; its task.completed tells the host
  * (`host.database_updated`, so the after_update tasks start). A lab
  * device's scan uses the databases its updates installed. docs/epp.md.
  */
@@ -14,6 +14,7 @@
 #include "epp-engine.h"
 
 static const VigilHostApi *vp_api;
+static VigilPlugin *vp_self;
 
 /* Reports each bad entry of the list @group.@key (absent: nothing). */
 static void
@@ -208,33 +209,43 @@ update_proxy (VigilPlugin *self, const char *device_id, const VpUpdateConfig *co
   return TRUE;
 }
 
-/* Tells the host, so the tasks scheduled after_update start. */
+/* A completed epp.update tells the host, so the tasks scheduled
+ * after_update start. Done on task.completed rather than inside the run,
+ * so that it happens where the schedules are: in-process that is this
+ * host; in a fleet the run executes on the agent (whose handlers are off)
+ * and the console, which holds the tasks, records its task.completed. */
 static void
-announce_update (VigilPlugin *self, VigilTaskRun *run, JsonObject *result)
+on_task_completed (const VigilEvent *event, gpointer user_data)
 {
-  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (JsonObject) payload = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *id = NULL;
+  const char *device = vigil_json_get_string (event->payload, "device");
 
+  if (g_strcmp0 (vigil_json_get_string (event->payload, "type"), "epp.update") != 0
+      || g_strcmp0 (vigil_json_get_string (event->payload, "state"), "completed") != 0)
+    return;
   if (!VIGIL_API_HAS (vp_api, database_updated))
     {
-      vp_api->log (self, G_LOG_LEVEL_WARNING, "this host has no database_updated slot: "
-                   "the after_update tasks are not started");
+      vp_api->log (vp_self, G_LOG_LEVEL_WARNING, "this host has no database_updated "
+                   "slot: the after_update tasks are not started");
       return;
     }
+  payload = json_object_new ();
   json_object_set_string_member (payload, "product", "clamav");
-  json_object_set_string_member (payload, "source",
-                                 json_object_get_string_member (result, "source"));
-  json_object_set_string_member (payload, "task_id", vp_api->task_id (run));
-  json_object_set_array_member (payload, "changes",
-                                json_array_ref (json_object_get_array_member (result, "changes")));
-  id = vp_api->database_updated (self, vp_api->task_device_id (run), payload, &error);
+  json_object_set_string_member (payload, "task_id",
+                                 vigil_json_get_string (event->payload, "task_id") ?: "");
+  json_object_set_string_member (payload, "completed_event", event->id);
+  id = vp_api->database_updated (vp_self, device ? device : event->device_id, payload, &error);
   if (id == NULL)
-    vp_api->log (self, G_LOG_LEVEL_WARNING, "host.database_updated not recorded: %s",
+    vp_api->log (vp_self, G_LOG_LEVEL_WARNING, "host.database_updated not recorded: %s",
                  error->message);
-  else
-    json_object_set_string_member (result, "database_updated_event", id);
 }
+
+static const VigilEventHandler completed_handler = {
+  .event_type = "task.completed",
+  .handler = on_task_completed,
+};
 
 static gboolean
 update_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
@@ -275,8 +286,6 @@ update_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
     return FALSE;
   json_object_set_string_member (result, "reason",
                                  vigil_json_get_string (params, "reason") ?: "");
-  if (json_object_get_boolean_member (result, "changed"))
-    announce_update (self, run, result);
   node = json_node_init_object (json_node_alloc (), result);
   vp_api->task_set_result (run, node);
   vp_api->task_progress (run, 1.0, json_object_get_boolean_member (result, "changed")
@@ -289,8 +298,8 @@ static const VigilTaskType update_type = {
   .title = "Database update of the endpoint protection product",
   .description = "Runs ClamAV's updater (freshclam) for the device against the "
                  "official mirror, private mirrors or custom signature URLs; "
-                 "reports what changed and, when something did, starts the "
-                 "tasks scheduled after_update.",
+                 "reports what changed; once it completed, the tasks "
+                 "scheduled after_update start.",
   .params = VIGIL_ARRAY (update_params),
   .validate = update_validate,
   .run = update_run,
@@ -300,11 +309,14 @@ static gboolean
 epp_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
 {
   vp_api = api;
+  vp_self = self;
   epp_section = vp_schema;
   epp_section.validate = epp_validate;
   return api->register_section (self, &epp_section, sizeof epp_section, error)
          && api->register_task_type (self, &critical_scan_type, sizeof critical_scan_type, error)
-         && api->register_task_type (self, &update_type, sizeof update_type, error);
+         && api->register_task_type (self, &update_type, sizeof update_type, error)
+         && api->register_event_handler (self, &completed_handler, sizeof completed_handler,
+                                         error);
 }
 
 VIGIL_PLUGIN_DEFINE ("epp", "Endpoint protection adapter", "0.1.0", "LGPL-2.1-or-later",

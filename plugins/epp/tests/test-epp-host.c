@@ -4,8 +4,9 @@
  * lab device made with the `vigil` CLI and the source set by a policy:
  * freshclam fetches a custom signature file from a loopback HTTP server
  * started here, the run's result says what changed, the host learns of
- * the update (host.database_updated, through the database_updated slot),
- * so the critical-areas scan scheduled after_update runs, with the new
+ * the completed update (host.database_updated from the epp plugin, through
+ * the database_updated slot), so the critical-areas scan scheduled
+ * after_update runs, with the new
  * signature, and finds the planted object. A source that is down fails
  * the run clearly and starts nothing; a bad URL is refused when the task
  * is created.
@@ -135,7 +136,8 @@ test_update_fires_after_update_scan (Fx *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) runs = NULL;
   g_autoptr (JsonArray) scan_runs = NULL;
-  JsonObject *run, *result, *change, *finding, *scan_run;
+  g_autoptr (JsonArray) events = NULL;
+  JsonObject *run, *result, *change, *finding, *scan_run, *event;
 
   apply_source (f, url);
   open_host (f);
@@ -157,7 +159,6 @@ test_update_fires_after_update_scan (Fx *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (change, "file"), ==, "vigil-lab.hdb");
   g_assert_cmpstr (json_object_get_string_member (change, "change"), ==, "added");
   g_assert_cmpint (json_object_get_int_member (change, "signatures_after"), ==, 1);
-  g_assert_nonnull (json_object_get_string_member (result, "database_updated_event"));
   /* freshclam said nothing was wrong. */
   for (guint i = 0; i < json_array_get_length (json_object_get_array_member (result, "output")); i++)
     g_assert_false (g_str_has_prefix (json_array_get_string_element (
@@ -165,6 +166,15 @@ test_update_fires_after_update_scan (Fx *f, gconstpointer data)
   /* The lab device's databases are the plugin's, not the machine's. */
   g_assert_true (g_str_has_prefix (json_object_get_string_member (result, "database_dir"),
                                    f->state));
+
+  /* The plugin told the host, for this device and this task. */
+  events = vigil_host_events (f->host, 0, "host.database_updated", "pc1", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  event = json_array_get_object_element (events, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "source"), ==, "epp");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "payload"),
+                                                  "task_id"), ==, update);
 
   /* host.database_updated started the after_update scan, which used the
    * new signature. */
@@ -207,6 +217,7 @@ test_source_down_fails_and_starts_nothing (Fx *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) runs = NULL;
   g_autoptr (JsonArray) scan_runs = NULL;
+  g_autoptr (JsonArray) events = NULL;
   JsonObject *run;
   const char *why;
 
@@ -223,6 +234,9 @@ test_source_down_fails_and_starts_nothing (Fx *f, gconstpointer data)
   g_assert_nonnull (strstr (why, url));
   scan_runs = runs_of (f, scan);
   g_assert_cmpuint (json_array_get_length (scan_runs), ==, 0);
+  events = vigil_host_events (f->host, 0, "host.database_updated", NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (events), ==, 0);
 }
 
 static void

@@ -224,6 +224,18 @@ api_emit_event (VigilPlugin *self, const char *type, const char *device_id,
                          payload, error);
 }
 
+/* The one host event a plugin may cause: its namespace is the host's, so
+ * emit_event refuses it, and the product's updater runs in a plugin. */
+static char *
+api_database_updated (VigilPlugin *self, const char *device_id, JsonObject *payload,
+                      GError **error)
+{
+  if (!present (self, "database_updated", "self", error))
+    return NULL;
+  return vh_events_emit (self->host, self->id, "host.database_updated", device_id, 1,
+                         payload, error);
+}
+
 static char *
 api_create_task (VigilPlugin *self, const VigilTaskSpec *spec, gsize spec_size,
                  GError **error)
@@ -515,6 +527,7 @@ static const VigilHostApi api_table = {
   .get_task = api_get_task,
   .register_protected_action = api_register_protected_action,
   .get_effective_origins = api_get_effective_origins,
+  .database_updated = api_database_updated,
 };
 
 const VigilHostApi *

@@ -638,6 +638,18 @@ struct _VigilHostApi {
    * or NULL with @error (NOT_FOUND: device or section). */
   JsonObject *(*get_effective_origins) (VigilPlugin *self, const char *device_id,
                                         const char *section_id, GError **error);
+
+  /* Since: 1.1 (appended after the first 1.1 slots: check VIGIL_API_HAS).
+   * Tells the host that the protection product's databases of @device_id
+   * (NULL: host-wide) were updated: the host emits `host.database_updated`
+   * with the plugin's id as source and @payload (may be NULL: empty;
+   * copied), and when it is dispatched the tasks scheduled
+   * {"kind":"after_update"} start, exactly as for the event emitted by
+   * `vigil event emit`. The only host event a plugin can cause. Thread-safe
+   * (callable from a task run). Returns: (transfer full) the event id, or
+   * NULL with @error. */
+  char *(*database_updated) (VigilPlugin *self, const char *device_id,
+                             JsonObject *payload, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

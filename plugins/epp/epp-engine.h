@@ -26,6 +26,9 @@ typedef struct {
   char      *command;      /* NULL: the product's default */
   GStrv      args;         /* extra arguments, may be NULL */
   guint      timeout_sec;
+  char      *database;     /* NULL: the product's own; else the device's
+                            * database folder made by epp.update (clamscan
+                            * --database) */
 } VpConfig;
 
 /* epp-schema.c: the `epp` section's schema, the one copy of its defaults. */
@@ -69,6 +72,25 @@ void      vp_report_parse (VpReport *report, const char *output, gsize len,
 
 /* ---- running the product (epp-run.c) ---- */
 
+/* A child process run to its end on the calling thread (a private main
+ * context), stopped at the timeout or on cancel. Shared by the scan and
+ * the update. */
+typedef struct {
+  GSubprocess *proc;
+  GBytes      *out;
+  GBytes      *err;
+  GError      *error;
+  gboolean     done;
+  gboolean     timed_out;
+} VpChild;
+
+/* FALSE with @error only when the child could not be started. */
+gboolean  vp_child_run (VpChild *c, const char *const *argv, guint timeout_sec,
+                        GCancellable *cancellable, GError **error);
+void      vp_child_clear (VpChild *c);
+/* (transfer full) the first line of the child's stderr, for messages. */
+char     *vp_child_stderr_line (VpChild *c);
+
 /*
  * vp_critical_scan:
  * Runs the configured product over @areas of the device at @root with the
@@ -80,5 +102,66 @@ void      vp_report_parse (VpReport *report, const char *output, gsize len,
 JsonObject *vp_critical_scan (const VpConfig *config, const char *root,
                               const VpAreas *areas, GCancellable *cancellable,
                               GError **error);
+
+/* ---- the database update (epp-update.c) ---- */
+
+typedef enum {
+  VP_SOURCE_OFFICIAL,  /* ClamAV's mirror (DatabaseMirror) */
+  VP_SOURCE_PRIVATE,   /* the admin's mirrors (PrivateMirror) */
+  VP_SOURCE_CUSTOM,    /* only custom signature URLs (DatabaseCustomURL) */
+} VpSource;
+
+typedef struct {
+  VpSource  source;
+  GStrv     mirrors;      /* never NULL */
+  GStrv     custom_urls;  /* never NULL */
+  gboolean  use_proxy;
+  guint     attempts;
+  guint     timeout_sec;
+  char     *updater;      /* NULL: freshclam from PATH */
+} VpUpdateConfig;
+
+void      vp_update_config_clear (VpUpdateConfig *config);
+/* Reads the effective `epp` section's group "update" (defaults from the
+ * schema), then the task's @params (may be NULL): a "source" other than
+ * "policy" and non-empty "mirrors"/"custom_urls" replace the policy's.
+ * Fails with INVALID naming the bad value (see vp_update_check_*). */
+gboolean  vp_update_config_load (VpUpdateConfig *config, JsonObject *settings,
+                                 JsonObject *params, GError **error);
+/* A custom signature URL: http or https with a host, or file:/// with an
+ * absolute path without '..'; no whitespace, quotes or control characters
+ * (it goes into a line of freshclam.conf), a file name with a signature
+ * database extension. */
+gboolean  vp_update_check_url (const char *url, GError **error);
+/* A private mirror: an http(s) URL or a host name ("mirror.lan:8080"). */
+gboolean  vp_update_check_mirror (const char *mirror, GError **error);
+
+/* The database folder of a device: the machine's own (/var/lib/clamav)
+ * when @root is "/", else @data_dir/databases/<device id> (the plugin's
+ * data dir, so a lab device's files stay as the lab made them).
+ * (transfer full) */
+char     *vp_update_database_dir (const char *data_dir, const char *device_id,
+                                  const char *root);
+/* Whether @dir holds at least one signature database. */
+gboolean  vp_database_present (const char *dir);
+/* The signature databases in @dir: [{"file","size","version","signatures",
+ * "sha256"}] sorted by file name; "version" for .cvd/.cld only, "sha256"
+ * for the others (small custom files). (transfer full) */
+JsonArray *vp_database_inventory (const char *dir);
+
+/*
+ * vp_update_run:
+ * Writes @conf_path (freshclam.conf, mode 0600: it may hold the proxy's
+ * credentials) for @config with @db_dir and @proxy_uri (may be NULL),
+ * runs freshclam with it (no shell, the config's timeout, cancellable)
+ * and compares the databases before and after. Returns: (transfer full)
+ * {"source","updater","database_dir","exit_status","changed","changes",
+ * "databases","signatures_before","signatures_after","output"}, or NULL
+ * with @error (updater missing, timeout, freshclam failing: its last
+ * error lines are in the message).
+ */
+JsonObject *vp_update_run (const VpUpdateConfig *config, const char *db_dir,
+                           const char *conf_path, const char *proxy_uri,
+                           GCancellable *cancellable, GError **error);
 
 G_END_DECLS

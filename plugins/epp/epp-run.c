@@ -20,6 +20,7 @@ vp_config_clear (VpConfig *config)
 {
   g_clear_pointer (&config->command, g_free);
   g_clear_pointer (&config->args, g_strfreev);
+  g_clear_pointer (&config->database, g_free);
 }
 
 gboolean
@@ -96,7 +97,8 @@ choose_program (const VpConfig *config, GError **error)
                    "epp.product.command must be set when the product is 'command'");
       return NULL;
     }
-  clamdscan = find_program ("clamdscan");
+  /* clamd has its own database: a device's own one needs clamscan. */
+  clamdscan = config->database == NULL ? find_program ("clamdscan") : NULL;
   if (clamdscan != NULL && clamd_answers (clamdscan))
     return g_steal_pointer (&clamdscan);
   prog = find_program ("clamscan");
@@ -161,6 +163,8 @@ build_argv (const VpConfig *config, const char *prog, gboolean lab,
           g_ptr_array_add (argv, g_strdup ("--follow-dir-symlinks=0"));
           g_ptr_array_add (argv, g_strdup ("--follow-file-symlinks=0"));
         }
+      if (config->database != NULL && !is_clamdscan (prog))
+        g_ptr_array_add (argv, g_strdup_printf ("--database=%s", config->database));
     }
   for (guint i = 0; config->args != NULL && config->args[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (config->args[i]));
@@ -175,19 +179,10 @@ build_argv (const VpConfig *config, const char *prog, gboolean lab,
 
 /* ---- the child process ---------------------------------------------- */
 
-typedef struct {
-  GSubprocess *proc;
-  GBytes      *out;
-  GBytes      *err;
-  GError      *error;
-  gboolean     done;
-  gboolean     timed_out;
-} ChildRun;
-
 static void
 child_communicated (GObject *source, GAsyncResult *res, gpointer data)
 {
-  ChildRun *c = data;
+  VpChild *c = data;
 
   g_subprocess_communicate_finish (G_SUBPROCESS (source), res, &c->out,
                                    &c->err, &c->error);
@@ -197,7 +192,7 @@ child_communicated (GObject *source, GAsyncResult *res, gpointer data)
 static gboolean
 child_timed_out (gpointer data)
 {
-  ChildRun *c = data;
+  VpChild *c = data;
 
   c->timed_out = TRUE;
   g_subprocess_force_exit (c->proc);
@@ -211,8 +206,8 @@ child_cancelled (GCancellable *cancellable, gpointer proc)
   g_subprocess_force_exit (proc);
 }
 
-static gboolean
-run_child (ChildRun *c, const char *const *argv, guint timeout_sec,
+gboolean
+vp_child_run (VpChild *c, const char *const *argv, guint timeout_sec,
            GCancellable *cancellable, GError **error)
 {
   g_autoptr (GMainContext) ctx = g_main_context_new ();
@@ -242,8 +237,8 @@ run_child (ChildRun *c, const char *const *argv, guint timeout_sec,
   return TRUE;
 }
 
-static void
-child_clear (ChildRun *c)
+void
+vp_child_clear (VpChild *c)
 {
   g_clear_object (&c->proc);
   g_clear_pointer (&c->out, g_bytes_unref);
@@ -251,9 +246,8 @@ child_clear (ChildRun *c)
   g_clear_error (&c->error);
 }
 
-/* The first line of the child's stderr, for error messages. */
-static char *
-stderr_line (ChildRun *c)
+char *
+vp_child_stderr_line (VpChild *c)
 {
   gsize len = 0;
   const char *data = c->err ? g_bytes_get_data (c->err, &len) : NULL;
@@ -267,10 +261,10 @@ stderr_line (ChildRun *c)
 /* Exit statuses follow clamscan: 0 clean, 1 found, 2 errors. A status 2
  * with a summary is a scan that finished with unreadable files. */
 static gboolean
-check_outcome (ChildRun *c, const char *prog, const VpConfig *config,
+check_outcome (VpChild *c, const char *prog, const VpConfig *config,
                const VpReport *report, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *msg = stderr_line (c);
+  g_autofree char *msg = vp_child_stderr_line (c);
   int status;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -305,7 +299,7 @@ check_outcome (ChildRun *c, const char *prog, const VpConfig *config,
 }
 
 static JsonObject *
-make_result (const VpConfig *config, const char *prog, ChildRun *c,
+make_result (const VpConfig *config, const char *prog, VpChild *c,
              VpReport *report, const VpAreas *areas, const char *root)
 {
   JsonObject *r = json_object_new ();
@@ -333,7 +327,7 @@ vp_critical_scan (const VpConfig *config, const char *root, const VpAreas *areas
   g_autofree char *list = NULL;
   g_autofree char *engine = NULL;
   g_autoptr (GPtrArray) argv = NULL;
-  ChildRun c = { 0 };
+  VpChild c = { 0 };
   VpReport report = { 0 };
   gboolean lab = root != NULL && g_strcmp0 (root, "/") != 0;
   JsonObject *result = NULL;
@@ -351,7 +345,7 @@ vp_critical_scan (const VpConfig *config, const char *root, const VpAreas *areas
   if (config->product == VP_PRODUCT_CLAMAV && (list = write_file_list (areas, error)) == NULL)
     return NULL;
   argv = build_argv (config, prog, lab, areas, list);
-  if (run_child (&c, (const char *const *) argv->pdata, config->timeout_sec,
+  if (vp_child_run (&c, (const char *const *) argv->pdata, config->timeout_sec,
                  cancellable, error))
     {
       out = c.out ? g_bytes_get_data (c.out, &len) : NULL;
@@ -365,6 +359,6 @@ vp_critical_scan (const VpConfig *config, const char *root, const VpAreas *areas
   if (list != NULL)
     g_unlink (list);
   vp_report_clear (&report);
-  child_clear (&c);
+  vp_child_clear (&c);
   return result;
 }

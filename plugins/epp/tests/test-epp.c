@@ -3,13 +3,17 @@
  * Tests of the endpoint protection adapter: the critical areas of lab
  * devices and of this machine, the parser of clamscan's report, and real
  * scans with clamscan and a signature database made here (an .hdb MD5
- * signature of a planted file; no network, no official signatures).
+ * signature of a planted file; no network, no official signatures), and
+ * the database update: the checks of sources, and freshclam fetching
+ * custom signature files from a loopback HTTP server started here, then a
+ * scan with what it installed.
  */
 #include <glib/gstdio.h>
 #include <unistd.h>
 
 #include "epp-engine.h"
 #include "vt-cli.h"
+#include "epp-test-http.h"
 
 static char *
 make_tmp (void)
@@ -468,6 +472,303 @@ test_config_from_settings (void)
   vp_config_clear (&c);
 }
 
+/* ---- database update ------------------------------------------------------ */
+
+static void
+test_update_url_checks (void)
+{
+  static const char *const good[] = {
+    "http://127.0.0.1:8080/sigs/lab.hdb", "https://sigs.example.org/x.ndb",
+    "file:///srv/lab/clamav/lab.hdb", NULL,
+  };
+  static const char *const bad[] = {
+    "ftp://sigs.example.org/x.hdb", "http://sigs.example.org/readme.txt",
+    "http://sigs.example.org/x.hdb\nDatabaseMirror evil.example", "x.hdb",
+    "http://user:pw@sigs.example.org/x.hdb", "http:///x.hdb", "",
+    "file://sigs.lan/x.hdb", "file:///srv/../etc/x.hdb", "file:x.hdb", NULL,
+  };
+
+  for (guint i = 0; good[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_true (vp_update_check_url (good[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; bad[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_false (vp_update_check_url (bad[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    }
+  g_assert_true (vp_update_check_mirror ("mirror.lan:8080", NULL));
+  g_assert_true (vp_update_check_mirror ("http://10.0.0.5/clamav", NULL));
+  g_assert_false (vp_update_check_mirror ("mirror.lan\nPrivateMirror x", NULL));
+  g_assert_false (vp_update_check_mirror ("", NULL));
+}
+
+static JsonObject *
+parse_object (const char *text)
+{
+  g_autoptr (JsonNode) node = json_from_string (text, NULL);
+
+  g_assert_nonnull (node);
+  return json_object_ref (json_node_get_object (node));
+}
+
+static void
+test_update_config_load (void)
+{
+  g_autoptr (JsonObject) custom = parse_object ("{\"update\":{\"source\":\"custom\"}}");
+  g_autoptr (JsonObject) defaults = parse_object ("{}");
+  g_autoptr (JsonObject) bad = parse_object ("{\"custom_urls\":[\"http://a.lan/x.hdb\",\"gopher://b/x.hdb\"]}");
+  g_autoptr (JsonObject) params = parse_object ("{\"source\":\"custom\",\"custom_urls\":[\"http://a.lan/x.hdb\"]}");
+  g_autoptr (GError) error = NULL;
+  VpUpdateConfig c;
+
+  g_assert_false (vp_update_config_load (&c, custom, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "no URL"));
+  vp_update_config_clear (&c);
+  g_clear_error (&error);
+  g_assert_false (vp_update_config_load (&c, defaults, bad, &error));
+  g_assert_nonnull (strstr (error->message, "custom_urls[1]"));
+  g_assert_nonnull (strstr (error->message, "gopher://b/x.hdb"));
+  vp_update_config_clear (&c);
+  g_clear_error (&error);
+  g_assert_true (vp_update_config_load (&c, defaults, params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.source, ==, VP_SOURCE_CUSTOM);
+  g_assert_cmpstr (c.custom_urls[0], ==, "http://a.lan/x.hdb");
+  g_assert_cmpuint (c.attempts, ==, 3);
+  g_assert_true (c.use_proxy);
+  vp_update_config_clear (&c);
+  g_assert_true (vp_update_config_load (&c, defaults, NULL, &error));
+  g_assert_cmpint (c.source, ==, VP_SOURCE_OFFICIAL);
+  vp_update_config_clear (&c);
+}
+
+static gboolean
+need_freshclam (void)
+{
+  g_autofree char *p = g_find_program_in_path ("freshclam");
+
+  if (p == NULL)
+    g_test_fail_printf ("freshclam is not installed (Debian package clamav-freshclam, "
+                        "scripts/deps.sh)");
+  return p != NULL;
+}
+
+static void
+custom_update_config (VpUpdateConfig *c, const char *url)
+{
+  memset (c, 0, sizeof *c);
+  c->source = VP_SOURCE_CUSTOM;
+  c->mirrors = g_new0 (char *, 1);
+  c->custom_urls = g_new0 (char *, 2);
+  c->custom_urls[0] = g_strdup (url);
+  c->attempts = 1;
+  c->timeout_sec = 120;
+}
+
+static JsonObject *
+only_change (JsonObject *r)
+{
+  JsonArray *changes = json_object_get_array_member (r, "changes");
+
+  g_assert_cmpuint (json_array_get_length (changes), ==, 1);
+  return json_array_get_object_element (changes, 0);
+}
+
+static void
+test_update_custom_url_then_scan (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *www = NULL;
+  g_autofree char *db_dir = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *sigs = NULL;
+  g_autofree char *two = NULL;
+  g_autoptr (EtHttp) http = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r1 = NULL;
+  g_autoptr (JsonObject) r2 = NULL;
+  g_autoptr (JsonObject) r3 = NULL;
+  g_autoptr (JsonObject) scan = NULL;
+  VpUpdateConfig uc;
+  VpConfig config;
+  VpAreas a = { 0 };
+  JsonObject *ch, *f;
+
+  if (!need_freshclam () || !need_clamscan ())
+    return;
+  tmp = make_lab_device (&db);
+  root = g_build_filename (tmp, "root", NULL);
+  www = g_build_filename (tmp, "www", NULL);
+  db_dir = g_build_filename (tmp, "databases", "pc1", NULL);
+  conf = g_build_filename (tmp, "freshclam.conf", NULL);
+  g_assert_true (g_file_get_contents (db, &sigs, NULL, NULL));
+  put_file (www, "vigil-lab.hdb", sigs);
+  http = et_http_start (www);
+  url = et_http_url (http, "vigil-lab.hdb");
+  custom_update_config (&uc, url);
+
+  r1 = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (et_http_served (http), >=, 1);
+  g_assert_true (json_object_get_boolean_member (r1, "changed"));
+  g_assert_cmpstr (json_object_get_string_member (r1, "source"), ==, "custom");
+  ch = only_change (r1);
+  g_assert_cmpstr (json_object_get_string_member (ch, "file"), ==, "vigil-lab.hdb");
+  g_assert_cmpstr (json_object_get_string_member (ch, "change"), ==, "added");
+  g_assert_cmpint (json_object_get_int_member (ch, "signatures_after"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (r1, "signatures_before"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (r1, "signatures_after"), ==, 1);
+  g_assert_true (vp_database_present (db_dir));
+
+  /* The same file again: nothing changed. */
+  r2 = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_get_boolean_member (r2, "changed"));
+
+  /* One more signature on the server: updated, 1 -> 2. */
+  two = g_strdup_printf ("%s%s:4:Vigil.Test.Other\n", sigs,
+                         "0123456789abcdef0123456789abcdef");
+  put_file (www, "vigil-lab.hdb", two);
+  r3 = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_no_error (error);
+  ch = only_change (r3);
+  g_assert_cmpstr (json_object_get_string_member (ch, "change"), ==, "updated");
+  g_assert_cmpint (json_object_get_int_member (ch, "signatures_before"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (ch, "signatures_after"), ==, 2);
+
+  /* The scan with the installed database finds the planted object. */
+  memset (&config, 0, sizeof config);
+  config.product = VP_PRODUCT_CLAMAV;
+  config.command = g_strdup ("clamscan");
+  config.timeout_sec = 120;
+  config.database = g_strdup (db_dir);
+  vp_areas_collect (root, &a);
+  scan = vp_critical_scan (&config, root, &a, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (scan, "findings")), ==, 1);
+  f = json_array_get_object_element (json_object_get_array_member (scan, "findings"), 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, "/etc/systemd/system/evil.service");
+  vp_areas_clear (&a);
+  vp_config_clear (&config);
+  vp_update_config_clear (&uc);
+  vt_rm_rf (tmp);
+}
+
+/* A folder source (file:///): the same update without a server. */
+static void
+test_update_from_folder (void)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *db_dir = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpUpdateConfig uc;
+
+  if (!need_freshclam ())
+    return;
+  tmp = make_lab_device (&db);
+  db_dir = g_build_filename (tmp, "databases", "pc1", NULL);
+  conf = g_build_filename (tmp, "freshclam.conf", NULL);
+  url = g_strdup_printf ("file://%s", db);
+  custom_update_config (&uc, url);
+  r = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (only_change (r), "file"), ==, "test.hdb");
+  g_assert_cmpint (json_object_get_int_member (r, "signatures_after"), ==, 1);
+  vp_update_config_clear (&uc);
+  vt_rm_rf (tmp);
+}
+
+/* A loopback port where nothing listens. */
+static guint16
+closed_port (void)
+{
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (sock, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+test_update_source_down_fails (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *db_dir = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  VpUpdateConfig uc;
+
+  if (!need_freshclam ())
+    return;
+  tmp = make_tmp ();
+  db_dir = g_build_filename (tmp, "db", NULL);
+  conf = g_build_filename (tmp, "freshclam.conf", NULL);
+  url = g_strdup_printf ("http://127.0.0.1:%u/vigil-lab.hdb", closed_port ());
+  custom_update_config (&uc, url);
+  r = vp_update_run (&uc, db_dir, conf, NULL, NULL, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "custom source failed"));
+  g_assert_nonnull (strstr (error->message, url));
+  g_assert_false (vp_database_present (db_dir));
+  vp_update_config_clear (&uc);
+  vt_rm_rf (tmp);
+}
+
+static void
+test_update_config_file_has_proxy_and_no_system_paths (void)
+{
+  g_autofree char *tmp = make_tmp ();
+  g_autofree char *conf = g_build_filename (tmp, "fc.conf", NULL);
+  g_autofree char *db_dir = g_build_filename (tmp, "db", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *lab_dir = NULL;
+  VpUpdateConfig uc;
+  GStatBuf st;
+
+  /* An updater that only proves it ran: the config is what is checked. */
+  custom_update_config (&uc, "http://127.0.0.1:9/x.hdb");
+  uc.updater = g_strdup ("/bin/true");
+  r = vp_update_run (&uc, db_dir, conf, "http://bob:s3cret@proxy.lan:3128", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (conf, &text, NULL, NULL));
+  g_assert_cmpint (g_stat (conf, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_nonnull (strstr (text, "HTTPProxyServer http://proxy.lan\nHTTPProxyPort 3128\n"));
+  g_assert_nonnull (strstr (text, "HTTPProxyPassword s3cret\n"));
+  g_assert_nonnull (strstr (text, "ExcludeDatabase daily\n"));
+  g_assert_null (strstr (text, "/var/lib/clamav"));
+  g_assert_true (json_object_get_boolean_member (r, "proxy"));
+  node = json_node_init_object (json_node_alloc (), r);
+  shown = json_to_string (node, FALSE);
+  g_assert_null (strstr (shown, "s3cret"));
+  lab_dir = vp_update_database_dir ("/d", "pc1", "/srv/lab/pc1");
+  g_assert_cmpstr (lab_dir, ==, "/d/databases/pc1");
+  vp_update_config_clear (&uc);
+  vt_rm_rf (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -487,5 +788,12 @@ main (int argc, char **argv)
   g_test_add_func ("/epp/scan/command-product-output-parsed", test_scan_command_product_output_parsed);
   g_test_add_func ("/epp/scan/timeout-stops-command", test_scan_timeout_stops_command);
   g_test_add_func ("/epp/scan/cancel-stops-command", test_scan_cancel_stops_command);
+  g_test_add_func ("/epp/update/url-checks", test_update_url_checks);
+  g_test_add_func ("/epp/update/config-load", test_update_config_load);
+  g_test_add_func ("/epp/update/custom-url-then-scan", test_update_custom_url_then_scan);
+  g_test_add_func ("/epp/update/source-down-fails", test_update_source_down_fails);
+  g_test_add_func ("/epp/update/from-folder", test_update_from_folder);
+  g_test_add_func ("/epp/update/config-file-proxy-no-system-paths",
+                   test_update_config_file_has_proxy_and_no_system_paths);
   return g_test_run ();
 }

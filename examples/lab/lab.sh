@@ -80,10 +80,25 @@ lab_make_roots() {
   done
 }
 
-# lab_epp_policy DIR: a policy for the root group that points ClamAV at
-# the lab's signature database (written to DIR/lab-epp.json).
+# lab_epp_policy DIR [update]: a policy for the root group that points
+# ClamAV at the lab's signature database (written to DIR/lab-epp.json).
+# With "update", the database is not named: the devices get it from the
+# database update task (epp.update), whose source is the lab's signature
+# file (a file:/// custom URL), as an admin's private source would be.
 lab_epp_policy() {
-  local dir=$1
+  local dir=$1 product update=""
+  if [ "${2:-}" = update ]; then
+    product='{ "product": "clamav", "command": "clamscan", "timeout_sec": 300 }'
+    update=',
+      "update": {
+        "locked": false,
+        "values": { "source": "custom", "custom_urls": ["file://'"$dir"'/clamav/lab.hdb"],
+                    "attempts": 1 }
+      }'
+  else
+    product='{ "product": "clamav", "command": "clamscan",
+                    "args": ["--database='"$dir"'/clamav/lab.hdb"], "timeout_sec": 300 }'
+  fi
   cat > "$dir/lab-epp.json" <<JSON
 {
   "name": "Lab endpoint protection",
@@ -94,9 +109,8 @@ lab_epp_policy() {
       "schema_version": 1,
       "product": {
         "locked": false,
-        "values": { "product": "clamav", "command": "clamscan",
-                    "args": ["--database=$dir/clamav/lab.hdb"], "timeout_sec": 300 }
-      }
+        "values": $product
+      }$update
     }
   }
 }

@@ -193,7 +193,10 @@ test_plugin_crashing_in_init_recoverable (void)
   named = g_strdup_printf ("vigil: plugin 'init-crashes' (%s) crashed the process in its "
                            "init; disable it with 'vigil plugins disable init-crashes'", file);
   r = vigil (&fx, "plugins", NULL);
-  g_assert_cmpint (r.status, ==, -1);   /* killed by the signal, as before */
+  /* Killed by the signal, as before; under AddressSanitizer its own SEGV
+   * report ends the process with its exit code instead. Either way the
+   * command fails and the plugin is named. */
+  g_assert_cmpint (r.status, !=, 0);
   assert_contains (r.err, named);
   run_clear (&r);
 

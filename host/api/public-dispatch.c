@@ -23,3 +23,13 @@ vigil_host_record_run_report (VigilHost *host, const char *device_id, JsonObject
   g_return_val_if_fail (host != NULL && device_id != NULL && report != NULL, FALSE);
   return vh_tasks_record_run_report (host, device_id, report, error);
 }
+
+guint
+vigil_host_record_run_reports (VigilHost *host, guint n, const char *const *device_ids,
+                               JsonObject *const *reports, GError **errors)
+{
+  g_return_val_if_fail (host != NULL && (n == 0 || (device_ids != NULL && reports != NULL)), 0);
+  for (guint i = 0; i < n; i++)
+    g_return_val_if_fail (device_ids[i] != NULL && reports[i] != NULL, 0);
+  return n == 0 ? 0 : vh_tasks_record_run_reports (host, n, device_ids, reports, errors);
+}

@@ -8,9 +8,9 @@
  * {run, task, type, device, params, settings}, settings being the device's
  * effective settings of every section. Ingesting: a thread pulls the
  * devices' reports through the console's durable consumer and hands each
- * to the main loop, which stores it with vigil_host_record_run_report and
- * only then acknowledges it, so a console that stops in between gets it
- * again. The device a report is about is the one its subject names (the
+ * fetched batch to the main loop, which stores it in one transaction with
+ * vigil_host_record_run_reports and only then acknowledges each report,
+ * so a console that stops in between gets them again. The device a report is about is the one its subject names (the
  * broker lets a device publish under its own id only).
  */
 #include "serve-runs.h"
@@ -20,7 +20,8 @@
 
 #include <string.h>
 
-#define FETCH_BATCH     32
+/* Up to this many reports are stored in one transaction (one sync). */
+#define FETCH_BATCH     128
 #define FETCH_WAIT_MS   500
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_REPORT_BYTES (1024 * 1024)
@@ -36,8 +37,9 @@ struct _ServeRuns {
 
 typedef struct {
   ServeRuns *runs;
-  natsMsg   *msg;
-} Report;
+  natsMsg  **msgs;
+  int        count;
+} Reports;
 
 /* ---- publishing ------------------------------------------------------- */
 
@@ -151,60 +153,110 @@ token (const char *subject, guint index)
   return index < g_strv_length (tokens) ? g_strdup (tokens[index]) : NULL;
 }
 
-static gboolean
-handle_report (gpointer data)
+/* A report's device, or NULL (and the message terminated) when it is not
+ * a run report. (transfer full) */
+static char *
+run_report_device (natsMsg *msg)
 {
-  Report *r = data;
-  VigilHost *host = r->runs->serve->host;
-  const char *subject = natsMsg_GetSubject (r->msg);
+  const char *subject = natsMsg_GetSubject (msg);
   g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
-  g_autoptr (JsonObject) report = NULL;
-  g_autoptr (GError) error = NULL;
 
   if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
-      || g_strcmp0 (kind, "run") != 0 || natsMsg_GetDataLength (r->msg) > MAX_REPORT_BYTES)
+      || g_strcmp0 (kind, "run") != 0 || natsMsg_GetDataLength (msg) > MAX_REPORT_BYTES)
     {
       /* Nothing else is reported yet; kept out of the way, not retried. */
       g_printerr ("vigil serve: fleet: report on %s dropped: not a run report\n", subject);
-      natsMsg_Term (r->msg, NULL);
-      return G_SOURCE_REMOVE;
+      natsMsg_Term (msg, NULL);
+      return NULL;
     }
-  report = vigil_host_parse_event_payload (natsMsg_GetData (r->msg),
-                                           natsMsg_GetDataLength (r->msg), subject, &error);
-  if (report != NULL && vigil_host_record_run_report (host, device, report, &error))
+  return g_steal_pointer (&device);
+}
+
+/* Acknowledges a report once stored, or says why not: refused (from the
+ * device: wrong now, wrong at every redelivery) or to come again. */
+static void
+report_done (natsMsg *msg, const char *device, JsonObject *report, GError *error)
+{
+  if (error == NULL)
     {
       const char *state = json_object_get_string_member_with_default (report, "state", "");
 
       if (!g_str_equal (state, "running"))
         g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n",
                     json_object_get_int_member_with_default (report, "run", 0), device, state);
-      natsMsg_Ack (r->msg, NULL);
-      serve_tick_soon (r->runs->serve);
-      return G_SOURCE_REMOVE;
+      natsMsg_Ack (msg, NULL);
     }
-  if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID)
-      || g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
+  else if (g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID)
+           || g_error_matches (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND))
     {
-      /* From the device: wrong now, wrong at every redelivery. */
       g_printerr ("vigil serve: fleet: report of device '%s' refused: %s\n", device,
                   error->message);
-      natsMsg_Term (r->msg, NULL);
+      natsMsg_Term (msg, NULL);
     }
   else
     {
       g_printerr ("vigil serve: fleet: report of device '%s' not stored, will come again: %s\n",
                   device, error->message);
-      natsMsg_Nak (r->msg, NULL);
+      natsMsg_Nak (msg, NULL);
     }
+}
+
+/* One fetched batch: the run reports are stored in one transaction
+ * (vigil_host_record_run_reports: one sync to disk for the batch), each
+ * acknowledged only then. */
+static gboolean
+handle_reports (gpointer data)
+{
+  Reports *b = data;
+  VigilHost *host = b->runs->serve->host;
+  g_autoptr (GPtrArray) devices = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) reports = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr (GPtrArray) msgs = g_ptr_array_new ();
+  g_autofree GError **errors = NULL;
+
+  for (int i = 0; i < b->count; i++)
+    {
+      natsMsg *msg = b->msgs[i];
+      g_autofree char *device = run_report_device (msg);
+      g_autoptr (GError) error = NULL;
+      JsonObject *report;
+
+      if (device == NULL)
+        continue;
+      report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
+                                               natsMsg_GetSubject (msg), &error);
+      if (report == NULL)
+        {
+          report_done (msg, device, NULL, error);
+          continue;
+        }
+      g_ptr_array_add (devices, g_steal_pointer (&device));
+      g_ptr_array_add (reports, report);
+      g_ptr_array_add (msgs, msg);
+    }
+  errors = g_new0 (GError *, msgs->len + 1);
+  if (msgs->len > 0)
+    vigil_host_record_run_reports (host, msgs->len, (const char *const *) devices->pdata,
+                                   (JsonObject *const *) reports->pdata, errors);
+  for (guint i = 0; i < msgs->len; i++)
+    {
+      report_done (msgs->pdata[i], devices->pdata[i], reports->pdata[i], errors[i]);
+      g_clear_error (&errors[i]);
+    }
+  if (msgs->len > 0)
+    serve_tick_soon (b->runs->serve);
   return G_SOURCE_REMOVE;
 }
 
 static void
-report_free (gpointer data)
+reports_free (gpointer data)
 {
-  Report *r = data;
-  natsMsg_Destroy (r->msg);
-  g_free (r);
+  Reports *b = data;
+
+  for (int i = 0; i < b->count; i++)
+    natsMsg_Destroy (b->msgs[i]);
+  g_free (b->msgs);
+  g_free (b);
 }
 
 static gpointer
@@ -230,14 +282,14 @@ reader (gpointer data)
       s = natsSubscription_Fetch (&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
       if (s == NATS_OK)
         {
-          for (int i = 0; i < list.Count; i++)
-            {
-              Report *r = g_new0 (Report, 1);
+          Reports *b = g_new0 (Reports, 1);
 
-              r->runs = runs;
-              r->msg = g_steal_pointer (&list.Msgs[i]);
-              g_idle_add_full (G_PRIORITY_DEFAULT, handle_report, r, report_free);
-            }
+          b->runs = runs;
+          b->count = list.Count;
+          b->msgs = g_new0 (natsMsg *, MAX (list.Count, 1));
+          for (int i = 0; i < list.Count; i++)
+            b->msgs[i] = g_steal_pointer (&list.Msgs[i]);
+          g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, b, reports_free);
           natsMsgList_Destroy (&list);
         }
       else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))

@@ -440,7 +440,7 @@ static void
 raise_fd_limit (guint n)
 {
   struct rlimit rl;
-  rlim_t want = (rlim_t) n * 2 + 1024;
+  rlim_t want = (rlim_t) n + 2048;   /* a socket each, here and in the broker */
 
   getrlimit (RLIMIT_NOFILE, &rl);
   if (rl.rlim_max < want)

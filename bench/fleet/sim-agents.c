@@ -262,12 +262,25 @@ agent_connect (SimFleet *fleet, Agent *a, GError **error)
   if (s == NATS_OK) s = natsOptions_SetCustomInboxPrefix (a->opts, a->inbox);
   if (s == NATS_OK) s = natsOptions_SetName (a->opts, d->id);
   if (s == NATS_OK) s = natsOptions_SetAllowReconnect (a->opts, false);
+  /* Thousands of handshakes on a busy broker: its PONG can take seconds. */
+  if (s == NATS_OK) s = natsOptions_SetTimeout (a->opts, 60000);
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery (a->opts, true);
   if (s == NATS_OK) s = natsOptions_SetIOBufSize (a->opts, 16 * 1024);
   if (s == NATS_OK)
     s = natsOptions_SetEventLoop (a->opts, fleet->base, natsLibevent_Attach, natsLibevent_Read,
                                   natsLibevent_Write, natsLibevent_Detach);
-  if (s == NATS_OK) s = natsConnection_Connect (&a->nc, a->opts);
+  /* As an agent does, try again when the broker did not finish with us. */
+  for (int attempt = 0; s == NATS_OK && attempt < 5; attempt++)
+    {
+      if ((s = natsConnection_Connect (&a->nc, a->opts)) == NATS_OK)
+        break;
+      if (attempt < 4)
+        {
+          g_printerr ("agent %s: %s, connecting again\n", d->id, natsStatus_GetText (s));
+          s = NATS_OK;
+          g_usleep (G_USEC_PER_SEC);
+        }
+    }
   wild = g_strconcat (a->inbox, ".>", NULL);
   if (s == NATS_OK) s = natsConnection_Subscribe (&a->sub, a->nc, wild, on_message, a);
   if (s == NATS_OK) s = natsSubscription_SetPendingLimits (a->sub, -1, -1);

@@ -1056,6 +1056,30 @@ JsonObject  *vigil_host_effective_settings_unmasked (VigilHost   *host,
                                                      GError     **error);
 
 /**
+ * vigil_host_record_run_reports:
+ * @host: the host
+ * @n: how many reports
+ * @device_ids: (array length=n): the device each report came from
+ * @reports: (array length=n): the reports, as vigil_host_record_run_report()
+ * @errors: (array length=n) (optional): filled with why each report was
+ *   not stored (the caller sets every element to NULL and frees those
+ *   set), as vigil_host_record_run_report()'s error
+ *
+ * vigil_host_record_run_report() for a batch, in one durable transaction:
+ * one sync to disk for all of them rather than one each, which is what
+ * bounds how many reports a console stores per second. Each report is
+ * applied (or refused) on its own, in order, as if recorded one after the
+ * other: one refused leaves the others stored. If the transaction cannot
+ * be committed, none is stored and each error says so.
+ * Returns: how many were applied (or already applied). Since: 1.1
+ */
+guint        vigil_host_record_run_reports (VigilHost         *host,
+                                            guint              n,
+                                            const char *const *device_ids,
+                                            JsonObject *const *reports,
+                                            GError           **errors);
+
+/**
  * vigil_host_cancel_task:
  * @host: the host
  * @id: a task

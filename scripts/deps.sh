@@ -4,7 +4,7 @@
 
 vigil_build_packages="gcc libc6-dev pkg-config meson ninja-build git ca-certificates
   libglib2.0-dev libjson-glib-dev libxml2-dev libssl-dev libsqlite3-dev
-  libcurl4-openssl-dev libnats-dev libnftables-dev
+  libcurl4-openssl-dev libnats-dev libnftables-dev libevent-dev
   binutils openssl"
 # What the tests use as real peers: ClamAV (freshclam too), a D-Bus daemon, clang for the
 # fuzz targets and sanitizer runtimes, zip/unzip to read exported archives,

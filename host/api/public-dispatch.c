@@ -142,3 +142,13 @@ vigil_host_set_event_handlers (VigilHost *host, gboolean enabled)
   g_return_if_fail (host != NULL);
   vh_events_set_handlers (host, enabled);
 }
+
+guint
+vigil_host_record_run_reports (VigilHost *host, guint n, const char *const *device_ids,
+                               JsonObject *const *reports, GError **errors)
+{
+  g_return_val_if_fail (host != NULL && (n == 0 || (device_ids != NULL && reports != NULL)), 0);
+  for (guint i = 0; i < n; i++)
+    g_return_val_if_fail (device_ids[i] != NULL && reports[i] != NULL, 0);
+  return n == 0 ? 0 : vh_tasks_record_run_reports (host, n, device_ids, reports, errors);
+}

@@ -8,13 +8,14 @@
  * {run, task, type, device, params, settings}, settings being the device's
  * effective settings of every section, secrets included (never logged). Ingesting: a thread pulls the
  * devices' reports through the console's durable consumer and hands each
- * to the main loop, which stores it with vigil_host_record_run_report and
- * only then acknowledges it, so a console that stops in between gets it
- * again. The device a report is about is the one its subject names (the
- * broker lets a device publish under its own id only). Reports of kind
- * `event` are the agents' events (vigil_host_record_device_event), which
- * the console's handlers then answer. Progress ticks (plain NATS) become
- * the run's progress. A run that ends before its device took it (task
+ * fetched batch to the main loop, which stores its run reports in one
+ * transaction with vigil_host_record_run_reports and only then
+ * acknowledges each, so a console that stops in between gets them again.
+ * The device a report is about is the one its subject names (the broker
+ * lets a device publish under its own id only). Reports of kind `event`
+ * are the agents' events (vigil_host_record_device_event), which the
+ * console's handlers then answer. Progress ticks (plain NATS) become the
+ * run's progress. A run that ends before its device took it (task
  * cancelled or deleted, device revoked or removed) is withdrawn from the
  * stream by its sequence; every run also carries valid_until, which the
  * agent checks, for what could not be withdrawn.
@@ -26,7 +27,8 @@
 
 #include <string.h>
 
-#define FETCH_BATCH     32
+/* Up to this many reports are stored in one transaction (one sync). */
+#define FETCH_BATCH     128
 #define FETCH_WAIT_MS   500
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_REPORT_BYTES (1024 * 1024)
@@ -50,8 +52,9 @@ struct _ServeRuns {
 
 typedef struct {
   ServeRuns *runs;
-  natsMsg   *msg;
-} Report;
+  natsMsg  **msgs;
+  int        count;
+} Reports;
 
 /* ---- publishing ------------------------------------------------------- */
 
@@ -265,34 +268,6 @@ handle_event (ServeRuns *runs, natsMsg *msg, const char *device)
     serve_tick_soon (runs->serve);
 }
 
-static void
-handle_run_report (ServeRuns *runs, natsMsg *msg, const char *device)
-{
-  VigilHost *host = runs->serve->host;
-  g_autoptr (JsonObject) report = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean ok;
-
-  report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
-                                           natsMsg_GetSubject (msg), &error);
-  ok = report != NULL && vigil_host_record_run_report (host, device, report, &error);
-  if (ok)
-    {
-      const char *state = json_object_get_string_member_with_default (report, "state", "");
-
-      gint64 run = json_object_get_int_member_with_default (report, "run", 0);
-
-      /* Its device took it: nothing to withdraw. The running state is
-       * logged too, so one can wait for a run in progress. */
-      g_hash_table_remove (runs->published, &run);
-      g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n", run,
-                  device, state);
-    }
-  settle (msg, device, "report", ok, error);
-  if (ok)
-    serve_tick_soon (runs->serve);
-}
-
 void
 serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int length)
 {
@@ -318,35 +293,136 @@ serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int 
                 error->message);
 }
 
-static gboolean
-handle_report (gpointer data)
+/* A report's device, and whether it is an event (else a run report); NULL
+ * (and the message terminated) when it is neither. (transfer full) */
+static char *
+report_device (natsMsg *msg, gboolean *is_event)
 {
-  Report *r = data;
-  const char *subject = natsMsg_GetSubject (r->msg);
+  const char *subject = natsMsg_GetSubject (msg);
   g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
 
   if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
-      || natsMsg_GetDataLength (r->msg) > MAX_REPORT_BYTES
+      || natsMsg_GetDataLength (msg) > MAX_REPORT_BYTES
       || !(g_strcmp0 (kind, "run") == 0 || g_strcmp0 (kind, "event") == 0))
     {
       /* Kept out of the way, not retried. */
       g_printerr ("vigil serve: fleet: report on %s dropped: not a run or event report\n",
                   subject);
-      natsMsg_Term (r->msg, NULL);
+      natsMsg_Term (msg, NULL);
+      return NULL;
     }
-  else if (g_str_equal (kind, "event"))
-    handle_event (r->runs, r->msg, device);
-  else
-    handle_run_report (r->runs, r->msg, device);
+  *is_event = g_str_equal (kind, "event");
+  return g_steal_pointer (&device);
+}
+
+/* A run report stored (@error NULL) or not: logged, acknowledged or not. */
+static void
+run_report_done (ServeRuns *runs, natsMsg *msg, const char *device, JsonObject *report,
+                 GError *error)
+{
+  if (error == NULL)
+    {
+      const char *state = json_object_get_string_member_with_default (report, "state", "");
+      gint64 run = json_object_get_int_member_with_default (report, "run", 0);
+
+      /* Its device took it: nothing to withdraw. The running state is
+       * logged too, so one can wait for a run in progress. */
+      g_hash_table_remove (runs->published, &run);
+      g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' %s\n", run,
+                  device, state);
+    }
+  settle (msg, device, "report", error == NULL, error);
+}
+
+typedef struct {
+  GPtrArray *devices;   /* of char* */
+  GPtrArray *reports;   /* of JsonObject* */
+  GPtrArray *msgs;      /* of natsMsg* (borrowed) */
+} RunBatch;
+
+/* Stores the run reports gathered so far in one transaction
+ * (vigil_host_record_run_reports: one sync to disk for all of them), then
+ * acknowledges each. */
+static void
+run_batch_flush (ServeRuns *runs, RunBatch *batch)
+{
+  g_autofree GError **errors = NULL;
+  guint n = batch->msgs->len;
+
+  if (n == 0)
+    return;
+  errors = g_new0 (GError *, n + 1);
+  vigil_host_record_run_reports (runs->serve->host, n,
+                                 (const char *const *) batch->devices->pdata,
+                                 (JsonObject *const *) batch->reports->pdata, errors);
+  for (guint i = 0; i < n; i++)
+    {
+      run_report_done (runs, batch->msgs->pdata[i], batch->devices->pdata[i],
+                       batch->reports->pdata[i], errors[i]);
+      g_clear_error (&errors[i]);
+    }
+  g_ptr_array_set_size (batch->devices, 0);
+  g_ptr_array_set_size (batch->reports, 0);
+  g_ptr_array_set_size (batch->msgs, 0);
+  serve_tick_soon (runs->serve);
+}
+
+/* One fetched batch, in order: run reports are gathered and stored
+ * together; an event first lets the run reports before it be stored, so
+ * handlers see a device's reports in the order it sent them. */
+static gboolean
+handle_reports (gpointer data)
+{
+  Reports *b = data;
+  RunBatch batch = {
+    g_ptr_array_new_with_free_func (g_free),
+    g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref),
+    g_ptr_array_new (),
+  };
+
+  for (int i = 0; i < b->count; i++)
+    {
+      natsMsg *msg = b->msgs[i];
+      gboolean is_event = FALSE;
+      g_autofree char *device = report_device (msg, &is_event);
+      g_autoptr (GError) error = NULL;
+      JsonObject *report;
+
+      if (device == NULL)
+        continue;
+      if (is_event)
+        {
+          run_batch_flush (b->runs, &batch);
+          handle_event (b->runs, msg, device);
+          continue;
+        }
+      report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
+                                               natsMsg_GetSubject (msg), &error);
+      if (report == NULL)
+        {
+          settle (msg, device, "report", FALSE, error);
+          continue;
+        }
+      g_ptr_array_add (batch.devices, g_steal_pointer (&device));
+      g_ptr_array_add (batch.reports, report);
+      g_ptr_array_add (batch.msgs, msg);
+    }
+  run_batch_flush (b->runs, &batch);
+  g_ptr_array_unref (batch.devices);
+  g_ptr_array_unref (batch.reports);
+  g_ptr_array_unref (batch.msgs);
   return G_SOURCE_REMOVE;
 }
 
 static void
-report_free (gpointer data)
+reports_free (gpointer data)
 {
-  Report *r = data;
-  natsMsg_Destroy (r->msg);
-  g_free (r);
+  Reports *b = data;
+
+  for (int i = 0; i < b->count; i++)
+    natsMsg_Destroy (b->msgs[i]);
+  g_free (b->msgs);
+  g_free (b);
 }
 
 static gpointer
@@ -372,14 +448,14 @@ reader (gpointer data)
       s = natsSubscription_Fetch (&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
       if (s == NATS_OK)
         {
-          for (int i = 0; i < list.Count; i++)
-            {
-              Report *r = g_new0 (Report, 1);
+          Reports *b = g_new0 (Reports, 1);
 
-              r->runs = runs;
-              r->msg = g_steal_pointer (&list.Msgs[i]);
-              g_idle_add_full (G_PRIORITY_DEFAULT, handle_report, r, report_free);
-            }
+          b->runs = runs;
+          b->count = list.Count;
+          b->msgs = g_new0 (natsMsg *, MAX (list.Count, 1));
+          for (int i = 0; i < list.Count; i++)
+            b->msgs[i] = g_steal_pointer (&list.Msgs[i]);
+          g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, b, reports_free);
           natsMsgList_Destroy (&list);
         }
       else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))

@@ -239,71 +239,124 @@ apply (VigilHost *host, sqlite3 *db, const VhRunJob *job, const Report *r,
   return TRUE;
 }
 
-static gboolean
-record_run_report (VigilHost *host, const char *device_id, JsonObject *report,
-                   GError **error)
-{
-  VhRunJob job = { 0 };
-  g_autofree char *state = NULL;
-  gboolean ended = FALSE, ok;
-  gint64 left = -1;
-  Report r;
-  sqlite3 *db;
+/* What one report of a batch leaves for after the commit. */
+typedef struct {
+  VhRunJob    job;
+  Report      r;
+  gboolean    ended;
+  gint64      left;
+} Outcome;
 
-  if (!report_read (report, &r, error))
+static void
+outcome_clear (Outcome *o)
+{
+  g_free (o->job.task_id);
+  g_free (o->job.type);
+  g_free (o->job.device_id);
+}
+
+/* One report inside the batch's transaction, in a savepoint of its own so
+ * that a report refused or failing leaves the others stored. */
+static gboolean
+record_one (VigilHost *host, sqlite3 *db, const char *device_id, JsonObject *report,
+            Outcome *o, GError **error)
+{
+  g_autofree char *state = NULL;
+
+  if (!report_read (report, &o->r, error))
     return FALSE;
-  db = vh_store_lock (vh_context (host)->store);
-  /* Durable: the transport acknowledges the report once this returns. */
-  if (!vh_store_begin (db, TRUE, error))
-    {
-      vh_store_unlock (vh_context (host)->store);
-      return FALSE;
-    }
-  if (!read_run (db, r.run_id, &job, &state) || g_strcmp0 (job.device_id, device_id) != 0)
+  if (!read_run (db, o->r.run_id, &o->job, &state) || g_strcmp0 (o->job.device_id, device_id) != 0)
     {
       /* Another device's run and no run at all look the same to the
        * reporter: it learns nothing about runs that are not its own. */
-      vh_store_rollback (db, TRUE);
-      vh_store_unlock (vh_context (host)->store);
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
-                   "run report: device %s has no run %" G_GINT64_FORMAT, device_id, r.run_id);
-      g_free (job.task_id);
-      g_free (job.type);
-      g_free (job.device_id);
+                   "run report: device %s has no run %" G_GINT64_FORMAT, device_id, o->r.run_id);
       return FALSE;
     }
-  ok = apply (host, db, &job, &r, &ended, &left, error);
-  if (ok)
-    ok = vh_store_commit (db, TRUE, error);
-  else
-    vh_store_rollback (db, TRUE);
-  if (!ok)
-    ended = FALSE;
-  vh_store_unlock (vh_context (host)->store);
-  if (ended)
+  if (!vh_sql_exec (db, "SAVEPOINT report", error, ""))
+    return FALSE;
+  if (!apply (host, db, &o->job, &o->r, &o->ended, &o->left, error))
     {
-      vh_tasks_emit_run_outcome (host, &job, r.state, r.error);
-      if (left == 0)
-        vh_tasks_emit_round_finished (host, &job);
+      o->ended = FALSE;
+      vh_sql_exec (db, "ROLLBACK TO report", NULL, "");
+      vh_sql_exec (db, "RELEASE report", NULL, "");
+      return FALSE;
     }
-  g_free (job.task_id);
-  g_free (job.type);
-  g_free (job.device_id);
-  return ok;
+  return vh_sql_exec (db, "RELEASE report", error, "");
+}
+
+/* Stores the reports in one durable transaction: one sync to disk for the
+ * batch instead of one per report, which is what bounds a console's
+ * ingest (docs/fleet.md, Scale). The events of the runs that ended go out
+ * after the commit, in the batch's order, so task.round_finished still
+ * follows every outcome of its round. */
+static guint
+record_batch (VigilHost *host, guint n, const char *const *device_ids,
+              JsonObject *const *reports, GError **errors)
+{
+  g_autofree Outcome *out = g_new0 (Outcome, n);
+  g_autofree gboolean *stored = g_new0 (gboolean, n);
+  g_autoptr (GError) failure = NULL;
+  guint count = 0;
+  sqlite3 *db;
+
+  db = vh_store_lock (vh_context (host)->store);
+  /* Durable: the transport acknowledges the reports once this returns. */
+  if (vh_store_begin (db, TRUE, &failure))
+    {
+      for (guint i = 0; i < n; i++)
+        stored[i] = record_one (host, db, device_ids[i], reports[i], &out[i],
+                                errors ? &errors[i] : NULL);
+      if (!vh_store_commit (db, TRUE, &failure))
+        vh_store_rollback (db, TRUE);
+    }
+  vh_store_unlock (vh_context (host)->store);
+  for (guint i = 0; i < n; i++)
+    {
+      if (failure != NULL)
+        {
+          /* Nothing of the batch is stored: each may be tried again. */
+          stored[i] = FALSE;
+          if (errors != NULL && errors[i] == NULL)
+            errors[i] = g_error_copy (failure);
+        }
+      if (stored[i])
+        count++;
+      if (stored[i] && out[i].ended)
+        {
+          vh_tasks_emit_run_outcome (host, &out[i].job, out[i].r.state, out[i].r.error);
+          if (out[i].left == 0)
+            vh_tasks_emit_round_finished (host, &out[i].job);
+        }
+      outcome_clear (&out[i]);
+    }
+  return count;
 }
 
 gboolean
 vh_tasks_record_run_report (VigilHost *host, const char *device_id, JsonObject *report,
                             GError **error)
 {
+  GError *errors[1] = { NULL };
+  gboolean ok = vh_tasks_record_run_reports (host, 1, &device_id, &report, errors) == 1;
+
+  if (errors[0] != NULL)
+    g_propagate_error (error, errors[0]);
+  return ok;
+}
+
+guint
+vh_tasks_record_run_reports (VigilHost *host, guint n, const char *const *device_ids,
+                             JsonObject *const *reports, GError **errors)
+{
   VhTasks *tasks = vh_context (host)->tasks;
-  gboolean ok;
+  guint stored;
 
   /* A round may mix runs here and runs on agents: as in
    * vh_tasks_finish_run, a run's end and its events are one critical
    * section, so task.round_finished follows every run's outcome. */
   g_mutex_lock (&tasks->finish_lock);
-  ok = record_run_report (host, device_id, report, error);
+  stored = record_batch (host, n, device_ids, reports, errors);
   g_mutex_unlock (&tasks->finish_lock);
-  return ok;
+  return stored;
 }

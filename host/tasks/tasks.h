@@ -74,6 +74,12 @@ void        vh_tasks_set_dispatcher (VigilHost *host, VhRunDispatchFunc func,
  * ended. NOT_FOUND for a run that is not @device_id's. */
 gboolean    vh_tasks_record_run_report (VigilHost *host, const char *device_id,
                                         JsonObject *report, GError **error);
+/* The same for @n reports in one durable transaction; errors[i] (zeroed
+ * by the caller, optional) says why report i was not stored. Returns how
+ * many were stored. */
+guint       vh_tasks_record_run_reports (VigilHost *host, guint n,
+                                         const char *const *device_ids,
+                                         JsonObject *const *reports, GError **errors);
 /* (transfer full) the task as `vigil task show --json` prints it, NULL
  * with NOT_FOUND. Thread-safe. */
 JsonObject *vh_tasks_get     (VigilHost *host, const char *task_id, GError **error);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Runs that execute elsewhere, through the public API only
- * (vigil_host_set_run_dispatcher, vigil_host_record_run_report, Since 1.1):
+ * (vigil_host_set_run_dispatcher, vigil_host_record_run_report(s), Since 1.1):
  * a run the dispatcher takes is stored "dispatched" and never executes
  * here, its task starts no new round until it ends, and the reports move
  * it dispatched → running → completed | failed; a report delivered twice
  * is stored once, a report about another device's run is refused, a
  * malformed one names its member; a run the dispatcher declines executes
- * in-process as before; cancelling a task ends its dispatched runs.
+ * in-process as before; cancelling a task ends its dispatched runs; a
+ * batch of reports is stored in one transaction, each on its own.
  */
 #include "vigil-host.h"
 #include "vt-cli.h"
@@ -288,6 +289,63 @@ test_declined_runs_here (Fixture *f, gconstpointer data)
   }
 }
 
+/* A batch in one transaction (what `vigil serve` stores per fetch): each
+ * report applied or refused on its own, in order, events as one by one. */
+static void
+test_batch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task_a = create_scan (f, "dev-1"), *task_b = create_scan (f, "dev-1");
+  g_autoptr (JsonArray) round_a = vigil_host_run_task (f->host, task_a, NULL, NULL, NULL, &error);
+  g_autoptr (JsonArray) round_b = vigil_host_run_task (f->host, task_b, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run_a = only_run (f, task_a, FALSE), run_b = only_run (f, task_b, FALSE);
+  g_autoptr (JsonObject) done_a = NULL, done_b = NULL;
+  gint64 a = json_object_get_int_member (run_a, "id"), b = json_object_get_int_member (run_b, "id");
+  const char *devices[] = { "dev-1", "dev-2", "dev-1", "dev-1", "dev-1", "dev-1" };
+  g_autofree char *j0 = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"state\": \"running\"}", a);
+  g_autofree char *j1 = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"state\": \"completed\"}", b);
+  g_autofree char *j2 = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"state\": \"done\"}", a);
+  g_autofree char *j3 = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"state\": \"completed\","
+                                         " \"findings\": [{\"path\": \"/evil.exe\"}]}", a);
+  g_autofree char *j4 = g_strdup_printf ("{\"run\": %" G_GINT64_FORMAT ", \"state\": \"failed\","
+                                         " \"error\": \"x\"}", b);
+  JsonObject *reports[6];
+  GError *errors[6] = { NULL };
+
+  g_assert_nonnull (round_a);
+  g_assert_nonnull (round_b);
+  reports[0] = object (j0);
+  reports[1] = object (j1);   /* dev-2 about dev-1's run: refused */
+  reports[2] = object (j2);   /* malformed: refused */
+  reports[3] = object (j3);
+  reports[4] = object (j4);
+  reports[5] = object (j3);   /* delivered twice: stored once */
+  g_assert_cmpuint (vigil_host_record_run_reports (f->host, 6, devices, reports, errors), ==, 4);
+  g_assert_no_error (errors[0]);
+  g_assert_error (errors[1], VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_error (errors[2], VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (errors[2]->message, "\"state\""));
+  g_assert_no_error (errors[3]);
+  g_assert_no_error (errors[4]);
+  g_assert_no_error (errors[5]);
+  for (guint i = 0; i < G_N_ELEMENTS (reports); i++)
+    {
+      g_clear_error (&errors[i]);
+      json_object_unref (reports[i]);
+    }
+  done_a = only_run (f, task_a, TRUE);
+  done_b = only_run (f, task_b, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (done_a, "state"), ==, "completed");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (done_a, "findings")), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (done_b, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (done_b, "error"), ==, "x");
+  g_assert_cmpuint (count_events (f, "task.completed"), ==, 1);
+  g_assert_cmpuint (count_events (f, "task.failed"), ==, 1);
+  g_assert_cmpuint (count_events (f, "task.round_finished"), ==, 2);
+  /* An empty batch stores nothing. */
+  g_assert_cmpuint (vigil_host_record_run_reports (f->host, 0, NULL, NULL, NULL), ==, 0);
+}
+
 static void
 test_cancel_dispatched (Fixture *f, gconstpointer data)
 {
@@ -440,5 +498,6 @@ main (int argc, char **argv)
   ADD ("/fleet/dispatch/cancel-dispatched", test_cancel_dispatched);
   ADD ("/fleet/dispatch/device-events", test_device_events);
   ADD ("/fleet/dispatch/settings-unmasked", test_settings_unmasked);
+  ADD ("/fleet/dispatch/batch", test_batch);
   return g_test_run ();
 }

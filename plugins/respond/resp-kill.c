@@ -131,9 +131,12 @@ refuse (Kill *k, const RespProc *p, const char *reason)
 }
 
 /* Signals @p through a pidfd after checking it is still the process that
- * matched, then waits (bounded) for it to exit. */
+ * matched (the same start time: a reused PID has another; and, when it
+ * matched by its executable, still that executable), then waits (bounded)
+ * for it to exit. A descendant or a PID target may exec meanwhile: it is
+ * still the process asked for. */
 static void
-kill_one (Kill *k, const RespProc *p, GCancellable *cancellable)
+kill_one (Kill *k, const RespProc *p, gboolean by_exe, GCancellable *cancellable)
 {
   RespProc now = { 0 };
   g_autofree char *why = NULL;
@@ -150,11 +153,12 @@ kill_one (Kill *k, const RespProc *p, GCancellable *cancellable)
     return refuse (k, p, errno == ESRCH ? "it exited before it was signalled"
                                         : g_strerror (errno));
   if (!resp_proc_read (p->pid, &now, NULL) || now.start_time != p->start_time
-      || g_strcmp0 (now.exe, p->exe) != 0)
+      || (by_exe && g_strcmp0 (now.exe, p->exe) != 0))
     {
       resp_proc_clear (&now);
       close (fd);
-      return refuse (k, p, "it exited before it was signalled (its PID was reused)");
+      return refuse (k, p, by_exe ? "it exited or ran another program before it was signalled"
+                                  : "it exited before it was signalled (its PID was reused)");
     }
   resp_proc_clear (&now);
   if (syscall (SYS_pidfd_send_signal, fd, k->sig, NULL, 0) != 0)
@@ -204,15 +208,18 @@ matches (JsonObject *params, const char *root, const RespProc *p)
 
 /* Adds the descendants of procs[i] (by parent PID), depth first, marking
  * each once. */
+/* Why a process is to be killed. */
+enum { NOT_CHOSEN = 0, CHOSEN_BY_EXE, CHOSEN_AS_ASKED };
+
 static void
-add_descendants (GArray *procs, guint i, gboolean *chosen)
+add_descendants (GArray *procs, guint i, guint8 *chosen)
 {
   int pid = g_array_index (procs, RespProc, i).pid;
 
   for (guint j = 0; j < procs->len; j++)
     if (!chosen[j] && g_array_index (procs, RespProc, j).ppid == pid)
       {
-        chosen[j] = TRUE;
+        chosen[j] = CHOSEN_AS_ASKED;
         add_descendants (procs, j, chosen);
       }
 }
@@ -222,7 +229,7 @@ resp_kill (const char *root, JsonObject *params, GCancellable *cancellable,
            gboolean *all_killed, GError **error)
 {
   g_autoptr (GArray) procs = resp_proc_list ();
-  g_autofree gboolean *chosen = g_new0 (gboolean, procs->len + 1);
+  g_autofree guint8 *chosen = g_new0 (guint8, procs->len + 1);
   g_autofree char *sig = vigil_field_dup_string (&resp_kill_params[4], params);
   gboolean children = json_object_get_boolean_member_with_default (params, "children", FALSE);
   const char *key = NULL;
@@ -240,7 +247,9 @@ resp_kill (const char *root, JsonObject *params, GCancellable *cancellable,
   for (guint i = 0; i < procs->len; i++)
     if (!chosen[i] && matches (params, root, &g_array_index (procs, RespProc, i)))
       {
-        chosen[i] = TRUE;
+        chosen[i] = json_object_has_member (params, "pid")
+                        && !json_object_get_null_member (params, "pid")
+                      ? CHOSEN_AS_ASKED : CHOSEN_BY_EXE;
         matched++;
         if (children)
           add_descendants (procs, i, chosen);
@@ -251,8 +260,8 @@ resp_kill (const char *root, JsonObject *params, GCancellable *cancellable,
    * signalling in /proc order (ascending PID) is close enough for SIGKILL,
    * which the parent cannot react to. */
   for (guint i = 0; i < procs->len; i++)
-    if (chosen[i])
-      kill_one (&k, &g_array_index (procs, RespProc, i), cancellable);
+    if (chosen[i] != NOT_CHOSEN)
+      kill_one (&k, &g_array_index (procs, RespProc, i), chosen[i] == CHOSEN_BY_EXE, cancellable);
   result = json_object_new ();
   json_object_set_int_member (result, "matched", matched);
   json_object_set_array_member (result, "killed", k.killed);

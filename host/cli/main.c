@@ -341,6 +341,47 @@ wants_help (int argc, char **argv, int first, const Options *o)
   return FALSE;
 }
 
+/* Commands by what they need of the state folder, for a folder with no
+ * state yet (cli-state.c): one that only reads it says there is nothing to
+ * read rather than create an empty state; one that needs none runs on a
+ * throw-away state, like a help. A NULL subcommand matches the command
+ * alone (options only); "*" any subcommand. */
+typedef struct {
+  const char *command;
+  const char *sub;
+} CommandForm;
+
+static const CommandForm reads_state[] = {
+  { "device", "list" }, { "device", "show" }, { "group", "list" },
+  { "policy", "list" }, { "policy", "show" }, { "policy", "effective" },
+  { "task", "list" }, { "task", "show" }, { "task", "results" },
+  { "events", "*" }, { "fleet", "show" }, { "exclusions", "export" },
+};
+
+static const CommandForm needs_no_state[] = {
+  { "policy", "validate" }, { "policy", "defaults" }, { "password", "hash" },
+  { "plugins", NULL }, { "plugins", "show" },
+};
+
+static gboolean
+command_is (int argc, char **argv, int first, const CommandForm *forms, gsize n)
+{
+  const char *sub = first + 1 < argc ? argv[first + 1] : NULL;
+
+  if (first >= argc)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!g_str_equal (argv[first], forms[i].command))
+        continue;
+      if (forms[i].sub == NULL ? (sub == NULL || sub[0] == '-')
+                               : (g_str_equal (forms[i].sub, "*")
+                                  || (sub != NULL && g_str_equal (sub, forms[i].sub))))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 options_clear (Options *o)
 {
@@ -402,9 +443,20 @@ main (int argc, char **argv)
     }
   help = wants_help (argc, argv, first, &o);
   fresh = !cli_state_exists (o.state_dir);
-  if (help && fresh && (temp_state = cli_state_temp_new (&error)) != NULL)
+  if (fresh && !help && command_is (argc, argv, first, reads_state, G_N_ELEMENTS (reads_state)))
     {
-      /* A help leaves no state behind: the host opens a throw-away one. */
+      g_autofree char *where = cli_state_describe (o.state_dir);
+
+      cli_error (argv[first], "no state in %s: nothing to read yet (a command that changes "
+                 "something creates it; is --state-dir right?)", where);
+      options_clear (&o);
+      return 2;
+    }
+  if ((help || command_is (argc, argv, first, needs_no_state, G_N_ELEMENTS (needs_no_state)))
+      && fresh && (temp_state = cli_state_temp_new (&error)) != NULL)
+    {
+      /* A help, or a command that needs no state, leaves none behind: the
+       * host opens a throw-away one. */
       g_free (o.state_dir);
       o.state_dir = g_strdup (temp_state);
     }
@@ -425,7 +477,7 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
-  if (fresh && !help)
+  if (fresh && !help && temp_state == NULL)
     {
       g_autofree char *where = cli_state_describe (o.state_dir);
       vigil_print_to (stderr, "vigil: a new state in %s\n", where);

@@ -452,11 +452,14 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
-  if ((help || command_is (argc, argv, first, needs_no_state, G_N_ELEMENTS (needs_no_state)))
+  if ((help || command_is (argc, argv, first, needs_no_state, G_N_ELEMENTS (needs_no_state))
+       || (first < argc && find_builtin (argv[first]) == NULL))
       && fresh && (temp_state = cli_state_temp_new (&error)) != NULL)
     {
-      /* A help, or a command that needs no state, leaves none behind: the
-       * host opens a throw-away one. */
+      /* A help, a command that needs no state, or a plugin's command (the
+       * plugin API cannot say whether it needs one; with no devices,
+       * policies or tasks it has nothing to act on) leaves none behind:
+       * the host opens a throw-away one. */
       g_free (o.state_dir);
       o.state_dir = g_strdup (temp_state);
     }

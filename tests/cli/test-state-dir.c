@@ -5,7 +5,8 @@
  * exist, a file) is refused with what was wrong instead of starting a new
  * empty state, a command that does start a new state says where, once, a
  * command that only reads says there is no state instead of making one,
- * and one that needs no state (policy validate) leaves none.
+ * and one that needs no state (policy validate, a plugin's ioc check)
+ * leaves none.
  */
 #include "vt-cli.h"
 
@@ -156,6 +157,14 @@ test_stateless_command_creates_nothing (Lab *lab, gconstpointer data)
                                       "\"status\":\"active\",\"settings\":{}}", -1, NULL));
   vt_cli_run (&r, lab->state, NULL, NULL, "policy", "validate", policy, NULL);
   g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "a new state"));
+  g_assert_false (g_file_test (lab->state, G_FILE_TEST_EXISTS));
+  vt_cli_clear (&r);
+  /* A plugin's command: ioc check reads only the file it is given. */
+  g_assert_true (g_file_set_contents (policy, "not an IOC", -1, NULL));
+  vt_cli_run (&r, lab->state, NULL, NULL, "ioc", "check", policy, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_true (strstr (r.out, policy) != NULL || strstr (r.err, policy) != NULL);
   g_assert_null (strstr (r.err, "a new state"));
   g_assert_false (g_file_test (lab->state, G_FILE_TEST_EXISTS));
 }

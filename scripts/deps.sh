@@ -9,10 +9,11 @@ vigil_build_packages="gcc libc6-dev pkg-config meson ninja-build git ca-certific
 # What the tests use as real peers: ClamAV (freshclam too), a D-Bus daemon, clang for the
 # fuzz targets and sanitizer runtimes, zip/unzip to read exported archives,
 # nats-server as the fleet's broker, systemd-analyze to verify its units,
-# iproute2 for the network namespaces of the isolation tests, faketime to
+# iproute2 and nftables (the nft command) for the network namespaces and
+# rule checks of the isolation tests, faketime to
 # move a process's clock (isolation periods, the agent's clock skew in
 # fleet-faults-skew).
-vigil_test_packages="clamav clamav-freshclam dbus clang libclang-rt-14-dev unzip zip procps nats-server systemd iproute2 faketime"
+vigil_test_packages="clamav clamav-freshclam dbus clang libclang-rt-14-dev unzip zip procps nats-server systemd iproute2 nftables faketime"
 
 vigil_missing_packages() {
   local missing=""

@@ -11,7 +11,23 @@
 /* JetStream's "stream name already in use" (with another configuration). */
 #define JS_STREAM_NAME_EXISTS 10058
 #define JS_CONSUMER_NOT_FOUND 10014
+/* "JetStream not enabled for account": for a moment after the broker
+ * reloads its configuration (an enrollment, a revocation) JetStream is
+ * re-enabled for the accounts, and requests meanwhile get this or no
+ * responder at all. */
+#define JS_NOT_ENABLED_FOR_ACCOUNT 10076
 #define NS_PER_S              ((int64_t) 1000000000)
+/* How long a request waits for JetStream to be back after a reload. */
+#define JS_READY_TRIES        100
+#define JS_READY_PAUSE_US     50000
+
+/* Whether a failed JetStream request is the short gap after a reload,
+ * worth asking again rather than failing an enrollment over. */
+static gboolean
+js_transient (natsStatus s, jsErrCode jerr)
+{
+  return s == NATS_NO_RESPONDERS || jerr == JS_NOT_ENABLED_FOR_ACCOUNT;
+}
 
 /* ---- the layout ---------------------------------------------------- */
 
@@ -30,8 +46,16 @@ consumer_ensure (jsCtx *js, const char *stream, const char *name,
   cfg.DeliverPolicy = deliver;
   cfg.AckPolicy = js_AckExplicit;
   cfg.AckWait = 60 * NS_PER_S;
-  s = js_AddConsumer (&ci, js, stream, &cfg, NULL, &jerr);
-  jsConsumerInfo_Destroy (ci);
+  for (int tries = 0;; tries++)
+    {
+      jerr = 0;
+      s = js_AddConsumer (&ci, js, stream, &cfg, NULL, &jerr);
+      jsConsumerInfo_Destroy (ci);
+      ci = NULL;
+      if (s == NATS_OK || !js_transient (s, jerr) || tries + 1 >= JS_READY_TRIES)
+        break;
+      g_usleep (JS_READY_PAUSE_US);
+    }
   if (s != NATS_OK) {
     g_autofree char *what = g_strdup_printf ("cannot create consumer %s on %s",
                                              name, stream);
@@ -49,6 +73,14 @@ stream_ensure (jsCtx *js, jsStreamConfig *cfg, GError **error)
   jsErrCode jerr = 0;
   natsStatus s = js_AddStream (&si, js, cfg, NULL, &jerr);
 
+  for (int tries = 1; s != NATS_OK && js_transient (s, jerr) && tries < JS_READY_TRIES; tries++)
+    {
+      g_usleep (JS_READY_PAUSE_US);
+      jsStreamInfo_Destroy (si);
+      si = NULL;
+      jerr = 0;
+      s = js_AddStream (&si, js, cfg, NULL, &jerr);
+    }
   if (s != NATS_OK && jerr == JS_STREAM_NAME_EXISTS)
     s = js_UpdateStream (&si, js, cfg, NULL, &jerr);
   jsStreamInfo_Destroy (si);

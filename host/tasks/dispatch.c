@@ -78,6 +78,75 @@ vh_dispatch_offer (VigilHost *host, const VhRunJob *job)
   return FALSE;
 }
 
+/* ---- cancel ---------------------------------------------------------- */
+
+#define CANCELLED_ELSEWHERE "cancelled while it ran on its device's agent (the agent is told to stop it)"
+
+/* The task's runs that execute elsewhere (no runner process) and already
+ * reported running; called with the store locked. */
+static GPtrArray *
+running_elsewhere (sqlite3 *db, const char *task_id)
+{
+  GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) vh_run_job_free);
+  sqlite3_stmt *stmt = vh_sql_prepare (db, "SELECT r.id, r.device_id, t.type"
+                                       " FROM runs r JOIN tasks t ON t.id = r.task_id"
+                                       " WHERE r.task_id = ? AND r.state = 'running'"
+                                       " AND r.runner_pid IS NULL", NULL, "s", task_id);
+
+  while (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      VhRunJob *job = g_new0 (VhRunJob, 1);
+
+      job->run_id = sqlite3_column_int64 (stmt, 0);
+      job->task_id = g_strdup (task_id);
+      job->device_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      job->type = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      g_ptr_array_add (jobs, job);
+    }
+  sqlite3_finalize (stmt);
+  return jobs;
+}
+
+/* Ended here at once, not when the agent reports: the agent may be
+ * unreachable (killed, offline) and the next round must not wait for it.
+ * Its late report then changes nothing (the compare-and-set in apply()). */
+guint
+vh_dispatch_cancel_running (VigilHost *host, const char *task_id)
+{
+  VhTasks *tasks = vh_context (host)->tasks;
+  g_autoptr (GPtrArray) jobs = NULL;
+  g_autofree gboolean *ended = NULL;
+  gint64 left = -1;
+  guint count = 0;
+  sqlite3 *db;
+
+  g_mutex_lock (&tasks->finish_lock);
+  db = vh_store_lock (vh_context (host)->store);
+  jobs = running_elsewhere (db, task_id);
+  ended = g_new0 (gboolean, jobs->len + 1);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      const VhRunJob *job = jobs->pdata[i];
+
+      ended[i] = vh_sql_exec (db, "UPDATE runs SET state = 'cancelled', error = ?,"
+                              " finished_us = ? WHERE id = ? AND state = 'running'", NULL,
+                              "sii", CANCELLED_ELSEWHERE, vh_now (host), job->run_id)
+                 && sqlite3_changes (db) == 1;
+    }
+  if (jobs->len > 0)
+    left = vh_tasks_unfinished_runs (db, task_id);
+  vh_store_unlock (vh_context (host)->store);
+  for (guint i = 0; i < jobs->len; i++)
+    if (ended[i])
+      {
+        vh_tasks_emit_run_outcome (host, jobs->pdata[i], "cancelled", CANCELLED_ELSEWHERE);
+        if (++count == jobs->len && left == 0)
+          vh_tasks_emit_round_finished (host, jobs->pdata[i]);
+      }
+  g_mutex_unlock (&tasks->finish_lock);
+  return count;
+}
+
 /* ---- reports --------------------------------------------------------- */
 
 static gboolean

@@ -207,6 +207,10 @@ void        vh_tasks_store_finding  (VigilHost *host, gint64 run_id,
 /* dispatch.c: offers a new run to the registered dispatcher; TRUE when it
  * took the run (stored "dispatched", not for a worker). */
 gboolean    vh_dispatch_offer (VigilHost *host, const VhRunJob *job);
+/* dispatch.c: ends @task_id's runs executing elsewhere (dispatched and
+ * reported running: no runner here) as cancelled, with their events;
+ * returns how many. The executing side is told by the fleet. */
+guint       vh_dispatch_cancel_running (VigilHost *host, const char *task_id);
 /* runs.c: task.completed/task.failed and task.round_finished. */
 /* Runs of the task not ended yet (pending, dispatched, running); called
  * with the store locked. */

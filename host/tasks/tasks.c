@@ -506,7 +506,10 @@ vh_tasks_cancel (VigilHost *host, const char *task_id, GError **error)
                        " WHERE task_id = ? AND state = 'running'", error, "s", task_id);
   vh_store_unlock (vh_context (host)->store);
   if (ok)
-    vh_runner_cancel_task (host, task_id);
+    {
+      vh_dispatch_cancel_running (host, task_id);
+      vh_runner_cancel_task (host, task_id);
+    }
   return ok;
 }
 

@@ -17,9 +17,11 @@
  * is ever stored. Before executing, a run past its valid_until (console
  * clock, with some skew forgiven) is failed instead, and the run's
  * settings become the local settings of `self`; while it executes, its
- * progress goes out as plain NATS ticks.
+ * progress goes out as plain NATS ticks, and the console may cancel it
+ * (agent-cancel.c).
  */
 #include "agent-runs.h"
+#include "agent-cancel.h"
 #include "agent-events.h"
 #include "stop-flag.h"
 #include "fleet-common.h"
@@ -38,6 +40,7 @@
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RUN_BYTES   (1024 * 1024)
 #define DIED_REASON     "the agent stopped during the run"
+#define CANCELLED_REASON "cancelled by the console while the agent ran it"
 /* A run's valid_until is on the console's clock: this much skew is
  * forgiven before a late run is refused. */
 #define RUN_SKEW_US     (10 * G_TIME_SPAN_MINUTE)
@@ -57,6 +60,7 @@ struct _AgentRuns {
   jsCtx            *js;
   VigilFleetOutbox *outbox;
   AgentEvents      *events;       /* the event log's way to the outbox */
+  AgentCancel      *cancel;       /* the console's cancels of the run executing */
   GThread          *thread;
   GAsyncQueue      *handled;      /* main → reader: a run was handled */
   CliStopFlag       stop;
@@ -226,7 +230,8 @@ on_progress (const char *task_id, const char *device_id, double fraction, const 
 
 /* Executes the run on `self`; returns its end report. */
 static JsonObject *
-execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, JsonObject *params)
+execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, JsonObject *params,
+         GCancellable *cancellable)
 {
   VigilHost *host = runs->host;
   VigilTaskSpec spec = { .type = type, .name = run_key, .device_id = SELF_DEVICE,
@@ -247,7 +252,7 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
     return report_new (run, "failed", error->message);
   runs->current_run = run;
   runs->last_tick_us = 0;
-  round = vigil_host_run_task (host, task, on_progress, runs, NULL, &error);
+  round = vigil_host_run_task (host, task, on_progress, runs, cancellable, &error);
   runs->current_run = 0;
   stored = round ? vigil_host_task_runs (host, task, TRUE, &error) : NULL;
   if (stored == NULL || json_array_get_length (stored) != 1)
@@ -420,7 +425,14 @@ handle (AgentRuns *runs, natsMsg *msg)
   else if (settings != NULL && !apply_settings (runs->host, settings, &why))
     end = report_new (run, "failed", why);
   else
-    end = execute (runs, run_key, run, type, params);
+    {
+      end = execute (runs, run_key, run, type, params,
+                     agent_cancel_begin (runs->cancel, task, run));
+      /* The console has it cancelled already; its end says why. */
+      if (agent_cancel_end (runs->cancel)
+          && g_strcmp0 (json_object_get_string_member (end, "state"), "completed") != 0)
+        json_object_set_string_member (end, "error", CANCELLED_REASON);
+    }
   /* What the run's plugins emitted goes before its end. */
   agent_events_collect (runs->events);
   if (put_report (runs, run_key, "end", end))
@@ -565,7 +577,8 @@ agent_runs_new (VigilHost *host, const char *device_id, const char *root, natsCo
       agent_runs_free (runs);
       return NULL;
     }
-  if ((runs->events = agent_events_new (host, runs->outbox, device_id, error)) == NULL)
+  if ((runs->events = agent_events_new (host, runs->outbox, device_id, error)) == NULL
+      || (runs->cancel = agent_cancel_new (nc, device_id, error)) == NULL)
     {
       agent_runs_free (runs);
       return NULL;
@@ -592,6 +605,7 @@ agent_runs_free (AgentRuns *runs)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   agent_events_free (runs->events);
+  agent_cancel_free (runs->cancel);
   if (runs->outbox != NULL)
     vigil_fleet_outbox_free (runs->outbox);
   jsCtx_Destroy (runs->js);

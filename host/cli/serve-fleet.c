@@ -18,6 +18,7 @@
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
+#include "serve-cancel.h"
 #include "serve-renew.h"
 #include "serve-runs.h"
 
@@ -38,6 +39,7 @@ struct _ServeFleet {
   natsSubscription *enroll_sub, *heartbeat_sub, *renew_sub, *progress_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
+  ServeCancel      *cancel;        /* runs cancelled on their agents (serve-cancel.c) */
   guint             publish_id;
 };
 
@@ -331,6 +333,8 @@ serve_fleet_start (Serve *serve, GError **error)
       goto fail;
     }
   fleet->runs = serve_runs_new (serve, fleet->js);
+  if ((fleet->cancel = serve_cancel_new (serve, fleet->nc, error)) == NULL)
+    goto fail;
   fleet->publish_id = g_timeout_add_seconds (1, on_publish_timer, fleet);
   return fleet;
 
@@ -347,6 +351,7 @@ serve_fleet_stop (ServeFleet *fleet)
   if (fleet->publish_id)
     g_source_remove (fleet->publish_id);
   g_clear_pointer (&fleet->runs, serve_runs_free);
+  g_clear_pointer (&fleet->cancel, serve_cancel_free);
   if (fleet->enroll_sub)
     natsSubscription_Unsubscribe (fleet->enroll_sub);
   if (fleet->heartbeat_sub)

@@ -5,7 +5,8 @@
  * a device may publish under vigil.dev.<id>. and use exactly the
  * JetStream API subjects that pull from, and acknowledge, its own two
  * durable consumers and read its own settings key; it may subscribe only
- * to its own inbox, where its pull requests are answered. A device being
+ * to its own inbox, where its pull requests are answered, and to its own
+ * cancel subject, where the console stops a run it executes. A device being
  * enrolled exists only as its bootstrap identity, which may publish its
  * one enrollment request and receive the reply, nothing else. The
  * console may use every Vigil subject and the JetStream API.
@@ -92,8 +93,9 @@ append_device (GString *out, const VigilFleetBrokerDevice *device)
   g_autofree char *p7 = g_strdup_printf ("$JS.API.DIRECT.GET.%s.%s",
                                          VIGIL_FLEET_STREAM_SETTINGS, key);
   g_autofree char *s0 = g_strdup_printf ("%s.>", inbox);
+  g_autofree char *s1 = vigil_fleet_subject_cancel (id);
   const char *const pub[] = { p0, p1, p2, p3, p4, p5, p6, p7, NULL };
-  const char *const sub[] = { s0, NULL };
+  const char *const sub[] = { s0, s1, NULL };
 
   append_user (out, user, pub, sub);
 }

@@ -54,6 +54,18 @@ vigil_fleet_subject_renew (const char *id)
 }
 
 char *
+vigil_fleet_subject_check (const char *id)
+{
+  return g_strdup_printf ("vigil.dev.%s.check", id);
+}
+
+char *
+vigil_fleet_subject_cancel (const char *id)
+{
+  return g_strdup_printf ("vigil.cancel.%s", id);
+}
+
+char *
 vigil_fleet_subject_settings (const char *id)
 {
   return g_strdup_printf ("$KV.%s.%s", VIGIL_FLEET_SETTINGS_BUCKET, id);

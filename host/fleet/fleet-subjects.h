@@ -10,6 +10,9 @@
  *                                  results from a device
  *   vigil.dev.<id>.live.<kind>     heartbeats, progress  plain NATS
  *   vigil.dev.<id>.renew           certificate renewal   plain request/reply
+ *   vigil.dev.<id>.check           "is my run still      plain request/reply
+ *                                  current?" (agent)
+ *   vigil.cancel.<id>              cancel a running run  plain NATS (console)
  *   $KV.VIGIL_SETTINGS.<id>        effective settings    KV bucket VIGIL_SETTINGS
  *   vigil.inbox.<id>.>             the device's replies (its inbox prefix)
  *   vigil.enroll.<enrollment>.request   a pending device's one enrollment
@@ -59,6 +62,13 @@ char *vigil_fleet_subject_live (const char *id, const char *kind);
 /** Returns: (transfer full): "vigil.dev.<id>.renew", a device's
  * certificate renewal request (plain request/reply). */
 char *vigil_fleet_subject_renew (const char *id);
+/** Returns: (transfer full): "vigil.dev.<id>.check", an agent's question
+ * whether the run it executes is still current (plain request/reply). */
+char *vigil_fleet_subject_check (const char *id);
+/** Returns: (transfer full): "vigil.cancel.<id>", where the console tells
+ * the device to stop a run it executes (plain NATS; only the console may
+ * publish there, only the device subscribe). */
+char *vigil_fleet_subject_cancel (const char *id);
 /** Returns: (transfer full): "$KV.VIGIL_SETTINGS.<id>". */
 char *vigil_fleet_subject_settings (const char *id);
 /** Returns: (transfer full): "vigil.inbox.<id>", the device's inbox prefix. */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The agent's side of cancelling a run it executes (agent-cancel.c), used
+ * by agent-runs.c: the console's cancels, and the agent's checks whether
+ * the run it executes is still current.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <nats/nats.h>
+
+G_BEGIN_DECLS
+
+typedef struct _AgentCancel AgentCancel;
+
+/* Subscribes on @nc to the device's cancels and to the answers to its
+ * checks. */
+AgentCancel  *agent_cancel_new   (natsConnection *nc, const char *device_id, GError **error);
+/* Main thread: run @run of @task starts executing; (transfer none) the
+ * cancellable to pass to the host, cancelled when the console says the
+ * run is over. Checks are sent while it executes. */
+GCancellable *agent_cancel_begin (AgentCancel *cancel, const char *task, gint64 run);
+/* Main thread: the run ended; whether the console cancelled it. */
+gboolean      agent_cancel_end   (AgentCancel *cancel);
+void          agent_cancel_free  (AgentCancel *cancel);
+
+G_END_DECLS

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Cancelling a run while it executes on its agent (the fleet, #13), the
+ * console's side. An agent executing a run asks, one second after it
+ * started and then every CHECK interval, on vigil.dev.<id>.check whether
+ * the run is still current; the console answers from its store ({run,
+ * device, current}) and, while it is, keeps the run in its watch. Every
+ * second the watched runs are looked up: one that ended on the console
+ * (its task cancelled — the host ends an agent's running run `cancelled`
+ * at once — or deleted, its device revoked or removed) gets a cancel on
+ * vigil.cancel.<device>, plain NATS, which only that device can receive.
+ * A cancel lost on the way (the agent disconnected at that moment, the
+ * console down when the task was cancelled) is made up for by the agent's
+ * next check, which is answered "not current". The device a check is from
+ * is the one its subject names, and its reply must go to that device's
+ * own inbox.
+ */
+#include "serve-cancel.h"
+#include "fleet-common.h"
+#include "fleet-jetstream.h"
+#include "fleet-subjects.h"
+
+#include <string.h>
+
+#define MAX_CHECK_BYTES 4096
+#define WATCH_EVERY_S   1
+
+struct _ServeCancel {
+  Serve            *serve;
+  natsConnection   *nc;
+  natsSubscription *sub;
+  GHashTable       *watch;   /* run id (gint64*) → Watched* */
+  guint             timer_id;
+};
+
+typedef struct {
+  char  *task, *device;
+} Watched;
+
+typedef struct {
+  ServeCancel *cancel;
+  natsMsg     *msg;
+} Check;
+
+static void
+watched_free (gpointer data)
+{
+  Watched *w = data;
+
+  g_free (w->task);
+  g_free (w->device);
+  g_free (w);
+}
+
+/* The state of run @run of @task on the console, or NULL when it is gone
+ * (the task deleted, the run dropped by retention). (transfer full) */
+static char *
+run_state (VigilHost *host, const char *task, gint64 run, char **device)
+{
+  g_autoptr (JsonArray) runs = vigil_host_task_runs (host, task, FALSE, NULL);
+
+  for (guint i = 0; runs != NULL && i < json_array_get_length (runs); i++)
+    {
+      JsonObject *r = json_array_get_object_element (runs, i);
+
+      if (json_object_get_int_member (r, "id") != run)
+        continue;
+      if (device != NULL)
+        *device = g_strdup (json_object_get_string_member (r, "device"));
+      return g_strdup (json_object_get_string_member (r, "state"));
+    }
+  return NULL;
+}
+
+static gboolean
+is_current (const char *state)
+{
+  return g_strcmp0 (state, "dispatched") == 0 || g_strcmp0 (state, "running") == 0;
+}
+
+/* @members' text as a JSON object. (transfer full) */
+static char *
+object_text (JsonObject *members)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, members);
+  return json_to_string (node, FALSE);
+}
+
+static void
+send_cancel (ServeCancel *cancel, gint64 run, const Watched *w, const char *state)
+{
+  g_autofree char *subject = vigil_fleet_subject_cancel (w->device);
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *body = NULL;
+
+  json_object_set_int_member (o, "run", run);
+  json_object_set_string_member (o, "task", w->task);
+  body = object_text (o);
+  natsConnection_PublishString (cancel->nc, subject, body);
+  g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' ended on the console "
+              "(%s) while its agent ran it: cancel sent\n", run, w->device,
+              state ? state : "deleted");
+}
+
+/* Every watched run that is not current any more: its agent is told. */
+static gboolean
+on_watch_timer (gpointer data)
+{
+  ServeCancel *cancel = data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, cancel->watch);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Watched *w = value;
+      g_autofree char *state = run_state (cancel->serve->host, w->task, *(gint64 *) key, NULL);
+
+      if (is_current (state))
+        continue;
+      send_cancel (cancel, *(gint64 *) key, w, state);
+      g_hash_table_iter_remove (&iter);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+/* The device a check is from: the subject's second token. */
+static char *
+check_device (const char *subject)
+{
+  g_auto (GStrv) tokens = g_strsplit (subject, ".", 5);
+
+  if (g_strv_length (tokens) != 4 || !vigil_fleet_device_id_check (tokens[2], NULL))
+    return NULL;
+  return g_strdup (tokens[2]);
+}
+
+static void
+answer (ServeCancel *cancel, natsMsg *msg, const char *device, gint64 run, gboolean current)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *body = NULL;
+
+  json_object_set_int_member (o, "run", run);
+  json_object_set_string_member (o, "device", device);
+  json_object_set_boolean_member (o, "current", current);
+  body = object_text (o);
+  natsConnection_PublishString (cancel->nc, natsMsg_GetReply (msg), body);
+}
+
+static void
+handle_check (ServeCancel *cancel, natsMsg *msg)
+{
+  VigilHost *host = cancel->serve->host;
+  g_autofree char *device = check_device (natsMsg_GetSubject (msg));
+  g_autofree char *prefix = NULL, *inbox = NULL, *state = NULL, *owner = NULL;
+  g_autoptr (JsonObject) body = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *reply = natsMsg_GetReply (msg), *task;
+  JsonNode *node;
+  gint64 run;
+  gboolean current;
+
+  if (device == NULL || natsMsg_GetDataLength (msg) > MAX_CHECK_BYTES)
+    return;
+  /* Answers go to the asking device only (fleet.md, Security model). */
+  prefix = vigil_fleet_inbox_prefix (device);
+  inbox = g_strdup_printf ("%s.", prefix);
+  if (reply == NULL || !g_str_has_prefix (reply, inbox))
+    {
+      g_printerr ("vigil serve: fleet: check of device '%s' refused: its reply subject is "
+                  "not the device's own inbox\n", device);
+      return;
+    }
+  body = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
+                                         natsMsg_GetSubject (msg), &error);
+  node = body ? json_object_get_member (body, "run") : NULL;
+  run = node && json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : 0;
+  task = body ? json_object_get_string_member_with_default (body, "task", NULL) : NULL;
+  if (run <= 0 || task == NULL || strlen (task) > 128)
+    {
+      g_printerr ("vigil serve: fleet: check of device '%s' refused: %s\n", device,
+                  error ? error->message : "it needs run (integer) and task");
+      return;
+    }
+  state = run_state (host, task, run, &owner);
+  /* Another device's run looks like no run at all to the asker. */
+  current = g_strcmp0 (owner, device) == 0 && is_current (state);
+  answer (cancel, msg, device, run, current);
+  if (current && !g_hash_table_contains (cancel->watch, &run))
+    {
+      Watched *w = g_new0 (Watched, 1);
+
+      w->task = g_strdup (task);
+      w->device = g_steal_pointer (&device);
+      g_hash_table_insert (cancel->watch, g_memdup2 (&run, sizeof run), w);
+      g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' executing: "
+                  "watched for a cancel\n", run, w->device);
+    }
+  else if (!current && g_strcmp0 (owner, device) == 0)
+    g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' is %s on the "
+                "console: its agent is told to stop it\n", run, device,
+                state ? state : "deleted");
+}
+
+static gboolean
+on_check_main (gpointer data)
+{
+  Check *c = data;
+
+  handle_check (c->cancel, c->msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+check_free (gpointer data)
+{
+  Check *c = data;
+
+  natsMsg_Destroy (c->msg);
+  g_free (c);
+}
+
+static void
+on_check (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+  Check *c = g_new0 (Check, 1);
+
+  c->cancel = closure;
+  c->msg = msg;
+  g_idle_add_full (G_PRIORITY_DEFAULT, on_check_main, c, check_free);
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+ServeCancel *
+serve_cancel_new (Serve *serve, natsConnection *nc, GError **error)
+{
+  ServeCancel *cancel = g_new0 (ServeCancel, 1);
+  g_autofree char *subject = vigil_fleet_subject_check ("*");
+  natsStatus s;
+
+  cancel->serve = serve;
+  cancel->nc = nc;
+  cancel->watch = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, watched_free);
+  if ((s = natsConnection_Subscribe (&cancel->sub, nc, subject, on_check, cancel)) != NATS_OK)
+    {
+      vigil_fleet_set_nats_error (error, s, 0, "subscribing to the agents' run checks");
+      serve_cancel_free (cancel);
+      return NULL;
+    }
+  cancel->timer_id = g_timeout_add_seconds (WATCH_EVERY_S, on_watch_timer, cancel);
+  return cancel;
+}
+
+void
+serve_cancel_free (ServeCancel *cancel)
+{
+  if (cancel == NULL)
+    return;
+  if (cancel->timer_id)
+    g_source_remove (cancel->timer_id);
+  if (cancel->sub != NULL)
+    natsSubscription_Unsubscribe (cancel->sub);
+  natsSubscription_Destroy (cancel->sub);
+  /* Checks already handed to the main loop still point at @cancel. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_hash_table_destroy (cancel->watch);
+  g_free (cancel);
+}

@@ -18,7 +18,8 @@
  * run's progress. A run that ends before its device took it (task
  * cancelled or deleted, device revoked or removed) is withdrawn from the
  * stream by its sequence; every run also carries valid_until, which the
- * agent checks, for what could not be withdrawn.
+ * agent checks, for what could not be withdrawn. The same sweep trims the
+ * reports stream below what the console acknowledged.
  */
 #include "serve-runs.h"
 #include "stop-flag.h"
@@ -45,6 +46,7 @@ struct _ServeRuns {
   GHashTable       *published;   /* run id (gint64*) → stream seq (guint64*) of the
                                   * runs published since connecting, not ended */
   guint             ticks;
+  guint64           trimmed;     /* VIGIL_REPORTS trimmed up to this sequence */
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
   CliStopFlag       stop;
@@ -122,7 +124,7 @@ publish_one (ServeRuns *runs, JsonObject *run, GError **error)
  * or deleted, device revoked or removed; in this process or another) are
  * withdrawn from the stream, so an agent that was away does not get them. */
 static void
-sweep (ServeRuns *runs)
+withdraw_ended (ServeRuns *runs)
 {
   g_autoptr (GHashTable) open = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                                        NULL);
@@ -167,6 +169,31 @@ sweep (ServeRuns *runs)
                     "its device took it\n", *(gint64 *) key);
       g_hash_table_iter_remove (&iter);
     }
+}
+
+/* Reports the console acknowledged leave VIGIL_REPORTS, which otherwise
+ * grows with every report (fleet.md, Subjects, streams and consumers). */
+static void
+trim_reports (ServeRuns *runs)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 floor = 0;
+
+  if (!vigil_fleet_reports_trim (runs->js, &floor, &error))
+    g_printerr ("vigil serve: fleet: reports not trimmed yet: %s\n", error->message);
+  else if (floor > runs->trimmed)
+    {
+      runs->trimmed = floor;
+      g_printerr ("vigil serve: fleet: reports stream trimmed up to sequence %" G_GUINT64_FORMAT
+                  " (acknowledged)\n", floor);
+    }
+}
+
+static void
+sweep (ServeRuns *runs)
+{
+  withdraw_ended (runs);
+  trim_reports (runs);
 }
 
 void

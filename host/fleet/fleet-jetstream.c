@@ -271,6 +271,46 @@ vigil_fleet_publish_seq (jsCtx *js, const char *subject, const char *msg_id,
   return TRUE;
 }
 
+/* The reports stream keeps limits retention (the shape every existing
+ * deployment has: nats-server 2.9 refuses to change a stream's retention
+ * in place), and the console trims it below its consumer's acknowledgement
+ * floor, the sequence up to which every report was acknowledged (or
+ * terminated). Nothing above the floor is touched, so a report the
+ * console has not acknowledged, or that waits for redelivery, stays. */
+gboolean
+vigil_fleet_reports_trim (jsCtx *js, guint64 *floor, GError **error)
+{
+  jsConsumerInfo *ci = NULL;
+  jsOptions o;
+  jsErrCode jerr = 0;
+  natsStatus s;
+  guint64 acked;
+
+  g_return_val_if_fail (js != NULL, FALSE);
+  s = js_GetConsumerInfo (&ci, js, VIGIL_FLEET_STREAM_REPORTS, VIGIL_FLEET_CONSOLE_CONSUMER,
+                          NULL, &jerr);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, jerr, "cannot read the console's consumer");
+    return FALSE;
+  }
+  acked = ci->AckFloor.Stream;
+  jsConsumerInfo_Destroy (ci);
+  if (floor)
+    *floor = acked;
+  if (acked == 0)
+    return TRUE;
+  jsOptions_Init (&o);
+  /* Purges up to, not including, this sequence. */
+  o.Stream.Purge.Sequence = acked + 1;
+  jerr = 0;
+  s = js_PurgeStream (js, VIGIL_FLEET_STREAM_REPORTS, &o, &jerr);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, jerr, "cannot trim the reports stream");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Binds to an existing durable pull consumer: the only JetStream API a
  * device's permissions allow is its own consumers' INFO and MSG.NEXT. */
 static natsSubscription *

@@ -131,6 +131,22 @@ gboolean vigil_fleet_publish_seq (jsCtx *js, const char *subject,
 gboolean vigil_fleet_run_withdraw (jsCtx *js, guint64 seq, gboolean *gone, GError **error);
 
 /**
+ * vigil_fleet_reports_trim:
+ * @js: the console's JetStream context
+ * @floor: (out) (optional): the console consumer's acknowledgement floor:
+ *   every report up to this stream sequence is gone after the call
+ * @error: return location for a #GError
+ *
+ * Removes from `VIGIL_REPORTS` every report the console's consumer has
+ * acknowledged (or terminated) up to its acknowledgement floor; reports
+ * above it (not yet read, or read and not acknowledged) stay. Without it
+ * the stream grows with every report. Since: 1.1
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean vigil_fleet_reports_trim (jsCtx *js, guint64 *floor, GError **error);
+
+/**
  * vigil_fleet_device_runs_subscribe:
  * @js: a JetStream context of the device's connection
  * @device_id: the device

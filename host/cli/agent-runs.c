@@ -5,7 +5,8 @@
  * where the host is used. A run is claimed in the run journal
  * (STATE/agent/runs/<task>.<run>, durable, once) before anything else:
  * a run already claimed is never executed again, however often it is
- * delivered. The delivery is then acknowledged, and the run executes
+ * delivered (an ended one has its end sent again, which only counts when
+ * the broker lost the first). The delivery is then acknowledged, and the run executes
  * through the public API on the agent's own device `self` (root --root,
  * or /), as a local task. Its reports ("running", then the end with result
  * and findings) go to the outbox on disk first (STATE/agent/outbox/) and
@@ -41,6 +42,8 @@
 #define MAX_RUN_BYTES   (1024 * 1024)
 #define DIED_REASON     "the agent stopped during the run"
 #define CANCELLED_REASON "cancelled by the console while the agent ran it"
+#define LOST_REASON     "the agent ran it once already, and its report of that was lost " \
+                        "(the broker lost its store): executed once, result unknown"
 /* A run's valid_until is on the console's clock: this much skew is
  * forgiven before a late run is refused. */
 #define RUN_SKEW_US     (10 * G_TIME_SPAN_MINUTE)
@@ -372,6 +375,24 @@ read_run (AgentRuns *runs, natsMsg *msg, gint64 *run, char **task, char **type,
   return TRUE;
 }
 
+/* A run delivered again after it ended here: its end goes out once more
+ * under the end's message id. Inside the stream's duplicate window the
+ * stream drops it; after that the console's run has ended and keeps its
+ * state. Only when the first end never reached the console (the broker
+ * lost its store after acknowledging it, and the console published the
+ * run again) does this one end the run, saying so. */
+static void
+resend_end (AgentRuns *runs, const char *run_key, gint64 run)
+{
+  g_autoptr (JsonObject) end = NULL;
+
+  if (!is_done (runs, run_key))
+    return;
+  end = report_new (run, "failed", LOST_REASON);
+  put_report (runs, run_key, "end", end);
+  flush (runs);
+}
+
 static void
 handle (AgentRuns *runs, natsMsg *msg)
 {
@@ -401,6 +422,7 @@ handle (AgentRuns *runs, natsMsg *msg)
     case VIGIL_FLEET_CLAIM_TAKEN:
       g_printerr ("vigil agent: run %s delivered again: not executed again\n", run_key);
       natsMsg_Ack (msg, NULL);
+      resend_end (runs, run_key, run);
       return;
     case VIGIL_FLEET_CLAIM_ERROR:
       /* Not acknowledged: the broker delivers it again later. */

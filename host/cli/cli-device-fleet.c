@@ -13,6 +13,7 @@
 #include "fleet-common.h"
 #include "fleet-enroll.h"
 #include "fleet-jetstream.h"
+#include "serve-cancel.h"
 
 #include <stdio.h>
 
@@ -196,6 +197,8 @@ cli_device_revoke (VigilHost *host, const CliGlobals *globals, int argc, char **
   f = cli_fleet_load (host, &error);
   if (f == NULL)
     return cli_fail ("device", error);
+  /* Its agent hears it while it still can: the reload cuts it off. */
+  cli_fleet_cancel_device_runs (f, host, id);
   if (!vigil_host_revoke_device_agent (host, id, &error) ||
       !cli_fleet_sync_broker (f, host, &reloaded, &error))
     return cli_fail ("device", error);

@@ -8,6 +8,7 @@
  */
 #include "cli-data.h"
 #include "fleet-config.h"
+#include "serve-cancel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -331,6 +332,11 @@ device_remove (VigilHost *host, const CliGlobals *globals, int argc, char **argv
   if (cli_fleet_configured (host))
     {
       g_autoptr (JsonObject) agent = vigil_host_device_agent (host, argv[1], NULL);
+      g_autoptr (CliFleet) f = agent ? cli_fleet_load (host, NULL) : NULL;
+
+      /* Its agent hears it while it still can: the reload cuts it off. */
+      if (f != NULL)
+        cli_fleet_cancel_device_runs (f, host, argv[1]);
       if (agent != NULL)
         cli_fleet_fail_device_runs (host, argv[1], "the device was removed");
     }

@@ -13,7 +13,8 @@
  * console down when the task was cancelled) is made up for by the agent's
  * next check, which is answered "not current". The device a check is from
  * is the one its subject names, and its reply must go to that device's
- * own inbox.
+ * own inbox. `vigil device revoke|remove` send the cancels themselves,
+ * before the broker's reload cuts the agent off.
  */
 #include "serve-cancel.h"
 #include "fleet-common.h"
@@ -88,17 +89,24 @@ object_text (JsonObject *members)
   return json_to_string (node, FALSE);
 }
 
+/* {run, task} on vigil.cancel.<device>. */
 static void
-send_cancel (ServeCancel *cancel, gint64 run, const Watched *w, const char *state)
+publish_cancel (natsConnection *nc, const char *device, gint64 run, const char *task)
 {
-  g_autofree char *subject = vigil_fleet_subject_cancel (w->device);
+  g_autofree char *subject = vigil_fleet_subject_cancel (device);
   g_autoptr (JsonObject) o = json_object_new ();
   g_autofree char *body = NULL;
 
   json_object_set_int_member (o, "run", run);
-  json_object_set_string_member (o, "task", w->task);
+  json_object_set_string_member (o, "task", task);
   body = object_text (o);
-  natsConnection_PublishString (cancel->nc, subject, body);
+  natsConnection_PublishString (nc, subject, body);
+}
+
+static void
+send_cancel (ServeCancel *cancel, gint64 run, const Watched *w, const char *state)
+{
+  publish_cancel (cancel->nc, w->device, run, w->task);
   g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' ended on the console "
               "(%s) while its agent ran it: cancel sent\n", run, w->device,
               state ? state : "deleted");
@@ -272,4 +280,39 @@ serve_cancel_free (ServeCancel *cancel)
     ;
   g_hash_table_destroy (cancel->watch);
   g_free (cancel);
+}
+
+/* ---- before a device is cut off ------------------------------------------ */
+
+guint
+cli_fleet_cancel_device_runs (CliFleet *fleet, VigilHost *host, const char *device_id)
+{
+  g_autoptr (JsonArray) all = vigil_host_runs_after (host, 0, NULL);
+  g_autoptr (GPtrArray) running = g_ptr_array_new ();
+  natsOptions *opts = NULL;
+  natsConnection *nc = NULL;
+  guint sent = 0;
+
+  for (guint i = 0; all != NULL && i < json_array_get_length (all); i++)
+    {
+      JsonObject *run = json_array_get_object_element (all, i);
+
+      if (g_strcmp0 (json_object_get_string_member (run, "device"), device_id) == 0
+          && g_strcmp0 (json_object_get_string_member (run, "state"), "running") == 0)
+        g_ptr_array_add (running, run);
+    }
+  if (running->len == 0 || (opts = cli_fleet_console_options (fleet, NULL)) == NULL)
+    return 0;
+  if (natsConnection_Connect (&nc, opts) == NATS_OK)
+    {
+      for (guint i = 0; i < running->len; i++, sent++)
+        publish_cancel (nc, device_id, json_object_get_int_member (running->pdata[i], "id"),
+                        json_object_get_string_member (running->pdata[i], "task_id"));
+      /* Through the broker before its reload closes the agent's connection. */
+      if (natsConnection_FlushTimeout (nc, 5000) != NATS_OK)
+        sent = 0;
+    }
+  natsConnection_Destroy (nc);
+  natsOptions_Destroy (opts);
+  return sent;
 }

@@ -14,6 +14,8 @@
  * - the cancel made while the console is down (so no cancel message is
  *   ever sent): the agent's next check is answered "not current" and
  *   ends the run;
+ * - the device revoked or removed: the command sends the cancel before
+ *   the broker cuts the agent off;
  * - against a real broker (vt-fleet.c): a device may receive only its own
  *   cancels, send none, and ask about no other device's runs.
  */
@@ -192,6 +194,40 @@ test_lost_cancel_caught_by_check (VtLab *lab, gconstpointer data)
   running_clear (&r);
 }
 
+/* The device revoked (or removed) while its agent runs the run: the
+ * command sends the cancel before the broker's reload cuts the agent off,
+ * so the run stops on the device; on the console it ended failed. */
+static void
+cut_off_while_running (VtLab *lab, const char *id, const char *command, const char *why)
+{
+  Running r = { 0 };
+  g_autoptr (JsonArray) runs = NULL;
+  JsonObject *run;
+
+  start_running (lab, id, &r);
+  vt_cli_ok (lab->console, "device", command, id, NULL);
+  wait_agent_cancelled (&r, "its cancel message");
+  runs = vt_lab_runs (lab, r.task);
+  run = json_array_get_object_element (runs, 0);
+  g_assert_cmpstr (json_object_get_string_member (run, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (run, "error"), ==, why);
+  g_assert_cmpuint (vt_lab_events (lab, "task.failed", r.task, NULL), ==, 1);
+  g_assert_cmpint (vt_proc_stop (r.agent), ==, 0);
+  running_clear (&r);
+}
+
+static void
+test_revoke_reaches_agent (VtLab *lab, gconstpointer data)
+{
+  cut_off_while_running (lab, "dev-r", "revoke", "the device's agent was revoked");
+}
+
+static void
+test_remove_reaches_agent (VtLab *lab, gconstpointer data)
+{
+  cut_off_while_running (lab, "dev-m", "remove", "the device was removed");
+}
+
 /* ---- permissions, against the broker ------------------------------------ */
 
 /* Device A may subscribe to its own cancels only, and may publish none
@@ -251,6 +287,10 @@ main (int argc, char **argv)
               test_delete_reaches_agent, vt_lab_teardown);
   g_test_add ("/fleet/cancel/lost-cancel-caught-by-check", VtLab, NULL, vt_lab_setup,
               test_lost_cancel_caught_by_check, vt_lab_teardown);
+  g_test_add ("/fleet/cancel/device-revoked", VtLab, NULL, vt_lab_setup,
+              test_revoke_reaches_agent, vt_lab_teardown);
+  g_test_add ("/fleet/cancel/device-removed", VtLab, NULL, vt_lab_setup,
+              test_remove_reaches_agent, vt_lab_teardown);
   g_test_add ("/fleet/cancel/only-own-cancels", VtFleet, NULL, vt_fleet_fixture_setup,
               test_only_own_cancels, vt_fleet_fixture_teardown);
   rc = g_test_run ();

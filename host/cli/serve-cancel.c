@@ -31,6 +31,9 @@ struct _ServeCancel {
   natsConnection   *nc;
   natsSubscription *sub;
   GHashTable       *watch;   /* run id (gint64*) → Watched* */
+  GHashTable       *cache;   /* task → its runs by id (GHashTable*), read at
+                              * most once per tick (the store is not asked
+                              * for every check of a group's runs) */
   guint             timer_id;
 };
 
@@ -53,24 +56,63 @@ watched_free (gpointer data)
   g_free (w);
 }
 
-/* The state of run @run of @task on the console, or NULL when it is gone
- * (the task deleted, the run dropped by retention). (transfer full) */
-static char *
-run_state (VigilHost *host, const char *task, gint64 run, char **device)
+static void
+runs_unref (gpointer runs)
 {
-  g_autoptr (JsonArray) runs = vigil_host_task_runs (host, task, FALSE, NULL);
+  if (runs != NULL)
+    g_hash_table_unref (runs);
+}
 
-  for (guint i = 0; runs != NULL && i < json_array_get_length (runs); i++)
+/* @task's runs by id, from the store; NULL when the task is gone. */
+static GHashTable *
+load_runs (VigilHost *host, const char *task)
+{
+  g_autoptr (JsonArray) all = vigil_host_task_runs (host, task, FALSE, NULL);
+  GHashTable *runs;
+
+  if (all == NULL)
+    return NULL;
+  runs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                (GDestroyNotify) json_object_unref);
+  for (guint i = 0; i < json_array_get_length (all); i++)
     {
-      JsonObject *r = json_array_get_object_element (runs, i);
+      JsonObject *r = json_array_get_object_element (all, i);
+      gint64 id = json_object_get_int_member (r, "id");
 
-      if (json_object_get_int_member (r, "id") != run)
-        continue;
-      if (device != NULL)
-        *device = g_strdup (json_object_get_string_member (r, "device"));
-      return g_strdup (json_object_get_string_member (r, "state"));
+      g_hash_table_insert (runs, g_memdup2 (&id, sizeof id), json_object_ref (r));
     }
-  return NULL;
+  return runs;
+}
+
+/* Run @run of @task as the console has it ({id, device, state, ...}), or
+ * NULL when it is gone (the task deleted, the run dropped by retention).
+ * A run the cached runs lack is read again: it may be newer. (transfer
+ * none: valid until the next tick) */
+static JsonObject *
+find_run (ServeCancel *cancel, const char *task, gint64 run)
+{
+  GHashTable *runs = g_hash_table_lookup (cancel->cache, task);
+
+  if (runs == NULL || !g_hash_table_contains (runs, &run))
+    {
+      runs = load_runs (cancel->serve->host, task);
+      g_hash_table_replace (cancel->cache, g_strdup (task), runs);
+    }
+  return runs ? g_hash_table_lookup (runs, &run) : NULL;
+}
+
+static const char *
+state_of (JsonObject *run)
+{
+  return run ? json_object_get_string_member (run, "state") : NULL;
+}
+
+/* Ended by the console, not by its agent's report: cancelled, or deleted
+ * with its task. (A revoke or removal sends its own cancels.) */
+static gboolean
+ended_on_console (const char *state)
+{
+  return state == NULL || g_strcmp0 (state, "cancelled") == 0;
 }
 
 static gboolean
@@ -112,7 +154,8 @@ send_cancel (ServeCancel *cancel, gint64 run, const Watched *w, const char *stat
               state ? state : "deleted");
 }
 
-/* Every watched run that is not current any more: its agent is told. */
+/* Every watched run the console ended: its agent is told. One its agent
+ * ended (its report came) is simply not watched any more. */
 static gboolean
 on_watch_timer (gpointer data)
 {
@@ -120,15 +163,17 @@ on_watch_timer (gpointer data)
   GHashTableIter iter;
   gpointer key, value;
 
+  g_hash_table_remove_all (cancel->cache);
   g_hash_table_iter_init (&iter, cancel->watch);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       Watched *w = value;
-      g_autofree char *state = run_state (cancel->serve->host, w->task, *(gint64 *) key, NULL);
+      const char *state = state_of (find_run (cancel, w->task, *(gint64 *) key));
 
       if (is_current (state))
         continue;
-      send_cancel (cancel, *(gint64 *) key, w, state);
+      if (ended_on_console (state))
+        send_cancel (cancel, *(gint64 *) key, w, state);
       g_hash_table_iter_remove (&iter);
     }
   return G_SOURCE_CONTINUE;
@@ -163,15 +208,15 @@ answer (ServeCancel *cancel, natsMsg *msg, const char *device, gint64 run, gbool
 static void
 handle_check (ServeCancel *cancel, natsMsg *msg)
 {
-  VigilHost *host = cancel->serve->host;
   g_autofree char *device = check_device (natsMsg_GetSubject (msg));
-  g_autofree char *prefix = NULL, *inbox = NULL, *state = NULL, *owner = NULL;
+  g_autofree char *prefix = NULL, *inbox = NULL;
   g_autoptr (JsonObject) body = NULL;
   g_autoptr (GError) error = NULL;
-  const char *reply = natsMsg_GetReply (msg), *task;
+  const char *reply = natsMsg_GetReply (msg), *task, *state;
+  JsonObject *found;
   JsonNode *node;
   gint64 run;
-  gboolean current;
+  gboolean current, foreign;
 
   if (device == NULL || natsMsg_GetDataLength (msg) > MAX_CHECK_BYTES)
     return;
@@ -195,9 +240,12 @@ handle_check (ServeCancel *cancel, natsMsg *msg)
                   error ? error->message : "it needs run (integer) and task");
       return;
     }
-  state = run_state (host, task, run, &owner);
+  found = find_run (cancel, task, run);
   /* Another device's run looks like no run at all to the asker. */
-  current = g_strcmp0 (owner, device) == 0 && is_current (state);
+  foreign = found != NULL
+            && g_strcmp0 (json_object_get_string_member (found, "device"), device) != 0;
+  state = foreign ? NULL : state_of (found);
+  current = is_current (state);
   answer (cancel, msg, device, run, current);
   if (current && !g_hash_table_contains (cancel->watch, &run))
     {
@@ -209,7 +257,7 @@ handle_check (ServeCancel *cancel, natsMsg *msg)
       g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' executing: "
                   "watched for a cancel\n", run, w->device);
     }
-  else if (!current && g_strcmp0 (owner, device) == 0)
+  else if (!current && !foreign && ended_on_console (state))
     g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " of device '%s' is %s on the "
                 "console: its agent is told to stop it\n", run, device,
                 state ? state : "deleted");
@@ -255,6 +303,7 @@ serve_cancel_new (Serve *serve, natsConnection *nc, GError **error)
   cancel->serve = serve;
   cancel->nc = nc;
   cancel->watch = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, watched_free);
+  cancel->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, runs_unref);
   if ((s = natsConnection_Subscribe (&cancel->sub, nc, subject, on_check, cancel)) != NATS_OK)
     {
       vigil_fleet_set_nats_error (error, s, 0, "subscribing to the agents' run checks");
@@ -279,6 +328,7 @@ serve_cancel_free (ServeCancel *cancel)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_hash_table_destroy (cancel->watch);
+  g_hash_table_destroy (cancel->cache);
   g_free (cancel);
 }
 

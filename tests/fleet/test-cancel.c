@@ -10,6 +10,7 @@
  * - `vigil task cancel` reaches the agent through its cancel subject: the
  *   run ends `cancelled` once on the console, the agent's late report
  *   changes nothing, and the agent runs the next run;
+ * - a watched run its agent completes gets no cancel;
  * - the task deleted: the same, the run gone with its task;
  * - the cancel made while the console is down (so no cancel message is
  *   ever sent): the agent's next check is answered "not current" and
@@ -24,6 +25,7 @@
 #include "vt-fleet.h"
 #include "vt-lab.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define GATE_PARAMS "{\"file\": \"/gate\"}"
@@ -54,19 +56,15 @@ wait_run (VtLab *lab, gsize mark, gint64 run, const char *id, const char *state)
   return vt_proc_wait (lab->serve, mark, line);
 }
 
-/* Device @id with its agent online, executing a gate.wait run whose
- * `running` the console stored and whose first check it answered. */
+/* A new gate.wait task for @id, one round: its run executing on the
+ * agent, its `running` stored and its first check answered. */
 static void
-start_running (VtLab *lab, const char *id, Running *r)
+run_watched (VtLab *lab, const char *id, Running *r)
 {
-  g_autofree char *online = g_strdup_printf ("device '%s' is online", id);
   g_autofree char *watched = NULL, *target = g_strdup_printf ("device:%s", id);
   gsize ms = vt_proc_mark (lab->serve);
 
-  r->dir = vt_lab_enroll (lab, id, NULL);
-  r->root = vt_lab_device_root (lab, id);
-  r->agent = vt_lab_agent_start (r->dir, r->root, NULL);
-  vt_proc_wait (lab->serve, ms, online);
+  g_free (r->task);
   r->task = vt_lab_task (lab, "gate.wait", target, GATE_PARAMS, NULL);
   vt_cli_ok (lab->console, "task", "run", r->task, NULL);
   r->run = newest_run (lab, r->task);
@@ -74,6 +72,20 @@ start_running (VtLab *lab, const char *id, Running *r)
   watched = g_strdup_printf ("run %" G_GINT64_FORMAT " of device '%s' executing: watched for "
                              "a cancel", r->run, id);
   r->mark = vt_proc_wait (lab->serve, ms, watched);
+}
+
+/* Device @id with its agent online, executing a watched run. */
+static void
+start_running (VtLab *lab, const char *id, Running *r)
+{
+  g_autofree char *online = g_strdup_printf ("device '%s' is online", id);
+  gsize ms = vt_proc_mark (lab->serve);
+
+  r->dir = vt_lab_enroll (lab, id, NULL);
+  r->root = vt_lab_device_root (lab, id);
+  r->agent = vt_lab_agent_start (r->dir, r->root, NULL);
+  vt_proc_wait (lab->serve, ms, online);
+  run_watched (lab, id, r);
 }
 
 static void
@@ -147,6 +159,34 @@ test_cancel_reaches_agent (VtLab *lab, gconstpointer data)
   wait_run (lab, ms, r.run, "dev-c", "failed");
   assert_cancelled_once (lab, &r);
   assert_next_run_executes (lab, "dev-c", &r);
+  g_assert_cmpint (vt_proc_stop (r.agent), ==, 0);
+  running_clear (&r);
+}
+
+/* A watched run its agent ends is not cancelled: the console stops
+ * watching it. The next watched run, cancelled, is the only cancel sent
+ * (its cancel comes from a watch pass after the first run's end). */
+static void
+test_completed_run_not_cancelled (VtLab *lab, gconstpointer data)
+{
+  Running r = { 0 };
+  g_autofree char *gate = NULL, *sent = NULL;
+  gint64 first;
+
+  start_running (lab, "dev-n", &r);
+  first = r.run;
+  gate = g_build_filename (r.root, "gate", NULL);
+  g_assert_true (g_file_set_contents (gate, "", 0, NULL));
+  wait_run (lab, r.mark, first, "dev-n", "completed");
+  g_assert_cmpint (g_remove (gate), ==, 0);
+  run_watched (lab, "dev-n", &r);
+  vt_cli_ok (lab->console, "task", "cancel", r.task, NULL);
+  sent = g_strdup_printf ("run %" G_GINT64_FORMAT " of device 'dev-n' ended on the console "
+                          "(cancelled) while its agent ran it: cancel sent", r.run);
+  vt_proc_wait (lab->serve, r.mark, sent);
+  wait_agent_cancelled (&r, "its cancel message");
+  g_assert_cmpuint (vt_lab_count (lab->serve, "cancel sent"), ==, 1);
+  g_assert_cmpuint (vt_lab_count (r.agent, "cancelled by the console ("), ==, 1);
   g_assert_cmpint (vt_proc_stop (r.agent), ==, 0);
   running_clear (&r);
 }
@@ -283,6 +323,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/fleet/cancel/reaches-agent", VtLab, NULL, vt_lab_setup,
               test_cancel_reaches_agent, vt_lab_teardown);
+  g_test_add ("/fleet/cancel/completed-run-not-cancelled", VtLab, NULL, vt_lab_setup,
+              test_completed_run_not_cancelled, vt_lab_teardown);
   g_test_add ("/fleet/cancel/task-deleted", VtLab, NULL, vt_lab_setup,
               test_delete_reaches_agent, vt_lab_teardown);
   g_test_add ("/fleet/cancel/lost-cancel-caught-by-check", VtLab, NULL, vt_lab_setup,

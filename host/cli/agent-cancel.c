@@ -6,8 +6,9 @@
  * console: its task cancelled or deleted. Because a plain message is lost
  * when the agent is not connected at that moment (or the console was not
  * running when the task was cancelled), the agent also asks
- * vigil.dev.<id>.check whether the run is still current, one second after
- * it started (which also tells the console to watch it) and then every
+ * vigil.dev.<id>.check whether the run is still current: before it starts
+ * (waiting PRECHECK_MS at most: without a console it runs anyway; the
+ * answer also tells the console to watch it), and then every
  * CHECK_EVERY_S while it executes. Either answer cancels the run's
  * GCancellable, which the host's runner passes to the plugin; a plugin
  * that ignores it is ended by the host after its cancel grace (3 s). The
@@ -23,8 +24,10 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#define FIRST_CHECK_MS   1000
 #define CHECK_EVERY_S    10
+/* How long a run waits for the console's answer before it starts; a
+ * console that is not running answers at once (no responders). */
+#define PRECHECK_MS      2000
 #define MAX_BYTES        4096
 
 struct _AgentCancel {
@@ -84,17 +87,24 @@ handle_cancel (AgentCancel *cancel, JsonObject *o)
     cancel_run (cancel, "its cancel message");
 }
 
-/* An answer to a check: {run, device, current}. */
-static void
-handle_answer (AgentCancel *cancel, JsonObject *o)
+/* Whether @o, an answer to a check, says run @run of this device is not
+ * current: {run, device, current: false}. */
+static gboolean
+says_ended (AgentCancel *cancel, JsonObject *o, gint64 run)
 {
   JsonNode *current = json_object_get_member (o, "current");
 
-  if (json_object_get_int_member_with_default (o, "run", 0) == cancel->run
-      && g_strcmp0 (json_object_get_string_member_with_default (o, "device", NULL),
-                    cancel->device_id) == 0
-      && current != NULL && json_node_get_value_type (current) == G_TYPE_BOOLEAN
-      && !json_node_get_boolean (current))
+  return json_object_get_int_member_with_default (o, "run", 0) == run
+         && g_strcmp0 (json_object_get_string_member_with_default (o, "device", NULL),
+                       cancel->device_id) == 0
+         && current != NULL && json_node_get_value_type (current) == G_TYPE_BOOLEAN
+         && !json_node_get_boolean (current);
+}
+
+static void
+handle_answer (AgentCancel *cancel, JsonObject *o)
+{
+  if (says_ended (cancel, o, cancel->run))
     cancel_run (cancel, "the run is not current any more on the console");
 }
 
@@ -136,18 +146,42 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
 
 /* ---- checks ------------------------------------------------------------ */
 
+/* {run, task}: the question a check asks. (transfer full) */
+static char *
+check_body (const char *task, gint64 run)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_int_member (o, "run", run);
+  json_object_set_string_member (o, "task", task);
+  json_node_set_object (node, o);
+  return json_to_string (node, FALSE);
+}
+
+gboolean
+agent_cancel_still_current (AgentCancel *cancel, const char *task, gint64 run)
+{
+  g_autofree char *body = check_body (task, run);
+  g_autoptr (JsonObject) o = NULL;
+  natsMsg *reply = NULL;
+
+  /* The reply comes to the connection's inbox, under the device's own
+   * prefix, which is where the console sends it. */
+  if (natsConnection_RequestString (&reply, cancel->nc, cancel->check_subject, body,
+                                    PRECHECK_MS) != NATS_OK)
+    return TRUE;
+  o = read_object (reply);
+  natsMsg_Destroy (reply);
+  return o == NULL || !says_ended (cancel, o, run);
+}
+
 static gboolean
 on_check_timer (gpointer data)
 {
   AgentCancel *cancel = data;
-  g_autoptr (JsonObject) o = json_object_new ();
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autofree char *body = NULL;
+  g_autofree char *body = check_body (cancel->task, cancel->run);
 
-  json_object_set_int_member (o, "run", cancel->run);
-  json_object_set_string_member (o, "task", cancel->task);
-  json_node_set_object (node, o);
-  body = json_to_string (node, FALSE);
   /* Not connected: libnats keeps it for the reconnection, or it is lost
    * and the next check asks again. */
   natsConnection_PublishRequestString (cancel->nc, cancel->check_subject, cancel->reply_subject,
@@ -164,7 +198,7 @@ agent_cancel_begin (AgentCancel *cancel, const char *task, gint64 run)
   cancel->run = run;
   cancel->cancelled = FALSE;
   cancel->cancellable = g_cancellable_new ();
-  cancel->timer_id = g_timeout_add (FIRST_CHECK_MS, on_check_timer, cancel);
+  cancel->timer_id = g_timeout_add_seconds (CHECK_EVERY_S, on_check_timer, cancel);
   return cancel->cancellable;
 }
 

@@ -16,6 +16,11 @@ typedef struct _AgentCancel AgentCancel;
 /* Subscribes on @nc to the device's cancels and to the answers to its
  * checks. */
 AgentCancel  *agent_cancel_new   (natsConnection *nc, const char *device_id, GError **error);
+/* Main thread, before run @run of @task executes: FALSE when the console
+ * answered that it is not current any more (cancelled, deleted); TRUE
+ * otherwise, also when no console answered in time (the agent runs what
+ * it was given without one). */
+gboolean      agent_cancel_still_current (AgentCancel *cancel, const char *task, gint64 run);
 /* Main thread: run @run of @task starts executing; (transfer none) the
  * cancellable to pass to the host, cancelled when the console says the
  * run is over. Checks are sent while it executes. */

@@ -15,9 +15,10 @@
  * outage is stored once. A run claimed but never ended (the agent died
  * during it) is reported failed when the agent starts again; its end
  * carries the same message id as a real end would, so only one of them
- * is ever stored. Before executing, a run past its valid_until (console
- * clock, with some skew forgiven) is failed instead, and the run's
- * settings become the local settings of `self`; while it executes, its
+ * is ever stored. Before executing, a run the console says ended meanwhile
+ * is not executed, a run past its valid_until (console clock, with some
+ * skew forgiven) is failed instead, and the run's settings become the
+ * local settings of `self`; while it executes, its
  * progress goes out as plain NATS ticks, and the console may cancel it
  * (agent-cancel.c).
  */
@@ -42,6 +43,7 @@
 #define MAX_RUN_BYTES   (1024 * 1024)
 #define DIED_REASON     "the agent stopped during the run"
 #define CANCELLED_REASON "cancelled by the console while the agent ran it"
+#define ENDED_REASON    "not executed: it ended on the console before the agent started it"
 #define LOST_REASON     "the agent ran it once already, and its report of that was lost " \
                         "(the broker lost its store): executed once, result unknown"
 /* A run's valid_until is on the console's clock: this much skew is
@@ -432,6 +434,18 @@ handle (AgentRuns *runs, natsMsg *msg)
       break;
     }
   natsMsg_Ack (msg, NULL);
+  /* Ended on the console meanwhile (a cancel the console could not
+   * withdraw from the stream): not executed. */
+  if (!agent_cancel_still_current (runs->cancel, task, run))
+    {
+      g_printerr ("vigil agent: run %s not executed: it ended on the console before it "
+                  "started\n", run_key);
+      end = report_new (run, "failed", ENDED_REASON);
+      if (put_report (runs, run_key, "end", end))
+        mark_done (runs, run_key);
+      flush (runs);
+      return;
+    }
   g_printerr ("vigil agent: run %s (%s) started\n", run_key, type);
   running = report_new (run, "running", NULL);
   put_report (runs, run_key, "running", running);

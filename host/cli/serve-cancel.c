@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Cancelling a run while it executes on its agent (the fleet, #13), the
- * console's side. An agent executing a run asks, one second after it
- * started and then every CHECK interval, on vigil.dev.<id>.check whether
- * the run is still current; the console answers from its store ({run,
- * device, current}) and, while it is, keeps the run in its watch. Every
- * second the watched runs are looked up: one that ended on the console
+ * console's side. An agent asks on vigil.dev.<id>.check whether a run is
+ * still current before it starts it and then every 10 s while it
+ * executes; the console answers from its store ({run, device, current})
+ * and, while it is, keeps the run in its watch. Every second the watched
+ * runs are looked up (each task's runs read once): one the console ended
  * (its task cancelled — the host ends an agent's running run `cancelled`
- * at once — or deleted, its device revoked or removed) gets a cancel on
+ * at once — or deleted) gets a cancel on
  * vigil.cancel.<device>, plain NATS, which only that device can receive.
  * A cancel lost on the way (the agent disconnected at that moment, the
  * console down when the task was cancelled) is made up for by the agent's

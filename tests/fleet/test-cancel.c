@@ -15,6 +15,9 @@
  * - the cancel made while the console is down (so no cancel message is
  *   ever sent): the agent's next check is answered "not current" and
  *   ends the run;
+ * - a run cancelled while the console was down, so never withdrawn from
+ *   the stream, reaches its agent later: the agent's check before the
+ *   start keeps it from executing;
  * - the device revoked or removed: the command sends the cancel before
  *   the broker cuts the agent off;
  * - against a real broker (vt-fleet.c): a device may receive only its own
@@ -68,10 +71,11 @@ run_watched (VtLab *lab, const char *id, Running *r)
   r->task = vt_lab_task (lab, "gate.wait", target, GATE_PARAMS, NULL);
   vt_cli_ok (lab->console, "task", "run", r->task, NULL);
   r->run = newest_run (lab, r->task);
-  ms = wait_run (lab, ms, r->run, id, "running");
   watched = g_strdup_printf ("run %" G_GINT64_FORMAT " of device '%s' executing: watched for "
                              "a cancel", r->run, id);
-  r->mark = vt_proc_wait (lab->serve, ms, watched);
+  /* The check before the start and the `running` report: in either order. */
+  r->mark = MAX (wait_run (lab, ms, r->run, id, "running"),
+                 vt_proc_wait (lab->serve, ms, watched));
 }
 
 /* Device @id with its agent online, executing a watched run. */
@@ -268,6 +272,45 @@ test_remove_reaches_agent (VtLab *lab, gconstpointer data)
   cut_off_while_running (lab, "dev-m", "remove", "the device was removed");
 }
 
+/* A run the console could not withdraw (it was cancelled while the console
+ * was down, so the restarted console does not know the run's place in the
+ * stream) reaches its agent when the agent comes: the agent's check before
+ * the start is answered "not current", and the run is not executed. */
+static void
+test_ended_run_not_started (VtLab *lab, gconstpointer data)
+{
+  g_autofree char *dir = vt_lab_enroll (lab, "dev-w", NULL);
+  g_autofree char *root = vt_lab_device_root (lab, "dev-w");
+  g_autofree char *task = vt_lab_task (lab, "gate.wait", "device:dev-w", GATE_PARAMS, NULL);
+  g_autofree char *published = NULL, *refused = NULL, *told = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  VtProc *agent;
+  gint64 run;
+  gsize ms = vt_proc_mark (lab->serve);
+
+  vt_cli_ok (lab->console, "task", "run", task, NULL);
+  run = newest_run (lab, task);
+  published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device "
+                               "'dev-w'", task, run, task);
+  vt_proc_wait (lab->serve, ms, published);
+  g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
+  vt_cli_ok (lab->console, "task", "cancel", task, NULL);
+  lab->serve = vt_lab_serve_start (lab);
+
+  agent = vt_lab_agent_start (dir, root, NULL);
+  refused = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " not executed: it ended on the console "
+                             "before it started", task, run);
+  vt_proc_wait (agent, 0, refused);
+  told = g_strdup_printf ("run %" G_GINT64_FORMAT " of device 'dev-w' is cancelled on the "
+                          "console: its agent is told to stop it", run);
+  vt_proc_wait (lab->serve, 0, told);
+  g_assert_cmpuint (vt_lab_count (agent, "(gate.wait) started"), ==, 0);
+  runs = vt_lab_runs (lab, task);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (runs, 0),
+                                                  "state"), ==, "cancelled");
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
 /* ---- permissions, against the broker ------------------------------------ */
 
 /* Device A may subscribe to its own cancels only, and may publish none
@@ -329,6 +372,8 @@ main (int argc, char **argv)
               test_delete_reaches_agent, vt_lab_teardown);
   g_test_add ("/fleet/cancel/lost-cancel-caught-by-check", VtLab, NULL, vt_lab_setup,
               test_lost_cancel_caught_by_check, vt_lab_teardown);
+  g_test_add ("/fleet/cancel/ended-run-not-started", VtLab, NULL, vt_lab_setup,
+              test_ended_run_not_started, vt_lab_teardown);
   g_test_add ("/fleet/cancel/device-revoked", VtLab, NULL, vt_lab_setup,
               test_revoke_reaches_agent, vt_lab_teardown);
   g_test_add ("/fleet/cancel/device-removed", VtLab, NULL, vt_lab_setup,

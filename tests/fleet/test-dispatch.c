@@ -7,7 +7,8 @@
  * it dispatched → running → completed | failed; a report delivered twice
  * is stored once, a report about another device's run is refused, a
  * malformed one names its member; a run the dispatcher declines executes
- * in-process as before; cancelling a task ends its dispatched runs; a
+ * in-process as before; cancelling a task ends its dispatched runs, and
+ * those an agent reported running, at once; a
  * batch of reports is stored in one transaction, each on its own.
  */
 #include "vigil-host.h"
@@ -364,6 +365,37 @@ test_cancel_dispatched (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "cancelled");
 }
 
+/* A run its agent reported running ends cancelled at once when its task
+ * is cancelled (the agent may never answer again), with its outcome and
+ * the round's end; the agent's late end changes nothing. */
+static void
+test_cancel_running_elsewhere (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *task = create_scan (f, "dev-1");
+  g_autoptr (JsonArray) round = vigil_host_run_task (f->host, task, NULL, NULL, NULL, &error);
+  g_autoptr (JsonObject) run = only_run (f, task, FALSE), after = NULL;
+  gint64 id = json_object_get_int_member (run, "id");
+
+  g_assert_nonnull (round);
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"running\"", &error));
+  g_assert_true (vigil_host_cancel_task (f->host, task, &error));
+  g_assert_no_error (error);
+  after = only_run (f, task, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "cancelled");
+  g_assert_nonnull (strstr (json_object_get_string_member (after, "error"),
+                            "cancelled while it ran on its device's agent"));
+  g_assert_cmpuint (count_events (f, "task.failed"), ==, 1);
+  g_assert_cmpuint (count_events (f, "task.round_finished"), ==, 1);
+  g_assert_true (report (f, "dev-1", id, "\"state\": \"completed\", \"result\": {\"x\": 1}",
+                         &error));
+  g_clear_pointer (&after, json_object_unref);
+  after = only_run (f, task, FALSE);
+  g_assert_cmpstr (json_object_get_string_member (after, "state"), ==, "cancelled");
+  g_assert_cmpuint (count_events (f, "task.completed"), ==, 0);
+  g_assert_cmpuint (count_events (f, "task.failed"), ==, 1);
+}
+
 static void
 enroll (Fixture *f, const char *device)
 {
@@ -496,6 +528,7 @@ main (int argc, char **argv)
   ADD ("/fleet/dispatch/bad-reports", test_bad_reports);
   ADD ("/fleet/dispatch/declined-runs-here", test_declined_runs_here);
   ADD ("/fleet/dispatch/cancel-dispatched", test_cancel_dispatched);
+  ADD ("/fleet/dispatch/cancel-running-elsewhere", test_cancel_running_elsewhere);
   ADD ("/fleet/dispatch/device-events", test_device_events);
   ADD ("/fleet/dispatch/settings-unmasked", test_settings_unmasked);
   ADD ("/fleet/dispatch/batch", test_batch);

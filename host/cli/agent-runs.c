@@ -6,9 +6,9 @@
  * (STATE/agent/runs/<task>.<run>, durable, once) before anything else:
  * a run already claimed is never executed again, however often it is
  * delivered (an ended one has its end sent again, which only counts when
- * the broker lost the first). The delivery is then acknowledged, and the run executes
- * through the public API on the agent's own device `self` (root --root,
- * or /), as a local task. Its reports ("running", then the end with result
+ * the broker lost the first). The delivery is then acknowledged, and the
+ * run executes through the public API on the agent's own device `self`
+ * (root --root, or /), as a local task. Its reports ("running", then the end with result
  * and findings) go to the outbox on disk first (STATE/agent/outbox/) and
  * are published from there with the message ids <task>.<run>.running and
  * <task>.<run>.end, so that a report re-sent after a crash or a broker
@@ -18,9 +18,8 @@
  * is ever stored. Before executing, a run the console says ended meanwhile
  * is not executed, a run past its valid_until (console clock, with some
  * skew forgiven) is failed instead, and the run's settings become the
- * local settings of `self`; while it executes, its
- * progress goes out as plain NATS ticks, and the console may cancel it
- * (agent-cancel.c).
+ * local settings of `self`; while it executes, its progress goes out as
+ * plain NATS ticks, and the console may cancel it (agent-cancel.c).
  */
 #include "agent-runs.h"
 #include "agent-cancel.h"

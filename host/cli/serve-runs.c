@@ -172,7 +172,9 @@ withdraw_ended (ServeRuns *runs)
 }
 
 /* Reports the console acknowledged leave VIGIL_REPORTS, which otherwise
- * grows with every report (fleet.md, Subjects, streams and consumers). */
+ * grows with every report (fleet.md, Run dispatch, item 8). Only a floor
+ * higher than the last one is logged (a broker that lost its store starts
+ * its sequences again: trimmed all the same, logged once past the old). */
 static void
 trim_reports (ServeRuns *runs)
 {

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Network isolation across the fleet, for real, as root (#15 item 1): the
+ * test moves itself into a network namespace of its own (the console's
+ * side; the machine's network is never touched) and makes a second one for
+ * the device, joined by a veth pair. On the console's side run the broker
+ * (nats-server through `vigil fleet broker run`, listening on the veth's
+ * address), `vigil serve`, and two TCP services of a peer: an ordinary one
+ * and one the isolation excludes. In the device's namespace runs a real
+ * `vigil agent` (its own device, no root folder), enrolled over the veth.
+ * The console sends `network.isolate` and `network.release` as an admin
+ * would (`vigil respond`), and the test looks from the device's namespace:
+ * the peer answers before; isolated, the service is refused while the
+ * exclusion still answers, the run's result and heartbeats keep reaching
+ * the console; the agent killed with SIGKILL and its table lost (what a
+ * reboot does) comes back isolated, reconnects through its own isolation
+ * and is managed again; the release arrives through the isolation and the
+ * service answers again; an isolation past its period (the agent's clock
+ * two hours on, faketime) ends by itself, `expired`. Every wait is for a
+ * line a process prints or for a state the console reports.
+ */
+#define _GNU_SOURCE
+#include "vt-lab.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONSOLE_ADDR  "10.98.0.1"   /* the console's end: broker and peer services */
+#define DEVICE_ADDR   "10.98.0.2"   /* the device's end */
+#define SERVICE_PORT  8101          /* cut off by the isolation */
+#define EXCLUDED_PORT 8102          /* allowed by an exclusion */
+#define DEVICE        "dev-iso"
+#define TABLE         "vigil_isolation"
+
+/* The namespaces (fds keep them alive) and the peer's listening sockets. */
+static int console_ns = -1, device_ns = -1;
+static int service_fd = -1, excluded_fd = -1;
+
+/* ---- the two namespaces ------------------------------------------------- */
+
+static void
+sh (const char *cmd)
+{
+  int rc = system (cmd);
+
+  if (rc != 0)
+    g_error ("'%s' failed (%d)", cmd, rc);
+}
+
+/* Moves the calling thread into @ns. A process it starts is born there:
+ * that is how the agent is started in the device's namespace. */
+static void
+enter (int ns)
+{
+  if (setns (ns, CLONE_NEWNET) != 0)
+    g_error ("setns: %s", g_strerror (errno));
+}
+
+static int
+listen_on (guint16 port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
+  int one = 1, fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  inet_pton (AF_INET, CONSOLE_ADDR, &a.sin_addr);
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind (fd, (struct sockaddr *) &a, sizeof a) != 0 || listen (fd, 16) != 0)
+    g_error ("listening on %s:%u: %s", CONSOLE_ADDR, port, g_strerror (errno));
+  return fd;
+}
+
+/* Before any thread exists (unshare of the network applies to the calling
+ * thread, and every later thread inherits it). NULL when it could run, or
+ * why not. */
+static const char *
+network_setup (void)
+{
+  g_autofree char *veth = NULL;
+
+  if (getuid () != 0)
+    return "not root: network namespaces need CAP_SYS_ADMIN";
+  if (unshare (CLONE_NEWNET) != 0)
+    return "no network namespace support (unshare(CLONE_NEWNET) failed)";
+  console_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (unshare (CLONE_NEWNET), ==, 0);
+  device_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (console_ns, >=, 0);
+  g_assert_cmpint (device_ns, >=, 0);
+  sh ("ip link set lo up");
+  enter (console_ns);
+  veth = g_strdup_printf ("ip link set lo up && "
+                          "ip link add va type veth peer name vb netns /proc/%d/fd/%d && "
+                          "ip addr add " CONSOLE_ADDR "/24 dev va && ip link set va up",
+                          getpid (), device_ns);
+  sh (veth);
+  enter (device_ns);
+  sh ("ip addr add " DEVICE_ADDR "/24 dev vb && ip link set vb up");
+  enter (console_ns);
+  service_fd = listen_on (SERVICE_PORT);
+  excluded_fd = listen_on (EXCLUDED_PORT);
+  return NULL;
+}
+
+/* 0 when a connection from the device's namespace to the peer's @port was
+ * accepted, else the errno of the attempt. The isolation rejects what the
+ * device sends (a TCP reset), so connect() fails at once: no timing. */
+static int
+probe (guint16 port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
+  int s, e = 0;
+
+  enter (device_ns);
+  s = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  enter (console_ns);
+  g_assert_cmpint (s, >=, 0);
+  inet_pton (AF_INET, CONSOLE_ADDR, &a.sin_addr);
+  if (connect (s, (struct sockaddr *) &a, sizeof a) != 0)
+    e = errno;
+  else
+    {
+      /* The peer takes it: the connection really reached the service. */
+      int c = accept4 (port == SERVICE_PORT ? service_fd : excluded_fd, NULL, NULL, SOCK_CLOEXEC);
+
+      g_assert_cmpint (c, >=, 0);
+      close (c);
+    }
+  close (s);
+  return e;
+}
+
+static void
+assert_open (guint16 port)
+{
+  int e = probe (port);
+
+  if (e != 0)
+    g_error ("port %u should answer the device, got %s", port, g_strerror (e));
+}
+
+static void
+assert_cut (guint16 port)
+{
+  int e = probe (port);
+
+  if (e != ECONNREFUSED)
+    g_error ("port %u should be cut off from the device (refused), got %s", port,
+             e ? g_strerror (e) : "an answer");
+}
+
+static gboolean
+table_present (void)
+{
+  int rc;
+
+  enter (device_ns);
+  rc = system ("nft list table inet " TABLE " >/dev/null 2>&1");
+  enter (console_ns);
+  return rc == 0;
+}
+
+/* ---- the fleet ---------------------------------------------------------- */
+
+/* `vigil agent` on the device (no --root: the device is its namespace's
+ * machine), heartbeats every second. */
+static VtProc *
+agent_start (const char *state, const char *const *env)
+{
+  const char *argv[] = { "agent", "--state-dir", state, "--heartbeat-interval", "1", NULL };
+  VtProc *p;
+
+  enter (device_ns);
+  p = vt_proc_start ("agent", env, argv);
+  enter (console_ns);
+  return p;
+}
+
+/* Enrolled on the console, `agent enroll` over the veth from the device. */
+static char *
+enroll (VtLab *lab)
+{
+  g_autofree char *dir = g_build_filename (lab->dir, DEVICE, NULL);
+  g_autofree char *file = g_build_filename (lab->dir, DEVICE ".enroll", NULL);
+  g_autoptr (JsonObject) o = NULL;
+  g_auto (VtCli) r = { 0 };
+  const char *argv[] = { "agent", "enroll", file, "--state-dir", dir, NULL };
+  gsize mark = vt_proc_mark (lab->broker);
+
+  o = vt_lab_json (lab->console, "device", "enroll", DEVICE, "--group", "lab", "--output", file,
+                   NULL);
+  g_assert_true (json_object_get_boolean_member (o, "broker_reloaded"));
+  vt_proc_wait (lab->broker, mark, VT_LAB_RELOADED);
+  enter (device_ns);
+  vt_cli_spawn (&r, NULL, argv);
+  enter (console_ns);
+  if (r.status != 0)
+    g_error ("agent enroll exited %d: %s", r.status, r.err);
+  return g_steal_pointer (&dir);
+}
+
+/* The device's agent record on the console. */
+static JsonObject *
+agent_record (VtLab *lab)
+{
+  g_autoptr (JsonObject) d = vt_lab_json (lab->console, "device", "show", DEVICE, NULL);
+
+  g_assert_true (json_object_has_member (d, "agent"));
+  return json_object_ref (json_object_get_object_member (d, "agent"));
+}
+
+/* Waits until the console has stored a heartbeat received after @since
+ * (its clock and the test's are the same) and shows the device online.
+ * The console prints nothing per heartbeat, so this looks at its record
+ * again until it holds; the pause only spaces the looks (a heartbeat a
+ * second, VT_PROC_WAIT_S to arrive). */
+static void
+wait_heartbeat_after (VtLab *lab, gint64 since)
+{
+  gint64 deadline = g_get_monotonic_time () + VT_PROC_WAIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr (JsonObject) a = agent_record (lab);
+
+      if (!json_object_get_null_member (a, "last_seen")
+          && json_object_get_int_member (a, "last_seen") > since
+          && json_object_get_boolean_member (a, "online"))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no heartbeat of %s on the console after %" G_GINT64_FORMAT, DEVICE, since);
+      g_usleep (100 * 1000);
+    }
+}
+
+/* `vigil respond ACTION --device DEVICE [OPTION VALUE]` on the console, as
+ * an admin would; the task it created (schedule "now": `vigil serve` sends
+ * the run at once). */
+static char *
+respond (VtLab *lab, const char *action, const char *option, const char *value)
+{
+  g_autoptr (JsonObject) o = vt_lab_json (lab->console, "respond", action, "--device", DEVICE,
+                                          option, value, NULL);
+
+  return g_strdup (json_object_get_string_member (o, "id"));
+}
+
+/* Waits for the console to store the device's event @type and the run's
+ * report; returns the mark after the later of the two. */
+static gsize
+wait_done (VtLab *lab, gsize mark, const char *type)
+{
+  g_autofree char *event = g_strdup_printf ("(%s) of device '" DEVICE "' stored", type);
+  gsize a = vt_proc_wait (lab->serve, mark, event);
+  gsize b = vt_proc_wait (lab->serve, mark, "of device '" DEVICE "' completed");
+
+  return MAX (a, b);
+}
+
+/* The result of @task's only run, which completed. */
+static JsonObject *
+only_result (VtLab *lab, const char *task)
+{
+  g_autoptr (JsonArray) results = vt_lab_results (lab, task);
+  JsonObject *r;
+
+  g_assert_cmpuint (json_array_get_length (results), ==, 1);
+  r = json_array_get_object_element (results, 0);
+  g_assert_cmpstr (json_object_get_string_member (r, "state"), ==, "completed");
+  return json_object_ref (json_object_get_object_member (r, "result"));
+}
+
+/* The reason of the console's newest network.released event of the device. */
+static char *
+last_release_reason (VtLab *lab)
+{
+  g_autoptr (JsonArray) events = vt_lab_json_array (lab->console, "events", "--type",
+                                                    "network.released", "--limit", "0", NULL);
+  const char *reason = NULL;
+
+  for (guint i = 0; i < json_array_get_length (events); i++)
+    {
+      JsonObject *e = json_array_get_object_element (events, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (e, "device", NULL), DEVICE) == 0)
+        reason = json_object_get_string_member (json_object_get_object_member (e, "payload"),
+                                                "reason");
+    }
+  g_assert_nonnull (reason);
+  return g_strdup (reason);
+}
+
+/* libfaketime's preload library, wherever the architecture put it. */
+static char *
+faketime_lib (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/usr/lib", 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *lib = g_build_filename ("/usr/lib", name, "faketime", "libfaketime.so.1",
+                                               NULL);
+      if (g_file_test (lib, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&lib);
+    }
+  g_error ("libfaketime.so.1 not found: install faketime (scripts/deps.sh)");
+  return NULL;
+}
+
+static void
+setup (VtLab *lab, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) fleet = NULL;
+
+  lab->dir = g_dir_make_tmp ("vigil-fleet-isolation-XXXXXX", &error);
+  g_assert_no_error (error);
+  lab->console = g_build_filename (lab->dir, "console", NULL);
+  /* The broker listens on the veth: the agent reaches it from its own
+   * namespace, by the address in its enrollment file. */
+  fleet = vt_lab_json (lab->console, "fleet", "init", "--listen", CONSOLE_ADDR, "--port", "0",
+                       NULL);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (fleet, "broker_url"),
+                                   "tls://" CONSOLE_ADDR ":"));
+  vt_cli_ok (lab->console, "group", "add", "lab", NULL);
+  lab->broker = vt_lab_broker_start (lab);
+  lab->serve = vt_lab_serve_start (lab);
+}
+
+/* ---- the test ----------------------------------------------------------- */
+
+static void
+test_isolation_over_fleet (VtLab *lab, gconstpointer data)
+{
+  g_autofree char *state = enroll (lab);
+  g_autofree char *exclusions = g_build_filename (lab->dir, "exclusions.json", NULL);
+  g_autofree char *lib = faketime_lib ();
+  g_autofree char *preload = g_strconcat ("LD_PRELOAD=", lib, NULL);
+  g_autofree char *task = NULL, *release = NULL, *again = NULL, *reason = NULL;
+  g_autoptr (JsonObject) result = NULL;
+  /* Two hours on, wall clock only: past any isolation of an hour. */
+  const char *later[] = { preload, "FAKETIME=+2h", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                          "ASAN_OPTIONS=intercept_tls_get_addr=0:verify_asan_link_order=0", NULL };
+  gsize ms = vt_proc_mark (lab->serve);
+  VtProc *agent;
+  gint64 t;
+
+  g_assert_true (g_file_set_contents (exclusions,
+    "[{\"address\": \"" CONSOLE_ADDR "/32\", \"port\": 8102, \"protocol\": \"tcp\", "
+    "\"direction\": \"outbound\"}]", -1, NULL));
+  agent = agent_start (state, NULL);
+  ms = vt_proc_wait (lab->serve, ms, "device '" DEVICE "' is online");
+
+  /* Before: the device reaches both of the peer's services. */
+  assert_open (SERVICE_PORT);
+  assert_open (EXCLUDED_PORT);
+  g_assert_false (table_present ());
+
+  /* Isolated by the console, over the broker. */
+  task = respond (lab, "isolate", "--exclusions", exclusions);
+  ms = wait_done (lab, ms, "network.isolated");
+  t = g_get_real_time ();
+  assert_cut (SERVICE_PORT);
+  assert_open (EXCLUDED_PORT);
+  g_assert_true (table_present ());
+  result = only_result (lab, task);
+  g_assert_true (json_object_get_boolean_member (result, "isolated"));
+  g_assert_true (json_object_get_boolean_member (result, "management_kept"));
+  /* The broker connection lives on: heartbeats still reach the console. */
+  wait_heartbeat_after (lab, t);
+
+  /* Killed while isolated, and the table lost with it (a reboot): the
+   * agent puts it back before it dials, and reconnects through it. */
+  vt_proc_kill (agent);
+  enter (device_ns);
+  sh ("nft delete table inet " TABLE);
+  enter (console_ns);
+  assert_open (SERVICE_PORT);
+  t = g_get_real_time ();
+  agent = agent_start (state, NULL);
+  vt_proc_wait (agent, 0, "connected to tls://" CONSOLE_ADDR);
+  g_assert_true (table_present ());
+  assert_cut (SERVICE_PORT);
+  assert_open (EXCLUDED_PORT);
+  wait_heartbeat_after (lab, t);
+
+  /* Released by the console: it arrives through the isolation. */
+  release = respond (lab, "release", NULL, NULL);
+  ms = wait_done (lab, ms, "network.released");
+  g_clear_pointer (&result, json_object_unref);
+  result = only_result (lab, release);
+  g_assert_true (json_object_get_boolean_member (result, "was_isolated"));
+  reason = last_release_reason (lab);
+  g_assert_cmpstr (reason, ==, "manual");
+  g_clear_pointer (&reason, g_free);
+  assert_open (SERVICE_PORT);
+  g_assert_false (table_present ());
+
+  /* The end of the period: isolated for an hour, the agent started again
+   * two hours later ends the isolation, `expired`, and says so. */
+  again = respond (lab, "isolate", "--minutes", "60");
+  ms = wait_done (lab, ms, "network.isolated");
+  assert_cut (SERVICE_PORT);
+  vt_proc_kill (agent);
+  agent = agent_start (state, later);
+  vt_proc_wait (lab->serve, ms, "(network.released) of device '" DEVICE "' stored");
+  reason = last_release_reason (lab);
+  g_assert_cmpstr (reason, ==, "expired");
+  assert_open (SERVICE_PORT);
+  g_assert_false (table_present ());
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *why_not = network_setup ();
+
+  g_test_init (&argc, &argv, NULL);
+  if (why_not != NULL)
+    {
+      /* Exit 77: meson reports the test skipped, with the reason. */
+      g_printerr ("skipped: %s\n", why_not);
+      return 77;
+    }
+  g_test_add ("/fleet/isolation-net/isolate-restart-release-expire", VtLab, NULL, setup,
+              test_isolation_over_fleet, vt_lab_teardown);
+  return g_test_run ();
+}

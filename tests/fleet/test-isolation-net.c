@@ -7,14 +7,18 @@
  * (nats-server through `vigil fleet broker run`, listening on the veth's
  * address), `vigil serve`, and two TCP services of a peer: an ordinary one
  * and one the isolation excludes. In the device's namespace runs a real
- * `vigil agent` (its own device, no root folder), enrolled over the veth.
+ * `vigil agent` (its own device, no root folder), enrolled over the veth;
+ * it knows the broker by a name, which resolves through the test's own
+ * /etc/hosts (bound over the machine's in a mount namespace of the test's)
+ * until the test takes it out, as an isolation without DNS would.
  * The console sends `network.isolate` and `network.release` as an admin
  * would (`vigil respond`), and the test looks from the device's namespace:
  * the peer answers before; isolated, the service is refused while the
  * exclusion still answers, the run's result and heartbeats keep reaching
  * the console; the agent killed with SIGKILL and its table lost (what a
- * reboot does) comes back isolated, reconnects through its own isolation
- * and is managed again; the release arrives through the isolation and the
+ * reboot does), the broker's name no longer resolving, comes back
+ * isolated, reconnects through its own isolation to the address it
+ * recorded and is managed again; the release arrives through the isolation and the
  * service answers again; an isolation past its period (the agent's clock
  * two hours on, faketime) ends by itself, `expired`. Every wait is for a
  * line a process prints or for a state the console reports.
@@ -27,11 +31,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #define CONSOLE_ADDR  "10.98.0.1"   /* the console's end: broker and peer services */
+#define BROKER_NAME   "broker.vigil-test"
 #define DEVICE_ADDR   "10.98.0.2"   /* the device's end */
 #define SERVICE_PORT  8101          /* cut off by the isolation */
 #define EXCLUDED_PORT 8102          /* allowed by an exclusion */
@@ -41,6 +50,9 @@
 /* The namespaces (fds keep them alive) and the peer's listening sockets. */
 static int console_ns = -1, device_ns = -1;
 static int service_fd = -1, excluded_fd = -1;
+/* The test's own /etc/hosts (bound over the machine's in a mount
+ * namespace of the test's), where the broker's name resolves. */
+static char *hosts_dir, *hosts_file;
 
 /* ---- the two namespaces ------------------------------------------------- */
 
@@ -75,9 +87,23 @@ listen_on (guint16 port)
   return fd;
 }
 
+/* Writes the hosts file in place (it is bound over /etc/hosts: a rename
+ * would leave the old file there). */
+static void
+write_hosts (gboolean with_broker)
+{
+  FILE *f = fopen (hosts_file, "w");
+
+  g_assert_nonnull (f);
+  fputs ("127.0.0.1 localhost\n", f);
+  if (with_broker)
+    fputs (CONSOLE_ADDR " " BROKER_NAME "\n", f);
+  g_assert_cmpint (fclose (f), ==, 0);
+}
+
 /* Before any thread exists (unshare of the network applies to the calling
- * thread, and every later thread inherits it). NULL when it could run, or
- * why not. */
+ * thread, and every later thread inherits it; a new mount namespace needs
+ * a single thread). NULL when it could run, or why not. */
 static const char *
 network_setup (void)
 {
@@ -87,6 +113,14 @@ network_setup (void)
     return "not root: network namespaces need CAP_SYS_ADMIN";
   if (unshare (CLONE_NEWNET) != 0)
     return "no network namespace support (unshare(CLONE_NEWNET) failed)";
+  if (unshare (CLONE_NEWNS) != 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return "no mount namespace support (unshare(CLONE_NEWNS) failed)";
+  hosts_dir = g_dir_make_tmp ("vigil-fleet-hosts-XXXXXX", NULL);
+  g_assert_nonnull (hosts_dir);
+  hosts_file = g_build_filename (hosts_dir, "hosts", NULL);
+  write_hosts (TRUE);
+  if (mount (hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) != 0)
+    g_error ("binding %s over /etc/hosts: %s", hosts_file, g_strerror (errno));
   console_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   g_assert_cmpint (unshare (CLONE_NEWNET), ==, 0);
   device_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -322,12 +356,12 @@ setup (VtLab *lab, gconstpointer data)
   lab->dir = g_dir_make_tmp ("vigil-fleet-isolation-XXXXXX", &error);
   g_assert_no_error (error);
   lab->console = g_build_filename (lab->dir, "console", NULL);
-  /* The broker listens on the veth: the agent reaches it from its own
-   * namespace, by the address in its enrollment file. */
-  fleet = vt_lab_json (lab->console, "fleet", "init", "--listen", CONSOLE_ADDR, "--port", "0",
-                       NULL);
+  /* The broker listens on the veth; agents reach it by its name, which
+   * resolves to that address (the test's hosts file). */
+  fleet = vt_lab_json (lab->console, "fleet", "init", "--listen", CONSOLE_ADDR, "--host",
+                       BROKER_NAME, "--port", "0", NULL);
   g_assert_true (g_str_has_prefix (json_object_get_string_member (fleet, "broker_url"),
-                                   "tls://" CONSOLE_ADDR ":"));
+                                   "tls://" BROKER_NAME ":"));
   vt_cli_ok (lab->console, "group", "add", "lab", NULL);
   lab->broker = vt_lab_broker_start (lab);
   lab->serve = vt_lab_serve_start (lab);
@@ -375,8 +409,14 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   /* The broker connection lives on: heartbeats still reach the console. */
   wait_heartbeat_after (lab, t);
 
+  /* From here on the broker's name does not resolve: what an isolation
+   * that cuts DNS off (allow_dns false), or a boot before DNS is up, does
+   * to a name only DNS knows. */
+  write_hosts (FALSE);
+
   /* Killed while isolated, and the table lost with it (a reboot): the
-   * agent puts it back before it dials, and reconnects through it. */
+   * agent puts it back before it dials, from the addresses it recorded,
+   * and reconnects through it to the broker's address. */
   vt_proc_kill (agent);
   enter (device_ns);
   sh ("nft delete table inet " TABLE);
@@ -384,6 +424,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   assert_open (SERVICE_PORT);
   t = g_get_real_time ();
   agent = agent_start (state, NULL);
+  vt_proc_wait (agent, 0, BROKER_NAME " does not resolve now; using its addresses");
   vt_proc_wait (agent, 0, "connected to tls://" CONSOLE_ADDR);
   g_assert_true (table_present ());
   assert_cut (SERVICE_PORT);
@@ -421,6 +462,7 @@ int
 main (int argc, char **argv)
 {
   const char *why_not = network_setup ();
+  int rc;
 
   g_test_init (&argc, &argv, NULL);
   if (why_not != NULL)
@@ -431,5 +473,8 @@ main (int argc, char **argv)
     }
   g_test_add ("/fleet/isolation-net/isolate-restart-release-expire", VtLab, NULL, setup,
               test_isolation_over_fleet, vt_lab_teardown);
-  return g_test_run ();
+  rc = g_test_run ();
+  g_unlink (hosts_file);
+  g_rmdir (hosts_dir);
+  return rc;
 }

@@ -19,8 +19,9 @@
  * reboot does), the broker's name no longer resolving, comes back
  * isolated, reconnects through its own isolation to the address it
  * recorded and is managed again; the release arrives through the isolation and the
- * service answers again; an isolation past its period (the agent's clock
- * two hours on, faketime) ends by itself, `expired`. Every wait is for a
+ * service answers again; an isolation past its period ends by itself,
+ * `expired`, both by the running agent's timer and at the agent's next
+ * start (the agent's clock moved on with libfaketime). Every wait is for a
  * line a process prints or for a state the console reports.
  */
 #define _GNU_SOURCE
@@ -309,24 +310,34 @@ only_result (VtLab *lab, const char *task)
   return json_object_ref (json_object_get_object_member (r, "result"));
 }
 
-/* The reason of the console's newest network.released event of the device. */
-static char *
-last_release_reason (VtLab *lab)
+/* How many network.released events of the device, for @reason, the
+ * console has stored. */
+static guint
+releases (VtLab *lab, const char *reason)
 {
   g_autoptr (JsonArray) events = vt_lab_json_array (lab->console, "events", "--type",
                                                     "network.released", "--limit", "0", NULL);
-  const char *reason = NULL;
+  guint n = 0;
 
   for (guint i = 0; i < json_array_get_length (events); i++)
     {
       JsonObject *e = json_array_get_object_element (events, i);
+      JsonObject *payload = json_object_get_object_member (e, "payload");
 
-      if (g_strcmp0 (json_object_get_string_member_with_default (e, "device", NULL), DEVICE) == 0)
-        reason = json_object_get_string_member (json_object_get_object_member (e, "payload"),
-                                                "reason");
+      if (g_strcmp0 (json_object_get_string_member_with_default (e, "device", NULL), DEVICE) == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (payload, "reason", NULL),
+                        reason) == 0)
+        n++;
     }
-  g_assert_nonnull (reason);
-  return g_strdup (reason);
+  return n;
+}
+
+/* Moves the agent's clock (libfaketime reads the file at every look at
+ * the time): "+2h" is two hours on, for its wall clock and its timers. */
+static void
+set_clock (const char *file, const char *offset)
+{
+  g_assert_true (g_file_set_contents (file, offset, -1, NULL));
 }
 
 /* libfaketime's preload library, wherever the architecture put it. */
@@ -376,19 +387,24 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   g_autofree char *exclusions = g_build_filename (lab->dir, "exclusions.json", NULL);
   g_autofree char *lib = faketime_lib ();
   g_autofree char *preload = g_strconcat ("LD_PRELOAD=", lib, NULL);
-  g_autofree char *task = NULL, *release = NULL, *again = NULL, *reason = NULL;
+  g_autofree char *clock = g_build_filename (lab->dir, "agent-clock", NULL);
+  g_autofree char *clock_env = g_strconcat ("FAKETIME_TIMESTAMP_FILE=", clock, NULL);
+  g_autofree char *task = NULL, *release = NULL, *hour = NULL, *another = NULL;
   g_autoptr (JsonObject) result = NULL;
-  /* Two hours on, wall clock only: past any isolation of an hour. */
-  const char *later[] = { preload, "FAKETIME=+2h", "FAKETIME_DONT_FAKE_MONOTONIC=1",
-                          "ASAN_OPTIONS=intercept_tls_get_addr=0:verify_asan_link_order=0", NULL };
+  /* The agent's clock is the test's to move (its monotonic clock too, so
+   * that its timers see the time pass); ASan must accept a library loaded
+   * before its runtime. */
+  const char *env[] = { preload, clock_env, "FAKETIME_NO_CACHE=1",
+                        "ASAN_OPTIONS=intercept_tls_get_addr=0:verify_asan_link_order=0", NULL };
   gsize ms = vt_proc_mark (lab->serve);
   VtProc *agent;
   gint64 t;
 
+  set_clock (clock, "+0");
   g_assert_true (g_file_set_contents (exclusions,
     "[{\"address\": \"" CONSOLE_ADDR "/32\", \"port\": 8102, \"protocol\": \"tcp\", "
     "\"direction\": \"outbound\"}]", -1, NULL));
-  agent = agent_start (state, NULL);
+  agent = agent_start (state, env);
   ms = vt_proc_wait (lab->serve, ms, "device '" DEVICE "' is online");
 
   /* Before: the device reaches both of the peer's services. */
@@ -423,7 +439,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   enter (console_ns);
   assert_open (SERVICE_PORT);
   t = g_get_real_time ();
-  agent = agent_start (state, NULL);
+  agent = agent_start (state, env);
   vt_proc_wait (agent, 0, BROKER_NAME " does not resolve now; using its addresses");
   vt_proc_wait (agent, 0, "connected to tls://" CONSOLE_ADDR);
   g_assert_true (table_present ());
@@ -437,24 +453,34 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   g_clear_pointer (&result, json_object_unref);
   result = only_result (lab, release);
   g_assert_true (json_object_get_boolean_member (result, "was_isolated"));
-  reason = last_release_reason (lab);
-  g_assert_cmpstr (reason, ==, "manual");
-  g_clear_pointer (&reason, g_free);
+  g_assert_cmpuint (releases (lab, "manual"), ==, 1);
   assert_open (SERVICE_PORT);
   g_assert_false (table_present ());
 
-  /* The end of the period: isolated for an hour, the agent started again
-   * two hours later ends the isolation, `expired`, and says so. */
-  again = respond (lab, "isolate", "--minutes", "60");
+  /* The end of the period, while the agent runs: isolated for an hour,
+   * the agent's clock two hours on, its timer ends the isolation. */
+  hour = respond (lab, "isolate", "--minutes", "60");
+  ms = wait_done (lab, ms, "network.isolated");
+  assert_cut (SERVICE_PORT);
+  set_clock (clock, "+2h");
+  ms = vt_proc_wait (lab->serve, ms, "(network.released) of device '" DEVICE "' stored");
+  g_assert_cmpuint (releases (lab, "expired"), ==, 1);
+  assert_open (SERVICE_PORT);
+  g_assert_false (table_present ());
+
+  /* ... and at a start: isolated for an hour, the agent killed and
+   * started two more hours on ends it before anything else. */
+  another = respond (lab, "isolate", "--minutes", "60");
   ms = wait_done (lab, ms, "network.isolated");
   assert_cut (SERVICE_PORT);
   vt_proc_kill (agent);
-  agent = agent_start (state, later);
-  vt_proc_wait (lab->serve, ms, "(network.released) of device '" DEVICE "' stored");
-  reason = last_release_reason (lab);
-  g_assert_cmpstr (reason, ==, "expired");
+  set_clock (clock, "+4h");
+  agent = agent_start (state, env);
+  ms = vt_proc_wait (lab->serve, ms, "(network.released) of device '" DEVICE "' stored");
+  g_assert_cmpuint (releases (lab, "expired"), ==, 2);
   assert_open (SERVICE_PORT);
   g_assert_false (table_present ());
+  g_assert_cmpuint (releases (lab, "manual"), ==, 1);
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
 }
 

@@ -184,14 +184,6 @@ typedef struct {
 static const char *const agent_env[] = { "VIGIL_MANAGEMENT_ENDPOINTS=" PEER ":4222", NULL };
 
 static void
-expect (const VtCli *r, int status, const char *needle)
-{
-  if (r->status != status || (needle && !strstr (r->out, needle) && !strstr (r->err, needle)))
-    g_error ("expected exit %d and \"%s\", got %d:\nstdout: %s\nstderr: %s", status,
-             needle ? needle : "", r->status, r->out, r->err);
-}
-
-static void
 vigil (Fx *f, int status, const char *needle, ...)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -205,7 +197,7 @@ vigil (Fx *f, int status, const char *needle, ...)
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   vt_cli_runv (&r, f->state, NULL, agent_env, (const char *const *) argv->pdata);
-  expect (&r, status, needle);
+  vt_cli_expect (&r, status, needle);
 }
 
 static void
@@ -218,11 +210,11 @@ run_task (Fx *f, const char *type, const char *params)
   g_assert_true (g_file_set_contents (file, params, -1, NULL));
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", type, "--device", "here",
               "--params", file, "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
 }
 
 static gboolean
@@ -275,11 +267,11 @@ test_isolate_and_release (Fx *f, gconstpointer data)
     g_autofree char *id = NULL;
 
     vt_cli_run (&r, f->state, NULL, agent_env, "respond", "release", "--device", "here", "--json", NULL);
-    expect (&r, 0, "network.release");
+    vt_cli_expect (&r, 0, "network.release");
     id = vt_cli_json_id (&r);
     vt_cli_clear (&r);
     vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
-    expect (&r, 0, NULL);
+    vt_cli_expect (&r, 0, NULL);
   }
   for (guint i = 0; i < G_N_ELEMENTS (ports); i++)
     assert_open (ports[i]);
@@ -317,7 +309,7 @@ test_ends_after_period (Fx *f, gconstpointer data)
   vigil (f, 0, NULL, "device", "list", NULL);   /* still within the hour */
   assert_cut (8001);
   vt_cli_run (&r, f->state, NULL, later, "events", NULL);
-  expect (&r, 0, "network.released");
+  vt_cli_expect (&r, 0, "network.released");
   assert_open (8001);
   g_assert_false (table_present (RESP_NFT_TABLE));
   vigil (f, 0, "expired", "events", "--json", NULL);
@@ -336,14 +328,14 @@ test_release_is_protected (Fx *f, gconstpointer data)
   g_assert_true (g_file_set_contents (params, "{}", -1, NULL));
   vt_cli_run (&r, f->state, "Isolation-Hold-2026!", NULL, "password", "set", "--policy", policy,
               "--iterations", "100000", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   vt_cli_clear (&r);
   vt_cli_ok (f->state, "policy", "apply", policy, NULL);
   run_task (f, "network.isolate", "{}");
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", "network.release",
               "--device", "here", "--params", params, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "password");
+  vt_cli_expect (&r, r.status, "password");
   assert_cut (8001);
 }
 
@@ -363,13 +355,13 @@ test_lab_device_refused (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", "network.isolate",
               "--device", "lab1", "--params", params, "--schedule", "{\"kind\":\"manual\"}",
               "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "show", id, NULL);
-  expect (&r, 0, "only a device without a root folder");
+  vt_cli_expect (&r, 0, "only a device without a root folder");
   g_assert_false (table_present (RESP_NFT_TABLE));
   assert_open (8001);
 }

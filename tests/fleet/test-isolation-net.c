@@ -340,24 +340,6 @@ set_clock (const char *file, const char *offset)
   g_assert_true (g_file_set_contents (file, offset, -1, NULL));
 }
 
-/* libfaketime's preload library, wherever the architecture put it. */
-static char *
-faketime_lib (void)
-{
-  g_autoptr (GDir) dir = g_dir_open ("/usr/lib", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *lib = g_build_filename ("/usr/lib", name, "faketime", "libfaketime.so.1",
-                                               NULL);
-      if (g_file_test (lib, G_FILE_TEST_EXISTS))
-        return g_steal_pointer (&lib);
-    }
-  g_error ("libfaketime.so.1 not found: install faketime (scripts/deps.sh)");
-  return NULL;
-}
-
 static void
 setup (VtLab *lab, gconstpointer data)
 {
@@ -385,7 +367,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
 {
   g_autofree char *state = enroll (lab);
   g_autofree char *exclusions = g_build_filename (lab->dir, "exclusions.json", NULL);
-  g_autofree char *lib = faketime_lib ();
+  g_autofree char *lib = vt_lab_faketime_lib ();
   g_autofree char *preload = g_strconcat ("LD_PRELOAD=", lib, NULL);
   g_autofree char *clock = g_build_filename (lab->dir, "agent-clock", NULL);
   g_autofree char *clock_env = g_strconcat ("FAKETIME_TIMESTAMP_FILE=", clock, NULL);

@@ -19,8 +19,7 @@
  * console shows, never for a duration.
  */
 #define _GNU_SOURCE   /* memmem */
-#include "vt-cli.h"
-#include "vt-proc.h"
+#include "vt-lab.h"
 #include "fleet-connect.h"
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
@@ -29,7 +28,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#define RELOADED  "Reloaded server configuration"
 #define SECRET    "wf-s3cret-account-pw"
 #define LAB_SHA256 "90bc0bd03c16bf8c0e74688bb3e6fe2e24e67be7d8acbaa7140865f9c2d75309"
 /* The sandbox's verdict on A's invoice.exe (examples/lab/detection.json). */
@@ -48,41 +46,6 @@ typedef struct {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static JsonNode *
-parse (const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (node);
-  return node;
-}
-
-/* `vigil --json --state-dir STATE ARGS...`, which must exit 0; its output. */
-static JsonNode *
-run_json (const char *state, ...) G_GNUC_NULL_TERMINATED;
-
-static JsonNode *
-run_json (const char *state, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (VtCli) r = { 0 };
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (argv, (gpointer) "--json");
-  va_start (ap, state);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  vt_cli_runv (&r, state, NULL, NULL, (const char *const *) argv->pdata);
-  if (r.status != 0)
-    g_error ("vigil %s exited %d: %s", (char *) argv->pdata[1], r.status, r.err);
-  return parse (r.out);
-}
-
 static const char *
 source_dir (void)
 {
@@ -92,15 +55,11 @@ source_dir (void)
   return dir;
 }
 
+/* @text into @path (its folders made as needed). */
 static void
 write_file (const char *path, const char *text)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
+  g_free (vt_write_file (path, NULL, text));
 }
 
 /* A device's file system under the lab, with the lab's invoice.exe at
@@ -141,7 +100,7 @@ lab_setup (Lab *lab, gconstpointer data)
   lab->dir = g_dir_make_tmp ("vigil-fleet-wf-XXXXXX", &error);
   g_assert_no_error (error);
   lab->console = g_build_filename (lab->dir, "console", NULL);
-  fleet = run_json (lab->console, "fleet", "init", "--port", "0", NULL);
+  fleet = vt_lab_json_node (lab->console, "fleet", "init", "--port", "0", NULL);
   vt_cli_ok (lab->console, "group", "add", "lab", NULL);
   broker[1] = lab->console;
   lab->broker = vt_proc_start ("broker", NULL, broker);
@@ -178,9 +137,9 @@ agent_up (Lab *lab, const char *id, const char *root, char **state)
   VtProc *agent;
 
   *state = g_build_filename (lab->dir, id, NULL);
-  enrolled = run_json (lab->console, "device", "enroll", id, "--group", "lab", "--output", file,
+  enrolled = vt_lab_json_node (lab->console, "device", "enroll", id, "--group", "lab", "--output", file,
                        NULL);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
+  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, VT_LAB_RELOADED);
   enroll[4] = *state;
   vt_cli_spawn (&r, NULL, enroll);
   g_assert_cmpint (r.status, ==, 0);
@@ -195,8 +154,8 @@ static JsonArray *
 events_of (Lab *lab, const char *type, const char *device)
 {
   g_autoptr (JsonNode) node = device
-      ? run_json (lab->console, "events", "--type", type, "--device", device, NULL)
-      : run_json (lab->console, "events", "--type", type, NULL);
+      ? vt_lab_json_node (lab->console, "events", "--type", type, "--device", device, NULL)
+      : vt_lab_json_node (lab->console, "events", "--type", type, NULL);
 
   g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
   return json_array_ref (json_node_get_array (node));
@@ -269,7 +228,7 @@ scan_task (Lab *lab, const char *device)
 
   write_file (params, "{\"iocs\": [{\"name\": \"evil.ioc\", \"xml\": \"" EVIL_IOC "\"}],"
                       " \"scope\": {\"kind\": \"custom\", \"paths\": [\"/\"]}}");
-  task = run_json (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
+  task = vt_lab_json_node (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
                    "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
   return g_strdup (json_object_get_string_member (json_node_get_object (task), "id"));
 }
@@ -278,7 +237,7 @@ scan_task (Lab *lab, const char *device)
 static JsonObject *
 only_run (Lab *lab, const char *task)
 {
-  g_autoptr (JsonNode) shown = run_json (lab->console, "task", "show", task, NULL);
+  g_autoptr (JsonNode) shown = vt_lab_json_node (lab->console, "task", "show", task, NULL);
   JsonArray *runs = json_object_get_array_member (json_node_get_object (shown), "runs");
 
   g_assert_cmpuint (json_array_get_length (runs), ==, 1);
@@ -293,7 +252,7 @@ dispatch (Lab *lab, const char *task)
   g_autofree char *line = g_strdup_printf ("of task %s published", task);
   gsize ms = vt_proc_mark (lab->serve);
   /* The state `task run` returned: a running agent may end it at once. */
-  g_autoptr (JsonNode) runs = run_json (lab->console, "task", "run", task, NULL);
+  g_autoptr (JsonNode) runs = vt_lab_json_node (lab->console, "task", "run", task, NULL);
   JsonObject *run;
 
   g_assert_cmpuint (json_array_get_length (json_node_get_array (runs)), ==, 1);
@@ -308,14 +267,14 @@ static char *
 enrolled (Lab *lab, const char *id)
 {
   g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
-  g_autoptr (JsonNode) node = run_json (lab->console, "device", "enroll", id, "--group", "lab",
+  g_autoptr (JsonNode) node = vt_lab_json_node (lab->console, "device", "enroll", id, "--group", "lab",
                                         "--output", file, NULL);
   char *state = g_build_filename (lab->dir, id, NULL);
   g_auto (VtCli) r = { 0 };
   const char *argv[] = { "agent", "enroll", file, "--state-dir", state, NULL };
 
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "device"), ==, id);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
+  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, VT_LAB_RELOADED);
   vt_cli_spawn (&r, NULL, argv);
   g_assert_cmpint (r.status, ==, 0);
   return state;
@@ -333,7 +292,7 @@ agent_start (const char *id, const char *state, const char *root)
 static natsConnection *
 connect_as (Lab *lab, const char *state, const char *device)
 {
-  g_autoptr (JsonNode) fleet = run_json (lab->console, "fleet", "show", NULL);
+  g_autoptr (JsonNode) fleet = vt_lab_json_node (lab->console, "fleet", "show", NULL);
   const char *sub = device ? "agent" : "fleet";
   g_autofree char *ca = g_build_filename (state, sub, "ca.crt", NULL);
   g_autofree char *crt = g_build_filename (state, sub, device ? "device.crt" : "console.crt",
@@ -358,7 +317,7 @@ connect_as (Lab *lab, const char *state, const char *device)
 static void
 assert_no_local_response (const char *state)
 {
-  g_autoptr (JsonNode) tasks = run_json (state, "task", "list", NULL);
+  g_autoptr (JsonNode) tasks = vt_lab_json_node (state, "task", "list", NULL);
 
   for (guint i = 0; i < json_array_get_length (json_node_get_array (tasks)); i++)
     {
@@ -392,7 +351,7 @@ test_agent_event (Lab *lab, gconstpointer data)
   payload = g_build_filename (lab->dir, "seen.json", NULL);
   write_file (payload, "{\"path\": \"/home/notes.txt\"}");
   ms = vt_proc_mark (lab->serve);
-  emitted = run_json (state, "event", "emit", "lab.seen", payload, "--device", "self", NULL);
+  emitted = vt_lab_json_node (state, "event", "emit", "lab.seen", payload, "--device", "self", NULL);
   line = stored_line ("lab.seen", "pc-a");
   vt_proc_wait (lab->serve, ms, line);
 
@@ -418,7 +377,7 @@ test_agent_event (Lab *lab, gconstpointer data)
   detection = g_build_filename (lab->dir, "detection.json", NULL);
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
-  detected = run_json (state, "event", "emit", "sandbox.threat_detected", detection,
+  detected = vt_lab_json_node (state, "event", "emit", "sandbox.threat_detected", detection,
                        "--device", "self", NULL);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
                       json_node_get_object (detected), "runs")), ==, 0);
@@ -457,7 +416,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   detection = g_build_filename (lab->dir, "detection.json", NULL);
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
-  emitted = run_json (state_a, "event", "emit", "sandbox.threat_detected", detection,
+  emitted = vt_lab_json_node (state_a, "event", "emit", "sandbox.threat_detected", detection,
                       "--device", "self", NULL);
   /* Handled on the console only: the agent's own emit set nothing off. */
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
@@ -486,7 +445,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   g_assert_cmpuint (json_array_get_length (added_a), >=, 1);
 
   /* The console's common quarantine list, fed by the agents' reports. */
-  list = run_json (lab->console, "quarantine", "list", NULL);
+  list = vt_lab_json_node (lab->console, "quarantine", "list", NULL);
   for (guint i = 0; i < json_array_get_length (json_node_get_array (list)); i++)
     {
       JsonObject *row = json_array_get_object_element (json_node_get_array (list), i);

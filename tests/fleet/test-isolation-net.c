@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include "vt-lab.h"
+#include "vt-net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,15 +57,6 @@ static int service_fd = -1, excluded_fd = -1;
 static char *hosts_dir, *hosts_file;
 
 /* ---- the two namespaces ------------------------------------------------- */
-
-static void
-sh (const char *cmd)
-{
-  int rc = system (cmd);
-
-  if (rc != 0)
-    g_error ("'%s' failed (%d)", cmd, rc);
-}
 
 /* Moves the calling thread into @ns. A process it starts is born there:
  * that is how the agent is started in the device's namespace. */
@@ -127,15 +119,15 @@ network_setup (void)
   device_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   g_assert_cmpint (console_ns, >=, 0);
   g_assert_cmpint (device_ns, >=, 0);
-  sh ("ip link set lo up");
+  vt_net_sh ("ip link set lo up");
   enter (console_ns);
   veth = g_strdup_printf ("ip link set lo up && "
                           "ip link add va type veth peer name vb netns /proc/%d/fd/%d && "
                           "ip addr add " CONSOLE_ADDR "/24 dev va && ip link set va up",
                           getpid (), device_ns);
-  sh (veth);
+  vt_net_sh (veth);
   enter (device_ns);
-  sh ("ip addr add " DEVICE_ADDR "/24 dev vb && ip link set vb up");
+  vt_net_sh ("ip addr add " DEVICE_ADDR "/24 dev vb && ip link set vb up");
   enter (console_ns);
   service_fd = listen_on (SERVICE_PORT);
   excluded_fd = listen_on (EXCLUDED_PORT);
@@ -143,50 +135,34 @@ network_setup (void)
 }
 
 /* 0 when a connection from the device's namespace to the peer's @port was
- * accepted, else the errno of the attempt. The isolation rejects what the
- * device sends (a TCP reset), so connect() fails at once: no timing. */
+ * accepted, else the errno of the attempt. */
 static int
 probe (guint16 port)
 {
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
-  int s, e = 0;
+  int s = -1, e = vt_net_connect (device_ns, CONSOLE_ADDR, port, &s);
 
-  enter (device_ns);
-  s = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  enter (console_ns);
-  g_assert_cmpint (s, >=, 0);
-  inet_pton (AF_INET, CONSOLE_ADDR, &a.sin_addr);
-  if (connect (s, (struct sockaddr *) &a, sizeof a) != 0)
-    e = errno;
-  else
+  if (e == 0)
     {
       /* The peer takes it: the connection really reached the service. */
       int c = accept4 (port == SERVICE_PORT ? service_fd : excluded_fd, NULL, NULL, SOCK_CLOEXEC);
 
       g_assert_cmpint (c, >=, 0);
       close (c);
+      close (s);
     }
-  close (s);
   return e;
 }
 
 static void
 assert_open (guint16 port)
 {
-  int e = probe (port);
-
-  if (e != 0)
-    g_error ("port %u should answer the device, got %s", port, g_strerror (e));
+  vt_net_assert_open (probe (port), CONSOLE_ADDR, port);
 }
 
 static void
 assert_cut (guint16 port)
 {
-  int e = probe (port);
-
-  if (e != ECONNREFUSED)
-    g_error ("port %u should be cut off from the device (refused), got %s", port,
-             e ? g_strerror (e) : "an answer");
+  vt_net_assert_cut (probe (port), CONSOLE_ADDR, port);
 }
 
 static gboolean
@@ -417,7 +393,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
    * and reconnects through it to the broker's address. */
   vt_proc_kill (agent);
   enter (device_ns);
-  sh ("nft delete table inet " TABLE);
+  vt_net_sh ("nft delete table inet " TABLE);
   enter (console_ns);
   assert_open (SERVICE_PORT);
   t = g_get_real_time ();

@@ -18,11 +18,11 @@
  * the console; the agent killed with SIGKILL and its table lost (what a
  * reboot does), the broker's name no longer resolving, comes back
  * isolated, reconnects through its own isolation to the address it
- * recorded and is managed again; the release arrives through the isolation and the
- * service answers again; an isolation past its period ends by itself,
- * `expired`, both by the running agent's timer and at the agent's next
- * start (the agent's clock moved on with libfaketime). Every wait is for a
- * line a process prints or for a state the console reports.
+ * recorded and is managed again; the release arrives through the
+ * isolation and the service answers again; an isolation past its period
+ * ends by itself, `expired`, both by the running agent's timer and at the
+ * agent's next start (the agent's clock moved on with libfaketime). Every
+ * wait is for a line a process prints or for a state the console reports.
  */
 #define _GNU_SOURCE
 #include "vt-lab.h"

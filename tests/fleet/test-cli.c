@@ -91,7 +91,7 @@ lab_setup (Lab *lab, gconstpointer data)
       g_assert_no_error (error);
       g_assert_true (g_spawn_check_wait_status (status, NULL));
       fleet = vt_lab_json (lab->console, "fleet", "init", "--port", "0", "--ca-cert", crt,
-                        "--ca-key", key, NULL);
+                           "--ca-key", key, NULL);
       g_assert_true (json_object_get_boolean_member (fleet, "own_ca"));
     }
   else
@@ -112,7 +112,7 @@ enroll_file (Lab *lab, const char *id, gsize *mark)
 {
   g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
   g_autoptr (JsonObject) o = vt_lab_json (lab->console, "device", "enroll", id, "--group", "lab",
-                                       "--output", file, NULL);
+                                          "--output", file, NULL);
 
   g_assert_cmpstr (json_object_get_string_member (o, "device"), ==, id);
   g_assert_true (json_object_get_boolean_member (o, "broker_reloaded"));
@@ -449,7 +449,7 @@ create_task (Lab *lab, const char *type, const char *device, const char *params_
 
   g_assert_true (g_file_set_contents (params, params_json, -1, NULL));
   task = vt_lab_json (lab->console, "task", "create", "--type", type, "--device", device,
-                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+                      "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
   return g_strdup (json_object_get_string_member (task, "id"));
 }
 

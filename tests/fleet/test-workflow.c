@@ -37,12 +37,8 @@
   " \"size\": 206, \"threat\": \"HEUR:Trojan.Win32.Generic\", \"riskware\": false," \
   " \"detected_at\": \"2026-11-22T10:00:00Z\"}"
 
-typedef struct {
-  char   *dir;
-  char   *console;   /* the console's state folder */
-  VtProc *broker, *serve;
-  gsize   broker_mark;
-} Lab;
+/* The lab of vt-lab.h: the console's folder, its broker and `vigil serve`. */
+typedef VtLab Lab;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -88,61 +84,17 @@ device_root (Lab *lab, const char *id, const char *relative)
   return g_steal_pointer (&root);
 }
 
-static void
-lab_setup (Lab *lab, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) fleet = NULL;
-  g_autofree char *sock = NULL;
-  const char *broker[] = { "--state-dir", NULL, "fleet", "broker", "run", NULL };
-  const char *serve[] = { "--state-dir", NULL, "serve", "--socket", NULL, NULL };
-
-  lab->dir = g_dir_make_tmp ("vigil-fleet-wf-XXXXXX", &error);
-  g_assert_no_error (error);
-  lab->console = g_build_filename (lab->dir, "console", NULL);
-  fleet = vt_lab_json_node (lab->console, "fleet", "init", "--port", "0", NULL);
-  vt_cli_ok (lab->console, "group", "add", "lab", NULL);
-  broker[1] = lab->console;
-  lab->broker = vt_proc_start ("broker", NULL, broker);
-  vt_proc_wait (lab->broker, 0, "Server is ready");
-  sock = g_build_filename (lab->dir, "serve.sock", NULL);
-  serve[1] = lab->console;
-  serve[4] = sock;
-  lab->serve = vt_proc_start ("serve", NULL, serve);
-  vt_proc_wait (lab->serve, 0, "fleet: connected to the broker");
-}
-
-static void
-lab_teardown (Lab *lab, gconstpointer data)
-{
-  g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
-  vt_proc_stop (lab->broker);
-  vt_rm_rf (lab->dir);
-  g_free (lab->dir);
-  g_free (lab->console);
-}
-
 /* Enrolls @id into group lab and starts its agent under @root, waiting
  * until the console shows it online; (transfer full) the agent. */
 static VtProc *
 agent_up (Lab *lab, const char *id, const char *root, char **state)
 {
-  g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
   g_autofree char *online = g_strdup_printf ("device '%s' is online", id);
-  g_autoptr (JsonNode) enrolled = NULL;
-  g_auto (VtCli) r = { 0 };
-  const char *enroll[] = { "agent", "enroll", file, "--state-dir", NULL, NULL };
   const char *argv[] = { "agent", "--state-dir", NULL, "--root", root, NULL };
   gsize ms = vt_proc_mark (lab->serve);
   VtProc *agent;
 
-  *state = g_build_filename (lab->dir, id, NULL);
-  enrolled = vt_lab_json_node (lab->console, "device", "enroll", id, "--group", "lab", "--output", file,
-                       NULL);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, VT_LAB_RELOADED);
-  enroll[4] = *state;
-  vt_cli_spawn (&r, NULL, enroll);
-  g_assert_cmpint (r.status, ==, 0);
+  *state = vt_lab_enroll (lab, id, NULL);
   argv[2] = *state;
   agent = vt_proc_start (id, NULL, argv);
   vt_proc_wait (lab->serve, ms, online);
@@ -229,7 +181,7 @@ scan_task (Lab *lab, const char *device)
   write_file (params, "{\"iocs\": [{\"name\": \"evil.ioc\", \"xml\": \"" EVIL_IOC "\"}],"
                       " \"scope\": {\"kind\": \"custom\", \"paths\": [\"/\"]}}");
   task = vt_lab_json_node (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
-                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+                           "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
   return g_strdup (json_object_get_string_member (json_node_get_object (task), "id"));
 }
 
@@ -262,23 +214,6 @@ dispatch (Lab *lab, const char *task)
   return json_object_get_int_member (run, "id");
 }
 
-/* Enrolls @id without starting its agent; (transfer full) its folder. */
-static char *
-enrolled (Lab *lab, const char *id)
-{
-  g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
-  g_autoptr (JsonNode) node = vt_lab_json_node (lab->console, "device", "enroll", id, "--group", "lab",
-                                        "--output", file, NULL);
-  char *state = g_build_filename (lab->dir, id, NULL);
-  g_auto (VtCli) r = { 0 };
-  const char *argv[] = { "agent", "enroll", file, "--state-dir", state, NULL };
-
-  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "device"), ==, id);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, VT_LAB_RELOADED);
-  vt_cli_spawn (&r, NULL, argv);
-  g_assert_cmpint (r.status, ==, 0);
-  return state;
-}
 
 static VtProc *
 agent_start (const char *id, const char *state, const char *root)
@@ -351,7 +286,8 @@ test_agent_event (Lab *lab, gconstpointer data)
   payload = g_build_filename (lab->dir, "seen.json", NULL);
   write_file (payload, "{\"path\": \"/home/notes.txt\"}");
   ms = vt_proc_mark (lab->serve);
-  emitted = vt_lab_json_node (state, "event", "emit", "lab.seen", payload, "--device", "self", NULL);
+  emitted = vt_lab_json_node (state, "event", "emit", "lab.seen", payload, "--device", "self",
+                              NULL);
   line = stored_line ("lab.seen", "pc-a");
   vt_proc_wait (lab->serve, ms, line);
 
@@ -378,7 +314,7 @@ test_agent_event (Lab *lab, gconstpointer data)
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
   detected = vt_lab_json_node (state, "event", "emit", "sandbox.threat_detected", detection,
-                       "--device", "self", NULL);
+                               "--device", "self", NULL);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
                       json_node_get_object (detected), "runs")), ==, 0);
   seen = stored_line ("sandbox.threat_detected", "pc-a");
@@ -417,7 +353,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
   emitted = vt_lab_json_node (state_a, "event", "emit", "sandbox.threat_detected", detection,
-                      "--device", "self", NULL);
+                              "--device", "self", NULL);
   /* Handled on the console only: the agent's own emit set nothing off. */
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
                       json_node_get_object (emitted), "runs")), ==, 0);
@@ -483,7 +419,8 @@ static void
 test_withdrawn (Lab *lab, gconstpointer data)
 {
   g_autofree char *root = device_root (lab, "pc-a", NULL);
-  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
+  g_autofree char *state_b = vt_lab_enroll (lab, "pc-b", NULL);
   g_autofree char *cancelled = scan_task (lab, "pc-a"), *later = scan_task (lab, "pc-a");
   g_autofree char *removed = scan_task (lab, "pc-b");
   g_autofree char *b_key = g_build_filename (state_b, "agent", "device.key", NULL);
@@ -530,7 +467,7 @@ static void
 test_late_run (Lab *lab, gconstpointer data)
 {
   g_autofree char *root = device_root (lab, "pc-a", NULL);
-  g_autofree char *state = enrolled (lab, "pc-a");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
   g_autofree char *task = scan_task (lab, "pc-a");
   g_autofree char *body = NULL, *msg_id = NULL, *failed = NULL;
   g_autofree char *subject = vigil_fleet_subject_run ("pc-a");
@@ -581,7 +518,8 @@ test_late_run (Lab *lab, gconstpointer data)
 static void
 test_progress (Lab *lab, gconstpointer data)
 {
-  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
+  g_autofree char *state_b = vt_lab_enroll (lab, "pc-b", NULL);
   g_autofree char *task = scan_task (lab, "pc-a");
   g_autofree char *tick = NULL, *subject_a = vigil_fleet_subject_live ("pc-a", "progress");
   g_autofree char *subject_b = vigil_fleet_subject_live ("pc-b", "progress");
@@ -625,12 +563,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/fleet/workflow/agent-event", Lab, NULL, lab_setup, test_agent_event,
-              lab_teardown);
-  g_test_add ("/fleet/workflow/sandbox-response", Lab, NULL, lab_setup, test_sandbox_response,
-              lab_teardown);
-  g_test_add ("/fleet/workflow/withdrawn", Lab, NULL, lab_setup, test_withdrawn, lab_teardown);
-  g_test_add ("/fleet/workflow/late-run", Lab, NULL, lab_setup, test_late_run, lab_teardown);
-  g_test_add ("/fleet/workflow/progress", Lab, NULL, lab_setup, test_progress, lab_teardown);
+  g_test_add ("/fleet/workflow/agent-event", Lab, NULL, vt_lab_setup, test_agent_event,
+              vt_lab_teardown);
+  g_test_add ("/fleet/workflow/sandbox-response", Lab, NULL, vt_lab_setup,
+              test_sandbox_response, vt_lab_teardown);
+  g_test_add ("/fleet/workflow/withdrawn", Lab, NULL, vt_lab_setup, test_withdrawn,
+              vt_lab_teardown);
+  g_test_add ("/fleet/workflow/late-run", Lab, NULL, vt_lab_setup, test_late_run, vt_lab_teardown);
+  g_test_add ("/fleet/workflow/progress", Lab, NULL, vt_lab_setup, test_progress, vt_lab_teardown);
   return g_test_run ();
 }

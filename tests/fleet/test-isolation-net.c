@@ -165,6 +165,31 @@ assert_cut (guint16 port)
   vt_net_assert_cut (probe (port), CONSOLE_ADDR, port);
 }
 
+/* The rule that keeps the agent's connection to the broker open: to the
+ * address the broker's name resolved to, not to the name. */
+static void
+assert_management_rule (VtLab *lab)
+{
+  g_autofree char *conf = g_build_filename (lab->console, "fleet", "fleet.json", NULL);
+  g_autoptr (JsonNode) fleet = NULL;
+  g_autofree char *out = NULL, *rule = NULL, *text = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (g_file_get_contents (conf, &text, NULL, NULL));
+  fleet = json_from_string (text, &error);
+  g_assert_no_error (error);
+  rule = g_strdup_printf ("ip daddr " CONSOLE_ADDR " tcp dport %" G_GINT64_FORMAT " accept",
+                          json_object_get_int_member (json_node_get_object (fleet), "port"));
+  enter (device_ns);
+  g_spawn_command_line_sync ("nft list table inet " TABLE, &out, NULL, &status, &error);
+  enter (console_ns);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  if (strstr (out, rule) == NULL)
+    g_error ("no \"%s\" in the isolation's table:\n%s", rule, out);
+}
+
 static gboolean
 table_present (void)
 {
@@ -380,6 +405,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   result = only_result (lab, task);
   g_assert_true (json_object_get_boolean_member (result, "isolated"));
   g_assert_true (json_object_get_boolean_member (result, "management_kept"));
+  assert_management_rule (lab);
   /* The broker connection lives on: heartbeats still reach the console. */
   wait_heartbeat_after (lab, t);
 
@@ -401,6 +427,7 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   vt_proc_wait (agent, 0, BROKER_NAME " does not resolve now; using its addresses");
   vt_proc_wait (agent, 0, "connected to tls://" CONSOLE_ADDR);
   g_assert_true (table_present ());
+  assert_management_rule (lab);
   assert_cut (SERVICE_PORT);
   assert_open (EXCLUDED_PORT);
   wait_heartbeat_after (lab, t);

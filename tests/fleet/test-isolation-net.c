@@ -447,6 +447,9 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   hour = respond (lab, "isolate", "--minutes", "60");
   ms = wait_done (lab, ms, "network.isolated");
   assert_cut (SERVICE_PORT);
+  g_clear_pointer (&result, json_object_unref);
+  result = only_result (lab, hour);
+  g_assert_cmpint (json_object_get_int_member (result, "minutes"), ==, 60);
   set_clock (clock, "+2h");
   ms = vt_proc_wait (lab->serve, ms, "(network.released) of device '" DEVICE "' stored");
   g_assert_cmpuint (releases (lab, "expired"), ==, 1);
@@ -458,6 +461,9 @@ test_isolation_over_fleet (VtLab *lab, gconstpointer data)
   another = respond (lab, "isolate", "--minutes", "60");
   ms = wait_done (lab, ms, "network.isolated");
   assert_cut (SERVICE_PORT);
+  g_clear_pointer (&result, json_object_unref);
+  result = only_result (lab, another);
+  g_assert_cmpint (json_object_get_int_member (result, "minutes"), ==, 60);
   vt_proc_kill (agent);
   set_clock (clock, "+4h");
   agent = agent_start (state, env);

@@ -10,9 +10,12 @@
  * version and loaded plugins at every interval and on every (re)connect;
  * on SIGTERM or SIGINT it says "stopping" so the console shows it offline
  * at once. Its runs are fetched, executed and reported by agent-runs.c,
- * and its certificate renewed before it ends by agent-renew.c.
+ * its certificate renewed before it ends by agent-renew.c, and its
+ * broker's addresses kept for its plugins and its connection by
+ * agent-broker.c.
  */
 #include "cli-data.h"
+#include "agent-broker.h"
 #include "agent-renew.h"
 #include "agent-runs.h"
 #include "agent-events.h"
@@ -269,24 +272,13 @@ on_stop (gpointer data)
   g_main_loop_quit (agent->loop);
   return G_SOURCE_CONTINUE;
 }
-/* The broker this agent must keep reaching, for plugins that cut the
- * device off the network (respond's isolation keeps it open):
- * VIGIL_MANAGEMENT_ENDPOINTS=HOST:PORT. Set before the agent starts its
- * own threads, since setenv is not thread-safe. */
-static void
-export_management_endpoint (const char *broker_url)
-{
-  const char *sep = strstr (broker_url, "://");
-
-  g_setenv ("VIGIL_MANAGEMENT_ENDPOINTS", sep != NULL ? sep + 3 : broker_url, TRUE);
-}
-
 
 static int
 agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *root = NULL;
+  g_auto (GStrv) broker_addresses = NULL;
   Agent agent = { host };
   int renew_days = AGENT_RENEW_DAYS_DEFAULT;
   natsOptions *opts = NULL;
@@ -328,10 +320,16 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   if (agent.identity == NULL)
     return cli_fail ("agent", error);
   agent_renew_recover (agent.identity);
-  export_management_endpoint (agent.identity->broker_url);
+  /* The broker's addresses, for the plugins (VIGIL_MANAGEMENT_ENDPOINTS,
+   * set before any thread) and for a connection that needs no DNS. */
+  broker_addresses = agent_broker_prepare (agent.identity);
   opts = vigil_fleet_options_new (agent.identity->broker_url, agent.identity->ca_crt,
                                   agent.identity->crt, agent.identity->key,
                                   agent.identity->device_id, &error);
+  if (opts != NULL
+      && !agent_broker_add_servers (agent.identity, (const char *const *) broker_addresses, opts,
+                                    &error))
+    g_clear_pointer (&opts, natsOptions_Destroy);
   if (opts == NULL)
     {
       cli_agent_identity_free (agent.identity);

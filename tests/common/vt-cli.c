@@ -171,6 +171,29 @@ vt_cli_json_id (const VtCli *result)
 }
 
 void
+vt_cli_expect (const VtCli *result, int status, const char *needle)
+{
+  if (result->status != status
+      || (needle != NULL && strstr (result->out, needle) == NULL
+          && strstr (result->err, needle) == NULL))
+    g_error ("expected exit %d and \"%s\", got %d:\nstdout: %s\nstderr: %s", status,
+             needle ? needle : "", result->status, result->out, result->err);
+}
+
+char *
+vt_write_file (const char *dir, const char *name, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&path);
+}
+
+void
 vt_rm_rf (const char *path)
 {
   g_autoptr (GDir) dir = NULL;

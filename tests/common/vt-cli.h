@@ -43,6 +43,16 @@ char  *vt_cli_json_id (const VtCli *result);
 /* Like vt_cli_run, and asserts exit status 0. */
 void   vt_cli_ok   (const char *state_dir, ...) G_GNUC_NULL_TERMINATED;
 
+/* Fails the test, showing both outputs, unless @result exited with
+ * @status and (when @needle is not NULL) printed @needle on stdout or
+ * stderr. */
+void   vt_cli_expect (const VtCli *result, int status, const char *needle);
+
+/* Writes @text to @dir/@name (@name may hold folders; with @name NULL,
+ * @dir is the file), making its folders as needed; (transfer full) the
+ * file's path. */
+char  *vt_write_file (const char *dir, const char *name, const char *text);
+
 /* The built `vigil` binary, for a test that runs it some other way. */
 const char *vt_cli_path (void);
 

@@ -13,8 +13,7 @@
  * agent executes it on its own device `self` (rooted at --root) and its
  * reports reach the console's task, once, whenever the agent comes.
  */
-#include "vt-cli.h"
-#include "vt-proc.h"
+#include "vt-lab.h"
 #include "fleet-jetstream.h"
 #include "fleet-outbox.h"
 #include "fleet-subjects.h"
@@ -25,51 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct {
-  char   *dir;
-  char   *console;   /* the console's state folder */
-  VtProc *broker, *serve;
-} Lab;
-
-#define RELOADED "Reloaded server configuration"
+/* The lab of vt-lab.h: the console's folder, its broker and `vigil serve`. */
+typedef VtLab Lab;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static JsonObject *
-stdout_object (const VtCli *r)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, r->out, -1, &error);
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
-/* `vigil --json --state-dir STATE ARGS...`, which must exit 0; its JSON. */
-static JsonObject *
-run_json (const char *state, ...) G_GNUC_NULL_TERMINATED;
-
-static JsonObject *
-run_json (const char *state, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (VtCli) r = { 0 };
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (argv, (gpointer) "--json");
-  va_start (ap, state);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  vt_cli_runv (&r, state, NULL, NULL, (const char *const *) argv->pdata);
-  if (r.status != 0)
-    g_error ("vigil %s exited %d: %s", (char *) argv->pdata[1], r.status, r.err);
-  return stdout_object (&r);
-}
 
 /* `vigil ARGS...` with no global --state-dir (the agent's commands take
  * theirs after the command, as an endpoint's service line would). */
@@ -98,27 +56,6 @@ assert_private (const char *path)
 
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-}
-
-static VtProc *
-broker_start (Lab *lab)
-{
-  const char *argv[] = { "--state-dir", lab->console, "fleet", "broker", "run", NULL };
-  VtProc *p = vt_proc_start ("broker", NULL, argv);
-
-  vt_proc_wait (p, 0, "Server is ready");
-  return p;
-}
-
-static VtProc *
-serve_start (Lab *lab)
-{
-  g_autofree char *sock = g_build_filename (lab->dir, "serve.sock", NULL);
-  const char *argv[] = { "--state-dir", lab->console, "serve", "--socket", sock, NULL };
-  VtProc *p = vt_proc_start ("serve", NULL, argv);
-
-  vt_proc_wait (p, 0, "fleet: connected to the broker");
-  return p;
 }
 
 static VtProc *
@@ -153,32 +90,19 @@ lab_setup (Lab *lab, gconstpointer data)
                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
       g_assert_no_error (error);
       g_assert_true (g_spawn_check_wait_status (status, NULL));
-      fleet = run_json (lab->console, "fleet", "init", "--port", "0", "--ca-cert", crt,
-                        "--ca-key", key, NULL);
+      fleet = vt_lab_json (lab->console, "fleet", "init", "--port", "0", "--ca-cert", crt,
+                           "--ca-key", key, NULL);
       g_assert_true (json_object_get_boolean_member (fleet, "own_ca"));
     }
   else
-    fleet = run_json (lab->console, "fleet", "init", "--port", "0", NULL);
+    fleet = vt_lab_json (lab->console, "fleet", "init", "--port", "0", NULL);
   g_assert_true (g_str_has_prefix (json_object_get_string_member (fleet, "broker_url"),
                                    "tls://127.0.0.1:"));
   vt_cli_ok (lab->console, "group", "add", "lab", NULL);
   if (data == NULL)
     return;
-  lab->broker = broker_start (lab);
-  lab->serve = serve_start (lab);
-}
-
-static void
-lab_teardown (Lab *lab, gconstpointer data)
-{
-  /* A clean stop: exit 0 (and, under ASan, no leak). */
-  if (lab->serve)
-    g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
-  if (lab->broker)
-    vt_proc_stop (lab->broker);
-  vt_rm_rf (lab->dir);
-  g_free (lab->dir);
-  g_free (lab->console);
+  lab->broker = vt_lab_broker_start (lab);
+  lab->serve = vt_lab_serve_start (lab);
 }
 
 /* `device enroll ID` on the console: the file's path. Waits for the broker
@@ -187,19 +111,19 @@ static char *
 enroll_file (Lab *lab, const char *id, gsize *mark)
 {
   g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
-  g_autoptr (JsonObject) o = run_json (lab->console, "device", "enroll", id, "--group", "lab",
-                                       "--output", file, NULL);
+  g_autoptr (JsonObject) o = vt_lab_json (lab->console, "device", "enroll", id, "--group", "lab",
+                                          "--output", file, NULL);
 
   g_assert_cmpstr (json_object_get_string_member (o, "device"), ==, id);
   g_assert_true (json_object_get_boolean_member (o, "broker_reloaded"));
-  *mark = vt_proc_wait (lab->broker, *mark, RELOADED);
+  *mark = vt_proc_wait (lab->broker, *mark, VT_LAB_RELOADED);
   return g_steal_pointer (&file);
 }
 
 static JsonObject *
 agent_of (Lab *lab, const char *id)
 {
-  g_autoptr (JsonObject) d = run_json (lab->console, "device", "show", id, NULL);
+  g_autoptr (JsonObject) d = vt_lab_json (lab->console, "device", "show", id, NULL);
   g_assert_true (json_object_has_member (d, "agent"));
   return json_object_ref (json_object_get_object_member (d, "agent"));
 }
@@ -252,7 +176,7 @@ test_enroll_heartbeat_revoke (Lab *lab, gconstpointer data)
   enrolled = agent_of (lab, "dev-1");
   g_assert_cmpstr (json_object_get_string_member (enrolled, "state"), ==, "enrolled");
   g_assert_true (json_object_get_null_member (enrolled, "last_seen"));
-  mb = vt_proc_wait (lab->broker, mb, RELOADED);
+  mb = vt_proc_wait (lab->broker, mb, VT_LAB_RELOADED);
 
   /* The token is spent: the same file again is refused by the console. */
   run_plain (&r, "agent", "enroll", copy, "--keep-file",
@@ -279,7 +203,7 @@ test_enroll_heartbeat_revoke (Lab *lab, gconstpointer data)
 
   /* Its first heartbeat proves it holds its certificate: the bootstrap
    * identity leaves the broker, and the spent file no longer connects. */
-  mb = vt_proc_wait (lab->broker, mb, RELOADED);
+  mb = vt_proc_wait (lab->broker, mb, VT_LAB_RELOADED);
   run_plain (&r, "agent", "enroll", copy, "--keep-file",
               "--state-dir", other_dir, NULL);
   g_assert_cmpint (r.status, ==, 2);
@@ -297,7 +221,7 @@ test_enroll_heartbeat_revoke (Lab *lab, gconstpointer data)
   ms = vt_proc_wait (lab->serve, ms, online);
   ma = vt_proc_mark (agent);
   mb = vt_proc_mark (lab->broker);
-  revoked = run_json (lab->console, "device", "revoke", "dev-1", NULL);
+  revoked = vt_lab_json (lab->console, "device", "revoke", "dev-1", NULL);
   g_assert_true (json_object_get_boolean_member (revoked, "broker_reloaded"));
   g_assert_true (json_object_get_boolean_member (revoked, "runs_deleted"));
   vt_proc_wait (agent, ma, "disconnected from the broker");
@@ -334,7 +258,7 @@ test_agent_waits_for_broker (Lab *lab, gconstpointer data)
   agent = agent_start (agent_dir);
   vt_proc_wait (agent, 0, "not reachable yet; retrying");
 
-  lab->broker = broker_start (lab);
+  lab->broker = vt_lab_broker_start (lab);
   vt_proc_wait (agent, 0, "connected to tls://");
   vt_proc_wait (lab->serve, ms, online);
   seen = agent_of (lab, "dev-2");
@@ -351,7 +275,7 @@ test_agent_waits_for_broker (Lab *lab, gconstpointer data)
     vt_proc_wait (agent, ma, "disconnected from the broker");
     vt_proc_wait (lab->broker, mb, "authentication error");
     vt_cli_ok (lab->console, "device", "add", "dev-2", "--group", "lab", NULL);
-    again = run_json (lab->console, "device", "show", "dev-2", NULL);
+    again = vt_lab_json (lab->console, "device", "show", "dev-2", NULL);
     g_assert_true (json_object_get_null_member (again, "agent"));
   }
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
@@ -457,15 +381,15 @@ test_broker_background (Lab *lab, gconstpointer data)
   g_autoptr (JsonObject) started = NULL, status = NULL, stopped = NULL;
   g_auto (VtCli) r = { 0 };
 
-  started = run_json (lab->console, "fleet", "broker", "start", NULL);
+  started = vt_lab_json (lab->console, "fleet", "broker", "start", NULL);
   g_assert_true (json_object_get_boolean_member (started, "broker_running"));
   vt_cli_run (&r, lab->console, NULL, NULL, "fleet", "broker", "start", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "already running"));
-  status = run_json (lab->console, "fleet", "broker", "status", NULL);
+  status = vt_lab_json (lab->console, "fleet", "broker", "status", NULL);
   g_assert_cmpint (json_object_get_int_member (status, "broker_pid"), ==,
                    json_object_get_int_member (started, "broker_pid"));
-  stopped = run_json (lab->console, "fleet", "broker", "stop", NULL);
+  stopped = vt_lab_json (lab->console, "fleet", "broker", "stop", NULL);
   g_assert_false (json_object_get_boolean_member (stopped, "broker_running"));
   vt_cli_run (&r, lab->console, NULL, NULL, "fleet", "broker", "status", NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -524,8 +448,8 @@ create_task (Lab *lab, const char *type, const char *device, const char *params_
   g_autoptr (JsonObject) task = NULL;
 
   g_assert_true (g_file_set_contents (params, params_json, -1, NULL));
-  task = run_json (lab->console, "task", "create", "--type", type, "--device", device,
-                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+  task = vt_lab_json (lab->console, "task", "create", "--type", type, "--device", device,
+                      "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
   return g_strdup (json_object_get_string_member (task, "id"));
 }
 
@@ -598,7 +522,7 @@ ended_line (gint64 run, const char *id, const char *state)
 static void
 publish_again (Lab *lab, const char *device, const char *task, gint64 run)
 {
-  g_autoptr (JsonObject) fleet = run_json (lab->console, "fleet", "show", NULL);
+  g_autoptr (JsonObject) fleet = vt_lab_json (lab->console, "fleet", "show", NULL);
   g_autofree char *ca = g_build_filename (lab->console, "fleet", "ca.crt", NULL);
   g_autofree char *crt = g_build_filename (lab->console, "fleet", "console.crt", NULL);
   g_autofree char *key = g_build_filename (lab->console, "fleet", "console.key", NULL);
@@ -696,7 +620,7 @@ test_run_waits_for_agent (Lab *lab, gconstpointer data)
   published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device 'dev-2'",
                                task, run, task);
   ms = vt_proc_wait (lab->serve, ms, published);
-  pending = run_json (lab->console, "task", "show", task, NULL);
+  pending = vt_lab_json (lab->console, "task", "show", task, NULL);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
                      json_object_get_array_member (pending, "runs"), 0), "state"), ==, "dispatched");
 
@@ -791,7 +715,7 @@ test_run_agent_died (Lab *lab, gconstpointer data)
 
   /* The next round is not blocked. */
   vt_cli_ok (lab->console, "task", "run", task, NULL);
-  shown = run_json (lab->console, "task", "show", task, NULL);
+  shown = vt_lab_json (lab->console, "task", "show", task, NULL);
   next = json_object_get_int_member (json_array_get_object_element (
            json_object_get_array_member (shown, "runs"), 0), "id");
   g_assert_cmpint (next, >, run);
@@ -828,11 +752,11 @@ test_run_console_restart (Lab *lab, gconstpointer data)
   agent = agent_start_at (agent_dir, root, NULL);
   ran = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " completed", task, run);
   vt_proc_wait (agent, 0, ran);
-  waiting = run_json (lab->console, "task", "show", task, NULL);
+  waiting = vt_lab_json (lab->console, "task", "show", task, NULL);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
                      json_object_get_array_member (waiting, "runs"), 0), "state"), ==, "dispatched");
 
-  lab->serve = serve_start (lab);
+  lab->serve = vt_lab_serve_start (lab);
   done = ended_line (run, "dev-5", "completed");
   vt_proc_wait (lab->serve, 0, done);
   result = only_result (lab, task);
@@ -880,7 +804,7 @@ test_run_report_waits_for_broker (Lab *lab, gconstpointer data)
   g_assert_no_error (error);
   g_assert_nonnull (g_dir_read_name (dir));
 
-  lab->broker = broker_start (lab);
+  lab->broker = vt_lab_broker_start (lab);
   failed = ended_line (run, "dev-6", "failed");
   vt_proc_wait (lab->serve, ms, failed);
   result = only_result (lab, task);
@@ -907,7 +831,7 @@ test_run_revoked (Lab *lab, gconstpointer data)
   published = g_strdup_printf ("run %s.%" G_GINT64_FORMAT " of task %s published to device 'dev-7'",
                                task, run, task);
   vt_proc_wait (lab->serve, ms, published);
-  revoked = run_json (lab->console, "device", "revoke", "dev-7", NULL);
+  revoked = vt_lab_json (lab->console, "device", "revoke", "dev-7", NULL);
   g_assert_cmpint (json_object_get_int_member (revoked, "runs_failed"), ==, 1);
   result = only_result (lab, task);
   g_assert_cmpstr (json_object_get_string_member (result, "state"), ==, "failed");
@@ -920,7 +844,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(name, fn, running) \
-  g_test_add ("/fleet/cli/" name, Lab, running, lab_setup, fn, lab_teardown)
+  g_test_add ("/fleet/cli/" name, Lab, running, lab_setup, fn, vt_lab_teardown)
   ADD ("enroll-heartbeat-revoke", test_enroll_heartbeat_revoke, "");
   ADD ("agent-waits-for-broker", test_agent_waits_for_broker, "");
   ADD ("own-ca", test_own_ca, "own-ca");

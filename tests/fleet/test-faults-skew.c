@@ -17,24 +17,6 @@
 #define SLACK_S    600          /* the test's own duration, generously */
 #define GATE_PARAMS "{\"file\": \"/gate\"}"
 
-/* libfaketime's preload library, wherever the architecture put it. */
-static char *
-faketime_lib (void)
-{
-  g_autoptr (GDir) dir = g_dir_open ("/usr/lib", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *lib = g_build_filename ("/usr/lib", name, "faketime",
-                                               "libfaketime.so.1", NULL);
-      if (g_file_test (lib, G_FILE_TEST_EXISTS))
-        return g_steal_pointer (&lib);
-    }
-  g_error ("libfaketime.so.1 not found: install faketime (scripts/deps.sh)");
-  return NULL;
-}
-
 /* Seconds between the ISO-8601 time @iso and the test's (the console's)
  * clock now. */
 static gint64
@@ -76,7 +58,7 @@ test_skew (VtLab *lab, gconstpointer data)
 {
   const char *skew = data;   /* "+2d" or "-2d" */
   gint64 sign = skew[0] == '-' ? -1 : 1;
-  g_autofree char *lib = faketime_lib ();
+  g_autofree char *lib = vt_lab_faketime_lib ();
   g_autofree char *preload = g_strconcat ("LD_PRELOAD=", lib, NULL);
   g_autofree char *faketime = g_strconcat ("FAKETIME=", skew, NULL);
   /* Monotonic time stays real: only the wall clock is wrong. ASan must

@@ -19,8 +19,7 @@
  * console shows, never for a duration.
  */
 #define _GNU_SOURCE   /* memmem */
-#include "vt-cli.h"
-#include "vt-proc.h"
+#include "vt-lab.h"
 #include "fleet-connect.h"
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
@@ -29,7 +28,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#define RELOADED  "Reloaded server configuration"
 #define SECRET    "wf-s3cret-account-pw"
 #define LAB_SHA256 "90bc0bd03c16bf8c0e74688bb3e6fe2e24e67be7d8acbaa7140865f9c2d75309"
 /* The sandbox's verdict on A's invoice.exe (examples/lab/detection.json). */
@@ -39,49 +37,10 @@
   " \"size\": 206, \"threat\": \"HEUR:Trojan.Win32.Generic\", \"riskware\": false," \
   " \"detected_at\": \"2026-11-22T10:00:00Z\"}"
 
-typedef struct {
-  char   *dir;
-  char   *console;   /* the console's state folder */
-  VtProc *broker, *serve;
-  gsize   broker_mark;
-} Lab;
+/* The lab of vt-lab.h: the console's folder, its broker and `vigil serve`. */
+typedef VtLab Lab;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static JsonNode *
-parse (const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (node);
-  return node;
-}
-
-/* `vigil --json --state-dir STATE ARGS...`, which must exit 0; its output. */
-static JsonNode *
-run_json (const char *state, ...) G_GNUC_NULL_TERMINATED;
-
-static JsonNode *
-run_json (const char *state, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (VtCli) r = { 0 };
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (argv, (gpointer) "--json");
-  va_start (ap, state);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  vt_cli_runv (&r, state, NULL, NULL, (const char *const *) argv->pdata);
-  if (r.status != 0)
-    g_error ("vigil %s exited %d: %s", (char *) argv->pdata[1], r.status, r.err);
-  return parse (r.out);
-}
 
 static const char *
 source_dir (void)
@@ -92,15 +51,11 @@ source_dir (void)
   return dir;
 }
 
+/* @text into @path (its folders made as needed). */
 static void
 write_file (const char *path, const char *text)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
+  g_free (vt_write_file (path, NULL, text));
 }
 
 /* A device's file system under the lab, with the lab's invoice.exe at
@@ -129,61 +84,17 @@ device_root (Lab *lab, const char *id, const char *relative)
   return g_steal_pointer (&root);
 }
 
-static void
-lab_setup (Lab *lab, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) fleet = NULL;
-  g_autofree char *sock = NULL;
-  const char *broker[] = { "--state-dir", NULL, "fleet", "broker", "run", NULL };
-  const char *serve[] = { "--state-dir", NULL, "serve", "--socket", NULL, NULL };
-
-  lab->dir = g_dir_make_tmp ("vigil-fleet-wf-XXXXXX", &error);
-  g_assert_no_error (error);
-  lab->console = g_build_filename (lab->dir, "console", NULL);
-  fleet = run_json (lab->console, "fleet", "init", "--port", "0", NULL);
-  vt_cli_ok (lab->console, "group", "add", "lab", NULL);
-  broker[1] = lab->console;
-  lab->broker = vt_proc_start ("broker", NULL, broker);
-  vt_proc_wait (lab->broker, 0, "Server is ready");
-  sock = g_build_filename (lab->dir, "serve.sock", NULL);
-  serve[1] = lab->console;
-  serve[4] = sock;
-  lab->serve = vt_proc_start ("serve", NULL, serve);
-  vt_proc_wait (lab->serve, 0, "fleet: connected to the broker");
-}
-
-static void
-lab_teardown (Lab *lab, gconstpointer data)
-{
-  g_assert_cmpint (vt_proc_stop (lab->serve), ==, 0);
-  vt_proc_stop (lab->broker);
-  vt_rm_rf (lab->dir);
-  g_free (lab->dir);
-  g_free (lab->console);
-}
-
 /* Enrolls @id into group lab and starts its agent under @root, waiting
  * until the console shows it online; (transfer full) the agent. */
 static VtProc *
 agent_up (Lab *lab, const char *id, const char *root, char **state)
 {
-  g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
   g_autofree char *online = g_strdup_printf ("device '%s' is online", id);
-  g_autoptr (JsonNode) enrolled = NULL;
-  g_auto (VtCli) r = { 0 };
-  const char *enroll[] = { "agent", "enroll", file, "--state-dir", NULL, NULL };
   const char *argv[] = { "agent", "--state-dir", NULL, "--root", root, NULL };
   gsize ms = vt_proc_mark (lab->serve);
   VtProc *agent;
 
-  *state = g_build_filename (lab->dir, id, NULL);
-  enrolled = run_json (lab->console, "device", "enroll", id, "--group", "lab", "--output", file,
-                       NULL);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
-  enroll[4] = *state;
-  vt_cli_spawn (&r, NULL, enroll);
-  g_assert_cmpint (r.status, ==, 0);
+  *state = vt_lab_enroll (lab, id, NULL);
   argv[2] = *state;
   agent = vt_proc_start (id, NULL, argv);
   vt_proc_wait (lab->serve, ms, online);
@@ -195,8 +106,8 @@ static JsonArray *
 events_of (Lab *lab, const char *type, const char *device)
 {
   g_autoptr (JsonNode) node = device
-      ? run_json (lab->console, "events", "--type", type, "--device", device, NULL)
-      : run_json (lab->console, "events", "--type", type, NULL);
+      ? vt_lab_json_node (lab->console, "events", "--type", type, "--device", device, NULL)
+      : vt_lab_json_node (lab->console, "events", "--type", type, NULL);
 
   g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
   return json_array_ref (json_node_get_array (node));
@@ -269,8 +180,8 @@ scan_task (Lab *lab, const char *device)
 
   write_file (params, "{\"iocs\": [{\"name\": \"evil.ioc\", \"xml\": \"" EVIL_IOC "\"}],"
                       " \"scope\": {\"kind\": \"custom\", \"paths\": [\"/\"]}}");
-  task = run_json (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
-                   "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
+  task = vt_lab_json_node (lab->console, "task", "create", "--type", "ioc.scan", "--device", device,
+                           "--params", params, "--schedule", "{\"kind\": \"manual\"}", NULL);
   return g_strdup (json_object_get_string_member (json_node_get_object (task), "id"));
 }
 
@@ -278,7 +189,7 @@ scan_task (Lab *lab, const char *device)
 static JsonObject *
 only_run (Lab *lab, const char *task)
 {
-  g_autoptr (JsonNode) shown = run_json (lab->console, "task", "show", task, NULL);
+  g_autoptr (JsonNode) shown = vt_lab_json_node (lab->console, "task", "show", task, NULL);
   JsonArray *runs = json_object_get_array_member (json_node_get_object (shown), "runs");
 
   g_assert_cmpuint (json_array_get_length (runs), ==, 1);
@@ -293,7 +204,7 @@ dispatch (Lab *lab, const char *task)
   g_autofree char *line = g_strdup_printf ("of task %s published", task);
   gsize ms = vt_proc_mark (lab->serve);
   /* The state `task run` returned: a running agent may end it at once. */
-  g_autoptr (JsonNode) runs = run_json (lab->console, "task", "run", task, NULL);
+  g_autoptr (JsonNode) runs = vt_lab_json_node (lab->console, "task", "run", task, NULL);
   JsonObject *run;
 
   g_assert_cmpuint (json_array_get_length (json_node_get_array (runs)), ==, 1);
@@ -303,23 +214,6 @@ dispatch (Lab *lab, const char *task)
   return json_object_get_int_member (run, "id");
 }
 
-/* Enrolls @id without starting its agent; (transfer full) its folder. */
-static char *
-enrolled (Lab *lab, const char *id)
-{
-  g_autofree char *file = g_strdup_printf ("%s/%s.enroll", lab->dir, id);
-  g_autoptr (JsonNode) node = run_json (lab->console, "device", "enroll", id, "--group", "lab",
-                                        "--output", file, NULL);
-  char *state = g_build_filename (lab->dir, id, NULL);
-  g_auto (VtCli) r = { 0 };
-  const char *argv[] = { "agent", "enroll", file, "--state-dir", state, NULL };
-
-  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "device"), ==, id);
-  lab->broker_mark = vt_proc_wait (lab->broker, lab->broker_mark, RELOADED);
-  vt_cli_spawn (&r, NULL, argv);
-  g_assert_cmpint (r.status, ==, 0);
-  return state;
-}
 
 static VtProc *
 agent_start (const char *id, const char *state, const char *root)
@@ -333,7 +227,7 @@ agent_start (const char *id, const char *state, const char *root)
 static natsConnection *
 connect_as (Lab *lab, const char *state, const char *device)
 {
-  g_autoptr (JsonNode) fleet = run_json (lab->console, "fleet", "show", NULL);
+  g_autoptr (JsonNode) fleet = vt_lab_json_node (lab->console, "fleet", "show", NULL);
   const char *sub = device ? "agent" : "fleet";
   g_autofree char *ca = g_build_filename (state, sub, "ca.crt", NULL);
   g_autofree char *crt = g_build_filename (state, sub, device ? "device.crt" : "console.crt",
@@ -358,7 +252,7 @@ connect_as (Lab *lab, const char *state, const char *device)
 static void
 assert_no_local_response (const char *state)
 {
-  g_autoptr (JsonNode) tasks = run_json (state, "task", "list", NULL);
+  g_autoptr (JsonNode) tasks = vt_lab_json_node (state, "task", "list", NULL);
 
   for (guint i = 0; i < json_array_get_length (json_node_get_array (tasks)); i++)
     {
@@ -392,7 +286,8 @@ test_agent_event (Lab *lab, gconstpointer data)
   payload = g_build_filename (lab->dir, "seen.json", NULL);
   write_file (payload, "{\"path\": \"/home/notes.txt\"}");
   ms = vt_proc_mark (lab->serve);
-  emitted = run_json (state, "event", "emit", "lab.seen", payload, "--device", "self", NULL);
+  emitted = vt_lab_json_node (state, "event", "emit", "lab.seen", payload, "--device", "self",
+                              NULL);
   line = stored_line ("lab.seen", "pc-a");
   vt_proc_wait (lab->serve, ms, line);
 
@@ -418,8 +313,8 @@ test_agent_event (Lab *lab, gconstpointer data)
   detection = g_build_filename (lab->dir, "detection.json", NULL);
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
-  detected = run_json (state, "event", "emit", "sandbox.threat_detected", detection,
-                       "--device", "self", NULL);
+  detected = vt_lab_json_node (state, "event", "emit", "sandbox.threat_detected", detection,
+                               "--device", "self", NULL);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
                       json_node_get_object (detected), "runs")), ==, 0);
   seen = stored_line ("sandbox.threat_detected", "pc-a");
@@ -457,8 +352,8 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   detection = g_build_filename (lab->dir, "detection.json", NULL);
   write_file (detection, DETECTION);
   ms = vt_proc_mark (lab->serve);
-  emitted = run_json (state_a, "event", "emit", "sandbox.threat_detected", detection,
-                      "--device", "self", NULL);
+  emitted = vt_lab_json_node (state_a, "event", "emit", "sandbox.threat_detected", detection,
+                              "--device", "self", NULL);
   /* Handled on the console only: the agent's own emit set nothing off. */
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
                       json_node_get_object (emitted), "runs")), ==, 0);
@@ -486,7 +381,7 @@ test_sandbox_response (Lab *lab, gconstpointer data)
   g_assert_cmpuint (json_array_get_length (added_a), >=, 1);
 
   /* The console's common quarantine list, fed by the agents' reports. */
-  list = run_json (lab->console, "quarantine", "list", NULL);
+  list = vt_lab_json_node (lab->console, "quarantine", "list", NULL);
   for (guint i = 0; i < json_array_get_length (json_node_get_array (list)); i++)
     {
       JsonObject *row = json_array_get_object_element (json_node_get_array (list), i);
@@ -524,7 +419,8 @@ static void
 test_withdrawn (Lab *lab, gconstpointer data)
 {
   g_autofree char *root = device_root (lab, "pc-a", NULL);
-  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
+  g_autofree char *state_b = vt_lab_enroll (lab, "pc-b", NULL);
   g_autofree char *cancelled = scan_task (lab, "pc-a"), *later = scan_task (lab, "pc-a");
   g_autofree char *removed = scan_task (lab, "pc-b");
   g_autofree char *b_key = g_build_filename (state_b, "agent", "device.key", NULL);
@@ -571,7 +467,7 @@ static void
 test_late_run (Lab *lab, gconstpointer data)
 {
   g_autofree char *root = device_root (lab, "pc-a", NULL);
-  g_autofree char *state = enrolled (lab, "pc-a");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
   g_autofree char *task = scan_task (lab, "pc-a");
   g_autofree char *body = NULL, *msg_id = NULL, *failed = NULL;
   g_autofree char *subject = vigil_fleet_subject_run ("pc-a");
@@ -622,7 +518,8 @@ test_late_run (Lab *lab, gconstpointer data)
 static void
 test_progress (Lab *lab, gconstpointer data)
 {
-  g_autofree char *state = enrolled (lab, "pc-a"), *state_b = enrolled (lab, "pc-b");
+  g_autofree char *state = vt_lab_enroll (lab, "pc-a", NULL);
+  g_autofree char *state_b = vt_lab_enroll (lab, "pc-b", NULL);
   g_autofree char *task = scan_task (lab, "pc-a");
   g_autofree char *tick = NULL, *subject_a = vigil_fleet_subject_live ("pc-a", "progress");
   g_autofree char *subject_b = vigil_fleet_subject_live ("pc-b", "progress");
@@ -666,12 +563,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/fleet/workflow/agent-event", Lab, NULL, lab_setup, test_agent_event,
-              lab_teardown);
-  g_test_add ("/fleet/workflow/sandbox-response", Lab, NULL, lab_setup, test_sandbox_response,
-              lab_teardown);
-  g_test_add ("/fleet/workflow/withdrawn", Lab, NULL, lab_setup, test_withdrawn, lab_teardown);
-  g_test_add ("/fleet/workflow/late-run", Lab, NULL, lab_setup, test_late_run, lab_teardown);
-  g_test_add ("/fleet/workflow/progress", Lab, NULL, lab_setup, test_progress, lab_teardown);
+  g_test_add ("/fleet/workflow/agent-event", Lab, NULL, vt_lab_setup, test_agent_event,
+              vt_lab_teardown);
+  g_test_add ("/fleet/workflow/sandbox-response", Lab, NULL, vt_lab_setup,
+              test_sandbox_response, vt_lab_teardown);
+  g_test_add ("/fleet/workflow/withdrawn", Lab, NULL, vt_lab_setup, test_withdrawn,
+              vt_lab_teardown);
+  g_test_add ("/fleet/workflow/late-run", Lab, NULL, vt_lab_setup, test_late_run, vt_lab_teardown);
+  g_test_add ("/fleet/workflow/progress", Lab, NULL, vt_lab_setup, test_progress, vt_lab_teardown);
   return g_test_run ();
 }

@@ -211,3 +211,32 @@ vt_lab_events (VtLab *lab, const char *type, const char *task, const char *devic
     }
   return n;
 }
+
+JsonNode *
+vt_lab_json_node (const char *state, ...)
+{
+  JsonNode *node;
+  va_list ap;
+
+  va_start (ap, state);
+  node = run_json_v (state, ap);
+  va_end (ap);
+  return node;
+}
+
+char *
+vt_lab_faketime_lib (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/usr/lib", 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *lib = g_build_filename ("/usr/lib", name, "faketime", "libfaketime.so.1",
+                                               NULL);
+      if (g_file_test (lib, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&lib);
+    }
+  g_error ("libfaketime.so.1 not found: install faketime (scripts/deps.sh)");
+  return NULL;
+}

@@ -65,4 +65,11 @@ guint       vt_lab_events (VtLab *lab, const char *type, const char *task,
 /* How often @needle occurs in @proc's log. */
 guint       vt_lab_count (VtProc *proc, const char *needle);
 
+/* `vigil --json --state-dir @state ARGS...`, which must exit 0; its JSON,
+ * object or array. */
+JsonNode   *vt_lab_json_node (const char *state, ...) G_GNUC_NULL_TERMINATED;
+/* libfaketime's preload library, wherever the architecture put it (for a
+ * process started with a clock of the test's; the test fails without it). */
+char       *vt_lab_faketime_lib (void);
+
 G_END_DECLS

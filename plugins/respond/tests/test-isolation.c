@@ -33,20 +33,12 @@
 
 #include "resp-isolation.h"
 #include "vt-cli.h"
+#include "vt-net.h"
 
 #define PEER "10.99.0.2"
 static const guint16 ports[] = { 8001, 8002, 4222 };
 static pid_t peer_pid;
 static int peer_ctl = -1;
-
-static void
-sh (const char *cmd)
-{
-  int rc = system (cmd);
-
-  if (rc != 0)
-    g_error ("'%s' failed (%d)", cmd, rc);
-}
 
 /* The peer: its own namespace, the veth's far end, three TCP services that
  * answer "ok". Only async-signal-safe work before it has its namespace. */
@@ -107,7 +99,7 @@ network_setup (void)
 
   if (unshare (CLONE_NEWNET) != 0)
     g_error ("unshare(CLONE_NEWNET): %s", g_strerror (errno));
-  sh ("ip link set lo up && ip link add va type veth peer name vb");
+  vt_net_sh ("ip link set lo up && ip link add va type veth peer name vb");
   g_assert_cmpint (pipe (ready), ==, 0);
   g_assert_cmpint (pipe (ctl), ==, 0);
   peer_pid = fork ();
@@ -122,8 +114,8 @@ network_setup (void)
   peer_ctl = ctl[1];
   g_assert_cmpint (read (ready[0], &c, 1), ==, 1);
   move = g_strdup_printf ("ip link set vb netns %d", peer_pid);
-  sh (move);
-  sh ("ip addr add 10.99.0.1/24 dev va && ip link set va up");
+  vt_net_sh (move);
+  vt_net_sh ("ip addr add 10.99.0.1/24 dev va && ip link set va up");
   if (read (ready[0], &c, 1) != 1 || c != '2')
     g_error ("the peer did not start");
   close (ready[0]);
@@ -138,40 +130,32 @@ network_teardown (void)
   waitpid (peer_pid, &status, 0);
 }
 
-/* 0 when PEER:port answered "ok", else the errno of the attempt. Rejected
- * on output, connect() fails at once: no timing is involved. */
+/* 0 when PEER:port answered "ok", else the errno of the attempt. */
 static int
 probe (guint16 port)
 {
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
   char buf[2];
-  int s = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), e = 0;
+  int s = -1, e = vt_net_connect (-1, PEER, port, &s);
 
-  inet_pton (AF_INET, PEER, &a.sin_addr);
-  if (connect (s, (struct sockaddr *) &a, sizeof a) != 0)
-    e = errno;
-  else if (read (s, buf, 2) != 2 || memcmp (buf, "ok", 2) != 0)
-    e = EIO;
-  close (s);
+  if (e == 0)
+    {
+      if (read (s, buf, 2) != 2 || memcmp (buf, "ok", 2) != 0)
+        e = EIO;
+      close (s);
+    }
   return e;
 }
 
 static void
 assert_open (guint16 port)
 {
-  int e = probe (port);
-
-  if (e != 0)
-    g_error ("port %u should answer, got %s", port, g_strerror (e));
+  vt_net_assert_open (probe (port), PEER, port);
 }
 
 static void
 assert_cut (guint16 port)
 {
-  int e = probe (port);
-
-  if (e != ECONNREFUSED)
-    g_error ("port %u should be cut off (refused), got %s", port, e ? g_strerror (e) : "an answer");
+  vt_net_assert_cut (probe (port), PEER, port);
 }
 
 /* ---- the CLI ---------------------------------------------------------- */
@@ -182,14 +166,6 @@ typedef struct {
 } Fx;
 
 static const char *const agent_env[] = { "VIGIL_MANAGEMENT_ENDPOINTS=" PEER ":4222", NULL };
-
-static void
-expect (const VtCli *r, int status, const char *needle)
-{
-  if (r->status != status || (needle && !strstr (r->out, needle) && !strstr (r->err, needle)))
-    g_error ("expected exit %d and \"%s\", got %d:\nstdout: %s\nstderr: %s", status,
-             needle ? needle : "", r->status, r->out, r->err);
-}
 
 static void
 vigil (Fx *f, int status, const char *needle, ...)
@@ -205,7 +181,7 @@ vigil (Fx *f, int status, const char *needle, ...)
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   vt_cli_runv (&r, f->state, NULL, agent_env, (const char *const *) argv->pdata);
-  expect (&r, status, needle);
+  vt_cli_expect (&r, status, needle);
 }
 
 static void
@@ -218,11 +194,11 @@ run_task (Fx *f, const char *type, const char *params)
   g_assert_true (g_file_set_contents (file, params, -1, NULL));
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", type, "--device", "here",
               "--params", file, "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
 }
 
 static gboolean
@@ -242,7 +218,7 @@ setup (Fx *f, gconstpointer data)
   vt_cli_ok (f->state, "device", "add", "here", "--group", "office", NULL);
   vt_cli_ok (f->state, "device", "set-machine", "here", NULL);
   /* Someone else's table, with a rule: isolation never touches it. */
-  sh ("nft add table inet admin_own && nft add chain inet admin_own c && "
+  vt_net_sh ("nft add table inet admin_own && nft add chain inet admin_own c && "
       "nft add rule inet admin_own c counter");
 }
 
@@ -250,7 +226,7 @@ static void
 teardown (Fx *f, gconstpointer data)
 {
   g_assert_true (table_present ("admin_own"));
-  sh ("nft delete table inet admin_own");
+  vt_net_sh ("nft delete table inet admin_own");
   (void) !system ("nft delete table inet " RESP_NFT_TABLE " 2>/dev/null");
   vt_rm_rf (f->dir);
   g_free (f->dir);
@@ -275,11 +251,11 @@ test_isolate_and_release (Fx *f, gconstpointer data)
     g_autofree char *id = NULL;
 
     vt_cli_run (&r, f->state, NULL, agent_env, "respond", "release", "--device", "here", "--json", NULL);
-    expect (&r, 0, "network.release");
+    vt_cli_expect (&r, 0, "network.release");
     id = vt_cli_json_id (&r);
     vt_cli_clear (&r);
     vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
-    expect (&r, 0, NULL);
+    vt_cli_expect (&r, 0, NULL);
   }
   for (guint i = 0; i < G_N_ELEMENTS (ports); i++)
     assert_open (ports[i]);
@@ -294,7 +270,7 @@ test_survives_reboot (Fx *f, gconstpointer data)
   run_task (f, "network.isolate", "{}");
   assert_cut (8001);
   assert_open (4222);
-  sh ("nft delete table inet " RESP_NFT_TABLE);   /* what a reboot does */
+  vt_net_sh ("nft delete table inet " RESP_NFT_TABLE);   /* what a reboot does */
   assert_open (8001);
   vigil (f, 0, NULL, "device", "list", NULL);       /* any start of vigil */
   g_assert_true (table_present (RESP_NFT_TABLE));
@@ -317,7 +293,7 @@ test_ends_after_period (Fx *f, gconstpointer data)
   vigil (f, 0, NULL, "device", "list", NULL);   /* still within the hour */
   assert_cut (8001);
   vt_cli_run (&r, f->state, NULL, later, "events", NULL);
-  expect (&r, 0, "network.released");
+  vt_cli_expect (&r, 0, "network.released");
   assert_open (8001);
   g_assert_false (table_present (RESP_NFT_TABLE));
   vigil (f, 0, "expired", "events", "--json", NULL);
@@ -336,14 +312,14 @@ test_release_is_protected (Fx *f, gconstpointer data)
   g_assert_true (g_file_set_contents (params, "{}", -1, NULL));
   vt_cli_run (&r, f->state, "Isolation-Hold-2026!", NULL, "password", "set", "--policy", policy,
               "--iterations", "100000", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   vt_cli_clear (&r);
   vt_cli_ok (f->state, "policy", "apply", policy, NULL);
   run_task (f, "network.isolate", "{}");
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", "network.release",
               "--device", "here", "--params", params, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "password");
+  vt_cli_expect (&r, r.status, "password");
   assert_cut (8001);
 }
 
@@ -363,13 +339,13 @@ test_lab_device_refused (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "create", "--type", "network.isolate",
               "--device", "lab1", "--params", params, "--schedule", "{\"kind\":\"manual\"}",
               "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "run", id, NULL);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, agent_env, "task", "show", id, NULL);
-  expect (&r, 0, "only a device without a root folder");
+  vt_cli_expect (&r, 0, "only a device without a root folder");
   g_assert_false (table_present (RESP_NFT_TABLE));
   assert_open (8001);
 }

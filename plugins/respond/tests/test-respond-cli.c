@@ -22,23 +22,6 @@ typedef struct {
   char *state;
 } Fx;
 
-static char *
-write_file (Fx *f, const char *name, const char *content)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-
-  g_assert_true (g_file_set_contents (path, content, -1, NULL));
-  return path;
-}
-
-static void
-expect (const VtCli *r, int status, const char *needle)
-{
-  if (r->status != status || (needle && !strstr (r->out, needle) && !strstr (r->err, needle)))
-    g_error ("expected exit %d and \"%s\", got %d:\nstdout: %s\nstderr: %s", status,
-             needle ? needle : "", r->status, r->out, r->err);
-}
-
 static void
 setup (Fx *f, gconstpointer data)
 {
@@ -63,7 +46,7 @@ static JsonObject *
 create_and_run (Fx *f, const char *password, const char *type, const char *params,
                 int expect_run_status)
 {
-  g_autofree char *file = write_file (f, "params.json", params);
+  g_autofree char *file = vt_write_file (f->dir, "params.json", params);
   g_autofree char *id = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_auto (VtCli) r = { 0 };
@@ -72,14 +55,14 @@ create_and_run (Fx *f, const char *password, const char *type, const char *param
 
   vt_cli_run (&r, f->state, password, NULL, "task", "create", "--type", type, "--device",
               "here", "--params", file, "--schedule", "{\"kind\":\"manual\"}", "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, password, NULL, "task", "run", id, NULL);
-  expect (&r, expect_run_status, NULL);
+  vt_cli_expect (&r, expect_run_status, NULL);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, NULL, "task", "results", id, "--json", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   node = json_from_string (r.out, NULL);
   g_assert_nonnull (node);
   runs = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node)
@@ -93,25 +76,27 @@ create_and_run (Fx *f, const char *password, const char *type, const char *param
 static void
 test_params_checked_at_creation (Fx *f, gconstpointer data)
 {
-  g_autofree char *both = write_file (f, "both.json", "{\"pid\": 5, \"path\": \"/bin/sleep\"}");
-  g_autofree char *init = write_file (f, "init.json", "{\"pid\": 1}");
-  g_autofree char *env = write_file (f, "env.json", "{\"path\": \"/bin/true\", \"env\": [\"1X=y\"]}");
+  g_autofree char *both = vt_write_file (f->dir, "both.json",
+                                         "{\"pid\": 5, \"path\": \"/bin/sleep\"}");
+  g_autofree char *init = vt_write_file (f->dir, "init.json", "{\"pid\": 1}");
+  g_autofree char *env = vt_write_file (f->dir, "env.json",
+                                        "{\"path\": \"/bin/true\", \"env\": [\"1X=y\"]}");
   g_auto (VtCli) r = { 0 };
 
   vt_cli_run (&r, f->state, NULL, NULL, "task", "create", "--type", "process.kill", "--device",
               "here", "--params", both, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "exactly one of pid, path and sha256");
+  vt_cli_expect (&r, r.status, "exactly one of pid, path and sha256");
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, NULL, "task", "create", "--type", "process.kill", "--device",
               "here", "--params", init, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "PID 1");
+  vt_cli_expect (&r, r.status, "PID 1");
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, NULL, "task", "create", "--type", "process.run", "--device",
               "here", "--params", env, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "env");
+  vt_cli_expect (&r, r.status, "env");
 }
 
 static void
@@ -147,21 +132,21 @@ test_response_command (Fx *f, gconstpointer data)
 
   vt_cli_run (&r, f->state, NULL, NULL, "respond", "kill", "--device", "here", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  expect (&r, 2, "exactly one of pid, path and sha256");
+  vt_cli_expect (&r, 2, "exactly one of pid, path and sha256");
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, NULL, "respond", "run", "--device", "here", NULL);
-  expect (&r, 2, "give either --command or -- PROGRAM");
+  vt_cli_expect (&r, 2, "give either --command or -- PROGRAM");
   vt_cli_clear (&r);
   g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
                                 NULL, &pid, &error));
   pid_text = g_strdup_printf ("%d", pid);
   vt_cli_run (&r, f->state, NULL, NULL, "respond", "kill", "--device", "here", "--pid",
               pid_text, "--json", NULL);
-  expect (&r, 0, "process.kill");
+  vt_cli_expect (&r, 0, "process.kill");
   id = vt_cli_json_id (&r);
   vt_cli_clear (&r);
   vt_cli_run (&r, f->state, NULL, NULL, "task", "run", id, NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFSIGNALED (status));
 }
@@ -169,23 +154,23 @@ test_response_command (Fx *f, gconstpointer data)
 static void
 test_run_task_protected (Fx *f, gconstpointer data)
 {
-  g_autofree char *policy = write_file (f, "pw.json",
+  g_autofree char *policy = vt_write_file (f->dir, "pw.json",
     "{\"name\":\"PW\",\"group\":\"office\",\"status\":\"active\",\"settings\":"
     "{\"general\":{\"schema_version\":1}}}");
-  g_autofree char *params = write_file (f, "run.json",
+  g_autofree char *params = vt_write_file (f->dir, "run.json",
     "{\"path\": \"/bin/echo\", \"args\": [\"hello from the device\"]}");
   g_autoptr (JsonObject) result = NULL;
   g_auto (VtCli) r = { 0 };
 
   vt_cli_run (&r, f->state, PASSWORD, NULL, "password", "set", "--policy", policy,
               "--iterations", "100000", NULL);
-  expect (&r, 0, NULL);
+  vt_cli_expect (&r, 0, NULL);
   vt_cli_clear (&r);
   vt_cli_ok (f->state, "policy", "apply", policy, NULL);
   vt_cli_run (&r, f->state, NULL, NULL, "task", "create", "--type", "process.run", "--device",
               "here", "--params", params, NULL);
   g_assert_cmpint (r.status, !=, 0);
-  expect (&r, r.status, "password");
+  vt_cli_expect (&r, r.status, "password");
   vt_cli_clear (&r);
   result = create_and_run (f, PASSWORD, "process.run",
                            "{\"path\": \"/bin/echo\", \"args\": [\"hello from the device\"]}", 0);

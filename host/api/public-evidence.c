@@ -52,14 +52,25 @@ open_store (VigilHost *host, GError **error)
   return vh_evidence_open (dir, error);
 }
 
+/* Whether the store was ever made: what only reads it makes none (an
+ * agent looks every second). */
+static gboolean
+store_exists (VigilHost *host)
+{
+  g_autofree char *dir = g_build_filename (host->state_dir, "evidence", NULL);
+
+  return g_file_test (dir, G_FILE_TEST_IS_DIR);
+}
+
 /* An evidence id as the store names it: a UUID, never a path. */
 static char *
-file_name (const char *id, GError **error)
+file_name (VigilHost *host, const char *id, GError **error)
 {
-  if (id == NULL || !g_uuid_string_is_valid (id))
+  if (id == NULL || !g_uuid_string_is_valid (id) || !store_exists (host))
     {
       g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
-                   "no evidence '%s' (an evidence id is a UUID)", id ? id : "(null)");
+                   "no evidence '%s'%s", id ? id : "(null)",
+                   id == NULL || !g_uuid_string_is_valid (id) ? " (an evidence id is a UUID)" : "");
       return NULL;
     }
   return g_strdup_printf ("%s.ev", id);
@@ -140,6 +151,8 @@ vigil_host_evidence_list (VigilHost *host, GError **error)
   JsonArray *list = json_array_new ();
 
   g_return_val_if_fail (host != NULL, NULL);
+  if (!store_exists (host))
+    return list;
   if ((ev = open_store (host, &local)) == NULL)
     {
       json_array_unref (list);
@@ -172,12 +185,12 @@ JsonObject *
 vigil_host_evidence_get (VigilHost *host, const char *id, GError **error)
 {
   GError *local = NULL;
-  g_autofree char *name = file_name (id, error);
+  g_autofree char *name = NULL;
   g_autoptr (VhEvidence) ev = NULL;
   JsonObject *meta = NULL;
 
   g_return_val_if_fail (host != NULL, NULL);
-  if (name == NULL)
+  if ((name = file_name (host, id, error)) == NULL)
     return NULL;
   if ((ev = open_store (host, &local)) == NULL
       || !vh_evidence_read (ev, NULL, name, &meta, NULL, NULL, &local))
@@ -190,11 +203,11 @@ vigil_host_evidence_read (VigilHost *host, const char *id, VigilHostEvidenceFunc
                           gpointer user_data, GError **error)
 {
   GError *local = NULL;
-  g_autofree char *name = file_name (id, error);
+  g_autofree char *name = NULL;
   g_autoptr (VhEvidence) ev = NULL;
 
   g_return_val_if_fail (host != NULL && func != NULL, FALSE);
-  if (name == NULL)
+  if ((name = file_name (host, id, error)) == NULL)
     return FALSE;
   if ((ev = open_store (host, &local)) == NULL
       || !vh_evidence_read (ev, NULL, name, NULL, (VhEvidenceFunc) func, user_data, &local))
@@ -206,11 +219,11 @@ gboolean
 vigil_host_evidence_delete (VigilHost *host, const char *id, GError **error)
 {
   GError *local = NULL;
-  g_autofree char *name = file_name (id, error);
+  g_autofree char *name = NULL;
   g_autoptr (VhEvidence) ev = NULL;
 
   g_return_val_if_fail (host != NULL, FALSE);
-  if (name == NULL)
+  if ((name = file_name (host, id, error)) == NULL)
     return FALSE;
   if ((ev = open_store (host, &local)) == NULL || !vh_evidence_remove (ev, NULL, name, &local))
     return mapped (local, error);

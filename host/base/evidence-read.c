@@ -223,14 +223,23 @@ vh_evidence_names (VhEvidence *ev, const char *subdir, const char *suffix)
 gboolean
 vh_evidence_remove_dir (VhEvidence *ev, const char *subdir, GError **error)
 {
-  g_autoptr (GPtrArray) names = vh_evidence_names (ev, subdir, "");
   g_autofree char *parent = g_path_get_dirname (subdir), *leaf = g_path_get_basename (subdir);
-  int dir_fd = ev_subdir (ev, subdir, FALSE, NULL), up;
+  int dir_fd = ev_subdir (ev, subdir, FALSE, NULL), fd, up;
+  DIR *d;
+  struct dirent *e;
 
   if (dir_fd < 0)
     return TRUE;
-  for (guint i = 0; i < names->len; i++)
-    unlinkat (dir_fd, names->pdata[i], 0);
+  /* Every entry, a writer's temporary file too. */
+  fd = openat (dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  d = fd >= 0 ? fdopendir (fd) : NULL;
+  while (d != NULL && (e = readdir (d)) != NULL)
+    if (!g_str_equal (e->d_name, ".") && !g_str_equal (e->d_name, ".."))
+      unlinkat (dir_fd, e->d_name, 0);
+  if (d != NULL)
+    closedir (d);
+  else if (fd >= 0)
+    close (fd);
   close (dir_fd);
   up = ev_subdir (ev, g_str_equal (parent, ".") ? NULL : parent, FALSE, error);
   if (up < 0)

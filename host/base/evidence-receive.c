@@ -200,13 +200,26 @@ already_stored (VhEvidence *ev, const char *dir, const Part *p, const char *devi
   return TRUE;
 }
 
+/* Whether parts 0 .. @parts - 1 are all kept. */
+static gboolean
+every_part (VhEvidence *ev, const char *dir, gint64 parts)
+{
+  for (gint64 i = 0; i < parts; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%" G_GINT64_FORMAT ".part", i);
+
+      if (!vh_evidence_exists (ev, dir, name))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 vh_evidence_receive (VhEvidence *ev, const char *device_id, JsonObject *report, gint64 now,
                      JsonObject **stored, GError **error)
 {
   Part p = { 0 };
   g_autofree char *dir = NULL, *name = NULL, *whole = NULL;
-  g_autoptr (GPtrArray) have = NULL;
   gboolean ok = FALSE;
 
   *stored = NULL;
@@ -231,10 +244,13 @@ vh_evidence_receive (VhEvidence *ev, const char *device_id, JsonObject *report, 
           || (kept = vh_evidence_writer_commit (w, meta, name, NULL, error)) == NULL)
         goto out;
     }
-  have = vh_evidence_names (ev, dir, ".part");
-  if ((gint64) have->len >= p.parts)
-    *stored = assemble (ev, dir, &p, device_id, now, error);
-  ok = (gint64) have->len < p.parts || *stored != NULL;
+  if (every_part (ev, dir, p.parts))
+    {
+      *stored = assemble (ev, dir, &p, device_id, now, error);
+      ok = *stored != NULL;
+    }
+  else
+    ok = TRUE;
 out:
   g_free (p.data);
   return ok;

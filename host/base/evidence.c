@@ -236,6 +236,10 @@ vh_evidence_writer_new (VhEvidence *ev, const char *subdir, GError **error)
   w->fd = -1;
   if ((w->dir_fd = ev_subdir (ev, subdir, TRUE, error)) < 0)
     return NULL;
+  /* A crash may have left a temporary file here (the store's own folder
+   * is swept at open). */
+  if (subdir != NULL)
+    sweep (w->dir_fd);
   w->tmp = g_strdup_printf (".tmp-%08x%08x", g_random_int (), g_random_int ());
   w->fd = openat (w->dir_fd, w->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (w->fd < 0)

@@ -4,7 +4,7 @@
  * `vigil`: a file of a lab device is retrieved into the state folder's
  * store (several chunks), listed with its hashes, exported byte for byte,
  * and never on disk as itself; export refuses to overwrite and writes
- * 0600. Refused, with the reason: a symbolic link out of the root (as the
+ * 0600; what a writer killed midway leaves is never listed. Refused, with the reason: a symbolic link out of the root (as the
  * file and on the way), `..`, a FIFO, a folder, a file over the policy's
  * size limit; and file.get asks for the password once protection is on.
  */
@@ -165,6 +165,18 @@ test_get_and_export (Fx *f, gconstpointer data)
   vt_cli_run (&r, f->state, NULL, NULL, "evidence", "export", id, NULL);
   expect (&r, 2, "needs --output");
   vt_cli_clear (&r);
+
+  /* What a writer killed midway leaves (a temporary file nobody holds)
+   * is never listed, and is removed at the next open of the store. */
+  {
+    g_autofree char *dead = g_strdup_printf ("%s/evidence/.tmp-00000000deadbeef", f->state);
+    g_autoptr (JsonArray) again = NULL;
+
+    g_assert_true (g_file_set_contents (dead, "VIGILEV1 half written", -1, NULL));
+    again = evidence_list (f);
+    g_assert_cmpuint (json_array_get_length (again), ==, 1);
+    g_assert_false (g_file_test (dead, G_FILE_TEST_EXISTS));
+  }
 
   /* show, then delete. */
   vt_cli_run (&r, f->state, NULL, NULL, "evidence", "show", id, NULL);

@@ -7,7 +7,8 @@
  * store, and a deliberate one: it needs --output, never overwrites (the
  * file is created O_EXCL, mode 0600, not executable), warns that the
  * content is potentially malicious, and leaves no partial file when the
- * stored copy does not verify.
+ * stored copy does not verify. prune is the retention: it deletes what
+ * was stored before a time.
  */
 #include "cli-data.h"
 
@@ -18,7 +19,8 @@
 #include <unistd.h>
 #include <vigil/util/io.h>
 
-#define USAGE "list [--device ID] | show ID | export ID --output FILE | delete ID"
+#define USAGE "list [--device ID] | show ID | export ID --output FILE | delete ID | " \
+              "prune --older-than AGE|TIME"
 
 static void
 print_json_object (JsonObject *o)
@@ -232,6 +234,57 @@ evidence_delete (VigilHost *host, const CliGlobals *globals, int argc, char **ar
   return 0;
 }
 
+/* Retention: every file stored before the cut-off goes. */
+static int
+evidence_prune (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
+{
+  g_autofree char *older = NULL;
+  gboolean json = globals->json;
+  GOptionEntry entries[] = {
+    { "older-than", 0, 0, G_OPTION_ARG_STRING, &older, "An age (30d, 12h) or an ISO-8601 time",
+      "AGE|TIME" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) all = NULL;
+  g_autoptr (JsonArray) gone = json_array_new ();
+  gint64 cut = 0;
+
+  if (!cli_parse ("evidence", "prune --older-than AGE|TIME",
+                  "Deletes the files stored before a time, or longer ago than an age.",
+                  entries, &argc, &argv)
+      || !cli_need_args ("evidence", argc, 1, "evidence prune --older-than AGE|TIME"))
+    return 2;
+  if (older == NULL || !cli_parse_since (older, vigil_host_now (host), &cut, NULL))
+    {
+      cli_error ("evidence", "prune needs --older-than with an age (30d, 12h) or an ISO-8601 "
+                 "time (2026-11-22T10:00:00Z)");
+      return 2;
+    }
+  if ((all = vigil_host_evidence_list (host, &error)) == NULL)
+    return fail ("", error);
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonObject *e = json_array_get_object_element (all, i);
+      const char *id = json_object_get_string_member (e, "id");
+
+      if (json_object_has_member (e, "damaged")
+          || json_object_get_int_member_with_default (e, "stored_at", 0) >= cut)
+        continue;
+      if (!vigil_host_evidence_delete (host, id, &error))
+        return fail ("", error);
+      json_array_add_string_element (gone, id);
+      if (!json)
+        vigil_print ("evidence %s deleted\n", id);
+    }
+  if (json)
+    vigil_json_print_array (gone);
+  else if (json_array_get_length (gone) == 0)
+    vigil_print ("no evidence stored before that\n");
+  return 0;
+}
+
 static int
 evidence_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 {
@@ -245,6 +298,8 @@ evidence_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     return evidence_export (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "delete"))
     return evidence_delete (host, globals, argc - 1, argv + 1);
+  if (g_str_equal (sub, "prune"))
+    return evidence_prune (host, globals, argc - 1, argv + 1);
   if (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
       vigil_print ("Usage: vigil evidence %s\n", USAGE);
@@ -257,7 +312,7 @@ evidence_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
 }
 
 const CliCommand cli_evidence = {
-  "evidence", "Files retrieved from devices (Get file): list, show, export, delete",
+  "evidence", "Files retrieved from devices (Get file): list, show, export, delete, prune",
   USAGE,
   evidence_run,
 };

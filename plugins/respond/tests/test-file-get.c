@@ -178,12 +178,34 @@ test_get_and_export (Fx *f, gconstpointer data)
     g_assert_false (g_file_test (dead, G_FILE_TEST_EXISTS));
   }
 
-  /* show, then delete. */
+  /* show; prune keeps what is younger than its age, then delete. */
   vt_cli_run (&r, f->state, NULL, NULL, "evidence", "show", id, NULL);
   expect (&r, 0, md5);
   vt_cli_clear (&r);
+  vt_cli_run (&r, f->state, NULL, NULL, "evidence", "prune", "--older-than", "1d", NULL);
+  expect (&r, 0, "no evidence stored before that");
+  vt_cli_clear (&r);
   vt_cli_ok (f->state, "evidence", "delete", id, NULL);
   g_clear_pointer (&list, json_array_unref);
+  list = evidence_list (f);
+  g_assert_cmpuint (json_array_get_length (list), ==, 0);
+}
+
+static void
+test_prune (Fx *f, gconstpointer data)
+{
+  g_autoptr (GBytes) a = device_file (f, "a.bin", 10);
+  g_autoptr (JsonArray) list = NULL;
+  g_auto (VtCli) r = { 0 };
+
+  get (f, "/a.bin", NULL, 0, "retrieved");
+  get (f, "/a.bin", NULL, 0, "retrieved");
+  vt_cli_run (&r, f->state, NULL, NULL, "evidence", "prune", NULL);
+  expect (&r, 2, "--older-than");
+  vt_cli_clear (&r);
+  vt_cli_run (&r, f->state, NULL, NULL, "evidence", "prune", "--older-than",
+              "2999-01-01T00:00:00Z", "--json", NULL);
+  expect (&r, 0, NULL);
   list = evidence_list (f);
   g_assert_cmpuint (json_array_get_length (list), ==, 0);
 }
@@ -300,6 +322,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/respond/file-get/retrieved-listed-exported", Fx, NULL, setup,
               test_get_and_export, teardown);
+  g_test_add ("/respond/file-get/prune", Fx, NULL, setup, test_prune, teardown);
   g_test_add ("/respond/file-get/damaged-evidence-not-exported", Fx, NULL, setup,
               test_damaged_is_not_exported, teardown);
   g_test_add ("/respond/file-get/refusals", Fx, NULL, setup, test_refused, teardown);

@@ -179,12 +179,16 @@ evidence_export (VigilHost *host, const CliGlobals *globals, int argc, char **ar
       return 2;
     }
   fchmod (fd, 0600);
-  if (!vigil_host_evidence_read (host, argv[1], write_slice, GINT_TO_POINTER (fd), &error)
-      || fsync (fd) < 0)
+  if (vigil_host_evidence_read (host, argv[1], write_slice, GINT_TO_POINTER (fd), &error)
+      && fsync (fd) < 0)
+    g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: cannot sync: %s",
+                 output, g_strerror (errno));
+  if (error != NULL)
     {
+      /* No partial content left behind. */
       close (fd);
       unlink (output);
-      return fail (error != NULL ? "" : "cannot sync the output: ", error);
+      return fail ("", error);
     }
   close (fd);
   if (json)

@@ -194,9 +194,10 @@ test_get_and_export (Fx *f, gconstpointer data)
 static void
 test_prune (Fx *f, gconstpointer data)
 {
-  g_autoptr (GBytes) a = device_file (f, "a.bin", 10);
   g_autoptr (JsonArray) list = NULL;
   g_auto (VtCli) r = { 0 };
+
+  g_bytes_unref (device_file (f, "a.bin", 10));
 
   get (f, "/a.bin", NULL, 0, "retrieved");
   get (f, "/a.bin", NULL, 0, "retrieved");
@@ -213,13 +214,13 @@ test_prune (Fx *f, gconstpointer data)
 static void
 test_damaged_is_not_exported (Fx *f, gconstpointer data)
 {
-  g_autoptr (GBytes) content = device_file (f, "x.bin", 100000);
   g_autoptr (JsonArray) list = NULL;
   g_autofree char *stored_path = NULL, *out = g_build_filename (f->dir, "x.out", NULL);
   g_auto (VtCli) r = { 0 };
   const char *id;
   FILE *fp;
 
+  g_bytes_unref (device_file (f, "x.bin", 100000));
   get (f, "/x.bin", NULL, 0, "retrieved");
   list = evidence_list (f);
   id = json_object_get_string_member (json_array_get_object_element (list, 0), "id");
@@ -242,8 +243,6 @@ test_damaged_is_not_exported (Fx *f, gconstpointer data)
 static void
 test_refused (Fx *f, gconstpointer data)
 {
-  g_autoptr (GBytes) big = device_file (f, "home/big.bin", 2 * 1024 * 1024);
-  g_autoptr (GBytes) inside = device_file (f, "home/ok.txt", 10);
   g_autofree char *link = g_build_filename (f->root, "home", "passwd", NULL);
   g_autofree char *dirlink = g_build_filename (f->root, "etc", NULL);
   g_autofree char *fifo = g_build_filename (f->root, "home", "pipe", NULL);
@@ -252,6 +251,8 @@ test_refused (Fx *f, gconstpointer data)
   g_autoptr (JsonArray) list = NULL;
   g_auto (VtCli) r = { 0 };
 
+  g_bytes_unref (device_file (f, "home/big.bin", 2 * 1024 * 1024));
+  g_bytes_unref (device_file (f, "home/ok.txt", 10));
   g_assert_cmpint (symlink ("/etc/passwd", link), ==, 0);
   g_assert_cmpint (symlink ("/etc", dirlink), ==, 0);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);

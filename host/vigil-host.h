@@ -1369,4 +1369,91 @@ void         vigil_host_unsubscribe      (VigilSubscription *subscription);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VigilSubscription, vigil_host_unsubscribe)
 
 
+/* ---- the evidence store (files retrieved from devices: file.get) ---- */
+
+/**
+ * VigilHostEvidenceFunc:
+ * @data: the next slice of the file's content
+ * @len: its length
+ * @user_data: as given
+ * @error: set it when returning %FALSE
+ *
+ * Returns: %FALSE to stop the read. Since: 1.1
+ */
+typedef gboolean (*VigilHostEvidenceFunc) (const guint8 *data, gsize len, gpointer user_data,
+                                           GError **error);
+
+/**
+ * vigil_host_evidence_list:
+ * @host: the host
+ * @error: return location for a #GError
+ *
+ * The files in the state folder's evidence store (STATE/evidence), oldest
+ * first, each {id, device, path, size, sha256, md5, task, retrieved_at,
+ * stored_at} (times in microseconds); a file that does not verify is
+ * listed as {id, damaged: why}. Reads no content.
+ * Returns: (transfer full) or %NULL with @error. Since: 1.1
+ */
+JsonArray  *vigil_host_evidence_list    (VigilHost *host, GError **error);
+
+/**
+ * vigil_host_evidence_get:
+ * @host: the host
+ * @id: an evidence id (a UUID)
+ * @error: NOT_FOUND when there is no such evidence
+ *
+ * Returns: (transfer full) its metadata as listed, or %NULL. Since: 1.1
+ */
+JsonObject *vigil_host_evidence_get     (VigilHost *host, const char *id, GError **error);
+
+/**
+ * vigil_host_evidence_read:
+ * @host: the host
+ * @id: an evidence id
+ * @func: handed the decrypted content slice by slice, in order
+ * @user_data: for @func
+ * @error: NOT_FOUND; G_IO_ERROR_INVALID_DATA when the stored file does not
+ *   verify (every slice is authenticated before @func sees it; a file cut
+ *   short or not matching its SHA-256 fails at the end)
+ *
+ * The content is potentially malicious: an application writes it only
+ * where a person deliberately asked for it.
+ * Returns: %TRUE when all of it was read and verified. Since: 1.1
+ */
+gboolean    vigil_host_evidence_read    (VigilHost *host, const char *id,
+                                         VigilHostEvidenceFunc func, gpointer user_data,
+                                         GError **error);
+
+/**
+ * vigil_host_evidence_delete:
+ * @host: the host
+ * @id: an evidence id
+ * @error: NOT_FOUND
+ *
+ * Removes it from the store, durably. Returns: %TRUE. Since: 1.1
+ */
+gboolean    vigil_host_evidence_delete  (VigilHost *host, const char *id, GError **error);
+
+/**
+ * vigil_host_evidence_receive:
+ * @host: the host (a console)
+ * @device_id: the device the part came from (as the transport
+ *   authenticated it)
+ * @report: untrusted: {evidence (UUID), part, parts, data (base64 of at
+ *   most 512 KiB), meta {path, size, sha256, md5, task, retrieved_at}}
+ * @stored: (out) (optional) (transfer full): the evidence's metadata when
+ *   this part completed it, else %NULL
+ * @error: INVALID naming the member (also when the parts put together are
+ *   not the file the device described: nothing is stored); NOT_FOUND when
+ *   @device_id has no enrolled agent
+ *
+ * Keeps one part of a file an agent sends, durably (a transport may
+ * acknowledge it when this returns); once every part is there they are
+ * put together, checked against the SHA-256, MD5 and size, and the file
+ * appears in the store whole. A part again is kept once. Since: 1.1
+ */
+gboolean    vigil_host_evidence_receive (VigilHost *host, const char *device_id,
+                                         JsonObject *report, JsonObject **stored,
+                                         GError **error);
+
 G_END_DECLS

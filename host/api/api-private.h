@@ -32,4 +32,12 @@ gboolean  vh_data_init (VigilHost *host, GError **error);
  * VIGIL_HOST_ERROR_PROTECTED, the code the public API documents. */
 gboolean  vh_api_guarded (gboolean ok, GError *local, GError **error);
 
+/* The host API's evidence_put (public-evidence.c): stores what @fd holds
+ * from its offset on (at most @max_bytes; more is refused) as a file of
+ * @device_id's @path in the state folder's evidence store. Returns:
+ * (transfer full) its metadata {id, device, path, task, size, sha256,
+ * md5, retrieved_at, stored_at}. Thread-safe. */
+JsonObject *vh_api_evidence_put (VigilHost *host, const char *device_id, const char *task_id,
+                                 const char *path, int fd, gint64 max_bytes, GError **error);
+
 G_END_DECLS

@@ -236,6 +236,26 @@ api_database_updated (VigilPlugin *self, const char *device_id, JsonObject *payl
                          payload, error);
 }
 
+/* The run's device and task name the evidence: a plugin cannot file a
+ * file under another device. */
+static JsonObject *
+api_evidence_put (VigilTaskRun *run, const char *path, int fd, gint64 max_bytes,
+                  GError **error)
+{
+  VigilPlugin *self;
+
+  if (run == NULL || path == NULL || fd < 0 || max_bytes < 0)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "evidence_put: %s", run == NULL ? "run is NULL" : path == NULL
+                   ? "path is NULL" : fd < 0 ? "fd is negative" : "max_bytes is negative");
+      return NULL;
+    }
+  self = vh_run_plugin (run);
+  return vh_api_evidence_put (self->host, vh_run_device_id (run), vh_run_task_id (run), path,
+                              fd, max_bytes, error);
+}
+
 static char *
 api_create_task (VigilPlugin *self, const VigilTaskSpec *spec, gsize spec_size,
                  GError **error)
@@ -528,6 +548,7 @@ static const VigilHostApi api_table = {
   .register_protected_action = api_register_protected_action,
   .get_effective_origins = api_get_effective_origins,
   .database_updated = api_database_updated,
+  .evidence_put = api_evidence_put,
 };
 
 const VigilHostApi *

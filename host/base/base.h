@@ -160,4 +160,88 @@ gboolean  vh_logger_set_trace    (VigilHost *host, const char *folder,
                                   guint64 max_bytes, guint max_files,
                                   GError **error);
 
+/* ---- evidence.c, evidence-read.c: the evidence store --------------- */
+
+/* Files retrieved from devices (file.get), kept in a folder of the state
+ * folder, each sealed with AES-256-GCM under a key of the store's own
+ * (store.key, <vigil/util/keyfile.h>), so that what may be malware is
+ * never on disk as itself. A file appears whole or not at all: it is
+ * written to a locked temporary file, fsynced, renamed into place, and the
+ * folder fsynced. Each file is self-describing: its metadata (id, device,
+ * path, size, sha256, md5, ...) is sealed in it, after the content.
+ * Thread-safe: every call opens what it needs. */
+typedef struct _VhEvidence       VhEvidence;
+typedef struct _VhEvidenceWriter VhEvidenceWriter;
+
+#define VH_EVIDENCE_ERROR (vh_evidence_error_quark ())
+GQuark vh_evidence_error_quark (void);
+typedef enum {
+  VH_EVIDENCE_ERROR_NOT_FOUND = 1,
+  VH_EVIDENCE_ERROR_INVALID,    /* a bad id, report or metadata */
+  VH_EVIDENCE_ERROR_DAMAGED,    /* a stored file that does not verify */
+  VH_EVIDENCE_ERROR_MISMATCH,   /* content that is not what its metadata says */
+  VH_EVIDENCE_ERROR_TOO_BIG,
+  VH_EVIDENCE_ERROR_IO,
+} VhEvidenceError;
+
+/* Called with each slice of a file's content, in order; FALSE stops the
+ * read (with @error set). */
+typedef gboolean (*VhEvidenceFunc) (const guint8 *data, gsize len, gpointer user_data,
+                                    GError **error);
+
+/* Opens (creating, mode 0700) the store in @dir and its key; removes the
+ * temporary files no process holds any more. */
+VhEvidence       *vh_evidence_open   (const char *dir, GError **error);
+void              vh_evidence_close  (VhEvidence *ev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VhEvidence, vh_evidence_close)
+
+/* A new file in @subdir of the store (NULL: the store itself; created). */
+VhEvidenceWriter *vh_evidence_writer_new    (VhEvidence *ev, const char *subdir,
+                                             GError **error);
+gboolean          vh_evidence_writer_write  (VhEvidenceWriter *w, const void *data, gsize len,
+                                             GError **error);
+/* Seals @meta (copied, with "size", "sha256" and "md5" of what was
+ * written added) and puts the file in place as @name, durably. With
+ * @expect (a "sha256" and "size" to match) the file is refused
+ * (MISMATCH) and never appears when the content differs. Returns: (transfer
+ * full) the metadata stored. */
+JsonObject       *vh_evidence_writer_commit (VhEvidenceWriter *w, JsonObject *meta,
+                                             const char *name, JsonObject *expect,
+                                             GError **error);
+/* Frees @w; a file not committed is removed. */
+void              vh_evidence_writer_free   (VhEvidenceWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VhEvidenceWriter, vh_evidence_writer_free)
+
+/* Reads @name in @subdir: its metadata (@meta, optional) and, with @func,
+ * its content, every chunk authenticated and the whole checked against the
+ * metadata's sha256 and size before it returns TRUE. */
+gboolean          vh_evidence_read   (VhEvidence *ev, const char *subdir, const char *name,
+                                      JsonObject **meta, VhEvidenceFunc func,
+                                      gpointer user_data, GError **error);
+gboolean          vh_evidence_exists (VhEvidence *ev, const char *subdir, const char *name);
+gboolean          vh_evidence_remove (VhEvidence *ev, const char *subdir, const char *name,
+                                      GError **error);
+/* Removes @subdir and the files in it (no deeper folders). */
+gboolean          vh_evidence_remove_dir (VhEvidence *ev, const char *subdir, GError **error);
+/* The names in @subdir ending in @suffix. (transfer full) */
+GPtrArray        *vh_evidence_names  (VhEvidence *ev, const char *subdir, const char *suffix);
+
+/* ---- evidence-receive.c: a file sent in parts (the fleet) ------------ */
+
+/* Longest part, and most parts, of a file sent to the store. */
+#define VH_EVIDENCE_PART_MAX  (512 * 1024)
+#define VH_EVIDENCE_PARTS_MAX 16384
+
+/* Keeps one part of a file @device_id sends, @report being {evidence (a
+ * UUID), part, parts, data (base64), meta {path, size, sha256, md5, task?,
+ * retrieved_at?}}, checked member by member (INVALID names the member).
+ * Parts wait sealed in incoming/<id>/ of the store; the part that
+ * completes the file has them put together into <id>.ev, checked against
+ * the SHA-256, MD5 and size (MISMATCH: nothing stored, the parts
+ * dropped). A part again, or of a file stored already, is kept once.
+ * Returns: TRUE once the part is durably kept; *@stored (transfer full)
+ * is the file's metadata when this part completed it, else NULL. */
+gboolean vh_evidence_receive (VhEvidence *ev, const char *device_id, JsonObject *report,
+                              gint64 now, JsonObject **stored, GError **error);
+
 G_END_DECLS

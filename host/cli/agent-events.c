@@ -13,6 +13,7 @@
  * own from the runs' reports.
  */
 #include "agent-events.h"
+#include "agent-evidence.h"
 #include "fleet-subjects.h"
 
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct _AgentEvents {
   VigilHost        *host;
   VigilFleetOutbox *outbox;
   char             *subject;
+  char             *evidence_subject;
   char             *cursor_path;
   gint64            cursor;
 };
@@ -76,6 +78,7 @@ agent_events_new (VigilHost *host, VigilFleetOutbox *outbox, const char *device_
   events->host = host;
   events->outbox = outbox;
   events->subject = vigil_fleet_subject_report (device_id, "event");
+  events->evidence_subject = vigil_fleet_subject_report (device_id, "evidence");
   events->cursor_path = g_steal_pointer (&path);
   events->cursor = seq;
   return events;
@@ -114,6 +117,9 @@ agent_events_collect (AgentEvents *events)
   gint64 last = vigil_host_last_event_seq (events->host);
   guint put = 0;
 
+  /* Files a run retrieved go first: a file.retrieved event names one the
+   * console has, or is about to have. */
+  agent_evidence_forward (events->host, events->outbox, events->evidence_subject);
   if (last <= events->cursor)
     return 0;
   after = vigil_host_events_after (events->host, events->cursor, &error);
@@ -155,6 +161,7 @@ agent_events_free (AgentEvents *events)
   if (events == NULL)
     return;
   g_free (events->subject);
+  g_free (events->evidence_subject);
   g_free (events->cursor_path);
   g_free (events);
 }

@@ -42,6 +42,7 @@ extern const CliCommand cli_task;      /* cli-task.c      */
 extern const CliCommand cli_serve;     /* cli-serve.c     */
 extern const CliCommand cli_fleet;     /* cli-fleet.c     */
 extern const CliCommand cli_agent;     /* cli-agent.c     */
+extern const CliCommand cli_evidence;  /* cli-evidence.c  */
 
 /* Helpers (cli-util.c). --json output is printed with the helper library's
  * vigil_json_print*() (<vigil/util/json.h>), as plugins' commands print it;

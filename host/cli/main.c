@@ -18,7 +18,8 @@
 
 static const CliCommand *const builtins[] = {
   &cli_plugins, &cli_policy, &cli_group, &cli_device,
-  &cli_event, &cli_events, &cli_task, &cli_serve, &cli_fleet, &cli_agent, NULL,
+  &cli_event, &cli_events, &cli_task, &cli_serve, &cli_fleet, &cli_agent,
+  &cli_evidence, NULL,
 };
 
 typedef struct {
@@ -356,6 +357,7 @@ static const CommandForm reads_state[] = {
   { "policy", "list" }, { "policy", "show" }, { "policy", "effective" },
   { "task", "list" }, { "task", "show" }, { "task", "results" },
   { "events", "*" }, { "fleet", "show" }, { "exclusions", "export" },
+  { "evidence", "list" }, { "evidence", "show" }, { "evidence", "export" },
 };
 
 static const CommandForm needs_no_state[] = {

@@ -22,6 +22,7 @@
  * reports stream below what the console acknowledged.
  */
 #include "serve-runs.h"
+#include "serve-evidence.h"
 #include "stop-flag.h"
 #include "fleet-common.h"
 #include "fleet-subjects.h"
@@ -322,25 +323,28 @@ serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int 
                 error->message);
 }
 
-/* A report's device, and whether it is an event (else a run report); NULL
- * (and the message terminated) when it is neither. (transfer full) */
+/* A report's device, and whether it is an event or an evidence part (else
+ * a run report); NULL (and the message terminated) when it is none of
+ * them. (transfer full) */
 static char *
-report_device (natsMsg *msg, gboolean *is_event)
+report_device (natsMsg *msg, gboolean *is_event, gboolean *is_evidence)
 {
   const char *subject = natsMsg_GetSubject (msg);
   g_autofree char *device = token (subject, 2), *kind = token (subject, 4);
 
   if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
       || natsMsg_GetDataLength (msg) > MAX_REPORT_BYTES
-      || !(g_strcmp0 (kind, "run") == 0 || g_strcmp0 (kind, "event") == 0))
+      || !(g_strcmp0 (kind, "run") == 0 || g_strcmp0 (kind, "event") == 0
+           || g_strcmp0 (kind, "evidence") == 0))
     {
       /* Kept out of the way, not retried. */
-      g_printerr ("vigil serve: fleet: report on %s dropped: not a run or event report\n",
-                  subject);
+      g_printerr ("vigil serve: fleet: report on %s dropped: not a run, event or evidence "
+                  "report\n", subject);
       natsMsg_Term (msg, NULL);
       return NULL;
     }
   *is_event = g_str_equal (kind, "event");
+  *is_evidence = g_str_equal (kind, "evidence");
   return g_steal_pointer (&device);
 }
 
@@ -412,13 +416,19 @@ handle_reports (gpointer data)
   for (int i = 0; i < b->count; i++)
     {
       natsMsg *msg = b->msgs[i];
-      gboolean is_event = FALSE;
-      g_autofree char *device = report_device (msg, &is_event);
+      gboolean is_event = FALSE, is_evidence = FALSE;
+      g_autofree char *device = report_device (msg, &is_event, &is_evidence);
       g_autoptr (GError) error = NULL;
       JsonObject *report;
 
       if (device == NULL)
         continue;
+      if (is_evidence)
+        {
+          run_batch_flush (b->runs, &batch);
+          serve_evidence_handle (b->runs->serve, msg, device);
+          continue;
+        }
       if (is_event)
         {
           run_batch_flush (b->runs, &batch);

@@ -650,6 +650,19 @@ struct _VigilHostApi {
    * NULL with @error. */
   char *(*database_updated) (VigilPlugin *self, const char *device_id,
                              JsonObject *payload, GError **error);
+
+  /* Since: 1.1 (appended after database_updated: check VIGIL_API_HAS).
+   * Inside a task run: hands the file open on @fd (read from its current
+   * offset to its end, at most @max_bytes: a file that grew past it is
+   * refused, nothing kept) to the console's evidence store as a file of
+   * the run's device at device path @path. On a console or a single
+   * machine it goes into the state folder's store at once; on an agent it
+   * is kept in the agent's store and sent to the console's (docs/fleet.md
+   * "Evidence"). Stored encrypted, whole or not at all. Thread-safe.
+   * Returns: (transfer full) {id, device, path, task, size, sha256, md5,
+   * retrieved_at, stored_at}, or NULL with @error. */
+  JsonObject *(*evidence_put) (VigilTaskRun *run, const char *path, int fd,
+                               gint64 max_bytes, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

@@ -46,6 +46,13 @@
   "Ends the isolation now. A protected action: with password protection\n"   \
   "on, it asks for the password. Creates a network.release task.\n"
 
+#define GET_USAGE                                                               \
+  "Usage: vigil respond get (--device ID | --group ID) PATH [--json]\n"         \
+  "Copies the file PATH of the device(s) to the console's evidence store\n"   \
+  "(a regular file, no symbolic link or '..', at most the policy's size\n"   \
+  "limit); `vigil evidence list` shows it. A protected action. Creates a\n"  \
+  "file.get task that runs now.\n"
+
 #define USAGE                                                                   \
   "Usage: vigil respond COMMAND ...\n"                                        \
   "Detection and Response actions on devices (docs/respond.md):\n"           \
@@ -53,6 +60,7 @@
   "  run      run a program, with a timeout, capturing its output\n"           \
   "  isolate  cut the device off the network, except what must keep working\n" \
   "  release  end a network isolation\n"                                      \
+  "  get      copy a file of the device to the evidence store\n"              \
   "Each creates a task that runs now; follow it with `vigil task show ID`.\n"
 
 static const VigilHostApi *rc_api;
@@ -284,6 +292,35 @@ respond_release (int argc, char **argv)
 }
 
 static int
+respond_get (int argc, char **argv)
+{
+  g_auto (GStrv) args = g_strdupv (argv);
+  Target t = { 0 };
+  int rc;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &t.device, "The device", "ID" },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &t.group, "Every device of the admin group", "ID" },
+    { NULL },
+  };
+  g_autoptr (JsonObject) params = json_object_new ();
+
+  if (!vigil_command_parse ("respond get", GET_USAGE, entries, &t.json, &args, &rc))
+    {
+      target_clear (&t);
+      return rc;
+    }
+  if (g_strv_length (args) != 2)
+    rc = vigil_command_usage_error ("respond get", GET_USAGE, "give one PATH");
+  else
+    {
+      json_object_set_string_member (params, "path", args[1]);
+      rc = create ("respond get", "file.get", &t, params);
+    }
+  target_clear (&t);
+  return rc;
+}
+
+static int
 respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
   if (argc >= 2 && g_strcmp0 (argv[1], "kill") == 0)
@@ -294,6 +331,8 @@ respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     return respond_isolate (argc - 1, argv + 1);
   if (argc >= 2 && g_strcmp0 (argv[1], "release") == 0)
     return respond_release (argc - 1, argv + 1);
+  if (argc >= 2 && g_strcmp0 (argv[1], "get") == 0)
+    return respond_get (argc - 1, argv + 1);
   if (argc >= 2 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0))
     {
       vigil_print_usage (stdout, USAGE);

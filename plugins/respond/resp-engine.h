@@ -15,14 +15,17 @@ G_BEGIN_DECLS
 
 #define RESP_N_KILL_PARAMS 5
 #define RESP_N_RUN_PARAMS 8
+#define RESP_N_GET_PARAMS 1
 
 extern const VigilField resp_kill_params[RESP_N_KILL_PARAMS];
 extern const VigilField resp_run_params[RESP_N_RUN_PARAMS];
+extern const VigilField resp_get_params[RESP_N_GET_PARAMS];
 
 /* Cross-field checks of the parameters; NULL when they are fine, else the
  * problem and the parameter it concerns (*key). */
 char *resp_kill_check (JsonObject *params, const char **key);
 char *resp_run_check (JsonObject *params, const char **key);
+char *resp_get_check (JsonObject *params, const char **key);
 
 /* process.kill: the processes that match, killed; the result lists what
  * was killed and what could not be, and *all_killed says whether every
@@ -35,6 +38,13 @@ JsonObject *resp_kill (const char *root, JsonObject *params, GCancellable *cance
  * *succeeded says whether it exited with status 0. */
 JsonObject *resp_run (const char *root, JsonObject *params, GCancellable *cancellable,
                       gboolean *succeeded, GError **error);
+
+/* file.get (resp-file-get.c): opens @path inside @root for reading,
+ * refusing `..`, a symbolic link on the way or as the file, anything but a
+ * regular file, and a file over @max_bytes. Returns: the fd (its size in
+ * *size), or -1 with @error naming params.path and why. */
+int resp_file_open (const char *root, const char *path, gint64 max_bytes, gint64 *size,
+                    GError **error);
 
 /* ---- /proc, shared by both ---- */
 

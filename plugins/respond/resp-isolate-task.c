@@ -18,6 +18,7 @@
 #include <vigil/util/json.h>
 #include <vigil/util/settings.h>
 
+#include "resp-file-get.h"
 #include "resp-isolation.h"
 
 static const VigilHostApi *ri_api;
@@ -49,6 +50,7 @@ static const VigilField automatic_fields[] = {
 static const VigilSettingsGroup respond_groups[] = {
   { .id = "network_isolation", .title = "Network isolation", .fields = VIGIL_ARRAY (isolation_fields) },
   { .id = "automatic_isolation", .title = "Automatic isolation", .fields = VIGIL_ARRAY (automatic_fields) },
+  { .id = "get_file", .title = "Get file", .fields = VIGIL_ARRAY (resp_get_file_fields) },
 };
 
 static void

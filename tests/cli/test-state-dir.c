@@ -121,7 +121,7 @@ test_read_without_state (Lab *lab, gconstpointer data)
 {
   static const char *const reads[][3] = {
     { "device", "list", NULL }, { "group", "list", NULL }, { "task", "list", NULL },
-    { "events", NULL, NULL }, { "policy", "list", NULL },
+    { "events", NULL, NULL }, { "policy", "list", NULL }, { "evidence", "list", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (reads); i++)

@@ -650,6 +650,22 @@ struct _VigilHostApi {
    * NULL with @error. */
   char *(*database_updated) (VigilPlugin *self, const char *device_id,
                              JsonObject *payload, GError **error);
+
+  /* Since: 1.1 (appended: check VIGIL_API_HAS). Inside a task run only:
+   * creates a task of @spec for the run's own device (@spec names no
+   * device or group; its schedule is ignored: "manual") and runs it at
+   * once on the calling thread, recorded like any run (its
+   * task.completed / task.failed emitted), cancelled with @run. For an
+   * action that needs another plugin's task as one of its steps and must
+   * know it finished first (file.delete copies into the quarantine with
+   * quarantine.put before it deletes), without a second copy of that
+   * plugin's code. A protected task type is refused (INVALID): no
+   * password can be asked from a run. @task_id (optional) receives the
+   * new task's id. Returns: (transfer full) the run's result (a JSON null
+   * when it set none), or NULL with the run's error (CANCELLED when it
+   * was cancelled). */
+  JsonNode *(*task_run_nested) (VigilTaskRun *run, const VigilTaskSpec *spec,
+                                gsize spec_size, char **task_id, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

@@ -12,6 +12,7 @@
 
 #include "resp-cli.h"
 #include "resp-engine.h"
+#include "resp-file-delete-task.h"
 #include "resp-isolate-task.h"
 
 static const VigilHostApi *rp_api;
@@ -138,10 +139,11 @@ respond_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
          && api->register_task_type (self, &run_type, sizeof run_type, error)
          && api->register_protected_action (self, &run_action, sizeof run_action, error)
          && resp_cli_register (api, self, error)
-         && resp_isolation_register (api, self, error);
+         && resp_isolation_register (api, self, error)
+         && resp_file_delete_register (api, self, error);
 }
 
-static const char *const respond_namespaces[] = { "process", "network", NULL };
+static const char *const respond_namespaces[] = { "process", "network", "file", NULL };
 
 VIGIL_PLUGIN_DEFINE_WITH_NAMESPACES ("respond", "Response actions", "0.1.0", "LGPL-2.1-or-later",
                                      "Detection and Response actions on the device: kill and "

@@ -3,8 +3,10 @@
  * Tasks through the real host: creation checks, runs with progress,
  * findings and results, failures, group expansion, schedules and start
  * windows driven by a fake clock, triggers, retention, cancel (in process
- * and from another `vigil` process) and delete.
+ * and from another `vigil` process), delete, and a task run inside another
+ * run (task_run_nested).
  */
+#include <string.h>
 #include <sys/wait.h>
 #include "fixture.h"
 #include "tasks/tasks-private.h"
@@ -150,6 +152,64 @@ test_run_stores_progress_findings_result (Fixture *f, gconstpointer data)
   result = json_object_get_object_member (run, "result");
   g_assert_cmpstr (json_object_get_string_member (result, "root"), ==, f->root_a);
   g_assert_cmpstr (json_object_get_string_member (result, "label"), ==, "plain");
+}
+
+/* The result of tasks-test.nest with @step, run on device a. */
+static JsonObject *
+nest (Fixture *f, const char *step)
+{
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autofree char *id = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+
+  json_object_set_string_member (params, "step", step);
+  id = create_task (f, "tasks-test.nest", "a", NULL, NULL, params);
+  vigil_host_run_until_idle (f->host, NULL);
+  runs = runs_of (f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+  return json_object_ref (json_object_get_object_member (run_at (runs, 0), "result"));
+}
+
+/* A run runs another task inside it: created for the same device, run at
+ * once, recorded like any run, its result handed back. */
+static void
+test_nested_run_returns_its_result (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "record");
+  g_autoptr (JsonArray) runs = NULL;
+  JsonObject *inner = json_object_get_object_member (outer, "result");
+
+  g_assert_nonnull (inner);
+  g_assert_cmpstr (json_object_get_string_member (inner, "device"), ==, "a");
+  g_assert_cmpstr (json_object_get_string_member (inner, "root"), ==, f->root_a);
+  g_assert_cmpstr (json_object_get_string_member (inner, "label"), ==, "nested");
+  runs = runs_of (f, json_object_get_string_member (outer, "task"));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "device"), ==, "a");
+}
+
+static void
+test_nested_run_failure_reaches_the_caller (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "fail");
+  g_autoptr (JsonArray) runs = NULL;
+
+  g_assert_false (json_object_has_member (outer, "result"));
+  g_assert_cmpstr (json_object_get_string_member (outer, "error"), ==, "asked to fail");
+  runs = runs_of (f, json_object_get_string_member (outer, "task"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "failed");
+}
+
+static void
+test_nested_run_stays_on_the_device (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "group");
+
+  g_assert_false (json_object_has_member (outer, "task"));
+  g_assert_nonnull (strstr (json_object_get_string_member (outer, "error"),
+                            "runs on the run's own device"));
 }
 
 static void
@@ -671,6 +731,9 @@ main (int argc, char **argv)
   ADD ("/tasks/cancel/from-another-process", test_cancel_from_another_process);
   ADD ("/tasks/cancel/cancelled-task-never-starts", test_cancelled_task_never_starts);
   ADD ("/tasks/delete/removes-task-and-runs", test_delete_removes_task_and_runs);
+  ADD ("/tasks/nested/returns-its-result", test_nested_run_returns_its_result);
+  ADD ("/tasks/nested/failure-reaches-the-caller", test_nested_run_failure_reaches_the_caller);
+  ADD ("/tasks/nested/stays-on-the-device", test_nested_run_stays_on_the_device);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
   ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);
   ADD ("/tasks/store/round-claimed-once-by-two-hosts", test_round_claimed_once_by_two_hosts);

@@ -138,14 +138,13 @@ resp_delete_refusal (const RespDelete *req, const char *path)
       const char *entry = req->protected_paths[i];
       gboolean subtree = g_str_has_suffix (entry, "/**");
       g_autofree char *raw = g_strndup (entry, strlen (entry) - (subtree ? 3 : 0));
+      g_autofree char *bad = resp_delete_protected_check (entry);
       g_autofree char *base = NULL;
       g_autofree char *what = NULL;
 
-      /* A bad entry protects what it can: its folder (the policy check
-       * refuses it before it gets here). */
-      base = resp_delete_protected_check (entry) == NULL
-             ? vigil_path_normalize (*raw != '\0' ? raw : "/", NULL) : NULL;
-      if (base == NULL)
+      /* The policy check refuses a bad entry before it gets here. */
+      if (bad != NULL
+          || (base = vigil_path_normalize (*raw != '\0' ? raw : "/", NULL)) == NULL)
         continue;
       what = g_strdup_printf ("policy respond.file_deletion.protected_paths: \"%s\"", entry);
       if ((why = refusal_by (path, base, subtree, what)) != NULL)
@@ -231,7 +230,7 @@ unchanged (int dir_fd, const char *name, const struct stat *st)
  * without following a link or blocking on a FIFO swapped in, checked to
  * be the file examined. */
 static char *
-hash_file (int dir_fd, const char *name, const struct stat *st, JsonObject *rec)
+hash_file (Walk *w, int dir_fd, const char *name, const struct stat *st, JsonObject *rec)
 {
   g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
@@ -259,6 +258,11 @@ hash_file (int dir_fd, const char *name, const struct stat *st, JsonObject *rec)
         }
       g_checksum_update (sha, buf, n);
       g_checksum_update (md5, buf, n);
+      if (g_cancellable_is_cancelled (w->cancellable))
+        {
+          close (fd);
+          return g_strdup ("cancelled while it was hashed");
+        }
     }
   close (fd);
   json_object_set_string_member (rec, "sha256", g_checksum_get_string (sha));
@@ -273,7 +277,7 @@ delete_entry (Walk *w, int dir_fd, const char *name, const char *dpath, const st
   JsonObject *rec = describe (w, dpath, st);
   g_autofree char *why = NULL;
 
-  if (S_ISREG (st->st_mode) && (why = hash_file (dir_fd, name, st, rec)) != NULL)
+  if (S_ISREG (st->st_mode) && (why = hash_file (w, dir_fd, name, st, rec)) != NULL)
     return not_deleted (w, rec, why);
   if (S_ISLNK (st->st_mode))
     {

@@ -271,6 +271,29 @@ test_completed_event_emitted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (event, "device"), ==, "a");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "payload"),
                                                   "type"), ==, "tasks-test.record");
+  /* The run's result travels with its end, for whoever sent the task. */
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                     json_object_get_object_member (event, "payload"), "result"), "label"),
+                   ==, "plain");
+}
+
+/* A result too large for an event stays with the run; the event says how
+ * large it was. */
+static void
+test_completed_event_large_result_left_out (Fixture *f, gconstpointer data)
+{
+  g_autofree char *label = g_strnfill (70000, 'x');
+  g_autoptr (JsonObject) params = params_with ("label", label);
+  g_autoptr (JsonArray) events = NULL;
+  JsonObject *payload;
+
+  g_free (create_task (f, "tasks-test.record", "a", NULL, NULL, params));
+  vigil_host_run_until_idle (f->host, NULL);
+  events = vh_events_list (f->host, 0, "task.completed", NULL, 0, NULL);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  payload = json_object_get_object_member (json_array_get_object_element (events, 0), "payload");
+  g_assert_false (json_object_has_member (payload, "result"));
+  g_assert_cmpint (json_object_get_int_member (payload, "result_bytes"), >, 70000);
 }
 
 /* ---- groups ---------------------------------------------------------- */
@@ -731,6 +754,7 @@ main (int argc, char **argv)
   ADD ("/tasks/cancel/from-another-process", test_cancel_from_another_process);
   ADD ("/tasks/cancel/cancelled-task-never-starts", test_cancelled_task_never_starts);
   ADD ("/tasks/delete/removes-task-and-runs", test_delete_removes_task_and_runs);
+  ADD ("/tasks/run/completed-event-large-result-left-out", test_completed_event_large_result_left_out);
   ADD ("/tasks/nested/returns-its-result", test_nested_run_returns_its_result);
   ADD ("/tasks/nested/failure-reaches-the-caller", test_nested_run_failure_reaches_the_caller);
   ADD ("/tasks/nested/stays-on-the-device", test_nested_run_stays_on_the_device);

@@ -54,7 +54,6 @@ static void
 setup (Fx *f, gconstpointer data)
 {
   g_autofree char *pem = vt_read_text (certs->server_pem);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autofree char *policy = NULL;

@@ -638,6 +638,33 @@ test_cancelled_task_never_starts (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED);
 }
 
+/* A cancel of the outer task reaches the run inside it. */
+static void
+test_nested_run_cancelled_with_its_caller (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "nested-started", NULL);
+  g_autoptr (JsonObject) params = params_with ("marker", marker);
+  g_autofree char *id = NULL;
+  Canceller c = { f, NULL, marker, FALSE, -1 };
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (JsonArray) inner = NULL;
+  JsonObject *result;
+  GThread *thread;
+
+  json_object_set_string_member (params, "step", "wait");
+  id = create_task (f, "tasks-test.nest", "a", NULL, NULL, params);
+  c.task_id = id;
+  thread = g_thread_new ("canceller", cancel_when_started, &c);
+  vigil_host_run_until_idle (f->host, NULL);
+  g_thread_join (thread);
+  runs = runs_of (f, id);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  result = json_object_get_object_member (run_at (runs, 0), "result");
+  g_assert_nonnull (strstr (json_object_get_string_member (result, "error"), "cancelled"));
+  inner = runs_of (f, json_object_get_string_member (result, "task"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (inner, 0), "state"), ==, "cancelled");
+}
+
 static void
 test_delete_removes_task_and_runs (Fixture *f, gconstpointer data)
 {
@@ -758,6 +785,7 @@ main (int argc, char **argv)
   ADD ("/tasks/nested/returns-its-result", test_nested_run_returns_its_result);
   ADD ("/tasks/nested/failure-reaches-the-caller", test_nested_run_failure_reaches_the_caller);
   ADD ("/tasks/nested/stays-on-the-device", test_nested_run_stays_on_the_device);
+  ADD ("/tasks/nested/cancelled-with-its-caller", test_nested_run_cancelled_with_its_caller);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
   ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);
   ADD ("/tasks/store/round-claimed-once-by-two-hosts", test_round_claimed_once_by_two_hosts);

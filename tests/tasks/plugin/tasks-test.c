@@ -206,13 +206,15 @@ on_doom (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.fail", NULL);
 }
 
-static const char *const nest_steps[] = { "record", "fail", "group", NULL };
+static const char *const nest_steps[] = { "record", "fail", "group", "wait", NULL };
 
 static const VigilField nest_params[] = {
   { .key = "step", .type = VIGIL_FIELD_ENUM, .default_json = "\"record\"",
     .enum_values = nest_steps,
     .description = "record: a tasks-test.record inside; fail: a tasks-test.fail; group: "
-                   "a spec naming a group (refused)." },
+                   "a spec naming a group (refused); wait: a tasks-test.wait." },
+  { .key = "marker", .type = VIGIL_FIELD_STRING,
+    .description = "For wait: the inner run's marker." },
 };
 
 static gboolean
@@ -226,12 +228,15 @@ nest_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   g_autoptr (GError) local = NULL;
   g_autofree char *task = NULL;
   VigilTaskSpec spec = {
-    .type = g_str_equal (step, "fail") ? "tasks-test.fail" : "tasks-test.record",
+    .type = g_str_equal (step, "fail") ? "tasks-test.fail"
+          : g_str_equal (step, "wait") ? "tasks-test.wait" : "tasks-test.record",
     .group_id = g_str_equal (step, "group") ? "lab" : NULL, .params = p,
   };
   JsonNode *nested;
 
-  if (!g_str_equal (step, "fail"))
+  if (g_str_equal (step, "wait"))
+    json_object_set_string_member (p, "marker", json_object_get_string_member (params, "marker"));
+  else if (!g_str_equal (step, "fail"))
     json_object_set_string_member (p, "label", "nested");
   nested = api->task_run_nested (run, &spec, sizeof spec, &task, &local);
   if (task != NULL)

@@ -638,6 +638,17 @@ test_cancelled_task_never_starts (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED);
 }
 
+/* No password can be asked from inside a run. */
+static void
+test_nested_run_refuses_a_protected_type (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "guarded");
+
+  g_assert_false (json_object_has_member (outer, "task"));
+  g_assert_nonnull (strstr (json_object_get_string_member (outer, "error"),
+                            "'tasks-test.guarded' is a protected action"));
+}
+
 /* A cancel of the outer task reaches the run inside it. */
 static void
 test_nested_run_cancelled_with_its_caller (Fixture *f, gconstpointer data)
@@ -785,6 +796,7 @@ main (int argc, char **argv)
   ADD ("/tasks/nested/returns-its-result", test_nested_run_returns_its_result);
   ADD ("/tasks/nested/failure-reaches-the-caller", test_nested_run_failure_reaches_the_caller);
   ADD ("/tasks/nested/stays-on-the-device", test_nested_run_stays_on_the_device);
+  ADD ("/tasks/nested/refuses-a-protected-type", test_nested_run_refuses_a_protected_type);
   ADD ("/tasks/nested/cancelled-with-its-caller", test_nested_run_cancelled_with_its_caller);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
   ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);

@@ -13,7 +13,7 @@
  * tasks-test.reemit task whose run emits tasks-test.again. And
  * tasks-test.stubborn, a run that ignores its cancel. And tasks-test.nest,
  * whose run runs another task inside it (task_run_nested) and puts what
- * came back in its result.
+ * came back in its result, and tasks-test.guarded, a protected task type.
  */
 #include <vigil/plugin.h>
 #include <glib/gstdio.h>
@@ -206,13 +206,14 @@ on_doom (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.fail", NULL);
 }
 
-static const char *const nest_steps[] = { "record", "fail", "group", "wait", NULL };
+static const char *const nest_steps[] = { "record", "fail", "group", "wait", "guarded", NULL };
 
 static const VigilField nest_params[] = {
   { .key = "step", .type = VIGIL_FIELD_ENUM, .default_json = "\"record\"",
     .enum_values = nest_steps,
     .description = "record: a tasks-test.record inside; fail: a tasks-test.fail; group: "
-                   "a spec naming a group (refused); wait: a tasks-test.wait." },
+                   "a spec naming a group (refused); wait: a tasks-test.wait; guarded: "
+                   "a protected type (refused)." },
   { .key = "marker", .type = VIGIL_FIELD_STRING,
     .description = "For wait: the inner run's marker." },
 };
@@ -229,7 +230,8 @@ nest_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
   g_autofree char *task = NULL;
   VigilTaskSpec spec = {
     .type = g_str_equal (step, "fail") ? "tasks-test.fail"
-          : g_str_equal (step, "wait") ? "tasks-test.wait" : "tasks-test.record",
+          : g_str_equal (step, "wait") ? "tasks-test.wait"
+          : g_str_equal (step, "guarded") ? "tasks-test.guarded" : "tasks-test.record",
     .group_id = g_str_equal (step, "group") ? "lab" : NULL, .params = p,
   };
   JsonNode *nested;
@@ -265,6 +267,12 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
       .run = stubborn_run },
     { .id = "tasks-test.nest", .title = "Nest", .params = VIGIL_ARRAY (nest_params),
       .run = nest_run },
+    { .id = "tasks-test.guarded", .title = "Record, protected",
+      .params = VIGIL_ARRAY (record_params), .run = record_run },
+  };
+  /* Named like the type: a protected task type. */
+  static const VigilProtectedAction guarded = {
+    .id = "tasks-test.guarded", .description = "A protected task type (tests)",
   };
   static const VigilEventHandler handlers[] = {
     { .event_type = "tasks-test.ping", .handler = on_ping },
@@ -284,7 +292,7 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
   for (gsize i = 0; i < G_N_ELEMENTS (handlers); i++)
     if (!api->register_event_handler (self, &handlers[i], sizeof handlers[i], error))
       return FALSE;
-  return TRUE;
+  return api->register_protected_action (self, &guarded, sizeof guarded, error);
 }
 
 VIGIL_PLUGIN_DEFINE ("tasks-test", "Tasks test plugin", "1.0", "LGPL-2.1-or-later",

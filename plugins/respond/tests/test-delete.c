@@ -6,15 +6,19 @@
  * link inside it deleted and its target kept; a symbolic link or `..`
  * that would lead out of the root refused; the protected paths and the
  * agent's state folder refused; a copy into the quarantine that fails
- * deletes nothing, and a partial failure lists both sides), then through
+ * deletes nothing, a partial failure lists both sides, a file system
+ * mounted inside a folder is not crossed), then through
  * the built `vigil` with the quarantine plugin: `vigil respond delete
  * --quarantine` leaves a restorable copy in the device's quarantine
  * before the file is gone, a file.deleted event per object, parameters
  * and the policy's list checked at creation, and the password asked once
  * protection is on.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -338,6 +342,30 @@ test_partial_folder_lists_both (Fx *f, gconstpointer data)
   g_assert_cmpuint (c.calls, ==, 3);
 }
 
+/* A file system mounted inside a folder being deleted is left alone: the
+ * mount lives in a mount namespace of the test's own, so it goes away with
+ * the test whatever happens. */
+static void
+test_mount_inside_not_crossed (Fx *f, gconstpointer data)
+{
+  g_autofree char *mnt = g_build_filename (f->root, "kit/mnt", NULL);
+  g_autoptr (JsonObject) result = NULL;
+  RespDelete req = { .recursive = TRUE };
+
+  g_assert_cmpint (unshare (CLONE_NEWNS), ==, 0);
+  g_assert_cmpint (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+  g_free (plant (f->root, "kit/a", "a"));
+  g_assert_cmpint (g_mkdir_with_parents (mnt, 0755), ==, 0);
+  g_assert_cmpint (mount ("tmpfs", mnt, "tmpfs", 0, "size=1m"), ==, 0);
+  g_free (plant (mnt, "other-fs.txt", "on another file system"));
+  result = delete_ok (f, &req, "/kit", FALSE);
+  g_assert_nonnull (strstr (json_object_get_string_member (record_of (result, "not_deleted", "/kit/mnt"),
+                                                           "reason"), "another file system"));
+  record_of (result, "deleted", "/kit/a");
+  g_assert_true (exists (mnt, "other-fs.txt"));
+  g_assert_cmpint (umount (mnt), ==, 0);
+}
+
 /* ---- through the built vigil ---------------------------------------- */
 
 static void
@@ -539,6 +567,7 @@ main (int argc, char **argv)
   ADD ("/respond/delete/protected-entries-checked", test_protected_entries_checked);
   ADD ("/respond/delete/failed-copy-deletes-nothing", test_failed_copy_deletes_nothing);
   ADD ("/respond/delete/partial-folder-lists-both", test_partial_folder_lists_both);
+  ADD ("/respond/delete/mount-inside-not-crossed", test_mount_inside_not_crossed);
   ADD_CLI ("/respond/delete/cli/quarantine-first-restorable", test_quarantine_first_restorable);
   ADD_CLI ("/respond/delete/cli/quarantine-failure-deletes-nothing",
            test_quarantine_failure_deletes_nothing);

@@ -451,6 +451,56 @@ api_task_plugin (VigilTaskRun *run)
   return vh_run_plugin (run);
 }
 
+/* A step of a run that is another plugin's task: created for the run's
+ * device, run here and now (see plugin.h). */
+static JsonNode *
+api_task_run_nested (VigilTaskRun *run, const VigilTaskSpec *spec, gsize spec_size,
+                     char **task_id, GError **error)
+{
+  VigilPlugin *self;
+  VigilTaskSpec copy;
+  g_autofree char *id = NULL;
+  JsonNode *result;
+
+  if (!present (run, "task_run_nested", "run", error))
+    return NULL;
+  self = vh_run_plugin (run);
+  if (!vh_copy_struct (&copy, sizeof copy, spec, spec_size, "VigilTaskSpec", error) ||
+      !reserved_zero (self, &copy.reserved, "VigilTaskSpec", error))
+    return NULL;
+  if (copy.device_id != NULL || copy.group_id != NULL || copy.exclude_devices != NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "task_run_nested: the task runs on the run's own device: "
+                   "give no device, group or exclusions");
+      return NULL;
+    }
+  if (copy.type == NULL || vh_registry_task_type (self->host, copy.type) == NULL)
+    {
+      g_autofree char *why = copy.type
+        ? vh_registry_explain_missing_task_type (self->host, copy.type)
+        : g_strdup ("the task spec has no type");
+      g_set_error_literal (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND, why);
+      return NULL;
+    }
+  if (vh_registry_action (self->host, copy.type) != NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                   "task_run_nested: '%s' is a protected action, and no password can "
+                   "be asked from inside a run", copy.type);
+      return NULL;
+    }
+  copy.device_id = vh_run_device_id (run);
+  copy.schedule = "{\"kind\":\"manual\"}";
+  id = vh_tasks_create (self->host, self->id, &copy, error);
+  if (id == NULL)
+    return NULL;
+  result = vh_run_nested (run, id, error);
+  if (task_id != NULL)
+    *task_id = g_steal_pointer (&id);
+  return result;
+}
+
 /* ---- general: proxies and telemetry -------------------------------- */
 
 static char *
@@ -549,6 +599,7 @@ static const VigilHostApi api_table = {
   .get_effective_origins = api_get_effective_origins,
   .database_updated = api_database_updated,
   .evidence_put = api_evidence_put,
+  .task_run_nested = api_task_run_nested,
 };
 
 const VigilHostApi *

@@ -304,6 +304,55 @@ worker (gpointer data, gpointer user_data)
   run_unref (run);
 }
 
+/* ---- a run inside a run ---------------------------------------------- */
+
+/* The nested run is not in the active list (the watch of the outer round
+ * does not know it): it shares the outer run's cancellable, so a cancel of
+ * the outer task reaches it, and it ends before the outer run does. */
+JsonNode *
+vh_run_nested (VigilTaskRun *outer, const char *task_id, GError **error)
+{
+  g_autoptr (GPtrArray) jobs = vh_tasks_claim_now (outer->host, task_id, error);
+  GError *local = NULL;
+  VigilTaskRun *run;
+  JsonNode *result = NULL;
+  gboolean ok;
+
+  if (jobs == NULL)
+    return NULL;
+  if (jobs->len != 1)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                   "task %s has no run to start on the device", task_id);
+      return NULL;
+    }
+  run = run_new (outer->host, jobs->pdata[0]);
+  run->refs = 1;
+  g_object_unref (run->cancellable);
+  run->cancellable = g_object_ref (outer->cancellable);
+  if (g_cancellable_is_cancelled (run->cancellable)
+      || !vh_tasks_start_run (run->host, run->job->run_id))
+    {
+      vh_tasks_finish_run (run->host, run->job, "cancelled", "cancelled before it started",
+                           0.0, NULL, NULL);
+      run_unref (run);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "task %s was cancelled", task_id);
+      return NULL;
+    }
+  ok = execute (run, &local);
+  finish (run, ok, local);
+  if (g_cancellable_is_cancelled (run->cancellable))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "task %s was cancelled", task_id);
+  else if (!ok)
+    g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED, "%s",
+                 local != NULL ? local->message : "the task failed without saying why");
+  else
+    result = run->result != NULL ? json_node_copy (run->result) : json_node_new (JSON_NODE_NULL);
+  g_clear_error (&local);
+  run_unref (run);
+  return result;
+}
+
 /* ---- the main thread's watch ----------------------------------------- */
 
 typedef struct {

@@ -352,8 +352,14 @@ vh_tasks_cancel_requested (VigilHost *host, gint64 run_id)
   return requested;
 }
 
+/* A run's result larger than this (as JSON text) is not copied into its
+ * task.completed / task.failed: the event says how large it was, and the
+ * run keeps it (`vigil task results`). */
+#define OUTCOME_RESULT_MAX (64 * 1024)
+
 static void
-emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const char *error_message)
+emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const char *error_message,
+              JsonNode *result, gsize result_len)
 {
   g_autoptr (JsonObject) payload = json_object_new ();
   g_autoptr (GError) error = NULL;
@@ -366,6 +372,10 @@ emit_outcome (VigilHost *host, const VhRunJob *job, const char *state, const cha
   json_object_set_string_member (payload, "state", state);
   if (error_message != NULL)
     json_object_set_string_member (payload, "error", error_message);
+  if (result != NULL && result_len <= OUTCOME_RESULT_MAX)
+    json_object_set_member (payload, "result", json_node_copy (result));
+  else if (result != NULL)
+    json_object_set_int_member (payload, "result_bytes", (gint64) result_len);
   id = vh_events_emit (host, "host", completed ? "task.completed" : "task.failed",
                        job->device_id, 1, payload, &error);
   if (id == NULL)
@@ -428,7 +438,8 @@ vh_tasks_finish_run (VigilHost *host, const VhRunJob *job, const char *state,
    * together exactly one sees none left. */
   left = vh_tasks_unfinished_runs (db, job->task_id);
   vh_store_unlock (vh_context (host)->store);
-  emit_outcome (host, job, state, error_message);
+  emit_outcome (host, job, state, error_message, result,
+                result_text != NULL ? strlen (result_text) : 0);
   if (left == 0)
     emit_round_finished (host, job);
   g_mutex_unlock (&tasks->finish_lock);
@@ -439,7 +450,7 @@ void
 vh_tasks_emit_run_outcome (VigilHost *host, const VhRunJob *job, const char *state,
                            const char *error_message)
 {
-  emit_outcome (host, job, state, error_message);
+  emit_outcome (host, job, state, error_message, NULL, 0);
 }
 
 void

@@ -92,5 +92,10 @@ VigilPlugin *vh_run_plugin      (VigilTaskRun *run);
 void         vh_run_progress    (VigilTaskRun *run, double fraction, const char *message);
 void         vh_run_add_finding (VigilTaskRun *run, JsonObject *finding);
 void         vh_run_set_result  (VigilTaskRun *run, JsonNode *result);
+/* Runs one round of @task_id (a device task) at once on the calling
+ * thread, inside @outer's run: recorded like any run, cancelled with
+ * @outer. Returns: (transfer full) its result (JSON null when none), or
+ * NULL with its error. */
+JsonNode    *vh_run_nested      (VigilTaskRun *outer, const char *task_id, GError **error);
 
 G_END_DECLS

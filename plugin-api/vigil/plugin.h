@@ -663,6 +663,21 @@ struct _VigilHostApi {
    * retrieved_at, stored_at}, or NULL with @error. */
   JsonObject *(*evidence_put) (VigilTaskRun *run, const char *path, int fd,
                                gint64 max_bytes, GError **error);
+  /* Since: 1.1 (appended after evidence_put: check VIGIL_API_HAS). Inside a task run only:
+   * creates a task of @spec for the run's own device (@spec names no
+   * device or group; its schedule is ignored: "manual") and runs it at
+   * once on the calling thread, recorded like any run (its
+   * task.completed / task.failed emitted), cancelled with @run. For an
+   * action that needs another plugin's task as one of its steps and must
+   * know it finished first (file.delete copies into the quarantine with
+   * quarantine.put before it deletes), without a second copy of that
+   * plugin's code. A protected task type is refused (INVALID): no
+   * password can be asked from a run. @task_id (optional) receives the
+   * new task's id. Returns: (transfer full) the run's result (a JSON null
+   * when it set none), or NULL with the run's error (CANCELLED when it
+   * was cancelled). */
+  JsonNode *(*task_run_nested) (VigilTaskRun *run, const VigilTaskSpec *spec,
+                                gsize spec_size, char **task_id, GError **error);
 };
 
 /* Whether @api has the slot @member (added in a later minor). */

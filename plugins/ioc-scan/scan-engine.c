@@ -237,7 +237,7 @@ match_owner (Engine *e, const IocFileFacts *f, uid_t uid)
   if (f->owner != NULL)
     return g_strdup (f->owner);
   cache = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  return g_strdup (ioc_owner_name (e->device_users, cache, uid));
+  return g_strdup (vigil_users_name (e->device_users, cache, uid));
 }
 
 static void
@@ -353,7 +353,7 @@ fill_facts (IocFileFacts *f, Worker *w, const char *host_path, const struct stat
   slash = strrchr (f->path, '/');
   f->name = slash != NULL ? slash + 1 : f->path;
   facts_from_statx (f, stx);
-  f->owner = w->e->need_owner ? ioc_owner_name (w->e->device_users, w->owners, stx->stx_uid)
+  f->owner = w->e->need_owner ? vigil_users_name (w->e->device_users, w->owners, stx->stx_uid)
                                : NULL;
 }
 
@@ -657,7 +657,7 @@ engine_init (Engine *e, IocCollection *coll, const IocScanOptions *opt, char *ro
   e->batch = g_ptr_array_new_full (BATCH, item_free);
   e->need_owner = ioc_index_uses_term (coll->index, IOC_TERM_USERNAME);
   /* Also when no item needs owners: the cards name them. */
-  e->device_users = ioc_device_users_load (root_real);
+  e->device_users = vigil_users_load (root_real);
   e->multi_buffer = !opt->no_multi_buffer;
   e->max_objects = opt->max_objects > 0 ? opt->max_objects : 1000;
   e->max_listed = opt->max_listed > 0 ? opt->max_listed : 1000;

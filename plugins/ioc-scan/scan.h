@@ -2,7 +2,7 @@
 /*
  * The file scanner of the ioc-scan plugin: scopes and the directory walk
  * (scan-walk.c) over folders opened from their parent's fd (scan-dir.c),
- * file owners (scan-owner.c), reading and hashing a file
+ * file owners (<vigil/util/users.h>), reading and hashing a file
  * in one pass (scan-hash.c, and
  * scan-md5mb.c for MD5 in vector lanes), the bounded work queue, the
  * worker threads and the per-file evaluation (scan-engine.c) and the JSON
@@ -13,6 +13,7 @@
 
 #include <json-glib/json-glib.h>
 #include <sys/types.h>
+#include <vigil/util/users.h>
 
 #include "openioc.h"
 
@@ -177,19 +178,6 @@ void           ioc_scan_result_free       (IocScanResult *result);
 void           ioc_note_add               (GPtrArray *list, guint cap, const char *path,
                                            const char *format, ...) G_GNUC_PRINTF (4, 5);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IocScanResult, ioc_scan_result_free)
-
-/* ---- scan-owner.c ---- */
-/* A device's users from <@root_real>/etc/passwd: uid -> name (transfer
- * full), or NULL when the device has no root folder or its root has no
- * readable regular etc/passwd (the host's user database is used then). */
-GHashTable    *ioc_device_users_load      (const char *root_real);
-/* Parses passwd text defensively: malformed lines are skipped, the first
- * entry of a uid wins. (transfer full) uid -> name. */
-GHashTable    *ioc_passwd_parse           (const char *text, gsize len);
-/* The name of @uid: from @device_users when not NULL, else from the host;
- * the number when unknown. Cached in @cache (uid -> name, owned). */
-const char    *ioc_owner_name             (GHashTable *device_users, GHashTable *cache,
-                                           uid_t uid);
 
 /* ---- scan-hash.c ---- */
 typedef struct _IocHasher IocHasher;

@@ -14,6 +14,8 @@ static const char *const high_importance[] = {
   "ioc.found",
   "epp.scan_finding",
   "quarantine.added",
+  /* An object a response action deleted, like one quarantined. */
+  "file.deleted",
   /* What became of a task the central node sent: never held back. */
   "task.completed",
   "task.failed",

@@ -3,7 +3,7 @@
  * The kata plugin: sends EDR telemetry to a central node (KATA). It
  * registers the `kata` policy section, subscribes to the telemetry events
  * (process starts, network connections, detections, IOC finds, quarantine
- * events, failed responses; docs/kata.md lists them) and to the ends of
+ * events, failed responses, deleted files; docs/kata.md lists them) and to the ends of
  * runs of tasks the central node sent, and queues each one in its
  * device's on-disk spool before the handler returns, unless the general
  * section's telemetry exclusions keep it out. Delivery, fail-over and
@@ -54,8 +54,9 @@ on_telemetry (const VigilEvent *event, gpointer user_data)
 }
 
 /* The end of a run of a task the central node sent goes back to it, with
- * the node's task id, in the device's next package; other tasks' runs are
- * none of its business. */
+ * the node's task id and the run's result (which the host's event
+ * carries), in the device's next package; other tasks' runs are none of
+ * its business. */
 static void
 on_task_outcome (const VigilEvent *event, gpointer user_data)
 {
@@ -93,6 +94,8 @@ static const VigilEventHandler handlers[] = {
   { "epp.scan_finding", on_telemetry, NULL },
   { "quarantine.*", on_telemetry, NULL },
   { "response.failed", on_telemetry, NULL },
+  /* What a response action deleted (file.delete's record of each object). */
+  { "file.deleted", on_telemetry, NULL },
   { "task.completed", on_task_outcome, NULL },
   { "task.failed", on_task_outcome, NULL },
 };

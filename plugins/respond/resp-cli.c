@@ -53,6 +53,21 @@
   "limit); `vigil evidence list` shows it. A protected action. Creates a\n"  \
   "file.get task that runs now.\n"
 
+#define DELETE_USAGE                                                            \
+  "Usage: vigil respond delete PATH (--device ID | --group ID)\n"             \
+  "                             [--recursive] [--quarantine] [--json]\n"      \
+  "Deletes PATH on the device(s): a file, a symbolic link (the link itself,\n" \
+  "never what it points to) or, with --recursive, a folder and everything\n"  \
+  "it holds. PATH is absolute on the device; a path with '..' or through a\n" \
+  "symbolic link is refused, and so are the policy's protected paths\n"      \
+  "(respond.file_deletion.protected_paths: /, /etc/**, /usr/bin/**, ...)\n"  \
+  "and the agent's own state. With --quarantine each file is first copied\n" \
+  "into the device's quarantine (restorable with `vigil quarantine\n"        \
+  "restore`), and deleted only once the copy is stored. The result records\n" \
+  "path, SHA-256, MD5, size, owner and mode of each object, and lists what\n" \
+  "could not be deleted with the reason. A protected action: with password\n" \
+  "protection on, it asks for the password. Creates a file.delete task.\n"
+
 #define USAGE                                                                   \
   "Usage: vigil respond COMMAND ...\n"                                        \
   "Detection and Response actions on devices (docs/respond.md):\n"           \
@@ -61,6 +76,7 @@
   "  isolate  cut the device off the network, except what must keep working\n" \
   "  release  end a network isolation\n"                                      \
   "  get      copy a file of the device to the evidence store\n"              \
+  "  delete   delete a file or folder, optionally quarantining a copy first\n" \
   "Each creates a task that runs now; follow it with `vigil task show ID`.\n"
 
 static const VigilHostApi *rc_api;
@@ -321,6 +337,40 @@ respond_get (int argc, char **argv)
 }
 
 static int
+respond_delete (int argc, char **argv)
+{
+  g_auto (GStrv) args = g_strdupv (argv);
+  Target t = { 0 };
+  gboolean recursive = FALSE, quarantine = FALSE;
+  int rc;
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &t.device, "The device", "ID" },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &t.group, "Every device of the admin group", "ID" },
+    { "recursive", 0, 0, G_OPTION_ARG_NONE, &recursive, "Delete a folder and all it holds", NULL },
+    { "quarantine", 0, 0, G_OPTION_ARG_NONE, &quarantine, "Copy each file into the quarantine first", NULL },
+    { NULL },
+  };
+  g_autoptr (JsonObject) params = json_object_new ();
+
+  if (!vigil_command_parse ("respond delete", DELETE_USAGE, entries, &t.json, &args, &rc))
+    {
+      target_clear (&t);
+      return rc;
+    }
+  if (g_strv_length (args) != 2)
+    rc = vigil_command_usage_error ("respond delete", DELETE_USAGE, "give exactly one PATH");
+  else
+    {
+      json_object_set_string_member (params, "path", args[1]);
+      json_object_set_boolean_member (params, "recursive", recursive);
+      json_object_set_boolean_member (params, "quarantine", quarantine);
+      rc = create ("respond delete", "file.delete", &t, params);
+    }
+  target_clear (&t);
+  return rc;
+}
+
+static int
 respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
 {
   if (argc >= 2 && g_strcmp0 (argv[1], "kill") == 0)
@@ -333,6 +383,8 @@ respond_command (VigilPlugin *self, int argc, char **argv, gpointer user_data)
     return respond_release (argc - 1, argv + 1);
   if (argc >= 2 && g_strcmp0 (argv[1], "get") == 0)
     return respond_get (argc - 1, argv + 1);
+  if (argc >= 2 && g_strcmp0 (argv[1], "delete") == 0)
+    return respond_delete (argc - 1, argv + 1);
   if (argc >= 2 && (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0))
     {
       vigil_print_usage (stdout, USAGE);

@@ -19,6 +19,7 @@
 #include <vigil/util/settings.h>
 
 #include "resp-file-get.h"
+#include "resp-file-delete-task.h"
 #include "resp-isolation.h"
 
 static const VigilHostApi *ri_api;
@@ -51,6 +52,7 @@ static const VigilSettingsGroup respond_groups[] = {
   { .id = "network_isolation", .title = "Network isolation", .fields = VIGIL_ARRAY (isolation_fields) },
   { .id = "automatic_isolation", .title = "Automatic isolation", .fields = VIGIL_ARRAY (automatic_fields) },
   { .id = "get_file", .title = "Get file", .fields = VIGIL_ARRAY (resp_get_file_fields) },
+  { .id = "file_deletion", .title = "Delete file", .fields = VIGIL_ARRAY (resp_delete_settings) },
 };
 
 static void
@@ -84,6 +86,7 @@ section_validate (JsonObject *values, VigilReport *report, gpointer user_data)
       && JSON_NODE_HOLDS_ARRAY (json_object_get_member (g, "exclusions")))
     exclusions_check (json_object_get_array_member (g, "exclusions"),
                       "network_isolation.exclusions", report);
+  resp_delete_section_validate (values, report);
 }
 
 static const VigilSection respond_section = {

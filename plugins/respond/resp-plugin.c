@@ -13,6 +13,7 @@
 #include "resp-cli.h"
 #include "resp-engine.h"
 #include "resp-file-get.h"
+#include "resp-file-delete-task.h"
 #include "resp-isolate-task.h"
 
 static const VigilHostApi *rp_api;
@@ -140,7 +141,8 @@ respond_init (const VigilHostApi *api, VigilPlugin *self, GError **error)
          && api->register_protected_action (self, &run_action, sizeof run_action, error)
          && resp_cli_register (api, self, error)
          && resp_isolation_register (api, self, error)
-         && resp_file_get_register (api, self, error);
+         && resp_file_get_register (api, self, error)
+         && resp_file_delete_register (api, self, error);
 }
 
 static const char *const respond_namespaces[] = { "process", "network", "file", NULL };

@@ -30,7 +30,7 @@ ENDS_AT_LAST (VigilEvent, source);
 ENDS_AT_LAST (VigilEventHandler, user_data);
 ENDS_AT_LAST (VigilCommand, reserved);
 ENDS_AT_LAST (VigilProtectedAction, description);
-ENDS_AT_LAST (VigilHostApi, evidence_put);
+ENDS_AT_LAST (VigilHostApi, task_run_nested);
 
 #if GLIB_SIZEOF_VOID_P == 8
 /* The 1.0 layout on LP64, unchanged: the reserved members fill what was
@@ -47,6 +47,7 @@ G_STATIC_ASSERT (offsetof (VigilHostApi, register_protected_action) == 232);
 G_STATIC_ASSERT (offsetof (VigilHostApi, get_effective_origins) == 240);
 G_STATIC_ASSERT (offsetof (VigilHostApi, database_updated) == 248);
 G_STATIC_ASSERT (offsetof (VigilHostApi, evidence_put) == 256);
+G_STATIC_ASSERT (offsetof (VigilHostApi, task_run_nested) == 264);
 #endif
 
 /* VigilTaskSpec as the 1.0 header declared it, tail padding and all. */
@@ -246,6 +247,8 @@ test_emit_event_null (Slots *s, gconstpointer data)
   assert_invalid (s, "database_updated: self is NULL");
   g_assert_null (vh_api ()->evidence_put (NULL, "/x", 0, 1, &s->error));
   assert_invalid (s, "evidence_put: run is NULL");
+  g_assert_null (vh_api ()->task_run_nested (NULL, NULL, 0, NULL, &s->error));
+  assert_invalid (s, "task_run_nested: run is NULL");
 }
 
 static void

@@ -3,8 +3,10 @@
  * Tasks through the real host: creation checks, runs with progress,
  * findings and results, failures, group expansion, schedules and start
  * windows driven by a fake clock, triggers, retention, cancel (in process
- * and from another `vigil` process) and delete.
+ * and from another `vigil` process), delete, and a task run inside another
+ * run (task_run_nested).
  */
+#include <string.h>
 #include <sys/wait.h>
 #include "fixture.h"
 #include "tasks/tasks-private.h"
@@ -152,6 +154,64 @@ test_run_stores_progress_findings_result (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (result, "label"), ==, "plain");
 }
 
+/* The result of tasks-test.nest with @step, run on device a. */
+static JsonObject *
+nest (Fixture *f, const char *step)
+{
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autofree char *id = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+
+  json_object_set_string_member (params, "step", step);
+  id = create_task (f, "tasks-test.nest", "a", NULL, NULL, params);
+  vigil_host_run_until_idle (f->host, NULL);
+  runs = runs_of (f, id);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+  return json_object_ref (json_object_get_object_member (run_at (runs, 0), "result"));
+}
+
+/* A run runs another task inside it: created for the same device, run at
+ * once, recorded like any run, its result handed back. */
+static void
+test_nested_run_returns_its_result (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "record");
+  g_autoptr (JsonArray) runs = NULL;
+  JsonObject *inner = json_object_get_object_member (outer, "result");
+
+  g_assert_nonnull (inner);
+  g_assert_cmpstr (json_object_get_string_member (inner, "device"), ==, "a");
+  g_assert_cmpstr (json_object_get_string_member (inner, "root"), ==, f->root_a);
+  g_assert_cmpstr (json_object_get_string_member (inner, "label"), ==, "nested");
+  runs = runs_of (f, json_object_get_string_member (outer, "task"));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "completed");
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "device"), ==, "a");
+}
+
+static void
+test_nested_run_failure_reaches_the_caller (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "fail");
+  g_autoptr (JsonArray) runs = NULL;
+
+  g_assert_false (json_object_has_member (outer, "result"));
+  g_assert_cmpstr (json_object_get_string_member (outer, "error"), ==, "asked to fail");
+  runs = runs_of (f, json_object_get_string_member (outer, "task"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "failed");
+}
+
+static void
+test_nested_run_stays_on_the_device (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "group");
+
+  g_assert_false (json_object_has_member (outer, "task"));
+  g_assert_nonnull (strstr (json_object_get_string_member (outer, "error"),
+                            "runs on the run's own device"));
+}
+
 static void
 test_device_without_root_is_slash (Fixture *f, gconstpointer data)
 {
@@ -211,6 +271,29 @@ test_completed_event_emitted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (event, "device"), ==, "a");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "payload"),
                                                   "type"), ==, "tasks-test.record");
+  /* The run's result travels with its end, for whoever sent the task. */
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                     json_object_get_object_member (event, "payload"), "result"), "label"),
+                   ==, "plain");
+}
+
+/* A result too large for an event stays with the run; the event says how
+ * large it was. */
+static void
+test_completed_event_large_result_left_out (Fixture *f, gconstpointer data)
+{
+  g_autofree char *label = g_strnfill (70000, 'x');
+  g_autoptr (JsonObject) params = params_with ("label", label);
+  g_autoptr (JsonArray) events = NULL;
+  JsonObject *payload;
+
+  g_free (create_task (f, "tasks-test.record", "a", NULL, NULL, params));
+  vigil_host_run_until_idle (f->host, NULL);
+  events = vh_events_list (f->host, 0, "task.completed", NULL, 0, NULL);
+  g_assert_cmpuint (json_array_get_length (events), ==, 1);
+  payload = json_object_get_object_member (json_array_get_object_element (events, 0), "payload");
+  g_assert_false (json_object_has_member (payload, "result"));
+  g_assert_cmpint (json_object_get_int_member (payload, "result_bytes"), >, 70000);
 }
 
 /* ---- groups ---------------------------------------------------------- */
@@ -555,6 +638,44 @@ test_cancelled_task_never_starts (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED);
 }
 
+/* No password can be asked from inside a run. */
+static void
+test_nested_run_refuses_a_protected_type (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) outer = nest (f, "guarded");
+
+  g_assert_false (json_object_has_member (outer, "task"));
+  g_assert_nonnull (strstr (json_object_get_string_member (outer, "error"),
+                            "'tasks-test.guarded' is a protected action"));
+}
+
+/* A cancel of the outer task reaches the run inside it. */
+static void
+test_nested_run_cancelled_with_its_caller (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->dir, "nested-started", NULL);
+  g_autoptr (JsonObject) params = params_with ("marker", marker);
+  g_autofree char *id = NULL;
+  Canceller c = { f, NULL, marker, FALSE, -1 };
+  g_autoptr (JsonArray) runs = NULL;
+  g_autoptr (JsonArray) inner = NULL;
+  JsonObject *result;
+  GThread *thread;
+
+  json_object_set_string_member (params, "step", "wait");
+  id = create_task (f, "tasks-test.nest", "a", NULL, NULL, params);
+  c.task_id = id;
+  thread = g_thread_new ("canceller", cancel_when_started, &c);
+  vigil_host_run_until_idle (f->host, NULL);
+  g_thread_join (thread);
+  runs = runs_of (f, id);
+  g_assert_cmpstr (json_object_get_string_member (run_at (runs, 0), "state"), ==, "cancelled");
+  result = json_object_get_object_member (run_at (runs, 0), "result");
+  g_assert_nonnull (strstr (json_object_get_string_member (result, "error"), "cancelled"));
+  inner = runs_of (f, json_object_get_string_member (result, "task"));
+  g_assert_cmpstr (json_object_get_string_member (run_at (inner, 0), "state"), ==, "cancelled");
+}
+
 static void
 test_delete_removes_task_and_runs (Fixture *f, gconstpointer data)
 {
@@ -671,6 +792,12 @@ main (int argc, char **argv)
   ADD ("/tasks/cancel/from-another-process", test_cancel_from_another_process);
   ADD ("/tasks/cancel/cancelled-task-never-starts", test_cancelled_task_never_starts);
   ADD ("/tasks/delete/removes-task-and-runs", test_delete_removes_task_and_runs);
+  ADD ("/tasks/run/completed-event-large-result-left-out", test_completed_event_large_result_left_out);
+  ADD ("/tasks/nested/returns-its-result", test_nested_run_returns_its_result);
+  ADD ("/tasks/nested/failure-reaches-the-caller", test_nested_run_failure_reaches_the_caller);
+  ADD ("/tasks/nested/stays-on-the-device", test_nested_run_stays_on_the_device);
+  ADD ("/tasks/nested/refuses-a-protected-type", test_nested_run_refuses_a_protected_type);
+  ADD ("/tasks/nested/cancelled-with-its-caller", test_nested_run_cancelled_with_its_caller);
   ADD ("/tasks/store/survive-reopen", test_tasks_survive_reopen);
   ADD ("/tasks/store/run-of-a-dead-process-is-closed", test_run_of_a_dead_process_is_closed);
   ADD ("/tasks/store/round-claimed-once-by-two-hosts", test_round_claimed_once_by_two_hosts);

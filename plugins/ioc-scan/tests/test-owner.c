@@ -96,7 +96,7 @@ test_passwd_parsed_defensively (void)
     "alias:x:1000:1000::/home/alice:/bin/sh\n"
     "bob:x:1001:1001\n"
     "carol:x:1002", long_name);
-  g_autoptr (GHashTable) users = ioc_passwd_parse (text, strlen (text));
+  g_autoptr (GHashTable) users = vigil_users_parse (text, strlen (text));
 
   g_assert_cmpuint (g_hash_table_size (users), ==, 3);
   /* The first entry of a uid wins, as getpwuid finds it. */

@@ -11,7 +11,9 @@
  * host must stop: tasks-test.echo re-emits itself, tasks-test.tick and
  * tasks-test.tock emit each other, and tasks-test.again creates a
  * tasks-test.reemit task whose run emits tasks-test.again. And
- * tasks-test.stubborn, a run that ignores its cancel.
+ * tasks-test.stubborn, a run that ignores its cancel. And tasks-test.nest,
+ * whose run runs another task inside it (task_run_nested) and puts what
+ * came back in its result, and tasks-test.guarded, a protected task type.
  */
 #include <vigil/plugin.h>
 #include <glib/gstdio.h>
@@ -204,6 +206,52 @@ on_doom (const VigilEvent *event, gpointer user_data)
   create_for (event, "tasks-test.fail", NULL);
 }
 
+static const char *const nest_steps[] = { "record", "fail", "group", "wait", "guarded", NULL };
+
+static const VigilField nest_params[] = {
+  { .key = "step", .type = VIGIL_FIELD_ENUM, .default_json = "\"record\"",
+    .enum_values = nest_steps,
+    .description = "record: a tasks-test.record inside; fail: a tasks-test.fail; group: "
+                   "a spec naming a group (refused); wait: a tasks-test.wait; guarded: "
+                   "a protected type (refused)." },
+  { .key = "marker", .type = VIGIL_FIELD_STRING,
+    .description = "For wait: the inner run's marker." },
+};
+
+static gboolean
+nest_run (VigilTaskRun *run, JsonObject *params, GCancellable *cancellable,
+          gpointer user_data, GError **error)
+{
+  const char *step = json_object_get_string_member (params, "step");
+  g_autoptr (JsonObject) p = json_object_new ();
+  g_autoptr (JsonObject) result = json_object_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr (GError) local = NULL;
+  g_autofree char *task = NULL;
+  VigilTaskSpec spec = {
+    .type = g_str_equal (step, "fail") ? "tasks-test.fail"
+          : g_str_equal (step, "wait") ? "tasks-test.wait"
+          : g_str_equal (step, "guarded") ? "tasks-test.guarded" : "tasks-test.record",
+    .group_id = g_str_equal (step, "group") ? "lab" : NULL, .params = p,
+  };
+  JsonNode *nested;
+
+  if (g_str_equal (step, "wait"))
+    json_object_set_string_member (p, "marker", json_object_get_string_member (params, "marker"));
+  else if (!g_str_equal (step, "fail"))
+    json_object_set_string_member (p, "label", "nested");
+  nested = api->task_run_nested (run, &spec, sizeof spec, &task, &local);
+  if (task != NULL)
+    json_object_set_string_member (result, "task", task);
+  if (nested != NULL)
+    json_object_set_member (result, "result", nested);
+  if (local != NULL)
+    json_object_set_string_member (result, "error", local->message);
+  json_node_set_object (node, result);
+  api->task_set_result (run, node);
+  return TRUE;
+}
+
 static gboolean
 tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
 {
@@ -217,6 +265,14 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
     { .id = "tasks-test.reemit", .title = "Emit again", .run = reemit_run },
     { .id = "tasks-test.stubborn", .title = "Ignore cancel", .params = VIGIL_ARRAY (wait_params),
       .run = stubborn_run },
+    { .id = "tasks-test.nest", .title = "Nest", .params = VIGIL_ARRAY (nest_params),
+      .run = nest_run },
+    { .id = "tasks-test.guarded", .title = "Record, protected",
+      .params = VIGIL_ARRAY (record_params), .run = record_run },
+  };
+  /* Named like the type: a protected task type. */
+  static const VigilProtectedAction guarded = {
+    .id = "tasks-test.guarded", .description = "A protected task type (tests)",
   };
   static const VigilEventHandler handlers[] = {
     { .event_type = "tasks-test.ping", .handler = on_ping },
@@ -236,7 +292,7 @@ tt_init (const VigilHostApi *host_api, VigilPlugin *self, GError **error)
   for (gsize i = 0; i < G_N_ELEMENTS (handlers); i++)
     if (!api->register_event_handler (self, &handlers[i], sizeof handlers[i], error))
       return FALSE;
-  return TRUE;
+  return api->register_protected_action (self, &guarded, sizeof guarded, error);
 }
 
 VIGIL_PLUGIN_DEFINE ("tasks-test", "Tasks test plugin", "1.0", "LGPL-2.1-or-later",

@@ -1,25 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * File owners for FileItem/Username. A device with a root folder is
- * another system's file tree: its uids mean what its own etc/passwd says,
- * not what the host's user database says, so when <root>/etc/passwd is
- * there the owner's name comes from it (a uid it does not list is shown as
- * the number). That file is device content, hence untrusted: it is
- * resolved inside the root (a link out of it is refused), opened without
- * blocking and read only when it is a regular file under a size limit,
- * and a line that is not `name:password:uid:...` with a sane name and a
- * decimal uid is skipped. A device without a root folder, or whose root
- * has no etc/passwd, uses the host's user database (getpwuid_r).
+ * A device's user names (see <vigil/util/users.h>). Moved here from the
+ * IOC scan when the response actions needed the same owners.
  */
-#define _GNU_SOURCE
-#include "scan.h"
+#include "vigil/util/users.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "vigil/util/io.h"
+#include "vigil/util/path.h"
 
 /* Far more than any real passwd (about 100 bytes a user). */
 #define MAX_PASSWD_SIZE (8 * 1024 * 1024)
@@ -56,7 +48,7 @@ parse_line (GHashTable *users, const char *line)
 }
 
 GHashTable *
-ioc_passwd_parse (const char *text, gsize len)
+vigil_users_parse (const char *text, gsize len)
 {
   GHashTable *users = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_autofree char *copy = g_strndup (text, len);   /* stops at a NUL, too */
@@ -67,56 +59,36 @@ ioc_passwd_parse (const char *text, gsize len)
   return users;
 }
 
-/* The whole of a regular file of at most MAX_PASSWD_SIZE bytes, or NULL. */
-static char *
-read_small_file (const char *path, gsize *len)
-{
-  struct stat st;
-  char *data;
-  gsize done = 0;
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-
-  if (fd < 0)
-    return NULL;
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > MAX_PASSWD_SIZE)
-    {
-      close (fd);
-      return NULL;
-    }
-  data = g_malloc ((gsize) st.st_size + 1);
-  while (done < (gsize) st.st_size)
-    {
-      ssize_t n = read (fd, data + done, (gsize) st.st_size - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      done += (gsize) n;
-    }
-  close (fd);
-  data[done] = '\0';
-  *len = done;
-  return data;
-}
-
 GHashTable *
-ioc_device_users_load (const char *root_real)
+vigil_users_load (const char *root)
 {
-  g_autofree char *why = NULL;
-  g_autofree char *host = NULL;
+  g_autofree char *leaf = NULL;
   g_autofree char *text = NULL;
   gsize len = 0;
+  int root_fd, dir_fd, fd;
 
-  if (root_real == NULL || strcmp (root_real, "/") == 0)
+  if (root == NULL || strcmp (root, "/") == 0)
     return NULL;
-  host = ioc_resolve_in_root (root_real, "/etc/passwd", &why);
-  if (host == NULL || (text = read_small_file (host, &len)) == NULL)
+  root_fd = vigil_path_open_root (root, NULL);
+  if (root_fd < 0)
     return NULL;
-  return ioc_passwd_parse (text, len);
+  dir_fd = vigil_path_open_parent (root_fd, "/etc/passwd", FALSE, &leaf, NULL);
+  close (root_fd);
+  if (dir_fd < 0)
+    return NULL;
+  /* O_NOFOLLOW: a link, even one inside the root, is not followed;
+   * O_NONBLOCK: a FIFO put there cannot hang the open. */
+  fd = openat (dir_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  close (dir_fd);
+  if (fd < 0)
+    return NULL;
+  text = vigil_fd_read_bounded (fd, "etc/passwd", MAX_PASSWD_SIZE, &len, NULL);
+  close (fd);
+  return text != NULL ? vigil_users_parse (text, len) : NULL;
 }
 
 const char *
-ioc_owner_name (GHashTable *device_users, GHashTable *cache, uid_t uid)
+vigil_users_name (GHashTable *device_users, GHashTable *cache, uid_t uid)
 {
   const char *name = g_hash_table_lookup (cache, GUINT_TO_POINTER (uid));
   struct passwd pw, *res = NULL;

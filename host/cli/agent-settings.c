@@ -5,19 +5,20 @@
  * agent makes this machine's device, so that what the console's policy
  * says (password protection of local commands, respond's isolation
  * period, quarantine limits) holds on the endpoint without a run. They
- * arrive two ways, applied by one function: inside a run (agent-runs.c)
- * (only until the key gave one: then the key is the one source) and,
- * between runs, from the device's own key of the VIGIL_SETTINGS
- * bucket, read through its durable consumer settings-<id> (docs/fleet.md:
- * a KV watch would need a consumer the device may not create). A thread
- * pulls that consumer, a value at a time, and hands each to the main
- * loop, which checks that it came from that consumer and names this
- * device, applies it unless it is the value applied last (its SHA-256 is
- * kept in STATE/agent/settings-applied), and acknowledges it. The
- * settings themselves live in the state folder's store, so an agent
- * started while the broker is down, or a device cut off from the console,
- * keeps the policy it had. The values hold secrets: nothing of them is
- * printed.
+ * arrive two ways, applied by one function: inside a run (agent-runs.c;
+ * only until the key gave a value, which is then the one source) and,
+ * between runs, from the device's own key of the VIGIL_SETTINGS bucket
+ * (docs/fleet.md: a KV watch would need a consumer the device may not
+ * create). A thread reads the key's current value once by direct get
+ * (the store may have lost what the consumer delivered before), then
+ * pulls the device's durable consumer settings-<id>, a value at a time,
+ * and hands each to the main loop, which checks that it came from that
+ * consumer (or that direct get) and names this device, applies it unless
+ * it is the value applied last (its SHA-256 is kept in
+ * STATE/agent/settings-applied), and acknowledges it. The settings
+ * themselves live in the state folder's store, so an agent started while
+ * the broker is down, or a device cut off from the console, keeps the
+ * policy it had. The values hold secrets: nothing of them is printed.
  */
 #include "agent-settings.h"
 #include "stop-flag.h"
@@ -25,6 +26,7 @@
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,12 +46,14 @@ struct _AgentSettings {
   GThread          *thread;
   GMutex            lock;          /* guards sub, for a stop to interrupt a pull */
   natsSubscription *sub;
+  gboolean          have_current;  /* the key's value read once at start */
   CliStopFlag       stop;
 };
 
 typedef struct {
   AgentSettings *settings;
   natsMsg       *msg;
+  gboolean       direct;   /* a direct get of the key, not a delivery */
 } Delivery;
 
 /* ---- applying ---------------------------------------------------------- */
@@ -150,8 +154,21 @@ read_value (AgentSettings *s, natsMsg *msg, GError **error)
   return json_object_ref (json_node_get_object (node));
 }
 
+/* Acknowledges (or terminates) a delivery; a direct get has nothing to
+ * acknowledge. */
 static void
-handle (AgentSettings *s, natsMsg *msg)
+settle (natsMsg *msg, gboolean direct, gboolean ok)
+{
+  if (direct)
+    return;
+  if (ok)
+    natsMsg_Ack (msg, NULL);
+  else
+    natsMsg_Term (msg, NULL);
+}
+
+static void
+handle (AgentSettings *s, natsMsg *msg, gboolean direct)
 {
   const char *reply = natsMsg_GetReply (msg);
   const char *op = NULL;
@@ -162,14 +179,21 @@ handle (AgentSettings *s, natsMsg *msg)
   jsMsgMetaData *meta = NULL;
 
   /* Only what the device's own consumer delivered (fleet.md, Security
-   * model, Residual). */
-  if (reply == NULL || !g_str_has_prefix (reply, s->ack_prefix))
+   * model, Residual), or the answer to its own direct get. */
+  if (!direct && (reply == NULL || !g_str_has_prefix (reply, s->ack_prefix)))
     {
       g_printerr ("vigil agent: a message on %s not from this device's settings ignored\n",
                   natsMsg_GetSubject (msg));
       return;
     }
-  if (natsMsg_GetMetaData (&meta, msg) == NATS_OK)
+  if (direct)
+    {
+      const char *seq = NULL;
+
+      if (natsMsgHeader_Get (msg, "Nats-Sequence", &seq) == NATS_OK && seq != NULL)
+        revision = g_ascii_strtoull (seq, NULL, 10);
+    }
+  else if (natsMsg_GetMetaData (&meta, msg) == NATS_OK)
     revision = meta->Sequence.Stream;
   jsMsgMetaData_Destroy (meta);
   /* A deleted key (the device removed on the console) takes nothing away:
@@ -178,7 +202,7 @@ handle (AgentSettings *s, natsMsg *msg)
     {
       g_printerr ("vigil agent: the console's settings were withdrawn (%s): the settings "
                   "applied last stay\n", op);
-      natsMsg_Ack (msg, NULL);
+      settle (msg, direct, TRUE);
       return;
     }
   hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) natsMsg_GetData (msg),
@@ -186,7 +210,7 @@ handle (AgentSettings *s, natsMsg *msg)
   had = applied_hash (s);
   if (g_strcmp0 (had, hash) == 0)
     {
-      natsMsg_Ack (msg, NULL);
+      settle (msg, direct, TRUE);
       return;
     }
   settings = read_value (s, msg, &error);
@@ -194,19 +218,19 @@ handle (AgentSettings *s, natsMsg *msg)
     {
       /* Wrong now, wrong at every redelivery: the next value will come. */
       g_printerr ("vigil agent: the console's settings refused: %s\n", error->message);
-      natsMsg_Term (msg, NULL);
+      settle (msg, direct, FALSE);
       return;
     }
   if (!agent_settings_apply (s->host, settings, "the console's settings", &why))
     {
       g_printerr ("vigil agent: %s; the settings applied last stay\n", why);
-      natsMsg_Term (msg, NULL);
+      settle (msg, direct, FALSE);
       return;
     }
   if (!g_file_set_contents_full (s->applied_path, hash, -1, G_FILE_SET_CONTENTS_CONSISTENT
                                  | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
     g_printerr ("vigil agent: %s\n", error->message);
-  natsMsg_Ack (msg, NULL);
+  settle (msg, direct, TRUE);
   g_printerr ("vigil agent: the console's settings applied (revision %" G_GUINT64_FORMAT ")\n",
               revision);
 }
@@ -218,7 +242,7 @@ on_delivery (gpointer data)
 
   /* Stopping: not acknowledged, so the broker delivers it again. */
   if (!cli_stop_flag_raised (&d->settings->stop))
-    handle (d->settings, d->msg);
+    handle (d->settings, d->msg, d->direct);
   return G_SOURCE_REMOVE;
 }
 
@@ -231,6 +255,38 @@ delivery_free (gpointer data)
 }
 
 /* ---- the reader thread -------------------------------------------------- */
+
+static void
+hand_over (AgentSettings *s, natsMsg *msg, gboolean direct)
+{
+  Delivery *d = g_new0 (Delivery, 1);
+
+  d->settings = s;
+  d->msg = msg;
+  d->direct = direct;
+  g_idle_add_full (G_PRIORITY_DEFAULT, on_delivery, d, delivery_free);
+}
+
+/* The key's value now, once per process: the consumer delivers only what
+ * came after the value it last had acknowledged, and the store may have
+ * lost what was applied then (see agent_settings_new). FALSE while the
+ * broker cannot say. */
+static gboolean
+read_current (AgentSettings *s)
+{
+  g_autofree char *subject = vigil_fleet_subject_settings (s->device_id);
+  jsDirectGetMsgOptions dg;
+  natsMsg *msg = NULL;
+  natsStatus st;
+
+  jsDirectGetMsgOptions_Init (&dg);
+  dg.LastBySubject = subject;
+  st = js_DirectGetMsg (&msg, s->js, VIGIL_FLEET_STREAM_SETTINGS, NULL, &dg);
+  if (st == NATS_OK)
+    hand_over (s, msg, TRUE);
+  /* Nothing published yet: the consumer will bring the first value. */
+  return st == NATS_OK || st == NATS_NOT_FOUND;
+}
 
 static gpointer
 reader (gpointer data)
@@ -255,17 +311,14 @@ reader (gpointer data)
             break;
           continue;
         }
+      if (!s->have_current && !(s->have_current = read_current (s))
+          && cli_stop_flag_wait (&s->stop, RETRY_WAIT_US))
+        break;
       st = natsSubscription_Fetch (&list, s->sub, 1, FETCH_WAIT_MS, &jerr);
       if (st == NATS_OK)
         {
           for (int i = 0; i < list.Count; i++)
-            {
-              Delivery *d = g_new0 (Delivery, 1);
-
-              d->settings = s;
-              d->msg = g_steal_pointer (&list.Msgs[i]);
-              g_idle_add_full (G_PRIORITY_DEFAULT, on_delivery, d, delivery_free);
-            }
+            hand_over (s, g_steal_pointer (&list.Msgs[i]), FALSE);
           natsMsgList_Destroy (&list);
         }
       else if (st != NATS_TIMEOUT && cli_stop_flag_wait (&s->stop, RETRY_WAIT_US))
@@ -299,6 +352,14 @@ claim_machine (VigilHost *host)
                 "changes that)\n", machine, AGENT_SELF_DEVICE, AGENT_SELF_DEVICE);
 }
 
+static gboolean
+has_local_settings (VigilHost *host)
+{
+  g_autoptr (JsonObject) local = vigil_host_device_settings (host, AGENT_SELF_DEVICE, NULL);
+
+  return local != NULL && json_object_get_size (local) > 0;
+}
+
 AgentSettings *
 agent_settings_new (VigilHost *host, const char *device_id, natsConnection *nc)
 {
@@ -308,10 +369,14 @@ agent_settings_new (VigilHost *host, const char *device_id, natsConnection *nc)
 
   claim_machine (host);
   s->host = host;
+  s->applied_path = applied_path (host);
+  /* `self` made again (another --root) has lost its settings: what the
+   * file says was applied is not there any more. */
+  if (!has_local_settings (host))
+    g_unlink (s->applied_path);
   s->nc = nc;
   s->device_id = g_strdup (device_id);
   s->ack_prefix = g_strdup_printf ("$JS.ACK.%s.%s.", VIGIL_FLEET_STREAM_SETTINGS, consumer);
-  s->applied_path = applied_path (host);
   g_mutex_init (&s->lock);
   cli_stop_flag_init (&s->stop);
   if ((st = natsConnection_JetStream (&s->js, nc, NULL)) != NATS_OK)

@@ -6,8 +6,9 @@
  * that does not touch a device publishes nothing for it; password
  * protection turned on by the console guards the agent's local commands,
  * and turned off by the console (which the local guard would refuse
- * without the password) lifts it; an agent started again while the broker
- * is down keeps what it had; the secret in the settings reaches no
+ * without the password) lifts it; an agent whose device was made anew
+ * gets the key's current value back; an agent started again while the
+ * broker is down keeps what it had; the secret in the settings reaches no
  * output. And the broker's permissions: a device's credentials read its
  * own settings key and not another device's, and a revoked device's key
  * is purged. Every wait is for a line of
@@ -103,6 +104,7 @@ test_follow (VtLab *lab, gconstpointer data)
 {
   g_autofree char *agent_dir = vt_lab_enroll (lab, "dev-s", NULL);
   g_autofree char *root = vt_lab_device_root (lab, "dev-s");
+  g_autofree char *root2 = vt_lab_device_root (lab, "dev-s2");
   g_autofree char *policy = NULL, *other = NULL, *err = NULL;
   g_autofree char *serve_log = NULL, *agent_log = NULL;
   g_autoptr (JsonObject) general = NULL;
@@ -158,8 +160,19 @@ test_follow (VtLab *lab, gconstpointer data)
    * password, which the local guard alone would ask. */
   g_free (lab_policy (lab, "proxy2.lab", FALSE));
   vt_cli_ok (lab->console, "policy", "apply", policy, NULL);
-  wait_applied (agent, &ma);
+  r2 = wait_applied (agent, &ma);
   g_assert_cmpint (unprotected_check (agent_dir, NULL), ==, 0);
+
+  /* Started again for another root, the agent makes `self` anew, which
+   * loses its local settings; the key's current value (read once at
+   * start, since the consumer has nothing new) puts them back. */
+  g_assert_cmpint (vt_proc_stop (agent), ==, 0);
+  ma = 0;
+  agent = vt_lab_agent_start (agent_dir, root2, NULL);
+  g_assert_cmpuint (wait_applied (agent, &ma), ==, r2);
+  general = agent_general (agent_dir);
+  g_assert_cmpstr (proxy_address (general), ==, "proxy2.lab");
+  g_clear_pointer (&general, json_object_unref);
 
   /* On again; then the agent is started again while the broker is down:
    * the device keeps its policy. */
@@ -169,7 +182,7 @@ test_follow (VtLab *lab, gconstpointer data)
   g_assert_cmpint (vt_proc_stop (agent), ==, 0);
   vt_proc_stop (lab->broker);
   lab->broker = NULL;
-  agent = vt_lab_agent_start (agent_dir, root, NULL);
+  agent = vt_lab_agent_start (agent_dir, root2, NULL);
   vt_proc_wait (agent, 0, "the broker is not reachable yet");
   g_assert_cmpint (unprotected_check (agent_dir, &err), ==, 1);
   g_assert_nonnull (strstr (err, "no terminal"));

@@ -106,7 +106,7 @@ test_follow (VtLab *lab, gconstpointer data)
   g_autofree char *root = vt_lab_device_root (lab, "dev-s");
   g_autofree char *root2 = vt_lab_device_root (lab, "dev-s2");
   g_autofree char *policy = NULL, *other = NULL, *err = NULL;
-  g_autofree char *serve_log = NULL, *agent_log = NULL;
+  g_autofree char *serve_log = NULL;
   g_autoptr (JsonObject) general = NULL;
   gsize ma = 0, ms = vt_proc_mark (lab->serve);
   guint64 r1, r2;
@@ -265,7 +265,6 @@ static void
 test_isolation (VtLab *lab, gconstpointer data)
 {
   g_autofree char *dir_a = vt_lab_enroll (lab, "dev-a", NULL);
-  g_autofree char *dir_b = NULL;
   g_autofree char *ca = g_build_filename (dir_a, "agent", "ca.crt", NULL);
   g_autofree char *crt = g_build_filename (dir_a, "agent", "device.crt", NULL);
   g_autofree char *key = g_build_filename (dir_a, "agent", "device.key", NULL);
@@ -288,7 +287,7 @@ test_isolation (VtLab *lab, gconstpointer data)
   /* Said once, since the console started. */
   vt_proc_wait (lab->serve, 0, "settings of device 'dev-a' published");
   ms = vt_proc_mark (lab->serve);
-  dir_b = vt_lab_enroll (lab, "dev-b", NULL);
+  g_free (vt_lab_enroll (lab, "dev-b", NULL));
   vt_proc_wait (lab->serve, ms, "settings of device 'dev-b' published");
 
   {

@@ -684,6 +684,34 @@ gboolean     vigil_host_set_device_settings (VigilHost   *host,
                                              GError     **error);
 
 /**
+ * vigil_host_apply_managed_settings:
+ * @host: the host (a fleet agent's)
+ * @id: the agent's own device
+ * @settings: section -> group -> key -> value: the device's effective
+ *   settings as its managing console computed them, secrets included
+ * @problems: (out) (optional) (transfer full) as for
+ *   vigil_host_set_device_settings()
+ * @error: INVALID (nothing changed), NOT_FOUND
+ *
+ * vigil_host_set_device_settings() for settings that come from the
+ * device's managing console over the fleet's authenticated channel (the
+ * agent's own settings key, docs/fleet.md). The console's policy is the
+ * authority over a managed machine's password protection, so a change
+ * that weakens it (the console turned protection off or changed the
+ * password) is stored without asking the local password; the change is
+ * still recorded (host.inventory_changed, device_local_settings). Every
+ * other check applies. Never call it with settings from anywhere else:
+ * it is how the console lifts what its policy set, not a way around the
+ * local password.
+ * Returns: TRUE when stored. Since: 1.1
+ */
+gboolean     vigil_host_apply_managed_settings (VigilHost   *host,
+                                                const char  *id,
+                                                JsonObject  *settings,
+                                                JsonArray  **problems,
+                                                GError     **error);
+
+/**
  * vigil_host_device_settings:
  * @host: the host
  * @id: a device

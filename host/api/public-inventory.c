@@ -3,7 +3,7 @@
  * The public API's inventory: admin groups and devices (add, move, remove,
  * list, show), this machine's device, a device's out-of-office state and
  * its local settings, checked against the loaded sections before they are
- * stored. Thin wrappers over the inventory layer (host/inventory), which
+ * stored (also those an agent's console sends, which may lift protection). Thin wrappers over the inventory layer (host/inventory), which
  * guards every change against weakening password protection.
  */
 #include "api-private.h"
@@ -151,9 +151,11 @@ vigil_host_set_device_out_of_office (VigilHost *host, const char *id,
   return vh_api_guarded (ok, local, error);
 }
 
-gboolean
-vigil_host_set_device_settings (VigilHost *host, const char *id, JsonObject *settings,
-                                JsonArray **problems, JsonObject **stored, GError **error)
+/* @managed: from the device's managing console, whose policy may lift
+ * this machine's protection without the local password. */
+static gboolean
+set_device_settings (VigilHost *host, const char *id, JsonObject *settings, gboolean managed,
+                     JsonArray **problems, JsonObject **stored, GError **error)
 {
   g_autoptr (VigilReport) report = vh_report_new ();
   g_autoptr (JsonObject) local = NULL;
@@ -177,12 +179,30 @@ vigil_host_set_device_settings (VigilHost *host, const char *id, JsonObject *set
                    id ? id : "");
       return FALSE;
     }
+  if (managed)
+    vh_guard_trust (host, TRUE);
   ok = vh_inventory_device_set_local (host, id, local, &inner);
+  if (managed)
+    vh_guard_trust (host, FALSE);
   if (!vh_api_guarded (ok, inner, error))
     return FALSE;
   if (stored != NULL)
     *stored = g_steal_pointer (&local);
   return TRUE;
+}
+
+gboolean
+vigil_host_set_device_settings (VigilHost *host, const char *id, JsonObject *settings,
+                                JsonArray **problems, JsonObject **stored, GError **error)
+{
+  return set_device_settings (host, id, settings, FALSE, problems, stored, error);
+}
+
+gboolean
+vigil_host_apply_managed_settings (VigilHost *host, const char *id, JsonObject *settings,
+                                   JsonArray **problems, GError **error)
+{
+  return set_device_settings (host, id, settings, TRUE, problems, NULL, error);
 }
 
 JsonObject *

@@ -18,12 +18,14 @@
  * is ever stored. Before executing, a run the console says ended meanwhile
  * is not executed, a run past its valid_until (console clock, with some
  * skew forgiven) is failed instead, and the run's settings become the
- * local settings of `self`; while it executes, its progress goes out as
+ * local settings of `self`
+ * (agent-settings.c); while it executes, its progress goes out as
  * plain NATS ticks, and the console may cancel it (agent-cancel.c).
  */
 #include "agent-runs.h"
 #include "agent-cancel.h"
 #include "agent-events.h"
+#include "agent-settings.h"
 #include "stop-flag.h"
 #include "fleet-common.h"
 #include "fleet-jetstream.h"
@@ -277,49 +279,6 @@ execute (AgentRuns *runs, const char *run_key, gint64 run, const char *type, Jso
 }
 
 
-/* The console's effective settings of the device, for every section this
- * agent's plugins know, become the local settings of `self` (its store has
- * no policy, so they apply as they are): the run sees what the console
- * computed. Sections of plugins the agent lacks are left out (a run of
- * their task types fails anyway). Nothing of the values is printed: they
- * hold secrets. */
-static gboolean
-apply_settings (VigilHost *host, JsonObject *settings, char **why)
-{
-  g_autoptr (JsonArray) sections = vigil_host_sections (host);
-  g_autoptr (JsonObject) known = json_object_new ();
-  g_autoptr (JsonArray) problems = NULL;
-  g_autoptr (GError) error = NULL;
-
-  for (guint i = 0; sections != NULL && i < json_array_get_length (sections); i++)
-    {
-      const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
-                                                      "id");
-      JsonNode *node = json_object_get_member (settings, id);
-
-      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
-        json_object_set_member (known, id, json_node_copy (node));
-    }
-  if (vigil_host_set_device_settings (host, SELF_DEVICE, known, &problems, NULL, &error))
-    return TRUE;
-  for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
-    {
-      JsonObject *p = json_array_get_object_element (problems, i);
-
-      if (g_strcmp0 (json_object_get_string_member_with_default (p, "severity", ""),
-                     "error") == 0)
-        {
-          /* The path names the setting; the message is the checker's. */
-          *why = g_strdup_printf ("the agent cannot apply the run's settings: %s: %s",
-                                  json_object_get_string_member_with_default (p, "path", "?"),
-                                  json_object_get_string_member_with_default (p, "message", ""));
-          return FALSE;
-        }
-    }
-  *why = g_strdup_printf ("the agent cannot apply the run's settings: %s", error->message);
-  return FALSE;
-}
-
 /* ---- one delivery, on the main thread ---------------------------------- */
 
 static gboolean
@@ -457,7 +416,7 @@ handle (AgentRuns *runs, natsMsg *msg)
       why = g_strdup_printf ("the run came too late: it was valid until %s", when);
       end = report_new (run, "failed", why);
     }
-  else if (settings != NULL && !apply_settings (runs->host, settings, &why))
+  else if (settings != NULL && !agent_settings_apply_run (runs->host, settings, &why))
     end = report_new (run, "failed", why);
   else
     {

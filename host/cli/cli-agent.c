@@ -10,14 +10,15 @@
  * version and loaded plugins at every interval and on every (re)connect;
  * on SIGTERM or SIGINT it says "stopping" so the console shows it offline
  * at once. Its runs are fetched, executed and reported by agent-runs.c,
- * its certificate renewed before it ends by agent-renew.c, and its
- * broker's addresses kept for its plugins and its connection by
- * agent-broker.c.
+ * the console's settings followed by agent-settings.c, its certificate
+ * renewed before it ends by agent-renew.c, and its broker's addresses
+ * kept for its plugins and its connection by agent-broker.c.
  */
 #include "cli-data.h"
 #include "agent-broker.h"
 #include "agent-renew.h"
 #include "agent-runs.h"
+#include "agent-settings.h"
 #include "agent-events.h"
 #include "fleet-config.h"
 #include "fleet-common.h"
@@ -165,6 +166,7 @@ typedef struct {
   int               interval;
   AgentRuns        *runs;
   AgentRenew       *renew;
+  AgentSettings    *settings;
 } Agent;
 
 static char *
@@ -373,6 +375,7 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
       return cli_fail ("agent", error);
     }
   agent.renew = agent_renew_new (agent.identity, opts, agent.nc, renew_days);
+  agent.settings = agent_settings_new (host, agent.identity->device_id, agent.nc);
   ids[0] = g_unix_signal_add (SIGINT, on_stop, &agent);
   ids[1] = g_unix_signal_add (SIGTERM, on_stop, &agent);
   ids[2] = g_timeout_add_seconds ((guint) agent.interval, on_heartbeat_timer, &agent);
@@ -380,6 +383,7 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
   agent_renew_free (agent.renew);
+  agent_settings_free (agent.settings);
   agent_runs_free (agent.runs);
   natsConnection_Destroy (agent.nc);
   agent.nc = NULL;

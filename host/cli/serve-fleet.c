@@ -7,7 +7,7 @@
  * device's CSR signed, its consumers created, the token spent, the broker
  * reloaded), renews device certificates (serve-renew.c) and records
  * heartbeats; progress ticks, runs and reports go through
- * serve-runs.c. Messages arrive on libnats' threads
+ * serve-runs.c, devices' settings through serve-settings.c. Messages arrive on libnats' threads
  * and are handled on the main loop, where the host is used. The device a
  * message is from is the one its subject names: the broker lets a device
  * publish under its own id only.
@@ -21,6 +21,7 @@
 #include "serve-cancel.h"
 #include "serve-renew.h"
 #include "serve-runs.h"
+#include "serve-settings.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct _ServeFleet {
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   ServeCancel      *cancel;        /* runs cancelled on their agents (serve-cancel.c) */
+  ServeSettings    *settings;      /* devices' settings out (serve-settings.c) */
   guint             publish_id;
 };
 
@@ -94,6 +96,8 @@ on_connected_main (gpointer data)
     g_printerr ("vigil serve: fleet: cannot set up the streams: %s\n", error->message);
   else if (fleet->runs != NULL)
     serve_runs_reconnected (fleet->runs);
+  if (fleet->layout_ready)
+    serve_settings_reconnected (fleet->settings);
   return G_SOURCE_REMOVE;
 }
 
@@ -177,6 +181,7 @@ handle_enroll (ServeFleet *fleet, natsMsg *msg)
     }
   reply (fleet, msg, cert, NULL);
   g_printerr ("vigil serve: fleet: device '%s' enrolled\n", pending.device_id);
+  serve_settings_enrolled (fleet->settings, pending.device_id);
   g_clear_error (&error);
   if (!cli_fleet_sync_broker (fleet->config, host, NULL, &error))
     g_printerr ("vigil serve: fleet: cannot update the broker: %s\n", error->message);
@@ -335,6 +340,7 @@ serve_fleet_start (Serve *serve, GError **error)
   fleet->runs = serve_runs_new (serve, fleet->js);
   if ((fleet->cancel = serve_cancel_new (serve, fleet->nc, error)) == NULL)
     goto fail;
+  fleet->settings = serve_settings_new (serve, fleet->nc);
   fleet->publish_id = g_timeout_add_seconds (1, on_publish_timer, fleet);
   return fleet;
 
@@ -352,6 +358,7 @@ serve_fleet_stop (ServeFleet *fleet)
     g_source_remove (fleet->publish_id);
   g_clear_pointer (&fleet->runs, serve_runs_free);
   g_clear_pointer (&fleet->cancel, serve_cancel_free);
+  g_clear_pointer (&fleet->settings, serve_settings_free);
   if (fleet->enroll_sub)
     natsSubscription_Unsubscribe (fleet->enroll_sub);
   if (fleet->heartbeat_sub)

@@ -206,6 +206,16 @@ vigil_fleet_device_consumers_delete (jsCtx *js, const char *device_id,
     vigil_fleet_set_nats_error (error, s, jerr, "cannot purge the device's runs");
     return FALSE;
   }
+  /* Its settings hold secrets: they do not stay behind in the broker. */
+  g_free (subject);
+  subject = vigil_fleet_subject_settings (device_id);
+  o.Stream.Purge.Subject = subject;
+  jerr = 0;
+  s = js_PurgeStream (js, VIGIL_FLEET_STREAM_SETTINGS, &o, &jerr);
+  if (s != NATS_OK) {
+    vigil_fleet_set_nats_error (error, s, jerr, "cannot purge the device's settings");
+    return FALSE;
+  }
   return TRUE;
 }
 

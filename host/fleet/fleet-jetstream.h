@@ -64,9 +64,9 @@ gboolean vigil_fleet_device_consumers_ensure (jsCtx *js, const char *device_id,
  * @device_id: the device
  * @error: return location for a #GError
  *
- * Deletes the device's consumers and purges its pending runs; done at
- * revocation, after the broker no longer lets the device in. A consumer
- * already gone is not an error.
+ * Deletes the device's consumers and purges its pending runs and its
+ * settings key (secrets included); done at revocation, after the broker
+ * no longer lets the device in. A consumer already gone is not an error.
  *
  * Returns: %TRUE on success.
  */

@@ -144,6 +144,12 @@ typedef struct _VhGuard VhGuard;
 VhGuard  *vh_guard_begin  (VigilHost *host, GError **error);
 gboolean  vh_guard_check  (VhGuard *guard, const char *change, GError **error);
 void      vh_guard_finish (VhGuard *guard);
+/* While set (@trusted TRUE) the calling thread's changes are authorized
+ * even when they weaken protection: for settings that come from the
+ * device's managing console, whose policy is the authority over it
+ * (vigil_host_apply_managed_settings). Other threads are not affected.
+ * Set and cleared around one change, never left set. */
+void      vh_guard_trust  (VigilHost *host, gboolean trusted);
 
 /* Records an audit event (host.*) with the account and pid of this
  * process added to @payload (transfer full; NULL for none). The tasks

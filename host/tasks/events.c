@@ -245,26 +245,29 @@ insert_event (VigilHost *host, const char *id, gint64 time_us, const char *sourc
   return ok;
 }
 
-/* Whether the row @id has this device and source: the same event,
- * delivered again. */
-static gboolean
-same_event_stored (VigilHost *host, const char *id, const char *device_id, const char *source)
+typedef enum { ID_FREE, ID_SAME_EVENT, ID_OTHER_EVENT } IdUse;
+
+/* Whether the row @id exists, and has this device and source: the same
+ * event, delivered again. */
+static IdUse
+event_id_use (VigilHost *host, const char *id, const char *device_id, const char *source)
 {
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
-  gboolean same = FALSE;
+  IdUse use = ID_FREE;
 
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM events WHERE id = ? AND device_id IS ?"
-                          " AND source = ?", -1, &stmt, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (db, "SELECT device_id IS ? AND source = ? FROM events WHERE id = ?",
+                          -1, &stmt, NULL) == SQLITE_OK)
     {
-      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (stmt, 2, device_id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (stmt, 3, source ? source : "host", -1, SQLITE_TRANSIENT);
-      same = sqlite3_step (stmt) == SQLITE_ROW;
+      sqlite3_bind_text (stmt, 1, device_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, source ? source : "host", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, id, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        use = sqlite3_column_int (stmt, 0) ? ID_SAME_EVENT : ID_OTHER_EVENT;
     }
   sqlite3_finalize (stmt);
   vh_store_unlock (vh_context (host)->store);
-  return same;
+  return use;
 }
 
 /* Checks and stores one event under @id; a row with @id already there is
@@ -309,11 +312,20 @@ store_event (VigilHost *host, const char *id, const char *source, const char *ty
   if (insert_event (host, id, vh_now (host), source ? source : "host", type,
                     device_id, payload_version, text, &local))
     return TRUE;
-  if (duplicate != NULL && same_event_stored (host, id, device_id, source))
-    {
-      *duplicate = TRUE;
-      return TRUE;
-    }
+  if (duplicate != NULL)
+    switch (event_id_use (host, id, device_id, source))
+      {
+      case ID_SAME_EVENT:
+        *duplicate = TRUE;
+        return TRUE;
+      case ID_OTHER_EVENT:
+        /* Wrong at every delivery: refused, not a store failure to retry. */
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                     "event %s: the id is another event's (of another device or source)", id);
+        return FALSE;
+      case ID_FREE:
+        break;
+      }
   g_propagate_error (error, g_steal_pointer (&local));
   return FALSE;
 }
@@ -335,19 +347,70 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
   return g_steal_pointer (&id);
 }
 
-gboolean
-vh_events_record (VigilHost *host, const char *id, const char *source, const char *type,
-                  const char *device_id, guint payload_version, JsonObject *payload,
-                  gboolean *duplicate, GError **error)
+guint
+vh_events_record_many (VigilHost *host, guint n, const VhEventRecord *records,
+                       gboolean *duplicates, GError **errors)
 {
-  gboolean dup = FALSE;
+  VhStore *store = vh_context (host)->store;
+  g_autofree gboolean *stored = g_new0 (gboolean, MAX (n, 1));
+  g_autoptr (GError) failure = NULL;
+  guint count = 0;
+  sqlite3 *db;
 
-  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, FALSE);
-  if (!store_event (host, id, source, type, device_id, payload_version, payload, &dup, error))
-    return FALSE;
-  if (duplicate != NULL)
-    *duplicate = dup;
-  return TRUE;
+  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, 0);
+  if (n == 0)
+    return 0;
+  /* The store's lock is recursive: store_event takes it again inside. */
+  db = vh_store_lock (store);
+  /* Durable: the transport acknowledges the events once this returns. */
+  if (vh_store_begin (db, TRUE, &failure))
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          const VhEventRecord *r = &records[i];
+          gboolean dup = FALSE;
+
+          /* One INSERT each: a refused one is undone by SQLite alone (a
+           * statement's constraint failure keeps the transaction). */
+          stored[i] = store_event (host, r->id, r->source, r->type, r->device_id,
+                                   r->payload_version, r->payload, &dup,
+                                   errors ? &errors[i] : NULL);
+          if (duplicates != NULL)
+            duplicates[i] = stored[i] && dup;
+          if (sqlite3_get_autocommit (db))
+            {
+              /* SQLite ended the transaction itself (an I/O error, a full
+               * disk): what follows would commit one by one. */
+              g_set_error (&failure, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                           "storing events: the transaction was rolled back (%s)",
+                           sqlite3_errmsg (db));
+              break;
+            }
+        }
+      if (failure == NULL && !vh_store_commit (db, TRUE, &failure))
+        vh_store_rollback (db, TRUE);
+      else if (failure != NULL)
+        vh_store_rollback (db, TRUE);
+    }
+  vh_store_unlock (store);
+  for (guint i = 0; i < n; i++)
+    {
+      if (failure != NULL)
+        {
+          /* Nothing of the batch is stored: each may be tried again. */
+          stored[i] = FALSE;
+          if (duplicates != NULL)
+            duplicates[i] = FALSE;
+          if (errors != NULL)
+            {
+              g_clear_error (&errors[i]);
+              errors[i] = g_error_copy (failure);
+            }
+        }
+      if (stored[i])
+        count++;
+    }
+  return count;
 }
 
 void

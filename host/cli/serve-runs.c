@@ -13,8 +13,9 @@
  * acknowledges each, so a console that stops in between gets them again.
  * The device a report is about is the one its subject names (the broker
  * lets a device publish under its own id only). Reports of kind `event`
- * are the agents' events (vigil_host_record_device_event), which the
- * console's handlers then answer. Progress ticks (plain NATS) become the
+ * are the agents' events, stored a batch at a time in one transaction as
+ * well (vigil_host_record_device_events), which the console's handlers
+ * then answer. Progress ticks (plain NATS) become the
  * run's progress. A run that ends before its device took it (task
  * cancelled or deleted, device revoked or removed) is withdrawn from the
  * stream by its sequence; every run also carries valid_until, which the
@@ -248,26 +249,6 @@ settle (natsMsg *msg, const char *device, const char *what, gboolean ok, GError 
     }
 }
 
-/* An event the device's agent forwarded (agent-events.c): stored as the
- * device's event, and the console's handlers answer it. */
-static void
-handle_event (ServeRuns *runs, natsMsg *msg, const char *device)
-{
-  g_autoptr (JsonObject) event = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean ok;
-
-  ok = vigil_host_record_device_event (runs->serve->host, device, natsMsg_GetData (msg),
-                                       natsMsg_GetDataLength (msg), &event, &error);
-  if (ok && !json_object_get_boolean_member (event, "duplicate"))
-    g_printerr ("vigil serve: fleet: event %s (%s) of device '%s' stored\n",
-                json_object_get_string_member (event, "id"),
-                json_object_get_string_member (event, "type"), device);
-  settle (msg, device, "event", ok, error);
-  if (ok)
-    serve_tick_soon (runs->serve);
-}
-
 void
 serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int length)
 {
@@ -334,17 +315,26 @@ run_report_done (ServeRuns *runs, natsMsg *msg, const char *device, JsonObject *
   settle (msg, device, "report", error == NULL, error);
 }
 
+/* Reports of one kind gathered from a fetch, stored together. */
 typedef struct {
   GPtrArray *devices;   /* of char* */
-  GPtrArray *reports;   /* of JsonObject* */
+  GPtrArray *reports;   /* of JsonObject* (run reports only) */
   GPtrArray *msgs;      /* of natsMsg* (borrowed) */
-} RunBatch;
+} Batch;
+
+static void
+batch_reset (Batch *batch)
+{
+  g_ptr_array_set_size (batch->devices, 0);
+  g_ptr_array_set_size (batch->reports, 0);
+  g_ptr_array_set_size (batch->msgs, 0);
+}
 
 /* Stores the run reports gathered so far in one transaction
  * (vigil_host_record_run_reports: one sync to disk for all of them), then
  * acknowledges each. */
 static void
-run_batch_flush (ServeRuns *runs, RunBatch *batch)
+run_batch_flush (ServeRuns *runs, Batch *batch)
 {
   g_autofree GError **errors = NULL;
   guint n = batch->msgs->len;
@@ -361,24 +351,77 @@ run_batch_flush (ServeRuns *runs, RunBatch *batch)
                        batch->reports->pdata[i], errors[i]);
       g_clear_error (&errors[i]);
     }
-  g_ptr_array_set_size (batch->devices, 0);
-  g_ptr_array_set_size (batch->reports, 0);
-  g_ptr_array_set_size (batch->msgs, 0);
+  batch_reset (batch);
   serve_tick_soon (runs->serve);
 }
 
-/* One fetched batch, in order: run reports are gathered and stored
- * together; an event first lets the run reports before it be stored, so
- * handlers see a device's reports in the order it sent them. */
+/* Stores the events the devices' agents forwarded (agent-events.c),
+ * gathered so far, in one transaction (vigil_host_record_device_events),
+ * then acknowledges each; the console's handlers answer them at the next
+ * tick. The lines saying so go out in one write. */
+static void
+event_batch_flush (ServeRuns *runs, Batch *batch)
+{
+  guint n = batch->msgs->len;
+  g_autofree GError **errors = NULL;
+  g_autofree JsonObject **events = NULL;
+  g_autofree const char **data = NULL;
+  g_autofree gssize *lengths = NULL;
+  g_autoptr (GString) lines = NULL;
+  gboolean any = FALSE;
+
+  if (n == 0)
+    return;
+  errors = g_new0 (GError *, n);
+  events = g_new0 (JsonObject *, n);
+  data = g_new0 (const char *, n);
+  lengths = g_new0 (gssize, n);
+  lines = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      data[i] = natsMsg_GetData (batch->msgs->pdata[i]);
+      lengths[i] = natsMsg_GetDataLength (batch->msgs->pdata[i]);
+    }
+  vigil_host_record_device_events (runs->serve->host, n,
+                                   (const char *const *) batch->devices->pdata, data, lengths,
+                                   events, errors);
+  for (guint i = 0; i < n; i++)
+    {
+      if (events[i] != NULL && !json_object_get_boolean_member (events[i], "duplicate"))
+        g_string_append_printf (lines, "vigil serve: fleet: event %s (%s) of device '%s' "
+                                "stored\n", json_object_get_string_member (events[i], "id"),
+                                json_object_get_string_member (events[i], "type"),
+                                (const char *) batch->devices->pdata[i]);
+      any = any || events[i] != NULL;
+    }
+  if (lines->len > 0)
+    g_printerr ("%s", lines->str);
+  for (guint i = 0; i < n; i++)
+    {
+      settle (batch->msgs->pdata[i], batch->devices->pdata[i], "event", events[i] != NULL,
+              errors[i]);
+      g_clear_error (&errors[i]);
+      g_clear_pointer (&events[i], json_object_unref);
+    }
+  batch_reset (batch);
+  if (any)
+    serve_tick_soon (runs->serve);
+}
+
+/* One fetched batch, in order: consecutive reports of one kind (run
+ * reports, events) are stored together; a change of kind stores what
+ * came before first, so handlers see a device's reports in the order it
+ * sent them. */
 static gboolean
 handle_reports (gpointer data)
 {
   Reports *b = data;
-  RunBatch batch = {
+  Batch batch = {
     g_ptr_array_new_with_free_func (g_free),
     g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref),
     g_ptr_array_new (),
   };
+  gboolean events = FALSE;   /* what @batch holds */
 
   for (int i = 0; i < b->count; i++)
     {
@@ -386,28 +429,37 @@ handle_reports (gpointer data)
       gboolean is_event = FALSE;
       g_autofree char *device = report_device (msg, &is_event);
       g_autoptr (GError) error = NULL;
-      JsonObject *report;
+      JsonObject *report = NULL;
 
       if (device == NULL)
         continue;
-      if (is_event)
+      if (is_event != events)
         {
-          run_batch_flush (b->runs, &batch);
-          handle_event (b->runs, msg, device);
-          continue;
+          if (events)
+            event_batch_flush (b->runs, &batch);
+          else
+            run_batch_flush (b->runs, &batch);
+          events = is_event;
         }
-      report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
-                                               natsMsg_GetSubject (msg), &error);
-      if (report == NULL)
+      if (!is_event)
         {
-          settle (msg, device, "report", FALSE, error);
-          continue;
+          report = vigil_host_parse_event_payload (natsMsg_GetData (msg),
+                                                   natsMsg_GetDataLength (msg),
+                                                   natsMsg_GetSubject (msg), &error);
+          if (report == NULL)
+            {
+              settle (msg, device, "report", FALSE, error);
+              continue;
+            }
+          g_ptr_array_add (batch.reports, report);
         }
       g_ptr_array_add (batch.devices, g_steal_pointer (&device));
-      g_ptr_array_add (batch.reports, report);
       g_ptr_array_add (batch.msgs, msg);
     }
-  run_batch_flush (b->runs, &batch);
+  if (events)
+    event_batch_flush (b->runs, &batch);
+  else
+    run_batch_flush (b->runs, &batch);
   g_ptr_array_unref (batch.devices);
   g_ptr_array_unref (batch.reports);
   g_ptr_array_unref (batch.msgs);

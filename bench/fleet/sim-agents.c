@@ -50,7 +50,6 @@ struct _SimFleet {
   guint              next_connect;   /* atomic: the connect threads' cursor */
   GMutex             error_lock;
   GError            *connect_error;
-  gint64             stamp;          /* makes event ids unique per bench run */
   gint               first_run;      /* atomic: set by the first run to arrive */
 };
 
@@ -355,7 +354,6 @@ sim_fleet_start (const SimFleetOptions *options, GError **error)
   /* Two delivery threads for every subscription of the process. */
   nats_SetMessageDeliveryPoolSize (2);
   fleet->options = *options;
-  fleet->stamp = g_get_real_time ();
   g_mutex_init (&fleet->error_lock);
   fleet->base = event_base_new ();
   fleet->agents = g_new0 (Agent, options->n_devices);
@@ -388,22 +386,24 @@ sim_fleet_start_pulling (SimFleet *fleet)
 }
 
 void
-sim_fleet_emit_events (SimFleet *fleet, guint per_agent)
+sim_fleet_emit_events (SimFleet *fleet, guint per_agent, gboolean to_floor)
 {
   for (guint i = 0; i < fleet->options.n_devices; i++)
     {
       Agent *a = &fleet->agents[i];
-      g_autofree char *subject = vigil_fleet_subject_report (a->device->id, "event");
+      g_autofree char *subject = to_floor
+        ? vigil_fleet_subject_live (a->device->id, SIM_EVENTS_FLOOR_KIND)
+        : vigil_fleet_subject_report (a->device->id, "event");
 
       for (guint k = 0; k < per_agent; k++)
         {
-          g_autofree char *msg_id = g_strdup_printf ("bench.%" G_GINT64_FORMAT ".%s.%u",
-                                                     fleet->stamp, a->device->id, k);
+          g_autofree char *id = g_uuid_string_random ();
           g_autofree char *body = g_strdup_printf (
-              "{\"type\":\"bench.simulated\",\"payload\":{\"seq\":%u,\"note\":"
-              "\"an event from a simulated agent\"}}", k);
+              "{\"id\":\"%s\",\"type\":\"" SIM_EVENTS_TYPE "\",\"payload_version\":1,"
+              "\"payload\":{\"seq\":%u,\"note\":\"an event from a simulated agent\"},"
+              "\"source\":\"bench\"}", id, k);
 
-          publish_stored (a, subject, msg_id, body, ".e");
+          publish_stored (a, subject, id, body, ".e");
         }
     }
 }

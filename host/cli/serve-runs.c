@@ -6,11 +6,12 @@
  * message id <task>.<run>, so however often it is published again (after
  * a reconnection, a console restart) the stream keeps it once. The body is
  * {run, task, type, device, params, settings}, settings being the device's
- * effective settings of every section, secrets included (never logged). Ingesting: a thread pulls the
- * devices' reports through the console's durable consumer and hands each
- * fetched batch to the main loop, which stores its run reports in one
- * transaction with vigil_host_record_run_reports and only then
- * acknowledges each, so a console that stops in between gets them again.
+ * effective settings of every section, secrets included (never logged).
+ * Ingesting: a thread pulls the devices' reports through the console's
+ * durable consumer and hands what it fetched to the main loop, which
+ * stores what came since it last looked in one transaction per kind (run
+ * reports with vigil_host_record_run_reports) and only then acknowledges
+ * each, so a console that stops in between gets them again.
  * The device a report is about is the one its subject names (the broker
  * lets a device publish under its own id only). Reports of kind `event`
  * are the agents' events, stored a batch at a time in one transaction as
@@ -28,8 +29,12 @@
 
 #include <string.h>
 
-/* Up to this many reports are stored in one transaction (one sync). */
+/* Reports asked for per fetch; and at most this many of those fetched
+ * and not yet handled are stored in one transaction (one sync). What the
+ * reader may hold ahead is bounded by the consumer's maximum of
+ * unacknowledged messages (the broker's default, 1,000). */
 #define FETCH_BATCH     128
+#define STORE_BATCH     1024
 #define FETCH_WAIT_MS   500
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_REPORT_BYTES (1024 * 1024)
@@ -49,13 +54,10 @@ struct _ServeRuns {
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
   CliStopFlag       stop;
+  GMutex            fetched_lock;
+  GPtrArray        *fetched;     /* natsMsg* the reader fetched, not handled yet */
+  gboolean          scheduled;   /* handle_reports is queued on the main loop */
 };
-
-typedef struct {
-  ServeRuns *runs;
-  natsMsg  **msgs;
-  int        count;
-} Reports;
 
 /* ---- publishing ------------------------------------------------------- */
 
@@ -408,14 +410,12 @@ event_batch_flush (ServeRuns *runs, Batch *batch)
     serve_tick_soon (runs->serve);
 }
 
-/* One fetched batch, in order: consecutive reports of one kind (run
- * reports, events) are stored together; a change of kind stores what
- * came before first, so handlers see a device's reports in the order it
- * sent them. */
-static gboolean
-handle_reports (gpointer data)
+/* Reports in order: consecutive reports of one kind (run reports,
+ * events) are stored together; a change of kind stores what came before
+ * first, so handlers see a device's reports in the order it sent them. */
+static void
+store_reports (ServeRuns *runs, natsMsg *const *msgs, guint count)
 {
-  Reports *b = data;
   Batch batch = {
     g_ptr_array_new_with_free_func (g_free),
     g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref),
@@ -423,9 +423,9 @@ handle_reports (gpointer data)
   };
   gboolean events = FALSE;   /* what @batch holds */
 
-  for (int i = 0; i < b->count; i++)
+  for (guint i = 0; i < count; i++)
     {
-      natsMsg *msg = b->msgs[i];
+      natsMsg *msg = msgs[i];
       gboolean is_event = FALSE;
       g_autofree char *device = report_device (msg, &is_event);
       g_autoptr (GError) error = NULL;
@@ -436,9 +436,9 @@ handle_reports (gpointer data)
       if (is_event != events)
         {
           if (events)
-            event_batch_flush (b->runs, &batch);
+            event_batch_flush (runs, &batch);
           else
-            run_batch_flush (b->runs, &batch);
+            run_batch_flush (runs, &batch);
           events = is_event;
         }
       if (!is_event)
@@ -457,24 +457,31 @@ handle_reports (gpointer data)
       g_ptr_array_add (batch.msgs, msg);
     }
   if (events)
-    event_batch_flush (b->runs, &batch);
+    event_batch_flush (runs, &batch);
   else
-    run_batch_flush (b->runs, &batch);
+    run_batch_flush (runs, &batch);
   g_ptr_array_unref (batch.devices);
   g_ptr_array_unref (batch.reports);
   g_ptr_array_unref (batch.msgs);
-  return G_SOURCE_REMOVE;
 }
 
-static void
-reports_free (gpointer data)
+/* Everything the reader fetched since the last time, at most STORE_BATCH
+ * per transaction: when the main loop was busy, several fetches are
+ * stored together (fewer syncs the busier it is). */
+static gboolean
+handle_reports (gpointer data)
 {
-  Reports *b = data;
+  ServeRuns *runs = data;
+  g_autoptr (GPtrArray) msgs = NULL;
 
-  for (int i = 0; i < b->count; i++)
-    natsMsg_Destroy (b->msgs[i]);
-  g_free (b->msgs);
-  g_free (b);
+  g_mutex_lock (&runs->fetched_lock);
+  msgs = g_steal_pointer (&runs->fetched);
+  runs->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) natsMsg_Destroy);
+  runs->scheduled = FALSE;
+  g_mutex_unlock (&runs->fetched_lock);
+  for (guint i = 0; i < msgs->len; i += STORE_BATCH)
+    store_reports (runs, (natsMsg *const *) msgs->pdata + i, MIN (STORE_BATCH, msgs->len - i));
+  return G_SOURCE_REMOVE;
 }
 
 static gpointer
@@ -500,14 +507,15 @@ reader (gpointer data)
       s = natsSubscription_Fetch (&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
       if (s == NATS_OK)
         {
-          Reports *b = g_new0 (Reports, 1);
-
-          b->runs = runs;
-          b->count = list.Count;
-          b->msgs = g_new0 (natsMsg *, MAX (list.Count, 1));
+          g_mutex_lock (&runs->fetched_lock);
           for (int i = 0; i < list.Count; i++)
-            b->msgs[i] = g_steal_pointer (&list.Msgs[i]);
-          g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, b, reports_free);
+            g_ptr_array_add (runs->fetched, g_steal_pointer (&list.Msgs[i]));
+          if (!runs->scheduled && runs->fetched->len > 0)
+            {
+              runs->scheduled = TRUE;
+              g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, runs, NULL);
+            }
+          g_mutex_unlock (&runs->fetched_lock);
           natsMsgList_Destroy (&list);
         }
       else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
@@ -526,6 +534,8 @@ serve_runs_new (Serve *serve, jsCtx *js)
   runs->serve = serve;
   runs->js = js;
   runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_mutex_init (&runs->fetched_lock);
+  runs->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) natsMsg_Destroy);
   cli_stop_flag_init (&runs->stop);
   runs->thread = g_thread_new ("vigil-reports", reader, runs);
   return runs;
@@ -543,6 +553,8 @@ serve_runs_free (ServeRuns *runs)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_hash_table_destroy (runs->published);
+  g_ptr_array_unref (runs->fetched);
+  g_mutex_clear (&runs->fetched_lock);
   cli_stop_flag_clear (&runs->stop);
   g_free (runs);
 }

@@ -597,7 +597,8 @@ main (int argc, char **argv)
   printf ("console: group task to %u agents: all runs dispatched (every agent has its run) "
           "%.2f s, all results stored %.2f s\n", n, dispatched_s, stored_s);
   printf ("console: %u runs completed in the store (vigil task show), %u failed lines, "
-          "%u report errors at the agents\n", in_store, console.failed, c.report_errors);
+          "%u report errors at the agents, %u pulls asked again (unanswered past expiry)\n",
+          in_store, console.failed, c.report_errors, c.pulls_repeated);
   printf ("console: CPU %.2f s for the round (%.0f us per agent), RSS %.1f MB (peak %.1f MB); "
           "run reports stored %.0f/s (2 per run)\n", cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / n,
           console_rss / 1024.0, console_hwm / 1024.0, reports_rate);

@@ -52,6 +52,7 @@ typedef struct {
   guint  floor_replies_sent;
   guint  events_acked;
   guint  pulls;          /* pull requests sent */
+  guint  pulls_repeated; /* pulls asked again: no answer after expiry + 5 s */
 } SimCounters;
 
 /* Connects every device (in parallel threads), subscribes, sends the

@@ -616,7 +616,10 @@ main (int argc, char **argv)
   if (events_per_agent > 0)
     {
       if (!bench_events_floor (&events, &error))
-        g_error ("events: %s", error->message);
+        {
+          g_printerr ("events: %s\n", error->message);
+          goto failed;   /* what was started is stopped all the same */
+        }
       cpu0 = proc_cpu (console.pid);
       if (!bench_events_console (&events, &error))
         {

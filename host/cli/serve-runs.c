@@ -32,7 +32,7 @@
 /* Reports asked for per fetch; and at most this many of those fetched
  * and not yet handled are stored in one transaction (one sync). What the
  * reader may hold ahead is bounded by the consumer's maximum of
- * unacknowledged messages (the broker's default, 1,000). */
+ * unacknowledged messages (not set: the broker's default). */
 #define FETCH_BATCH     128
 #define STORE_BATCH     1024
 #define FETCH_WAIT_MS   500

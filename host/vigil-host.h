@@ -1043,7 +1043,9 @@ gboolean     vigil_host_record_run_report  (VigilHost   *host,
  * device's own event id, with the source "agent:<source>" and the time of
  * this host's clock, and queues it for the plugins' handlers like any
  * other event. The same id reported again by the same device is stored
- * once (*@event's duplicate is TRUE). Durable when this returns.
+ * once (*@event's duplicate is TRUE); an id another device or source used
+ * is refused (INVALID). Durable when this returns. A batch is
+ * vigil_host_record_device_events().
  * Returns: TRUE when stored (or already stored). Since: 1.1
  */
 gboolean     vigil_host_record_device_event (VigilHost   *host,
@@ -1052,6 +1054,43 @@ gboolean     vigil_host_record_device_event (VigilHost   *host,
                                              gssize       length,
                                              JsonObject **event,
                                              GError     **error);
+
+/**
+ * vigil_host_record_device_events:
+ * @host: the host
+ * @n: how many event reports
+ * @device_ids: (array length=n): the device each came from, as the
+ *   transport authenticated it
+ * @data: (array length=n): the reports, untrusted, as
+ *   vigil_host_record_device_event()'s @data
+ * @lengths: (array length=n) (nullable): their lengths (-1: NUL-terminated);
+ *   NULL when all are NUL-terminated
+ * @events: (array length=n) (out caller-allocates) (optional): filled with
+ *   {id, type, device, duplicate} (transfer full) for each stored (or
+ *   already stored) event, NULL for the others
+ * @errors: (array length=n) (optional): filled with why each was not
+ *   stored (the caller sets every element to NULL and frees those set), as
+ *   vigil_host_record_device_event()'s error
+ *
+ * vigil_host_record_device_event() for a batch, in one durable
+ * transaction: one sync to disk for all of them rather than one each,
+ * which is what bounds how many events a console ingests per second. Each
+ * is checked and stored (or refused) on its own: one refused leaves the
+ * others stored. An id stored already (in an earlier call or earlier in
+ * the batch) by the same device is stored once (duplicate TRUE). Each new
+ * event is queued for the plugins' handlers like any other, which answer
+ * it once. If the transaction cannot be committed none is stored and each
+ * error says so (FAILED: worth trying again). Durable when this returns,
+ * so a transport may acknowledge the stored ones then.
+ * Returns: how many were stored (or already stored). Since: 1.1
+ */
+guint        vigil_host_record_device_events (VigilHost          *host,
+                                              guint               n,
+                                              const char *const  *device_ids,
+                                              const char *const  *data,
+                                              const gssize       *lengths,
+                                              JsonObject        **events,
+                                              GError            **errors);
 
 /**
  * vigil_host_set_event_handlers:

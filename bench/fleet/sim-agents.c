@@ -3,12 +3,13 @@
  * Simulated agents (see sim-agents.h). Every agent has one subscription,
  * vigil.inbox.<id>.>, its own inbox prefix (the only subjects a device may
  * subscribe to). A run arrives under its own subject, vigil.run.<id>;
- * otherwise the subject's last token says what arrived: ".p" the broker's
- * status for a pull (408 when it expired), ".a" the
+ * otherwise the subject's last token says what arrived: ".p<n>" the
+ * broker's status for pull n (408 when it expired), ".a" the
  * stream's acknowledgement of a run report, ".e" of an event, ".i" the
  * consumer info, ".f" a floor request. libnats delivers one
  * subscription's messages in order on one thread of its global delivery
- * pool, so an agent's state needs no lock.
+ * pool; the lock is for the watchdog, which asks again for a pull the
+ * broker never answered.
  */
 #include "sim-agents.h"
 
@@ -27,9 +28,19 @@
 
 typedef enum { IDLE, PULLING, RUNNING_SENT, END_SENT } AgentStep;
 
+/* A pull the broker has not answered this long after its expiry is given
+ * up and asked again, as `vigil agent`'s fetch times out on its own side
+ * (natsSubscription_Fetch): without this, an agent whose pull's answer
+ * never came stopped pulling, and its run waited in the stream for ever
+ * (the run left "dispatched" at 1,000 agents; docs/fleet.md, Scale). */
+#define PULL_GRACE_US (5 * G_USEC_PER_SEC)
+
 typedef struct {
   SimFleet         *fleet;
   const SimDevice  *device;
+  GMutex            lock;        /* its messages vs. the pull watchdog */
+  gint64            pulled_us;   /* when the pull in flight was sent */
+  guint             pull_gen;    /* the pull in flight, in its reply subject */
   natsOptions      *opts;
   natsConnection   *nc;
   natsSubscription *sub;
@@ -50,8 +61,8 @@ struct _SimFleet {
   guint              next_connect;   /* atomic: the connect threads' cursor */
   GMutex             error_lock;
   GError            *connect_error;
-  gint64             stamp;          /* makes event ids unique per bench run */
   gint               first_run;      /* atomic: set by the first run to arrive */
+  struct event      *watchdog;       /* pulls unanswered past their expiry */
 };
 
 double
@@ -77,17 +88,45 @@ sim_floor_reply_subject (const char *id)
 
 /* ---- the wire ------------------------------------------------------------ */
 
+/* The reply subject of a pull names its generation (".p<gen>"), so that
+ * the answer to a pull given up is told from the current one's. */
 static void
 pull (Agent *a)
 {
   char body[96];
-  g_autofree char *reply = g_strconcat (a->inbox, ".p", NULL);
+  g_autofree char *reply = g_strdup_printf ("%s.p%u", a->inbox, ++a->pull_gen);
 
   g_snprintf (body, sizeof body, "{\"batch\":1,\"expires\":%" G_GINT64_FORMAT "}",
               (gint64) a->fleet->options.pull_wait_ms * 1000000);
   a->step = PULLING;
+  a->pulled_us = g_get_monotonic_time ();
   g_atomic_int_inc (&a->fleet->c.pulls);
-  natsConnection_PublishRequestString (a->nc, a->next_subject, reply, body);
+  if (natsConnection_PublishRequestString (a->nc, a->next_subject, reply, body) != NATS_OK)
+    g_atomic_int_inc (&a->fleet->c.report_errors);   /* the watchdog asks again */
+}
+
+/* Every second, on the loop: pulls unanswered past expiry + grace. */
+static void
+on_watchdog (evutil_socket_t fd, short what, void *data)
+{
+  SimFleet *fleet = data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 late = (gint64) fleet->options.pull_wait_ms * 1000 + PULL_GRACE_US;
+
+  for (guint i = 0; fleet->pulling && i < fleet->options.n_devices; i++)
+    {
+      Agent *a = &fleet->agents[i];
+
+      if (a->nc == NULL)
+        continue;
+      g_mutex_lock (&a->lock);
+      if (a->step == PULLING && now - a->pulled_us > late)
+        {
+          g_atomic_int_inc (&fleet->c.pulls_repeated);
+          pull (a);
+        }
+      g_mutex_unlock (&a->lock);
+    }
 }
 
 /* A JetStream publish with a message id; the stream's answer comes to
@@ -207,14 +246,17 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
   if (g_getenv ("BENCH_FLEET_TRACE") != NULL)
     g_printerr ("[agent %s] %s reply=%s len=%d\n", a->device->id, subject,
                 natsMsg_GetReply (msg) ? natsMsg_GetReply (msg) : "-", natsMsg_GetDataLength (msg));
+  g_mutex_lock (&a->lock);
   if (last == NULL)
     ;
   else if (g_str_has_prefix (subject, "vigil.run."))
     on_run (a, msg);    /* a pull's delivery keeps the run's own subject */
-  else if (g_str_equal (last, ".p"))
+  else if (g_str_has_prefix (last, ".p"))
     {
       if (!is_status (msg))
         on_run (a, msg);
+      else if (strtoul (last + 2, NULL, 10) != a->pull_gen || a->step != PULLING)
+        ;   /* the expiry of a pull given up (or answered): nothing to do */
       else if (a->fleet->pulling)
         pull (a);   /* the pull expired (408): the next one */
       else
@@ -236,6 +278,7 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
       natsConnection_PublishString (a->nc, natsMsg_GetReply (msg), "pong");
       g_atomic_int_inc (&a->fleet->c.floor_replies_sent);
     }
+  g_mutex_unlock (&a->lock);
   natsMsg_Destroy (msg);
 }
 
@@ -355,7 +398,6 @@ sim_fleet_start (const SimFleetOptions *options, GError **error)
   /* Two delivery threads for every subscription of the process. */
   nats_SetMessageDeliveryPoolSize (2);
   fleet->options = *options;
-  fleet->stamp = g_get_real_time ();
   g_mutex_init (&fleet->error_lock);
   fleet->base = event_base_new ();
   fleet->agents = g_new0 (Agent, options->n_devices);
@@ -363,6 +405,7 @@ sim_fleet_start (const SimFleetOptions *options, GError **error)
     {
       fleet->agents[i].fleet = fleet;
       fleet->agents[i].device = &options->devices[i];
+      g_mutex_init (&fleet->agents[i].lock);
     }
   fleet->loop_thread = g_thread_new ("sim-loop", loop_thread, fleet);
   for (guint t = 0; t < MAX (options->connect_threads, 1); t++)
@@ -381,29 +424,41 @@ sim_fleet_start (const SimFleetOptions *options, GError **error)
 void
 sim_fleet_start_pulling (SimFleet *fleet)
 {
+  struct timeval tv = { 1, 0 };
+
   fleet->pulling = TRUE;
   for (guint i = 0; i < fleet->options.n_devices; i++)
-    if (fleet->agents[i].step == IDLE)
-      pull (&fleet->agents[i]);
+    {
+      Agent *a = &fleet->agents[i];
+
+      g_mutex_lock (&a->lock);
+      if (a->step == IDLE)
+        pull (a);
+      g_mutex_unlock (&a->lock);
+    }
+  fleet->watchdog = event_new (fleet->base, -1, EV_PERSIST, on_watchdog, fleet);
+  event_add (fleet->watchdog, &tv);
 }
 
 void
-sim_fleet_emit_events (SimFleet *fleet, guint per_agent)
+sim_fleet_emit_events (SimFleet *fleet, guint per_agent, gboolean to_floor)
 {
   for (guint i = 0; i < fleet->options.n_devices; i++)
     {
       Agent *a = &fleet->agents[i];
-      g_autofree char *subject = vigil_fleet_subject_report (a->device->id, "event");
+      g_autofree char *subject = to_floor
+        ? vigil_fleet_subject_live (a->device->id, SIM_EVENTS_FLOOR_KIND)
+        : vigil_fleet_subject_report (a->device->id, "event");
 
       for (guint k = 0; k < per_agent; k++)
         {
-          g_autofree char *msg_id = g_strdup_printf ("bench.%" G_GINT64_FORMAT ".%s.%u",
-                                                     fleet->stamp, a->device->id, k);
+          g_autofree char *id = g_uuid_string_random ();
           g_autofree char *body = g_strdup_printf (
-              "{\"type\":\"bench.simulated\",\"payload\":{\"seq\":%u,\"note\":"
-              "\"an event from a simulated agent\"}}", k);
+              "{\"id\":\"%s\",\"type\":\"" SIM_EVENTS_TYPE "\",\"payload_version\":1,"
+              "\"payload\":{\"seq\":%u,\"note\":\"an event from a simulated agent\"},"
+              "\"source\":\"bench\"}", id, k);
 
-          publish_stored (a, subject, msg_id, body, ".e");
+          publish_stored (a, subject, id, body, ".e");
         }
     }
 }
@@ -421,6 +476,7 @@ sim_fleet_counters (SimFleet *fleet, SimCounters *out)
   out->floor_replies_sent = (guint) g_atomic_int_get (&fleet->c.floor_replies_sent);
   out->events_acked = (guint) g_atomic_int_get (&fleet->c.events_acked);
   out->pulls = (guint) g_atomic_int_get (&fleet->c.pulls);
+  out->pulls_repeated = (guint) g_atomic_int_get (&fleet->c.pulls_repeated);
 }
 
 void
@@ -429,6 +485,11 @@ sim_fleet_free (SimFleet *fleet)
   if (fleet == NULL)
     return;
   fleet->pulling = FALSE;
+  if (fleet->watchdog != NULL)
+    {
+      event_del (fleet->watchdog);
+      event_free (fleet->watchdog);
+    }
   for (guint i = 0; i < fleet->options.n_devices; i++)
     {
       Agent *a = &fleet->agents[i];
@@ -457,6 +518,7 @@ sim_fleet_free (SimFleet *fleet)
       g_free (a->ack_prefix);
       g_free (a->report_subject);
       g_free (a->run_key);
+      g_mutex_clear (&a->lock);
     }
   event_base_free (fleet->base);
   g_free (fleet->agents);

@@ -52,6 +52,7 @@ typedef struct {
   guint  floor_replies_sent;
   guint  events_acked;
   guint  pulls;          /* pull requests sent */
+  guint  pulls_repeated; /* pulls asked again: no answer after expiry + 5 s */
 } SimCounters;
 
 /* Connects every device (in parallel threads), subscribes, sends the
@@ -60,9 +61,17 @@ typedef struct {
 SimFleet *sim_fleet_start (const SimFleetOptions *options, GError **error);
 /* Starts each agent's pulling loop. */
 void      sim_fleet_start_pulling (SimFleet *fleet);
-/* Publishes @per_agent events from each agent to vigil.dev.<id>.out.event
- * (stream VIGIL_REPORTS, message ids unique per run of the bench). */
-void      sim_fleet_emit_events (SimFleet *fleet, guint per_agent);
+/* The type of the events the agents send, and the live subject kind they
+ * send the floor's copies to (vigil.dev.<id>.live.<kind>, outside
+ * VIGIL_REPORTS: bench-events.c captures it in a stream of its own). */
+#define SIM_EVENTS_TYPE       "bench.ingest"
+#define SIM_EVENTS_FLOOR_KIND "evfloor"
+/* Publishes @per_agent events from each agent as `vigil agent` forwards
+ * them ({id, type, payload_version, payload, source}, message id = the
+ * event's id, a new UUID each) to vigil.dev.<id>.out.event (stream
+ * VIGIL_REPORTS), or with @to_floor to the floor's subject; the stream's
+ * answers count in events_acked / report_errors. */
+void      sim_fleet_emit_events (SimFleet *fleet, guint per_agent, gboolean to_floor);
 void      sim_fleet_counters (SimFleet *fleet, SimCounters *out);
 void      sim_fleet_free (SimFleet *fleet);
 

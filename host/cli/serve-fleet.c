@@ -7,8 +7,10 @@
  * device's CSR signed, its consumers created, the token spent, the broker
  * reloaded), renews device certificates (serve-renew.c) and records
  * heartbeats; progress ticks, runs and reports go through
- * serve-runs.c, devices' settings through serve-settings.c. Messages arrive on libnats' threads
- * and are handled on the main loop, where the host is used. The device a
+ * serve-runs.c, devices' settings through serve-settings.c. Messages
+ * arrive on libnats' threads and are handled on the main loop, where the
+ * host is used; heartbeats wait there the latest of each device only
+ * (latest-queue.h), so a flood of them costs no memory. The device a
  * message is from is the one its subject names: the broker lets a device
  * publish under its own id only.
  */
@@ -19,6 +21,7 @@
 #include "fleet-jetstream.h"
 #include "fleet-subjects.h"
 #include "serve-cancel.h"
+#include "latest-queue.h"
 #include "serve-renew.h"
 #include "serve-runs.h"
 #include "serve-settings.h"
@@ -29,6 +32,9 @@
 #define RECONNECT_WAIT_MS  500
 /* Far above a heartbeat or an enrollment request (a CSR and a token). */
 #define MAX_MESSAGE_BYTES  (64 * 1024)
+/* Heartbeats waiting for the main loop: one per device (the latest), for
+ * at most this many devices (docs/fleet.md, Limits on device subjects). */
+#define MAX_HEARTBEAT_DEVICES 65536
 
 struct _ServeFleet {
   Serve            *serve;
@@ -43,6 +49,7 @@ struct _ServeFleet {
   ServeCancel      *cancel;        /* runs cancelled on their agents (serve-cancel.c) */
   ServeSettings    *settings;      /* devices' settings out (serve-settings.c) */
   guint             publish_id;
+  CliLatestQueue   *heartbeats;    /* device -> its latest heartbeat (natsMsg) */
 };
 
 typedef struct {
@@ -250,8 +257,6 @@ on_message_main (gpointer data)
         serve_runs_progress (d->fleet->runs, device, natsMsg_GetData (d->msg),
                              natsMsg_GetDataLength (d->msg));
     }
-  else
-    handle_heartbeat (d->fleet, d->msg);
   return G_SOURCE_REMOVE;
 }
 
@@ -263,12 +268,40 @@ delivery_free (gpointer data)
   g_free (d);
 }
 
+/* The heartbeats queued since the last time, the latest of each device. */
+static gboolean
+on_heartbeats_main (gpointer data)
+{
+  ServeFleet *fleet = data;
+  g_autoptr (GPtrArray) beats = cli_latest_queue_take (fleet->heartbeats);
+
+  for (guint i = 0; i < beats->len; i++)
+    handle_heartbeat (fleet, beats->pdata[i]);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-  Delivery *d = g_new0 (Delivery, 1);
+  ServeFleet *fleet = closure;
+  const char *subject = natsMsg_GetSubject (msg);
+  Delivery *d;
 
-  d->fleet = closure;
+  if (g_str_has_suffix (subject, ".live.heartbeat"))
+    {
+      g_autofree char *device = subject_token (subject, 2);
+
+      /* Only a device's latest heartbeat matters: one waits per device,
+       * however fast they come (a flood replaces, never queues). */
+      if (device == NULL || !vigil_fleet_device_id_check (device, NULL)
+          || natsMsg_GetDataLength (msg) > MAX_MESSAGE_BYTES)
+        natsMsg_Destroy (msg);
+      else if (cli_latest_queue_put (fleet->heartbeats, device, msg))
+        g_idle_add (on_heartbeats_main, fleet);
+      return;
+    }
+  d = g_new0 (Delivery, 1);
+  d->fleet = fleet;
   d->msg = msg;
   g_idle_add_full (G_PRIORITY_DEFAULT, on_message_main, d, delivery_free);
 }
@@ -299,6 +332,8 @@ serve_fleet_start (Serve *serve, GError **error)
     return NULL;
   fleet = g_new0 (ServeFleet, 1);
   fleet->serve = serve;
+  fleet->heartbeats = cli_latest_queue_new (MAX_HEARTBEAT_DEVICES,
+                                            (GDestroyNotify) natsMsg_Destroy);
   fleet->config = cli_fleet_load (serve->host, error);
   if (fleet->config == NULL ||
       (fleet->ca = vigil_fleet_ca_load (fleet->config->ca_crt, fleet->config->ca_key, error)) == NULL ||
@@ -377,6 +412,7 @@ serve_fleet_stop (ServeFleet *fleet)
   /* Messages already handed to the main loop still point at @fleet. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
+  g_clear_pointer (&fleet->heartbeats, cli_latest_queue_free);
   g_clear_pointer (&fleet->ca, vigil_fleet_ca_free);
   g_clear_pointer (&fleet->config, cli_fleet_free);
   g_free (fleet);

@@ -6,15 +6,17 @@
  * message id <task>.<run>, so however often it is published again (after
  * a reconnection, a console restart) the stream keeps it once. The body is
  * {run, task, type, device, params, settings}, settings being the device's
- * effective settings of every section, secrets included (never logged). Ingesting: a thread pulls the
- * devices' reports through the console's durable consumer and hands each
- * fetched batch to the main loop, which stores its run reports in one
- * transaction with vigil_host_record_run_reports and only then
- * acknowledges each, so a console that stops in between gets them again.
+ * effective settings of every section, secrets included (never logged).
+ * Ingesting: a thread pulls the devices' reports through the console's
+ * durable consumer and hands what it fetched to the main loop, which
+ * stores what came since it last looked in one transaction per kind (run
+ * reports with vigil_host_record_run_reports) and only then acknowledges
+ * each, so a console that stops in between gets them again.
  * The device a report is about is the one its subject names (the broker
  * lets a device publish under its own id only). Reports of kind `event`
- * are the agents' events (vigil_host_record_device_event), which the
- * console's handlers then answer. Progress ticks (plain NATS) become the
+ * are the agents' events, stored a batch at a time in one transaction as
+ * well (vigil_host_record_device_events), which the console's handlers
+ * then answer. Progress ticks (plain NATS) become the
  * run's progress. A run that ends before its device took it (task
  * cancelled or deleted, device revoked or removed) is withdrawn from the
  * stream by its sequence; every run also carries valid_until, which the
@@ -29,8 +31,12 @@
 
 #include <string.h>
 
-/* Up to this many reports are stored in one transaction (one sync). */
+/* Reports asked for per fetch; and at most this many of those fetched
+ * and not yet handled are stored in one transaction (one sync). What the
+ * reader may hold ahead is bounded by the consumer's maximum of
+ * unacknowledged messages (not set: the broker's default). */
 #define FETCH_BATCH     128
+#define STORE_BATCH     1024
 #define FETCH_WAIT_MS   500
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_REPORT_BYTES (1024 * 1024)
@@ -51,13 +57,10 @@ struct _ServeRuns {
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
   CliStopFlag       stop;
+  GMutex            fetched_lock;
+  GPtrArray        *fetched;     /* natsMsg* the reader fetched, not handled yet */
+  gboolean          scheduled;   /* handle_reports is queued on the main loop */
 };
-
-typedef struct {
-  ServeRuns *runs;
-  natsMsg  **msgs;
-  int        count;
-} Reports;
 
 /* ---- publishing ------------------------------------------------------- */
 
@@ -278,26 +281,6 @@ settle (natsMsg *msg, const char *device, const char *what, gboolean ok, GError 
     }
 }
 
-/* An event the device's agent forwarded (agent-events.c): stored as the
- * device's event, and the console's handlers answer it. */
-static void
-handle_event (ServeRuns *runs, natsMsg *msg, const char *device)
-{
-  g_autoptr (JsonObject) event = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean ok;
-
-  ok = vigil_host_record_device_event (runs->serve->host, device, natsMsg_GetData (msg),
-                                       natsMsg_GetDataLength (msg), &event, &error);
-  if (ok && !json_object_get_boolean_member (event, "duplicate"))
-    g_printerr ("vigil serve: fleet: event %s (%s) of device '%s' stored\n",
-                json_object_get_string_member (event, "id"),
-                json_object_get_string_member (event, "type"), device);
-  settle (msg, device, "event", ok, error);
-  if (ok)
-    serve_tick_soon (runs->serve);
-}
-
 void
 serve_runs_progress (ServeRuns *runs, const char *device, const char *data, int length)
 {
@@ -367,17 +350,26 @@ run_report_done (ServeRuns *runs, natsMsg *msg, const char *device, JsonObject *
   settle (msg, device, "report", error == NULL, error);
 }
 
+/* Reports of one kind gathered from a fetch, stored together. */
 typedef struct {
   GPtrArray *devices;   /* of char* */
-  GPtrArray *reports;   /* of JsonObject* */
+  GPtrArray *reports;   /* of JsonObject* (run reports only) */
   GPtrArray *msgs;      /* of natsMsg* (borrowed) */
-} RunBatch;
+} Batch;
+
+static void
+batch_reset (Batch *batch)
+{
+  g_ptr_array_set_size (batch->devices, 0);
+  g_ptr_array_set_size (batch->reports, 0);
+  g_ptr_array_set_size (batch->msgs, 0);
+}
 
 /* Stores the run reports gathered so far in one transaction
  * (vigil_host_record_run_reports: one sync to disk for all of them), then
  * acknowledges each. */
 static void
-run_batch_flush (ServeRuns *runs, RunBatch *batch)
+run_batch_flush (ServeRuns *runs, Batch *batch)
 {
   g_autofree GError **errors = NULL;
   guint n = batch->msgs->len;
@@ -394,74 +386,144 @@ run_batch_flush (ServeRuns *runs, RunBatch *batch)
                        batch->reports->pdata[i], errors[i]);
       g_clear_error (&errors[i]);
     }
-  g_ptr_array_set_size (batch->devices, 0);
-  g_ptr_array_set_size (batch->reports, 0);
-  g_ptr_array_set_size (batch->msgs, 0);
+  batch_reset (batch);
   serve_tick_soon (runs->serve);
 }
 
-/* One fetched batch, in order: run reports are gathered and stored
- * together; an event first lets the run reports before it be stored, so
- * handlers see a device's reports in the order it sent them. */
-static gboolean
-handle_reports (gpointer data)
+/* Stores the events the devices' agents forwarded (agent-events.c),
+ * gathered so far, in one transaction (vigil_host_record_device_events),
+ * then acknowledges each; the console's handlers answer them at the next
+ * tick. The lines saying so go out in one write. */
+static void
+event_batch_flush (ServeRuns *runs, Batch *batch)
 {
-  Reports *b = data;
-  RunBatch batch = {
+  guint n = batch->msgs->len;
+  g_autofree GError **errors = NULL;
+  g_autofree JsonObject **events = NULL;
+  g_autofree const char **data = NULL;
+  g_autofree gssize *lengths = NULL;
+  g_autoptr (GString) lines = NULL;
+  gboolean any = FALSE;
+
+  if (n == 0)
+    return;
+  errors = g_new0 (GError *, n);
+  events = g_new0 (JsonObject *, n);
+  data = g_new0 (const char *, n);
+  lengths = g_new0 (gssize, n);
+  lines = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      data[i] = natsMsg_GetData (batch->msgs->pdata[i]);
+      lengths[i] = natsMsg_GetDataLength (batch->msgs->pdata[i]);
+    }
+  vigil_host_record_device_events (runs->serve->host, n,
+                                   (const char *const *) batch->devices->pdata, data, lengths,
+                                   events, errors);
+  for (guint i = 0; i < n; i++)
+    {
+      if (events[i] != NULL && !json_object_get_boolean_member (events[i], "duplicate"))
+        g_string_append_printf (lines, "vigil serve: fleet: event %s (%s) of device '%s' "
+                                "stored\n", json_object_get_string_member (events[i], "id"),
+                                json_object_get_string_member (events[i], "type"),
+                                (const char *) batch->devices->pdata[i]);
+      any = any || events[i] != NULL;
+    }
+  if (lines->len > 0)
+    g_printerr ("%s", lines->str);
+  for (guint i = 0; i < n; i++)
+    {
+      settle (batch->msgs->pdata[i], batch->devices->pdata[i], "event", events[i] != NULL,
+              errors[i]);
+      g_clear_error (&errors[i]);
+      g_clear_pointer (&events[i], json_object_unref);
+    }
+  batch_reset (batch);
+  if (any)
+    serve_tick_soon (runs->serve);
+}
+
+/* Reports in order: consecutive reports of one kind (run reports,
+ * events) are stored together; a change of kind stores what came before
+ * first, so handlers see a device's reports in the order it sent them. */
+static void
+store_reports (ServeRuns *runs, natsMsg *const *msgs, guint count)
+{
+  Batch batch = {
     g_ptr_array_new_with_free_func (g_free),
     g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref),
     g_ptr_array_new (),
   };
+  gboolean events = FALSE;   /* what @batch holds */
 
-  for (int i = 0; i < b->count; i++)
+  for (guint i = 0; i < count; i++)
     {
-      natsMsg *msg = b->msgs[i];
+      natsMsg *msg = msgs[i];
       gboolean is_event = FALSE, is_evidence = FALSE;
       g_autofree char *device = report_device (msg, &is_event, &is_evidence);
       g_autoptr (GError) error = NULL;
-      JsonObject *report;
+      JsonObject *report = NULL;
 
       if (device == NULL)
         continue;
       if (is_evidence)
         {
-          run_batch_flush (b->runs, &batch);
-          serve_evidence_handle (b->runs->serve, msg, device);
+          if (events)
+            event_batch_flush (runs, &batch);
+          else
+            run_batch_flush (runs, &batch);
+          serve_evidence_handle (runs->serve, msg, device);
           continue;
         }
-      if (is_event)
+      if (is_event != events)
         {
-          run_batch_flush (b->runs, &batch);
-          handle_event (b->runs, msg, device);
-          continue;
+          if (events)
+            event_batch_flush (runs, &batch);
+          else
+            run_batch_flush (runs, &batch);
+          events = is_event;
         }
-      report = vigil_host_parse_event_payload (natsMsg_GetData (msg), natsMsg_GetDataLength (msg),
-                                               natsMsg_GetSubject (msg), &error);
-      if (report == NULL)
+      if (!is_event)
         {
-          settle (msg, device, "report", FALSE, error);
-          continue;
+          report = vigil_host_parse_event_payload (natsMsg_GetData (msg),
+                                                   natsMsg_GetDataLength (msg),
+                                                   natsMsg_GetSubject (msg), &error);
+          if (report == NULL)
+            {
+              settle (msg, device, "report", FALSE, error);
+              continue;
+            }
+          g_ptr_array_add (batch.reports, report);
         }
       g_ptr_array_add (batch.devices, g_steal_pointer (&device));
-      g_ptr_array_add (batch.reports, report);
       g_ptr_array_add (batch.msgs, msg);
     }
-  run_batch_flush (b->runs, &batch);
+  if (events)
+    event_batch_flush (runs, &batch);
+  else
+    run_batch_flush (runs, &batch);
   g_ptr_array_unref (batch.devices);
   g_ptr_array_unref (batch.reports);
   g_ptr_array_unref (batch.msgs);
-  return G_SOURCE_REMOVE;
 }
 
-static void
-reports_free (gpointer data)
+/* Everything the reader fetched since the last time, at most STORE_BATCH
+ * per transaction: when the main loop was busy, several fetches are
+ * stored together (fewer syncs the busier it is). */
+static gboolean
+handle_reports (gpointer data)
 {
-  Reports *b = data;
+  ServeRuns *runs = data;
+  g_autoptr (GPtrArray) msgs = NULL;
 
-  for (int i = 0; i < b->count; i++)
-    natsMsg_Destroy (b->msgs[i]);
-  g_free (b->msgs);
-  g_free (b);
+  g_mutex_lock (&runs->fetched_lock);
+  msgs = g_steal_pointer (&runs->fetched);
+  runs->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) natsMsg_Destroy);
+  runs->scheduled = FALSE;
+  g_mutex_unlock (&runs->fetched_lock);
+  for (guint i = 0; i < msgs->len; i += STORE_BATCH)
+    store_reports (runs, (natsMsg *const *) msgs->pdata + i, MIN (STORE_BATCH, msgs->len - i));
+  return G_SOURCE_REMOVE;
 }
 
 static gpointer
@@ -487,14 +549,15 @@ reader (gpointer data)
       s = natsSubscription_Fetch (&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
       if (s == NATS_OK)
         {
-          Reports *b = g_new0 (Reports, 1);
-
-          b->runs = runs;
-          b->count = list.Count;
-          b->msgs = g_new0 (natsMsg *, MAX (list.Count, 1));
+          g_mutex_lock (&runs->fetched_lock);
           for (int i = 0; i < list.Count; i++)
-            b->msgs[i] = g_steal_pointer (&list.Msgs[i]);
-          g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, b, reports_free);
+            g_ptr_array_add (runs->fetched, g_steal_pointer (&list.Msgs[i]));
+          if (!runs->scheduled && runs->fetched->len > 0)
+            {
+              runs->scheduled = TRUE;
+              g_idle_add_full (G_PRIORITY_DEFAULT, handle_reports, runs, NULL);
+            }
+          g_mutex_unlock (&runs->fetched_lock);
           natsMsgList_Destroy (&list);
         }
       else if (s != NATS_TIMEOUT && cli_stop_flag_wait (&runs->stop, RETRY_WAIT_US))
@@ -513,6 +576,8 @@ serve_runs_new (Serve *serve, jsCtx *js)
   runs->serve = serve;
   runs->js = js;
   runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_mutex_init (&runs->fetched_lock);
+  runs->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) natsMsg_Destroy);
   cli_stop_flag_init (&runs->stop);
   runs->thread = g_thread_new ("vigil-reports", reader, runs);
   return runs;
@@ -530,6 +595,8 @@ serve_runs_free (ServeRuns *runs)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_hash_table_destroy (runs->published);
+  g_ptr_array_unref (runs->fetched);
+  g_mutex_clear (&runs->fetched_lock);
   cli_stop_flag_clear (&runs->stop);
   g_free (runs);
 }

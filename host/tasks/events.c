@@ -215,18 +215,27 @@ chain_allows (VigilHost *host, const char *source, const char *type, GError **er
 
 /* ---- emit ------------------------------------------------------------ */
 
+/* @cache (optional): the statement kept between the inserts of a batch
+ * (parsing it was a fifth of the console's work per event); the caller
+ * finalizes it. */
 static gboolean
 insert_event (VigilHost *host, const char *id, gint64 time_us, const char *source,
               const char *type, const char *device_id, guint version,
-              const char *payload, GError **error)
+              const char *payload, sqlite3_stmt **cache, GError **error)
 {
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
-  sqlite3_stmt *stmt = NULL;
-  gboolean ok;
+  sqlite3_stmt *stmt = cache != NULL ? *cache : NULL;
+  gboolean ok = TRUE;
 
-  ok = sqlite3_prepare_v2 (db, "INSERT INTO events (id, time_us, type, device_id, source,"
-                           " payload_version, payload) VALUES (?,?,?,?,?,?,?)",
-                           -1, &stmt, NULL) == SQLITE_OK;
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+    }
+  else
+    ok = sqlite3_prepare_v2 (db, "INSERT INTO events (id, time_us, type, device_id, source,"
+                             " payload_version, payload) VALUES (?,?,?,?,?,?,?)",
+                             -1, &stmt, NULL) == SQLITE_OK;
   if (ok)
     {
       sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
@@ -240,31 +249,42 @@ insert_event (VigilHost *host, const char *id, gint64 time_us, const char *sourc
     }
   if (!ok)
     vh_store_set_error (db, "storing an event", error);
-  sqlite3_finalize (stmt);
+  if (cache != NULL)
+    {
+      /* Reset now: a statement left mid-step holds a read on the table. */
+      if (stmt != NULL)
+        sqlite3_reset (stmt);
+      *cache = stmt;
+    }
+  else
+    sqlite3_finalize (stmt);
   vh_store_unlock (vh_context (host)->store);
   return ok;
 }
 
-/* Whether the row @id has this device and source: the same event,
- * delivered again. */
-static gboolean
-same_event_stored (VigilHost *host, const char *id, const char *device_id, const char *source)
+typedef enum { ID_FREE, ID_SAME_EVENT, ID_OTHER_EVENT } IdUse;
+
+/* Whether the row @id exists, and has this device and source: the same
+ * event, delivered again. */
+static IdUse
+event_id_use (VigilHost *host, const char *id, const char *device_id, const char *source)
 {
   sqlite3 *db = vh_store_lock (vh_context (host)->store);
   sqlite3_stmt *stmt = NULL;
-  gboolean same = FALSE;
+  IdUse use = ID_FREE;
 
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM events WHERE id = ? AND device_id IS ?"
-                          " AND source = ?", -1, &stmt, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (db, "SELECT device_id IS ? AND source = ? FROM events WHERE id = ?",
+                          -1, &stmt, NULL) == SQLITE_OK)
     {
-      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (stmt, 2, device_id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (stmt, 3, source ? source : "host", -1, SQLITE_TRANSIENT);
-      same = sqlite3_step (stmt) == SQLITE_ROW;
+      sqlite3_bind_text (stmt, 1, device_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, source ? source : "host", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, id, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        use = sqlite3_column_int (stmt, 0) ? ID_SAME_EVENT : ID_OTHER_EVENT;
     }
   sqlite3_finalize (stmt);
   vh_store_unlock (vh_context (host)->store);
-  return same;
+  return use;
 }
 
 /* Checks and stores one event under @id; a row with @id already there is
@@ -273,7 +293,7 @@ same_event_stored (VigilHost *host, const char *id, const char *device_id, const
 static gboolean
 store_event (VigilHost *host, const char *id, const char *source, const char *type,
              const char *device_id, guint payload_version, JsonObject *payload,
-             gboolean *duplicate, GError **error)
+             gboolean *duplicate, sqlite3_stmt **cache, GError **error)
 {
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   g_autoptr (JsonObject) empty = json_object_new ();
@@ -307,13 +327,22 @@ store_event (VigilHost *host, const char *id, const char *source, const char *ty
       return FALSE;
     }
   if (insert_event (host, id, vh_now (host), source ? source : "host", type,
-                    device_id, payload_version, text, &local))
+                    device_id, payload_version, text, cache, &local))
     return TRUE;
-  if (duplicate != NULL && same_event_stored (host, id, device_id, source))
-    {
-      *duplicate = TRUE;
-      return TRUE;
-    }
+  if (duplicate != NULL)
+    switch (event_id_use (host, id, device_id, source))
+      {
+      case ID_SAME_EVENT:
+        *duplicate = TRUE;
+        return TRUE;
+      case ID_OTHER_EVENT:
+        /* Wrong at every delivery: refused, not a store failure to retry. */
+        g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID,
+                     "event %s: the id is another event's (of another device or source)", id);
+        return FALSE;
+      case ID_FREE:
+        break;
+      }
   g_propagate_error (error, g_steal_pointer (&local));
   return FALSE;
 }
@@ -327,7 +356,8 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
 
   g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, NULL);
   if (!chain_allows (host, source, type, error)
-      || !store_event (host, id, source, type, device_id, payload_version, payload, NULL, error))
+      || !store_event (host, id, source, type, device_id, payload_version, payload, NULL, NULL,
+                       error))
     return NULL;
   if (g_private_get (&current_chain) != NULL)
     chain_store (vh_context (host)->events, vh_context (host)->events->event_chains, id,
@@ -335,19 +365,72 @@ vh_events_emit (VigilHost *host, const char *source, const char *type,
   return g_steal_pointer (&id);
 }
 
-gboolean
-vh_events_record (VigilHost *host, const char *id, const char *source, const char *type,
-                  const char *device_id, guint payload_version, JsonObject *payload,
-                  gboolean *duplicate, GError **error)
+guint
+vh_events_record_many (VigilHost *host, guint n, const VhEventRecord *records,
+                       gboolean *duplicates, GError **errors)
 {
-  gboolean dup = FALSE;
+  VhStore *store = vh_context (host)->store;
+  g_autofree gboolean *stored = g_new0 (gboolean, MAX (n, 1));
+  g_autoptr (GError) failure = NULL;
+  sqlite3_stmt *insert = NULL;
+  guint count = 0;
+  sqlite3 *db;
 
-  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, FALSE);
-  if (!store_event (host, id, source, type, device_id, payload_version, payload, &dup, error))
-    return FALSE;
-  if (duplicate != NULL)
-    *duplicate = dup;
-  return TRUE;
+  g_return_val_if_fail (host != NULL && vh_context (host)->events != NULL, 0);
+  if (n == 0)
+    return 0;
+  /* The store's lock is recursive: store_event takes it again inside. */
+  db = vh_store_lock (store);
+  /* Durable: the transport acknowledges the events once this returns. */
+  if (vh_store_begin (db, TRUE, &failure))
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          const VhEventRecord *r = &records[i];
+          gboolean dup = FALSE;
+
+          /* One INSERT each: a refused one is undone by SQLite alone (a
+           * statement's constraint failure keeps the transaction). */
+          stored[i] = store_event (host, r->id, r->source, r->type, r->device_id,
+                                   r->payload_version, r->payload, &dup, &insert,
+                                   errors ? &errors[i] : NULL);
+          if (duplicates != NULL)
+            duplicates[i] = stored[i] && dup;
+          if (sqlite3_get_autocommit (db))
+            {
+              /* SQLite ended the transaction itself (an I/O error, a full
+               * disk): what follows would commit one by one. */
+              g_set_error (&failure, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_FAILED,
+                           "storing events: the transaction was rolled back (%s)",
+                           sqlite3_errmsg (db));
+              break;
+            }
+        }
+      sqlite3_finalize (insert);
+      if (failure == NULL && !vh_store_commit (db, TRUE, &failure))
+        vh_store_rollback (db, TRUE);
+      else if (failure != NULL)
+        vh_store_rollback (db, TRUE);
+    }
+  vh_store_unlock (store);
+  for (guint i = 0; i < n; i++)
+    {
+      if (failure != NULL)
+        {
+          /* Nothing of the batch is stored: each may be tried again. */
+          stored[i] = FALSE;
+          if (duplicates != NULL)
+            duplicates[i] = FALSE;
+          if (errors != NULL)
+            {
+              g_clear_error (&errors[i]);
+              errors[i] = g_error_copy (failure);
+            }
+        }
+      if (stored[i])
+        count++;
+    }
+  return count;
 }
 
 void
@@ -369,6 +452,8 @@ typedef struct {
 static void
 stored_event_free (StoredEvent *stored)
 {
+  if (stored == NULL)
+    return;
   g_free ((char *) stored->event.id);
   g_free ((char *) stored->event.type);
   g_free ((char *) stored->event.device_id);
@@ -674,6 +759,68 @@ deliver (VigilHost *host, const VigilEvent *event)
     }
 }
 
+/* Whether delivering @event does anything: a handler answers its type,
+ * or the host reacts to it. */
+static gboolean
+answered (VigilHost *host, const VigilEvent *event)
+{
+  g_autoptr (GPtrArray) handlers = NULL;
+
+  if (g_str_equal (event->type, "host.database_updated"))
+    return TRUE;
+  if (vh_context (host)->events->handlers_off)
+    return FALSE;
+  handlers = vh_registry_handlers_for (host, event->type);
+  return handlers->len > 0;
+}
+
+/* The events of @rows nothing answers only need marking dispatched: that
+ * is done for all of them in one transaction (one commit rather than one
+ * per event, which at an agents' flood of events was most of the
+ * console's work). Their slots in @rows are emptied. Returns how many this
+ * process claimed. */
+static guint
+claim_unanswered (VigilHost *host, GPtrArray *rows)
+{
+  VhStore *store = vh_context (host)->store;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db;
+  guint count = 0, quiet = 0;
+
+  for (guint i = 0; i < rows->len; i++)
+    if (!answered (host, &((StoredEvent *) rows->pdata[i])->event))
+      quiet++;
+  if (quiet < 2)
+    return 0;   /* one by one below, as before */
+  db = vh_store_lock (store);
+  if (!vh_store_begin (db, FALSE, &error))
+    {
+      vh_store_unlock (store);
+      return 0;
+    }
+  for (guint i = 0; i < rows->len; i++)
+    {
+      StoredEvent *stored = rows->pdata[i];
+
+      if (answered (host, &stored->event))
+        continue;
+      if (claim (host, stored->seq))
+        count++;
+      /* What a chain noted for it is not needed any more. */
+      chain_free (chain_lookup (vh_context (host)->events,
+                                vh_context (host)->events->event_chains, stored->event.id, TRUE));
+      stored_event_free (g_steal_pointer (&rows->pdata[i]));
+    }
+  if (!vh_store_commit (db, FALSE, &error))
+    {
+      /* Nothing was marked: they are claimed again at the next round. */
+      vh_log (host, "host", G_LOG_LEVEL_WARNING, error->message);
+      count = 0;
+    }
+  vh_store_unlock (store);
+  return count;
+}
+
 guint
 vh_events_dispatch (VigilHost *host)
 {
@@ -693,10 +840,11 @@ vh_events_dispatch (VigilHost *host)
       return 0;
     }
   vh_context (host)->events->dispatching++;
+  count = claim_unanswered (host, rows);
   for (guint i = 0; i < rows->len; i++)
     {
       StoredEvent *stored = rows->pdata[i];
-      if (!claim (host, stored->seq))
+      if (stored == NULL || !claim (host, stored->seq))
         continue;
       deliver (host, &stored->event);
       count++;

@@ -90,13 +90,24 @@ gboolean         vh_event_device_valid   (const char *device_id, GError **error)
 JsonArray  *vh_events_list      (VigilHost *host, gint64 since_us,
                                  const char *type, const char *device_id,
                                  guint limit, GError **error);
-/* Stores an event made elsewhere (an agent's) under its own @id; the same
- * id again from the same device and source sets *@duplicate and stores
- * nothing, from anyone else it is refused. */
-gboolean    vh_events_record    (VigilHost *host, const char *id, const char *source,
-                                 const char *type, const char *device_id,
-                                 guint payload_version, JsonObject *payload,
-                                 gboolean *duplicate, GError **error);
+/* One event of vh_events_record_many(). */
+typedef struct {
+  const char *id;
+  const char *source;
+  const char *type;
+  const char *device_id;
+  guint       payload_version;
+  JsonObject *payload;
+} VhEventRecord;
+/* Stores events made elsewhere (an agent's) under their own ids, in one
+ * durable transaction (one sync for all): the same id again from the same
+ * device and source sets @duplicates[i] and stores nothing, from anyone
+ * else it is refused (INVALID). Each is stored or refused on its own (@errors[i], optional,
+ * the caller's to free), @duplicates[i] (optional) set for an id already
+ * stored; a commit that fails stores none, each error saying so. Returns
+ * how many were stored or found already stored. */
+guint       vh_events_record_many (VigilHost *host, guint n, const VhEventRecord *records,
+                                   gboolean *duplicates, GError **errors);
 /* Off: events are stored and marked dispatched, no plugin handler runs. */
 void        vh_events_set_handlers (VigilHost *host, gboolean enabled);
 /* The same events handed to @func one at a time, oldest first, so that a

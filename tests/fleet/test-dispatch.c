@@ -8,8 +8,8 @@
  * is stored once, a report about another device's run is refused, a
  * malformed one names its member; a run the dispatcher declines executes
  * in-process as before; cancelling a task ends its dispatched runs, and
- * those an agent reported running, at once; a
- * batch of reports is stored in one transaction, each on its own.
+ * those an agent reported running, at once; a batch of reports is stored
+ * in one transaction, each on its own, and so is a batch of agents' events.
  */
 #include "vigil-host.h"
 #include "vt-cli.h"
@@ -483,12 +483,100 @@ test_device_events (Fixture *f, gconstpointer data)
   /* The same id from another device is not a duplicate: refused. */
   enroll (f, "dev-2");
   g_assert_false (device_event (f, "dev-2", good, &duplicate, &error));
-  g_assert_nonnull (error);
+  g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
   g_clear_error (&error);
   /* A revoked device's events are refused. */
   g_assert_true (vigil_host_revoke_device_agent (f->host, "dev-1", &error));
   g_assert_false (device_event (f, "dev-1", good, &duplicate, &error));
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+}
+
+#define EVENT_ID_2 "0d6c1a7e-5b2f-4c1e-8f3a-2b9d4e6f7a82"
+#define EVENT_ID_3 "a3f1c2d4-7e8b-4a9c-b1d2-e3f4a5b6c7d8"
+#define EVENT_ID_4 "f0e1d2c3-b4a5-4968-8776-655443322110"
+
+static char *
+quarantine_event (const char *id, const char *type, const char *object)
+{
+  return g_strdup_printf ("{\"id\": \"%s\", \"type\": \"%s\", \"payload_version\": 1,"
+                          " \"payload\": {\"id\": \"%s\", \"path\": \"/evil.exe\","
+                          " \"send_to_console\": true}, \"source\": \"quarantine\"}",
+                          id, type, object);
+}
+
+/* Whether the console's common quarantine list (fed by the quarantine
+ * plugin's handler of agents' events) has @key. */
+static gboolean
+in_common_list (Fixture *f, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) rows = vigil_host_plugin_documents (f->host, "quarantine", "inventory",
+                                                            &error);
+  g_assert_no_error (error);
+  return json_object_has_member (rows, key);
+}
+
+/* A batch of agents' events in one transaction (what `vigil serve` stores
+ * per fetch): each stored or refused on its own, a duplicate id stored
+ * once (earlier in the batch or in an earlier call), and each new event
+ * answered once by the console's handlers: the quarantine plugin's row of
+ * a put that the same batch then deletes does not come back with the
+ * put's duplicate. */
+static void
+test_device_events_batch (Fixture *f, gconstpointer data)
+{
+  g_autofree char *added = quarantine_event (EVENT_ID, "quarantine.added", "obj-1");
+  g_autofree char *deleted = quarantine_event (EVENT_ID_2, "quarantine.deleted", "obj-1");
+  g_autofree char *other = quarantine_event (EVENT_ID_3, "quarantine.added", "obj-2");
+  const char *bad = "{\"id\": \"" EVENT_ID_4 "\", \"type\": \"lab.seen\","
+                    " \"payload_version\": 0, \"payload\": {}, \"source\": \"cli\"}";
+  const char *devices[] = { "dev-1", "dev-1", "dev-1", "dev-1", "dev-3", "dev-2", "dev-2" };
+  const char *reports[] = { added, bad, deleted, added, other, added, other };
+  JsonObject *events[G_N_ELEMENTS (reports)] = { NULL };
+  GError *errors[G_N_ELEMENTS (reports)] = { NULL };
+  g_autoptr (GError) error = NULL;
+  gboolean duplicate = FALSE;
+
+  enroll (f, "dev-1");
+  enroll (f, "dev-2");
+  g_assert_cmpuint (vigil_host_record_device_events (f->host, G_N_ELEMENTS (reports), devices,
+                                                     reports, NULL, events, errors), ==, 4);
+  g_assert_no_error (errors[0]);
+  g_assert_false (json_object_get_boolean_member (events[0], "duplicate"));
+  g_assert_error (errors[1], VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);
+  g_assert_nonnull (strstr (errors[1]->message, "\"payload_version\""));
+  g_assert_null (events[1]);
+  g_assert_no_error (errors[2]);
+  g_assert_no_error (errors[3]);           /* the same id, same device: stored once */
+  g_assert_true (json_object_get_boolean_member (events[3], "duplicate"));
+  g_assert_error (errors[4], VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_error (errors[5], VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_INVALID);  /* another's id */
+  g_assert_no_error (errors[6]);
+  g_assert_cmpstr (json_object_get_string_member (events[6], "device"), ==, "dev-2");
+  for (guint i = 0; i < G_N_ELEMENTS (reports); i++)
+    {
+      g_clear_error (&errors[i]);
+      g_clear_pointer (&events[i], json_object_unref);
+    }
+  g_assert_cmpuint (count_events (f, "quarantine.added"), ==, 2);
+  g_assert_cmpuint (count_events (f, "quarantine.deleted"), ==, 1);
+  g_assert_cmpuint (count_events (f, "lab.seen"), ==, 0);
+
+  /* The handlers answer each stored event once, in order. */
+  vigil_host_run_until_idle (f->host, NULL);
+  g_assert_false (in_common_list (f, "dev-1/obj-1"));
+  g_assert_true (in_common_list (f, "dev-2/obj-2"));
+  /* Delivered again later (a redelivery after a console restart): still
+   * once, and no handler sees it again. */
+  g_assert_true (device_event (f, "dev-1", added, &duplicate, &error));
+  g_assert_no_error (error);
+  g_assert_true (duplicate);
+  vigil_host_run_until_idle (f->host, NULL);
+  g_assert_false (in_common_list (f, "dev-1/obj-1"));
+  g_assert_cmpuint (count_events (f, "quarantine.added"), ==, 2);
+  /* An empty batch stores nothing. */
+  g_assert_cmpuint (vigil_host_record_device_events (f->host, 0, NULL, NULL, NULL, NULL, NULL),
+                    ==, 0);
 }
 
 /* The unmasked read has the secrets the masked one hides; both agree on
@@ -532,5 +620,6 @@ main (int argc, char **argv)
   ADD ("/fleet/dispatch/device-events", test_device_events);
   ADD ("/fleet/dispatch/settings-unmasked", test_settings_unmasked);
   ADD ("/fleet/dispatch/batch", test_batch);
+  ADD ("/fleet/dispatch/device-events-batch", test_device_events_batch);
   return g_test_run ();
 }

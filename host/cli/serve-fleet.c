@@ -38,7 +38,8 @@ struct _ServeFleet {
   natsSubscription *enroll_sub, *heartbeat_sub, *renew_sub, *progress_sub;
   gboolean          layout_ready;  /* set up since the last (re)connection */
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
-  guint             publish_id;
+  guint             publish_id;    /* the publisher's timer (runs of other processes) */
+  guint             wake_id;       /* the publisher woken: a run taken here */
 };
 
 typedef struct {
@@ -268,15 +269,42 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
 
 /* ---- runs ---------------------------------------------------------------- */
 
-static gboolean
-on_publish_timer (gpointer data)
+static void
+publish (ServeFleet *fleet)
 {
-  ServeFleet *fleet = data;
-
   /* Publishing waits for the stream's answer: not while disconnected. */
   if (fleet->layout_ready && natsConnection_Status (fleet->nc) == NATS_CONN_STATUS_CONNECTED)
     serve_runs_publish (fleet->runs);
+}
+
+/* Runs taken by other processes (`vigil task run`), and a retry for those
+ * not published yet; the runs taken here wake the publisher at once. */
+static gboolean
+on_publish_timer (gpointer data)
+{
+  publish (data);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_publish_wake (gpointer data)
+{
+  ServeFleet *fleet = data;
+
+  fleet->wake_id = 0;
+  publish (fleet);
+  return G_SOURCE_REMOVE;
+}
+
+/* The dispatcher took a run (fleet-dispatch.c): published once the main
+ * loop is back, with every other run taken in the same round. */
+static void
+on_run_taken (gpointer data)
+{
+  ServeFleet *fleet = data;
+
+  if (fleet->wake_id == 0)
+    fleet->wake_id = g_idle_add (on_publish_wake, fleet);
 }
 
 /* ---- start and stop ------------------------------------------------------ */
@@ -330,8 +358,9 @@ serve_fleet_start (Serve *serve, GError **error)
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
       goto fail;
     }
-  fleet->runs = serve_runs_new (serve, fleet->js);
+  fleet->runs = serve_runs_new (serve, fleet->nc, fleet->js);
   fleet->publish_id = g_timeout_add_seconds (1, on_publish_timer, fleet);
+  cli_fleet_dispatch_on_taken (on_run_taken, fleet);
   return fleet;
 
 fail:
@@ -344,8 +373,11 @@ serve_fleet_stop (ServeFleet *fleet)
 {
   if (fleet == NULL)
     return;
+  cli_fleet_dispatch_on_taken (NULL, NULL);
   if (fleet->publish_id)
     g_source_remove (fleet->publish_id);
+  if (fleet->wake_id)
+    g_source_remove (fleet->wake_id);
   g_clear_pointer (&fleet->runs, serve_runs_free);
   if (fleet->enroll_sub)
     natsSubscription_Unsubscribe (fleet->enroll_sub);

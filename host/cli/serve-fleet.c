@@ -25,6 +25,8 @@
 #include <string.h>
 
 #define RECONNECT_WAIT_MS  500
+/* First heartbeats within this long share one broker reload. */
+#define RELOAD_COALESCE_MS 250
 /* Far above a heartbeat or an enrollment request (a CSR and a token). */
 #define MAX_MESSAGE_BYTES  (64 * 1024)
 
@@ -40,6 +42,7 @@ struct _ServeFleet {
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   guint             publish_id;    /* the publisher's timer (runs of other processes) */
   guint             wake_id;       /* the publisher woken: a run taken here */
+  guint             reload_id;     /* a broker reload due (first heartbeats) */
 };
 
 typedef struct {
@@ -183,6 +186,18 @@ handle_enroll (ServeFleet *fleet, natsMsg *msg)
 
 /* ---- heartbeats ---------------------------------------------------------- */
 
+static gboolean
+on_reload_due (gpointer data)
+{
+  ServeFleet *fleet = data;
+  g_autoptr (GError) error = NULL;
+
+  fleet->reload_id = 0;
+  if (!cli_fleet_sync_broker (fleet->config, fleet->serve->host, NULL, &error))
+    g_printerr ("vigil serve: fleet: cannot update the broker: %s\n", error->message);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 handle_heartbeat (ServeFleet *fleet, natsMsg *msg)
 {
@@ -217,10 +232,11 @@ handle_heartbeat (ServeFleet *fleet, natsMsg *msg)
     g_printerr ("vigil serve: fleet: device '%s' is %s (agent %s)\n", device,
                 json_object_get_boolean_member (after, "online") ? "online" : "offline",
                 json_object_get_string_member (after, "agent_version"));
-  /* The device connected as itself: its bootstrap identity can go. */
-  if (json_object_get_null_member (before, "last_seen") &&
-      !cli_fleet_sync_broker (fleet->config, host, NULL, &error))
-    g_printerr ("vigil serve: fleet: cannot update the broker: %s\n", error->message);
+  /* The device connected as itself: its bootstrap identity can go, in one
+   * reload with the other devices' first heartbeats of the moment (a mass
+   * enrollment would reload the broker once per device otherwise). */
+  if (json_object_get_null_member (before, "last_seen") && fleet->reload_id == 0)
+    fleet->reload_id = g_timeout_add (RELOAD_COALESCE_MS, on_reload_due, fleet);
 }
 
 static gboolean
@@ -378,6 +394,12 @@ serve_fleet_stop (ServeFleet *fleet)
     g_source_remove (fleet->publish_id);
   if (fleet->wake_id)
     g_source_remove (fleet->wake_id);
+  if (fleet->reload_id)
+    {
+      /* Due: done now rather than lost. */
+      g_source_remove (fleet->reload_id);
+      on_reload_due (fleet);
+    }
   g_clear_pointer (&fleet->runs, serve_runs_free);
   if (fleet->enroll_sub)
     natsSubscription_Unsubscribe (fleet->enroll_sub);

@@ -38,7 +38,7 @@
 #define WAIT_LIMIT_S 600
 
 static int    n_agents = 100;
-static int    pull_wait_ms = 500;    /* as host/cli/agent-runs.c FETCH_WAIT_MS */
+static int    pull_wait_ms = 30000;  /* as host/cli/agent-runs.c FETCH_WAIT_MS */
 static int    heartbeat_s = 10;      /* as `vigil agent`'s default */
 static int    events_per_agent = 3;
 static int    threads = 2;
@@ -467,7 +467,7 @@ main (int argc, char **argv)
     { "events", 0, 0, G_OPTION_ARG_INT, &events_per_agent, "Events each agent sends (default 3)",
       "K" },
     { "pull-wait-ms", 0, 0, G_OPTION_ARG_INT, &pull_wait_ms, "Expiry of each pull request "
-      "(default 500, as the agent)", "MS" },
+      "(default 30000, as the agent)", "MS" },
     { "heartbeat", 0, 0, G_OPTION_ARG_INT, &heartbeat_s, "Heartbeat interval, 0 for only the "
       "first (default 10, as the agent)", "S" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads for keys and TLS connects "

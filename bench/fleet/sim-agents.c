@@ -50,7 +50,6 @@ struct _SimFleet {
   guint              next_connect;   /* atomic: the connect threads' cursor */
   GMutex             error_lock;
   GError            *connect_error;
-  gint64             stamp;          /* makes event ids unique per bench run */
   gint               first_run;      /* atomic: set by the first run to arrive */
 };
 
@@ -355,7 +354,6 @@ sim_fleet_start (const SimFleetOptions *options, GError **error)
   /* Two delivery threads for every subscription of the process. */
   nats_SetMessageDeliveryPoolSize (2);
   fleet->options = *options;
-  fleet->stamp = g_get_real_time ();
   g_mutex_init (&fleet->error_lock);
   fleet->base = event_base_new ();
   fleet->agents = g_new0 (Agent, options->n_devices);
@@ -397,13 +395,15 @@ sim_fleet_emit_events (SimFleet *fleet, guint per_agent)
 
       for (guint k = 0; k < per_agent; k++)
         {
-          g_autofree char *msg_id = g_strdup_printf ("bench.%" G_GINT64_FORMAT ".%s.%u",
-                                                     fleet->stamp, a->device->id, k);
+          /* As an agent forwards one (agent-events.c): the message id is
+           * the event's UUID, which the console checks. */
+          g_autofree char *id = g_uuid_string_random ();
           g_autofree char *body = g_strdup_printf (
-              "{\"type\":\"bench.simulated\",\"payload\":{\"seq\":%u,\"note\":"
-              "\"an event from a simulated agent\"}}", k);
+              "{\"id\":\"%s\",\"type\":\"bench.simulated\",\"payload_version\":1,"
+              "\"source\":\"bench\",\"payload\":{\"seq\":%u,\"note\":"
+              "\"an event from a simulated agent\"}}", id, k);
 
-          publish_stored (a, subject, msg_id, body, ".e");
+          publish_stored (a, subject, id, body, ".e");
         }
     }
 }

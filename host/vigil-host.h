@@ -1123,6 +1123,26 @@ JsonObject  *vigil_host_effective_settings_unmasked (VigilHost   *host,
                                                      GError     **error);
 
 /**
+ * vigil_host_devices_settings_unmasked:
+ * @host: the host
+ * @devices: (array zero-terminated=1): device ids
+ * @error: a store error
+ *
+ * vigil_host_effective_settings_unmasked() of every registered section,
+ * for many devices at once: what a console needs to dispatch a round to
+ * a fleet. A device's effective settings depend on its group, its
+ * out-of-office state and its local settings: they are computed once for
+ * each distinct combination, and the devices that share one share the
+ * same object (read it, do not change it). A device not in the inventory
+ * is left out. Never print or log the result.
+ * Returns: (transfer full) device -> section -> group -> key -> value, or
+ *   NULL. Since: 1.1
+ */
+JsonObject  *vigil_host_devices_settings_unmasked (VigilHost          *host,
+                                                   const char *const  *devices,
+                                                   GError            **error);
+
+/**
  * vigil_host_record_run_reports:
  * @host: the host
  * @n: how many reports

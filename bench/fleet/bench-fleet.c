@@ -38,7 +38,7 @@
 #define WAIT_LIMIT_S 600
 
 static int    n_agents = 100;
-static int    pull_wait_ms = 500;    /* as host/cli/agent-runs.c FETCH_WAIT_MS */
+static int    pull_wait_ms = 30000;  /* as host/cli/agent-runs.c FETCH_WAIT_MS */
 static int    heartbeat_s = 10;      /* as `vigil agent`'s default */
 static int    events_per_agent = 20;
 static int    threads = 2;
@@ -430,7 +430,7 @@ main (int argc, char **argv)
       "to a bare stream and to the console (default 20; 0: no events phase)", "K" },
     { "events", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &events_per_agent, NULL, "K" },
     { "pull-wait-ms", 0, 0, G_OPTION_ARG_INT, &pull_wait_ms, "Expiry of each pull request "
-      "(default 500, as the agent)", "MS" },
+      "(default 30000, as the agent)", "MS" },
     { "heartbeat", 0, 0, G_OPTION_ARG_INT, &heartbeat_s, "Heartbeat interval, 0 for only the "
       "first (default 10, as the agent)", "S" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads for keys and TLS connects "

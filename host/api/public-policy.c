@@ -138,6 +138,13 @@ vigil_host_effective_settings_unmasked (VigilHost *host, const char *device, con
   return vh_effective_section (host, device, section, NULL, error);
 }
 
+JsonObject *
+vigil_host_devices_settings_unmasked (VigilHost *host, const char *const *devices, GError **error)
+{
+  g_return_val_if_fail (host != NULL && devices != NULL, NULL);
+  return vh_effective_devices (host, devices, error);
+}
+
 JsonArray *
 vigil_host_validate_policy (VigilHost *host, JsonObject *policy)
 {

@@ -39,7 +39,7 @@
 
 #define SELF_DEVICE     "self"
 #define SELF_GROUP      "agent"
-#define FETCH_WAIT_MS   500
+#define FETCH_WAIT_MS   30000
 #define RETRY_WAIT_US   (500 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RUN_BYTES   (1024 * 1024)
 #define DIED_REASON     "the agent stopped during the run"

@@ -382,6 +382,10 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   g_main_loop_run (agent.loop);
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
     g_source_remove (ids[i]);
+  /* Closed before the runs reader is joined: its pull waits up to 30 s
+   * for a run (agent-runs.c), and a closed connection ends it at once.
+   * Nothing is sent after this point ("stopping" went out in on_stop). */
+  natsConnection_Close (agent.nc);
   agent_renew_free (agent.renew);
   agent_settings_free (agent.settings);
   agent_runs_free (agent.runs);

@@ -53,6 +53,10 @@ natsOptions *cli_fleet_console_options (CliFleet *fleet, GError **error);
 /* fleet-dispatch.c: with a fleet, runs of devices with an enrolled agent
  * are stored "dispatched" for `vigil serve` to publish. */
 void      cli_fleet_dispatch_install (VigilHost *host);
+/* In `vigil serve`: @func(@data) is called (main thread) each time this
+ * process takes a run, so its publisher starts at once rather than at its
+ * next timer tick; NULL to stop. */
+void      cli_fleet_dispatch_on_taken (void (*func) (gpointer data), gpointer data);
 /* Ends the device's dispatched and running runs as failed with @why (its
  * agent will not report them); returns how many. */
 guint     cli_fleet_fail_device_runs (VigilHost *host, const char *device_id,

@@ -5,8 +5,9 @@
  * runs of devices that have an enrolled agent. A taken run is only stored
  * "dispatched" here; `vigil serve` publishes every dispatched run to the
  * device (serve-runs.c), so a run started by `vigil task run` in another
- * process reaches its agent just the same, and one taken while the broker
- * was down is published once it is back. Without a fleet nothing is
+ * process reaches its agent just the same (at the publisher's next tick),
+ * and one taken while the broker was down is published once it is back.
+ * A run taken in `vigil serve` itself wakes its publisher at once. Without a fleet nothing is
  * registered and every run executes in-process, as before. A device cut
  * off (revoked) will never report again: its open runs are closed here.
  * In an agent's state folder the plugins' event handlers are off: its
@@ -14,14 +15,29 @@
  */
 #include "fleet-config.h"
 
+/* The process's publisher, when it has one (`vigil serve`). */
+static void   (*taken_func) (gpointer data);
+static gpointer taken_data;
+
 static gboolean
 take_agent_runs (VigilHost *host, JsonObject *run, gpointer user_data)
 {
   g_autoptr (JsonObject) agent =
       vigil_host_device_agent (host, json_object_get_string_member (run, "device"), NULL);
+  gboolean taken = agent != NULL && g_strcmp0 (json_object_get_string_member (agent, "state"),
+                                               "enrolled") == 0;
 
-  return agent != NULL && g_strcmp0 (json_object_get_string_member (agent, "state"),
-                                     "enrolled") == 0;
+  /* Stored "dispatched" already (the host does it before asking). */
+  if (taken && taken_func != NULL)
+    taken_func (taken_data);
+  return taken;
+}
+
+void
+cli_fleet_dispatch_on_taken (void (*func) (gpointer data), gpointer data)
+{
+  taken_func = func;
+  taken_data = data;
 }
 
 void

@@ -30,6 +30,8 @@
 #include <string.h>
 
 #define RECONNECT_WAIT_MS  500
+/* First heartbeats within this long share one broker reload. */
+#define RELOAD_COALESCE_MS 250
 /* Far above a heartbeat or an enrollment request (a CSR and a token). */
 #define MAX_MESSAGE_BYTES  (64 * 1024)
 /* Heartbeats waiting for the main loop: one per device (the latest), for
@@ -48,7 +50,9 @@ struct _ServeFleet {
   ServeRuns        *runs;          /* runs out, reports in (serve-runs.c) */
   ServeCancel      *cancel;        /* runs cancelled on their agents (serve-cancel.c) */
   ServeSettings    *settings;      /* devices' settings out (serve-settings.c) */
-  guint             publish_id;
+  guint             publish_id;    /* the publisher's timer (runs of other processes) */
+  guint             wake_id;       /* the publisher woken: a run taken here */
+  guint             reload_id;     /* a broker reload due (first heartbeats) */
   CliLatestQueue   *heartbeats;    /* device -> its latest heartbeat (natsMsg) */
 };
 
@@ -196,6 +200,18 @@ handle_enroll (ServeFleet *fleet, natsMsg *msg)
 
 /* ---- heartbeats ---------------------------------------------------------- */
 
+static gboolean
+on_reload_due (gpointer data)
+{
+  ServeFleet *fleet = data;
+  g_autoptr (GError) error = NULL;
+
+  fleet->reload_id = 0;
+  if (!cli_fleet_sync_broker (fleet->config, fleet->serve->host, NULL, &error))
+    g_printerr ("vigil serve: fleet: cannot update the broker: %s\n", error->message);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 handle_heartbeat (ServeFleet *fleet, natsMsg *msg)
 {
@@ -230,10 +246,11 @@ handle_heartbeat (ServeFleet *fleet, natsMsg *msg)
     g_printerr ("vigil serve: fleet: device '%s' is %s (agent %s)\n", device,
                 json_object_get_boolean_member (after, "online") ? "online" : "offline",
                 json_object_get_string_member (after, "agent_version"));
-  /* The device connected as itself: its bootstrap identity can go. */
-  if (json_object_get_null_member (before, "last_seen") &&
-      !cli_fleet_sync_broker (fleet->config, host, NULL, &error))
-    g_printerr ("vigil serve: fleet: cannot update the broker: %s\n", error->message);
+  /* The device connected as itself: its bootstrap identity can go, in one
+   * reload with the other devices' first heartbeats of the moment (a mass
+   * enrollment would reload the broker once per device otherwise). */
+  if (json_object_get_null_member (before, "last_seen") && fleet->reload_id == 0)
+    fleet->reload_id = g_timeout_add (RELOAD_COALESCE_MS, on_reload_due, fleet);
 }
 
 static gboolean
@@ -308,15 +325,42 @@ on_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
 
 /* ---- runs ---------------------------------------------------------------- */
 
-static gboolean
-on_publish_timer (gpointer data)
+static void
+publish (ServeFleet *fleet)
 {
-  ServeFleet *fleet = data;
-
   /* Publishing waits for the stream's answer: not while disconnected. */
   if (fleet->layout_ready && natsConnection_Status (fleet->nc) == NATS_CONN_STATUS_CONNECTED)
     serve_runs_publish (fleet->runs);
+}
+
+/* Runs taken by other processes (`vigil task run`), and a retry for those
+ * not published yet; the runs taken here wake the publisher at once. */
+static gboolean
+on_publish_timer (gpointer data)
+{
+  publish (data);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_publish_wake (gpointer data)
+{
+  ServeFleet *fleet = data;
+
+  fleet->wake_id = 0;
+  publish (fleet);
+  return G_SOURCE_REMOVE;
+}
+
+/* The dispatcher took a run (fleet-dispatch.c): published once the main
+ * loop is back, with every other run taken in the same round. */
+static void
+on_run_taken (gpointer data)
+{
+  ServeFleet *fleet = data;
+
+  if (fleet->wake_id == 0)
+    fleet->wake_id = g_idle_add (on_publish_wake, fleet);
 }
 
 /* ---- start and stop ------------------------------------------------------ */
@@ -372,11 +416,12 @@ serve_fleet_start (Serve *serve, GError **error)
       vigil_fleet_set_nats_error (error, s, 0, "subscribing on the fleet's broker");
       goto fail;
     }
-  fleet->runs = serve_runs_new (serve, fleet->js);
+  fleet->runs = serve_runs_new (serve, fleet->nc, fleet->js);
   if ((fleet->cancel = serve_cancel_new (serve, fleet->nc, error)) == NULL)
     goto fail;
   fleet->settings = serve_settings_new (serve, fleet->nc);
   fleet->publish_id = g_timeout_add_seconds (1, on_publish_timer, fleet);
+  cli_fleet_dispatch_on_taken (on_run_taken, fleet);
   return fleet;
 
 fail:
@@ -389,8 +434,17 @@ serve_fleet_stop (ServeFleet *fleet)
 {
   if (fleet == NULL)
     return;
+  cli_fleet_dispatch_on_taken (NULL, NULL);
   if (fleet->publish_id)
     g_source_remove (fleet->publish_id);
+  if (fleet->wake_id)
+    g_source_remove (fleet->wake_id);
+  if (fleet->reload_id)
+    {
+      /* Due: done now rather than lost. */
+      g_source_remove (fleet->reload_id);
+      on_reload_due (fleet);
+    }
   g_clear_pointer (&fleet->runs, serve_runs_free);
   g_clear_pointer (&fleet->cancel, serve_cancel_free);
   g_clear_pointer (&fleet->settings, serve_settings_free);

@@ -45,15 +45,51 @@
  * clock), so a run the console could not withdraw does not run forever
  * late. */
 #define RUN_VALID_US    (7 * G_TIME_SPAN_DAY)
-#define SWEEP_TICKS     5   /* ended runs looked for every 5 publish ticks */
+#define SWEEP_EVERY_US  (5 * G_TIME_SPAN_SECOND)   /* ended runs looked for */
+/* Runs handed to libnats before one wait for all the stream's answers
+ * (and at most this many unanswered), so that the main loop is not held
+ * for a whole round; the wait is bounded. */
+#define PUBLISH_SLICE   1000
+#define PUBLISH_WAIT_MS 5000
+
+/* The stream's answer to one run published asynchronously. */
+typedef struct {
+  gint64   run;
+  guint64  seq;
+  gboolean duplicate;
+  char    *error;      /* NULL when stored */
+} PublishAck;
+
+/* One publishing pass over the runs after the cursor, in slices. */
+typedef struct {
+  JsonArray  *all;            /* the runs after the cursor, oldest first */
+  guint       next;           /* the next one to look at */
+  gboolean    blocked;        /* a publish failed: the rest waits */
+  GHashTable *tasks;          /* task id → TaskText */
+  JsonObject *settings;       /* device → section → values (shared objects) */
+  GHashTable *settings_text;  /* settings object → its JSON text */
+} Pass;
 
 struct _ServeRuns {
   Serve            *serve;
   jsCtx            *js;
+  natsConnection   *nc;
+  jsCtx            *pub;         /* for asynchronous publishing (on_publish_ack) */
+  gboolean          pub_used;    /* libnats 3.4.1 sets up its async state at the
+                                  * first publish, and its pending-list call
+                                  * needs it */
   GHashTable       *published;   /* run id (gint64*) → stream seq (guint64*) of the
                                   * runs published since connecting, not ended */
   guint             ticks;
   guint64           trimmed;     /* VIGIL_REPORTS trimmed up to this sequence */
+  GHashTable       *inflight;    /* run id → message id, handed to libnats, no answer yet */
+  GHashTable       *inflight_device; /* run id → device */
+  GMutex            acks_lock;
+  GArray           *acks;        /* of PublishAck, from libnats' thread */
+  Pass             *pass;        /* the pass going on, or NULL */
+  guint             more_id;     /* its next slice */
+  gboolean          again;       /* runs were dispatched during the pass */
+  gint64            last_sweep_us;
   gint64            cursor;      /* runs up to this id need no publishing */
   GThread          *thread;
   CliStopFlag       stop;
@@ -64,64 +100,369 @@ struct _ServeRuns {
 
 /* ---- publishing ------------------------------------------------------- */
 
-static JsonObject *
-device_settings (VigilHost *host, const char *device)
+/* Called by libnats (its thread) with the stream's answer to one run
+ * published asynchronously: handed to the main thread through runs->acks. */
+static void
+on_publish_ack (jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
-  g_autoptr (JsonArray) sections = vigil_host_sections (host);
-  JsonObject *settings = json_object_new ();
+  ServeRuns *runs = closure;
+  const char *msg_id = NULL;
+  const char *dot;
+  PublishAck ack = { 0 };
 
-  for (guint i = 0; sections != NULL && i < json_array_get_length (sections); i++)
+  if (natsMsgHeader_Get (msg, "Nats-Msg-Id", &msg_id) == NATS_OK && msg_id != NULL
+      && (dot = strrchr (msg_id, '.')) != NULL)
     {
-      const char *id = json_object_get_string_member (json_array_get_object_element (sections, i),
-                                                      "id");
-      /* Unmasked: the agent applies them (secrets included) to its own
-       * device; they travel only over TLS to the device's own subject. */
-      JsonObject *values = vigil_host_effective_settings_unmasked (host, device, id, NULL);
-
-      if (values != NULL)
-        json_object_set_object_member (settings, id, values);
+      ack.run = g_ascii_strtoll (dot + 1, NULL, 10);
+      if (pa != NULL)
+        {
+          ack.seq = pa->Sequence;
+          ack.duplicate = pa->Duplicate;
+        }
+      else
+        ack.error = g_strdup (pae != NULL && pae->ErrText != NULL ? pae->ErrText
+                              : "the stream did not take it");
+      g_mutex_lock (&runs->acks_lock);
+      g_array_append_val (runs->acks, ack);
+      g_mutex_unlock (&runs->acks_lock);
     }
-  return settings;
+  natsMsg_Destroy (msg);
 }
 
+/* Main thread: what the stream answered since the last call. */
+static void
+take_acks (ServeRuns *runs)
+{
+  g_autoptr (GArray) acks = NULL;
+
+  g_mutex_lock (&runs->acks_lock);
+  acks = g_steal_pointer (&runs->acks);
+  runs->acks = g_array_new (FALSE, TRUE, sizeof (PublishAck));
+  g_mutex_unlock (&runs->acks_lock);
+  for (guint i = 0; i < acks->len; i++)
+    {
+      PublishAck *a = &g_array_index (acks, PublishAck, i);
+      const char *msg_id = g_hash_table_lookup (runs->inflight, &a->run);
+
+      if (msg_id == NULL)
+        {
+          /* Taken back from libnats meanwhile, or from before a
+           * reconnection: published again anyway. */
+          g_free (a->error);
+          continue;
+        }
+      if (a->error == NULL)
+        {
+          /* The message id is <task>.<run>. */
+          int task_len = (int) (strrchr (msg_id, '.') - msg_id);
+
+          g_hash_table_insert (runs->published, g_memdup2 (&a->run, sizeof a->run),
+                               g_memdup2 (&a->seq, sizeof a->seq));
+          g_printerr ("vigil serve: fleet: run %s of task %.*s published to device '%s'%s\n",
+                      msg_id, task_len, msg_id,
+                      (const char *) g_hash_table_lookup (runs->inflight_device, &a->run),
+                      a->duplicate ? " (the stream had it already)" : "");
+        }
+      else
+        {
+          g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: %s\n",
+                      a->run, a->error);
+          g_free (a->error);
+        }
+      g_hash_table_remove (runs->inflight, &a->run);
+      g_hash_table_remove (runs->inflight_device, &a->run);
+    }
+}
+
+/* What the runs of one task share: read once per pass. */
+typedef struct {
+  char *type;
+  char *params;    /* JSON text */
+  char *error;     /* why the task cannot be read, or NULL */
+} TaskText;
+
+static void
+task_text_free (gpointer data)
+{
+  TaskText *t = data;
+
+  g_free (t->type);
+  g_free (t->params);
+  g_free (t->error);
+  g_free (t);
+}
+
+static void
+append_json_string (GString *out, const char *text)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_VALUE);
+  g_autofree char *quoted = NULL;
+
+  json_node_set_string (node, text);
+  quoted = json_to_string (node, FALSE);
+  g_string_append (out, quoted);
+}
+
+static TaskText *
+task_text (Pass *pass, VigilHost *host, const char *task_id)
+{
+  TaskText *t = g_hash_table_lookup (pass->tasks, task_id);
+  g_autoptr (JsonObject) task = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (t != NULL)
+    return t;
+  t = g_new0 (TaskText, 1);
+  task = vigil_host_task (host, task_id, &error);
+  if (task == NULL)
+    t->error = g_strdup (error->message);
+  else
+    {
+      t->type = g_strdup (json_object_get_string_member (task, "type"));
+      params = json_node_copy (json_object_get_member (task, "params"));
+      t->params = params != NULL ? json_to_string (params, FALSE) : g_strdup ("null");
+    }
+  g_hash_table_insert (pass->tasks, g_strdup (task_id), t);
+  return t;
+}
+
+/* The device's effective settings of every section as JSON text, shared
+ * with every device of the same settings (vigil_host_devices_settings_unmasked):
+ * computed and written once per distinct policy chain, not per device. */
+static const char *
+settings_text (Pass *pass, const char *device)
+{
+  JsonObject *settings = pass->settings != NULL
+                         ? json_object_get_object_member (pass->settings, device) : NULL;
+  char *text;
+
+  if (settings == NULL)
+    return NULL;
+  text = g_hash_table_lookup (pass->settings_text, settings);
+  if (text == NULL)
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, settings);
+      text = json_to_string (node, FALSE);
+      g_hash_table_insert (pass->settings_text, settings, text);
+    }
+  return text;
+}
+
+/* Hands one run to libnats (asynchronously; the stream's answer comes
+ * back through on_publish_ack). The body is {run, task, type, device,
+ * params, settings, valid_until}; settings are unmasked: the agent
+ * applies them (secrets included) to its own device, and they travel only
+ * over TLS to the device's own subject. */
 static gboolean
-publish_one (ServeRuns *runs, JsonObject *run, GError **error)
+publish_async (ServeRuns *runs, Pass *pass, JsonObject *run, GError **error)
 {
   VigilHost *host = runs->serve->host;
   const char *task_id = json_object_get_string_member (run, "task_id");
   const char *device = json_object_get_string_member (run, "device");
   gint64 id = json_object_get_int_member (run, "id");
-  g_autoptr (JsonObject) task = vigil_host_task (host, task_id, error);
-  g_autoptr (JsonObject) body = NULL;
-  g_autoptr (JsonNode) node = NULL;
-  g_autofree char *text = NULL, *subject = NULL, *msg_id = NULL;
-  gboolean duplicate = FALSE;
-  guint64 seq = 0;
+  TaskText *task = task_text (pass, host, task_id);
+  const char *settings = settings_text (pass, device);
+  g_autoptr (GString) body = NULL;
+  g_autofree char *subject = NULL, *msg_id = NULL;
+  jsPubOptions po;
+  natsStatus s;
 
-  if (task == NULL)
-    return FALSE;
-  body = json_object_new ();
-  json_object_set_int_member (body, "run", id);
-  json_object_set_string_member (body, "task", task_id);
-  json_object_set_string_member (body, "type", json_object_get_string_member (task, "type"));
-  json_object_set_string_member (body, "device", device);
-  json_object_set_member (body, "params",
-                          json_node_copy (json_object_get_member (task, "params")));
-  json_object_set_object_member (body, "settings", device_settings (host, device));
-  json_object_set_int_member (body, "valid_until", vigil_host_now (host) + RUN_VALID_US);
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (node, body);
-  text = json_to_string (node, FALSE);
+  if (task->error != NULL)
+    {
+      g_set_error_literal (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND, task->error);
+      return FALSE;
+    }
+  if (settings == NULL)
+    {
+      g_set_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND,
+                   "no settings for device '%s' (not in the inventory?)", device);
+      return FALSE;
+    }
+  body = g_string_sized_new (strlen (settings) + strlen (task->params) + 256);
+  g_string_append_printf (body, "{\"run\":%" G_GINT64_FORMAT ",\"task\":", id);
+  append_json_string (body, task_id);
+  g_string_append (body, ",\"type\":");
+  append_json_string (body, task->type);
+  g_string_append (body, ",\"device\":");
+  append_json_string (body, device);
+  g_string_append_printf (body, ",\"params\":%s,\"settings\":%s,\"valid_until\":%" G_GINT64_FORMAT
+                          "}", task->params, settings, vigil_host_now (host) + RUN_VALID_US);
   subject = vigil_fleet_subject_run (device);
   msg_id = g_strdup_printf ("%s.%" G_GINT64_FORMAT, task_id, id);
-  if (!vigil_fleet_publish_seq (runs->js, subject, msg_id, text, (int) strlen (text), &seq,
-                                &duplicate, error))
-    return FALSE;
-  g_hash_table_insert (runs->published, g_memdup2 (&id, sizeof id),
-                       g_memdup2 (&seq, sizeof seq));
-  g_printerr ("vigil serve: fleet: run %s of task %s published to device '%s'%s\n", msg_id,
-              task_id, device, duplicate ? " (the stream had it already)" : "");
+  jsPubOptions_Init (&po);
+  po.MsgId = msg_id;
+  /* In flight before libnats has it: the answer may come at once. */
+  g_hash_table_insert (runs->inflight, g_memdup2 (&id, sizeof id), g_strdup (msg_id));
+  g_hash_table_insert (runs->inflight_device, g_memdup2 (&id, sizeof id), g_strdup (device));
+  runs->pub_used = TRUE;
+  s = js_PublishAsync (runs->pub, subject, body->str, (int) body->len, &po);
+  if (s != NATS_OK)
+    {
+      g_hash_table_remove (runs->inflight, &id);
+      g_hash_table_remove (runs->inflight_device, &id);
+      vigil_fleet_set_nats_error (error, s, 0, "cannot publish a run");
+      return FALSE;
+    }
   return TRUE;
+}
+
+/* Waits (bounded) for the stream's answers to what was handed to libnats;
+ * what is still unanswered then is taken back from libnats and stays
+ * unpublished, for the next pass. */
+static void
+publish_complete (ServeRuns *runs)
+{
+  jsPubOptions po;
+  natsMsgList pending = { 0 };
+
+  jsPubOptions_Init (&po);
+  po.MaxWait = PUBLISH_WAIT_MS;
+  if (js_PublishAsyncComplete (runs->pub, &po) != NATS_OK
+      && js_PublishAsyncGetPendingList (&pending, runs->pub) == NATS_OK)
+    {
+      for (int i = 0; i < pending.Count; i++)
+        {
+          const char *msg_id = NULL, *dot;
+          gint64 id;
+
+          if (natsMsgHeader_Get (pending.Msgs[i], "Nats-Msg-Id", &msg_id) != NATS_OK
+              || msg_id == NULL || (dot = strrchr (msg_id, '.')) == NULL)
+            continue;
+          id = g_ascii_strtoll (dot + 1, NULL, 10);
+          g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: the "
+                      "stream did not answer within %d ms\n", id, PUBLISH_WAIT_MS);
+          g_hash_table_remove (runs->inflight, &id);
+          g_hash_table_remove (runs->inflight_device, &id);
+        }
+      natsMsgList_Destroy (&pending);
+    }
+  take_acks (runs);
+}
+
+static void
+pass_free (Pass *pass)
+{
+  if (pass == NULL)
+    return;
+  g_clear_pointer (&pass->all, json_array_unref);
+  g_clear_pointer (&pass->settings, json_object_unref);
+  g_clear_pointer (&pass->tasks, g_hash_table_unref);
+  g_clear_pointer (&pass->settings_text, g_hash_table_unref);
+  g_free (pass);
+}
+
+/* A new pass: the runs after the cursor, the tasks and settings they need. */
+static Pass *
+pass_new (ServeRuns *runs)
+{
+  VigilHost *host = runs->serve->host;
+  g_autoptr (GPtrArray) devices = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  Pass *pass = g_new0 (Pass, 1);
+
+  pass->all = vigil_host_runs_after (host, runs->cursor, NULL);
+  pass->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_text_free);
+  pass->settings_text = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  for (guint i = 0; pass->all != NULL && i < json_array_get_length (pass->all); i++)
+    {
+      JsonObject *run = json_array_get_object_element (pass->all, i);
+      gint64 id = json_object_get_int_member (run, "id");
+
+      if (g_strcmp0 (json_object_get_string_member (run, "state"), "dispatched") == 0
+          && !g_hash_table_contains (runs->published, &id))
+        g_ptr_array_add (devices, (gpointer) json_object_get_string_member (run, "device"));
+    }
+  if (devices->len > 0)
+    {
+      g_ptr_array_add (devices, NULL);
+      pass->settings = vigil_host_devices_settings_unmasked (host,
+                                                             (const char *const *) devices->pdata,
+                                                             &error);
+      if (pass->settings == NULL)
+        g_printerr ("vigil serve: fleet: runs not published yet: %s\n", error->message);
+    }
+  return pass;
+}
+
+/* The cursor moves past the runs that need no publishing; it stops before
+ * a run not published yet, and before a pending one: another process may
+ * dispatch it a moment later. */
+static void
+advance_cursor (ServeRuns *runs, JsonArray *all)
+{
+  for (guint i = 0; all != NULL && i < json_array_get_length (all); i++)
+    {
+      JsonObject *run = json_array_get_object_element (all, i);
+      const char *state = json_object_get_string_member (run, "state");
+      gint64 id = json_object_get_int_member (run, "id");
+
+      if (g_strcmp0 (state, "pending") == 0
+          || (g_strcmp0 (state, "dispatched") == 0 && !g_hash_table_contains (runs->published, &id)))
+        return;
+      runs->cursor = id;
+    }
+}
+
+/* One slice of a pass: up to PUBLISH_SLICE runs handed to libnats, then
+ * one wait for all their answers, so the main loop (reports, heartbeats)
+ * is never held for more than a slice. TRUE while the pass has more. */
+static gboolean
+publish_slice (ServeRuns *runs)
+{
+  Pass *pass = runs->pass;
+  guint n = pass->all != NULL ? json_array_get_length (pass->all) : 0;
+  guint sent = 0;
+
+  /* Disconnected meanwhile: libnats would only buffer them. */
+  if (natsConnection_Status (runs->nc) != NATS_CONN_STATUS_CONNECTED)
+    pass->blocked = TRUE;
+  while (pass->next < n && sent < PUBLISH_SLICE && !pass->blocked)
+    {
+      JsonObject *run = json_array_get_object_element (pass->all, pass->next++);
+      gint64 id = json_object_get_int_member (run, "id");
+      g_autoptr (GError) error = NULL;
+
+      if (g_strcmp0 (json_object_get_string_member (run, "state"), "dispatched") != 0
+          || g_hash_table_contains (runs->published, &id)
+          || g_hash_table_contains (runs->inflight, &id))
+        continue;
+      if (!publish_async (runs, pass, run, &error))
+        {
+          g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: %s\n",
+                      id, error->message);
+          pass->blocked = TRUE;   /* the broker is away: the later ones wait too */
+          break;
+        }
+      sent++;
+    }
+  if (sent > 0)
+    publish_complete (runs);
+  return pass->next < n && !pass->blocked;
+}
+
+static gboolean
+on_publish_more (gpointer data)
+{
+  ServeRuns *runs = data;
+
+  if (runs->pass != NULL && publish_slice (runs))
+    return G_SOURCE_CONTINUE;
+  runs->more_id = 0;
+  if (runs->pass != NULL)
+    {
+      advance_cursor (runs, runs->pass->all);
+      g_clear_pointer (&runs->pass, pass_free);
+    }
+  if (runs->again)
+    {
+      /* Runs were dispatched while this pass went on. */
+      runs->again = FALSE;
+      serve_runs_publish (runs);
+    }
+  return G_SOURCE_REMOVE;
 }
 
 /* Runs published but ended without their device's report (task cancelled
@@ -205,45 +546,40 @@ sweep (ServeRuns *runs)
 void
 serve_runs_publish (ServeRuns *runs)
 {
-  g_autoptr (JsonArray) all = vigil_host_runs_after (runs->serve->host, runs->cursor, NULL);
-  gint64 cursor = runs->cursor;
-  gboolean blocked = FALSE;
-
-  gboolean held = FALSE;
-
-  for (guint i = 0; all != NULL && i < json_array_get_length (all); i++)
+  if (runs->pass != NULL)
     {
-      JsonObject *run = json_array_get_object_element (all, i);
-      const char *state = json_object_get_string_member (run, "state");
-      gint64 id = json_object_get_int_member (run, "id");
-      g_autoptr (GError) error = NULL;
-
-      if (!blocked && g_strcmp0 (state, "dispatched") == 0
-          && !g_hash_table_contains (runs->published, &id))
-        {
-          if (!publish_one (runs, run, &error))
-            {
-              g_printerr ("vigil serve: fleet: run %" G_GINT64_FORMAT " not published yet: %s\n",
-                          id, error->message);
-              blocked = TRUE;   /* in order: the later ones wait too */
-            }
-        }
-      /* The cursor stops before a run not published yet, and before a
-       * pending one: another process may dispatch it a moment later. */
-      if (blocked || g_strcmp0 (state, "pending") == 0)
-        held = TRUE;
-      if (!held)
-        cursor = id;
+      runs->again = TRUE;   /* after the pass going on */
+      return;
     }
-  runs->cursor = cursor;
-  if (++runs->ticks % SWEEP_TICKS == 0)
-    sweep (runs);
+  take_acks (runs);
+  runs->pass = pass_new (runs);
+  /* The first slice now, the others from the main loop. */
+  if (publish_slice (runs))
+    runs->more_id = g_idle_add (on_publish_more, runs);
+  else
+    {
+      advance_cursor (runs, runs->pass->all);
+      g_clear_pointer (&runs->pass, pass_free);
+    }
+  if (g_get_monotonic_time () - runs->last_sweep_us >= SWEEP_EVERY_US)
+    {
+      runs->last_sweep_us = g_get_monotonic_time ();
+      sweep (runs);
+    }
 }
 
 void
 serve_runs_reconnected (ServeRuns *runs)
 {
+  if (runs->more_id != 0)
+    g_source_remove (runs->more_id);
+  runs->more_id = 0;
+  g_clear_pointer (&runs->pass, pass_free);
+  runs->again = FALSE;
   g_hash_table_remove_all (runs->published);
+  /* What libnats had not answered is published again with the rest. */
+  g_hash_table_remove_all (runs->inflight);
+  g_hash_table_remove_all (runs->inflight_device);
   runs->cursor = 0;
   serve_runs_publish (runs);
 }
@@ -569,15 +905,29 @@ reader (gpointer data)
 }
 
 ServeRuns *
-serve_runs_new (Serve *serve, jsCtx *js)
+serve_runs_new (Serve *serve, natsConnection *nc, jsCtx *js)
 {
   ServeRuns *runs = g_new0 (ServeRuns, 1);
+  jsOptions jo;
+  natsStatus s;
 
   runs->serve = serve;
   runs->js = js;
+  runs->nc = nc;
   runs->published = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   g_mutex_init (&runs->fetched_lock);
   runs->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) natsMsg_Destroy);
+  runs->inflight = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  runs->inflight_device = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_mutex_init (&runs->acks_lock);
+  runs->acks = g_array_new (FALSE, TRUE, sizeof (PublishAck));
+  jsOptions_Init (&jo);
+  jo.PublishAsync.MaxPending = PUBLISH_SLICE;
+  jo.PublishAsync.AckHandler = on_publish_ack;
+  jo.PublishAsync.AckHandlerClosure = runs;
+  /* Only out of memory fails here (the context is local until used). */
+  if ((s = natsConnection_JetStream (&runs->pub, nc, &jo)) != NATS_OK)
+    g_error ("vigil serve: fleet: the publishing context: %s", natsStatus_GetText (s));
   cli_stop_flag_init (&runs->stop);
   runs->thread = g_thread_new ("vigil-reports", reader, runs);
   return runs;
@@ -594,6 +944,29 @@ serve_runs_free (ServeRuns *runs)
    * now rather than dropped: either way the stream keeps what was not. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
+  if (runs->more_id != 0)
+    g_source_remove (runs->more_id);
+  g_clear_pointer (&runs->pass, pass_free);
+  /* Unanswered runs taken back (published again at the next start, stored
+   * once by their message id), then a wait for an answer libnats may be
+   * handing to on_publish_ack right now, before @runs goes. */
+  if (runs->pub_used)
+  {
+    natsMsgList pending = { 0 };
+    jsPubOptions po;
+
+    if (js_PublishAsyncGetPendingList (&pending, runs->pub) == NATS_OK)
+      natsMsgList_Destroy (&pending);
+    jsPubOptions_Init (&po);
+    po.MaxWait = PUBLISH_WAIT_MS;
+    js_PublishAsyncComplete (runs->pub, &po);
+  }
+  jsCtx_Destroy (runs->pub);
+  take_acks (runs);
+  g_array_unref (runs->acks);
+  g_mutex_clear (&runs->acks_lock);
+  g_hash_table_destroy (runs->inflight);
+  g_hash_table_destroy (runs->inflight_device);
   g_hash_table_destroy (runs->published);
   g_ptr_array_unref (runs->fetched);
   g_mutex_clear (&runs->fetched_lock);

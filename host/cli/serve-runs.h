@@ -15,10 +15,13 @@ G_BEGIN_DECLS
 
 typedef struct _ServeRuns ServeRuns;
 
-/* Starts the reports' reader thread on @js (the console's connection). */
-ServeRuns *serve_runs_new       (Serve *serve, jsCtx *js);
+/* Starts the reports' reader thread on @js (the console's connection
+ * @nc); runs are published through a context of their own on @nc. */
+ServeRuns *serve_runs_new       (Serve *serve, natsConnection *nc, jsCtx *js);
 /* Main thread: publishes every stored "dispatched" run not yet published
- * by this process; a run that fails (broker down) is tried again later. */
+ * by this process, asynchronously, in slices with one wait for the
+ * stream's answers each; a run that fails (broker down) is tried again
+ * later. Called during a pass, it starts another once that one ends. */
 void       serve_runs_publish   (ServeRuns *runs);
 /* After a (re)connection: publish everything again (the stream drops what
  * it already has, by message id). */

@@ -511,6 +511,45 @@ vh_inventory_devices (VigilHost *host, const char *group_id, GError **error)
   return out;
 }
 
+static void
+profile_free (gpointer data)
+{
+  VhDeviceProfile *p = data;
+
+  g_free (p->id);
+  g_free (p->group);
+  g_free (p->local);
+  g_free (p);
+}
+
+GPtrArray *
+vh_inventory_device_profiles (VigilHost *host, GError **error)
+{
+  sqlite3 *db = vh_store_lock (vh_context (host)->store);
+  sqlite3_stmt *stmt = prepare (db, "SELECT id, group_id, out_of_office, local_settings"
+                                " FROM devices ORDER BY id", error);
+  GPtrArray *out = NULL;
+
+  if (stmt != NULL)
+    {
+      out = g_ptr_array_new_with_free_func (profile_free);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          VhDeviceProfile *p = g_new0 (VhDeviceProfile, 1);
+          const char *local = (const char *) sqlite3_column_text (stmt, 3);
+
+          p->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+          p->group = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          p->out_of_office = sqlite3_column_int (stmt, 2) != 0;
+          p->local = g_strdup (local != NULL ? local : "{}");
+          g_ptr_array_add (out, p);
+        }
+      sqlite3_finalize (stmt);
+    }
+  vh_store_unlock (vh_context (host)->store);
+  return out;
+}
+
 GPtrArray *
 vh_inventory_group_devices (VigilHost *host, const char *group_id, GError **error)
 {

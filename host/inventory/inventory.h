@@ -55,6 +55,17 @@ gboolean    vh_inventory_set_machine  (VigilHost *host, const char *id, GError *
 /* (transfer full) device objects of @group_id's subtree (all when NULL). */
 JsonArray  *vh_inventory_devices      (VigilHost *host, const char *group_id,
                                        GError **error);
+/* What a device's effective settings depend on besides the policies:
+ * its group, out-of-office state and local settings (as stored, JSON). */
+typedef struct {
+  char     *id;
+  char     *group;
+  gboolean  out_of_office;
+  char     *local;
+} VhDeviceProfile;
+/* (transfer full) the profile of every device (VhDeviceProfile*), read in
+ * one query; for a console that computes many devices' settings. */
+GPtrArray  *vh_inventory_device_profiles (VigilHost *host, GError **error);
 
 /* ---- device-agents.c: each device's agent, for the fleet (#13) ------- */
 

@@ -160,46 +160,66 @@ layer_policy (Layers *l, JsonObject *doc)
     }
 }
 
-static gboolean
-layer_policies (Layers *l, VigilHost *host, JsonObject *device, GError **error)
+/* The policy documents that apply to a device of @group (from the root
+ * down), for a device out of the office when @away; (transfer full). */
+static GPtrArray *
+chain_documents (VigilHost *host, const char *group, gboolean away, GError **error)
 {
-  gboolean away = json_object_get_boolean_member_with_default (device, "out_of_office", FALSE);
-  g_autoptr (GPtrArray) chain = vh_inventory_group_chain (
-      host, json_object_get_string_member (device, "group"), error);
+  g_autoptr (GPtrArray) chain = vh_inventory_group_chain (host, group, error);
+  GPtrArray *docs;
 
   if (chain == NULL)
-    return FALSE;
+    return NULL;
+  docs = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   for (guint i = 0; i < chain->len; i++)
     {
-      g_autoptr (JsonObject) doc = NULL;
+      JsonObject *doc = NULL;
 
       if (away)
         doc = vh_policy_for_group (host, chain->pdata[i], "out-of-office", NULL);
       if (doc == NULL)
         doc = vh_policy_for_group (host, chain->pdata[i], "active", NULL);
       if (doc != NULL)
-        layer_policy (l, doc);
+        g_ptr_array_add (docs, doc);
     }
-  return TRUE;
+  return docs;
 }
 
-static gboolean
-layer_local (Layers *l, VigilHost *host, const char *device_id, GError **error)
+static void
+layer_local (Layers *l, JsonObject *local)
 {
-  g_autoptr (JsonObject) local = vh_inventory_device_local (host, device_id, error);
   const Origin origin = { "local", NULL, NULL, FALSE };
-  JsonObject *sec;
+  JsonObject *sec = member_object (local, l->section->id);
 
-  if (local == NULL)
-    return FALSE;
-  sec = member_object (local, l->section->id);
   for (gsize i = 0; sec && i < l->section->n_groups; i++)
     {
       const VigilSettingsGroup *g = vh_section_group (l->section, i);
       if (!g_hash_table_contains (l->locked, g->id))
         layer_keys (l, g, member_object (sec, g->id), &origin);
     }
-  return TRUE;
+}
+
+/* @vs's values over the defaults, the policies @docs and @local, in that
+ * order; (transfer full) values, and @origins / @sources when asked. */
+static JsonObject *
+section_values (VigilHost *host, const VhSection *vs, GPtrArray *docs, JsonObject *local,
+                JsonObject **origins, JsonObject **sources)
+{
+  g_autoptr (GHashTable) locked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (JsonObject) values = json_object_new ();
+  g_autoptr (JsonObject) orig = json_object_new ();
+  g_autoptr (JsonObject) src = json_object_new ();
+  Layers l = { host, &vs->section, values, orig, src, locked };
+
+  layer_defaults (&l);
+  for (guint i = 0; i < docs->len; i++)
+    layer_policy (&l, docs->pdata[i]);
+  layer_local (&l, local);
+  if (origins)
+    *origins = g_steal_pointer (&orig);
+  if (sources)
+    *sources = g_steal_pointer (&src);
+  return g_steal_pointer (&values);
 }
 
 JsonObject *
@@ -215,12 +235,8 @@ vh_effective_section_sources (VigilHost *host, const char *device_id,
                               JsonObject **sources, GError **error)
 {
   const VhSection *vs = vh_registry_section (host, section_id);
-  g_autoptr (JsonObject) device = NULL;
-  g_autoptr (GHashTable) locked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (JsonObject) values = json_object_new ();
-  g_autoptr (JsonObject) orig = json_object_new ();
-  g_autoptr (JsonObject) src = json_object_new ();
-  Layers l;
+  g_autoptr (JsonObject) device = NULL, local = NULL;
+  g_autoptr (GPtrArray) docs = NULL;
 
   if (vs == NULL)
     {
@@ -231,13 +247,71 @@ vh_effective_section_sources (VigilHost *host, const char *device_id,
   device = vh_inventory_device (host, device_id, error);
   if (device == NULL)
     return NULL;
-  l = (Layers) { host, &vs->section, values, orig, src, locked };
-  layer_defaults (&l);
-  if (!layer_policies (&l, host, device, error) || !layer_local (&l, host, device_id, error))
+  docs = chain_documents (host, json_object_get_string_member (device, "group"),
+                          json_object_get_boolean_member_with_default (device, "out_of_office",
+                                                                       FALSE), error);
+  if (docs == NULL || (local = vh_inventory_device_local (host, device_id, error)) == NULL)
     return NULL;
-  if (origins)
-    *origins = g_steal_pointer (&orig);
-  if (sources)
-    *sources = g_steal_pointer (&src);
-  return g_steal_pointer (&values);
+  return section_values (host, vs, docs, local, origins, sources);
+}
+
+/* Every registered section's values for one profile: section -> values. */
+static JsonObject *
+all_sections (VigilHost *host, const VhDeviceProfile *p, GError **error)
+{
+  GPtrArray *sections = vh_registry_sections (host);
+  g_autoptr (GPtrArray) docs = chain_documents (host, p->group, p->out_of_office, error);
+  g_autoptr (JsonNode) parsed = NULL;
+  g_autoptr (JsonObject) local = NULL;
+  JsonObject *out;
+
+  if (docs == NULL)
+    return NULL;
+  parsed = json_from_string (p->local, NULL);
+  local = parsed && JSON_NODE_HOLDS_OBJECT (parsed) ? json_object_ref (json_node_get_object (parsed))
+                                                    : json_object_new ();
+  out = json_object_new ();
+  for (guint i = 0; sections != NULL && i < sections->len; i++)
+    {
+      const VhSection *vs = g_ptr_array_index (sections, i);
+
+      json_object_set_object_member (out, vs->section.id,
+                                     section_values (host, vs, docs, local, NULL, NULL));
+    }
+  return out;
+}
+
+JsonObject *
+vh_effective_devices (VigilHost *host, const char *const *device_ids, GError **error)
+{
+  g_autoptr (GPtrArray) profiles = vh_inventory_device_profiles (host, error);
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  /* group, out of office, local settings -> section -> values */
+  g_autoptr (GHashTable) shared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify) json_object_unref);
+  g_autoptr (JsonObject) out = json_object_new ();
+
+  if (profiles == NULL)
+    return NULL;
+  for (const char *const *id = device_ids; *id != NULL; id++)
+    g_hash_table_add (wanted, (gpointer) *id);
+  for (guint i = 0; i < profiles->len; i++)
+    {
+      const VhDeviceProfile *p = profiles->pdata[i];
+      g_autofree char *key = NULL;
+      JsonObject *values;
+
+      if (!g_hash_table_contains (wanted, p->id))
+        continue;
+      key = g_strdup_printf ("%s%c%d%c%s", p->group, 0x1f, p->out_of_office, 0x1f, p->local);
+      values = g_hash_table_lookup (shared, key);
+      if (values == NULL)
+        {
+          if ((values = all_sections (host, p, error)) == NULL)
+            return NULL;
+          g_hash_table_insert (shared, g_steal_pointer (&key), values);
+        }
+      json_object_set_object_member (out, p->id, json_object_ref (values));
+    }
+  return g_steal_pointer (&out);
 }

@@ -99,5 +99,13 @@ JsonObject  *vh_effective_section (VigilHost *host, const char *device_id,
 JsonObject  *vh_effective_section_sources (VigilHost *host, const char *device_id,
                                            const char *section_id, JsonObject **origins,
                                            JsonObject **sources, GError **error);
+/* Every registered section's effective settings for each of @device_ids
+ * (NULL-terminated): device -> section -> group -> key -> value, secrets
+ * included. Computed once per distinct (group, out-of-office, local
+ * settings): devices that share them share one object. Devices not in the
+ * inventory are left out. Returns: (transfer full), or NULL on a store
+ * error. */
+JsonObject  *vh_effective_devices (VigilHost *host, const char *const *device_ids,
+                                   GError **error);
 
 G_END_DECLS

@@ -9,7 +9,8 @@
  * malformed one names its member; a run the dispatcher declines executes
  * in-process as before; cancelling a task ends its dispatched runs, and
  * those an agent reported running, at once; a batch of reports is stored
- * in one transaction, each on its own, and so is a batch of agents' events.
+ * in one transaction, each on its own, and so is a batch of agents'
+ * events; many devices' settings are read at once as each one's.
  */
 #include "vigil-host.h"
 #include "vt-cli.h"
@@ -606,6 +607,126 @@ test_settings_unmasked (Fixture *f, gconstpointer data)
   g_assert_error (error, VIGIL_PLUGIN_ERROR, VIGIL_PLUGIN_ERROR_NOT_FOUND);
 }
 
+/* A local boolean setting of a section other than sandbox_response, set
+ * to the opposite of its default: (transfer full) section -> group -> key. */
+static JsonObject *
+local_flip (Fixture *f)
+{
+  g_autoptr (JsonObject) defaults = vigil_host_default_policy (f->host);
+  JsonObject *settings = json_object_get_object_member (defaults, "settings");
+  g_autoptr (GList) sections = json_object_get_members (settings);
+
+  for (GList *s = sections; s != NULL; s = s->next)
+    {
+      JsonObject *section = json_object_get_object_member (settings, s->data);
+      g_autoptr (GList) groups = json_object_get_members (section);
+
+      if (g_str_equal (s->data, "sandbox_response"))
+        continue;
+      for (GList *g = groups; g != NULL; g = g->next)
+        {
+          JsonNode *gn = json_object_get_member (section, g->data);
+          JsonObject *values;
+          g_autoptr (GList) keys = NULL;
+
+          if (!JSON_NODE_HOLDS_OBJECT (gn)
+              || (values = json_object_get_object_member (json_node_get_object (gn),
+                                                          "values")) == NULL)
+            continue;
+          keys = json_object_get_members (values);
+          for (GList *k = keys; k != NULL; k = k->next)
+            {
+              JsonNode *v = json_object_get_member (values, k->data);
+              JsonObject *out, *sec, *grp;
+
+              if (json_node_get_value_type (v) != G_TYPE_BOOLEAN)
+                continue;
+              out = json_object_new ();
+              sec = json_object_new ();
+              grp = json_object_new ();
+              json_object_set_boolean_member (grp, k->data, !json_node_get_boolean (v));
+              json_object_set_object_member (sec, g->data, grp);
+              json_object_set_object_member (out, s->data, sec);
+              return out;
+            }
+        }
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+/* Many devices' settings at once (the console's dispatch of a round):
+ * each device gets exactly what the one-device read gives, secrets
+ * included; devices with the same group, out-of-office state and local
+ * settings share one object; a device not in the inventory is left out. */
+static void
+test_devices_settings (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) policy = NULL, sub_policy = NULL, local = NULL, all = NULL;
+  const char *json = "{\"name\": \"p\", \"group\": \"lab\", \"status\": \"active\","
+    " \"settings\": {\"sandbox_response\": {\"schema_version\": 1, \"account\":"
+    " {\"locked\": true, \"values\": {\"user\": \"svc\", \"password\": \"s3cret\"}}}}}";
+  const char *sub_json = "{\"name\": \"q\", \"group\": \"sub\", \"status\": \"active\","
+    " \"settings\": {\"sandbox_response\": {\"schema_version\": 1, \"account\":"
+    " {\"values\": {\"user\": \"other\"}}}}}";
+  const char *ids[] = { "dev-1", "dev-2", "dev-3", "dev-4", "dev-5", "ghost", NULL };
+  g_autoptr (JsonArray) sections = vigil_host_sections (f->host);
+  g_autofree char *text = NULL;
+
+  policy = vigil_host_parse_policy (json, strlen (json), NULL);
+  sub_policy = vigil_host_parse_policy (sub_json, strlen (sub_json), NULL);
+  g_assert_true (vigil_host_add_group (f->host, "sub", NULL, "lab", &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-3", NULL, "sub", f->root, &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-4", NULL, "lab", f->root, &error));
+  g_assert_true (vigil_host_add_device (f->host, "dev-5", NULL, "lab", f->root, &error));
+  g_assert_true (vigil_host_apply_policy (f->host, policy, NULL, NULL, &error));
+  g_assert_true (vigil_host_apply_policy (f->host, sub_policy, NULL, NULL, &error));
+  local = local_flip (f);
+  g_assert_true (vigil_host_set_device_settings (f->host, "dev-2", local, NULL, NULL, &error));
+  g_assert_true (vigil_host_set_device_out_of_office (f->host, "dev-5", TRUE, &error));
+  g_assert_no_error (error);
+
+  all = vigil_host_devices_settings_unmasked (f->host, ids, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (all);
+  g_assert_cmpuint (json_object_get_size (all), ==, 5);
+  g_assert_false (json_object_has_member (all, "ghost"));
+  for (guint d = 0; d < 5; d++)
+    {
+      JsonObject *mine = json_object_get_object_member (all, ids[d]);
+
+      g_assert_cmpuint (json_object_get_size (mine), ==, json_array_get_length (sections));
+      for (guint i = 0; i < json_array_get_length (sections); i++)
+        {
+          const char *id = json_object_get_string_member (
+              json_array_get_object_element (sections, i), "id");
+          g_autoptr (JsonObject) one = vigil_host_effective_settings_unmasked (f->host, ids[d],
+                                                                               id, &error);
+          g_autofree char *a = NULL, *b = NULL;
+
+          g_assert_no_error (error);
+          a = json_to_string (json_node_init_object (json_node_alloc (), one), FALSE);
+          b = json_to_string (json_node_init_object (json_node_alloc (),
+                                                     json_object_get_object_member (mine, id)),
+                              FALSE);
+          g_assert_cmpstr (a, ==, b);
+        }
+    }
+  /* dev-1 and dev-4: same group, in the office, no local settings. */
+  g_assert_true (json_object_get_object_member (all, "dev-1")
+                 == json_object_get_object_member (all, "dev-4"));
+  g_assert_true (json_object_get_object_member (all, "dev-1")
+                 != json_object_get_object_member (all, "dev-2"));
+  g_assert_true (json_object_get_object_member (all, "dev-1")
+                 != json_object_get_object_member (all, "dev-3"));
+  text = json_to_string (json_node_init_object (json_node_alloc (),
+                                                json_object_get_object_member (all, "dev-3")),
+                         FALSE);
+  g_assert_nonnull (strstr (text, "s3cret"));   /* locked above: kept */
+  g_assert_nonnull (strstr (text, "\"svc\""));  /* locked: "other" does not win */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -619,6 +740,7 @@ main (int argc, char **argv)
   ADD ("/fleet/dispatch/cancel-running-elsewhere", test_cancel_running_elsewhere);
   ADD ("/fleet/dispatch/device-events", test_device_events);
   ADD ("/fleet/dispatch/settings-unmasked", test_settings_unmasked);
+  ADD ("/fleet/dispatch/devices-settings", test_devices_settings);
   ADD ("/fleet/dispatch/batch", test_batch);
   ADD ("/fleet/dispatch/device-events-batch", test_device_events_batch);
   return g_test_run ();

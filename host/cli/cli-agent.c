@@ -347,6 +347,11 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
   natsOptions_SetErrorHandler (opts, on_async_error, &agent);
   agent.subject = vigil_fleet_subject_live (agent.identity->device_id, "heartbeat");
   agent.loop = g_main_loop_new (NULL, FALSE);
+  /* Caught from here on, before the connection: a SIGTERM during the
+   * start (a service manager stopping it at once) waits for the loop
+   * instead of killing the agent before it could say "stopping". */
+  ids[0] = g_unix_signal_add (SIGINT, on_stop, &agent);
+  ids[1] = g_unix_signal_add (SIGTERM, on_stop, &agent);
 
   g_printerr ("vigil agent: device '%s', broker %s, root %s\n", agent.identity->device_id,
               agent.identity->broker_url, root ? root : "/");
@@ -359,6 +364,8 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     {
       vigil_fleet_set_nats_error (&error, s, 0, "connecting to the broker");
       natsOptions_Destroy (opts);
+      g_source_remove (ids[0]);
+      g_source_remove (ids[1]);
       g_main_loop_unref (agent.loop);
       g_free (agent.subject);
       cli_agent_identity_free (agent.identity);
@@ -369,6 +376,8 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     {
       natsConnection_Destroy (agent.nc);
       natsOptions_Destroy (opts);
+      g_source_remove (ids[0]);
+      g_source_remove (ids[1]);
       g_main_loop_unref (agent.loop);
       g_free (agent.subject);
       cli_agent_identity_free (agent.identity);
@@ -376,8 +385,6 @@ agent_run (VigilHost *host, const CliGlobals *globals, int argc, char **argv)
     }
   agent.renew = agent_renew_new (agent.identity, opts, agent.nc, renew_days);
   agent.settings = agent_settings_new (host, agent.identity->device_id, agent.nc);
-  ids[0] = g_unix_signal_add (SIGINT, on_stop, &agent);
-  ids[1] = g_unix_signal_add (SIGTERM, on_stop, &agent);
   ids[2] = g_timeout_add_seconds ((guint) agent.interval, on_heartbeat_timer, &agent);
   g_main_loop_run (agent.loop);
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The respond plugin's registration: the Detection and Response actions
- * an endpoint performs, as task types in the `process` namespace
- * (process.kill, process.run), so each can be run manually (`vigil task
- * create`, `vigil respond ...`), by a plugin's policy, or by the central
- * node through the kata sync. process.run is a protected action: with
- * password protection on, creating or running it needs the password.
- * See docs/respond.md.
+ * an endpoint performs, as task types in the `process`, `network` and
+ * `file` namespaces (process.kill, process.run here; network.isolate and
+ * network.release in resp-isolate-task.c; file.get and file.delete in
+ * resp-file-get-task.c and resp-file-delete-task.c), so each can be run
+ * manually (`vigil task create`, `vigil respond ...`), by a plugin's
+ * policy, or by the central node through the kata sync. process.run is a
+ * protected action: with password protection on, creating or running it
+ * needs the password. See docs/respond.md.
  */
 #include <vigil/plugin.h>
 

@@ -353,7 +353,16 @@ test_mount_inside_not_crossed (Fx *f, gconstpointer data)
   RespDelete req = { .recursive = TRUE };
 
   g_assert_cmpint (unshare (CLONE_NEWNS), ==, 0);
-  g_assert_cmpint (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    {
+      /* In a chroot whose "/" is not a mount point (a bare Debian root
+       * made by debootstrap) "/" cannot be made private, and a mount made
+       * here could then reach the machine's own namespace: nothing to
+       * test with, and nothing of file.delete's has run yet. */
+      g_assert_cmpint (errno, ==, EINVAL);
+      g_test_skip ("\"/\" is not a mount point here (a chroot): no private mount namespace to mount in");
+      return;
+    }
   g_free (plant (f->root, "kit/a", "a"));
   g_assert_cmpint (g_mkdir_with_parents (mnt, 0755), ==, 0);
   g_assert_cmpint (mount ("tmpfs", mnt, "tmpfs", 0, "size=1m"), ==, 0);
